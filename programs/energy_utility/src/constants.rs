@@ -1,0 +1,73 @@
+//! PDA seeds, units and protocol limits: the one place the program and its clients take them from.
+
+use anchor_lang::prelude::*;
+
+/// `[GRID_SEED, name]`: a community grid.
+#[constant]
+pub const GRID_SEED: &[u8] = b"grid";
+/// `[MINT_SEED, grid]`: the grid's coin `k` mint; its mint authority is the grid PDA.
+#[constant]
+pub const MINT_SEED: &[u8] = b"mint";
+/// `[VAULT_SEED, grid]`: backs every meter balance (consumer prepaid coins, producer earnings).
+#[constant]
+pub const VAULT_SEED: &[u8] = b"vault";
+/// `[POOL_SEED, grid]`: the common pool consumers are charged into and producers are paid from.
+#[constant]
+pub const POOL_SEED: &[u8] = b"pool";
+/// `[TREASURY_SEED, grid]`: the utility's fee account.
+#[constant]
+pub const TREASURY_SEED: &[u8] = b"treasury";
+/// `[ESCROW_SEED, grid]`: coins residents set aside to sell for dollars.
+#[constant]
+pub const ESCROW_SEED: &[u8] = b"escrow";
+/// `[RESIDENT_SEED, grid, resident_id]`: a resident.
+#[constant]
+pub const RESIDENT_SEED: &[u8] = b"resident";
+/// `[COINS_SEED, resident]`: a resident's coin account.
+#[constant]
+pub const COINS_SEED: &[u8] = b"coins";
+/// `[METER_SEED, grid, meter_id]`: a smart meter.
+#[constant]
+pub const METER_SEED: &[u8] = b"meter";
+/// `[EPOCH_SEED, grid, epoch.to_le_bytes()]`: one settlement period (an hour by default).
+#[constant]
+pub const EPOCH_SEED: &[u8] = b"epoch";
+/// `[RECEIPT_SEED, grid, payment_id]`: proof that a fiat payment was applied once.
+#[constant]
+pub const RECEIPT_SEED: &[u8] = b"receipt";
+
+/// Coin `k` has 6 decimals: 1 k = 1,000,000 units.
+#[constant]
+pub const COIN_DECIMALS: u8 = 6;
+pub const UNITS_PER_COIN: u64 = 1_000_000;
+pub const WH_PER_KWH: u64 = 1_000;
+
+/// Longest grid name, resident id, meter id and payment id, in bytes (one PDA seed each).
+#[constant]
+pub const MAX_ID_LEN: usize = 32;
+/// Longest meter label, in bytes.
+#[constant]
+pub const MAX_LABEL_LEN: usize = 64;
+
+/// Readings a meter can hold before the crank settles them; a report into a slot whose
+/// reading is still unsettled is refused rather than overwriting it.
+#[constant]
+pub const READING_SLOTS: usize = 8;
+
+/// Shortest epoch the program accepts, in seconds.
+pub const MIN_EPOCH_SECONDS: u32 = 60;
+
+/// Defaults from the design: 0.01 k hourly fee, 1 k per kWh, one-hour epochs, a
+/// ten-minute grace window for late reports, at most 1 MWh per meter per hour, $0.10 per k.
+pub const DEFAULT_FEE_UNITS: u64 = 10_000;
+pub const DEFAULT_TARIFF_UNITS_PER_KWH: u64 = UNITS_PER_COIN;
+pub const DEFAULT_EPOCH_SECONDS: u32 = 3_600;
+pub const DEFAULT_GRACE_SECONDS: u32 = 600;
+pub const DEFAULT_MAX_WH_PER_EPOCH: u64 = 1_000_000;
+pub const DEFAULT_COIN_PRICE_CENTS: u64 = 10;
+
+/// An id as a PDA seed. Seeds are at most 32 bytes; a longer id is cut here so that deriving
+/// its address cannot fail, and then refused by the instruction with `InvalidId`.
+pub fn id_seed(id: &str) -> &[u8] {
+    &id.as_bytes()[..id.len().min(MAX_ID_LEN)]
+}

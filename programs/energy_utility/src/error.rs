@@ -1,0 +1,99 @@
+//! Every way an instruction can refuse, in words a resident can act on.
+
+use anchor_lang::prelude::*;
+
+#[error_code]
+pub enum EnergyError {
+    #[msg("Ids and names must be 1 to 32 characters of letters, digits, '-', '_' or '.'")]
+    InvalidId,
+    #[msg("Meter label is longer than 64 bytes")]
+    LabelTooLong,
+    #[msg("Epoch length must be at least 60 seconds")]
+    InvalidEpochLength,
+    #[msg("The grace window for late reports must be shorter than an epoch")]
+    InvalidGraceWindow,
+    #[msg("The tariff must be more than zero coins per kWh")]
+    InvalidTariff,
+    #[msg("The coin price must be at least one cent")]
+    InvalidCoinPrice,
+    #[msg("The per-epoch meter limit must be more than zero Wh")]
+    InvalidMeterLimit,
+    #[msg("Latitude must be within ±90° and longitude within ±180°")]
+    InvalidPosition,
+    #[msg("The grid is paused by its admin")]
+    GridPaused,
+    #[msg("Only the grid's admin may do this")]
+    NotGridAdmin,
+    #[msg("Only the grid's payment oracle may do this")]
+    NotGridOracle,
+    #[msg("This wallet is not the resident's owner")]
+    NotResidentOwner,
+    #[msg("The report is not signed by the meter's gateway key")]
+    WrongGateway,
+    #[msg("The account belongs to another grid")]
+    WrongGrid,
+    #[msg("The account is not the grid's coin mint or one of its coin accounts")]
+    WrongCoinAccount,
+    #[msg("The resident is not the meter's owner")]
+    WrongMeterOwner,
+    #[msg("Only consumer meters can be funded")]
+    NotConsumerMeter,
+    #[msg("Only producer meters earn payouts")]
+    NotProducerMeter,
+    #[msg("The meter is deactivated")]
+    MeterInactive,
+    #[msg("The amount must be more than zero")]
+    ZeroAmount,
+    #[msg("The amount is too large")]
+    AmountTooLarge,
+    #[msg("Not enough coins in the resident's account")]
+    InsufficientCoins,
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+    #[msg("That epoch has not started yet")]
+    EpochNotStarted,
+    #[msg("That epoch is closed for reports")]
+    EpochClosedForReports,
+    #[msg("Meter already reported for this epoch")]
+    DuplicateReading,
+    #[msg("The reading is above the grid's per-epoch limit for one meter")]
+    ReadingOverLimit,
+    #[msg("The meter holds unsettled readings from too many epochs; run the settlement crank first")]
+    SettlementBacklog,
+    #[msg("The epoch is still open: reports and its grace window have not ended")]
+    EpochStillOpen,
+    #[msg("The epoch is already settled")]
+    EpochAlreadySettled,
+    #[msg("The epoch is not settled yet")]
+    EpochNotSettled,
+    #[msg("The epoch account does not belong to this grid and epoch")]
+    WrongEpoch,
+    #[msg("A settlement account is not a meter of this program")]
+    NotAMeter,
+    #[msg("A meter appears twice in the settlement batch")]
+    DuplicateMeterInBatch,
+    #[msg("A meter in the settlement batch has no reading for this epoch")]
+    MeterHasNoReading,
+    #[msg("Meter accounts in a settlement batch must be writable")]
+    MeterNotWritable,
+    #[msg("The payment id must be 1 to 32 bytes")]
+    InvalidPaymentId,
+    #[msg("This payment was already applied")]
+    PaymentAlreadyProcessed,
+    #[msg("The amount is less than one coin base unit at the current price")]
+    AmountBelowOneUnit,
+    #[msg("Cannot burn more coins than the resident set aside for withdrawal")]
+    BurnExceedsEscrow,
+    #[msg("The resident has no coins set aside for withdrawal")]
+    NothingEscrowed,
+    #[msg("The meter has no earnings to collect")]
+    NothingToCollect,
+    #[msg("The rent must go back to the account that paid it")]
+    WrongRentPayer,
+    #[msg("The cluster clock is before the grid's first epoch")]
+    ClockBeforeGenesis,
+    #[msg("Settlement would break conservation: charged != fee + payouts + carried")]
+    ConservationViolated,
+    #[msg("A grid token account holds less than the balances it backs")]
+    VaultShortfall,
+}

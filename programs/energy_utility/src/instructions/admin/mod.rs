@@ -1,0 +1,16 @@
+//! Signed by the grid's admin: create and tune the grid, install and manage meters.
+#![allow(ambiguous_glob_reexports)]
+
+pub mod deactivate_meter;
+pub mod initialize_grid;
+pub mod register_meter;
+pub mod rotate_gateway;
+pub mod set_paused;
+pub mod update_grid;
+
+pub use deactivate_meter::*;
+pub use initialize_grid::*;
+pub use register_meter::*;
+pub use rotate_gateway::*;
+pub use set_paused::*;
+pub use update_grid::*;

@@ -1,0 +1,96 @@
+//! Installs a meter: the utility registers it with its kind, owner, gateway key and place.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::error::EnergyError;
+use crate::events::MeterRegistered;
+use crate::state::{validate_id, Grid, Meter, MeterKind, Reading, Resident};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RegisterMeterArgs {
+    pub meter_id: String,
+    pub kind: MeterKind,
+    pub gateway: Pubkey,
+    pub label: String,
+    pub latitude_micro: i32,
+    pub longitude_micro: i32,
+}
+
+#[derive(Accounts)]
+#[instruction(args: RegisterMeterArgs)]
+pub struct RegisterMeter<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(
+        mut,
+        has_one = admin @ EnergyError::NotGridAdmin,
+        constraint = !grid.paused @ EnergyError::GridPaused,
+    )]
+    pub grid: Account<'info, Grid>,
+    #[account(has_one = grid @ EnergyError::WrongGrid)]
+    pub owner: Account<'info, Resident>,
+    #[account(
+        init,
+        payer = admin,
+        space = 8 + Meter::INIT_SPACE,
+        seeds = [METER_SEED, grid.key().as_ref(), id_seed(&args.meter_id)],
+        bump,
+    )]
+    pub meter: Box<Account<'info, Meter>>,
+    pub system_program: Program<'info, System>,
+}
+
+impl RegisterMeter<'_> {
+    pub fn validate(&self, args: &RegisterMeterArgs) -> Result<()> {
+        validate_id(&args.meter_id)?;
+        require!(args.label.len() <= MAX_LABEL_LEN, EnergyError::LabelTooLong);
+        require!(
+            args.latitude_micro.unsigned_abs() <= 90_000_000
+                && args.longitude_micro.unsigned_abs() <= 180_000_000,
+            EnergyError::InvalidPosition
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(&args))]
+pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
+    let grid = &mut ctx.accounts.grid;
+    let index = grid.meter_count;
+    grid.meter_count = index.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+    let meter = &mut ctx.accounts.meter;
+    meter.set_inner(Meter {
+        grid: grid.key(),
+        id: args.meter_id.clone(),
+        kind: args.kind,
+        owner: ctx.accounts.owner.key(),
+        gateway: args.gateway,
+        label: args.label,
+        latitude_micro: args.latitude_micro,
+        longitude_micro: args.longitude_micro,
+        active: true,
+        // Producers feed the grid from the start; consumers connect once funded.
+        connected: args.kind.is_producer(),
+        balance_units: 0,
+        committed_units: 0,
+        debt_units: 0,
+        lifetime_wh: 0,
+        lifetime_units: 0,
+        lifetime_funded_units: 0,
+        last_reported_epoch: 0,
+        has_reported: false,
+        readings: [Reading::EMPTY; READING_SLOTS],
+        index,
+        bump: ctx.bumps.meter,
+    });
+    emit!(MeterRegistered {
+        grid: grid.key(),
+        meter: meter.key(),
+        id: args.meter_id,
+        kind: args.kind,
+        owner: meter.owner,
+        gateway: meter.gateway,
+    });
+    Ok(())
+}

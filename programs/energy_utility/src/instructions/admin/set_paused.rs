@@ -1,0 +1,26 @@
+//! Pauses or resumes a grid: while paused, no coins move and no readings are taken.
+
+use anchor_lang::prelude::*;
+
+use crate::error::EnergyError;
+use crate::events::GridPauseChanged;
+use crate::state::Grid;
+
+#[derive(Accounts)]
+pub struct SetPaused<'info> {
+    pub admin: Signer<'info>,
+    #[account(mut, has_one = admin @ EnergyError::NotGridAdmin)]
+    pub grid: Account<'info, Grid>,
+}
+
+pub fn handler(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
+    let grid = &mut ctx.accounts.grid;
+    let old_paused = grid.paused;
+    grid.paused = paused;
+    emit!(GridPauseChanged {
+        grid: grid.key(),
+        old_paused,
+        new_paused: paused,
+    });
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! A meter's gateway reports the epoch's watt-hours and learns whether to stay connected.
+//!
+//! One reading per meter per epoch, accepted during the epoch and its grace window. The
+//! first report of an epoch opens its account (its payer gets the rent back when the epoch
+//! is closed after settlement). The connection decision is stored on the meter, returned as
+//! return data and emitted.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::error::EnergyError;
+use crate::events::{MeterConnected, MeterDisconnected, ReadingReported};
+use crate::math::consumption_cost_ceil;
+use crate::state::{Epoch, EpochStatus, Grid, Meter};
+
+#[derive(Accounts)]
+#[instruction(epoch: u64)]
+pub struct Report<'info> {
+    pub gateway: Signer<'info>,
+    /// Pays the epoch account's rent if this is its first report; may be a relayer.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    #[account(constraint = !grid.paused @ EnergyError::GridPaused)]
+    pub grid: Box<Account<'info, Grid>>,
+    #[account(
+        mut,
+        has_one = grid @ EnergyError::WrongGrid,
+        has_one = gateway @ EnergyError::WrongGateway,
+        constraint = meter.active @ EnergyError::MeterInactive,
+    )]
+    pub meter: Box<Account<'info, Meter>>,
+    #[account(
+        init_if_needed,
+        payer = payer,
+        space = 8 + Epoch::INIT_SPACE,
+        seeds = [EPOCH_SEED, grid.key().as_ref(), &epoch.to_le_bytes()],
+        bump,
+    )]
+    pub epoch_account: Box<Account<'info, Epoch>>,
+    pub system_program: Program<'info, System>,
+}
+
+impl Report<'_> {
+    pub fn validate(&self, epoch: u64, wh: u64) -> Result<()> {
+        let grid = &self.grid;
+        let now = Clock::get()?.unix_timestamp;
+        require!(epoch <= grid.epoch_at(now)?, EnergyError::EpochNotStarted);
+        let params = if self.epoch_account.is_new() {
+            grid.params_for(epoch)
+        } else {
+            self.epoch_account.params
+        };
+        require!(
+            grid.accepts_reports(epoch, now, params.grace_seconds)?,
+            EnergyError::EpochClosedForReports
+        );
+        require!(
+            self.epoch_account.is_new() || self.epoch_account.status == EpochStatus::Open,
+            EnergyError::EpochClosedForReports
+        );
+        require!(
+            wh <= params.max_wh_per_epoch,
+            EnergyError::ReadingOverLimit
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(epoch, wh))]
+pub fn handler(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
+    let accounts = &mut *ctx.accounts;
+    let grid = &accounts.grid;
+    let epoch_account = &mut accounts.epoch_account;
+    if epoch_account.is_new() {
+        epoch_account.set_inner(Epoch {
+            grid: grid.key(),
+            index: epoch,
+            rent_payer: accounts.payer.key(),
+            status: EpochStatus::Open,
+            params: grid.params_for(epoch),
+            consumer_readings: 0,
+            producer_readings: 0,
+            consumers_charged: 0,
+            producers_paid: 0,
+            consumed_wh: 0,
+            produced_wh: 0,
+            billed_units: 0,
+            charged_units: 0,
+            unpaid_units: 0,
+            carried_in_units: 0,
+            fee_units: 0,
+            distributable_units: 0,
+            paid_units: 0,
+            carried_out_units: 0,
+            bump: ctx.bumps.epoch_account,
+        });
+    }
+
+    let meter = &mut accounts.meter;
+    let is_producer = meter.kind.is_producer();
+    let cost_units = if is_producer {
+        0
+    } else {
+        consumption_cost_ceil(wh, epoch_account.params.tariff_units_per_kwh)
+            .ok_or(EnergyError::MathOverflow)?
+    };
+    meter.record_reading(epoch, wh, cost_units)?;
+    epoch_account.record_reading(is_producer, wh, cost_units)?;
+
+    match meter.decide_connection() {
+        Some(true) => emit!(MeterConnected {
+            meter: meter.key(),
+            epoch,
+        }),
+        Some(false) => emit!(MeterDisconnected {
+            meter: meter.key(),
+            epoch,
+            balance_units: meter.balance_units,
+            debt_units: meter.debt_units,
+        }),
+        None => {}
+    }
+    emit!(ReadingReported {
+        meter: meter.key(),
+        epoch,
+        wh,
+        connected: meter.connected,
+    });
+    Ok(meter.connected)
+}

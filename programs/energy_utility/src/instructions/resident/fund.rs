@@ -1,0 +1,92 @@
+//! Any resident moves coins from their own account to any consumer meter's prepaid balance.
+//! A meter in debt is paid off first (that part goes to the pool, for producers); a meter
+//! that can now draw power is reconnected.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::coins::move_coins;
+use crate::error::EnergyError;
+use crate::events::{MeterConnected, MeterFunded};
+use crate::state::{Grid, Meter, Resident};
+
+#[derive(Accounts)]
+pub struct Fund<'info> {
+    pub authority: Signer<'info>,
+    #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
+    pub grid: Box<Account<'info, Grid>>,
+    #[account(
+        has_one = grid @ EnergyError::WrongGrid,
+        has_one = authority @ EnergyError::NotResidentOwner,
+        has_one = coins @ EnergyError::WrongCoinAccount,
+    )]
+    pub resident: Box<Account<'info, Resident>>,
+    #[account(mut)]
+    pub coins: Box<Account<'info, TokenAccount>>,
+    #[account(
+        mut,
+        has_one = grid @ EnergyError::WrongGrid,
+        constraint = meter.is_consumer() @ EnergyError::NotConsumerMeter,
+        constraint = meter.active @ EnergyError::MeterInactive,
+    )]
+    pub meter: Box<Account<'info, Meter>>,
+    #[account(mut, address = grid.vault @ EnergyError::WrongCoinAccount)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = grid.pool @ EnergyError::WrongCoinAccount)]
+    pub pool: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl Fund<'_> {
+    pub fn validate(&self, amount_units: u64) -> Result<()> {
+        require!(amount_units > 0, EnergyError::ZeroAmount);
+        require!(
+            self.coins.amount >= amount_units,
+            EnergyError::InsufficientCoins
+        );
+        Ok(())
+    }
+}
+
+#[access_control(ctx.accounts.validate(amount_units))]
+pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
+    let epoch = accounts.grid.epoch_at(Clock::get()?.unix_timestamp)?;
+    let meter = &mut accounts.meter;
+    let old_balance_units = meter.balance_units;
+    let debt_repaid_units = meter.fund(amount_units)?;
+    let deposited_units = amount_units - debt_repaid_units;
+
+    let grid = &mut accounts.grid;
+    grid.meter_balances_units = grid
+        .meter_balances_units
+        .checked_add(deposited_units)
+        .ok_or(EnergyError::MathOverflow)?;
+    grid.carry_units = grid
+        .carry_units
+        .checked_add(debt_repaid_units)
+        .ok_or(EnergyError::MathOverflow)?;
+
+    let tp = &accounts.token_program;
+    move_coins(tp, grid, &accounts.coins, &accounts.vault, deposited_units)?;
+    move_coins(tp, grid, &accounts.coins, &accounts.pool, debt_repaid_units)?;
+    accounts.vault.reload()?;
+    accounts.pool.reload()?;
+    grid.check_backing(Some(accounts.vault.amount), Some(accounts.pool.amount), None)?;
+
+    emit!(MeterFunded {
+        meter: meter.key(),
+        funder: accounts.resident.key(),
+        amount_units,
+        debt_repaid_units,
+        old_balance_units,
+        new_balance_units: meter.balance_units,
+    });
+    if meter.decide_connection() == Some(true) {
+        emit!(MeterConnected {
+            meter: meter.key(),
+            epoch,
+        });
+    }
+    Ok(())
+}

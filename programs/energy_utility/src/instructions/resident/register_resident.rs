@@ -1,0 +1,64 @@
+//! A wallet registers itself under a human-readable id and gets its coin account.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::constants::*;
+use crate::error::EnergyError;
+use crate::events::ResidentRegistered;
+use crate::state::{validate_id, Grid, Resident};
+
+#[derive(Accounts)]
+#[instruction(resident_id: String)]
+pub struct RegisterResident<'info> {
+    #[account(mut)]
+    pub authority: Signer<'info>,
+    #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
+    pub grid: Box<Account<'info, Grid>>,
+    #[account(
+        init,
+        payer = authority,
+        space = 8 + Resident::INIT_SPACE,
+        seeds = [RESIDENT_SEED, grid.key().as_ref(), id_seed(&resident_id)],
+        bump,
+    )]
+    pub resident: Box<Account<'info, Resident>>,
+    #[account(address = grid.mint @ EnergyError::WrongCoinAccount)]
+    pub mint: Box<Account<'info, Mint>>,
+    #[account(
+        init,
+        payer = authority,
+        seeds = [COINS_SEED, resident.key().as_ref()],
+        bump,
+        token::mint = mint,
+        token::authority = grid,
+    )]
+    pub coins: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()> {
+    validate_id(&resident_id)?;
+    let grid = &mut ctx.accounts.grid;
+    let index = grid.resident_count;
+    grid.resident_count = index.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+    let resident = &mut ctx.accounts.resident;
+    resident.set_inner(Resident {
+        grid: grid.key(),
+        authority: ctx.accounts.authority.key(),
+        id: resident_id.clone(),
+        coins: ctx.accounts.coins.key(),
+        escrow_units: 0,
+        index,
+        bump: ctx.bumps.resident,
+    });
+    emit!(ResidentRegistered {
+        grid: grid.key(),
+        resident: resident.key(),
+        id: resident_id,
+        authority: resident.authority,
+        coins: resident.coins,
+    });
+    Ok(())
+}

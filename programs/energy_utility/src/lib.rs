@@ -1,0 +1,91 @@
+//! Decentralized energy utility: a community grid's prepaid metering, hourly settlement and
+//! fiat on-ramp, enforced on chain so that no resident needs to trust another.
+
+use anchor_lang::prelude::*;
+
+pub mod coins;
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod state;
+
+use instructions::*;
+
+declare_id!("3TfETuz85mNaxJW3PrA6468xvwzxauwfDq4XK985NQZx");
+
+#[program]
+pub mod energy_utility {
+    use super::*;
+
+    // Admin: the utility that runs the grid.
+
+    pub fn initialize_grid(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result<()> {
+        instructions::admin::initialize_grid::handler(ctx, args)
+    }
+
+    pub fn update_grid(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
+        instructions::admin::update_grid::handler(ctx, args)
+    }
+
+    pub fn set_paused(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
+        instructions::admin::set_paused::handler(ctx, paused)
+    }
+
+    pub fn register_meter(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
+        instructions::admin::register_meter::handler(ctx, args)
+    }
+
+    pub fn rotate_gateway(ctx: Context<RotateGateway>, new_gateway: Pubkey) -> Result<()> {
+        instructions::admin::rotate_gateway::handler(ctx, new_gateway)
+    }
+
+    pub fn deactivate_meter(ctx: Context<DeactivateMeter>) -> Result<()> {
+        instructions::admin::deactivate_meter::handler(ctx)
+    }
+
+    // Residents.
+
+    pub fn register_resident(ctx: Context<RegisterResident>, resident_id: String) -> Result<()> {
+        instructions::resident::register_resident::handler(ctx, resident_id)
+    }
+
+    pub fn fund(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
+        instructions::resident::fund::handler(ctx, amount_units)
+    }
+
+    pub fn collect_earnings(ctx: Context<CollectEarnings>) -> Result<()> {
+        instructions::resident::collect_earnings::handler(ctx)
+    }
+
+    pub fn request_withdrawal(ctx: Context<RequestWithdrawal>, amount_units: u64) -> Result<()> {
+        instructions::resident::request_withdrawal::handler(ctx, amount_units)
+    }
+
+    pub fn cancel_withdrawal(ctx: Context<CancelWithdrawal>) -> Result<()> {
+        instructions::resident::cancel_withdrawal::handler(ctx)
+    }
+
+    // Meter gateways. Returns whether the meter stays connected.
+
+    pub fn report(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
+        instructions::gateway::report::handler(ctx, epoch, wh)
+    }
+
+    // The permissionless crank.
+
+    pub fn settle<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<()> {
+        instructions::crank::settle::handler(ctx, epoch)
+    }
+
+    pub fn close_epoch(ctx: Context<CloseEpoch>, epoch: u64) -> Result<()> {
+        instructions::crank::close_epoch::handler(ctx, epoch)
+    }
+
+    // The payment processor's oracle.
+
+    pub fn add_fiat(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> Result<()> {
+        instructions::oracle::add_fiat::handler(ctx, amount_cents, payment_id)
+    }
+}

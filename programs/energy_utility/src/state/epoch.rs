@@ -1,0 +1,150 @@
+//! One settlement period: the readings it received and, once cranked, where its coins went.
+
+use anchor_lang::prelude::*;
+
+use crate::error::EnergyError;
+use crate::state::EpochParams;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum EpochStatus {
+    /// Taking reports (or closed and waiting for the crank).
+    Open,
+    /// The crank is charging consumers.
+    Charging,
+    /// All consumers are charged and the fee is taken; the crank is paying producers.
+    Paying,
+    /// Every reading is settled; totals are final.
+    Settled,
+}
+
+#[account]
+#[derive(InitSpace)]
+pub struct Epoch {
+    pub grid: Pubkey,
+    pub index: u64,
+    /// Who paid this account's rent (the first reporter); closing returns it to them.
+    pub rent_payer: Pubkey,
+    pub status: EpochStatus,
+    /// The grid's parameters when the epoch opened.
+    pub params: EpochParams,
+    pub consumer_readings: u32,
+    pub producer_readings: u32,
+    pub consumers_charged: u32,
+    pub producers_paid: u32,
+    pub consumed_wh: u64,
+    pub produced_wh: u64,
+    /// What consumers owed at the tariff.
+    pub billed_units: u64,
+    /// What consumers' prepaid balances covered (moved into the pool).
+    pub charged_units: u64,
+    /// `billed - charged`: recorded as debt on the meters that ran dry.
+    pub unpaid_units: u64,
+    /// Taken from the grid's carry when producers started being paid.
+    pub carried_in_units: u64,
+    pub fee_units: u64,
+    /// `charged + carried_in - fee`: what producers share.
+    pub distributable_units: u64,
+    pub paid_units: u64,
+    /// Rounding remainder (or the whole distributable without producers), back to the carry.
+    pub carried_out_units: u64,
+    pub bump: u8,
+}
+
+impl Epoch {
+    pub fn is_new(&self) -> bool {
+        self.grid == Pubkey::default()
+    }
+
+    /// Adds a reported reading to the epoch's totals.
+    pub fn record_reading(&mut self, is_producer: bool, wh: u64, cost_units: u64) -> Result<()> {
+        if is_producer {
+            self.producer_readings = checked_inc(self.producer_readings)?;
+            self.produced_wh = add(self.produced_wh, wh)?;
+        } else {
+            self.consumer_readings = checked_inc(self.consumer_readings)?;
+            self.consumed_wh = add(self.consumed_wh, wh)?;
+            self.billed_units = add(self.billed_units, cost_units)?;
+        }
+        Ok(())
+    }
+
+    pub fn record_charge(&mut self, charged_units: u64, unpaid_units: u64) -> Result<()> {
+        self.consumers_charged = checked_inc(self.consumers_charged)?;
+        self.charged_units = add(self.charged_units, charged_units)?;
+        self.unpaid_units = add(self.unpaid_units, unpaid_units)?;
+        Ok(())
+    }
+
+    pub fn all_consumers_charged(&self) -> bool {
+        self.consumers_charged == self.consumer_readings
+    }
+
+    /// Takes the fee from what consumers paid plus the carry; the rest is distributable.
+    pub fn start_paying(&mut self, carried_in_units: u64) -> Result<()> {
+        let available = add(self.charged_units, carried_in_units)?;
+        self.carried_in_units = carried_in_units;
+        self.fee_units = crate::math::fee_taken(available, self.params.fee_units);
+        self.distributable_units = available - self.fee_units;
+        self.status = EpochStatus::Paying;
+        Ok(())
+    }
+
+    pub fn record_payout(&mut self, payout_units: u64) -> Result<()> {
+        self.producers_paid = checked_inc(self.producers_paid)?;
+        self.paid_units = add(self.paid_units, payout_units)?;
+        require!(
+            self.paid_units <= self.distributable_units,
+            EnergyError::ConservationViolated
+        );
+        Ok(())
+    }
+
+    pub fn all_producers_paid(&self) -> bool {
+        self.producers_paid == self.producer_readings
+    }
+
+    /// Closes the books: whatever producers were not paid is carried forward.
+    pub fn finish(&mut self) -> Result<u64> {
+        self.carried_out_units = self
+            .distributable_units
+            .checked_sub(self.paid_units)
+            .ok_or(EnergyError::ConservationViolated)?;
+        self.status = EpochStatus::Settled;
+        self.invariant()?;
+        Ok(self.carried_out_units)
+    }
+
+    /// Conservation, exact: charged + carried in = fee + payouts + carried out.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.consumers_charged <= self.consumer_readings
+                && self.producers_paid <= self.producer_readings
+                && self.paid_units <= self.distributable_units,
+            EnergyError::ConservationViolated
+        );
+        require!(
+            self.billed_units == self.charged_units + self.unpaid_units
+                || self.status == EpochStatus::Open
+                || self.status == EpochStatus::Charging,
+            EnergyError::ConservationViolated
+        );
+        if self.status == EpochStatus::Settled {
+            let came_in = self.charged_units as u128 + self.carried_in_units as u128;
+            let went_out = self.fee_units as u128
+                + self.paid_units as u128
+                + self.carried_out_units as u128;
+            require!(came_in == went_out, EnergyError::ConservationViolated);
+        }
+        Ok(())
+    }
+}
+
+fn add(a: u64, b: u64) -> Result<u64> {
+    a.checked_add(b)
+        .ok_or_else(|| error!(EnergyError::MathOverflow))
+}
+
+fn checked_inc(n: u32) -> Result<u32> {
+    n.checked_add(1)
+        .ok_or_else(|| error!(EnergyError::MathOverflow))
+}

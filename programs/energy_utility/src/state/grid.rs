@@ -1,0 +1,166 @@
+//! A community grid: its keys, coin accounts, epoch clock, parameters and running totals.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::error::EnergyError;
+
+/// Parameters that settle an epoch. A change applies from the next epoch, and each epoch
+/// keeps a copy of the ones it was opened with.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct EpochParams {
+    /// The utility's hourly fee, in coin units per epoch.
+    pub fee_units: u64,
+    /// What consumers pay, in coin units per kWh.
+    pub tariff_units_per_kwh: u64,
+    /// The most one meter may report for one epoch.
+    pub max_wh_per_epoch: u64,
+    /// How long after an epoch ends its late reports are still accepted.
+    pub grace_seconds: u32,
+}
+
+impl Default for EpochParams {
+    fn default() -> Self {
+        Self {
+            fee_units: DEFAULT_FEE_UNITS,
+            tariff_units_per_kwh: DEFAULT_TARIFF_UNITS_PER_KWH,
+            max_wh_per_epoch: DEFAULT_MAX_WH_PER_EPOCH,
+            grace_seconds: DEFAULT_GRACE_SECONDS,
+        }
+    }
+}
+
+impl EpochParams {
+    pub fn validate(&self, epoch_seconds: u32) -> Result<()> {
+        require!(self.tariff_units_per_kwh > 0, EnergyError::InvalidTariff);
+        require!(self.max_wh_per_epoch > 0, EnergyError::InvalidMeterLimit);
+        require!(
+            self.grace_seconds < epoch_seconds,
+            EnergyError::InvalidGraceWindow
+        );
+        // The largest possible bill must fit in u64.
+        crate::math::consumption_cost_ceil(self.max_wh_per_epoch, self.tariff_units_per_kwh)
+            .ok_or(EnergyError::AmountTooLarge)?;
+        Ok(())
+    }
+}
+
+/// No parameter change is waiting.
+pub const NO_PENDING_EPOCH: u64 = u64::MAX;
+
+#[account]
+#[derive(InitSpace)]
+pub struct Grid {
+    #[max_len(MAX_ID_LEN)]
+    pub name: String,
+    pub admin: Pubkey,
+    /// The payment processor's webhook signer: the only key that can mint or burn for fiat.
+    pub oracle: Pubkey,
+    pub mint: Pubkey,
+    pub vault: Pubkey,
+    pub pool: Pubkey,
+    pub treasury: Pubkey,
+    pub escrow: Pubkey,
+    /// Start of epoch 0 (aligned down to a multiple of `epoch_seconds`).
+    pub genesis_ts: i64,
+    /// Fixed at creation so epoch numbers stay a pure function of time.
+    pub epoch_seconds: u32,
+    pub params: EpochParams,
+    pub pending_params: EpochParams,
+    /// First epoch `pending_params` apply to, or `NO_PENDING_EPOCH`.
+    pub pending_from_epoch: u64,
+    /// The preset dollar price of one coin `k`, in US cents.
+    pub coin_price_cents: u64,
+    pub paused: bool,
+    pub resident_count: u32,
+    pub meter_count: u32,
+    /// Σ meter balances (prepaid coins and unclaimed earnings): what the vault must hold.
+    pub meter_balances_units: u64,
+    /// Coins in the pool not yet owed to any epoch: rounding remainders, pools of epochs
+    /// without producers, repaid debts. The next epoch to pay producers takes them.
+    pub carry_units: u64,
+    /// Coins charged into the pool by epochs whose producers are not all paid yet.
+    pub pool_in_flight_units: u64,
+    /// Σ resident escrows: what the escrow account must hold.
+    pub escrow_units: u64,
+    pub bump: u8,
+}
+
+impl Grid {
+    /// The epoch that contains `now`.
+    pub fn epoch_at(&self, now: i64) -> Result<u64> {
+        let elapsed = now
+            .checked_sub(self.genesis_ts)
+            .filter(|e| *e >= 0)
+            .ok_or(EnergyError::ClockBeforeGenesis)?;
+        Ok(elapsed as u64 / self.epoch_seconds as u64)
+    }
+
+    /// Unix time at which `epoch` ends (exclusive).
+    pub fn epoch_end(&self, epoch: u64) -> Result<i64> {
+        epoch
+            .checked_add(1)
+            .and_then(|e| e.checked_mul(self.epoch_seconds as u64))
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| s.checked_add(self.genesis_ts))
+            .ok_or_else(|| error!(EnergyError::MathOverflow))
+    }
+
+    /// Parameters in force for `epoch`.
+    pub fn params_for(&self, epoch: u64) -> EpochParams {
+        if epoch >= self.pending_from_epoch {
+            self.pending_params
+        } else {
+            self.params
+        }
+    }
+
+    /// Makes a pending change current once its epoch has come.
+    pub fn roll_params(&mut self, current_epoch: u64) {
+        if current_epoch >= self.pending_from_epoch {
+            self.params = self.pending_params;
+            self.pending_from_epoch = NO_PENDING_EPOCH;
+        }
+    }
+
+    /// Whether reports for `epoch` are still accepted at `now`: during the epoch and its
+    /// grace window.
+    pub fn accepts_reports(&self, epoch: u64, now: i64, grace_seconds: u32) -> Result<bool> {
+        let closes = self
+            .epoch_end(epoch)?
+            .checked_add(grace_seconds as i64)
+            .ok_or(EnergyError::MathOverflow)?;
+        Ok(now < closes)
+    }
+
+    pub fn signer_seeds(&self) -> [&[u8]; 3] {
+        [GRID_SEED, self.name.as_bytes(), std::slice::from_ref(&self.bump)]
+    }
+
+    /// The grid's token accounts hold at least the balances it records for them (anyone may
+    /// send coins to a PDA's token account, so `>=`, never `==`).
+    pub fn check_backing(
+        &self,
+        vault_amount: Option<u64>,
+        pool_amount: Option<u64>,
+        escrow_amount: Option<u64>,
+    ) -> Result<()> {
+        if let Some(vault) = vault_amount {
+            require!(
+                vault >= self.meter_balances_units,
+                EnergyError::VaultShortfall
+            );
+        }
+        if let Some(pool) = pool_amount {
+            let owed = self
+                .carry_units
+                .checked_add(self.pool_in_flight_units)
+                .ok_or(EnergyError::MathOverflow)?;
+            require!(pool >= owed, EnergyError::VaultShortfall);
+        }
+        if let Some(escrow) = escrow_amount {
+            require!(escrow >= self.escrow_units, EnergyError::VaultShortfall);
+        }
+        Ok(())
+    }
+}

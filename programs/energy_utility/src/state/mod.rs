@@ -1,0 +1,29 @@
+//! Account types, one per file, with the small methods that keep their invariants.
+
+pub mod epoch;
+pub mod grid;
+pub mod meter;
+pub mod receipt;
+pub mod resident;
+
+pub use epoch::*;
+pub use grid::*;
+pub use meter::*;
+pub use receipt::*;
+pub use resident::*;
+
+use crate::constants::MAX_ID_LEN;
+use crate::error::EnergyError;
+use anchor_lang::prelude::*;
+
+/// Grid names, resident ids and meter ids are PDA seeds and show on poles and pages:
+/// 1 to 32 bytes of ASCII letters, digits, `-`, `_` and `.`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let valid = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    require!(valid, EnergyError::InvalidId);
+    Ok(())
+}

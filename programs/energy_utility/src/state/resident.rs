@@ -1,0 +1,22 @@
+//! A resident: a wallet registered under a human-readable id, with its coin account.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::MAX_ID_LEN;
+
+#[account]
+#[derive(InitSpace)]
+pub struct Resident {
+    pub grid: Pubkey,
+    /// The wallet that signs for this resident.
+    pub authority: Pubkey,
+    #[max_len(MAX_ID_LEN)]
+    pub id: String,
+    /// The resident's coin account (owned by the grid PDA, moved only by the program).
+    pub coins: Pubkey,
+    /// Coins set aside in the grid's escrow to be sold for dollars.
+    pub escrow_units: u64,
+    /// Registration order within the grid, for enumeration.
+    pub index: u32,
+    pub bump: u8,
+}

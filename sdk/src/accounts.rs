@@ -1,0 +1,11 @@
+//! Decoding program accounts from raw account data.
+
+use anchor_lang::AccountDeserialize;
+
+pub use energy_utility::state::{Epoch, EpochStatus, Grid, Meter, MeterKind, Receipt, Resident};
+
+/// Decodes an account of type `T`, checking its discriminator.
+pub fn decode<T: AccountDeserialize>(data: &[u8]) -> anchor_lang::Result<T> {
+    let mut slice = data;
+    T::try_deserialize(&mut slice)
+}

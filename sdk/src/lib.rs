@@ -1,0 +1,9 @@
+//! Client SDK for the `energy_utility` program: every off-chain user (CLI, web app, gateway,
+//! crank, tests) derives addresses and builds instructions through it, never by hand.
+
+pub mod accounts;
+pub mod instructions;
+pub mod pda;
+pub mod settlement;
+
+pub use energy_utility::{self as program, ID as PROGRAM_ID};

@@ -1,0 +1,579 @@
+//! Test harness: a community grid with named actors, running the real program inside a real
+//! Agave bank (`solana-program-test`), with SPL Token as real BPF.
+//!
+//! The program runs natively (compiled for the host) unless `target/deploy/energy_utility.so`
+//! exists (or `ENERGY_UTILITY_SO` names one): then the same tests run it as BPF, the way
+//! `anchor test` does on a machine with the Solana toolchain. `ENERGY_UTILITY_NATIVE=1`
+//! forces native mode.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anchor_lang::prelude::{Clock, Pubkey, Rent};
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token::{spl_token, Mint, TokenAccount};
+use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
+use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
+use energy_utility::state::{Epoch, EpochParams, Grid, Meter, MeterKind, Resident};
+use energy_utility_sdk::{instructions as ix, pda, settlement};
+use solana_account::Account;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+pub use solana_instruction::error::InstructionError;
+
+/// One coin `k` in base units.
+pub const K: u64 = UNITS_PER_COIN;
+/// One kWh in watt-hours.
+pub const KWH: u64 = WH_PER_KWH;
+/// The bank's clock at the start of every test: on an hour boundary, plus two minutes.
+pub const START_TS: i64 = 1_800_000_000 - 1_800_000_000 % 3_600 + 120;
+/// Mainnet's account-lock limit per transaction (program-test defaults to 128).
+pub const MAINNET_ACCOUNT_LOCKS: usize = 64;
+/// Mainnet's packet size limit for a transaction.
+pub const MAINNET_TX_BYTES: usize = 1_232;
+
+fn process_natively(
+    program_id: &Pubkey,
+    accounts: &[anchor_lang::prelude::AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    // Anchor's entry wants every AccountInfo to share one lifetime; the bank's slice outlives
+    // the call, so widening it is sound.
+    energy_utility::entry(program_id, unsafe { std::mem::transmute(accounts) }, data)
+}
+
+/// The compiled BPF program, if one was built.
+pub fn bpf_program_path() -> Option<PathBuf> {
+    if std::env::var("ENERGY_UTILITY_NATIVE").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let mut candidates = Vec::new();
+    if let Ok(path) = std::env::var("ENERGY_UTILITY_SO") {
+        candidates.push(PathBuf::from(path));
+    }
+    for var in ["SBF_OUT_DIR", "BPF_OUT_DIR"] {
+        if let Ok(dir) = std::env::var(var) {
+            candidates.push(PathBuf::from(dir).join("energy_utility.so"));
+        }
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    candidates.push(workspace.join("target/deploy/energy_utility.so"));
+    candidates.into_iter().find(|p| p.exists())
+}
+
+/// The bank logs every instruction at debug level unless `RUST_LOG` says otherwise; tests
+/// assert state, not logs, so keep the output to errors by default.
+fn quiet_bank_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+}
+
+/// A bank with the program loaded (BPF if built, native otherwise) and mainnet's lock limit.
+pub fn program_test() -> ProgramTest {
+    quiet_bank_logs();
+    let mut pt = ProgramTest::default();
+    pt.prefer_bpf(false);
+    pt.set_transaction_account_lock_limit(MAINNET_ACCOUNT_LOCKS);
+    match bpf_program_path() {
+        Some(path) => {
+            let data = std::fs::read(&path).expect("read the BPF program");
+            pt.add_account(
+                energy_utility::ID,
+                Account {
+                    lamports: Rent::default().minimum_balance(data.len()).max(1),
+                    data,
+                    owner: solana_sdk_ids::bpf_loader::id(),
+                    executable: true,
+                    rent_epoch: 0,
+                },
+            );
+        }
+        None => pt.add_program(
+            "energy_utility",
+            energy_utility::ID,
+            processor!(process_natively),
+        ),
+    }
+    pt
+}
+
+/// A resident: their wallet, their resident account and their coin account.
+pub struct Actor {
+    pub wallet: Keypair,
+    pub resident: Pubkey,
+    pub coins: Pubkey,
+}
+
+/// A meter and the gateway key that signs its reports.
+pub struct MeterRef {
+    pub address: Pubkey,
+    pub gateway: Keypair,
+    pub kind: MeterKind,
+    pub owner: String,
+}
+
+/// A grid in a running bank, with its admin, oracle, residents and meters by name.
+pub struct TestGrid {
+    pub ctx: ProgramTestContext,
+    pub admin: Keypair,
+    pub oracle: Keypair,
+    pub name: String,
+    pub grid: Pubkey,
+    pub now: i64,
+    pub residents: BTreeMap<String, Actor>,
+    pub meters: BTreeMap<String, MeterRef>,
+    payments: u64,
+}
+
+impl TestGrid {
+    /// A grid named "green-valley" with the design's defaults.
+    pub async fn start() -> Self {
+        Self::start_with(EpochParams::default()).await
+    }
+
+    pub async fn start_with(params: EpochParams) -> Self {
+        let ctx = program_test().start_with_context().await;
+        let mut grid = Self::from_context(ctx, "green-valley");
+        grid.set_time(START_TS).await;
+        grid.init_grid(params).await;
+        grid
+    }
+
+    /// A second grid in the same bank (for cross-grid attacks).
+    pub async fn add_grid(&mut self, name: &str) -> Pubkey {
+        let args = InitializeGridArgs {
+            name: name.to_string(),
+            oracle: self.oracle.pubkey(),
+            params: EpochParams::default(),
+            coin_price_cents: 10,
+            epoch_seconds: 3_600,
+        };
+        let admin = self.admin.insecure_clone();
+        self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
+            .await
+            .expect("initialize second grid");
+        pda::grid(name)
+    }
+
+    fn from_context(ctx: ProgramTestContext, name: &str) -> Self {
+        Self {
+            ctx,
+            admin: Keypair::new(),
+            oracle: Keypair::new(),
+            name: name.to_string(),
+            grid: pda::grid(name),
+            now: START_TS,
+            residents: BTreeMap::new(),
+            meters: BTreeMap::new(),
+            payments: 0,
+        }
+    }
+
+    async fn init_grid(&mut self, params: EpochParams) {
+        let admin = self.admin.insecure_clone();
+        let oracle = self.oracle.pubkey();
+        self.airdrop(&admin.pubkey(), 10_000_000_000).await;
+        self.airdrop(&oracle, 10_000_000_000).await;
+        let args = InitializeGridArgs {
+            name: self.name.clone(),
+            oracle,
+            params,
+            coin_price_cents: 10,
+            epoch_seconds: 3_600,
+        };
+        self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
+            .await
+            .expect("initialize grid");
+    }
+
+    /// Signs with the context payer plus `signers` and processes one transaction.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        let tx = self.transaction(instructions, signers);
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    pub fn transaction(&self, instructions: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend(signers.iter().copied());
+        Transaction::new_signed_with_payer(
+            instructions,
+            Some(&self.ctx.payer.pubkey()),
+            &all,
+            self.ctx.last_blockhash,
+        )
+    }
+
+    /// A fresh blockhash, so that an identical transaction can be sent again.
+    pub async fn refresh_blockhash(&mut self) {
+        self.ctx
+            .get_new_latest_blockhash()
+            .await
+            .expect("new blockhash");
+    }
+
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let transfer =
+            solana_system_interface::instruction::transfer(&self.ctx.payer.pubkey(), to, lamports);
+        self.send(&[transfer], &[]).await.expect("airdrop");
+    }
+
+    pub async fn set_time(&mut self, unix_timestamp: i64) {
+        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.expect("clock");
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+        self.now = unix_timestamp;
+    }
+
+    pub async fn current_epoch(&mut self) -> u64 {
+        let grid = self.grid_state().await;
+        grid.epoch_at(self.now).expect("epoch")
+    }
+
+    /// Moves the clock to the first second at which `epoch` can be settled.
+    pub async fn close_epoch_window(&mut self, epoch: u64) {
+        let grid = self.grid_state().await;
+        let closes = grid.epoch_end(epoch).expect("end") + grid.params.grace_seconds as i64;
+        if self.now < closes {
+            self.set_time(closes).await;
+        }
+    }
+
+    /// Moves the clock into the middle of `epoch`.
+    pub async fn enter_epoch(&mut self, epoch: u64) {
+        let grid = self.grid_state().await;
+        let start = grid.epoch_end(epoch).expect("end") - grid.epoch_seconds as i64;
+        self.set_time(start + grid.epoch_seconds as i64 / 2).await;
+    }
+
+    pub async fn add_resident(&mut self, id: &str) -> Pubkey {
+        let wallet = Keypair::new();
+        self.airdrop(&wallet.pubkey(), 1_000_000_000).await;
+        let grid = self.grid;
+        self.send(&[ix::register_resident(&wallet.pubkey(), &grid, id)], &[&wallet])
+            .await
+            .expect("register resident");
+        let resident = pda::resident(&grid, id);
+        self.residents.insert(
+            id.to_string(),
+            Actor {
+                wallet,
+                resident,
+                coins: pda::coins(&resident),
+            },
+        );
+        resident
+    }
+
+    pub async fn add_meter(&mut self, id: &str, kind: MeterKind, owner: &str) -> Pubkey {
+        let gateway = Keypair::new();
+        self.airdrop(&gateway.pubkey(), 1_000_000_000).await;
+        let owner_address = self.resident(owner).resident;
+        let args = RegisterMeterArgs {
+            meter_id: id.to_string(),
+            kind,
+            gateway: gateway.pubkey(),
+            label: format!("{kind:?} of {owner}"),
+            latitude_micro: 45_000_000,
+            longitude_micro: -73_000_000,
+        };
+        let admin = self.admin.insecure_clone();
+        let grid = self.grid;
+        self.send(
+            &[ix::register_meter(&admin.pubkey(), &grid, &owner_address, args)],
+            &[&admin],
+        )
+        .await
+        .expect("register meter");
+        let address = pda::meter(&grid, id);
+        self.meters.insert(
+            id.to_string(),
+            MeterRef {
+                address,
+                gateway,
+                kind,
+                owner: owner.to_string(),
+            },
+        );
+        address
+    }
+
+    pub fn resident(&self, id: &str) -> &Actor {
+        self.residents
+            .get(id)
+            .unwrap_or_else(|| panic!("no resident {id}"))
+    }
+
+    pub fn meter(&self, id: &str) -> &MeterRef {
+        self.meters.get(id).unwrap_or_else(|| panic!("no meter {id}"))
+    }
+
+    /// The oracle mints coins for `cents` paid by `resident`, under a fresh payment id.
+    pub async fn buy(&mut self, resident: &str, cents: i64) {
+        self.payments += 1;
+        let payment_id = format!("evt_test_{}", self.payments);
+        self.add_fiat(resident, cents, &payment_id)
+            .await
+            .expect("buy coins");
+    }
+
+    pub async fn add_fiat(
+        &mut self,
+        resident: &str,
+        cents: i64,
+        payment_id: &str,
+    ) -> Result<(), BanksClientError> {
+        let oracle = self.oracle.insecure_clone();
+        let resident = self.resident(resident).resident;
+        let grid = self.grid;
+        let instruction = ix::add_fiat(&oracle.pubkey(), &grid, &resident, cents, payment_id);
+        self.send(&[instruction], &[&oracle]).await
+    }
+
+    pub async fn fund(
+        &mut self,
+        funder: &str,
+        meter: &str,
+        amount_units: u64,
+    ) -> Result<(), BanksClientError> {
+        let actor = self.resident(funder);
+        let wallet = actor.wallet.insecure_clone();
+        let resident = actor.resident;
+        let meter = self.meter(meter).address;
+        let grid = self.grid;
+        let instruction = ix::fund(&wallet.pubkey(), &grid, &resident, &meter, amount_units);
+        self.send(&[instruction], &[&wallet]).await
+    }
+
+    /// The meter's gateway reports `wh` for `epoch`; the context payer pays.
+    pub async fn report(
+        &mut self,
+        meter: &str,
+        epoch: u64,
+        wh: u64,
+    ) -> Result<(), BanksClientError> {
+        let meter = self.meter(meter);
+        let gateway = meter.gateway.insecure_clone();
+        let address = meter.address;
+        let grid = self.grid;
+        let payer = self.ctx.payer.pubkey();
+        let instruction = ix::report(&gateway.pubkey(), &payer, &grid, &address, epoch, wh);
+        self.send(&[instruction], &[&gateway]).await
+    }
+
+    /// One settlement call over the named meters.
+    pub async fn settle(&mut self, epoch: u64, meters: &[&str]) -> Result<(), BanksClientError> {
+        let addresses: Vec<Pubkey> = meters.iter().map(|m| self.meter(m).address).collect();
+        let grid = self.grid;
+        self.send(&[ix::settle(&grid, epoch, &addresses)], &[]).await
+    }
+
+    /// Settles `epoch` the way the crank does: the SDK's batches, in order.
+    pub async fn settle_all(&mut self, epoch: u64) {
+        let mut consumers = Vec::new();
+        let mut producers = Vec::new();
+        let meters: Vec<(Pubkey, MeterKind)> =
+            self.meters.values().map(|m| (m.address, m.kind)).collect();
+        for (address, kind) in meters {
+            let state = self.meter_state_at(&address).await;
+            if state.pending_wh(epoch).is_some() {
+                if kind == MeterKind::Producer {
+                    producers.push(address);
+                } else {
+                    consumers.push(address);
+                }
+            }
+        }
+        let grid = self.grid;
+        for batch in settlement::plan_batches(&consumers, &producers) {
+            self.send(&[ix::settle(&grid, epoch, &batch)], &[])
+                .await
+                .expect("settle batch");
+        }
+        let state = self.epoch_state(epoch).await;
+        assert_eq!(
+            state.status,
+            energy_utility::state::EpochStatus::Settled,
+            "epoch {epoch} settled"
+        );
+    }
+
+    pub async fn collect(&mut self, meter: &str) -> Result<(), BanksClientError> {
+        let owner = self.resident(&self.meter(meter).owner).resident;
+        let address = self.meter(meter).address;
+        let grid = self.grid;
+        self.send(&[ix::collect_earnings(&grid, &address, &owner)], &[])
+            .await
+    }
+
+    pub async fn account<T: AccountDeserialize>(&mut self, address: &Pubkey) -> T {
+        let account = self
+            .ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .expect("get account")
+            .unwrap_or_else(|| panic!("no account at {address}"));
+        T::try_deserialize(&mut account.data.as_slice()).expect("decode account")
+    }
+
+    pub async fn exists(&mut self, address: &Pubkey) -> bool {
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .expect("get account")
+            .is_some()
+    }
+
+    pub async fn lamports(&mut self, address: &Pubkey) -> u64 {
+        self.ctx
+            .banks_client
+            .get_balance(*address)
+            .await
+            .expect("balance")
+    }
+
+    pub async fn grid_state(&mut self) -> Grid {
+        let grid = self.grid;
+        self.account(&grid).await
+    }
+
+    pub async fn meter_state(&mut self, id: &str) -> Meter {
+        let address = self.meter(id).address;
+        self.account(&address).await
+    }
+
+    pub async fn meter_state_at(&mut self, address: &Pubkey) -> Meter {
+        self.account(address).await
+    }
+
+    pub async fn resident_state(&mut self, id: &str) -> Resident {
+        let address = self.resident(id).resident;
+        self.account(&address).await
+    }
+
+    pub async fn epoch_state(&mut self, epoch: u64) -> Epoch {
+        let address = pda::epoch(&self.grid, epoch);
+        self.account(&address).await
+    }
+
+    pub async fn token_amount(&mut self, token_account: &Pubkey) -> u64 {
+        let account: TokenAccount = self.account(token_account).await;
+        account.amount
+    }
+
+    /// Coins in a resident's own account.
+    pub async fn coins(&mut self, resident: &str) -> u64 {
+        let coins = self.resident(resident).coins;
+        self.token_amount(&coins).await
+    }
+
+    pub async fn treasury(&mut self) -> u64 {
+        let address = pda::treasury(&self.grid);
+        self.token_amount(&address).await
+    }
+
+    pub async fn pool(&mut self) -> u64 {
+        let address = pda::pool(&self.grid);
+        self.token_amount(&address).await
+    }
+
+    pub async fn vault(&mut self) -> u64 {
+        let address = pda::vault(&self.grid);
+        self.token_amount(&address).await
+    }
+
+    pub async fn escrow(&mut self) -> u64 {
+        let address = pda::escrow(&self.grid);
+        self.token_amount(&address).await
+    }
+
+    pub async fn supply(&mut self) -> u64 {
+        let address = pda::mint(&self.grid);
+        let mint: Mint = self.account(&address).await;
+        mint.supply
+    }
+
+    /// Checks, exactly, that every coin ever minted is somewhere the grid accounts for:
+    /// residents' accounts, the vault (= Σ meter balances), the pool (= carry + in flight),
+    /// the escrow (= Σ escrows) and the treasury.
+    pub async fn assert_books_balance(&mut self) {
+        let grid = self.grid_state().await;
+        let mut meter_sum = 0;
+        let meters: Vec<Pubkey> = self.meters.values().map(|m| m.address).collect();
+        for address in &meters {
+            meter_sum += self.meter_state_at(address).await.balance_units;
+        }
+        let mut resident_coins = 0;
+        let mut escrows = 0;
+        let ids: Vec<String> = self.residents.keys().cloned().collect();
+        for id in &ids {
+            resident_coins += self.coins(id).await;
+            escrows += self.resident_state(id).await.escrow_units;
+        }
+        let (vault, pool, escrow, treasury) = (
+            self.vault().await,
+            self.pool().await,
+            self.escrow().await,
+            self.treasury().await,
+        );
+        assert_eq!(vault, meter_sum, "vault backs every meter balance");
+        assert_eq!(vault, grid.meter_balances_units);
+        assert_eq!(pool, grid.carry_units + grid.pool_in_flight_units);
+        assert_eq!(escrow, escrows, "escrow backs every resident escrow");
+        assert_eq!(escrow, grid.escrow_units);
+        assert_eq!(
+            self.supply().await,
+            resident_coins + vault + pool + escrow + treasury,
+            "every minted coin is accounted for"
+        );
+    }
+}
+
+/// The program error code inside a failed transaction, if it failed with one.
+pub fn custom_error(err: &BanksClientError) -> Option<u32> {
+    match err {
+        BanksClientError::TransactionError(TransactionError::InstructionError(
+            _,
+            InstructionError::Custom(code),
+        ))
+        | BanksClientError::SimulationError {
+            err: TransactionError::InstructionError(_, InstructionError::Custom(code)),
+            ..
+        } => Some(*code),
+        _ => None,
+    }
+}
+
+/// Asserts that `result` failed with the program error `expected` (an `EnergyError` or an
+/// Anchor `ErrorCode`).
+#[track_caller]
+pub fn assert_fails_with<T: std::fmt::Debug>(
+    result: Result<T, BanksClientError>,
+    expected: impl Into<u32> + std::fmt::Debug + Copy,
+) {
+    let err = result.expect_err(&format!("expected {expected:?}, but it succeeded"));
+    assert_eq!(
+        custom_error(&err),
+        Some(expected.into()),
+        "expected {expected:?}, got {err:?}"
+    );
+}
+
+/// The SPL Token program id, for tests that build raw token instructions.
+pub fn token_program_id() -> Pubkey {
+    spl_token::ID
+}
