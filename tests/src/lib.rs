@@ -195,12 +195,14 @@ impl TestGrid {
             .expect("initialize grid");
     }
 
-    /// Signs with the context payer plus `signers` and processes one transaction.
+    /// Signs with the context payer plus `signers` and processes one transaction, under the
+    /// bank's latest blockhash (blockhashes expire after 150 ticks of the test bank's clock).
     pub async fn send(
         &mut self,
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), BanksClientError> {
+        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
         let tx = self.transaction(instructions, signers);
         self.ctx.banks_client.process_transaction(tx).await
     }
@@ -216,7 +218,7 @@ impl TestGrid {
         )
     }
 
-    /// A fresh blockhash, so that an identical transaction can be sent again.
+    /// Waits for a new blockhash, so that an identical transaction can be sent again.
     pub async fn refresh_blockhash(&mut self) {
         self.ctx
             .get_new_latest_blockhash()

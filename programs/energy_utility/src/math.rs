@@ -30,9 +30,13 @@ pub fn consumption_cost_ceil(wh: u64, tariff_units_per_kwh: u64) -> Option<u64> 
 
 /// A producer's share of `distributable_units`, pro rata to its `wh` among `total_wh`,
 /// rounded down; the pennies the floors leave stay in the pool and are carried forward.
+/// When producers reported nothing at all (night), nobody earns and the pool is carried.
 pub fn producer_payout_floor(distributable_units: u64, wh: u64, total_wh: u64) -> Option<u64> {
     if wh > total_wh {
         return None;
+    }
+    if total_wh == 0 {
+        return Some(0);
     }
     mul_div_floor(distributable_units, wh, total_wh)
 }
@@ -78,14 +82,10 @@ pub fn split_pool(
     let total_wh = produced_wh
         .iter()
         .try_fold(0u64, |sum, wh| sum.checked_add(*wh))?;
-    let payouts = if total_wh == 0 {
-        vec![0; produced_wh.len()]
-    } else {
-        produced_wh
-            .iter()
-            .map(|wh| producer_payout_floor(distributable, *wh, total_wh))
-            .collect::<Option<Vec<_>>>()?
-    };
+    let payouts = produced_wh
+        .iter()
+        .map(|wh| producer_payout_floor(distributable, *wh, total_wh))
+        .collect::<Option<Vec<_>>>()?;
     let paid = payouts
         .iter()
         .try_fold(0u64, |sum, p| sum.checked_add(*p))?;
@@ -153,6 +153,8 @@ mod tests {
         assert_eq!(mul_div_floor(u64::MAX, u64::MAX, u64::MAX), Some(u64::MAX));
         assert_eq!(mul_div_floor(1, 1, 0), None);
         assert_eq!(producer_payout_floor(10, 5, 4), None);
+        // Night: producers reported, but all zero.
+        assert_eq!(producer_payout_floor(10, 0, 0), Some(0));
     }
 
     proptest! {
@@ -161,7 +163,8 @@ mod tests {
             charged in 0u64..10_000_000_000_000,
             carried_in in 0u64..1_000_000,
             fee in 0u64..100_000_000,
-            producers in proptest::collection::vec(0u64..2_000_000, 0..200),
+            producers in proptest::collection::vec(
+                prop_oneof![Just(0u64), 0u64..2_000_000], 0..200),
         ) {
             let split = split_pool(charged, carried_in, fee, &producers).unwrap();
             let paid: u64 = split.payouts_units.iter().sum();
