@@ -1,0 +1,82 @@
+//! The settlement layout at scale: one account per reading, so the largest settlement
+//! transaction settles `MAX_METERS_PER_SETTLE` readings within mainnet's limits (1232 bytes,
+//! 64 account locks), and a larger community settles in `ceil(n / MAX)` transactions.
+
+use energy_utility::state::{EpochStatus, MeterKind};
+use energy_utility_sdk::{instructions as ix, settlement::MAX_METERS_PER_SETTLE};
+use energy_utility_tests::*;
+
+/// A community of `consumers` households and `producers` roofs, all reported for epoch 0,
+/// which is closed for reports.
+async fn community(consumers: usize, producers: usize) -> TestGrid {
+    let mut g = TestGrid::start().await;
+    g.add_resident("hoa").await;
+    g.buy("hoa", 1_000_000).await;
+    for i in 0..consumers {
+        let id = format!("house-{i}");
+        g.add_meter(&id, MeterKind::Household, "hoa").await;
+        g.fund("hoa", &id, 10 * K).await.unwrap();
+        g.report(&id, 0, 500 + i as u64 * 37).await.unwrap();
+    }
+    for i in 0..producers {
+        let id = format!("roof-{i}");
+        g.add_meter(&id, MeterKind::Producer, "hoa").await;
+        g.report(&id, 0, 900 + i as u64 * 53).await.unwrap();
+    }
+    g.close_epoch_window(0).await;
+    g
+}
+
+fn wire_size(tx: &solana_transaction::Transaction) -> usize {
+    bincode::serialize(tx).expect("serialize").len()
+}
+
+#[tokio::test]
+async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_epoch() {
+    assert!(MAX_METERS_PER_SETTLE >= 20, "the scale target is 20 readings per transaction");
+    let mut g = community(MAX_METERS_PER_SETTLE - 5, 5).await;
+    let grid = g.grid;
+    let meters: Vec<_> = g.meters.values().map(|m| m.address).collect();
+    assert_eq!(meters.len(), MAX_METERS_PER_SETTLE);
+
+    let tx = g.transaction(&[ix::settle(&grid, 0, &meters)], &[]);
+    let size = wire_size(&tx);
+    let keys = tx.message.account_keys.len();
+    println!("settlement of {} readings: {size} bytes, {keys} account keys", meters.len());
+    assert!(size <= MAINNET_TX_BYTES, "{size} bytes");
+    assert!(keys <= MAINNET_ACCOUNT_LOCKS, "{keys} account locks");
+
+    // One more meter no longer fits in a packet: the constant is the largest that does.
+    let mut one_more = meters.clone();
+    one_more.push(g.resident("hoa").resident);
+    let too_big = g.transaction(&[ix::settle(&grid, 0, &one_more)], &[]);
+    assert!(wire_size(&too_big) > MAINNET_TX_BYTES);
+
+    // The bank (with mainnet's 64-lock limit) settles the whole epoch in that one transaction.
+    g.send(&[ix::settle(&grid, 0, &meters)], &[]).await.unwrap();
+    let epoch = g.epoch_state(0).await;
+    assert_eq!(epoch.status, EpochStatus::Settled);
+    assert_eq!(epoch.consumers_charged, (MAX_METERS_PER_SETTLE - 5) as u32);
+    assert_eq!(epoch.producers_paid, 5);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_hundred_meters_settle_in_the_planned_number_of_transactions() {
+    let mut g = community(80, 20).await;
+    let grid = g.grid;
+    let consumers: Vec<_> = (0..80).map(|i| g.meter(&format!("house-{i}")).address).collect();
+    let producers: Vec<_> = (0..20).map(|i| g.meter(&format!("roof-{i}")).address).collect();
+    let batches = energy_utility_sdk::settlement::plan_batches(&consumers, &producers);
+    assert_eq!(batches.len(), 100usize.div_ceil(MAX_METERS_PER_SETTLE));
+    for batch in &batches {
+        let tx = g.transaction(&[ix::settle(&grid, 0, batch)], &[]);
+        assert!(wire_size(&tx) <= MAINNET_TX_BYTES);
+        g.send(&[ix::settle(&grid, 0, batch)], &[]).await.unwrap();
+    }
+    let epoch = g.epoch_state(0).await;
+    assert_eq!(epoch.status, EpochStatus::Settled);
+    assert_eq!(epoch.consumers_charged, 80);
+    assert_eq!(epoch.producers_paid, 20);
+    g.assert_books_balance().await;
+}
