@@ -291,7 +291,9 @@ mod tests {
     #[test]
     fn settle_appends_meters_writable_and_unsigned() {
         let grid = pda::grid("g");
-        let meters: Vec<Pubkey> = (0..3).map(|i| pda::meter(&grid, &format!("m{i}"))).collect();
+        let meters: Vec<Pubkey> = (0..3)
+            .map(|i| pda::meter(&grid, &format!("m{i}")))
+            .collect();
         let ix = settle(&grid, 3, &meters);
         let tail = &ix.accounts[ix.accounts.len() - 3..];
         for (meta, key) in tail.iter().zip(&meters) {

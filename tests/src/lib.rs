@@ -264,9 +264,12 @@ impl TestGrid {
         let wallet = Keypair::new();
         self.airdrop(&wallet.pubkey(), 1_000_000_000).await;
         let grid = self.grid;
-        self.send(&[ix::register_resident(&wallet.pubkey(), &grid, id)], &[&wallet])
-            .await
-            .expect("register resident");
+        self.send(
+            &[ix::register_resident(&wallet.pubkey(), &grid, id)],
+            &[&wallet],
+        )
+        .await
+        .expect("register resident");
         let resident = pda::resident(&grid, id);
         self.residents.insert(
             id.to_string(),
@@ -294,7 +297,12 @@ impl TestGrid {
         let admin = self.admin.insecure_clone();
         let grid = self.grid;
         self.send(
-            &[ix::register_meter(&admin.pubkey(), &grid, &owner_address, args)],
+            &[ix::register_meter(
+                &admin.pubkey(),
+                &grid,
+                &owner_address,
+                args,
+            )],
             &[&admin],
         )
         .await
@@ -319,7 +327,9 @@ impl TestGrid {
     }
 
     pub fn meter(&self, id: &str) -> &MeterRef {
-        self.meters.get(id).unwrap_or_else(|| panic!("no meter {id}"))
+        self.meters
+            .get(id)
+            .unwrap_or_else(|| panic!("no meter {id}"))
     }
 
     /// The oracle mints coins for `cents` paid by `resident`, under a fresh payment id.
@@ -379,7 +389,8 @@ impl TestGrid {
     pub async fn settle(&mut self, epoch: u64, meters: &[&str]) -> Result<(), BanksClientError> {
         let addresses: Vec<Pubkey> = meters.iter().map(|m| self.meter(m).address).collect();
         let grid = self.grid;
-        self.send(&[ix::settle(&grid, epoch, &addresses)], &[]).await
+        self.send(&[ix::settle(&grid, epoch, &addresses)], &[])
+            .await
     }
 
     /// Settles `epoch` the way the crank does: the SDK's batches, in order.

@@ -1524,3 +1524,54 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     assert_eq!(g.coins("carlos").await, 10 * K - K + 10 * K);
     g.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn zz_scratch_late_first_report_gets_new_params() {
+    let mut g = community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    // Epoch 0: tariff 1 k/kWh -> 2 k/kWh and grace 600 -> 1800, from epoch 1.
+    let args = UpdateGridArgs { tariff_units_per_kwh: Some(2 * K), grace_seconds: Some(1_800), ..Default::default() };
+    g.send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin]).await.unwrap();
+    let st = g.grid_state().await;
+    let end0 = st.epoch_end(0).unwrap();
+    g.set_time(end0 + 100).await;
+    // Any update in epoch 1 rolls the params.
+    g.send(&[ix::update_grid(&admin.pubkey(), &grid, UpdateGridArgs { coin_price_cents: Some(11), ..Default::default() })], &[&admin]).await.unwrap();
+    g.report("carlos-house", 0, KWH).await.unwrap();
+    let e = g.epoch_state(0).await;
+    println!("epoch 0 params: {:?}, billed {}", e.params, e.billed_units);
+    // Re-open after close
+    g.set_time(end0 + 1_800).await;
+    g.settle(0, &["carlos-house"]).await.unwrap();
+    let payer = g.ctx.payer.pubkey();
+    g.send(&[ix::close_epoch(&grid, 0, &payer)], &[]).await.unwrap();
+    println!("closed: exists {}", g.exists(&pda::epoch(&grid, 0)).await);
+}
+
+#[tokio::test]
+async fn zz_scratch_reopen_closed_epoch() {
+    let mut g = community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let args = UpdateGridArgs { grace_seconds: Some(1_800), ..Default::default() };
+    g.report("carlos-house", 0, KWH).await.unwrap();
+    g.report("angel-roof", 0, KWH).await.unwrap();
+    g.send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin]).await.unwrap();
+    g.close_epoch_window(0).await; // end0 + 600 (the epoch's own grace)
+    g.settle_all(0).await;
+    let payer = g.ctx.payer.pubkey();
+    g.send(&[ix::close_epoch(&grid, 0, &payer)], &[]).await.unwrap();
+    g.send(&[ix::update_grid(&admin.pubkey(), &grid, UpdateGridArgs { coin_price_cents: Some(11), ..Default::default() })], &[&admin]).await.unwrap();
+    let r = g.report("danny-house", 0, 2 * KWH).await;
+    println!("late report into closed epoch 0: {r:?}");
+    if r.is_ok() {
+        let e = g.epoch_state(0).await;
+        println!("re-opened epoch 0: status {:?} consumers {} params {:?}", e.status, e.consumer_readings, e.params);
+        let st = g.grid_state().await;
+        g.set_time(st.epoch_end(0).unwrap() + 1_800).await;
+        let r = g.settle(0, &["danny-house"]).await;
+        println!("second settlement of epoch 0: {r:?} status {:?}", g.epoch_state(0).await.status);
+        g.assert_books_balance().await;
+    }
+}

@@ -11,8 +11,10 @@ async fn street() -> TestGrid {
         g.add_resident(id).await;
         g.buy(id, 100).await; // 10 k each
     }
-    g.add_meter("angel-roof", MeterKind::Producer, "angel").await;
-    g.add_meter("carlos-house", MeterKind::Household, "carlos").await;
+    g.add_meter("angel-roof", MeterKind::Producer, "angel")
+        .await;
+    g.add_meter("carlos-house", MeterKind::Household, "carlos")
+        .await;
     g.add_meter("pole-7", MeterKind::Pole, "angel").await;
     g
 }
@@ -138,6 +140,9 @@ async fn a_late_report_within_the_grace_window_is_accepted_once() {
     assert_eq!(meter.pending_wh(1), Some(KWH));
     assert_eq!(meter.lifetime_wh, 2 * KWH);
     g.refresh_blockhash().await;
-    assert_fails_with(g.report("carlos-house", 0, 2 * KWH).await, EnergyError::DuplicateReading);
+    assert_fails_with(
+        g.report("carlos-house", 0, 2 * KWH).await,
+        EnergyError::DuplicateReading,
+    );
     assert_eq!(g.meter_state("carlos-house").await.lifetime_wh, 2 * KWH);
 }

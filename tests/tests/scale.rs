@@ -33,7 +33,10 @@ fn wire_size(tx: &solana_transaction::Transaction) -> usize {
 
 #[tokio::test]
 async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_epoch() {
-    assert!(MAX_METERS_PER_SETTLE >= 20, "the scale target is 20 readings per transaction");
+    assert!(
+        MAX_METERS_PER_SETTLE >= 20,
+        "the scale target is 20 readings per transaction"
+    );
     let mut g = community(MAX_METERS_PER_SETTLE - 5, 5).await;
     let grid = g.grid;
     let meters: Vec<_> = g.meters.values().map(|m| m.address).collect();
@@ -42,7 +45,10 @@ async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_
     let tx = g.transaction(&[ix::settle(&grid, 0, &meters)], &[]);
     let size = wire_size(&tx);
     let keys = tx.message.account_keys.len();
-    println!("settlement of {} readings: {size} bytes, {keys} account keys", meters.len());
+    println!(
+        "settlement of {} readings: {size} bytes, {keys} account keys",
+        meters.len()
+    );
     assert!(size <= MAINNET_TX_BYTES, "{size} bytes");
     assert!(keys <= MAINNET_ACCOUNT_LOCKS, "{keys} account locks");
 
@@ -65,8 +71,12 @@ async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_
 async fn a_hundred_meters_settle_in_the_planned_number_of_transactions() {
     let mut g = community(80, 20).await;
     let grid = g.grid;
-    let consumers: Vec<_> = (0..80).map(|i| g.meter(&format!("house-{i}")).address).collect();
-    let producers: Vec<_> = (0..20).map(|i| g.meter(&format!("roof-{i}")).address).collect();
+    let consumers: Vec<_> = (0..80)
+        .map(|i| g.meter(&format!("house-{i}")).address)
+        .collect();
+    let producers: Vec<_> = (0..20)
+        .map(|i| g.meter(&format!("roof-{i}")).address)
+        .collect();
     let batches = energy_utility_sdk::settlement::plan_batches(&consumers, &producers);
     assert_eq!(batches.len(), 100usize.div_ceil(MAX_METERS_PER_SETTLE));
     for batch in &batches {

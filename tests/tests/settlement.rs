@@ -13,10 +13,14 @@ async fn seed_community() -> TestGrid {
         g.add_resident(id).await;
         g.buy(id, 200).await; // $2.00 at $0.10 per k
     }
-    g.add_meter("angel-roof", MeterKind::Producer, "angel").await;
-    g.add_meter("bennie-roof", MeterKind::Producer, "bennie").await;
-    g.add_meter("carlos-house", MeterKind::Household, "carlos").await;
-    g.add_meter("danny-house", MeterKind::Household, "danny").await;
+    g.add_meter("angel-roof", MeterKind::Producer, "angel")
+        .await;
+    g.add_meter("bennie-roof", MeterKind::Producer, "bennie")
+        .await;
+    g.add_meter("carlos-house", MeterKind::Household, "carlos")
+        .await;
+    g.add_meter("danny-house", MeterKind::Household, "danny")
+        .await;
     g.fund("carlos", "carlos-house", 10 * K).await.unwrap();
     g.fund("danny", "danny-house", 10 * K).await.unwrap();
     g
@@ -97,7 +101,12 @@ async fn books(g: &mut TestGrid) -> Vec<u64> {
     let ids: Vec<String> = g.meters.keys().cloned().collect();
     for id in &ids {
         let m = g.meter_state(id).await;
-        out.extend([m.balance_units, m.debt_units, m.committed_units, m.lifetime_units]);
+        out.extend([
+            m.balance_units,
+            m.debt_units,
+            m.committed_units,
+            m.lifetime_units,
+        ]);
     }
     let e = g.epoch_state(0).await;
     out.extend([
@@ -273,7 +282,11 @@ async fn closing_a_settled_epoch_returns_its_rent_in_full_to_the_first_reporter(
 fn hourly_wh(hour: u64, meter: usize, producer: bool) -> u64 {
     let phase = (hour + meter as u64 * 5) % 24;
     if producer {
-        let sun = if (6..19).contains(&hour) { 12 - (hour as i64 - 12).unsigned_abs() } else { 0 };
+        let sun = if (6..19).contains(&hour) {
+            12 - (hour as i64 - 12).unsigned_abs()
+        } else {
+            0
+        };
         sun * (400 + meter as u64 * 130)
     } else {
         300 + (phase * 97 + meter as u64 * 311) % 1_700
@@ -293,14 +306,19 @@ async fn a_day_of_hourly_settlements_keeps_every_coin_accounted_for() {
     ];
     for id in producers {
         g.add_resident(id).await;
-        g.add_meter(&format!("{id}-roof"), MeterKind::Producer, id).await;
+        g.add_meter(&format!("{id}-roof"), MeterKind::Producer, id)
+            .await;
     }
     for (id, kind) in consumers {
         g.add_resident(id).await;
         g.buy(id, 3_000).await; // 300 k
         g.add_meter(&format!("{id}-meter"), kind, id).await;
         // The stadium gets less than a day's worth, so it runs dry and builds debt.
-        let prepaid = if kind == MeterKind::Stadium { 10 * K } else { 200 * K };
+        let prepaid = if kind == MeterKind::Stadium {
+            10 * K
+        } else {
+            200 * K
+        };
         g.fund(id, &format!("{id}-meter"), prepaid).await.unwrap();
     }
 
@@ -308,10 +326,14 @@ async fn a_day_of_hourly_settlements_keeps_every_coin_accounted_for() {
     for hour in 0..24u64 {
         g.enter_epoch(hour).await;
         for (i, id) in producers.iter().enumerate() {
-            g.report(&format!("{id}-roof"), hour, hourly_wh(hour, i, true)).await.unwrap();
+            g.report(&format!("{id}-roof"), hour, hourly_wh(hour, i, true))
+                .await
+                .unwrap();
         }
         for (i, (id, _)) in consumers.iter().enumerate() {
-            g.report(&format!("{id}-meter"), hour, hourly_wh(hour, i, false)).await.unwrap();
+            g.report(&format!("{id}-meter"), hour, hourly_wh(hour, i, false))
+                .await
+                .unwrap();
         }
         g.close_epoch_window(hour).await;
         g.settle_all(hour).await;
@@ -348,11 +370,17 @@ async fn a_day_of_hourly_settlements_keeps_every_coin_accounted_for() {
     assert_eq!(stadium.balance_units, 0);
     for (id, kind) in consumers {
         if kind != MeterKind::Stadium {
-            assert!(g.meter_state(&format!("{id}-meter")).await.connected, "{id}");
+            assert!(
+                g.meter_state(&format!("{id}-meter")).await.connected,
+                "{id}"
+            );
         }
     }
     for hour in 0..24 {
-        assert!(!g.exists(&energy_utility_sdk::pda::epoch(&g.grid, hour)).await);
+        assert!(
+            !g.exists(&energy_utility_sdk::pda::epoch(&g.grid, hour))
+                .await
+        );
     }
     g.assert_books_balance().await;
 }

@@ -43,15 +43,12 @@ pub const UNITS_PER_COIN: u64 = 1_000_000;
 pub const WH_PER_KWH: u64 = 1_000;
 
 /// Longest grid name, resident id, meter id and payment id, in bytes (one PDA seed each).
-#[constant]
 pub const MAX_ID_LEN: usize = 32;
 /// Longest meter label, in bytes.
-#[constant]
 pub const MAX_LABEL_LEN: usize = 64;
 
 /// Readings a meter can hold before the crank settles them; a report into a slot whose
 /// reading is still unsettled is refused rather than overwriting it.
-#[constant]
 pub const READING_SLOTS: usize = 8;
 
 /// Shortest epoch the program accepts, in seconds.

@@ -58,7 +58,9 @@ pub enum EnergyError {
     DuplicateReading,
     #[msg("The reading is above the grid's per-epoch limit for one meter")]
     ReadingOverLimit,
-    #[msg("The meter holds unsettled readings from too many epochs; run the settlement crank first")]
+    #[msg(
+        "The meter holds unsettled readings from too many epochs; run the settlement crank first"
+    )]
     SettlementBacklog,
     #[msg("The epoch is still open: reports and its grace window have not ended")]
     EpochStillOpen,

@@ -107,8 +107,8 @@ mod tests {
     #[test]
     fn seed_worked_example_splits_exactly() {
         // Consumers 3 and 2 kWh at 1 k/kWh, producers 3 and 2.5 kWh, fee 0.01 k.
-        let charged = consumption_cost_ceil(3_000, K).unwrap()
-            + consumption_cost_ceil(2_000, K).unwrap();
+        let charged =
+            consumption_cost_ceil(3_000, K).unwrap() + consumption_cost_ceil(2_000, K).unwrap();
         assert_eq!(charged, 5 * K);
         let split = split_pool(charged, 0, 10_000, &[3_000, 2_500]).unwrap();
         assert_eq!(split.fee_units, 10_000);

@@ -130,9 +130,8 @@ impl Epoch {
         );
         if self.status == EpochStatus::Settled {
             let came_in = self.charged_units as u128 + self.carried_in_units as u128;
-            let went_out = self.fee_units as u128
-                + self.paid_units as u128
-                + self.carried_out_units as u128;
+            let went_out =
+                self.fee_units as u128 + self.paid_units as u128 + self.carried_out_units as u128;
             require!(came_in == went_out, EnergyError::ConservationViolated);
         }
         Ok(())

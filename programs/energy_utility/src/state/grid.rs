@@ -134,7 +134,11 @@ impl Grid {
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 3] {
-        [GRID_SEED, self.name.as_bytes(), std::slice::from_ref(&self.bump)]
+        [
+            GRID_SEED,
+            self.name.as_bytes(),
+            std::slice::from_ref(&self.bump),
+        ]
     }
 
     /// The grid's token accounts hold at least the balances it records for them (anyone may

@@ -195,7 +195,8 @@ impl Meter {
     /// A consumer may draw power while it owes nothing and its balance exceeds what its
     /// unsettled readings will cost. Producers are always connected.
     pub fn can_draw_power(&self) -> bool {
-        self.kind.is_producer() || (self.debt_units == 0 && self.balance_units > self.committed_units)
+        self.kind.is_producer()
+            || (self.debt_units == 0 && self.balance_units > self.committed_units)
     }
 
     /// Re-decides the connection; returns `Some(new_state)` when it changed.

@@ -65,7 +65,12 @@ struct BatchTotals {
 
 #[access_control(ctx.accounts.validate(epoch))]
 pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<()> {
-    let mut meters = load_batch(ctx.program_id, &ctx.accounts.grid.key(), epoch, ctx.remaining_accounts)?;
+    let mut meters = load_batch(
+        ctx.program_id,
+        &ctx.accounts.grid.key(),
+        epoch,
+        ctx.remaining_accounts,
+    )?;
     let accounts = &mut *ctx.accounts;
     let grid = &mut accounts.grid;
     let epoch_account = &mut accounts.epoch_account;
@@ -91,12 +96,28 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<
     }
 
     let tp = &accounts.token_program;
-    move_coins(tp, grid, &accounts.vault, &accounts.pool, totals.charged_units)?;
-    move_coins(tp, grid, &accounts.pool, &accounts.treasury, totals.fee_units)?;
+    move_coins(
+        tp,
+        grid,
+        &accounts.vault,
+        &accounts.pool,
+        totals.charged_units,
+    )?;
+    move_coins(
+        tp,
+        grid,
+        &accounts.pool,
+        &accounts.treasury,
+        totals.fee_units,
+    )?;
     move_coins(tp, grid, &accounts.pool, &accounts.vault, totals.paid_units)?;
     accounts.vault.reload()?;
     accounts.pool.reload()?;
-    grid.check_backing(Some(accounts.vault.amount), Some(accounts.pool.amount), None)?;
+    grid.check_backing(
+        Some(accounts.vault.amount),
+        Some(accounts.pool.amount),
+        None,
+    )?;
     epoch_account.invariant()
 }
 
@@ -116,8 +137,7 @@ fn load_batch<'info>(
             EnergyError::DuplicateMeterInBatch
         );
         require_keys_eq!(*info.owner, *program_id, EnergyError::NotAMeter);
-        let meter =
-            Account::<Meter>::try_from(info).map_err(|_| error!(EnergyError::NotAMeter))?;
+        let meter = Account::<Meter>::try_from(info).map_err(|_| error!(EnergyError::NotAMeter))?;
         require_keys_eq!(meter.grid, *grid, EnergyError::WrongGrid);
         require!(
             meter.pending_wh(epoch).is_some() || meter.is_settled(epoch),

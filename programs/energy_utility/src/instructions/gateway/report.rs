@@ -58,10 +58,7 @@ impl Report<'_> {
             self.epoch_account.is_new() || self.epoch_account.status == EpochStatus::Open,
             EnergyError::EpochClosedForReports
         );
-        require!(
-            wh <= params.max_wh_per_epoch,
-            EnergyError::ReadingOverLimit
-        );
+        require!(wh <= params.max_wh_per_epoch, EnergyError::ReadingOverLimit);
         Ok(())
     }
 }

@@ -72,7 +72,11 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     move_coins(tp, grid, &accounts.coins, &accounts.pool, debt_repaid_units)?;
     accounts.vault.reload()?;
     accounts.pool.reload()?;
-    grid.check_backing(Some(accounts.vault.amount), Some(accounts.pool.amount), None)?;
+    grid.check_backing(
+        Some(accounts.vault.amount),
+        Some(accounts.pool.amount),
+        None,
+    )?;
 
     emit!(MeterFunded {
         meter: meter.key(),
