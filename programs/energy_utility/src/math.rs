@@ -1,7 +1,27 @@
 //! Pure money and energy arithmetic: integers only, u128 intermediates, rounding named in
 //! each function. Coins are counted in base units (1 k = 1,000,000), energy in watt-hours.
 
+use anchor_lang::prelude::*;
+
 use crate::constants::{UNITS_PER_COIN, WH_PER_KWH};
+use crate::error::EnergyError;
+
+/// Addition that fails with `MathOverflow` instead of wrapping: every running total of coins,
+/// watt-hours and counts goes through it.
+pub trait SafeAdd: Sized {
+    fn safe_add(self, rhs: Self) -> Result<Self>;
+}
+
+macro_rules! impl_safe_add {
+    ($($t:ty),*) => {$(
+        impl SafeAdd for $t {
+            fn safe_add(self, rhs: Self) -> Result<Self> {
+                self.checked_add(rhs).ok_or_else(|| error!(EnergyError::MathOverflow))
+            }
+        }
+    )*};
+}
+impl_safe_add!(u32, u64, i64);
 
 /// `a × b / d`, rounded down. `None` on overflow or division by zero.
 pub fn mul_div_floor(a: u64, b: u64, d: u64) -> Option<u64> {

@@ -3,6 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
+use crate::math::SafeAdd;
 use crate::state::EpochParams;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -58,20 +59,20 @@ impl Epoch {
     /// Adds a reported reading to the epoch's totals.
     pub fn record_reading(&mut self, is_producer: bool, wh: u64, cost_units: u64) -> Result<()> {
         if is_producer {
-            self.producer_readings = checked_inc(self.producer_readings)?;
-            self.produced_wh = add(self.produced_wh, wh)?;
+            self.producer_readings = self.producer_readings.safe_add(1)?;
+            self.produced_wh = self.produced_wh.safe_add(wh)?;
         } else {
-            self.consumer_readings = checked_inc(self.consumer_readings)?;
-            self.consumed_wh = add(self.consumed_wh, wh)?;
-            self.billed_units = add(self.billed_units, cost_units)?;
+            self.consumer_readings = self.consumer_readings.safe_add(1)?;
+            self.consumed_wh = self.consumed_wh.safe_add(wh)?;
+            self.billed_units = self.billed_units.safe_add(cost_units)?;
         }
         Ok(())
     }
 
     pub fn record_charge(&mut self, charged_units: u64, unpaid_units: u64) -> Result<()> {
-        self.consumers_charged = checked_inc(self.consumers_charged)?;
-        self.charged_units = add(self.charged_units, charged_units)?;
-        self.unpaid_units = add(self.unpaid_units, unpaid_units)?;
+        self.consumers_charged = self.consumers_charged.safe_add(1)?;
+        self.charged_units = self.charged_units.safe_add(charged_units)?;
+        self.unpaid_units = self.unpaid_units.safe_add(unpaid_units)?;
         Ok(())
     }
 
@@ -81,7 +82,7 @@ impl Epoch {
 
     /// Takes the fee from what consumers paid plus the carry; the rest is distributable.
     pub fn start_paying(&mut self, carried_in_units: u64) -> Result<()> {
-        let available = add(self.charged_units, carried_in_units)?;
+        let available = self.charged_units.safe_add(carried_in_units)?;
         self.carried_in_units = carried_in_units;
         self.fee_units = crate::math::fee_taken(available, self.params.fee_units);
         self.distributable_units = available - self.fee_units;
@@ -90,8 +91,8 @@ impl Epoch {
     }
 
     pub fn record_payout(&mut self, payout_units: u64) -> Result<()> {
-        self.producers_paid = checked_inc(self.producers_paid)?;
-        self.paid_units = add(self.paid_units, payout_units)?;
+        self.producers_paid = self.producers_paid.safe_add(1)?;
+        self.paid_units = self.paid_units.safe_add(payout_units)?;
         require!(
             self.paid_units <= self.distributable_units,
             EnergyError::ConservationViolated
@@ -136,14 +137,4 @@ impl Epoch {
         }
         Ok(())
     }
-}
-
-fn add(a: u64, b: u64) -> Result<u64> {
-    a.checked_add(b)
-        .ok_or_else(|| error!(EnergyError::MathOverflow))
-}
-
-fn checked_inc(n: u32) -> Result<u32> {
-    n.checked_add(1)
-        .ok_or_else(|| error!(EnergyError::MathOverflow))
 }

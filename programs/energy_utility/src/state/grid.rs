@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
+use crate::math::SafeAdd;
 
 /// Parameters that settle an epoch. A change applies from the next epoch, and each epoch
 /// keeps a copy of the ones it was opened with.
@@ -126,10 +127,7 @@ impl Grid {
     /// Whether reports for `epoch` are still accepted at `now`: during the epoch and its
     /// grace window.
     pub fn accepts_reports(&self, epoch: u64, now: i64, grace_seconds: u32) -> Result<bool> {
-        let closes = self
-            .epoch_end(epoch)?
-            .checked_add(grace_seconds as i64)
-            .ok_or(EnergyError::MathOverflow)?;
+        let closes = self.epoch_end(epoch)?.safe_add(grace_seconds as i64)?;
         Ok(now < closes)
     }
 
@@ -156,10 +154,7 @@ impl Grid {
             );
         }
         if let Some(pool) = pool_amount {
-            let owed = self
-                .carry_units
-                .checked_add(self.pool_in_flight_units)
-                .ok_or(EnergyError::MathOverflow)?;
+            let owed = self.carry_units.safe_add(self.pool_in_flight_units)?;
             require!(pool >= owed, EnergyError::VaultShortfall);
         }
         if let Some(escrow) = escrow_amount {

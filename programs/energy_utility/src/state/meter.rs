@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ID_LEN, MAX_LABEL_LEN, READING_SLOTS};
 use crate::error::EnergyError;
+use crate::math::SafeAdd;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum MeterKind {
@@ -110,14 +111,8 @@ impl Meter {
             wh,
             status: ReadingStatus::Pending,
         };
-        self.committed_units = self
-            .committed_units
-            .checked_add(cost_units)
-            .ok_or(EnergyError::MathOverflow)?;
-        self.lifetime_wh = self
-            .lifetime_wh
-            .checked_add(wh)
-            .ok_or(EnergyError::MathOverflow)?;
+        self.committed_units = self.committed_units.safe_add(cost_units)?;
+        self.lifetime_wh = self.lifetime_wh.safe_add(wh)?;
         if !self.has_reported || epoch > self.last_reported_epoch {
             self.last_reported_epoch = epoch;
         }
@@ -150,28 +145,16 @@ impl Meter {
             .committed_units
             .checked_sub(cost_units)
             .ok_or(EnergyError::ConservationViolated)?;
-        self.debt_units = self
-            .debt_units
-            .checked_add(unpaid)
-            .ok_or(EnergyError::MathOverflow)?;
-        self.lifetime_units = self
-            .lifetime_units
-            .checked_add(charged)
-            .ok_or(EnergyError::MathOverflow)?;
+        self.debt_units = self.debt_units.safe_add(unpaid)?;
+        self.lifetime_units = self.lifetime_units.safe_add(charged)?;
         self.mark_settled(epoch);
         Ok((charged, unpaid))
     }
 
     /// Credits a producer's payout to its balance, to be collected by its owner.
     pub fn credit_payout(&mut self, epoch: u64, payout_units: u64) -> Result<()> {
-        self.balance_units = self
-            .balance_units
-            .checked_add(payout_units)
-            .ok_or(EnergyError::MathOverflow)?;
-        self.lifetime_units = self
-            .lifetime_units
-            .checked_add(payout_units)
-            .ok_or(EnergyError::MathOverflow)?;
+        self.balance_units = self.balance_units.safe_add(payout_units)?;
+        self.lifetime_units = self.lifetime_units.safe_add(payout_units)?;
         self.mark_settled(epoch);
         Ok(())
     }
@@ -181,14 +164,8 @@ impl Meter {
     pub fn fund(&mut self, amount_units: u64) -> Result<u64> {
         let repaid = amount_units.min(self.debt_units);
         self.debt_units -= repaid;
-        self.balance_units = self
-            .balance_units
-            .checked_add(amount_units - repaid)
-            .ok_or(EnergyError::MathOverflow)?;
-        self.lifetime_funded_units = self
-            .lifetime_funded_units
-            .checked_add(amount_units)
-            .ok_or(EnergyError::MathOverflow)?;
+        self.balance_units = self.balance_units.safe_add(amount_units - repaid)?;
+        self.lifetime_funded_units = self.lifetime_funded_units.safe_add(amount_units)?;
         Ok(repaid)
     }
 

@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::MeterRegistered;
+use crate::math::SafeAdd;
 use crate::state::{validate_id, Grid, Meter, MeterKind, Reading, Resident};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -58,7 +59,7 @@ impl RegisterMeter<'_> {
 pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
     let grid = &mut ctx.accounts.grid;
     let index = grid.meter_count;
-    grid.meter_count = index.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+    grid.meter_count = index.safe_add(1)?;
     let meter = &mut ctx.accounts.meter;
     meter.set_inner(Meter {
         grid: grid.key(),

@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
 use crate::events::GridUpdated;
+use crate::math::SafeAdd;
 use crate::state::{EpochParams, Grid};
 
 /// Fields left `None` keep their value.
@@ -45,9 +46,7 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
 
     let old_price = grid.coin_price_cents;
     let old_oracle = grid.oracle;
-    let effective_epoch = current_epoch
-        .checked_add(1)
-        .ok_or(EnergyError::MathOverflow)?;
+    let effective_epoch = current_epoch.safe_add(1)?;
     if new_params != grid.params {
         grid.pending_params = new_params;
         grid.pending_from_epoch = effective_epoch;

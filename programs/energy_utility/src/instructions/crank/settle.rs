@@ -18,7 +18,7 @@ use crate::coins::move_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{ConsumerCharged, EpochSettled, FeeCollected, MeterDisconnected, ProducerPaid};
-use crate::math::{consumption_cost_ceil, producer_payout_floor};
+use crate::math::{consumption_cost_ceil, producer_payout_floor, SafeAdd};
 use crate::state::{Epoch, EpochStatus, Grid, Meter};
 
 #[derive(Accounts)]
@@ -167,8 +167,8 @@ fn charge_consumers(
             .meter_balances_units
             .checked_sub(charged_units)
             .ok_or(EnergyError::VaultShortfall)?;
-        grid.pool_in_flight_units = add(grid.pool_in_flight_units, charged_units)?;
-        totals.charged_units = add(totals.charged_units, charged_units)?;
+        grid.pool_in_flight_units = grid.pool_in_flight_units.safe_add(charged_units)?;
+        totals.charged_units = totals.charged_units.safe_add(charged_units)?;
         emit!(ConsumerCharged {
             meter: meter.key(),
             epoch,
@@ -194,7 +194,9 @@ fn start_paying(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<u64> {
     let carried_in_units = grid.carry_units;
     grid.carry_units = 0;
     epoch_account.start_paying(carried_in_units)?;
-    grid.pool_in_flight_units = add(grid.pool_in_flight_units, carried_in_units)?
+    grid.pool_in_flight_units = grid
+        .pool_in_flight_units
+        .safe_add(carried_in_units)?
         .checked_sub(epoch_account.fee_units)
         .ok_or(EnergyError::ConservationViolated)?;
     emit!(FeeCollected {
@@ -230,8 +232,8 @@ fn pay_producers(
             .pool_in_flight_units
             .checked_sub(payout_units)
             .ok_or(EnergyError::ConservationViolated)?;
-        grid.meter_balances_units = add(grid.meter_balances_units, payout_units)?;
-        totals.paid_units = add(totals.paid_units, payout_units)?;
+        grid.meter_balances_units = grid.meter_balances_units.safe_add(payout_units)?;
+        totals.paid_units = totals.paid_units.safe_add(payout_units)?;
         emit!(ProducerPaid {
             meter: meter.key(),
             epoch,
@@ -249,7 +251,7 @@ fn finish(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<()> {
         .pool_in_flight_units
         .checked_sub(carried_out_units)
         .ok_or(EnergyError::ConservationViolated)?;
-    grid.carry_units = add(grid.carry_units, carried_out_units)?;
+    grid.carry_units = grid.carry_units.safe_add(carried_out_units)?;
     emit!(EpochSettled {
         grid: epoch_account.grid,
         epoch: epoch_account.index,
@@ -262,9 +264,4 @@ fn finish(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<()> {
         carried_out_units,
     });
     Ok(())
-}
-
-fn add(a: u64, b: u64) -> Result<u64> {
-    a.checked_add(b)
-        .ok_or_else(|| error!(EnergyError::MathOverflow))
 }

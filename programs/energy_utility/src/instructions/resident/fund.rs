@@ -8,6 +8,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::coins::move_coins;
 use crate::error::EnergyError;
 use crate::events::{MeterConnected, MeterFunded};
+use crate::math::SafeAdd;
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -58,14 +59,8 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     let deposited_units = amount_units - debt_repaid_units;
 
     let grid = &mut accounts.grid;
-    grid.meter_balances_units = grid
-        .meter_balances_units
-        .checked_add(deposited_units)
-        .ok_or(EnergyError::MathOverflow)?;
-    grid.carry_units = grid
-        .carry_units
-        .checked_add(debt_repaid_units)
-        .ok_or(EnergyError::MathOverflow)?;
+    grid.meter_balances_units = grid.meter_balances_units.safe_add(deposited_units)?;
+    grid.carry_units = grid.carry_units.safe_add(debt_repaid_units)?;
 
     let tp = &accounts.token_program;
     move_coins(tp, grid, &accounts.coins, &accounts.vault, deposited_units)?;

@@ -6,6 +6,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::ResidentRegistered;
+use crate::math::SafeAdd;
 use crate::state::{validate_id, Grid, Resident};
 
 #[derive(Accounts)]
@@ -42,7 +43,7 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
     validate_id(&resident_id)?;
     let grid = &mut ctx.accounts.grid;
     let index = grid.resident_count;
-    grid.resident_count = index.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+    grid.resident_count = index.safe_add(1)?;
     let resident = &mut ctx.accounts.resident;
     resident.set_inner(Resident {
         grid: grid.key(),

@@ -6,6 +6,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::coins::move_coins;
 use crate::error::EnergyError;
 use crate::events::WithdrawalRequested;
+use crate::math::SafeAdd;
 use crate::state::{Grid, Resident};
 
 #[derive(Accounts)]
@@ -43,14 +44,9 @@ pub fn handler(ctx: Context<RequestWithdrawal>, amount_units: u64) -> Result<()>
     let accounts = &mut *ctx.accounts;
     let resident = &mut accounts.resident;
     let old_escrow_units = resident.escrow_units;
-    resident.escrow_units = old_escrow_units
-        .checked_add(amount_units)
-        .ok_or(EnergyError::MathOverflow)?;
+    resident.escrow_units = old_escrow_units.safe_add(amount_units)?;
     let grid = &mut accounts.grid;
-    grid.escrow_units = grid
-        .escrow_units
-        .checked_add(amount_units)
-        .ok_or(EnergyError::MathOverflow)?;
+    grid.escrow_units = grid.escrow_units.safe_add(amount_units)?;
     move_coins(
         &accounts.token_program,
         grid,
