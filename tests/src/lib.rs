@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anchor_lang::prelude::{Clock, Pubkey, Rent};
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey, Rent};
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::{spl_token, Mint, TokenAccount};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
@@ -30,20 +30,23 @@ pub use solana_instruction::error::InstructionError;
 pub const K: u64 = UNITS_PER_COIN;
 /// One kWh in watt-hours.
 pub const KWH: u64 = WH_PER_KWH;
-/// The bank's clock at the start of every test: on an hour boundary, plus two minutes.
-pub const START_TS: i64 = 1_800_000_000 - 1_800_000_000 % 3_600 + 120;
+/// The bank's clock at the start of every test: two minutes past an hour boundary
+/// (1,800,000,000 is a multiple of 3,600).
+pub const START_TS: i64 = 1_800_000_000 + 120;
 /// Mainnet's account-lock limit per transaction (program-test defaults to 128).
 pub const MAINNET_ACCOUNT_LOCKS: usize = 64;
 /// Mainnet's packet size limit for a transaction.
 pub const MAINNET_TX_BYTES: usize = 1_232;
 
+// Anchor's entry wants the slice and its AccountInfos to share one lifetime; the bank's
+// accounts outlive the call, so unifying them is sound. The target type is Anchor's own
+// signature, inferred, which is why the transmute carries no annotation.
+#[allow(clippy::missing_transmute_annotations)]
 fn process_natively(
     program_id: &Pubkey,
-    accounts: &[anchor_lang::prelude::AccountInfo],
+    accounts: &[AccountInfo],
     data: &[u8],
 ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    // Anchor's entry wants every AccountInfo to share one lifetime; the bank's slice outlives
-    // the call, so widening it is sound.
     energy_utility::entry(program_id, unsafe { std::mem::transmute(accounts) }, data)
 }
 

@@ -6,6 +6,9 @@ use energy_utility::state::{EpochStatus, MeterKind};
 use energy_utility_sdk::{instructions as ix, settlement::MAX_METERS_PER_SETTLE};
 use energy_utility_tests::*;
 
+// The scale target: at least 20 readings per settlement transaction.
+const _: () = assert!(MAX_METERS_PER_SETTLE >= 20);
+
 /// A community of `consumers` households and `producers` roofs, all reported for epoch 0,
 /// which is closed for reports.
 async fn community(consumers: usize, producers: usize) -> TestGrid {
@@ -33,10 +36,6 @@ fn wire_size(tx: &solana_transaction::Transaction) -> usize {
 
 #[tokio::test]
 async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_epoch() {
-    assert!(
-        MAX_METERS_PER_SETTLE >= 20,
-        "the scale target is 20 readings per transaction"
-    );
     let mut g = community(MAX_METERS_PER_SETTLE - 5, 5).await;
     let grid = g.grid;
     let meters: Vec<_> = g.meters.values().map(|m| m.address).collect();

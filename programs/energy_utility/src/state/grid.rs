@@ -66,7 +66,13 @@ pub struct Grid {
     pub genesis_ts: i64,
     /// Fixed at creation so epoch numbers stay a pure function of time.
     pub epoch_seconds: u32,
+    /// Parameters in force from `params_from_epoch` on.
     pub params: EpochParams,
+    pub params_from_epoch: u64,
+    /// Parameters of the epochs before `params_from_epoch`. A late report can open the
+    /// previous epoch's account after a change took effect; it must get that epoch's own
+    /// parameters (tariff, grace window), not the new ones.
+    pub prior_params: EpochParams,
     pub pending_params: EpochParams,
     /// First epoch `pending_params` apply to, or `NO_PENDING_EPOCH`.
     pub pending_from_epoch: u64,
@@ -107,19 +113,25 @@ impl Grid {
             .ok_or_else(|| error!(EnergyError::MathOverflow))
     }
 
-    /// Parameters in force for `epoch`.
+    /// Parameters in force for `epoch`. Reports reach back one epoch at most (the grace
+    /// window is shorter than an epoch), and `prior_params` covers that epoch.
     pub fn params_for(&self, epoch: u64) -> EpochParams {
         if epoch >= self.pending_from_epoch {
             self.pending_params
-        } else {
+        } else if epoch >= self.params_from_epoch {
             self.params
+        } else {
+            self.prior_params
         }
     }
 
-    /// Makes a pending change current once its epoch has come.
+    /// Makes a pending change current once its epoch has come, keeping the parameters it
+    /// replaces for the epochs before it.
     pub fn roll_params(&mut self, current_epoch: u64) {
         if current_epoch >= self.pending_from_epoch {
+            self.prior_params = self.params;
             self.params = self.pending_params;
+            self.params_from_epoch = self.pending_from_epoch;
             self.pending_from_epoch = NO_PENDING_EPOCH;
         }
     }

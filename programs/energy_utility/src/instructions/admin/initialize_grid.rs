@@ -109,6 +109,8 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         genesis_ts: now.div_euclid(epoch_seconds) * epoch_seconds,
         epoch_seconds: args.epoch_seconds,
         params: args.params,
+        params_from_epoch: 0,
+        prior_params: args.params,
         pending_params: args.params,
         pending_from_epoch: NO_PENDING_EPOCH,
         coin_price_cents: args.coin_price_cents,
