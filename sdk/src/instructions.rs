@@ -55,11 +55,13 @@ pub fn set_paused(admin: &Pubkey, grid: &Pubkey, paused: bool) -> Instruction {
     )
 }
 
-/// `owner` is the owning resident's address (`pda::resident`).
+/// `owner` is the owning resident's address (`pda::resident`); `meter_index` is the grid's
+/// `meter_count` before this registration (the meter's directory slot).
 pub fn register_meter(
     admin: &Pubkey,
     grid: &Pubkey,
     owner: &Pubkey,
+    meter_index: u32,
     args: RegisterMeterArgs,
 ) -> Instruction {
     build(
@@ -68,6 +70,7 @@ pub fn register_meter(
             grid: *grid,
             owner: *owner,
             meter: pda::meter(grid, &args.meter_id),
+            meter_entry: pda::meter_entry(grid, meter_index),
             system_program: system_program::ID,
         },
         instruction::RegisterMeter { args },
@@ -103,13 +106,20 @@ pub fn deactivate_meter(admin: &Pubkey, grid: &Pubkey, meter: &Pubkey) -> Instru
     )
 }
 
-pub fn register_resident(authority: &Pubkey, grid: &Pubkey, resident_id: &str) -> Instruction {
+/// `resident_index` is the grid's `resident_count` before this registration.
+pub fn register_resident(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    resident_index: u32,
+    resident_id: &str,
+) -> Instruction {
     let resident = pda::resident(grid, resident_id);
     build(
         accounts::RegisterResident {
             authority: *authority,
             grid: *grid,
             resident,
+            resident_entry: pda::resident_entry(grid, resident_index),
             mint: pda::mint(grid),
             coins: pda::coins(&resident),
             token_program: token::ID,

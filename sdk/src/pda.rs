@@ -45,6 +45,16 @@ pub fn meter(grid: &Pubkey, meter_id: &str) -> Pubkey {
     find(&[METER_SEED, grid.as_ref(), id_seed(meter_id)])
 }
 
+/// The grid's `index`-th meter directory entry.
+pub fn meter_entry(grid: &Pubkey, index: u32) -> Pubkey {
+    find(&[METER_INDEX_SEED, grid.as_ref(), &index.to_le_bytes()])
+}
+
+/// The grid's `index`-th resident directory entry.
+pub fn resident_entry(grid: &Pubkey, index: u32) -> Pubkey {
+    find(&[RESIDENT_INDEX_SEED, grid.as_ref(), &index.to_le_bytes()])
+}
+
 pub fn epoch(grid: &Pubkey, epoch: u64) -> Pubkey {
     find(&[EPOCH_SEED, grid.as_ref(), &epoch.to_le_bytes()])
 }
@@ -66,6 +76,8 @@ mod tests {
         assert_ne!(resident(&a, "angel"), resident(&b, "angel"));
         assert_ne!(meter(&a, "angel"), resident(&a, "angel"));
         assert_ne!(epoch(&a, 1), epoch(&a, 2));
+        assert_ne!(meter_entry(&a, 0), resident_entry(&a, 0));
+        assert_ne!(meter_entry(&a, 0), meter_entry(&a, 1));
         let accounts = [mint(&a), vault(&a), pool(&a), treasury(&a), escrow(&a)];
         for (i, x) in accounts.iter().enumerate() {
             for y in &accounts[i + 1..] {

@@ -267,8 +267,9 @@ impl TestGrid {
         let wallet = Keypair::new();
         self.airdrop(&wallet.pubkey(), 1_000_000_000).await;
         let grid = self.grid;
+        let index = self.grid_state().await.resident_count;
         self.send(
-            &[ix::register_resident(&wallet.pubkey(), &grid, id)],
+            &[ix::register_resident(&wallet.pubkey(), &grid, index, id)],
             &[&wallet],
         )
         .await
@@ -299,11 +300,13 @@ impl TestGrid {
         };
         let admin = self.admin.insecure_clone();
         let grid = self.grid;
+        let index = self.grid_state().await.meter_count;
         self.send(
             &[ix::register_meter(
                 &admin.pubkey(),
                 &grid,
                 &owner_address,
+                index,
                 args,
             )],
             &[&admin],

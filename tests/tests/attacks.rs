@@ -73,8 +73,17 @@ struct OtherGrid {
 async fn other_grid(g: &mut TestGrid) -> OtherGrid {
     let grid = g.add_grid("other").await;
     let wallet = mallory(g).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .resident_count;
     g.send(
-        &[ix::register_resident(&wallet.pubkey(), &grid, "olga")],
+        &[ix::register_resident(
+            &wallet.pubkey(),
+            &grid,
+            index,
+            "olga",
+        )],
         &[&wallet],
     )
     .await
@@ -83,8 +92,18 @@ async fn other_grid(g: &mut TestGrid) -> OtherGrid {
     let gateway = Keypair::new();
     let args = meter_args("olga-house", MeterKind::Household, &gateway.pubkey());
     let admin = g.admin.insecure_clone();
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
     g.send(
-        &[ix::register_meter(&admin.pubkey(), &grid, &resident, args)],
+        &[ix::register_meter(
+            &admin.pubkey(),
+            &grid,
+            &resident,
+            index,
+            args,
+        )],
         &[&admin],
     )
     .await
@@ -199,9 +218,19 @@ async fn register_meter_by_a_non_admin_is_refused() {
     let owner = g.resident("angel").resident;
     let args = meter_args("pole-1", MeterKind::Pole, &mallory.pubkey());
     let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
     let result = g
         .send(
-            &[ix::register_meter(&mallory.pubkey(), &grid, &owner, args)],
+            &[ix::register_meter(
+                &mallory.pubkey(),
+                &grid,
+                &owner,
+                index,
+                args,
+            )],
             &[&mallory],
         )
         .await;
@@ -1321,9 +1350,13 @@ async fn register_resident_with_an_invalid_id_is_refused() {
     ] {
         let address = pda::resident(&grid, id);
         let w = watch(&mut g, &[address, pda::coins(&address), wallet.pubkey()]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .resident_count;
         let result = g
             .send(
-                &[ix::register_resident(&wallet.pubkey(), &grid, id)],
+                &[ix::register_resident(&wallet.pubkey(), &grid, index, id)],
                 &[&wallet],
             )
             .await;
@@ -1343,9 +1376,19 @@ async fn register_meter_with_an_invalid_id_is_refused() {
     for id in ["pole 1", "", long.as_str()] {
         let args = meter_args(id, MeterKind::Pole, &Pubkey::new_unique());
         let w = watch(&mut g, &[pda::meter(&grid, id)]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .meter_count;
         let result = g
             .send(
-                &[ix::register_meter(&admin.pubkey(), &grid, &owner, args)],
+                &[ix::register_meter(
+                    &admin.pubkey(),
+                    &grid,
+                    &owner,
+                    index,
+                    args,
+                )],
                 &[&admin],
             )
             .await;
@@ -1363,12 +1406,17 @@ async fn register_meter_with_a_label_over_64_bytes_is_refused() {
     let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
     args.label = "x".repeat(65);
     let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
     let result = g
         .send(
             &[ix::register_meter(
                 &admin.pubkey(),
                 &grid,
                 &owner,
+                index,
                 args.clone(),
             )],
             &[&admin],
@@ -1378,8 +1426,18 @@ async fn register_meter_with_a_label_over_64_bytes_is_refused() {
     assert_unchanged(&mut g, &w).await;
     // 64 bytes fit.
     args.label = "x".repeat(64);
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
     g.send(
-        &[ix::register_meter(&admin.pubkey(), &grid, &owner, args)],
+        &[ix::register_meter(
+            &admin.pubkey(),
+            &grid,
+            &owner,
+            index,
+            args,
+        )],
         &[&admin],
     )
     .await
@@ -1397,9 +1455,19 @@ async fn register_meter_off_the_map_is_refused() {
         args.latitude_micro = lat;
         args.longitude_micro = lon;
         let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .meter_count;
         let result = g
             .send(
-                &[ix::register_meter(&admin.pubkey(), &grid, &owner, args)],
+                &[ix::register_meter(
+                    &admin.pubkey(),
+                    &grid,
+                    &owner,
+                    index,
+                    args,
+                )],
                 &[&admin],
             )
             .await;
@@ -1416,12 +1484,17 @@ async fn register_meter_owned_by_a_resident_of_another_grid_is_refused() {
     let admin = g.admin.insecure_clone();
     let args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
     let w = watch(&mut g, &[pda::meter(&grid, "pole-1"), other.resident]).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
     let result = g
         .send(
             &[ix::register_meter(
                 &admin.pubkey(),
                 &grid,
                 &other.resident,
+                index,
                 args,
             )],
             &[&admin],
@@ -1620,11 +1693,16 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
         .await,
         EnergyError::GridPaused,
     );
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid_address)
+        .await
+        .resident_count;
     assert_fails_with(
         g.send(
             &[ix::register_resident(
                 &wallet.pubkey(),
                 &grid_address,
+                index,
                 "carlos-2",
             )],
             &[&wallet],

@@ -29,6 +29,12 @@ pub const COINS_SEED: &[u8] = b"coins";
 /// `[METER_SEED, grid, meter_id]`: a smart meter.
 #[constant]
 pub const METER_SEED: &[u8] = b"meter";
+/// `[METER_INDEX_SEED, grid, index.to_le_bytes()]` (index: u32): the grid's n-th meter.
+#[constant]
+pub const METER_INDEX_SEED: &[u8] = b"meter-index";
+/// `[RESIDENT_INDEX_SEED, grid, index.to_le_bytes()]` (index: u32): the grid's n-th resident.
+#[constant]
+pub const RESIDENT_INDEX_SEED: &[u8] = b"resident-index";
 /// `[EPOCH_SEED, grid, epoch.to_le_bytes()]`: one settlement period (an hour by default).
 #[constant]
 pub const EPOCH_SEED: &[u8] = b"epoch";

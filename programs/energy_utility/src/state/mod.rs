@@ -1,11 +1,13 @@
 //! Account types, one per file, with the small methods that keep their invariants.
 
+pub mod directory;
 pub mod epoch;
 pub mod grid;
 pub mod meter;
 pub mod receipt;
 pub mod resident;
 
+pub use directory::*;
 pub use epoch::*;
 pub use grid::*;
 pub use meter::*;

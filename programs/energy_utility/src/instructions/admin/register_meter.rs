@@ -6,7 +6,7 @@ use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::MeterRegistered;
 use crate::math::SafeAdd;
-use crate::state::{validate_id, Grid, Meter, MeterKind, Reading, Resident};
+use crate::state::{validate_id, DirectoryEntry, Grid, Meter, MeterKind, Reading, Resident};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct RegisterMeterArgs {
@@ -39,6 +39,14 @@ pub struct RegisterMeter<'info> {
         bump,
     )]
     pub meter: Box<Account<'info, Meter>>,
+    #[account(
+        init,
+        payer = admin,
+        space = 8 + DirectoryEntry::INIT_SPACE,
+        seeds = [METER_INDEX_SEED, grid.key().as_ref(), &grid.meter_count.to_le_bytes()],
+        bump,
+    )]
+    pub meter_entry: Box<Account<'info, DirectoryEntry>>,
     pub system_program: Program<'info, System>,
 }
 
@@ -84,6 +92,11 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         readings: [Reading::EMPTY; READING_SLOTS],
         index,
         bump: ctx.bumps.meter,
+    });
+    ctx.accounts.meter_entry.set_inner(DirectoryEntry {
+        grid: grid.key(),
+        target: meter.key(),
+        bump: ctx.bumps.meter_entry,
     });
     emit!(MeterRegistered {
         grid: grid.key(),

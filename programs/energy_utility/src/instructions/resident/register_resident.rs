@@ -7,7 +7,7 @@ use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::ResidentRegistered;
 use crate::math::SafeAdd;
-use crate::state::{validate_id, Grid, Resident};
+use crate::state::{validate_id, DirectoryEntry, Grid, Resident};
 
 #[derive(Accounts)]
 #[instruction(resident_id: String)]
@@ -24,6 +24,14 @@ pub struct RegisterResident<'info> {
         bump,
     )]
     pub resident: Box<Account<'info, Resident>>,
+    #[account(
+        init,
+        payer = authority,
+        space = 8 + DirectoryEntry::INIT_SPACE,
+        seeds = [RESIDENT_INDEX_SEED, grid.key().as_ref(), &grid.resident_count.to_le_bytes()],
+        bump,
+    )]
+    pub resident_entry: Box<Account<'info, DirectoryEntry>>,
     #[account(address = grid.mint @ EnergyError::WrongCoinAccount)]
     pub mint: Box<Account<'info, Mint>>,
     #[account(
@@ -53,6 +61,11 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         escrow_units: 0,
         index,
         bump: ctx.bumps.resident,
+    });
+    ctx.accounts.resident_entry.set_inner(DirectoryEntry {
+        grid: grid.key(),
+        target: resident.key(),
+        bump: ctx.bumps.resident_entry,
     });
     emit!(ResidentRegistered {
         grid: grid.key(),
