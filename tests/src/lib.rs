@@ -1,25 +1,19 @@
 //! Test harness: a community grid with named actors, running the real program inside a real
-//! Agave bank (`solana-program-test`), with SPL Token as real BPF.
-//!
-//! The program runs natively (compiled for the host) unless `target/deploy/energy_utility.so`
-//! exists (or `ENERGY_UTILITY_SO` names one): then the same tests run it as BPF, the way
-//! `anchor test` does on a machine with the Solana toolchain. `ENERGY_UTILITY_NATIVE=1`
-//! forces native mode.
+//! Agave bank (`solana-program-test`), with SPL Token as real BPF. The bank comes from
+//! `energy-utility-bank`: native program, or the BPF build when `target/deploy` has one.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey, Rent};
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::AccountDeserialize;
 use anchor_spl::token::{spl_token, Mint, TokenAccount};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility::state::{Epoch, EpochParams, Grid, Meter, MeterKind, Resident};
 use energy_utility_sdk::{instructions as ix, pda, settlement};
-use solana_account::Account;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -33,81 +27,9 @@ pub const KWH: u64 = WH_PER_KWH;
 /// The bank's clock at the start of every test: two minutes past an hour boundary
 /// (1,800,000,000 is a multiple of 3,600).
 pub const START_TS: i64 = 1_800_000_000 + 120;
-/// Mainnet's account-lock limit per transaction (program-test defaults to 128).
-pub const MAINNET_ACCOUNT_LOCKS: usize = 64;
+pub use energy_utility_bank::{program_test, MAINNET_ACCOUNT_LOCKS};
 /// Mainnet's packet size limit for a transaction.
 pub const MAINNET_TX_BYTES: usize = 1_232;
-
-// Anchor's entry wants the slice and its AccountInfos to share one lifetime; the bank's
-// accounts outlive the call, so unifying them is sound. The target type is Anchor's own
-// signature, inferred, which is why the transmute carries no annotation.
-#[allow(clippy::missing_transmute_annotations)]
-fn process_natively(
-    program_id: &Pubkey,
-    accounts: &[AccountInfo],
-    data: &[u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    energy_utility::entry(program_id, unsafe { std::mem::transmute(accounts) }, data)
-}
-
-/// The compiled BPF program, if one was built.
-pub fn bpf_program_path() -> Option<PathBuf> {
-    if std::env::var("ENERGY_UTILITY_NATIVE").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let mut candidates = Vec::new();
-    if let Ok(path) = std::env::var("ENERGY_UTILITY_SO") {
-        candidates.push(PathBuf::from(path));
-    }
-    for var in ["SBF_OUT_DIR", "BPF_OUT_DIR"] {
-        if let Ok(dir) = std::env::var(var) {
-            candidates.push(PathBuf::from(dir).join("energy_utility.so"));
-        }
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    candidates.push(workspace.join("target/deploy/energy_utility.so"));
-    candidates.into_iter().find(|p| p.exists())
-}
-
-/// The bank logs every instruction at debug level unless `RUST_LOG` says otherwise; tests
-/// assert state, not logs, so keep the output to errors by default.
-fn quiet_bank_logs() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("RUST_LOG").is_none() {
-            std::env::set_var("RUST_LOG", "error");
-        }
-    });
-}
-
-/// A bank with the program loaded (BPF if built, native otherwise) and mainnet's lock limit.
-pub fn program_test() -> ProgramTest {
-    quiet_bank_logs();
-    let mut pt = ProgramTest::default();
-    pt.prefer_bpf(false);
-    pt.set_transaction_account_lock_limit(MAINNET_ACCOUNT_LOCKS);
-    match bpf_program_path() {
-        Some(path) => {
-            let data = std::fs::read(&path).expect("read the BPF program");
-            pt.add_account(
-                energy_utility::ID,
-                Account {
-                    lamports: Rent::default().minimum_balance(data.len()).max(1),
-                    data,
-                    owner: solana_sdk_ids::bpf_loader::id(),
-                    executable: true,
-                    rent_epoch: 0,
-                },
-            );
-        }
-        None => pt.add_program(
-            "energy_utility",
-            energy_utility::ID,
-            processor!(process_natively),
-        ),
-    }
-    pt
-}
 
 /// A resident: their wallet, their resident account and their coin account.
 pub struct Actor {
