@@ -2,7 +2,9 @@
 
 use anchor_lang::AccountDeserialize;
 
-pub use energy_utility::state::{Epoch, EpochStatus, Grid, Meter, MeterKind, Receipt, Resident};
+pub use energy_utility::state::{
+    DirectoryEntry, Epoch, EpochStatus, Grid, Meter, MeterKind, Receipt, Resident,
+};
 
 /// Decodes an account of type `T`, checking its discriminator.
 pub fn decode<T: AccountDeserialize>(data: &[u8]) -> anchor_lang::Result<T> {

@@ -2,8 +2,14 @@
 //! crank, tests) derives addresses and builds instructions through it, never by hand.
 
 pub mod accounts;
+pub mod amounts;
+pub mod client;
+pub mod error;
+pub mod events;
 pub mod instructions;
 pub mod pda;
 pub mod settlement;
 
+pub use client::Client;
 pub use energy_utility::{self as program, ID as PROGRAM_ID};
+pub use error::SdkError;

@@ -339,7 +339,7 @@ impl TestGrid {
         }
         let grid = self.grid;
         for batch in settlement::plan_batches(&consumers, &producers) {
-            self.send(&[ix::settle(&grid, epoch, &batch)], &[])
+            self.send(&settlement::settle_transaction(&grid, epoch, &batch), &[])
                 .await
                 .expect("settle batch");
         }

@@ -1,9 +1,9 @@
 //! The settlement layout at scale: one account per reading, so the largest settlement
-//! transaction settles `MAX_METERS_PER_SETTLE` readings within mainnet's limits (1232 bytes,
-//! 64 account locks), and a larger community settles in `ceil(n / MAX)` transactions.
+//! transaction (with its compute-budget instruction) settles `MAX_METERS_PER_SETTLE` readings
+//! within mainnet's limits (1232 bytes, 64 account locks), and a larger community settles in `ceil(n / MAX)` transactions.
 
 use energy_utility::state::{EpochStatus, MeterKind};
-use energy_utility_sdk::{instructions as ix, settlement::MAX_METERS_PER_SETTLE};
+use energy_utility_sdk::settlement::{settle_transaction, MAX_METERS_PER_SETTLE};
 use energy_utility_tests::*;
 
 // The scale target: at least 20 readings per settlement transaction.
@@ -41,7 +41,7 @@ async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_
     let meters: Vec<_> = g.meters.values().map(|m| m.address).collect();
     assert_eq!(meters.len(), MAX_METERS_PER_SETTLE);
 
-    let tx = g.transaction(&[ix::settle(&grid, 0, &meters)], &[]);
+    let tx = g.transaction(&settle_transaction(&grid, 0, &meters), &[]);
     let size = wire_size(&tx);
     let keys = tx.message.account_keys.len();
     println!(
@@ -54,11 +54,13 @@ async fn the_largest_settlement_transaction_fits_mainnet_limits_and_settles_the_
     // One more meter no longer fits in a packet: the constant is the largest that does.
     let mut one_more = meters.clone();
     one_more.push(g.resident("hoa").resident);
-    let too_big = g.transaction(&[ix::settle(&grid, 0, &one_more)], &[]);
+    let too_big = g.transaction(&settle_transaction(&grid, 0, &one_more), &[]);
     assert!(wire_size(&too_big) > MAINNET_TX_BYTES);
 
     // The bank (with mainnet's 64-lock limit) settles the whole epoch in that one transaction.
-    g.send(&[ix::settle(&grid, 0, &meters)], &[]).await.unwrap();
+    g.send(&settle_transaction(&grid, 0, &meters), &[])
+        .await
+        .unwrap();
     let epoch = g.epoch_state(0).await;
     assert_eq!(epoch.status, EpochStatus::Settled);
     assert_eq!(epoch.consumers_charged, (MAX_METERS_PER_SETTLE - 5) as u32);
@@ -79,9 +81,11 @@ async fn a_hundred_meters_settle_in_the_planned_number_of_transactions() {
     let batches = energy_utility_sdk::settlement::plan_batches(&consumers, &producers);
     assert_eq!(batches.len(), 100usize.div_ceil(MAX_METERS_PER_SETTLE));
     for batch in &batches {
-        let tx = g.transaction(&[ix::settle(&grid, 0, batch)], &[]);
+        let tx = g.transaction(&settle_transaction(&grid, 0, batch), &[]);
         assert!(wire_size(&tx) <= MAINNET_TX_BYTES);
-        g.send(&[ix::settle(&grid, 0, batch)], &[]).await.unwrap();
+        g.send(&settle_transaction(&grid, 0, batch), &[])
+            .await
+            .unwrap();
     }
     let epoch = g.epoch_state(0).await;
     assert_eq!(epoch.status, EpochStatus::Settled);

@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use crate::state::{EpochParams, MeterKind};
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GridInitialized {
     pub grid: Pubkey,
     pub name: String,
@@ -18,6 +19,7 @@ pub struct GridInitialized {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GridUpdated {
     pub grid: Pubkey,
     pub old_params: EpochParams,
@@ -31,6 +33,7 @@ pub struct GridUpdated {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GridPauseChanged {
     pub grid: Pubkey,
     pub old_paused: bool,
@@ -38,6 +41,7 @@ pub struct GridPauseChanged {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResidentRegistered {
     pub grid: Pubkey,
     pub resident: Pubkey,
@@ -47,6 +51,7 @@ pub struct ResidentRegistered {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterRegistered {
     pub grid: Pubkey,
     pub meter: Pubkey,
@@ -57,6 +62,7 @@ pub struct MeterRegistered {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterGatewayRotated {
     pub meter: Pubkey,
     pub old_gateway: Pubkey,
@@ -64,11 +70,13 @@ pub struct MeterGatewayRotated {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterDeactivated {
     pub meter: Pubkey,
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterFunded {
     pub meter: Pubkey,
     pub funder: Pubkey,
@@ -80,12 +88,14 @@ pub struct MeterFunded {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterConnected {
     pub meter: Pubkey,
     pub epoch: u64,
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterDisconnected {
     pub meter: Pubkey,
     pub epoch: u64,
@@ -94,6 +104,7 @@ pub struct MeterDisconnected {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadingReported {
     pub meter: Pubkey,
     pub epoch: u64,
@@ -102,6 +113,7 @@ pub struct ReadingReported {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerCharged {
     pub meter: Pubkey,
     pub epoch: u64,
@@ -112,6 +124,7 @@ pub struct ConsumerCharged {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerPaid {
     pub meter: Pubkey,
     pub epoch: u64,
@@ -120,6 +133,7 @@ pub struct ProducerPaid {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeeCollected {
     pub grid: Pubkey,
     pub epoch: u64,
@@ -129,6 +143,7 @@ pub struct FeeCollected {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochSettled {
     pub grid: Pubkey,
     pub epoch: u64,
@@ -142,6 +157,7 @@ pub struct EpochSettled {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochClosed {
     pub grid: Pubkey,
     pub epoch: u64,
@@ -149,6 +165,7 @@ pub struct EpochClosed {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarningsCollected {
     pub meter: Pubkey,
     pub resident: Pubkey,
@@ -156,6 +173,7 @@ pub struct EarningsCollected {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithdrawalRequested {
     pub resident: Pubkey,
     pub amount_units: u64,
@@ -164,12 +182,14 @@ pub struct WithdrawalRequested {
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithdrawalCancelled {
     pub resident: Pubkey,
     pub returned_units: u64,
 }
 
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiatApplied {
     pub grid: Pubkey,
     pub resident: Pubkey,

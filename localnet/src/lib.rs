@@ -1,0 +1,1 @@
+//! A local Solana cluster (under construction).

@@ -1,0 +1,304 @@
+//! A client over Solana JSON-RPC (nonblocking `solana-rpc-client`): sends and confirms
+//! transactions with retries, reads grids, residents, meters and epochs, and runs the
+//! settlement crank in as few transactions as fit.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token::TokenAccount;
+use solana_commitment_config::CommitmentConfig;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::client_error::Error as ClientError;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use crate::accounts::{DirectoryEntry, Epoch, EpochStatus, Grid, Meter, Resident};
+use crate::error::SdkError;
+use crate::{instructions, pda, settlement};
+
+/// How often a transaction whose blockhash expired is signed again and resent.
+const SEND_ATTEMPTS: usize = 3;
+/// `getMultipleAccounts` takes at most 100 addresses.
+const ACCOUNTS_PER_REQUEST: usize = 100;
+
+pub type Result<T> = std::result::Result<T, SdkError>;
+
+pub struct Client {
+    pub rpc: RpcClient,
+    pub payer: Keypair,
+}
+
+/// What one call of the crank did to an epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleOutcome {
+    pub epoch: u64,
+    pub transactions: usize,
+    pub readings: usize,
+    pub already_settled: bool,
+}
+
+impl Client {
+    pub fn new(url: &str, payer: Keypair) -> Self {
+        Self {
+            rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+            payer,
+        }
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.payer.pubkey()
+    }
+
+    /// Signs with the payer and `signers`, sends, and waits for confirmation. A transaction
+    /// whose blockhash expired before it landed is signed again with a fresh one.
+    pub async fn send(&self, instructions: &[Instruction], signers: &[&Keypair]) -> Result<String> {
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|s| s.pubkey() != self.payer()),
+        );
+        let mut last_error = None;
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+            let tx = Transaction::new_signed_with_payer(
+                instructions,
+                Some(&self.payer()),
+                &all,
+                blockhash,
+            );
+            check_size(&tx)?;
+            match self.rpc.send_and_confirm_transaction(&tx).await {
+                Ok(signature) => return Ok(signature.to_string()),
+                Err(err) => match err.get_transaction_error() {
+                    Some(solana_transaction_error::TransactionError::BlockhashNotFound) => {
+                        last_error = Some(rpc_error(err));
+                    }
+                    Some(tx_err) => return Err(SdkError::from_transaction_error(tx_err)),
+                    None => return Err(rpc_error(err)),
+                },
+            }
+        }
+        Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
+    }
+
+    pub async fn lamports(&self, address: &Pubkey) -> Result<u64> {
+        self.rpc.get_balance(address).await.map_err(rpc_error)
+    }
+
+    /// Decodes the account at `address`, or `None` if there is none.
+    pub async fn account<T: AccountDeserialize>(&self, address: &Pubkey) -> Result<Option<T>> {
+        Ok(self.accounts(&[*address]).await?.pop().flatten())
+    }
+
+    /// Decodes many accounts, 100 per request.
+    pub async fn accounts<T: AccountDeserialize>(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<Vec<Option<T>>> {
+        let mut out = Vec::with_capacity(addresses.len());
+        for chunk in addresses.chunks(ACCOUNTS_PER_REQUEST) {
+            let accounts = self
+                .rpc
+                .get_multiple_accounts(chunk)
+                .await
+                .map_err(rpc_error)?;
+            for (address, account) in chunk.iter().zip(accounts) {
+                out.push(match account {
+                    None => None,
+                    Some(account) => Some(
+                        T::try_deserialize(&mut account.data.as_slice()).map_err(|e| {
+                            SdkError::Invalid(format!("account {address} does not decode: {e}"))
+                        })?,
+                    ),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn grid(&self, name: &str) -> Result<(Pubkey, Grid)> {
+        let address = pda::grid(name);
+        let grid = self.account(&address).await?.ok_or(SdkError::NotFound {
+            what: "grid",
+            id: name.to_string(),
+        })?;
+        Ok((address, grid))
+    }
+
+    pub async fn resident(&self, grid: &Pubkey, id: &str) -> Result<(Pubkey, Resident)> {
+        let address = pda::resident(grid, id);
+        let resident = self.account(&address).await?.ok_or(SdkError::NotFound {
+            what: "resident",
+            id: id.to_string(),
+        })?;
+        Ok((address, resident))
+    }
+
+    pub async fn meter(&self, grid: &Pubkey, id: &str) -> Result<(Pubkey, Meter)> {
+        let address = pda::meter(grid, id);
+        let meter = self.account(&address).await?.ok_or(SdkError::NotFound {
+            what: "meter",
+            id: id.to_string(),
+        })?;
+        Ok((address, meter))
+    }
+
+    pub async fn epoch(&self, grid: &Pubkey, epoch: u64) -> Result<Option<Epoch>> {
+        self.account(&pda::epoch(grid, epoch)).await
+    }
+
+    /// Every meter of the grid, in registration order, through its directory.
+    pub async fn meters(&self, grid: &Pubkey, count: u32) -> Result<Vec<(Pubkey, Meter)>> {
+        let entries: Vec<Pubkey> = (0..count).map(|i| pda::meter_entry(grid, i)).collect();
+        self.listed(&entries).await
+    }
+
+    /// Every resident of the grid, in registration order, through its directory.
+    pub async fn residents(&self, grid: &Pubkey, count: u32) -> Result<Vec<(Pubkey, Resident)>> {
+        let entries: Vec<Pubkey> = (0..count).map(|i| pda::resident_entry(grid, i)).collect();
+        self.listed(&entries).await
+    }
+
+    async fn listed<T: AccountDeserialize>(&self, entries: &[Pubkey]) -> Result<Vec<(Pubkey, T)>> {
+        let targets: Vec<Pubkey> = self
+            .accounts::<DirectoryEntry>(entries)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.target)
+            .collect();
+        let accounts = self.accounts::<T>(&targets).await?;
+        Ok(targets
+            .into_iter()
+            .zip(accounts)
+            .filter_map(|(address, account)| account.map(|a| (address, a)))
+            .collect())
+    }
+
+    /// Coins in a token account (0 if it does not exist).
+    pub async fn token_amount(&self, address: &Pubkey) -> Result<u64> {
+        Ok(self
+            .account::<TokenAccount>(address)
+            .await?
+            .map_or(0, |account| account.amount))
+    }
+
+    /// The cluster's clock (unix seconds), which epochs are computed from.
+    pub async fn cluster_time(&self) -> Result<i64> {
+        let clock = self
+            .rpc
+            .get_account(&solana_sdk_ids::sysvar::clock::ID)
+            .await
+            .map_err(rpc_error)?;
+        let bytes: [u8; 8] = clock
+            .data
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| SdkError::Rpc("the clock sysvar does not decode".into()))?;
+        Ok(i64::from_le_bytes(bytes))
+    }
+
+    /// Settles `epoch` completely: lists the meters with an unsettled reading, sends the
+    /// SDK's batches (consumers first), and repeats for whatever another crank or a lost
+    /// transaction left behind. `progress` hears (readings settled, readings in total).
+    pub async fn settle_epoch(
+        &self,
+        grid: &Pubkey,
+        meter_count: u32,
+        epoch: u64,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<SettleOutcome> {
+        let mut outcome = SettleOutcome {
+            epoch,
+            transactions: 0,
+            readings: 0,
+            already_settled: false,
+        };
+        for _round in 0..3 {
+            let state = self.epoch(grid, epoch).await?.ok_or(SdkError::NotFound {
+                what: "epoch",
+                id: epoch.to_string(),
+            })?;
+            if state.status == EpochStatus::Settled {
+                outcome.already_settled = outcome.transactions == 0;
+                return Ok(outcome);
+            }
+            let (consumers, producers) = self.pending_readings(grid, meter_count, epoch).await?;
+            let total = consumers.len() + producers.len();
+            for batch in settlement::plan_batches(&consumers, &producers) {
+                let ixs = settlement::settle_transaction(grid, epoch, &batch);
+                match self.send(&ixs, &[]).await {
+                    Ok(_) => {}
+                    // Another crank finished it first: nothing is paid twice either way.
+                    Err(e) if e.program_error_name() == Some("EpochAlreadySettled") => {}
+                    Err(e) => return Err(e),
+                }
+                outcome.transactions += 1;
+                outcome.readings += batch.len();
+                progress(outcome.readings.min(total), total);
+            }
+        }
+        let state = self.epoch(grid, epoch).await?;
+        match state {
+            Some(e) if e.status == EpochStatus::Settled => Ok(outcome),
+            _ => Err(SdkError::Invalid(format!(
+                "epoch {epoch} is still not settled after three rounds"
+            ))),
+        }
+    }
+
+    /// Meters with an unsettled reading for `epoch`: (consumers, producers).
+    pub async fn pending_readings(
+        &self,
+        grid: &Pubkey,
+        meter_count: u32,
+        epoch: u64,
+    ) -> Result<(Vec<Pubkey>, Vec<Pubkey>)> {
+        let mut consumers = Vec::new();
+        let mut producers = Vec::new();
+        for (address, meter) in self.meters(grid, meter_count).await? {
+            if meter.pending_wh(epoch).is_some() {
+                if meter.kind.is_producer() {
+                    producers.push(address);
+                } else {
+                    consumers.push(address);
+                }
+            }
+        }
+        Ok((consumers, producers))
+    }
+
+    /// Closes a settled epoch's account, returning its rent to whoever paid it.
+    pub async fn close_epoch(&self, grid: &Pubkey, epoch: u64) -> Result<()> {
+        let state = self.epoch(grid, epoch).await?.ok_or(SdkError::NotFound {
+            what: "epoch",
+            id: epoch.to_string(),
+        })?;
+        self.send(
+            &[instructions::close_epoch(grid, epoch, &state.rent_payer)],
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+fn check_size(tx: &Transaction) -> Result<()> {
+    let size = bincode::serialize(tx)
+        .map_err(|e| SdkError::Invalid(format!("transaction does not serialize: {e}")))?
+        .len();
+    if size > settlement::MAX_TRANSACTION_BYTES {
+        return Err(SdkError::Invalid(format!(
+            "transaction is {size} bytes, over Solana's {} byte limit",
+            settlement::MAX_TRANSACTION_BYTES
+        )));
+    }
+    Ok(())
+}
+
+fn rpc_error(err: ClientError) -> SdkError {
+    SdkError::Rpc(err.to_string())
+}
