@@ -154,8 +154,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow!("{}: no file name", path.display()))?;
     let temporary = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = fs::File::create(&temporary)
-        .with_context(|| format!("create {}", temporary.display()))?;
+    let mut file =
+        fs::File::create(&temporary).with_context(|| format!("create {}", temporary.display()))?;
     file.write_all(bytes)
         .with_context(|| format!("write {}", temporary.display()))?;
     drop(file);

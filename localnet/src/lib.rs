@@ -1,1 +1,220 @@
-//! A local Solana cluster (under construction).
+//! A local Solana cluster: the `energy_utility` program in a real Agave bank
+//! (`solana-program-test`), served over standard Solana JSON-RPC (HTTP POST `/`), so that the
+//! stock `RpcClient`, the SDK and the CLI talk to it as to devnet.
+//!
+//! * The bank is `energy_utility_bank::program_test()`, restored from the ledger folder. Its
+//!   genesis payer is the faucet behind `requestAirdrop`.
+//! * Methods: `getVersion`, `getHealth`, `getSlot`, `getBlockHeight`, `getTransactionCount`,
+//!   `getGenesisHash`, `getEpochInfo`, `getLatestBlockhash`, `isBlockhashValid`,
+//!   `getFeeForMessage`, `getBalance`, `getAccountInfo`, `getMultipleAccounts`,
+//!   `getMinimumBalanceForRentExemption`, `getSignatureStatuses`, `sendTransaction`,
+//!   `simulateTransaction`, `requestAirdrop`; and two that exist only here, so a client can
+//!   tell a local cluster from a real one: `deuAdvanceClock [seconds]` and `deuGetClock`, both
+//!   answering `{"unixTimestamp", "offsetSeconds"}`.
+//! * Transactions are processed one at a time, signatures verified first.
+//! * The bank's clock does not move by itself: before every transaction and simulation it is
+//!   set to max(its time, wall-clock time + offset); `deuAdvanceClock` adds to the offset.
+//! * Every account a transaction touches is saved under `<ledger>/accounts/`, the clock under
+//!   `<ledger>/clock.json`; a restart restores both (the slot starts over).
+//!
+//! `DEU_LOCALNET_VERBOSE=1` logs each request's method to stderr.
+
+mod ledger;
+mod node;
+mod rpc;
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    path::PathBuf,
+    sync::{mpsc, Arc},
+    time::Duration,
+};
+
+use anyhow::{anyhow, Context};
+use axum::{
+    body::Bytes,
+    extract::State,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    node::{BankThread, Job},
+    rpc::{RpcError, INVALID_REQUEST, PARSE_ERROR},
+};
+
+/// Where and how to run the local cluster.
+#[derive(Debug, Clone)]
+pub struct LocalnetConfig {
+    /// The folder that keeps the cluster's accounts and clock between runs.
+    pub ledger: PathBuf,
+    /// Forget what the ledger folder holds before starting.
+    pub reset: bool,
+    /// The address to serve JSON-RPC on (port 0 picks a free port).
+    pub bind: SocketAddr,
+}
+
+/// A running local cluster. Stop it with [`Localnet::shutdown`], which saves its state
+/// (dropping it also stops it and saves, without waiting).
+pub struct Localnet {
+    addr: SocketAddr,
+    stop_server: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    jobs: mpsc::Sender<Job>,
+    bank: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Starts the cluster and returns once it is listening.
+pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
+    let verbose = std::env::var("DEU_LOCALNET_VERBOSE").is_ok_and(|v| v == "1");
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let bank = BankThread::spawn(config.ledger.clone(), config.reset, verbose)
+        .await
+        .with_context(|| format!("start the bank from {}", config.ledger.display()))?;
+    let shared = Arc::new(Shared {
+        jobs: bank.jobs.clone(),
+    });
+    let app = Router::new()
+        .route("/", post(handle))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(shared);
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Localnet {
+        addr,
+        stop_server: Some(stop_server),
+        server: Some(server),
+        jobs: bank.jobs,
+        bank: Some(bank.thread),
+    })
+}
+
+/// Runs until `stop` resolves (the CLI passes `tokio::signal::ctrl_c`), then saves state.
+pub async fn run(
+    config: LocalnetConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let localnet = start(config).await?;
+    stop.await;
+    localnet.shutdown().await
+}
+
+impl Localnet {
+    /// The JSON-RPC URL, e.g. `http://127.0.0.1:8899` (an unspecified bind address is
+    /// reported as loopback).
+    pub fn rpc_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Stops serving and saves state.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take() {
+            // Give requests in flight a moment; idle keep-alive connections close at once.
+            match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => return Err(e).context("serving JSON-RPC"),
+                Ok(Err(e)) => return Err(anyhow!("the JSON-RPC server failed: {e}")),
+                Err(_) => server.abort(),
+            }
+        }
+        let (reply, saved) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Shutdown { reply })
+            .map_err(|_| anyhow!("the bank stopped before it could save its state"))?;
+        let saved = saved
+            .await
+            .map_err(|_| anyhow!("the bank stopped before it could save its state"))?;
+        if let Some(bank) = self.bank.take() {
+            tokio::task::spawn_blocking(move || bank.join())
+                .await?
+                .map_err(|_| anyhow!("the bank thread panicked"))?;
+        }
+        saved
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if self.bank.is_some() {
+            let (reply, _) = tokio::sync::oneshot::channel();
+            let _ = self.jobs.send(Job::Shutdown { reply });
+        }
+    }
+}
+
+fn response(id: Value, result: Result<Value, RpcError>) -> Value {
+    match result {
+        Ok(result) => json!({ "jsonrpc": "2.0", "result": result, "id": id }),
+        Err(error) => json!({ "jsonrpc": "2.0", "error": error.to_json(), "id": id }),
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => {
+            let error = RpcError::new(PARSE_ERROR, "Parse error");
+            return Json(response(Value::Null, Err(error))).into_response();
+        }
+    };
+    match request {
+        Value::Array(calls) if calls.is_empty() => {
+            let error = RpcError::new(INVALID_REQUEST, "Invalid request");
+            Json(response(Value::Null, Err(error))).into_response()
+        }
+        Value::Array(calls) => {
+            let mut answers = Vec::with_capacity(calls.len());
+            for call in calls {
+                answers.push(handle_call(&shared, call).await);
+            }
+            Json(Value::Array(answers)).into_response()
+        }
+        call => Json(handle_call(&shared, call).await).into_response(),
+    }
+}
+
+async fn handle_call(shared: &Shared, call: Value) -> Value {
+    let Value::Object(mut call) = call else {
+        let error = RpcError::new(INVALID_REQUEST, "Invalid request");
+        return response(Value::Null, Err(error));
+    };
+    let id = call.remove("id").unwrap_or(Value::Null);
+    let version_ok = call
+        .get("jsonrpc")
+        .is_none_or(|v| v.as_str() == Some("2.0"));
+    let method = match call.remove("method") {
+        Some(Value::String(method)) if version_ok => method,
+        _ => {
+            let error = RpcError::new(INVALID_REQUEST, "Invalid request");
+            return response(id, Err(error));
+        }
+    };
+    let params = call.remove("params").unwrap_or(Value::Null);
+    response(id, node::call(&shared.jobs, method, params).await)
+}

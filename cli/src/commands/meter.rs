@@ -1,0 +1,203 @@
+//! `deu meter`: install meters (admin), show and list them.
+
+use std::collections::HashMap;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{anyhow, bail};
+use clap::{Subcommand, ValueEnum};
+use energy_utility::instructions::RegisterMeterArgs;
+use energy_utility_sdk::accounts::MeterKind;
+use energy_utility_sdk::amounts::{format_k, format_kwh};
+use energy_utility_sdk::{instructions, Client};
+use serde_json::Value;
+
+use super::views::{kind_name, meter_json, meter_text};
+use crate::context::{load_grid, Globals};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Producer,
+    Household,
+    Pole,
+    Stadium,
+    Other,
+}
+
+impl From<Kind> for MeterKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Producer => MeterKind::Producer,
+            Kind::Household => MeterKind::Household,
+            Kind::Pole => MeterKind::Pole,
+            Kind::Stadium => MeterKind::Stadium,
+            Kind::Other => MeterKind::Other,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum MeterCommand {
+    /// Install a meter (the grid's admin keypair)
+    Register {
+        meter_id: String,
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// The resident who owns it (and receives a producer's earnings)
+        #[arg(long)]
+        owner: String,
+        /// The meter device's own public key: the only key that can report its readings
+        #[arg(long)]
+        gateway: String,
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Position on the community map, in degrees
+        #[arg(long, allow_negative_numbers = true, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, allow_negative_numbers = true, requires = "lat")]
+        lon: Option<f64>,
+    },
+    /// Show a meter: balance, connection, lifetime kWh
+    Show { meter_id: String },
+    /// List the grid's meters
+    List,
+    /// Give a meter a new gateway key (admin)
+    RotateGateway { meter_id: String, gateway: String },
+    /// Take a meter out of service (admin)
+    Deactivate { meter_id: String },
+}
+
+fn micro_degrees(value: Option<f64>, limit: f64, name: &str) -> anyhow::Result<i32> {
+    let degrees = value.unwrap_or(0.0);
+    if !degrees.is_finite() || degrees.abs() > limit {
+        bail!("--{name} must be between -{limit} and {limit} degrees");
+    }
+    Ok((degrees * 1e6).round() as i32)
+}
+
+pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()> {
+    match command {
+        MeterCommand::Register {
+            meter_id,
+            kind,
+            owner,
+            gateway,
+            label,
+            lat,
+            lon,
+        } => {
+            let client = globals.client()?;
+            let (grid_address, grid) = load_grid(globals, &client).await?;
+            let (owner_address, _) = client.resident(&grid_address, &owner).await?;
+            if client.meter(&grid_address, &meter_id).await.is_ok() {
+                bail!("meter '{meter_id}' already exists in grid '{}'", grid.name);
+            }
+            let args = RegisterMeterArgs {
+                meter_id: meter_id.clone(),
+                kind: kind.into(),
+                gateway: gateway
+                    .parse::<Pubkey>()
+                    .map_err(|_| anyhow!("--gateway '{gateway}' is not a valid public key"))?,
+                label,
+                latitude_micro: micro_degrees(lat, 90.0, "lat")?,
+                longitude_micro: micro_degrees(lon, 180.0, "lon")?,
+            };
+            let ix = instructions::register_meter(
+                &client.payer(),
+                &grid_address,
+                &owner_address,
+                grid.meter_count,
+                args,
+            );
+            client.send(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+        MeterCommand::Show { meter_id } => {
+            let client = globals.reader();
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+        MeterCommand::List => {
+            let client = globals.reader();
+            let (grid_address, grid) = load_grid(globals, &client).await?;
+            let meters = client.meters(&grid_address, grid.meter_count).await?;
+            let owners = owner_ids(&client, meters.iter().map(|(_, m)| m.owner).collect()).await?;
+            let rows: Vec<Value> = meters
+                .iter()
+                .map(|(address, m)| meter_json(address, m, &owners[&m.owner]))
+                .collect();
+            let lines: Vec<String> = meters
+                .iter()
+                .map(|(_, m)| {
+                    format!(
+                        "{:<20} {:<10} {:<12} {:>14} k  {:>12} kWh  {}",
+                        m.id,
+                        kind_name(m.kind),
+                        owners[&m.owner],
+                        format_k(m.balance_units),
+                        format_kwh(m.lifetime_wh),
+                        if m.connected {
+                            "connected"
+                        } else {
+                            "DISCONNECTED"
+                        }
+                    )
+                })
+                .collect();
+            globals.output().print(Value::Array(rows), || {
+                if lines.is_empty() {
+                    "no meters yet (install one with `deu meter register`)".to_string()
+                } else {
+                    lines.join("\n")
+                }
+            });
+            Ok(())
+        }
+        MeterCommand::RotateGateway { meter_id, gateway } => {
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
+            let new_gateway: Pubkey = gateway
+                .parse()
+                .map_err(|_| anyhow!("'{gateway}' is not a valid public key"))?;
+            let ix =
+                instructions::rotate_gateway(&client.payer(), &grid_address, &meter, &new_gateway);
+            client.send(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+        MeterCommand::Deactivate { meter_id } => {
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
+            let ix = instructions::deactivate_meter(&client.payer(), &grid_address, &meter);
+            client.send(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+    }
+}
+
+/// Resident ids of the given resident addresses.
+async fn owner_ids(
+    client: &Client,
+    owners: Vec<Pubkey>,
+) -> anyhow::Result<HashMap<Pubkey, String>> {
+    let residents = client
+        .accounts::<energy_utility_sdk::accounts::Resident>(&owners)
+        .await?;
+    Ok(owners
+        .into_iter()
+        .zip(residents)
+        .map(|(address, r)| (address, r.map_or_else(|| address.to_string(), |r| r.id)))
+        .collect())
+}
+
+async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
+    let (address, meter) = client.meter(grid, id).await?;
+    let owners = owner_ids(client, vec![meter.owner]).await?;
+    let owner = &owners[&meter.owner];
+    globals
+        .output()
+        .print(meter_json(&address, &meter, owner), || {
+            meter_text(&address, &meter, owner)
+        });
+    Ok(())
+}

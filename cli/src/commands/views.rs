@@ -1,0 +1,201 @@
+//! How accounts are shown: the JSON field names scripts rely on, and the text people read.
+
+use anchor_lang::prelude::Pubkey;
+use energy_utility_sdk::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident};
+use energy_utility_sdk::amounts::{format_k, format_kwh, format_usd};
+use serde_json::{json, Value};
+
+pub fn kind_name(kind: MeterKind) -> &'static str {
+    match kind {
+        MeterKind::Producer => "producer",
+        MeterKind::Household => "household",
+        MeterKind::Pole => "pole",
+        MeterKind::Stadium => "stadium",
+        MeterKind::Other => "other",
+    }
+}
+
+pub fn status_name(status: EpochStatus) -> &'static str {
+    match status {
+        EpochStatus::Open => "open",
+        EpochStatus::Charging => "charging",
+        EpochStatus::Paying => "paying",
+        EpochStatus::Settled => "settled",
+    }
+}
+
+pub struct GridView<'a> {
+    pub address: Pubkey,
+    pub grid: &'a Grid,
+    pub current_epoch: u64,
+    pub treasury_units: u64,
+    pub pool_units: u64,
+}
+
+impl GridView<'_> {
+    pub fn json(&self) -> Value {
+        let g = self.grid;
+        let p = g.params_for(self.current_epoch);
+        json!({
+            "name": g.name,
+            "address": self.address.to_string(),
+            "admin": g.admin.to_string(),
+            "oracle": g.oracle.to_string(),
+            "mint": g.mint.to_string(),
+            "fee_k": format_k(p.fee_units),
+            "tariff_k_per_kwh": format_k(p.tariff_units_per_kwh),
+            "max_kwh_per_epoch": format_kwh(p.max_wh_per_epoch),
+            "grace_seconds": p.grace_seconds,
+            "coin_price_usd": format_usd(g.coin_price_cents),
+            "epoch_seconds": g.epoch_seconds,
+            "genesis_ts": g.genesis_ts,
+            "current_epoch": self.current_epoch,
+            "paused": g.paused,
+            "residents": g.resident_count,
+            "meters": g.meter_count,
+            "treasury_k": format_k(self.treasury_units),
+            "pool_k": format_k(self.pool_units),
+            "carry_k": format_k(g.carry_units),
+        })
+    }
+
+    pub fn text(&self) -> String {
+        let g = self.grid;
+        let p = g.params_for(self.current_epoch);
+        format!(
+            "Grid {} ({})\n  fee:           {} k per epoch\n  tariff:        {} k per kWh\n  coin price:    ${} per k\n  epochs:        {} s (current: {}), late reports for {} s\n  members:       {} residents, {} meters{}\n  treasury:      {} k\n  pool:          {} k ({} k carried)",
+            g.name,
+            self.address,
+            format_k(p.fee_units),
+            format_k(p.tariff_units_per_kwh),
+            format_usd(g.coin_price_cents),
+            g.epoch_seconds,
+            self.current_epoch,
+            p.grace_seconds,
+            g.resident_count,
+            g.meter_count,
+            if g.paused { "\n  PAUSED" } else { "" },
+            format_k(self.treasury_units),
+            format_k(self.pool_units),
+            format_k(g.carry_units),
+        )
+    }
+}
+
+pub fn resident_json(address: &Pubkey, r: &Resident, balance_units: u64) -> Value {
+    json!({
+        "id": r.id,
+        "address": address.to_string(),
+        "owner": r.authority.to_string(),
+        "balance_k": format_k(balance_units),
+        "escrow_k": format_k(r.escrow_units),
+    })
+}
+
+pub fn resident_text(address: &Pubkey, r: &Resident, balance_units: u64) -> String {
+    format!(
+        "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (set aside to sell)",
+        r.id,
+        address,
+        r.authority,
+        format_k(balance_units),
+        format_k(r.escrow_units)
+    )
+}
+
+pub fn meter_json(address: &Pubkey, m: &Meter, owner_id: &str) -> Value {
+    let last = m
+        .has_reported
+        .then(|| m.readings.iter().find(|r| r.epoch == m.last_reported_epoch))
+        .flatten();
+    json!({
+        "id": m.id,
+        "address": address.to_string(),
+        "kind": kind_name(m.kind),
+        "owner": owner_id,
+        "label": m.label,
+        "gateway": m.gateway.to_string(),
+        "active": m.active,
+        "connected": m.connected,
+        "balance_k": format_k(m.balance_units),
+        "committed_k": format_k(m.committed_units),
+        "debt_k": format_k(m.debt_units),
+        "lifetime_kwh": format_kwh(m.lifetime_wh),
+        "lifetime_k": format_k(m.lifetime_units),
+        "funded_k": format_k(m.lifetime_funded_units),
+        "last_epoch": m.has_reported.then_some(m.last_reported_epoch),
+        "last_kwh": last.map(|r| format_kwh(r.wh)),
+        "latitude": m.latitude_micro as f64 / 1e6,
+        "longitude": m.longitude_micro as f64 / 1e6,
+    })
+}
+
+pub fn meter_text(address: &Pubkey, m: &Meter, owner_id: &str) -> String {
+    let balance = if m.kind == MeterKind::Producer {
+        format!("earnings: {} k to collect", format_k(m.balance_units))
+    } else {
+        format!(
+            "prepaid:  {} k ({} k committed, {} k debt)",
+            format_k(m.balance_units),
+            format_k(m.committed_units),
+            format_k(m.debt_units)
+        )
+    };
+    format!(
+        "Meter {} ({}) — {} of {}{}\n  {}\n  state:    {}{}\n  lifetime: {} kWh",
+        m.id,
+        address,
+        kind_name(m.kind),
+        owner_id,
+        if m.label.is_empty() {
+            String::new()
+        } else {
+            format!(", \"{}\"", m.label)
+        },
+        balance,
+        if m.connected {
+            "connected"
+        } else {
+            "DISCONNECTED"
+        },
+        if m.active { "" } else { " (deactivated)" },
+        format_kwh(m.lifetime_wh),
+    )
+}
+
+pub fn epoch_json(index: u64, e: &Epoch) -> Value {
+    json!({
+        "epoch": index,
+        "state": status_name(e.status),
+        "consumer_readings": e.consumer_readings,
+        "producer_readings": e.producer_readings,
+        "consumed_kwh": format_kwh(e.consumed_wh),
+        "produced_kwh": format_kwh(e.produced_wh),
+        "billed_k": format_k(e.billed_units),
+        "charged_k": format_k(e.charged_units),
+        "unpaid_k": format_k(e.unpaid_units),
+        "carried_in_k": format_k(e.carried_in_units),
+        "fee_k": format_k(e.fee_units),
+        "distributable_k": format_k(e.distributable_units),
+        "paid_k": format_k(e.paid_units),
+        "carried_k": format_k(e.carried_out_units),
+    })
+}
+
+pub fn epoch_text(index: u64, e: &Epoch) -> String {
+    format!(
+        "Epoch {index}: {}\n  readings:  {} consumers ({} kWh), {} producers ({} kWh)\n  charged:   {} k of {} k billed ({} k unpaid)\n  fee:       {} k\n  paid:      {} k to producers\n  carried:   {} k in, {} k out",
+        status_name(e.status),
+        e.consumer_readings,
+        format_kwh(e.consumed_wh),
+        e.producer_readings,
+        format_kwh(e.produced_wh),
+        format_k(e.charged_units),
+        format_k(e.billed_units),
+        format_k(e.unpaid_units),
+        format_k(e.fee_units),
+        format_k(e.paid_units),
+        format_k(e.carried_in_units),
+        format_k(e.carried_out_units),
+    )
+}

@@ -1,0 +1,314 @@
+//! End to end over real HTTP: `deu localnet` on a free port, the design's worked example run
+//! entirely through `deu` commands, balances checked in their JSON, and the state kept across
+//! a stop (Ctrl-C) and restart.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const DEU: &str = env!("CARGO_BIN_EXE_deu");
+
+struct Localnet {
+    child: Child,
+    url: String,
+}
+
+impl Localnet {
+    fn start(ledger: &Path, port: u16) -> Self {
+        let child = Command::new(DEU)
+            .args(["localnet", "--rpc-port", &port.to_string(), "--ledger"])
+            .arg(ledger)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start deu localnet");
+        let net = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return net;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("deu localnet did not listen on port {port}");
+    }
+
+    /// Ctrl-C, as a person would stop it, then wait for it to save and exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "localnet exited with {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("deu localnet did not stop on Ctrl-C");
+    }
+}
+
+impl Drop for Localnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+struct Deu<'a> {
+    url: &'a str,
+    dir: &'a Path,
+}
+
+impl Deu<'_> {
+    fn run(&self, keypair: &str, args: &[&str]) -> Output {
+        Command::new(DEU)
+            .args(["-u", self.url, "--grid", "seed", "--output", "json", "-k"])
+            .arg(self.key(keypair))
+            .args(args)
+            .output()
+            .expect("run deu")
+    }
+
+    /// Runs a command that must succeed and returns its JSON.
+    fn ok(&self, keypair: &str, args: &[&str]) -> Value {
+        let out = self.run(keypair, args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "deu {args:?} failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+    }
+
+    /// Runs a command that must fail and returns its one-line error.
+    fn fails(&self, keypair: &str, args: &[&str]) -> String {
+        let out = self.run(keypair, args);
+        assert!(!out.status.success(), "deu {args:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        stderr
+    }
+
+    fn key(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    fn pubkey(&self, name: &str) -> String {
+        let json = self.ok("admin", &["keygen", self.key(name).to_str().unwrap()]);
+        json["pubkey"].as_str().unwrap().to_string()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[test]
+fn the_worked_example_through_deu_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("deu-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger");
+    let port = free_port();
+    let net = Localnet::start(&ledger, port);
+    let url = net.url.clone();
+    let deu = Deu {
+        url: &url,
+        dir: &dir,
+    };
+
+    // Keys: the utility (admin and payment oracle), four residents, four meter gateways.
+    let admin = deu.pubkey("admin");
+    deu.ok("admin", &["airdrop", "10"]);
+    let people = ["angel", "bennie", "carlos", "danny"];
+    for who in people {
+        let key = deu.pubkey(who);
+        deu.ok("admin", &["airdrop", "1", &key]);
+        let gateway = deu.pubkey(&format!("{who}-gw"));
+        deu.ok("admin", &["airdrop", "1", &gateway]);
+    }
+
+    let grid = deu.ok("admin", &["grid", "init"]);
+    assert_eq!(grid["name"], "seed");
+    assert_eq!(grid["fee_k"], "0.010000");
+    assert_eq!(grid["tariff_k_per_kwh"], "1.000000");
+    assert_eq!(grid["coin_price_usd"], "0.10");
+    assert_eq!(grid["oracle"], admin);
+
+    for who in people {
+        let resident = deu.ok(who, &["resident", "register", who]);
+        assert_eq!(resident["balance_k"], "0.000000");
+    }
+    let meters = [
+        ("angel-roof", "producer", "angel"),
+        ("bennie-roof", "producer", "bennie"),
+        ("carlos-house", "household", "carlos"),
+        ("danny-house", "household", "danny"),
+    ];
+    for (meter, kind, owner) in meters {
+        let gateway_key = solana_pubkey_of(&deu, &format!("{owner}-gw"));
+        let shown = deu.ok(
+            "admin",
+            &[
+                "meter",
+                "register",
+                meter,
+                "--kind",
+                kind,
+                "--owner",
+                owner,
+                "--gateway",
+                &gateway_key,
+            ],
+        );
+        assert_eq!(shown["kind"], kind);
+        assert_eq!(shown["owner"], owner);
+    }
+
+    // Carlos and Danny buy $1.00 of coins (10 k) and prepay their houses.
+    deu.ok(
+        "admin",
+        &[
+            "fiat",
+            "add",
+            "carlos",
+            "1.00",
+            "--payment-id",
+            "evt_carlos_1",
+        ],
+    );
+    deu.ok(
+        "admin",
+        &[
+            "fiat",
+            "add",
+            "danny",
+            "1.00",
+            "--payment-id",
+            "evt_danny_1",
+        ],
+    );
+    let replay = deu.fails(
+        "admin",
+        &[
+            "fiat",
+            "add",
+            "danny",
+            "1.00",
+            "--payment-id",
+            "evt_danny_1",
+        ],
+    );
+    assert!(replay.contains("already applied"), "{replay}");
+    deu.ok("carlos", &["fund", "carlos-house", "5"]);
+    deu.ok("danny", &["fund", "danny-house", "5"]);
+    assert_eq!(
+        deu.ok("danny", &["resident", "show", "danny"])["balance_k"],
+        "5.000000"
+    );
+
+    // The hour's readings, each signed by its meter's gateway.
+    let epoch = deu.ok("admin", &["grid", "show"])["current_epoch"]
+        .as_u64()
+        .unwrap();
+    for (meter, kwh, owner) in [
+        ("carlos-house", "3", "carlos"),
+        ("danny-house", "2", "danny"),
+        ("angel-roof", "3", "angel"),
+        ("bennie-roof", "2.5", "bennie"),
+    ] {
+        let reported = deu.ok(&format!("{owner}-gw"), &["report", meter, kwh]);
+        assert_eq!(reported["epoch"], epoch);
+        assert_eq!(reported["connected"], true);
+    }
+    let again = deu.fails("carlos-gw", &["report", "carlos-house", "1"]);
+    assert!(again.contains("already reported"), "{again}");
+    let early = deu.fails("admin", &["settle", "--epoch", &epoch.to_string()]);
+    assert!(early.contains("still open"), "{early}");
+
+    // Two hours later the epoch and its grace window are over; the crank settles it.
+    deu.ok("admin", &["clock", "advance", "--hours", "2"]);
+    let settled = deu.ok("admin", &["settle"]);
+    let row = &settled.as_array().unwrap()[0];
+    assert_eq!(row["epoch"], epoch);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["charged_k"], "5.000000");
+    assert_eq!(row["fee_k"], "0.010000");
+    assert_eq!(row["paid_k"], "4.989999");
+    assert_eq!(row["carried_k"], "0.000001");
+
+    let check = |deu: &Deu| {
+        assert_eq!(
+            deu.ok("admin", &["meter", "show", "angel-roof"])["balance_k"],
+            "2.721818"
+        );
+        assert_eq!(
+            deu.ok("admin", &["meter", "show", "bennie-roof"])["balance_k"],
+            "2.268181"
+        );
+        let carlos = deu.ok("admin", &["meter", "show", "carlos-house"]);
+        assert_eq!(carlos["balance_k"], "2.000000");
+        assert_eq!(carlos["lifetime_kwh"], "3.000");
+        assert_eq!(carlos["connected"], true);
+        let grid = deu.ok("admin", &["grid", "show"]);
+        assert_eq!(grid["treasury_k"], "0.010000");
+        assert_eq!(grid["pool_k"], "0.000001");
+        let epoch_row = deu.ok("admin", &["epoch", "show", &epoch.to_string()]);
+        assert_eq!(epoch_row["produced_kwh"], "5.500");
+        assert_eq!(
+            deu.ok("admin", &["meter", "list"])
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+    };
+    check(&deu);
+
+    // Errors are one clear line and a non-zero exit.
+    assert!(deu
+        .fails("carlos", &["fund", "nope", "1"])
+        .contains("meter 'nope' not found"));
+    assert!(deu
+        .fails("carlos", &["fund", "carlos-house", "abc"])
+        .contains("not a decimal number"));
+    assert!(deu
+        .fails("carlos", &["fund", "carlos-house", "500"])
+        .contains("Not enough coins"));
+
+    // Stop with Ctrl-C and start again on the same ledger: nothing is lost.
+    net.stop();
+    let net = Localnet::start(&ledger, port);
+    check(&deu);
+    deu.ok("angel", &["collect", "angel-roof"]);
+    assert_eq!(
+        deu.ok("angel", &["resident", "show", "angel"])["balance_k"],
+        "2.721818"
+    );
+    net.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The public key in a keypair file written by `deu keygen`.
+fn solana_pubkey_of(deu: &Deu, name: &str) -> String {
+    let bytes: Vec<u8> =
+        serde_json::from_str(&std::fs::read_to_string(deu.key(name)).unwrap()).unwrap();
+    let keypair = solana_keypair::Keypair::try_from(&bytes[..]).unwrap();
+    solana_signer::Signer::pubkey(&keypair).to_string()
+}

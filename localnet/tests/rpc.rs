@@ -1,0 +1,698 @@
+//! The local cluster over real HTTP, through the stock nonblocking `RpcClient`.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use serde_json::{json, Value};
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_message::{v0, Message};
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::{
+    client_error::{Error as ClientError, ErrorKind},
+    config::{RpcSendTransactionConfig, UiTransactionEncoding},
+    request::{RpcError, RpcRequest, RpcResponseErrorData},
+    response::TransactionConfirmationStatus,
+};
+use solana_sdk::{hash::Hash, instruction::Instruction, pubkey::Pubkey, signature::Signature};
+use solana_signer::Signer;
+use solana_system_interface::instruction as system_instruction;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SOL: u64 = 1_000_000_000;
+/// Program-test's fee per signature.
+const FEE: u64 = 5_000;
+/// The system program's "insufficient lamports" (`SystemError::ResultWithNegativeLamports`).
+const INSUFFICIENT_LAMPORTS: TransactionError =
+    TransactionError::InstructionError(0, solana_sdk::instruction::InstructionError::Custom(1));
+
+fn ledger_dir(name: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!(
+        "deu-localnet-test-{name}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+async fn start_on(ledger: &Path, reset: bool) -> Localnet {
+    start(LocalnetConfig {
+        ledger: ledger.to_path_buf(),
+        reset,
+        bind: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap()
+}
+
+fn client(localnet: &Localnet) -> RpcClient {
+    RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed())
+}
+
+/// A new keypair holding `lamports`, from the faucet.
+async fn funded(rpc: &RpcClient, lamports: u64) -> Keypair {
+    let keypair = Keypair::new();
+    let signature = rpc
+        .request_airdrop(&keypair.pubkey(), lamports)
+        .await
+        .unwrap();
+    assert_eq!(
+        rpc.get_signature_status(&signature).await.unwrap(),
+        Some(Ok(()))
+    );
+    keypair
+}
+
+async fn transfer_tx(rpc: &RpcClient, from: &Keypair, to: &Pubkey, lamports: u64) -> Transaction {
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    Transaction::new_signed_with_payer(
+        &[system_instruction::transfer(&from.pubkey(), to, lamports)],
+        Some(&from.pubkey()),
+        &[from],
+        blockhash,
+    )
+}
+
+/// The JSON-RPC error code, message and data of a failed call.
+fn rpc_error(err: &ClientError) -> (i64, String, &RpcResponseErrorData) {
+    match err.kind() {
+        ErrorKind::RpcError(RpcError::RpcResponseError {
+            code,
+            message,
+            data,
+        }) => (*code, message.clone(), data),
+        other => panic!("expected a JSON-RPC error, got {other:?}"),
+    }
+}
+
+async fn custom(
+    rpc: &RpcClient,
+    method: &'static str,
+    params: Value,
+) -> Result<Value, ClientError> {
+    rpc.send::<Value>(RpcRequest::Custom { method }, params)
+        .await
+}
+
+/// The Clock sysvar's `unix_timestamp`, read as an account.
+async fn clock_sysvar_timestamp(rpc: &RpcClient) -> i64 {
+    let account = rpc
+        .get_account(&solana_sdk::sysvar::clock::id())
+        .await
+        .unwrap();
+    i64::from_le_bytes(account.data[32..40].try_into().unwrap())
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// One raw HTTP POST of `body` to `/`; returns the parsed JSON answer.
+async fn post_raw(localnet: &Localnet, body: &str) -> Value {
+    let addr = localnet.rpc_url().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn airdrop_then_balance() {
+    let ledger = ledger_dir("airdrop");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let keypair = funded(&rpc, 2 * SOL).await;
+    assert_eq!(rpc.get_balance(&keypair.pubkey()).await.unwrap(), 2 * SOL);
+    // A second, equal airdrop is a different transaction.
+    let again = rpc
+        .request_airdrop(&keypair.pubkey(), 2 * SOL)
+        .await
+        .unwrap();
+    assert_eq!(
+        rpc.get_signature_status(&again).await.unwrap(),
+        Some(Ok(()))
+    );
+    assert_eq!(rpc.get_balance(&keypair.pubkey()).await.unwrap(), 4 * SOL);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_and_confirm_system_transfer() {
+    let ledger = ledger_dir("transfer");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, 2 * SOL).await;
+    let recipient = Pubkey::new_unique();
+    let tx = transfer_tx(&rpc, &sender, &recipient, SOL).await;
+    let signature = rpc.send_and_confirm_transaction(&tx).await.unwrap();
+    assert_eq!(signature, tx.signatures[0]);
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), SOL);
+    assert_eq!(
+        rpc.get_balance(&sender.pubkey()).await.unwrap(),
+        2 * SOL - SOL - FEE
+    );
+
+    let statuses = rpc
+        .get_signature_statuses(&[signature, Signature::default()])
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(statuses.len(), 2);
+    let status = statuses[0].clone().unwrap();
+    assert_eq!(status.status, Ok(()));
+    assert_eq!(status.err, None);
+    assert_eq!(status.confirmations, None);
+    assert_eq!(
+        status.confirmation_status,
+        Some(TransactionConfirmationStatus::Finalized)
+    );
+    assert_eq!(statuses[1], None);
+
+    // base58, the default encoding of sendTransaction, works too.
+    let tx = transfer_tx(&rpc, &sender, &recipient, 2_000).await;
+    let config = RpcSendTransactionConfig {
+        encoding: Some(UiTransactionEncoding::Base58),
+        ..RpcSendTransactionConfig::default()
+    };
+    let signature = rpc.send_transaction_with_config(&tx, config).await.unwrap();
+    assert_eq!(
+        rpc.get_signature_status(&signature).await.unwrap(),
+        Some(Ok(()))
+    );
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), SOL + 2_000);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_info_of_missing_and_existing_accounts() {
+    let ledger = ledger_dir("accounts");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let existing = funded(&rpc, 3 * SOL).await.pubkey();
+    let missing = Pubkey::new_unique();
+
+    let none = rpc
+        .get_account_with_commitment(&missing, CommitmentConfig::confirmed())
+        .await
+        .unwrap();
+    assert_eq!(none.value, None);
+    assert!(rpc.get_account(&missing).await.is_err());
+
+    let account = rpc.get_account(&existing).await.unwrap();
+    assert_eq!(account.lamports, 3 * SOL);
+    assert_eq!(account.owner, solana_sdk_ids::system_program::id());
+    assert!(account.data.is_empty());
+    assert!(!account.executable);
+
+    let accounts = rpc
+        .get_multiple_accounts(&[missing, existing, missing])
+        .await
+        .unwrap();
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts[0], None);
+    assert_eq!(accounts[1].as_ref(), Some(&account));
+    assert_eq!(accounts[2], None);
+
+    // The raw shape: base64 data even when asked for base64+zstd, and `space`.
+    let raw = post_raw(
+        &localnet,
+        &json!({
+            "jsonrpc": "2.0", "id": 7, "method": "getAccountInfo",
+            "params": [existing.to_string(), {"encoding": "base64+zstd"}],
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(raw["id"], json!(7));
+    assert_eq!(
+        raw["result"]["value"],
+        json!({
+            "lamports": 3 * SOL,
+            "data": ["", "base64"],
+            "owner": "11111111111111111111111111111111",
+            "executable": false,
+            "rentEpoch": account.rent_epoch,
+            "space": 0,
+        })
+    );
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signature_is_refused() {
+    let ledger = ledger_dir("badsig");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, SOL).await;
+    let recipient = Pubkey::new_unique();
+    let mut tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
+    // Signed by someone else.
+    tx.signatures[0] = Keypair::new().sign_message(&tx.message_data());
+    let err = rpc.send_transaction(&tx).await.unwrap_err();
+    let (code, message, _) = rpc_error(&err);
+    assert_eq!(code, -32003);
+    assert_eq!(message, "Transaction signature verification failure");
+    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
+    assert_eq!(
+        rpc.get_signature_status(&tx.signatures[0]).await.unwrap(),
+        None
+    );
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_failure_returns_the_error() {
+    let ledger = ledger_dir("preflight");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, SOL).await;
+    let recipient = Pubkey::new_unique();
+    let tx = transfer_tx(&rpc, &sender, &recipient, 5 * SOL).await;
+    let err = rpc.send_and_confirm_transaction(&tx).await.unwrap_err();
+    let (code, message, data) = rpc_error(&err);
+    assert_eq!(code, -32002);
+    assert_eq!(
+        message,
+        "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1"
+    );
+    let RpcResponseErrorData::SendTransactionPreflightFailure(simulation) = data else {
+        panic!("no simulation result in {data:?}");
+    };
+    assert_eq!(simulation.err, Some(INSUFFICIENT_LAMPORTS.into()));
+    let logs = simulation.logs.clone().unwrap();
+    assert_eq!(
+        logs.first().map(String::as_str),
+        Some("Program 11111111111111111111111111111111 invoke [1]")
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l == "Transfer: insufficient lamports 999995000, need 5000000000"),
+        "{logs:?}"
+    );
+    // Refused before the bank: no fee charged, nothing recorded.
+    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
+    assert_eq!(
+        rpc.get_signature_status(&tx.signatures[0]).await.unwrap(),
+        None
+    );
+
+    // Without preflight the transaction lands, fails and pays its fee.
+    let config = RpcSendTransactionConfig {
+        skip_preflight: true,
+        ..RpcSendTransactionConfig::default()
+    };
+    let signature = rpc.send_transaction_with_config(&tx, config).await.unwrap();
+    assert_eq!(
+        rpc.get_signature_status(&signature).await.unwrap(),
+        Some(Err(INSUFFICIENT_LAMPORTS))
+    );
+    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL - FEE);
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_transaction_is_refused() {
+    let ledger = ledger_dir("oversize");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, SOL).await;
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    let big = Instruction::new_with_bytes(Pubkey::new_unique(), &[7; 1300], vec![]);
+    let tx =
+        Transaction::new_signed_with_payer(&[big], Some(&sender.pubkey()), &[&sender], blockhash);
+    let err = rpc.send_transaction(&tx).await.unwrap_err();
+    let (code, message, _) = rpc_error(&err);
+    assert_eq!(code, -32602);
+    assert!(message.contains("too large"), "{message}");
+    // The cluster still serves.
+    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulation_changes_nothing() {
+    let ledger = ledger_dir("simulate");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, SOL).await;
+    let recipient = Pubkey::new_unique();
+    let tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
+    let simulation = rpc.simulate_transaction(&tx).await.unwrap().value;
+    assert_eq!(simulation.err, None);
+    assert_eq!(
+        simulation.logs.unwrap(),
+        vec![
+            "Program 11111111111111111111111111111111 invoke [1]".to_string(),
+            "Program 11111111111111111111111111111111 success".to_string(),
+        ]
+    );
+    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
+
+    let failing = transfer_tx(&rpc, &sender, &recipient, 2 * SOL).await;
+    let simulation = rpc.simulate_transaction(&failing).await.unwrap().value;
+    assert_eq!(simulation.err, Some(INSUFFICIENT_LAMPORTS.into()));
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queries() {
+    let ledger = ledger_dir("queries");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    rpc.get_health().await.unwrap();
+    assert_eq!(rpc.get_version().await.unwrap().solana_core, "3.1.12");
+    assert_eq!(
+        rpc.get_minimum_balance_for_rent_exemption(0).await.unwrap(),
+        890_880
+    );
+    assert_eq!(
+        rpc.get_minimum_balance_for_rent_exemption(165)
+            .await
+            .unwrap(),
+        2_039_280
+    );
+    let slot = rpc.get_slot().await.unwrap();
+    let epoch = rpc.get_epoch_info().await.unwrap();
+    assert_eq!(epoch.absolute_slot, slot);
+    assert_eq!(epoch.epoch, 0);
+    assert_eq!(epoch.slot_index, slot);
+    assert_eq!(epoch.block_height, rpc.get_block_height().await.unwrap());
+    assert_eq!(
+        rpc.get_genesis_hash().await.unwrap(),
+        rpc.get_genesis_hash().await.unwrap()
+    );
+
+    let (blockhash, last_valid) = rpc
+        .get_latest_blockhash_with_commitment(CommitmentConfig::finalized())
+        .await
+        .unwrap();
+    assert!(last_valid > rpc.get_block_height().await.unwrap());
+    assert!(rpc
+        .is_blockhash_valid(&blockhash, CommitmentConfig::processed())
+        .await
+        .unwrap());
+    assert!(!rpc
+        .is_blockhash_valid(&Hash::new_unique(), CommitmentConfig::processed())
+        .await
+        .unwrap());
+
+    let payer = Pubkey::new_unique();
+    let ix = system_instruction::transfer(&payer, &Pubkey::new_unique(), 1);
+    let legacy = Message::new_with_blockhash(std::slice::from_ref(&ix), Some(&payer), &blockhash);
+    assert_eq!(rpc.get_fee_for_message(&legacy).await.unwrap(), FEE);
+    let v0 = v0::Message::try_compile(&payer, &[ix], &[], blockhash).unwrap();
+    assert_eq!(rpc.get_fee_for_message(&v0).await.unwrap(), FEE);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_rpc_batches_and_errors() {
+    let ledger = ledger_dir("batch");
+    let localnet = start_on(&ledger, false).await;
+
+    let answer = post_raw(
+        &localnet,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"getHealth"},
+            {"jsonrpc":"2.0","id":"two","method":"noSuchMethod","params":[]},
+            {"jsonrpc":"2.0","id":3,"method":"getBalance","params":["not a key"]},
+            {"jsonrpc":"2.0","id":4,"method":"getVersion","params":null}]"#,
+    )
+    .await;
+    let answers = answer.as_array().unwrap();
+    assert_eq!(answers.len(), 4);
+    assert_eq!(
+        answers[0],
+        json!({"jsonrpc": "2.0", "result": "ok", "id": 1})
+    );
+    assert_eq!(
+        answers[1],
+        json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "two"})
+    );
+    assert_eq!(answers[2]["error"]["code"], json!(-32602));
+    assert_eq!(answers[2]["id"], json!(3));
+    assert_eq!(
+        answers[3]["result"],
+        json!({"solana-core": "3.1.12", "feature-set": null})
+    );
+
+    let answer = post_raw(&localnet, "{not json").await;
+    assert_eq!(answer["error"]["code"], json!(-32700));
+
+    let rpc = client(&localnet);
+    let err = custom(&rpc, "getProgramAccounts", json!([]))
+        .await
+        .unwrap_err();
+    assert_eq!(rpc_error(&err).0, -32601);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advance_clock_moves_the_clock_sysvar() {
+    let ledger = ledger_dir("clock");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    assert_eq!(clock["offsetSeconds"], json!(0));
+    let before = clock_sysvar_timestamp(&rpc).await;
+    assert_eq!(clock["unixTimestamp"], json!(before));
+
+    let wall = now_unix();
+    let advanced = custom(&rpc, "deuAdvanceClock", json!([3 * 3600]))
+        .await
+        .unwrap();
+    assert_eq!(advanced["offsetSeconds"], json!(10_800));
+    let t = advanced["unixTimestamp"].as_i64().unwrap();
+    assert!(t >= before + 10_800 && t >= wall + 10_800 && t <= now_unix() + 10_800);
+    assert_eq!(clock_sysvar_timestamp(&rpc).await, t);
+    let clock = custom(&rpc, "deuGetClock", json!([])).await.unwrap();
+    assert_eq!(clock["offsetSeconds"], json!(10_800));
+
+    for refused in [
+        json!([-3600]),
+        json!([0]),
+        json!([1.5]),
+        json!(["3600"]),
+        json!([]),
+    ] {
+        let err = custom(&rpc, "deuAdvanceClock", refused.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(rpc_error(&err).0, -32602, "{refused}");
+    }
+    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    assert_eq!(clock["offsetSeconds"], json!(10_800));
+
+    // Transactions keep the clock where it is (or later), never earlier.
+    let sender = funded(&rpc, SOL).await;
+    let tx = transfer_tx(&rpc, &sender, &Pubkey::new_unique(), 1_000_000).await;
+    rpc.send_and_confirm_transaction(&tx).await.unwrap();
+    assert!(clock_sysvar_timestamp(&rpc).await >= t);
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blockhash_stays_valid_for_seconds() {
+    let ledger = ledger_dir("blockhash");
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+
+    let sender = funded(&rpc, SOL).await;
+    let recipient = Pubkey::new_unique();
+    let tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(rpc
+        .is_blockhash_valid(&tx.message.recent_blockhash, CommitmentConfig::processed())
+        .await
+        .unwrap());
+    rpc.send_and_confirm_transaction(&tx).await.unwrap();
+    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 1_000_000);
+    // New blockhashes keep coming meanwhile.
+    assert_ne!(
+        rpc.get_latest_blockhash().await.unwrap(),
+        tx.message.recent_blockhash
+    );
+
+    localnet.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_state_and_reset_forgets_it() {
+    let ledger = ledger_dir("restart");
+
+    // First run: balances, a program-owned account with data, and a clock offset.
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+    let alice = funded(&rpc, 3 * SOL).await;
+    let bob = Keypair::new();
+    let tx = transfer_tx(&rpc, &alice, &bob.pubkey(), SOL).await;
+    rpc.send_and_confirm_transaction(&tx).await.unwrap();
+    let data_account = Keypair::new();
+    let owner = Pubkey::new_unique();
+    let rent = rpc
+        .get_minimum_balance_for_rent_exemption(100)
+        .await
+        .unwrap();
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    let create = Transaction::new_signed_with_payer(
+        &[system_instruction::create_account(
+            &alice.pubkey(),
+            &data_account.pubkey(),
+            rent,
+            100,
+            &owner,
+        )],
+        Some(&alice.pubkey()),
+        &[&alice, &data_account],
+        blockhash,
+    );
+    rpc.send_and_confirm_transaction(&create).await.unwrap();
+    let advanced = custom(&rpc, "deuAdvanceClock", json!([7200]))
+        .await
+        .unwrap();
+    let t = advanced["unixTimestamp"].as_i64().unwrap();
+    let alice_balance = 3 * SOL - SOL - FEE - rent - 2 * FEE;
+    assert_eq!(
+        rpc.get_balance(&alice.pubkey()).await.unwrap(),
+        alice_balance
+    );
+    let saved = rpc.get_account(&data_account.pubkey()).await.unwrap();
+    localnet.shutdown().await.unwrap();
+    assert!(ledger
+        .join("accounts")
+        .join(format!("{}.json", bob.pubkey()))
+        .exists());
+    assert!(ledger.join("clock.json").exists());
+
+    // Second run on the same ledger: all of it is back, and usable.
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+    assert_eq!(
+        rpc.get_balance(&alice.pubkey()).await.unwrap(),
+        alice_balance
+    );
+    assert_eq!(rpc.get_balance(&bob.pubkey()).await.unwrap(), SOL);
+    let restored = rpc.get_account(&data_account.pubkey()).await.unwrap();
+    assert_eq!(restored, saved);
+    assert_eq!(restored.owner, owner);
+    assert_eq!(restored.data, vec![0; 100]);
+    assert_eq!(restored.lamports, rent);
+    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    assert_eq!(clock["offsetSeconds"], json!(7200));
+    assert!(clock["unixTimestamp"].as_i64().unwrap() >= t);
+    assert!(clock_sysvar_timestamp(&rpc).await >= t);
+    let back = transfer_tx(&rpc, &bob, &alice.pubkey(), SOL / 2).await;
+    rpc.send_and_confirm_transaction(&back).await.unwrap();
+    assert_eq!(rpc.get_balance(&bob.pubkey()).await.unwrap(), SOL / 2 - FEE);
+    localnet.shutdown().await.unwrap();
+
+    // Third run, reset: nothing is left.
+    let localnet = start_on(&ledger, true).await;
+    let rpc = client(&localnet);
+    assert_eq!(rpc.get_balance(&alice.pubkey()).await.unwrap(), 0);
+    assert_eq!(rpc.get_balance(&bob.pubkey()).await.unwrap(), 0);
+    let gone = rpc
+        .get_account_with_commitment(&data_account.pubkey(), CommitmentConfig::confirmed())
+        .await
+        .unwrap();
+    assert_eq!(gone.value, None);
+    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    assert_eq!(clock["offsetSeconds"], json!(0));
+    localnet.shutdown().await.unwrap();
+
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_until_stopped_then_saves() {
+    let ledger = ledger_dir("run");
+    // `run` does not report its address, so pick a free port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = LocalnetConfig {
+        ledger: ledger.clone(),
+        reset: false,
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(energy_utility_localnet::run(config, async {
+        let _ = stopped.await;
+    }));
+    let rpc = RpcClient::new(format!("http://127.0.0.1:{port}"));
+    let mut healthy = false;
+    for _ in 0..600 {
+        if rpc.get_health().await.is_ok() {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "the cluster never answered");
+    let advanced = custom(&rpc, "deuAdvanceClock", json!([60])).await.unwrap();
+    assert_eq!(advanced["offsetSeconds"], json!(60));
+
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(ledger.join("clock.json")).unwrap()).unwrap();
+    assert_eq!(saved["offsetSeconds"], json!(60));
+    assert!(rpc.get_health().await.is_err(), "still serving after stop");
+
+    std::fs::remove_dir_all(&ledger).unwrap();
+}
