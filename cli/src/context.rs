@@ -98,6 +98,18 @@ impl Globals {
     }
 }
 
+/// A public key given as base58, or as the path of a keypair file (whose public key is used).
+pub fn pubkey_arg(text: &str) -> anyhow::Result<anchor_lang::prelude::Pubkey> {
+    if let Ok(key) = text.parse() {
+        return Ok(key);
+    }
+    let path = Path::new(text);
+    if path.is_file() {
+        return Ok(solana_signer::Signer::pubkey(&read_keypair(path)?));
+    }
+    bail!("'{text}' is neither a public key nor a keypair file")
+}
+
 pub fn read_keypair(path: &Path) -> anyhow::Result<Keypair> {
     solana_keypair::read_keypair_file(path)
         .map_err(|e| anyhow!("cannot read keypair {}: {e}", path.display()))

@@ -312,3 +312,113 @@ fn solana_pubkey_of(deu: &Deu, name: &str) -> String {
     let keypair = solana_keypair::Keypair::try_from(&bytes[..]).unwrap();
     solana_signer::Signer::pubkey(&keypair).to_string()
 }
+
+#[test]
+fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
+    let dir = std::env::temp_dir().join(format!("deu-e2e-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let net = Localnet::start(&dir.join("ledger"), free_port());
+    let url = net.url.clone();
+    let deu = Deu {
+        url: &url,
+        dir: &dir,
+    };
+
+    deu.pubkey("admin");
+    deu.ok("admin", &["airdrop", "10"]);
+    deu.ok("admin", &["grid", "init"]);
+    deu.ok("admin", &["resident", "register", "hoa"]);
+    for gw in ["roof-gw", "pole-gw"] {
+        let key = deu.pubkey(gw);
+        deu.ok("admin", &["airdrop", "1", &key]);
+    }
+    let roof_gw = solana_pubkey_of(&deu, "roof-gw");
+    let pole_gw = solana_pubkey_of(&deu, "pole-gw");
+    deu.ok(
+        "admin",
+        &[
+            "meter",
+            "register",
+            "roof",
+            "--kind",
+            "producer",
+            "--owner",
+            "hoa",
+            "--gateway",
+            &roof_gw,
+        ],
+    );
+    deu.ok(
+        "admin",
+        &[
+            "meter",
+            "register",
+            "pole",
+            "--kind",
+            "pole",
+            "--owner",
+            "hoa",
+            "--gateway",
+            &pole_gw,
+        ],
+    );
+    deu.ok(
+        "admin",
+        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
+    );
+    deu.ok("admin", &["fund", "pole", "50"]);
+
+    let cranks: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new(DEU)
+                .args(["-u", &url, "--grid", "seed", "-k"])
+                .arg(deu.key("admin"))
+                .args(["settle", "--watch", "--interval", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start a crank")
+        })
+        .collect();
+
+    // Three epochs, each reported and then closed by moving the clock two hours (one hour
+    // could leave the grace window open when the wall clock is early in an hour).
+    for hour in 0..3u64 {
+        let epoch = deu.ok("admin", &["grid", "show"])["current_epoch"]
+            .as_u64()
+            .unwrap();
+        deu.ok("pole-gw", &["report", "pole", "1.5"]);
+        deu.ok("roof-gw", &["report", "roof", "2"]);
+        deu.ok("admin", &["clock", "advance", "--hours", "2"]);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let state = deu.ok("admin", &["epoch", "show", &epoch.to_string()]);
+            if state["state"] == "settled" {
+                assert_eq!(state["charged_k"], "1.500000", "hour {hour}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "epoch {epoch} not settled by the cranks"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    for mut crank in cranks {
+        let _ = crank.kill();
+        let _ = crank.wait();
+    }
+    // Each hour: 1.5 k charged, 0.01 k fee, 1.49 k to the only producer — paid once each.
+    assert_eq!(
+        deu.ok("admin", &["meter", "show", "roof"])["balance_k"],
+        "4.470000"
+    );
+    assert_eq!(
+        deu.ok("admin", &["meter", "show", "pole"])["balance_k"],
+        "45.500000"
+    );
+    assert_eq!(deu.ok("admin", &["grid", "show"])["treasury_k"], "0.030000");
+    net.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

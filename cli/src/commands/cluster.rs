@@ -15,8 +15,9 @@ use crate::context::{Cluster, Globals};
 #[derive(Args)]
 pub struct AirdropArgs {
     /// Amount of SOL, e.g. 2 or 0.5
+    #[arg(allow_negative_numbers = true)]
     pub sol: String,
-    /// Recipient [default: the keypair's address]
+    /// Recipient: a public key or a keypair file [default: the keypair's address]
     pub pubkey: Option<String>,
 }
 
@@ -51,9 +52,7 @@ pub async fn airdrop(globals: &Globals, args: AirdropArgs) -> anyhow::Result<()>
     }
     let client = globals.reader();
     let to = match args.pubkey {
-        Some(text) => text
-            .parse()
-            .map_err(|_| anyhow!("'{text}' is not a valid address"))?,
+        Some(text) => crate::context::pubkey_arg(&text)?,
         None => globals.keypair()?.pubkey(),
     };
     let signature = client

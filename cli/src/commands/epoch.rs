@@ -6,9 +6,12 @@ use clap::Subcommand;
 use super::views::{epoch_json, epoch_text};
 use crate::context::{current_epoch, load_grid, Globals};
 
+/// How far `epoch show` looks back for the latest epoch with readings.
+const LOOKBACK: u64 = 48;
+
 #[derive(Subcommand)]
 pub enum EpochCommand {
-    /// Show epoch N [default: the latest epoch with readings: the current one or the one before]
+    /// Show epoch N [default: the latest epoch with readings, looking back up to 48 epochs]
     Show { epoch: Option<u64> },
 }
 
@@ -19,7 +22,7 @@ pub async fn run(globals: &Globals, command: EpochCommand) -> anyhow::Result<()>
     let current = current_epoch(&client, &grid).await?;
     let candidates: Vec<u64> = match epoch {
         Some(n) => vec![n],
-        None => vec![current, current.saturating_sub(1)],
+        None => (current.saturating_sub(LOOKBACK)..=current).rev().collect(),
     };
     for n in candidates {
         if let Some(state) = client.epoch(&grid_address, n).await? {
@@ -32,6 +35,6 @@ pub async fn run(globals: &Globals, command: EpochCommand) -> anyhow::Result<()>
     match epoch {
         Some(n) if n > current => bail!("epoch {n} has not started yet (current epoch: {current})"),
         Some(n) => bail!("epoch {n} has no readings, or its settled account was closed"),
-        None => bail!("no readings in epoch {current} or the one before"),
+        None => bail!("no epoch with readings in the last {LOOKBACK} (current epoch: {current})"),
     }
 }

@@ -26,6 +26,8 @@ pub enum FiatCommand {
 pub enum WithdrawCommand {
     /// Set coins aside so the payment processor can pay them out in dollars
     Request {
+        /// Coins k to set aside
+        #[arg(allow_negative_numbers = true)]
         amount_k: String,
         #[arg(long)]
         from: Option<String>,

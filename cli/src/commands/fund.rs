@@ -13,6 +13,7 @@ pub struct FundArgs {
     /// The consumer meter to fund (anyone's: a house, a rental, a street pole)
     pub meter_id: String,
     /// Coins k to move, e.g. 2.5
+    #[arg(allow_negative_numbers = true)]
     pub amount_k: String,
     /// Your resident id [default: the resident registered by this keypair]
     #[arg(long)]

@@ -1,6 +1,5 @@
 //! `deu grid`: create the community grid, change its parameters, inspect it.
 
-use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use energy_utility::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
@@ -10,7 +9,7 @@ use energy_utility_sdk::amounts::{parse_k, parse_kwh, parse_usd};
 use energy_utility_sdk::{instructions, pda};
 
 use super::views::GridView;
-use crate::context::{current_epoch, load_grid, Globals};
+use crate::context::{current_epoch, load_grid, pubkey_arg, Globals};
 
 #[derive(Subcommand)]
 pub enum GridCommand {
@@ -34,7 +33,7 @@ pub enum GridCommand {
         /// The most one meter may report per epoch, in kWh
         #[arg(long, default_value = "1000")]
         max_kwh: String,
-        /// The payment oracle's public key [default: the keypair's]
+        /// The payment oracle's public key or keypair file [default: the keypair's]
         #[arg(long)]
         oracle: Option<String>,
     },
@@ -61,11 +60,6 @@ pub enum GridCommand {
     Resume,
 }
 
-fn parse_pubkey(text: &str) -> anyhow::Result<Pubkey> {
-    text.parse()
-        .map_err(|_| anyhow!("'{text}' is not a valid address"))
-}
-
 pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> {
     match command {
         GridCommand::Init {
@@ -84,7 +78,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             let args = InitializeGridArgs {
                 name: globals.grid.clone(),
                 oracle: match oracle {
-                    Some(key) => parse_pubkey(&key)?,
+                    Some(key) => pubkey_arg(&key)?,
                     None => client.payer(),
                 },
                 params: EpochParams {
@@ -131,7 +125,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                     .map(|p| parse_usd(&p))
                     .transpose()
                     .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
-                oracle: oracle.map(|o| parse_pubkey(&o)).transpose()?,
+                oracle: oracle.map(|o| pubkey_arg(&o)).transpose()?,
             };
             if args == UpdateGridArgs::default() {
                 bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle");

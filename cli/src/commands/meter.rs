@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use energy_utility::instructions::RegisterMeterArgs;
 use energy_utility_sdk::accounts::MeterKind;
@@ -12,7 +12,7 @@ use energy_utility_sdk::{instructions, Client};
 use serde_json::Value;
 
 use super::views::{kind_name, meter_json, meter_text};
-use crate::context::{load_grid, Globals};
+use crate::context::{load_grid, pubkey_arg, Globals};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Kind {
@@ -45,7 +45,7 @@ pub enum MeterCommand {
         /// The resident who owns it (and receives a producer's earnings)
         #[arg(long)]
         owner: String,
-        /// The meter device's own public key: the only key that can report its readings
+        /// The meter device's public key (or its keypair file): the only key that can report
         #[arg(long)]
         gateway: String,
         #[arg(long, default_value = "")]
@@ -94,9 +94,7 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             let args = RegisterMeterArgs {
                 meter_id: meter_id.clone(),
                 kind: kind.into(),
-                gateway: gateway
-                    .parse::<Pubkey>()
-                    .map_err(|_| anyhow!("--gateway '{gateway}' is not a valid public key"))?,
+                gateway: pubkey_arg(&gateway)?,
                 label,
                 latitude_micro: micro_degrees(lat, 90.0, "lat")?,
                 longitude_micro: micro_degrees(lon, 180.0, "lon")?,
@@ -156,9 +154,7 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             let client = globals.client()?;
             let (grid_address, _) = load_grid(globals, &client).await?;
             let (meter, _) = client.meter(&grid_address, &meter_id).await?;
-            let new_gateway: Pubkey = gateway
-                .parse()
-                .map_err(|_| anyhow!("'{gateway}' is not a valid public key"))?;
+            let new_gateway = pubkey_arg(&gateway)?;
             let ix =
                 instructions::rotate_gateway(&client.payer(), &grid_address, &meter, &new_gateway);
             client.send(&[ix], &[]).await?;

@@ -12,6 +12,7 @@ use crate::context::{current_epoch, load_grid, Globals};
 pub struct ReportArgs {
     pub meter_id: String,
     /// Energy in kWh for the epoch, e.g. 2.5 (0 is a valid reading)
+    #[arg(allow_negative_numbers = true)]
     pub kwh: String,
     /// Epoch to report for [default: the current one]
     #[arg(long)]
