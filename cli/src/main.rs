@@ -3,6 +3,7 @@
 
 mod commands;
 mod context;
+mod gateway;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,8 @@ enum Command {
     Fund(fund::FundArgs),
     /// Report a meter's kWh for an epoch, signed with the meter's gateway keypair
     Report(report::ReportArgs),
+    /// Run next to a smart meter: read it each epoch, report, drive its relay
+    Gateway(commands::gateway::GatewayArgs),
     /// Settle closed epochs (the permissionless crank)
     Settle(settle::SettleArgs),
     /// Inspect an epoch's settlement
@@ -82,6 +85,7 @@ async fn main() {
         Command::Fund(args) => fund::fund(&globals, args).await,
         Command::Collect(args) => fund::collect(&globals, args).await,
         Command::Report(args) => report::run(&globals, args).await,
+        Command::Gateway(args) => commands::gateway::run(&globals, args).await,
         Command::Settle(args) => settle::run(&globals, args).await,
         Command::Epoch(command) => epoch::run(&globals, command).await,
         Command::Fiat(command) => fiat::fiat(&globals, command).await,

@@ -2,122 +2,12 @@
 //! entirely through `deu` commands, balances checked in their JSON, and the state kept across
 //! a stop (Ctrl-C) and restart.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-const DEU: &str = env!("CARGO_BIN_EXE_deu");
-
-struct Localnet {
-    child: Child,
-    url: String,
-}
-
-impl Localnet {
-    fn start(ledger: &Path, port: u16) -> Self {
-        let child = Command::new(DEU)
-            .args(["localnet", "--rpc-port", &port.to_string(), "--ledger"])
-            .arg(ledger)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start deu localnet");
-        let net = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return net;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("deu localnet did not listen on port {port}");
-    }
-
-    /// Ctrl-C, as a person would stop it, then wait for it to save and exit.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "localnet exited with {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("deu localnet did not stop on Ctrl-C");
-    }
-}
-
-impl Drop for Localnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-struct Deu<'a> {
-    url: &'a str,
-    dir: &'a Path,
-}
-
-impl Deu<'_> {
-    fn run(&self, keypair: &str, args: &[&str]) -> Output {
-        Command::new(DEU)
-            .args(["-u", self.url, "--grid", "seed", "--output", "json", "-k"])
-            .arg(self.key(keypair))
-            .args(args)
-            .output()
-            .expect("run deu")
-    }
-
-    /// Runs a command that must succeed and returns its JSON.
-    fn ok(&self, keypair: &str, args: &[&str]) -> Value {
-        let out = self.run(keypair, args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "deu {args:?} failed: {}{}",
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
-    }
-
-    /// Runs a command that must fail and returns its one-line error.
-    fn fails(&self, keypair: &str, args: &[&str]) -> String {
-        let out = self.run(keypair, args);
-        assert!(!out.status.success(), "deu {args:?} should fail");
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-        stderr
-    }
-
-    fn key(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.json"))
-    }
-
-    fn pubkey(&self, name: &str) -> String {
-        let json = self.ok("admin", &["keygen", self.key(name).to_str().unwrap()]);
-        json["pubkey"].as_str().unwrap().to_string()
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::*;
 
 #[test]
 fn the_worked_example_through_deu_survives_a_restart() {
@@ -303,14 +193,6 @@ fn the_worked_example_through_deu_survives_a_restart() {
     );
     net.stop();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The public key in a keypair file written by `deu keygen`.
-fn solana_pubkey_of(deu: &Deu, name: &str) -> String {
-    let bytes: Vec<u8> =
-        serde_json::from_str(&std::fs::read_to_string(deu.key(name)).unwrap()).unwrap();
-    let keypair = solana_keypair::Keypair::try_from(&bytes[..]).unwrap();
-    solana_signer::Signer::pubkey(&keypair).to_string()
 }
 
 #[test]

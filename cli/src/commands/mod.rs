@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod epoch;
 pub mod fiat;
 pub mod fund;
+pub mod gateway;
 pub mod grid;
 pub mod localnet;
 pub mod meter;
