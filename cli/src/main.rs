@@ -17,6 +17,7 @@ use crate::context::Globals;
     version,
     about = "Decentralized energy utility: prepaid metering and hourly settlement of a community grid on Solana",
     long_about = "Decentralized energy utility: prepaid metering and hourly settlement of a community grid on Solana.\n\n\
+        See it work: deu demo, then open http://127.0.0.1:8080\n\n\
         A quick start on a local cluster:\n  \
         deu localnet                       (in one terminal)\n  \
         deu airdrop 10 && deu grid init    (in another)\n\n\
@@ -31,6 +32,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start everything: a local cluster, a seeded community and the web app on :8080
+    Demo(demo::DemoArgs),
+    /// Serve the web app over a cluster (-u), holding no keys
+    Serve(demo::ServeArgs),
     /// Run a local cluster with the program loaded, serving Solana JSON-RPC
     Localnet(localnet::LocalnetArgs),
     /// Request SOL from the cluster's faucet (local cluster and devnet)
@@ -75,6 +80,8 @@ async fn main() {
     let cli = Cli::parse();
     let globals = cli.globals;
     let result = match cli.command {
+        Command::Demo(args) => demo::demo(&globals, args).await,
+        Command::Serve(args) => demo::serve(&globals, args).await,
         Command::Localnet(args) => localnet::run(args).await,
         Command::Airdrop(args) => cluster::airdrop(&globals, args).await,
         Command::Clock(command) => cluster::clock(&globals, command).await,

@@ -84,6 +84,53 @@ impl Client {
         Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
     }
 
+    /// SOL from the cluster's faucet (local cluster, devnet), confirmed before returning.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<()> {
+        let signature = self
+            .rpc
+            .request_airdrop(to, lamports)
+            .await
+            .map_err(rpc_error)?;
+        for _ in 0..120 {
+            if self
+                .rpc
+                .confirm_transaction(&signature)
+                .await
+                .map_err(rpc_error)?
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        Err(SdkError::Rpc(format!(
+            "airdrop {signature} was not confirmed"
+        )))
+    }
+
+    /// Moves a local cluster's clock forward (`deu localnet` only: other clusters refuse).
+    /// Returns the new cluster time.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<i64> {
+        let clock: serde_json::Value = self
+            .rpc
+            .send(
+                solana_rpc_client_api::request::RpcRequest::Custom {
+                    method: "deuAdvanceClock",
+                },
+                serde_json::json!([seconds]),
+            )
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("Method not found") {
+                    SdkError::Invalid("only a local cluster's clock can be moved".into())
+                } else {
+                    rpc_error(e)
+                }
+            })?;
+        clock["unixTimestamp"]
+            .as_i64()
+            .ok_or_else(|| SdkError::Rpc("deuAdvanceClock returned no time".into()))
+    }
+
     pub async fn lamports(&self, address: &Pubkey) -> Result<u64> {
         self.rpc.get_balance(address).await.map_err(rpc_error)
     }

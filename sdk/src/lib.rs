@@ -9,6 +9,7 @@ pub mod events;
 pub mod instructions;
 pub mod pda;
 pub mod settlement;
+pub mod views;
 
 pub use client::Client;
 pub use energy_utility::{self as program, ID as PROGRAM_ID};

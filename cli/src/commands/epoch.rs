@@ -3,8 +3,8 @@
 use anyhow::bail;
 use clap::Subcommand;
 
-use super::views::{epoch_json, epoch_text};
 use crate::context::{current_epoch, load_grid, Globals};
+use energy_utility_sdk::views::{epoch_json, epoch_text};
 
 /// How far `epoch show` looks back for the latest epoch with readings.
 const LOOKBACK: u64 = 48;

@@ -8,8 +8,8 @@ use energy_utility::state::EpochParams;
 use energy_utility_sdk::amounts::{parse_k, parse_kwh, parse_usd};
 use energy_utility_sdk::{instructions, pda};
 
-use super::views::GridView;
 use crate::context::{current_epoch, load_grid, pubkey_arg, Globals};
+use energy_utility_sdk::views::GridView;
 
 #[derive(Subcommand)]
 pub enum GridCommand {

@@ -11,8 +11,8 @@ use energy_utility_sdk::amounts::{format_k, format_kwh};
 use energy_utility_sdk::{instructions, Client};
 use serde_json::Value;
 
-use super::views::{kind_name, meter_json, meter_text};
 use crate::context::{load_grid, pubkey_arg, Globals};
+use energy_utility_sdk::views::{kind_name, meter_json, meter_text};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Kind {

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod cluster;
+pub mod demo;
 pub mod epoch;
 pub mod fiat;
 pub mod fund;
@@ -11,4 +12,3 @@ pub mod meter;
 pub mod report;
 pub mod resident;
 pub mod settle;
-pub mod views;

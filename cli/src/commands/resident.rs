@@ -4,8 +4,8 @@ use clap::Subcommand;
 use energy_utility_sdk::{instructions, pda};
 use serde_json::Value;
 
-use super::views::{resident_json, resident_text};
 use crate::context::{load_grid, Globals};
+use energy_utility_sdk::views::{resident_json, resident_text};
 
 #[derive(Subcommand)]
 pub enum ResidentCommand {

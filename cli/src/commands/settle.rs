@@ -12,9 +12,9 @@ use energy_utility_sdk::client::SettleOutcome;
 use energy_utility_sdk::Client;
 use serde_json::{json, Value};
 
-use super::views::epoch_json;
 use crate::context::{current_epoch, load_grid, Globals};
 use crate::output::Output;
+use energy_utility_sdk::views::epoch_json;
 
 #[derive(Args)]
 pub struct SettleArgs {

@@ -1,8 +1,9 @@
-//! How accounts are shown: the JSON field names scripts rely on, and the text people read.
+//! How accounts are shown to people and scripts: the JSON field names the CLI and the web app
+//! share (amounts as decimal strings), and the CLI's text.
 
+use crate::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident};
+use crate::amounts::{format_k, format_kwh, format_usd};
 use anchor_lang::prelude::Pubkey;
-use energy_utility_sdk::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident};
-use energy_utility_sdk::amounts::{format_k, format_kwh, format_usd};
 use serde_json::{json, Value};
 
 pub fn kind_name(kind: MeterKind) -> &'static str {

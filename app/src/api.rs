@@ -1,0 +1,353 @@
+//! The JSON API (see `app/API.md`): reads straight from the chain, and the demo's actions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anchor_lang::prelude::Pubkey;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use energy_utility::state::ReadingStatus;
+use energy_utility_sdk::accounts::{Meter, Resident};
+use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
+use energy_utility_sdk::views::{meter_json, resident_json, GridView};
+use energy_utility_sdk::{instructions, pda, Client};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use solana_signer::Signer;
+
+use crate::error::ApiError;
+use crate::{demo, App, HistoryEntry};
+
+type Shared = State<Arc<App>>;
+type ApiResult = Result<Json<Value>, ApiError>;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/state", get(state))
+        .route("/api/residents/{id}", get(resident))
+        .route("/api/meters/{id}", get(meter))
+        .route("/api/payments", get(payments))
+        .route("/api/clock/advance", post(advance))
+        .route("/api/fund", post(fund))
+        .route("/api/pay/fund", get(pay_label).post(pay_transaction))
+}
+
+async fn grid(app: &App) -> Result<(Pubkey, energy_utility_sdk::accounts::Grid), ApiError> {
+    Ok(app.client.grid(&app.grid_name).await?)
+}
+
+/// Map positions: each meter's latitude/longitude scaled into the box that holds them all.
+fn positions(meters: &[(Pubkey, Meter)]) -> Vec<(f64, f64)> {
+    let lats = meters.iter().map(|(_, m)| m.latitude_micro as f64);
+    let lons = meters.iter().map(|(_, m)| m.longitude_micro as f64);
+    let (lat_min, lat_max) = lats.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lon_min, lon_max) = lons.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let scale = |v: f64, lo: f64, hi: f64| {
+        if hi > lo {
+            0.08 + 0.84 * (v - lo) / (hi - lo)
+        } else {
+            0.5
+        }
+    };
+    meters
+        .iter()
+        .map(|(_, m)| {
+            (
+                scale(m.longitude_micro as f64, lon_min, lon_max),
+                1.0 - scale(m.latitude_micro as f64, lat_min, lat_max),
+            )
+        })
+        .collect()
+}
+
+async fn owner_ids(
+    client: &Client,
+    meters: &[(Pubkey, Meter)],
+) -> Result<HashMap<Pubkey, String>, ApiError> {
+    let owners: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
+    let residents = client.accounts::<Resident>(&owners).await?;
+    Ok(owners
+        .into_iter()
+        .zip(residents)
+        .map(|(a, r)| (a, r.map_or_else(|| a.to_string(), |r| r.id)))
+        .collect())
+}
+
+async fn state_json(app: &App) -> Result<Value, ApiError> {
+    let client = &app.client;
+    let (address, grid) = grid(app).await?;
+    let now = client.cluster_time().await?;
+    let epoch = grid.epoch_at(now).unwrap_or(0);
+    let view = GridView {
+        address,
+        grid: &grid,
+        current_epoch: epoch,
+        treasury_units: client.token_amount(&pda::treasury(&address)).await?,
+        pool_units: client.token_amount(&pda::pool(&address)).await?,
+    };
+    let meters = client.meters(&address, grid.meter_count).await?;
+    let owners = owner_ids(client, &meters).await?;
+    let meter_rows: Vec<Value> = meters
+        .iter()
+        .zip(positions(&meters))
+        .map(|((a, m), (x, y))| {
+            let mut row = meter_json(a, m, &owners[&m.owner]);
+            row["x"] = json!(x);
+            row["y"] = json!(y);
+            row
+        })
+        .collect();
+    let residents = client.residents(&address, grid.resident_count).await?;
+    let coins: Vec<Pubkey> = residents.iter().map(|(_, r)| r.coins).collect();
+    let balances = client
+        .accounts::<anchor_spl::token::TokenAccount>(&coins)
+        .await?;
+    let resident_rows: Vec<Value> = residents
+        .iter()
+        .zip(balances)
+        .map(|((_, r), b)| json!({"id": r.id, "balance_k": format_k(b.map_or(0, |b| b.amount))}))
+        .collect();
+    let last = app
+        .last_settlement
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or(None);
+    Ok(json!({
+        "demo": app.custody.is_some(),
+        "grid": view.json(),
+        "clock": {
+            "epoch": epoch,
+            "unix_timestamp": now,
+            "hour_label": format!("Day {}, {:02}:00", epoch / 24 + 1, epoch % 24),
+        },
+        "meters": meter_rows,
+        "residents": resident_rows,
+        "last_settlement": last,
+    }))
+}
+
+async fn state(State(app): Shared) -> ApiResult {
+    Ok(Json(state_json(&app).await?))
+}
+
+fn history_for(app: &App, keep: impl Fn(&HistoryEntry) -> bool) -> Vec<Value> {
+    app.history
+        .lock()
+        .map(|h| {
+            h.iter()
+                .rev()
+                .filter(|e| keep(e))
+                .map(|e| json!(e))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
+    let client = &app.client;
+    let (address, grid) = grid(&app).await?;
+    let (resident_address, resident) = client.resident(&address, &id).await?;
+    let balance = client.token_amount(&resident.coins).await?;
+    let mut row = resident_json(&resident_address, &resident, balance);
+    let meters: Vec<(Pubkey, Meter)> = client
+        .meters(&address, grid.meter_count)
+        .await?
+        .into_iter()
+        .filter(|(_, m)| m.owner == resident_address)
+        .collect();
+    row["meters"] = Value::Array(meters.iter().map(|(a, m)| meter_json(a, m, &id)).collect());
+    row["history"] = Value::Array(history_for(&app, |e| e.resident == id));
+    Ok(Json(row))
+}
+
+async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
+    let client = &app.client;
+    let (address, _) = grid(&app).await?;
+    let (meter_address, meter) = client.meter(&address, &id).await?;
+    let owner = client
+        .account::<Resident>(&meter.owner)
+        .await?
+        .map_or_else(|| meter.owner.to_string(), |r| r.id);
+    let mut row = meter_json(&meter_address, &meter, &owner);
+    let mut readings: Vec<_> = meter
+        .readings
+        .iter()
+        .filter_map(|r| match r.status {
+            ReadingStatus::Empty => None,
+            ReadingStatus::Pending => Some((r.epoch, r.wh, "pending")),
+            ReadingStatus::Settled => Some((r.epoch, r.wh, "settled")),
+        })
+        .collect();
+    readings.sort_by_key(|r| std::cmp::Reverse(r.0));
+    row["readings"] = Value::Array(
+        readings
+            .into_iter()
+            .map(|(epoch, wh, status)| json!({"epoch": epoch, "kwh": format_kwh(wh), "status": status}))
+            .collect(),
+    );
+    row["funders"] = Value::Array(
+        history_for(&app, |e| {
+            e.kind == "funded" && e.meter.as_deref() == Some(id.as_str())
+        })
+        .into_iter()
+        .map(|e| json!({"resident": e["resident"], "amount_k": e["amount_k"], "at": e["at"]}))
+        .collect(),
+    );
+    Ok(Json(row))
+}
+
+async fn payments() -> Json<Value> {
+    Json(json!({
+        "configured": false,
+        "message": "Buying and selling coins for dollars is not configured on this server yet.",
+    }))
+}
+
+async fn advance(State(app): Shared) -> ApiResult {
+    demo::advance_hour(&app).await?;
+    Ok(Json(state_json(&app).await?))
+}
+
+#[derive(Deserialize)]
+struct FundRequest {
+    from: String,
+    meter: String,
+    amount_k: serde_json::Value,
+}
+
+/// The amount as sent: a decimal string, or a JSON number (taken by its decimal text).
+fn amount_units(value: &Value) -> Result<u64, ApiError> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "amount_k must be a decimal number of coins",
+            ))
+        }
+    };
+    let units =
+        parse_k(&text).map_err(|e| ApiError::bad_request(format!("invalid amount: {e}")))?;
+    if units == 0 {
+        return Err(ApiError::bad_request(
+            "invalid amount: the amount must be more than zero",
+        ));
+    }
+    Ok(units)
+}
+
+async fn fund(
+    State(app): Shared,
+    body: Result<Json<FundRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(request) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"from\", \"meter\", \"amount_k\"}}: {}",
+            e.body_text()
+        ))
+    })?;
+    let amount = amount_units(&request.amount_k)?;
+    let Some(custody) = app.custody.as_ref() else {
+        return Err(ApiError::forbidden(
+            "this server holds no keys: fund with your own wallet through /api/pay/fund (Solana Pay)",
+        ));
+    };
+    let _one_at_a_time = app.actions.lock().await;
+    let client = &app.client;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, resident) = client.resident(&address, &request.from).await?;
+    let (meter_address, _) = client.meter(&address, &request.meter).await?;
+    let wallet = custody.resident(&request.from).ok_or_else(|| {
+        ApiError::forbidden(format!("the demo holds no key for '{}'", request.from))
+    })?;
+    let ix = instructions::fund(
+        &wallet.pubkey(),
+        &address,
+        &resident_address,
+        &meter_address,
+        amount,
+    );
+    client.send(&[ix], &[wallet]).await?;
+    let at = client.cluster_time().await?;
+    app.record(HistoryEntry {
+        resident: request.from.clone(),
+        kind: "funded",
+        meter: Some(request.meter.clone()),
+        epoch: None,
+        amount_k: format_k(amount),
+        detail: format!("funded {}", request.meter),
+        at,
+    });
+    let (_, meter) = client.meter(&address, &request.meter).await?;
+    let owner = client
+        .account::<Resident>(&meter.owner)
+        .await?
+        .map_or_else(|| meter.owner.to_string(), |r| r.id);
+    let balance = client.token_amount(&resident.coins).await?;
+    Ok(Json(json!({
+        "meter": meter_json(&meter_address, &meter, &owner),
+        "resident": {"id": request.from, "balance_k": format_k(balance)},
+    })))
+}
+
+#[derive(Deserialize)]
+struct PayQuery {
+    from: String,
+    meter: String,
+    amount_k: String,
+}
+
+async fn pay_label() -> Json<Value> {
+    Json(json!({"label": "Community energy grid", "icon": "/static/icon.svg"}))
+}
+
+#[derive(Deserialize)]
+struct PayAccount {
+    account: String,
+}
+
+/// Solana Pay transaction request: an unsigned `fund` transaction for the resident's wallet.
+async fn pay_transaction(
+    State(app): Shared,
+    Query(query): Query<PayQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
+    let account: Pubkey = body
+        .account
+        .parse()
+        .map_err(|_| ApiError::bad_request("account must be a wallet public key"))?;
+    let client = &app.client;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, resident) = client.resident(&address, &query.from).await?;
+    if resident.authority != account {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("resident '{}' belongs to another wallet", query.from),
+        ));
+    }
+    let (meter_address, _) = client.meter(&address, &query.meter).await?;
+    let ix = instructions::fund(
+        &account,
+        &address,
+        &resident_address,
+        &meter_address,
+        amount,
+    );
+    let blockhash = client
+        .rpc
+        .get_latest_blockhash()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(&account));
+    tx.message.recent_blockhash = blockhash;
+    let bytes = bincode::serialize(&tx)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "transaction": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
+    })))
+}

@@ -1,0 +1,270 @@
+//! `deu demo`: seeds a community on a fresh local cluster, and moves its hour forward on a
+//! click: every meter reports, the clock passes the grace window, the crank settles, and
+//! producers' earnings are collected to their owners.
+
+use std::collections::BTreeMap;
+
+use anchor_lang::prelude::Pubkey;
+use energy_utility::constants::UNITS_PER_COIN;
+use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
+use energy_utility::state::EpochParams;
+use energy_utility_sdk::accounts::Meter;
+use energy_utility_sdk::amounts::{format_k, format_kwh};
+use energy_utility_sdk::views::epoch_json;
+use energy_utility_sdk::{instructions, pda, Client, SdkError};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::community::{consumption_wh, production_wh, Rng, METERS, RESIDENTS};
+use crate::error::ApiError;
+use crate::{App, Custody, HistoryEntry};
+
+/// The map's corner in degrees, and its span: demo meters are placed inside it.
+pub const MAP_LAT: f64 = 45.50;
+pub const MAP_LON: f64 = -73.60;
+pub const MAP_SPAN_LAT: f64 = 0.006;
+pub const MAP_SPAN_LON: f64 = 0.010;
+
+const SOL: u64 = 1_000_000_000;
+
+/// Creates the grid and the community on a fresh cluster; returns the keys it holds.
+pub async fn seed(
+    client: &Client,
+    grid_name: &str,
+) -> anyhow::Result<(Custody, Vec<HistoryEntry>)> {
+    let utility = client.payer.insecure_clone();
+    client.airdrop(&utility.pubkey(), 100 * SOL).await?;
+    let args = InitializeGridArgs {
+        name: grid_name.to_string(),
+        oracle: utility.pubkey(),
+        params: EpochParams::default(),
+        coin_price_cents: energy_utility::constants::DEFAULT_COIN_PRICE_CENTS,
+        epoch_seconds: energy_utility::constants::DEFAULT_EPOCH_SECONDS,
+    };
+    client
+        .send(
+            &[instructions::initialize_grid(&utility.pubkey(), args)],
+            &[],
+        )
+        .await?;
+    let grid = pda::grid(grid_name);
+    let now = client.cluster_time().await?;
+    let mut history = Vec::new();
+
+    let mut residents = BTreeMap::new();
+    for (index, plan) in RESIDENTS.iter().enumerate() {
+        let wallet = Keypair::new();
+        client.airdrop(&wallet.pubkey(), SOL).await?;
+        let register =
+            instructions::register_resident(&wallet.pubkey(), &grid, index as u32, plan.id);
+        client.send(&[register], &[&wallet]).await?;
+        let resident = pda::resident(&grid, plan.id);
+        let payment_id = format!("demo-buy-{}", plan.id);
+        let buy = instructions::add_fiat(
+            &utility.pubkey(),
+            &grid,
+            &resident,
+            plan.buys_usd_cents,
+            &payment_id,
+        );
+        client.send(&[buy], &[]).await?;
+        history.push(HistoryEntry {
+            resident: plan.id.to_string(),
+            kind: "fiat",
+            meter: None,
+            epoch: None,
+            amount_k: format_k(plan.buys_usd_cents as u64 * UNITS_PER_COIN / 10),
+            detail: format!(
+                "bought for ${:.2} (demo payment {payment_id})",
+                plan.buys_usd_cents as f64 / 100.0
+            ),
+            at: now,
+        });
+        residents.insert(plan.id.to_string(), wallet);
+    }
+
+    let mut gateways = BTreeMap::new();
+    for (index, plan) in METERS.iter().enumerate() {
+        let gateway = Keypair::new();
+        let args = RegisterMeterArgs {
+            meter_id: plan.id.to_string(),
+            kind: plan.kind,
+            gateway: gateway.pubkey(),
+            label: plan.label.to_string(),
+            latitude_micro: ((MAP_LAT + (1.0 - plan.y) * MAP_SPAN_LAT) * 1e6).round() as i32,
+            longitude_micro: ((MAP_LON + plan.x * MAP_SPAN_LON) * 1e6).round() as i32,
+        };
+        let owner = pda::resident(&grid, plan.owner);
+        let ix = instructions::register_meter(&utility.pubkey(), &grid, &owner, index as u32, args);
+        client.send(&[ix], &[]).await?;
+        let meter = pda::meter(&grid, plan.id);
+        for (funder, k) in plan.funding {
+            let wallet = &residents[*funder];
+            let resident = pda::resident(&grid, funder);
+            let ix = instructions::fund(
+                &wallet.pubkey(),
+                &grid,
+                &resident,
+                &meter,
+                k * UNITS_PER_COIN,
+            );
+            client.send(&[ix], &[wallet]).await?;
+            history.push(HistoryEntry {
+                resident: funder.to_string(),
+                kind: "funded",
+                meter: Some(plan.id.to_string()),
+                epoch: None,
+                amount_k: format_k(k * UNITS_PER_COIN),
+                detail: format!("prepaid {}", plan.id),
+                at: now,
+            });
+        }
+        gateways.insert(plan.id.to_string(), gateway);
+    }
+    Ok((
+        Custody {
+            utility,
+            residents,
+            gateways,
+        },
+        history,
+    ))
+}
+
+/// One hour passes (see the module comment). Returns a summary of the settlement.
+pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
+    let custody = app.custody.as_ref().ok_or_else(|| {
+        ApiError::forbidden("moving the clock is only possible in the demo (deu demo)")
+    })?;
+    let _one_at_a_time = app.actions.lock().await;
+    let client = &app.client;
+    let (grid_address, grid) = client.grid(&app.grid_name).await?;
+    let now = client.cluster_time().await?;
+    let epoch = grid
+        .epoch_at(now)
+        .map_err(|_| ApiError::bad_request("the clock is before the grid's first epoch"))?;
+    let meters = client.meters(&grid_address, grid.meter_count).await?;
+
+    // Readings: consumers by the hour of day (nothing while disconnected), producers 10 % above.
+    let mut rng = Rng::new(0x5EED ^ epoch.wrapping_mul(0x9E37_79B9));
+    let mut readings: Vec<(Pubkey, &Meter, u64)> = Vec::new();
+    let mut consumed = 0;
+    for (address, meter) in meters.iter().filter(|(_, m)| m.is_consumer() && m.active) {
+        let wh = if meter.connected {
+            consumption_wh(meter.kind, epoch % 24, &mut rng)
+        } else {
+            0
+        };
+        consumed += wh;
+        readings.push((*address, meter, wh));
+    }
+    let producers: Vec<&(Pubkey, Meter)> = meters
+        .iter()
+        .filter(|(_, m)| m.kind.is_producer() && m.active)
+        .collect();
+    let capacities: Vec<u64> = producers
+        .iter()
+        .map(|(_, m)| {
+            METERS
+                .iter()
+                .find(|p| p.id == m.id)
+                .map_or(3_000, |p| p.capacity_w)
+        })
+        .collect();
+    for ((address, meter), wh) in producers
+        .iter()
+        .map(|(a, m)| (a, m))
+        .zip(production_wh(consumed, &capacities))
+    {
+        readings.push((*address, meter, wh));
+    }
+    let payer = client.payer();
+    for (address, meter, wh) in &readings {
+        let Some(gateway) = custody.gateways.get(&meter.id) else {
+            continue;
+        };
+        let ix = instructions::report(
+            &gateway.pubkey(),
+            &payer,
+            &grid_address,
+            address,
+            epoch,
+            *wh,
+        );
+        match client.send(&[ix], &[gateway]).await {
+            Ok(_) => {}
+            Err(e) if e.program_error_name() == Some("DuplicateReading") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    // The hour and its grace window pass; the crank settles it.
+    let grace = grid.params_for(epoch).grace_seconds as i64;
+    let closes = grid
+        .epoch_end(epoch)
+        .map_err(|_| ApiError::bad_request("epoch out of range"))?
+        + grace;
+    client.advance_clock(closes - now + 1).await?;
+    let mut no_progress = |_: usize, _: usize| {};
+    client
+        .settle_epoch(&grid_address, grid.meter_count, epoch, &mut no_progress)
+        .await?;
+
+    // Producers' earnings go to their owners.
+    let at = client.cluster_time().await?;
+    let mut payouts = Vec::new();
+    for (address, _) in &producers {
+        let Some(meter) = client.account::<Meter>(address).await? else {
+            continue;
+        };
+        let owner = client
+            .account::<energy_utility_sdk::accounts::Resident>(&meter.owner)
+            .await?
+            .map_or_else(|| meter.owner.to_string(), |r| r.id);
+        let wh = readings
+            .iter()
+            .find(|(a, _, _)| a == address)
+            .map_or(0, |(_, _, wh)| *wh);
+        payouts.push(json!({"meter": meter.id, "owner": owner, "kwh": format_kwh(wh), "payout_k": format_k(meter.balance_units)}));
+        if meter.balance_units > 0 {
+            match client
+                .send(
+                    &[instructions::collect_earnings(
+                        &grid_address,
+                        address,
+                        &meter.owner,
+                    )],
+                    &[],
+                )
+                .await
+            {
+                Ok(_) | Err(SdkError::Program(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            app.record(HistoryEntry {
+                resident: owner,
+                kind: "payout",
+                meter: Some(meter.id.clone()),
+                epoch: Some(epoch),
+                amount_k: format_k(meter.balance_units),
+                detail: format!("{} kWh produced in hour {epoch}", format_kwh(wh)),
+                at,
+            });
+        }
+    }
+    let mut summary = match client.epoch(&grid_address, epoch).await? {
+        Some(state) => {
+            let mut row = epoch_json(epoch, &state);
+            row["pool_k"] = json!(format_k(state.charged_units + state.carried_in_units));
+            row["carried_in_k"] = json!(format_k(state.carried_in_units));
+            row
+        }
+        None => json!({"epoch": epoch}),
+    };
+    summary["payouts"] = Value::Array(payouts);
+    if let Ok(mut last) = app.last_settlement.lock() {
+        *last = Some(summary.clone());
+    }
+    Ok(summary)
+}

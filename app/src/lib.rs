@@ -1,0 +1,72 @@
+//! The community web app: a thin axum layer over the SDK. Handlers parse, call the SDK and
+//! render JSON; the pages in `static/` draw it. No business rule lives here that the program
+//! does not enforce.
+
+pub mod api;
+pub mod community;
+pub mod custody;
+pub mod demo;
+pub mod error;
+mod pages;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use energy_utility_sdk::Client;
+use serde_json::Value;
+
+pub use custody::Custody;
+
+/// One entry of a resident's history, as this server saw it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    pub resident: String,
+    /// `fiat`, `funded` or `payout`.
+    pub kind: &'static str,
+    pub meter: Option<String>,
+    pub epoch: Option<u64>,
+    pub amount_k: String,
+    pub detail: String,
+    /// Cluster time (unix seconds).
+    pub at: i64,
+}
+
+pub struct App {
+    pub client: Client,
+    pub grid_name: String,
+    /// The demo's keys (residents, gateways, the utility); `None` outside the demo.
+    pub custody: Option<Custody>,
+    pub history: Mutex<Vec<HistoryEntry>>,
+    pub last_settlement: Mutex<Option<Value>>,
+    /// Actions that send transactions run one at a time.
+    pub actions: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    pub fn new(client: Client, grid_name: &str, custody: Option<Custody>) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            grid_name: grid_name.to_string(),
+            custody,
+            history: Mutex::new(Vec::new()),
+            last_settlement: Mutex::new(None),
+            actions: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn record(&self, entry: HistoryEntry) {
+        if let Ok(mut history) = self.history.lock() {
+            history.push(entry);
+        }
+    }
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    pages::routes().merge(api::routes()).with_state(app)
+}
+
+/// Serves the app on `listener` until the process ends.
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(listener, router(app)).await?;
+    Ok(())
+}

@@ -1,0 +1,916 @@
+// app.js — the front end of the three pages (map, resident, meter): API calls, live polling and rendering; every number shown comes from the server.
+"use strict";
+
+const POLL_MS = 2000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/* ------------------------------------------------------------------ */
+/* Helpers: API, DOM building, formatting                             */
+/* ------------------------------------------------------------------ */
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** GET `path` (or POST `body` as JSON when given); resolves to the JSON answer, rejects with the server's `error` sentence. */
+async function api(path, { method = "GET", body } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("Cannot reach the server. Check the connection and try again.", 0);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = data && typeof data.error === "string" ? data.error : `The server answered ${response.status} ${response.statusText}`.trim();
+    throw new ApiError(message, response.status);
+  }
+  if (data === null) throw new ApiError("The server sent an answer this page cannot read.", response.status);
+  return data;
+}
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function setAttrs(node, attrs) {
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  return node;
+}
+
+function appendAll(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** An HTML element: h("a", { href }, "text", child…). */
+function h(tag, attrs, ...children) {
+  return appendAll(setAttrs(document.createElement(tag), attrs), children);
+}
+
+/** An SVG element. */
+function s(tag, attrs, ...children) {
+  return appendAll(setAttrs(document.createElementNS(SVG_NS, tag), attrs), children);
+}
+
+function replaceChildren(node, ...children) {
+  node.replaceChildren();
+  return appendAll(node, children);
+}
+
+const fmtK = (amount) => (amount === null || amount === undefined ? "—" : `${amount} k`);
+const fmtKwh = (amount) => (amount === null || amount === undefined ? "— kWh" : `${amount} kWh`);
+
+/** `at` is cluster time in unix seconds; shown in the reader's locale. */
+function fmtAt(at) {
+  if (at === null || at === undefined || at === "") return "";
+  let date = null;
+  if (typeof at === "number") date = new Date(at > 1e12 ? at : at * 1000);
+  else if (!Number.isNaN(Date.parse(at))) date = new Date(at);
+  if (!date || Number.isNaN(date.getTime())) return String(at);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function timeEl(at) {
+  const text = fmtAt(at);
+  if (!text) return null;
+  const iso = typeof at === "number" ? new Date(at > 1e12 ? at : at * 1000).toISOString() : String(at);
+  return h("time", { datetime: iso }, text);
+}
+
+const meterUrl = (id) => `meter.html?id=${encodeURIComponent(id)}`;
+const residentUrl = (id) => `resident.html?id=${encodeURIComponent(id)}`;
+const queryParam = (name) => (new URLSearchParams(location.search).get(name) || "").trim();
+
+const KINDS = {
+  producer: { name: "Solar roof", balance: "earned", balanceLong: "Earnings to collect" },
+  household: { name: "Household", balance: "prepaid", balanceLong: "Prepaid balance" },
+  pole: { name: "Street light", balance: "prepaid", balanceLong: "Prepaid balance" },
+  stadium: { name: "Stadium", balance: "prepaid", balanceLong: "Prepaid balance" },
+  other: { name: "Meter", balance: "prepaid", balanceLong: "Prepaid balance" },
+};
+const kindOf = (meter) => (KINDS[meter.kind] ? meter.kind : "other");
+const stateWord = (meter) => (meter.connected ? "connected" : "disconnected");
+
+/** A coloured pill saying connected/disconnected. */
+function statePill(meter) {
+  return h("span", { class: `pill ${meter.connected ? "pill-on" : "pill-off"}` }, stateWord(meter));
+}
+
+/** Shows `text` in a message element; kind is "ok", "error", "busy" or "" (plain). */
+function say(node, text, kind = "") {
+  if (!node) return;
+  node.textContent = text || "";
+  node.classList.remove("ok", "error", "busy");
+  if (kind) node.classList.add(kind);
+  node.dataset.kind = kind;
+  if (node.hasAttribute("data-hide-empty")) node.hidden = !text;
+}
+
+/** Remembers the last resident this browser acted as, to prefill forms. */
+const remembered = {
+  get() {
+    try {
+      return localStorage.getItem("deu.resident") || "";
+    } catch {
+      return "";
+    }
+  },
+  set(id) {
+    try {
+      localStorage.setItem("deu.resident", id);
+    } catch {
+      /* private mode: nothing to remember */
+    }
+  },
+};
+
+/**
+ * Live data: polls `load` every 2 s and hands the answer to `render`. A poll is skipped while
+ * another request is in flight; an answer that started before an action or a refresh is dropped,
+ * so a stale read never overwrites a newer one.
+ */
+function live(load, render, onError) {
+  let busy = false;
+  let again = false;
+  let actions = 0;
+  let version = 0;
+  let timer = null;
+
+  async function poll() {
+    if (busy || actions > 0) return;
+    busy = true;
+    const started = version;
+    try {
+      const data = await load();
+      if (started === version) {
+        render(data);
+        onError(null);
+      }
+    } catch (error) {
+      if (started === version) onError(error);
+    } finally {
+      busy = false;
+      if (again) {
+        again = false;
+        poll();
+      }
+    }
+  }
+
+  return {
+    start() {
+      poll();
+      timer = setInterval(() => {
+        if (!document.hidden) poll();
+      }, POLL_MS);
+      document.addEventListener("visibilitychange", () => {
+        if (!document.hidden) poll();
+      });
+    },
+    /** Reads again now, dropping the answer of any poll already in flight. */
+    refresh() {
+      version++;
+      if (busy) again = true;
+      else poll();
+    },
+    /** Runs `fn` (a request) with polling held; resolves to its result. */
+    async action(fn) {
+      actions++;
+      version++;
+      try {
+        return await fn();
+      } finally {
+        actions--;
+        version++;
+      }
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+/** Only re-renders a part when its data changed, so focus and selection survive the 2 s polls. */
+function memo() {
+  const seen = new Map();
+  return (key, value) => {
+    const json = JSON.stringify(value);
+    if (seen.get(key) === json) return false;
+    seen.set(key, json);
+    return true;
+  };
+}
+
+function fillDatalist(list, ids) {
+  if (!list) return;
+  replaceChildren(list, ids.map((id) => h("option", { value: id })));
+}
+
+/** Header: the grid's name, once known. */
+function showGridName(state) {
+  const name = state && state.grid && state.grid.name;
+  const node = $("#grid-name");
+  if (name && node) node.textContent = `${name} grid`;
+}
+
+/** A poll error in the page's #status line; cleared on the next good answer. */
+function pollErrorReporter() {
+  const status = $("#status");
+  let shown = false;
+  return (error) => {
+    if (error) {
+      say(status, `Live updates paused: ${error.message}`, "error");
+      shown = true;
+    } else if (shown) {
+      say(status, "");
+      shown = false;
+    }
+  };
+}
+
+/**
+ * The fund form shared by the resident and meter pages. `fixed` holds the field the page
+ * already knows (`from` on the resident page, `meter` on the meter page).
+ */
+function wireFundForm(form, fixed, onFunded) {
+  const message = $("#message");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+    const body = {
+      from: fixed.from !== undefined ? fixed.from : field("from"),
+      meter: fixed.meter !== undefined ? fixed.meter : field("meter"),
+      amount_k: field("amount_k"),
+    };
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    say(message, `Sending ${body.amount_k || "…"} k to ${body.meter || "…"}…`, "busy");
+    try {
+      const result = await api("/api/fund", { method: "POST", body });
+      const meter = result.meter || {};
+      const resident = result.resident || {};
+      say(
+        message,
+        `Funded ${meter.id || body.meter} with ${body.amount_k} k. It now holds ${fmtK(meter.balance_k)} and is ${stateWord(meter)}. ` +
+          `${resident.id || body.from} has ${fmtK(resident.balance_k)} left.`,
+        "ok",
+      );
+      if (form.elements.amount_k) form.elements.amount_k.value = "";
+      if (body.from) remembered.set(body.from);
+      onFunded(result);
+    } catch (error) {
+      say(message, error.message, "error");
+      if (error.status === 403 && body.from && body.meter && body.amount_k) {
+        // Outside the demo the server holds no keys: offer the Solana Pay transaction request.
+        const query = new URLSearchParams({ from: body.from, meter: body.meter, amount_k: body.amount_k });
+        const link = `solana:${encodeURIComponent(`${location.origin}/api/pay/fund?${query}`)}`;
+        message.append(" ", h("a", { href: link, class: "wallet-link" }, "Sign it with your Solana wallet instead"));
+      }
+    } finally {
+      button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
+/* ------------------------------------------------------------------ */
+/* Meter glyphs (shared by the map and the meter page)                */
+/* ------------------------------------------------------------------ */
+
+/** A simple drawing of a meter's kind, centred on (0, 0), about 60 × 56 units. */
+function glyph(kind) {
+  const g = s("g", { class: `glyph glyph-${kind}`, "aria-hidden": "true" });
+  switch (kind) {
+    case "producer": {
+      const rays = [];
+      for (let i = 0; i < 8; i++) {
+        const a = (i * Math.PI) / 4;
+        rays.push(s("line", { class: "sun-ray", x1: 20 + 10 * Math.cos(a), y1: -26 + 10 * Math.sin(a), x2: 20 + 14 * Math.cos(a), y2: -26 + 14 * Math.sin(a) }));
+      }
+      const cells = [0.25, 0.5, 0.75].map((t) => s("line", { class: "panel-cell", x1: -28 + 48 * t, y1: 14, x2: -18 + 48 * t, y2: -14 }));
+      appendAll(g, [
+        s("circle", { class: "sun-halo", cx: 20, cy: -26, r: 20, fill: "url(#sunhalo)" }),
+        rays,
+        s("circle", { class: "sun", cx: 20, cy: -26, r: 7 }),
+        s("line", { class: "panel-leg", x1: -4, y1: 14, x2: -4, y2: 22 }),
+        s("line", { class: "panel-leg", x1: 12, y1: 14, x2: 12, y2: 22 }),
+        s("polygon", { class: "panel", points: "-28,14 20,14 30,-14 -18,-14" }),
+        cells,
+        s("line", { class: "panel-cell", x1: -23, y1: 0, x2: 25, y2: 0 }),
+      ]);
+      break;
+    }
+    case "household":
+      appendAll(g, [
+        s("circle", { class: "halo", r: 40, fill: "url(#halo)" }),
+        s("rect", { class: "chimney", x: 9, y: -26, width: 6, height: 12 }),
+        s("rect", { class: "wall", x: -20, y: -6, width: 40, height: 26 }),
+        s("polygon", { class: "roof", points: "-26,-4 0,-28 26,-4" }),
+        s("rect", { class: "window lit", x: -15, y: 0, width: 9, height: 8, rx: 1 }),
+        s("rect", { class: "window lit", x: 6, y: 0, width: 9, height: 8, rx: 1 }),
+        s("rect", { class: "door", x: -4, y: 8, width: 8, height: 12, rx: 1 }),
+      ]);
+      break;
+    case "pole":
+      appendAll(g, [
+        s("polygon", { class: "beam", points: "7,-27 15,-27 32,20 -10,20" }),
+        s("circle", { class: "halo", cx: 11, cy: -28, r: 24, fill: "url(#halo)" }),
+        s("ellipse", { class: "base", cx: -8, cy: 21, rx: 7, ry: 2.5 }),
+        s("line", { class: "post", x1: -8, y1: 21, x2: -8, y2: -27 }),
+        s("path", { class: "arm", d: "M-8,-27 Q-8,-33 0,-33 H11" }),
+        s("path", { class: "lamp lit", d: "M4,-34 H18 L15,-27 H7 Z" }),
+      ]);
+      break;
+    case "stadium":
+      appendAll(g, [
+        s("circle", { class: "halo", cx: -28, cy: -30, r: 18, fill: "url(#halo)" }),
+        s("circle", { class: "halo", cx: 28, cy: -30, r: 18, fill: "url(#halo)" }),
+        s("line", { class: "post", x1: -28, y1: 0, x2: -28, y2: -28 }),
+        s("line", { class: "post", x1: 28, y1: 0, x2: 28, y2: -28 }),
+        s("rect", { class: "lamp lit", x: -34, y: -34, width: 12, height: 6, rx: 1.5 }),
+        s("rect", { class: "lamp lit", x: 22, y: -34, width: 12, height: 6, rx: 1.5 }),
+        s("ellipse", { class: "stands", cx: 0, cy: 4, rx: 32, ry: 18 }),
+        s("ellipse", { class: "pitch", cx: 0, cy: 4, rx: 21, ry: 10 }),
+        s("line", { class: "pitch-line", x1: 0, y1: -6, x2: 0, y2: 14 }),
+      ]);
+      break;
+    default:
+      appendAll(g, [
+        s("circle", { class: "halo", r: 34, fill: "url(#halo)" }),
+        s("rect", { class: "box", x: -16, y: -22, width: 32, height: 40, rx: 6 }),
+        s("circle", { class: "lit", cx: 0, cy: -6, r: 9 }),
+        s("path", { class: "bolt", d: "M2,-13 L-4,-5 H1 L-2,2 L5,-7 H0 Z" }),
+        s("rect", { class: "door", x: -9, y: 8, width: 18, height: 4, rx: 2 }),
+      ]);
+  }
+  return g;
+}
+
+/* ------------------------------------------------------------------ */
+/* Page 1: the map                                                    */
+/* ------------------------------------------------------------------ */
+
+const MAP = { w: 1000, h: 650, left: 86, right: 86, top: 56, bottom: 110 };
+/** A meter's footprint around its centre: the glyph above, the label plate below. */
+const BOX = { x0: -74, x1: 74, y0: -40, y1: 98 };
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const clamp01 = (v) => (Number.isFinite(Number(v)) ? clamp(Number(v), 0, 1) : 0.5);
+
+function anchorOf(meter) {
+  return [
+    MAP.left + clamp01(meter.x) * (MAP.w - MAP.left - MAP.right),
+    MAP.top + clamp01(meter.y) * (MAP.h - MAP.top - MAP.bottom),
+  ];
+}
+
+/** Places each meter at its (x, y), nudging it aside when it would cover another one. */
+function layoutMeters(meters) {
+  const placed = [];
+  const spots = new Map();
+  const free = (x, y) => placed.every(([px, py]) => Math.abs(px - x) >= BOX.x1 - BOX.x0 + 6 || Math.abs(py - y) >= BOX.y1 - BOX.y0 + 6);
+  const order = [...meters].sort((a, b) => clamp01(a.y) - clamp01(b.y) || clamp01(a.x) - clamp01(b.x) || String(a.id).localeCompare(String(b.id)));
+  for (const meter of order) {
+    const [ax, ay] = anchorOf(meter);
+    let at = null;
+    for (let r = 0; r <= 360 && !at; r += 12) {
+      const steps = r === 0 ? 1 : Math.ceil((2 * Math.PI * r) / 24);
+      for (let i = 0; i < steps; i++) {
+        const angle = (i / steps) * 2 * Math.PI;
+        const x = clamp(ax + r * Math.cos(angle), -BOX.x0 + 4, MAP.w - BOX.x1 - 4);
+        const y = clamp(ay + r * Math.sin(angle), -BOX.y0 + 4, MAP.h - BOX.y1 - 4);
+        if (free(x, y)) {
+          at = [x, y];
+          break;
+        }
+      }
+    }
+    at = at || [ax, ay];
+    placed.push(at);
+    spots.set(meter.id, { anchor: [ax, ay], at });
+  }
+  return spots;
+}
+
+const shortId = (id) => (id.length > 13 ? `${id.slice(0, 12)}…` : id);
+
+/** Builds a meter's group once; `updateMapMeter` refreshes its numbers in place. */
+function buildMapMeter(meter) {
+  const kind = kindOf(meter);
+  const text = (cls, x, y, anchor) => s("text", { class: cls, x, y, "text-anchor": anchor || null });
+  const parts = {
+    title: s("title"),
+    id: text("meter-id", -64, 45),
+    state: text("state", 50, 45, "middle"),
+    kwh: text("kwh", -64, 61),
+    lifetime: text("lifetime", -64, 76),
+    balance: text("balance", -64, 91),
+  };
+  const link = s(
+    "a",
+    { class: "meter-link", href: meterUrl(meter.id) },
+    parts.title,
+    glyph(kind),
+    s("rect", { class: "plate", x: -72, y: 29, width: 144, height: 70, rx: 10, filter: "url(#plate-shadow)" }),
+    parts.id,
+    s("rect", { class: "state-pill", x: 34, y: 34.5, width: 32, height: 14, rx: 7 }),
+    parts.state,
+    parts.kwh,
+    text("caption", 64, 61, "end"),
+    parts.lifetime,
+    text("caption", 64, 76, "end"),
+    parts.balance,
+    text("caption", 64, 91, "end"),
+  );
+  const captions = link.querySelectorAll(".caption");
+  captions[0].textContent = "last hour";
+  captions[1].textContent = "lifetime";
+  captions[2].textContent = KINDS[kind].balance;
+  const g = s("g", { class: `meter meter-${kind}`, "data-meter-id": meter.id, "data-kind": meter.kind }, link);
+  g._parts = parts;
+  g._link = link;
+  return g;
+}
+
+function updateMapMeter(g, meter, at) {
+  const p = g._parts;
+  const kind = kindOf(meter);
+  g.setAttribute("transform", `translate(${at[0].toFixed(1)} ${at[1].toFixed(1)})`);
+  g.setAttribute("data-connected", meter.connected ? "true" : "false");
+  p.id.textContent = shortId(String(meter.id));
+  p.state.textContent = meter.connected ? "ON" : "OFF";
+  p.kwh.textContent = fmtKwh(meter.last_kwh);
+  p.lifetime.textContent = fmtKwh(meter.lifetime_kwh);
+  p.balance.textContent = fmtK(meter.balance_k);
+  const hour = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `${fmtKwh(meter.last_kwh)} in epoch ${meter.last_epoch}`;
+  const summary =
+    `${meter.id}${meter.label ? ` (${meter.label})` : ""}: ${KINDS[kind].name.toLowerCase()} of ${meter.owner}, ${stateWord(meter)}. ` +
+    `Last hour: ${hour}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(meter.balance_k)}.`;
+  p.title.textContent = summary;
+  g._link.setAttribute("aria-label", `${summary} Open the meter page.`);
+}
+
+function renderMapMeters(meters) {
+  const layer = $("#meters");
+  const leaders = $("#leaders");
+  const existing = new Map([...layer.children].map((g) => [g.getAttribute("data-meter-id"), g]));
+  const spots = layoutMeters(meters);
+  // Lower meters are drawn last, so their glyphs sit over the plates of the ones above.
+  const order = [...meters].sort((a, b) => spots.get(a.id).at[1] - spots.get(b.id).at[1]);
+  const lines = [];
+  order.forEach((meter, index) => {
+    let g = existing.get(meter.id);
+    if (!g || g.getAttribute("data-kind") !== meter.kind) {
+      if (g) g.remove();
+      g = buildMapMeter(meter);
+    }
+    existing.delete(meter.id);
+    const { anchor, at } = spots.get(meter.id);
+    updateMapMeter(g, meter, at);
+    if (layer.children[index] !== g) layer.insertBefore(g, layer.children[index] || null);
+    if (Math.hypot(anchor[0] - at[0], anchor[1] - at[1]) > 8) {
+      lines.push(s("line", { class: "leader", x1: anchor[0], y1: anchor[1], x2: at[0], y2: at[1] + 10 }), s("circle", { class: "leader-dot", cx: anchor[0], cy: anchor[1], r: 3.5 }));
+    }
+  });
+  for (const g of existing.values()) g.remove();
+  replaceChildren(leaders, lines);
+  // The stadium's field lies under the stadium.
+  const stadium = meters.find((m) => m.kind === "stadium");
+  if (stadium) {
+    const [x, y] = spots.get(stadium.id).at;
+    $("#field").setAttribute("transform", `translate(${x.toFixed(1)} ${(y + 18).toFixed(1)})`);
+  }
+}
+
+function renderFacts(state) {
+  const grid = state.grid || {};
+  const fact = (label, value) => [h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, value))];
+  replaceChildren(
+    $("#grid-facts"),
+    fact("Tariff", `${fmtK(grid.tariff_k_per_kwh)} per kWh`),
+    fact("Utility fee", `${fmtK(grid.fee_k)} per hour`),
+    fact("Coin price", grid.coin_price_usd ? `$${grid.coin_price_usd} per k` : "—"),
+    fact("Pool now", fmtK(grid.pool_k)),
+    fact("Carried", fmtK(grid.carry_k)),
+    fact("Treasury", fmtK(grid.treasury_k)),
+    grid.paused ? h("div", { class: "fact fact-alert" }, h("dt", {}, "Grid"), h("dd", {}, "paused")) : null,
+    state.demo ? h("div", { class: "fact fact-demo" }, h("dt", {}, "Mode"), h("dd", {}, "demo")) : null,
+  );
+}
+
+function renderLedger(settlement) {
+  const ledger = $("#ledger");
+  const title = h("h2", { id: "ledger-title" }, "Last settlement");
+  if (!settlement) {
+    replaceChildren(ledger, title, h("p", { class: "muted" }, "No hour has been settled by this server yet. Press the clock to let one pass."));
+    return;
+  }
+  const step = (cls, label, value, note) =>
+    h("li", { class: `flow-step ${cls}` }, h("span", { class: "flow-label" }, label), h("strong", { class: "flow-value" }, value), note ? h("span", { class: "flow-note" }, note) : null);
+  const flow = h(
+    "ol",
+    { class: "flow", "aria-label": "Where the coins went" },
+    step("flow-pool", "Pool", fmtK(settlement.pool_k), settlement.charged_k !== undefined ? `${fmtK(settlement.charged_k)} charged + ${fmtK(settlement.carried_in_k)} carried in` : null),
+    step("flow-fee", "Utility fee", fmtK(settlement.fee_k)),
+    step("flow-paid", "To producers", fmtK(settlement.paid_k)),
+    step("flow-carry", "Carried to next hour", fmtK(settlement.carried_k)),
+  );
+  const payouts = settlement.payouts || [];
+  const payoutRow = (p) =>
+    h(
+      "tr",
+      { "data-payout-meter": p.meter },
+      h("td", {}, h("a", { href: meterUrl(p.meter) }, p.meter), h("span", { class: "sub" }, "to ", h("a", { href: residentUrl(p.owner) }, p.owner))),
+      h("td", { class: "num" }, fmtKwh(p.kwh)),
+      h("td", { class: "num" }, h("strong", {}, fmtK(p.payout_k))),
+    );
+  const table = payouts.length
+    ? h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "table compact" },
+          h("caption", {}, "Producers, paid pro rata to what they produced"),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Producer"), h("th", { scope: "col", class: "num" }, "Produced"), h("th", { scope: "col", class: "num" }, "Payout"))),
+          h("tbody", {}, payouts.map(payoutRow)),
+        ),
+      )
+    : h("p", { class: "muted" }, "No producer was paid this hour.");
+  const summary = h(
+    "p",
+    { class: "ledger-sub" },
+    `Epoch ${settlement.epoch}`,
+    settlement.consumed_kwh !== undefined ? ` · ${fmtKwh(settlement.consumed_kwh)} used, ${fmtKwh(settlement.produced_kwh)} produced` : "",
+  );
+  replaceChildren(ledger, title, summary, flow, table);
+}
+
+function renderResidents(residents) {
+  const list = $("#residents");
+  if (!residents.length) {
+    replaceChildren(list, h("li", { class: "muted" }, "No resident yet."));
+    return;
+  }
+  replaceChildren(
+    list,
+    residents.map((r) =>
+      h("li", { "data-resident-id": r.id }, h("a", { href: residentUrl(r.id) }, h("span", { class: "avatar", "aria-hidden": "true" }, String(r.id).charAt(0).toUpperCase()), h("span", { class: "person-id" }, r.id)), h("span", { class: "person-balance" }, fmtK(r.balance_k))),
+    ),
+  );
+}
+
+function renderMeterTable(meters, residents) {
+  const known = new Set(residents.map((r) => r.id));
+  const rows = meters.map((m) =>
+    h(
+      "tr",
+      { "data-row-meter": m.id, class: m.connected ? "" : "row-off" },
+      h("th", { scope: "row" }, h("a", { href: meterUrl(m.id) }, m.id), m.label ? h("span", { class: "sub" }, m.label) : null),
+      h("td", {}, KINDS[kindOf(m)].name),
+      h("td", {}, known.has(m.owner) ? h("a", { href: residentUrl(m.owner) }, m.owner) : m.owner),
+      h("td", { class: "num" }, fmtKwh(m.last_kwh)),
+      h("td", { class: "num" }, fmtKwh(m.lifetime_kwh)),
+      h("td", { class: "num" }, fmtK(m.balance_k), kindOf(m) === "producer" ? h("span", { class: "sub" }, "earned") : null),
+      h("td", {}, statePill(m)),
+    ),
+  );
+  replaceChildren($("#meter-table tbody"), rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No meter yet.")));
+}
+
+/** "Day 2, 19:00" → 19, to dim the plan at night (the label is the server's). */
+function hourOfDay(label) {
+  const match = /(\d{1,2}):\d{2}/.exec(label || "");
+  return match ? Number(match[1]) : null;
+}
+
+function initMap() {
+  const clock = $("#clock");
+  const status = $("#status");
+  const changed = memo();
+  let demo = true;
+  let clockBusy = false;
+
+  function renderState(state) {
+    showGridName(state);
+    demo = Boolean(state.demo);
+    const label = (state.clock && state.clock.hour_label) || `Hour ${state.clock ? state.clock.epoch : "?"}`;
+    clock.textContent = label;
+    $("#epoch").textContent = `epoch ${state.clock ? state.clock.epoch : "?"}`;
+    clock.disabled = clockBusy || !demo;
+    clock.title = demo ? "Let one hour pass: every meter reports, the hour is settled" : "The clock only moves in the demo; a real grid follows real time";
+    const hour = hourOfDay(label);
+    $("#map").dataset.daypart = hour === null ? "day" : hour < 6 || hour >= 20 ? "night" : hour < 8 || hour >= 17 ? "dusk" : "day";
+    if (changed("facts", [state.grid, state.demo])) renderFacts(state);
+    if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
+    if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
+    if (changed("ledger", state.last_settlement)) renderLedger(state.last_settlement);
+    if (changed("residents", state.residents)) renderResidents(state.residents || []);
+  }
+
+  const feed = live(() => api("/api/state"), renderState, pollErrorReporter());
+
+  clock.addEventListener("click", async () => {
+    if (clockBusy || !demo) return;
+    clockBusy = true;
+    clock.disabled = true;
+    clock.setAttribute("aria-busy", "true");
+    clock.classList.add("busy");
+    say(status, "An hour passes: every meter reports, then the hour is settled…", "busy");
+    try {
+      const state = await feed.action(() => api("/api/clock/advance", { method: "POST" }));
+      clockBusy = false;
+      renderState(state);
+      const settled = state.last_settlement;
+      say(status, settled ? `Epoch ${settled.epoch} settled: pool ${fmtK(settled.pool_k)}, fee ${fmtK(settled.fee_k)}, ${fmtK(settled.paid_k)} paid to producers.` : "The hour has passed.", "ok");
+    } catch (error) {
+      say(status, error.message, "error");
+    } finally {
+      clockBusy = false;
+      clock.disabled = !demo;
+      clock.removeAttribute("aria-busy");
+      clock.classList.remove("busy");
+    }
+  });
+
+  feed.start();
+}
+
+/* ------------------------------------------------------------------ */
+/* Page 2: a resident                                                 */
+/* ------------------------------------------------------------------ */
+
+function renderHistory(list, history) {
+  if (!history.length) {
+    replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: this list shows what this server has seen since it started."));
+    return;
+  }
+  const what = { fiat: "Coins for dollars", funded: "Funded a meter", payout: "Solar earnings" };
+  replaceChildren(
+    list,
+    history.map((e) =>
+      h(
+        "li",
+        { class: `event event-${e.kind}`, "data-kind": e.kind },
+        h("span", { class: "event-icon", "aria-hidden": "true" }),
+        h(
+          "div",
+          { class: "event-body" },
+          h("p", { class: "event-title" }, h("strong", {}, what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
+          h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null),
+        ),
+        h("span", { class: "event-amount" }, fmtK(e.amount_k)),
+      ),
+    ),
+  );
+}
+
+function renderResidentMeters(node, meters, onFund) {
+  if (!meters.length) {
+    replaceChildren(node, h("p", { class: "muted" }, "No meter is registered to this resident."));
+    return;
+  }
+  replaceChildren(
+    node,
+    h(
+      "ul",
+      { class: "meter-cards" },
+      meters.map((m) =>
+        h(
+          "li",
+          { class: `meter-card ${m.connected ? "" : "is-off"}`, "data-card-meter": m.id, "data-connected": String(Boolean(m.connected)) },
+          s("svg", { class: "mini-glyph", viewBox: "-40 -40 80 66", "aria-hidden": "true" }, glyph(kindOf(m))),
+          h(
+            "div",
+            { class: "meter-card-body" },
+            h("p", { class: "meter-card-title" }, h("a", { href: meterUrl(m.id) }, m.id), " ", statePill(m)),
+            h("p", { class: "sub" }, `${KINDS[kindOf(m)].name}${m.label ? ` · ${m.label}` : ""}`),
+            h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(m.balance_k)), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
+          ),
+          kindOf(m) === "producer" ? null : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
+        ),
+      ),
+    ),
+  );
+}
+
+async function loadPayments(node) {
+  try {
+    const payments = await api("/api/payments");
+    const text = payments.message || (payments.configured ? "Buying and selling coins is available." : "Buying and selling coins is not configured yet.");
+    replaceChildren(node, h("p", { class: payments.configured ? "" : "notice" }, text));
+    node.dataset.configured = String(Boolean(payments.configured));
+  } catch (error) {
+    replaceChildren(node, h("p", { class: "notice" }, `Buying and selling coins is not configured yet (${error.message}).`));
+    node.dataset.configured = "false";
+  }
+}
+
+/** Poll errors on the resident and meter pages: an unknown id swaps the page for the picker. */
+function notFoundOr(what, id) {
+  const status = $("#status");
+  return (error) => {
+    if (!error) return say(status, "");
+    if (error.status === 404) {
+      const sentence = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
+      say(status, `${sentence} Pick another ${what} below.`, "error");
+      $(`#${what}`).hidden = true;
+      $("#pick").hidden = false;
+      $("#pick-id").value = id;
+    } else {
+      say(status, `Live updates paused: ${error.message}`, "error");
+    }
+  };
+}
+
+async function loadDirectory() {
+  try {
+    return await api("/api/state");
+  } catch {
+    return null;
+  }
+}
+
+function initResident() {
+  const id = queryParam("id");
+  loadDirectory().then((state) => {
+    const residents = (state && state.residents) || [];
+    replaceChildren(
+      $("#pick-list"),
+      residents.length
+        ? residents.map((r) => h("li", {}, h("a", { href: residentUrl(r.id), class: "chip" }, r.id, h("span", { class: "sub" }, fmtK(r.balance_k)))))
+        : h("li", { class: "muted" }, state ? "No resident yet." : "Could not load the residents."),
+    );
+    if (!state) return;
+    showGridName(state);
+    fillDatalist($("#resident-ids"), residents.map((r) => r.id));
+    fillDatalist($("#meter-ids"), (state.meters || []).map((m) => m.id));
+    if (state.grid && state.grid.coin_price_usd) $("#coin-price").textContent = `1 k costs $${state.grid.coin_price_usd}.`;
+  });
+
+  if (!id) {
+    $("#pick").hidden = false;
+    const input = $("#pick-id");
+    if (!input.value) input.value = remembered.get();
+    return;
+  }
+
+  document.title = `${id} — community grid`;
+  $("#resident").hidden = false;
+  $("#resident-name").textContent = id;
+  const form = $("#fund-form");
+  const changed = memo();
+  const fundMeter = (meterId) => {
+    form.elements.meter.value = meterId;
+    form.elements.amount_k.focus();
+  };
+  loadPayments($("#payments"));
+
+  const feed = live(
+    () => api(`/api/residents/${encodeURIComponent(id)}`),
+    (resident) => {
+      remembered.set(id);
+      $("#resident-name").textContent = resident.id || id;
+      $("#owner").textContent = resident.owner || "—";
+      $("#total").textContent = fmtK(resident.balance_k);
+      $("#escrow").textContent = fmtK(resident.escrow_k);
+      if (changed("meters", resident.meters)) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter);
+      if (changed("history", resident.history)) renderHistory($("#history"), resident.history || []);
+      if (!form.elements.meter.value && !form.dataset.prefilled) {
+        const own = (resident.meters || []).find((m) => kindOf(m) !== "producer");
+        if (own) form.elements.meter.value = own.id;
+        form.dataset.prefilled = "yes";
+      }
+    },
+    notFoundOr("resident", id),
+  );
+  wireFundForm(form, { from: id }, () => feed.refresh());
+  feed.start();
+}
+
+/* ------------------------------------------------------------------ */
+/* Page 3: a meter                                                    */
+/* ------------------------------------------------------------------ */
+
+function renderReadings(table, readings) {
+  const body = $("tbody", table);
+  if (!readings.length) {
+    replaceChildren(body, h("tr", {}, h("td", { colspan: 3, class: "muted" }, "No reading yet.")));
+    return;
+  }
+  replaceChildren(
+    body,
+    readings.map((r) => h("tr", { "data-epoch": r.epoch }, h("td", {}, String(r.epoch)), h("td", { class: "num" }, fmtKwh(r.kwh)), h("td", {}, h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status)))),
+  );
+}
+
+function renderFunders(list, funders) {
+  if (!funders.length) {
+    replaceChildren(list, h("li", { class: "muted" }, "No funding seen by this server yet."));
+    return;
+  }
+  replaceChildren(
+    list,
+    funders.map((f) => h("li", { "data-funder": f.resident }, h("a", { href: residentUrl(f.resident) }, h("span", { class: "avatar", "aria-hidden": "true" }, String(f.resident).charAt(0).toUpperCase()), h("span", {}, f.resident)), h("span", { class: "funder-amount" }, fmtK(f.amount_k), f.at !== undefined ? h("span", { class: "sub" }, " · ", timeEl(f.at)) : null))),
+  );
+}
+
+function initMeter() {
+  const id = queryParam("id");
+  loadDirectory().then((state) => {
+    const meters = (state && state.meters) || [];
+    replaceChildren(
+      $("#pick-list"),
+      meters.length
+        ? meters.map((m) => h("li", {}, h("a", { href: meterUrl(m.id), class: `chip ${m.connected ? "" : "chip-off"}` }, m.id, h("span", { class: "sub" }, KINDS[kindOf(m)].name))))
+        : h("li", { class: "muted" }, state ? "No meter yet." : "Could not load the meters."),
+    );
+    if (!state) return;
+    showGridName(state);
+    fillDatalist($("#resident-ids"), (state.residents || []).map((r) => r.id));
+    fillDatalist($("#meter-ids"), meters.map((m) => m.id));
+  });
+
+  if (!id) {
+    $("#pick").hidden = false;
+    return;
+  }
+
+  document.title = `${id} — community grid`;
+  $("#meter").hidden = false;
+  $("#meter-id").textContent = id;
+  const form = $("#fund-form");
+  if (!form.elements.from.value) form.elements.from.value = remembered.get();
+  const changed = memo();
+  let glyphKind = null;
+
+  const feed = live(
+    () => api(`/api/meters/${encodeURIComponent(id)}`),
+    (meter) => {
+      const kind = kindOf(meter);
+      const hero = $("#hero");
+      hero.dataset.connected = String(Boolean(meter.connected));
+      hero.dataset.kind = kind;
+      if (glyphKind !== kind) {
+        replaceChildren($("#hero-glyph"), glyph(kind));
+        glyphKind = kind;
+      }
+      $("#kind").textContent = KINDS[kind].name;
+      $("#meter-title").textContent = meter.label || meter.id;
+      $("#meter-id").textContent = meter.id;
+      const owner = $("#owner");
+      owner.textContent = meter.owner;
+      owner.href = residentUrl(meter.owner);
+      $("#state").textContent = stateWord(meter);
+      $("#state-note").textContent = meter.connected
+        ? kind === "producer"
+          ? "Producing for the community grid."
+          : "Power flows: the prepaid coins cover what it uses."
+        : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
+      $("#balance-label").textContent = KINDS[kind].balanceLong;
+      $("#balance").textContent = fmtK(meter.balance_k);
+      $("#debt").textContent = fmtK(meter.debt_k);
+      $("#debt").parentElement.classList.toggle("stat-alert", Number.parseFloat(meter.debt_k) > 0);
+      $("#fund-jump").hidden = meter.connected || kind === "producer";
+      $("#last-kwh").textContent = fmtKwh(meter.last_kwh);
+      $("#last-kwh-note").textContent = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `(epoch ${meter.last_epoch})`;
+      $("#lifetime").textContent = fmtKwh(meter.lifetime_kwh);
+      $("#committed").textContent = fmtK(meter.committed_k);
+      $("#funded").textContent = fmtK(meter.funded_k);
+      $("#label").textContent = meter.label || "—";
+      $("#gateway").textContent = meter.gateway || "—";
+      $("#fund-card").hidden = kind === "producer";
+      $("#producer-note").hidden = kind !== "producer";
+      if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
+      if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);
+    },
+    notFoundOr("meter", id),
+  );
+  wireFundForm(form, { meter: id }, () => feed.refresh());
+  feed.start();
+}
+
+/* ------------------------------------------------------------------ */
+
+({ map: initMap, resident: initResident, meter: initMeter })[document.body.dataset.page]?.();

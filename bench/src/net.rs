@@ -1,0 +1,263 @@
+//! Signing and sending transactions to the embedded bank, one at a time or pipelined.
+//!
+//! The bank's server thread drains every transaction queued since its last pass into one
+//! entry and executes that entry in order; conflicting writes inside an entry are allowed
+//! (SIMD-0083 `relax_intrabatch_account_locks`, active in program-test), so many in-flight
+//! reports that all write the same epoch account are executed one after another, not refused.
+
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::{Clock, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_program_test::{BanksClient, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::{Hash, Transaction};
+use tokio::task::JoinSet;
+
+/// Solana's packet limit: the bank panics on a larger legacy transaction, so refuse it here.
+pub const MAX_TX_BYTES: usize = 1_232;
+/// Mainnet's account-lock limit (the bank is configured with it too).
+pub const MAX_TX_KEYS: usize = 64;
+/// How long a transaction may stay unconfirmed before the run fails.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SendMode {
+    /// `process_transaction`, one at a time: send, wait for confirmation, next.
+    Seq,
+    /// `process_transactions`: a window of `process_transaction` calls in flight at once;
+    /// the server verifies each signature and polls for each status.
+    Join,
+    /// `send_transaction` for a whole window (queued in order, no server-side signature
+    /// check), then `get_transaction_statuses` until every one has landed.
+    Fire,
+}
+
+/// Size and shape of one signed transaction, as it would go on the wire.
+#[derive(Clone, Copy, Default)]
+pub struct Shape {
+    pub bytes: usize,
+    pub keys: usize,
+    pub signatures: usize,
+}
+
+impl Shape {
+    pub fn of(tx: &Transaction) -> Result<Self> {
+        let bytes = bincode::serialized_size(tx).context("serialize transaction")? as usize;
+        Ok(Self {
+            bytes,
+            keys: tx.message.account_keys.len(),
+            signatures: tx.signatures.len(),
+        })
+    }
+
+    pub fn max(self, other: Shape) -> Shape {
+        Shape {
+            bytes: self.bytes.max(other.bytes),
+            keys: self.keys.max(other.keys),
+            signatures: self.signatures.max(other.signatures),
+        }
+    }
+}
+
+/// Greedily packs instructions (all paid by `payer`, signed by the same keys) into as few
+/// transactions as fit the packet and lock limits.
+pub fn pack(instructions: Vec<Instruction>, payer: &Pubkey) -> Result<Vec<Vec<Instruction>>> {
+    let mut groups: Vec<Vec<Instruction>> = Vec::new();
+    let mut current: Vec<Instruction> = Vec::new();
+    for ix in instructions {
+        current.push(ix);
+        let tx = Transaction::new_with_payer(&current, Some(payer));
+        let bytes = bincode::serialized_size(&tx).context("serialize transaction")? as usize;
+        if bytes > MAX_TX_BYTES || tx.message.account_keys.len() > MAX_TX_KEYS {
+            let ix = current
+                .pop()
+                .context("a group holds the instruction just pushed")?;
+            if current.is_empty() {
+                bail!("one instruction alone does not fit a transaction");
+            }
+            groups.push(std::mem::take(&mut current));
+            current.push(ix);
+        }
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    Ok(groups)
+}
+
+pub struct Net {
+    pub ctx: ProgramTestContext,
+    pub mode: SendMode,
+    pub window: usize,
+}
+
+impl Net {
+    pub fn client(&self) -> BanksClient {
+        self.ctx.banks_client.clone()
+    }
+
+    pub async fn blockhash(&self) -> Result<Hash> {
+        self.ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .context("latest blockhash")
+    }
+
+    /// Signs under the latest blockhash, checks the limits, returns the transaction.
+    pub fn sign(
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+        blockhash: Hash,
+    ) -> Result<(Transaction, Shape)> {
+        let mut all: Vec<&Keypair> = vec![payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != payer.pubkey()),
+        );
+        let tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            blockhash,
+        );
+        let shape = Shape::of(&tx)?;
+        if shape.bytes > MAX_TX_BYTES || shape.keys > MAX_TX_KEYS {
+            bail!(
+                "transaction of {} bytes and {} keys exceeds mainnet's limits",
+                shape.bytes,
+                shape.keys
+            );
+        }
+        Ok((tx, shape))
+    }
+
+    /// One transaction, confirmed before returning.
+    pub async fn send(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Shape> {
+        let blockhash = self.blockhash().await?;
+        let (tx, shape) = Self::sign(instructions, payer, signers, blockhash)?;
+        self.ctx
+            .banks_client
+            .process_transaction(tx)
+            .await
+            .context("process transaction")?;
+        Ok(shape)
+    }
+
+    /// Confirms already signed transactions according to the send mode; they must not depend
+    /// on each other's order (except in `Seq` mode, where they run in the given order).
+    pub async fn confirm_all(&self, txs: Vec<Transaction>) -> Result<()> {
+        confirm_all(self.client(), self.mode, txs).await
+    }
+
+    pub async fn set_time(&mut self, unix_timestamp: i64) -> Result<()> {
+        let mut clock: Clock = self
+            .ctx
+            .banks_client
+            .get_sysvar()
+            .await
+            .context("read the clock")?;
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Many accounts, read concurrently.
+    pub async fn accounts(&self, keys: &[Pubkey]) -> Result<Vec<Option<Account>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(512) {
+            let mut set = JoinSet::new();
+            for (i, key) in chunk.iter().enumerate() {
+                let client = self.client();
+                let key = *key;
+                set.spawn(async move { (i, client.get_account(key).await) });
+            }
+            let mut part: Vec<Option<Account>> = vec![None; chunk.len()];
+            while let Some(joined) = set.join_next().await {
+                let (i, account) = joined.context("join account read")?;
+                part[i] = account.context("get account")?;
+            }
+            out.extend(part);
+        }
+        Ok(out)
+    }
+
+    /// Σ lamports of `keys` (missing accounts count 0).
+    pub async fn lamports(&self, keys: &[Pubkey]) -> Result<u64> {
+        Ok(self
+            .accounts(keys)
+            .await?
+            .iter()
+            .map(|a| a.as_ref().map_or(0, |a| a.lamports))
+            .sum())
+    }
+}
+
+/// See `Net::confirm_all`.
+pub async fn confirm_all(client: BanksClient, mode: SendMode, txs: Vec<Transaction>) -> Result<()> {
+    match mode {
+        SendMode::Seq => {
+            for tx in txs {
+                client
+                    .process_transaction(tx)
+                    .await
+                    .context("process transaction")?;
+            }
+        }
+        SendMode::Join => {
+            client
+                .process_transactions(txs)
+                .await
+                .context("process transactions")?;
+        }
+        SendMode::Fire => {
+            let mut pending: Vec<_> = txs.iter().map(|tx| tx.signatures[0]).collect();
+            for tx in txs {
+                client
+                    .send_transaction(tx)
+                    .await
+                    .context("send transaction")?;
+            }
+            let started = Instant::now();
+            loop {
+                let statuses = client
+                    .get_transaction_statuses(pending.clone())
+                    .await
+                    .context("transaction statuses")?;
+                let mut still = Vec::new();
+                for (signature, status) in pending.iter().zip(statuses) {
+                    match status {
+                        None => still.push(*signature),
+                        Some(status) => {
+                            if let Some(err) = status.err {
+                                bail!("transaction {signature} failed: {err:?}");
+                            }
+                        }
+                    }
+                }
+                if still.is_empty() {
+                    break;
+                }
+                if started.elapsed() > CONFIRM_TIMEOUT {
+                    bail!("{} transactions never landed", still.len());
+                }
+                pending = still;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+    Ok(())
+}
