@@ -1,0 +1,306 @@
+//! The HTTP API against a real local cluster with the demo community: every endpoint, bad
+//! input refused with a clear error and nothing changed on chain.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use energy_utility_app::{demo, App};
+use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use energy_utility_sdk::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+
+struct Demo {
+    _net: Localnet,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn demo_app(name: &str) -> Demo {
+    let ledger = std::env::temp_dir().join(format!("deu-app-{name}-{}", std::process::id()));
+    let net = start(LocalnetConfig {
+        ledger,
+        reset: true,
+        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    })
+    .await
+    .expect("start the cluster");
+    let client = Client::new(&net.rpc_url(), Keypair::new());
+    let (custody, history) = demo::seed(&client, "demo")
+        .await
+        .expect("seed the community");
+    let app = App::new(client, "demo", Some(custody));
+    for entry in history {
+        app.record(entry);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(energy_utility_app::serve(app, listener));
+    Demo {
+        _net: net,
+        base,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Demo {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn meter(&self, id: &str) -> Value {
+        let (status, meter) = self.get(&format!("/api/meters/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        meter
+    }
+
+    async fn resident_balance(&self, id: &str) -> String {
+        let (_, resident) = self.get(&format!("/api/residents/{id}")).await;
+        resident["balance_k"].as_str().unwrap().to_string()
+    }
+}
+
+fn meter_in<'a>(state: &'a Value, id: &str) -> &'a Value {
+    state["meters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_pages_and_the_hourly_clock() {
+    let d = demo_app("state").await;
+    for page in [
+        "/",
+        "/resident.html",
+        "/meter.html",
+        "/static/app.js",
+        "/static/style.css",
+    ] {
+        let response = d
+            .http
+            .get(format!("{}{page}", d.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+    }
+    let (status, state) = d.get("/api/state").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state["demo"], true);
+    let meters = state["meters"].as_array().unwrap();
+    assert_eq!(meters.len(), 12);
+    let kinds = |k: &str| meters.iter().filter(|m| m["kind"] == k).count();
+    assert_eq!(
+        (
+            kinds("producer"),
+            kinds("household"),
+            kinds("pole"),
+            kinds("stadium")
+        ),
+        (3, 5, 3, 1)
+    );
+    assert!(meters
+        .iter()
+        .all(|m| (0.0..=1.0).contains(&m["x"].as_f64().unwrap())));
+    assert_eq!(meter_in(&state, "carlos-house")["balance_k"], "20.000000");
+    assert_eq!(meter_in(&state, "pole-3")["connected"], false);
+    let epoch = state["clock"]["epoch"].as_u64().unwrap();
+
+    // One hour passes: readings, settlement, payouts — all read back from the chain.
+    let (status, after) = d.post("/api/clock/advance", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["clock"]["epoch"].as_u64().unwrap(), epoch + 1);
+    assert_eq!(after["grid"]["treasury_k"], "0.010000");
+    let ledger = &after["last_settlement"];
+    assert_eq!(ledger["epoch"].as_u64().unwrap(), epoch);
+    assert_eq!(ledger["state"], "settled");
+    let consumed: f64 = ledger["consumed_kwh"].as_str().unwrap().parse().unwrap();
+    let produced: f64 = ledger["produced_kwh"].as_str().unwrap().parse().unwrap();
+    assert!(consumed > 0.0);
+    assert!(
+        (produced - consumed * 1.1).abs() < 0.01,
+        "losses are 10%: {consumed} → {produced}"
+    );
+    assert_eq!(ledger["payouts"].as_array().unwrap().len(), 3);
+    let carlos = meter_in(&after, "carlos-house");
+    assert!(carlos["balance_k"].as_str().unwrap() < "20.000000");
+    assert!(carlos["last_kwh"].is_string());
+    // Producers' earnings were collected to their owners.
+    assert_ne!(d.resident_balance("angel").await, "30.000000");
+    let (_, angel) = d.get("/api/residents/angel").await;
+    assert!(angel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["kind"] == "payout"));
+    let meter = d.meter("carlos-house").await;
+    assert_eq!(meter["readings"][0]["epoch"].as_u64().unwrap(), epoch);
+    assert_eq!(meter["readings"][0]["status"], "settled");
+
+    let (status, payments) = d.get("/api/payments").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(payments["configured"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn funding_a_dark_pole_reconnects_it_and_bad_input_changes_nothing() {
+    let d = demo_app("fund").await;
+    assert_eq!(d.meter("pole-3").await["connected"], false);
+    let before = d.resident_balance("carlos").await;
+    let (status, funded) = d
+        .post(
+            "/api/fund",
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "2.5"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{funded}");
+    assert_eq!(funded["meter"]["connected"], true);
+    assert_eq!(funded["meter"]["balance_k"], "2.500000");
+    assert_eq!(funded["resident"]["balance_k"], "27.500000");
+    assert_eq!(before, "30.000000");
+    let pole = d.meter("pole-3").await;
+    assert_eq!(pole["funders"][0]["resident"], "carlos");
+
+    let cases = [
+        (
+            json!({"from": "nobody", "meter": "pole-3", "amount_k": "1"}),
+            StatusCode::NOT_FOUND,
+            "resident 'nobody' not found",
+        ),
+        (
+            json!({"from": "carlos", "meter": "nowhere", "amount_k": "1"}),
+            StatusCode::NOT_FOUND,
+            "meter 'nowhere' not found",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "-1"}),
+            StatusCode::BAD_REQUEST,
+            "must not be negative",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "0"}),
+            StatusCode::BAD_REQUEST,
+            "more than zero",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "lots"}),
+            StatusCode::BAD_REQUEST,
+            "not a decimal number",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "1.0000001"}),
+            StatusCode::BAD_REQUEST,
+            "more than 6 decimals",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "99999999999999999999"}),
+            StatusCode::BAD_REQUEST,
+            "too large",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": "1000"}),
+            StatusCode::CONFLICT,
+            "Not enough coins",
+        ),
+        (
+            json!({"from": "carlos", "meter": "angel-roof", "amount_k": "1"}),
+            StatusCode::CONFLICT,
+            "Only consumer meters can be funded",
+        ),
+        (
+            json!({"from": "carlos", "meter": "pole-3", "amount_k": true}),
+            StatusCode::BAD_REQUEST,
+            "decimal number",
+        ),
+        (json!({"from": "carlos"}), StatusCode::BAD_REQUEST, "send"),
+    ];
+    for (body, status, message) in cases {
+        let (got, error) = d.post("/api/fund", body.clone()).await;
+        assert_eq!(got, status, "{body}: {error}");
+        assert!(
+            error["error"].as_str().unwrap().contains(message),
+            "{body}: {error}"
+        );
+    }
+    let (status, error) = d.post_raw("/api/fund", "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    // Nothing moved.
+    assert_eq!(d.resident_balance("carlos").await, "27.500000");
+    assert_eq!(d.meter("pole-3").await["balance_k"], "2.500000");
+
+    let (status, error) = d.get("/api/residents/nobody").await;
+    assert_eq!(
+        (status, error["error"].as_str().unwrap()),
+        (StatusCode::NOT_FOUND, "resident 'nobody' not found")
+    );
+    let (status, _) = d.get("/api/meters/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn solana_pay_returns_an_unsigned_fund_transaction_for_the_residents_wallet() {
+    let d = demo_app("pay").await;
+    let (status, label) = d
+        .get("/api/pay/fund?from=carlos&meter=pole-3&amount_k=1")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(label["label"].is_string());
+    let (_, carlos) = d.get("/api/residents/carlos").await;
+    let wallet = carlos["owner"].as_str().unwrap();
+    let (status, tx) = d
+        .post(
+            "/api/pay/fund?from=carlos&meter=pole-3&amount_k=1",
+            json!({"account": wallet}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tx}");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(tx["transaction"].as_str().unwrap())
+        .unwrap();
+    let decoded: solana_transaction::Transaction = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(decoded.message.account_keys[0].to_string(), wallet);
+    assert_eq!(decoded.message.instructions.len(), 1);
+    let (status, _) = d
+        .post(
+            "/api/pay/fund?from=carlos&meter=pole-3&amount_k=1",
+            json!({"account": "11111111111111111111111111111111"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
