@@ -42,6 +42,10 @@ pub fn routes() -> Router<Arc<App>> {
             }),
         )
         .route(
+            "/static/icon.svg",
+            get(|| async { page("image/svg+xml", include_str!("../static/icon.svg")) }),
+        )
+        .route(
             "/static/style.css",
             get(|| async {
                 page(

@@ -102,13 +102,16 @@ const residentUrl = (id) => `resident.html?id=${encodeURIComponent(id)}`;
 const queryParam = (name) => (new URLSearchParams(location.search).get(name) || "").trim();
 
 const KINDS = {
-  producer: { name: "Solar roof", balance: "earned", balanceLong: "Earnings to collect" },
+  producer: { name: "Solar roof", balance: "earned in all", balanceLong: "Earned in all (paid to the owner each hour)" },
   household: { name: "Household", balance: "prepaid", balanceLong: "Prepaid balance" },
   pole: { name: "Street light", balance: "prepaid", balanceLong: "Prepaid balance" },
   stadium: { name: "Stadium", balance: "prepaid", balanceLong: "Prepaid balance" },
   other: { name: "Meter", balance: "prepaid", balanceLong: "Prepaid balance" },
 };
 const kindOf = (meter) => (KINDS[meter.kind] ? meter.kind : "other");
+// Consumers show their prepaid balance; producers what they have earned in all (the demo
+// pays earnings out to their owners every hour, so the meter's own balance is usually zero).
+const shownBalance = (m) => (kindOf(m) === "producer" && m.lifetime_k != null ? m.lifetime_k : m.balance_k);
 const stateWord = (meter) => (meter.connected ? "connected" : "disconnected");
 
 /** A coloured pill saying connected/disconnected. */
@@ -263,9 +266,14 @@ function wireFundForm(form, fixed, onFunded) {
       amount_k: field("amount_k"),
     };
     const button = form.querySelector('button[type="submit"]');
+    const label = button.textContent;
     button.disabled = true;
+    button.textContent = "Sending…";
     form.setAttribute("aria-busy", "true");
-    say(message, `Sending ${body.amount_k || "…"} k to ${body.meter || "…"}…`, "busy");
+    // #message only ever holds the outcome: the server's error sentence or the success line.
+    say(message, "");
+    const hint = message.nextElementSibling;
+    if (hint && hint.classList.contains("wallet-hint")) hint.remove();
     try {
       const result = await api("/api/fund", { method: "POST", body });
       const meter = result.meter || {};
@@ -285,9 +293,10 @@ function wireFundForm(form, fixed, onFunded) {
         // Outside the demo the server holds no keys: offer the Solana Pay transaction request.
         const query = new URLSearchParams({ from: body.from, meter: body.meter, amount_k: body.amount_k });
         const link = `solana:${encodeURIComponent(`${location.origin}/api/pay/fund?${query}`)}`;
-        message.append(" ", h("a", { href: link, class: "wallet-link" }, "Sign it with your Solana wallet instead"));
+        message.after(h("p", { class: "wallet-hint" }, h("a", { href: link }, "Sign this funding with your Solana wallet instead")));
       }
     } finally {
+      button.textContent = label;
       button.disabled = false;
       form.removeAttribute("aria-busy");
     }
@@ -462,11 +471,11 @@ function updateMapMeter(g, meter, at) {
   p.state.textContent = meter.connected ? "ON" : "OFF";
   p.kwh.textContent = fmtKwh(meter.last_kwh);
   p.lifetime.textContent = fmtKwh(meter.lifetime_kwh);
-  p.balance.textContent = fmtK(meter.balance_k);
+  p.balance.textContent = fmtK(shownBalance(meter));
   const hour = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `${fmtKwh(meter.last_kwh)} in epoch ${meter.last_epoch}`;
   const summary =
     `${meter.id}${meter.label ? ` (${meter.label})` : ""}: ${KINDS[kind].name.toLowerCase()} of ${meter.owner}, ${stateWord(meter)}. ` +
-    `Last hour: ${hour}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(meter.balance_k)}.`;
+    `Last hour: ${hour}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(shownBalance(meter))}.`;
   p.title.textContent = summary;
   g._link.setAttribute("aria-label", `${summary} Open the meter page.`);
 }
@@ -592,7 +601,7 @@ function renderMeterTable(meters, residents) {
       h("td", {}, known.has(m.owner) ? h("a", { href: residentUrl(m.owner) }, m.owner) : m.owner),
       h("td", { class: "num" }, fmtKwh(m.last_kwh)),
       h("td", { class: "num" }, fmtKwh(m.lifetime_kwh)),
-      h("td", { class: "num" }, fmtK(m.balance_k), kindOf(m) === "producer" ? h("span", { class: "sub" }, "earned") : null),
+      h("td", { class: "num" }, fmtK(shownBalance(m)), kindOf(m) === "producer" ? h("span", { class: "sub" }, "earned in all") : null),
       h("td", {}, statePill(m)),
     ),
   );
@@ -706,7 +715,7 @@ function renderResidentMeters(node, meters, onFund) {
             { class: "meter-card-body" },
             h("p", { class: "meter-card-title" }, h("a", { href: meterUrl(m.id) }, m.id), " ", statePill(m)),
             h("p", { class: "sub" }, `${KINDS[kindOf(m)].name}${m.label ? ` · ${m.label}` : ""}`),
-            h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(m.balance_k)), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
+            h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(shownBalance(m))), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
           ),
           kindOf(m) === "producer" ? null : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
         ),
