@@ -102,7 +102,7 @@ const residentUrl = (id) => `resident.html?id=${encodeURIComponent(id)}`;
 const queryParam = (name) => (new URLSearchParams(location.search).get(name) || "").trim();
 
 const KINDS = {
-  producer: { name: "Solar roof", balance: "earned in all", balanceLong: "Earned in all (paid to the owner each hour)" },
+  producer: { name: "Solar roof", balance: "earned", balanceLong: "Earned in all (paid to the owner each hour)" },
   household: { name: "Household", balance: "prepaid", balanceLong: "Prepaid balance" },
   pole: { name: "Street light", balance: "prepaid", balanceLong: "Prepaid balance" },
   stadium: { name: "Stadium", balance: "prepaid", balanceLong: "Prepaid balance" },

@@ -1,0 +1,372 @@
+// app.test.mjs — the demo web app in a real headless Chromium: starts its own `deu demo`, then drives the map, resident and meter pages and checks what they show.
+//
+// Run: `bash app/tests/browser/setup.sh`, then `node --test app/tests/browser/app.test.mjs`
+// (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WORKSPACE = resolve(HERE, "../../..");
+const DEU_BIN = process.env.DEU_BIN || resolve(HERE, "../../../target/debug/deu");
+const SCREENSHOTS = join(WORKSPACE, "target", "screenshots");
+const STARTUP_MS = 180_000;
+const TEST_MS = 120_000;
+const STEP_MS = 20_000;
+
+/** "30.000000 k" or "2.5" → integer millionths (exact: no floating point). */
+function units(text) {
+  const match = /^\s*(\d+)(?:\.(\d{1,6}))?(?:\s*k)?\s*$/.exec(text);
+  assert.ok(match, `expected an amount of k, got ${JSON.stringify(text)}`);
+  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] || "").padEnd(6, "0"));
+}
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/* ------------------------------------------------------------------ */
+/* The server (`deu demo`) and the browser, shared by all tests        */
+/* ------------------------------------------------------------------ */
+
+let server = null; // { child, base, ledger, log: string[], exited }
+let browser = null;
+
+function startDemo(port, ledger) {
+  const child = spawn(DEU_BIN, ["demo", "--port", String(port), "--rpc-port", "0", "--ledger", ledger], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log = [];
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split("\n")) if (line) log.push(line);
+    if (log.length > 400) log.splice(0, log.length - 400);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const state = { child, log, exited: null, base: `http://127.0.0.1:${port}`, ledger };
+  child.on("exit", (code, signal) => {
+    state.exited = { code, signal };
+  });
+  child.on("error", (error) => {
+    state.exited = { error: `${DEU_BIN}: ${error.message}` }; // e.g. not built yet
+  });
+  return state;
+}
+
+function demoLog() {
+  return server ? server.log.slice(-60).join("\n") : "";
+}
+
+async function waitForDemo() {
+  const deadline = Date.now() + STARTUP_MS;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (server.exited) throw new Error(`deu demo exited before serving (${JSON.stringify(server.exited)}):\n${demoLog()}`);
+    try {
+      const response = await fetch(`${server.base}/api/state`, { signal: AbortSignal.timeout(5_000) });
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error.message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`deu demo did not serve /api/state within ${STARTUP_MS / 1000} s (last: ${last}):\n${demoLog()}`);
+}
+
+function killDemo() {
+  if (server && !server.exited && server.child.exitCode === null) server.child.kill("SIGKILL");
+}
+// Even if the runner is interrupted, never leave the demo cluster behind.
+process.on("exit", killDemo);
+
+async function stopDemo() {
+  if (!server) return;
+  const { child } = server;
+  if (!server.exited && child.exitCode === null) {
+    const gone = new Promise((done) => child.once("exit", done));
+    child.kill("SIGINT"); // as Ctrl-C: it shuts its cluster down
+    const started = Date.now();
+    let timer;
+    const stopped = await Promise.race([gone.then(() => true), new Promise((done) => (timer = setTimeout(done, 15_000, false)))]);
+    clearTimeout(timer); // a pending timer would hold the runner for its whole 15 s
+    if (!stopped) {
+      child.kill("SIGKILL");
+      await gone;
+    }
+    console.log(`deu demo ${stopped ? "stopped on Ctrl-C" : "killed (no exit 15 s after Ctrl-C)"} in ${Date.now() - started} ms`);
+  }
+  rmSync(dirname(server.ledger), { recursive: true, force: true });
+}
+
+before(async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "deu-browser-"));
+  const started = Date.now();
+  server = startDemo(port, join(dir, "ledger"));
+  await waitForDemo();
+  console.log(`deu demo serving on ${server.base} after ${Date.now() - started} ms`);
+  const launched = Date.now();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  console.log(`Chromium ${browser.version()} launched in ${Date.now() - launched} ms`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, { timeout: STARTUP_MS + 60_000 });
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await stopDemo();
+  }
+}, { timeout: 60_000 });
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+async function api(path, body) {
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const response = await fetch(`${server.base}${path}`, { ...init, signal: AbortSignal.timeout(STEP_MS) });
+  const data = await response.json();
+  return { status: response.status, data };
+}
+
+const meterOf = (state, id) => state.meters.find((m) => m.id === id);
+
+/**
+ * A fresh browser context and page; fails the test on any uncaught script error in the page.
+ * `use(page)` runs the test's steps; the context is closed afterwards, even on failure.
+ */
+async function withPage(use) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(STEP_MS);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  try {
+    await use(page);
+    assert.deepEqual(errors, [], "the page threw script errors");
+  } finally {
+    await context.close();
+  }
+}
+
+const url = (path) => `${server.base}${path}`;
+
+/** Opens the map and waits for the first render: the clock shows a label and all meters are drawn. */
+async function openMap(page) {
+  await page.goto(url("/"));
+  await page.waitForFunction(() => /^Day \d+, \d\d:\d\d$/.test(document.querySelector("#clock").textContent) && document.querySelectorAll("#meters g.meter").length > 0);
+}
+
+const mapMeter = (page, id) => page.locator(`#meters g.meter[data-meter-id="${id}"]`);
+
+/** Opens a resident or meter page and waits until the live data has rendered `selector` as an amount. */
+async function openAndWaitForAmount(page, path, selector) {
+  await page.goto(url(path));
+  await page.waitForFunction((sel) => /^\d+\.\d+ k$/.test(document.querySelector(sel)?.textContent || ""), selector);
+}
+
+/**
+ * Fills `#fund-form` with `fields`, submits it and waits for the outcome the page shows.
+ * Returns { status, kind, message } (HTTP status of /api/fund, the #message kind and text).
+ */
+async function submitFund(page, fields) {
+  const form = page.locator("#fund-form");
+  for (const [name, value] of Object.entries(fields)) await form.locator(`input[name="${name}"]`).fill(value);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/fund") && r.request().method() === "POST"), form.locator('button[type="submit"]').click()]);
+  await page.waitForFunction(() => {
+    const message = document.querySelector("#message");
+    return !document.querySelector("#fund-form").hasAttribute("aria-busy") && message.textContent.trim() !== "";
+  });
+  const message = page.locator("#message");
+  return { status: response.status(), kind: await message.getAttribute("data-kind"), message: (await message.textContent()).trim() };
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests (in order: each one builds on the chain state the previous left) */
+/* ------------------------------------------------------------------ */
+
+test("map: 12 meters drawn, the clock lets an hour pass and the page shows the settlement", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    const opening = Date.now();
+    await openMap(page);
+    const openMs = Date.now() - opening;
+    const kinds = await page.$$eval("#meters g.meter", (gs) => gs.map((g) => g.dataset.kind));
+    const count = (kind) => kinds.filter((k) => k === kind).length;
+    assert.equal(kinds.length, 12, `meters on the map: ${kinds.join(", ")}`);
+    assert.deepEqual({ producer: count("producer"), household: count("household"), pole: count("pole"), stadium: count("stadium") }, { producer: 3, household: 5, pole: 3, stadium: 1 });
+    assert.equal(await mapMeter(page, "pole-3").getAttribute("data-connected"), "false");
+    assert.equal(await mapMeter(page, "pole-1").getAttribute("data-connected"), "true");
+    assert.equal(await page.locator("#ledger tr[data-payout-meter]").count(), 0, "no hour settled yet");
+
+    const carlos = mapMeter(page, "carlos-house");
+    const balanceBefore = (await carlos.locator("text.balance").textContent()).trim();
+    const clock = page.locator("#clock");
+    const labelBefore = (await clock.textContent()).trim();
+    const epochBefore = Number(/^epoch (\d+)$/.exec((await page.locator("#epoch").textContent()).trim())[1]);
+
+    // Watch the button from inside the page: it must be disabled and aria-busy while the hour passes.
+    await page.evaluate(() => {
+      const clock = document.querySelector("#clock");
+      window.__clockBusySeen = false;
+      new MutationObserver(() => {
+        if (clock.disabled && clock.getAttribute("aria-busy") === "true") window.__clockBusySeen = true;
+      }).observe(clock, { attributes: true });
+    });
+    const started = Date.now();
+    await clock.click();
+    await page.waitForFunction((before) => document.querySelector("#clock").textContent.trim() !== before, labelBefore, { timeout: 60_000 });
+    const advanceMs = Date.now() - started;
+    await page.waitForFunction(() => !document.querySelector("#clock").disabled && !document.querySelector("#clock").hasAttribute("aria-busy"));
+    assert.equal(await page.evaluate(() => window.__clockBusySeen), true, "the clock was disabled + aria-busy while advancing");
+
+    const { data: state } = await api("/api/state");
+    const labelAfter = (await clock.textContent()).trim();
+    assert.equal(labelAfter, state.clock.hour_label);
+    assert.match(labelAfter, /^Day \d+, \d\d:\d\d$/);
+    assert.equal(state.clock.epoch, epochBefore + 1);
+    assert.equal((await page.locator("#epoch").textContent()).trim(), `epoch ${epochBefore + 1}`);
+
+    const balanceAfter = (await carlos.locator("text.balance").textContent()).trim();
+    assert.notEqual(balanceAfter, balanceBefore);
+    assert.ok(units(balanceAfter) < units(balanceBefore), `carlos-house: ${balanceBefore} → ${balanceAfter} should be lower`);
+    assert.equal(balanceAfter, `${meterOf(state, "carlos-house").balance_k} k`);
+    const kwh = (await carlos.locator("text.kwh").textContent()).trim();
+    assert.match(kwh, /^\d+\.\d{3} kWh$/);
+    assert.equal(kwh, `${meterOf(state, "carlos-house").last_kwh} kWh`);
+    assert.ok(Number.parseFloat(kwh) > 0, `carlos-house drew power: ${kwh}`);
+
+    const payouts = await page.$$eval("#ledger tr[data-payout-meter]", (rows) => rows.map((r) => r.dataset.payoutMeter).sort());
+    assert.deepEqual(payouts, ["angel-roof", "bennie-roof", "eve-roof"]);
+    assert.deepEqual(payouts, state.last_settlement.payouts.map((p) => p.meter).sort());
+    const status = page.locator("#status");
+    assert.equal(await status.getAttribute("data-kind"), "ok");
+    assert.match((await status.textContent()).trim(), new RegExp(`^Epoch ${state.last_settlement.epoch} settled: `));
+
+    const shooting = Date.now();
+    await page.screenshot({ path: join(SCREENSHOTS, "map.png"), fullPage: true });
+    console.log(`map: opened in ${openMs} ms; screenshot in ${Date.now() - shooting} ms`);
+    console.log(`map: clock advanced ${labelBefore} → ${labelAfter} in ${advanceMs} ms; carlos-house ${balanceBefore} → ${balanceAfter}, last hour ${kwh}`);
+  });
+});
+
+test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openAndWaitForAmount(page, "/resident.html?id=carlos", "#total");
+    const totalBefore = (await page.locator("#total").textContent()).trim();
+
+    const outcome = await submitFund(page, { meter: "pole-3", amount_k: "2.5" });
+    assert.equal(outcome.status, 200, outcome.message);
+    assert.equal(outcome.kind, "ok", outcome.message);
+    const said = /^Funded pole-3 with 2\.5 k\. It now holds (\S+) k and is connected\. carlos has (\S+) k left\.$/.exec(outcome.message);
+    assert.ok(said, `unexpected #message: ${outcome.message}`);
+    assert.equal(units(said[1]), 2_500_000n);
+
+    // The page reads again after funding: #total drops by exactly 2.5 k.
+    await page.waitForFunction((before) => document.querySelector("#total").textContent.trim() !== before, totalBefore);
+    const totalAfter = (await page.locator("#total").textContent()).trim();
+    assert.equal(units(totalBefore) - units(totalAfter), 2_500_000n, `#total ${totalBefore} → ${totalAfter}`);
+    assert.equal(units(totalAfter), units(said[2]), "#total agrees with the success message");
+
+    await openAndWaitForAmount(page, "/meter.html?id=pole-3", "#balance");
+    assert.equal((await page.locator("#state").textContent()).trim(), "connected");
+    assert.equal(await page.locator("#hero").getAttribute("data-connected"), "true");
+    assert.equal(units((await page.locator("#balance").textContent()).trim()), 2_500_000n);
+    assert.equal(await page.locator('#funders li[data-funder="carlos"]').count(), 1, "carlos is listed as a funder");
+
+    await openMap(page);
+    assert.equal(await mapMeter(page, "pole-3").getAttribute("data-connected"), "true");
+    assert.equal(units((await mapMeter(page, "pole-3").locator("text.balance").textContent()).trim()), 2_500_000n);
+    await page.screenshot({ path: join(SCREENSHOTS, "pole-funded.png"), fullPage: true });
+  });
+});
+
+test("meter page: bad amounts and an unknown resident show the server's error and change nothing", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    const { data: before } = await api("/api/state");
+    const carlosBefore = before.residents.find((r) => r.id === "carlos").balance_k;
+
+    await openAndWaitForAmount(page, "/meter.html?id=pole-3", "#balance");
+    const balanceBefore = (await page.locator("#balance").textContent()).trim();
+    assert.equal(balanceBefore, `${meterOf(before, "pole-3").balance_k} k`);
+
+    const cases = [
+      { fields: { from: "carlos", amount_k: "-1" }, status: 400, says: "negative" },
+      { fields: { from: "carlos", amount_k: "lots" }, status: 400, says: "not a decimal number" },
+      { fields: { from: "nobody", amount_k: "1" }, status: 404, says: "not found" },
+    ];
+    for (const { fields, status, says } of cases) {
+      const outcome = await submitFund(page, fields);
+      const what = `from ${fields.from}, amount ${fields.amount_k}`;
+      assert.equal(outcome.status, status, `${what}: ${outcome.message}`);
+      assert.equal(outcome.kind, "error", `${what}: ${outcome.message}`);
+      assert.ok(outcome.message.includes(says), `${what}: #message ${JSON.stringify(outcome.message)} should contain "${says}"`);
+      console.log(`meter page, ${what} → ${status} "${outcome.message}"`);
+    }
+
+    // Let at least one 2 s poll pass, then nothing changed: on the page nor on chain.
+    await sleep(2_500);
+    assert.equal((await page.locator("#balance").textContent()).trim(), balanceBefore);
+    assert.equal((await page.locator("#state").textContent()).trim(), "connected");
+    const { data: after } = await api("/api/state");
+    assert.equal(meterOf(after, "pole-3").balance_k, meterOf(before, "pole-3").balance_k);
+    assert.equal(after.residents.find((r) => r.id === "carlos").balance_k, carlosBefore);
+  });
+});
+
+test("resident page: buying and selling coins is shown as not configured", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await page.goto(url("/resident.html?id=carlos"));
+    const payments = page.locator("#payments");
+    await page.waitForFunction(() => document.querySelector("#payments").dataset.configured !== undefined);
+    const { data } = await api("/api/payments");
+    assert.equal(data.configured, false);
+    assert.equal(await payments.getAttribute("data-configured"), "false");
+    const text = (await payments.textContent()).trim();
+    assert.equal(text, data.message);
+    assert.match(text, /buying and selling coins.* is not configured/i);
+  });
+});
+
+test("map: a funding made elsewhere shows up on the open page without a reload", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openMap(page);
+    const stadium = mapMeter(page, "stadium").locator("text.balance");
+    const shownBefore = (await stadium.textContent()).trim();
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+    });
+
+    const { status, data } = await api("/api/fund", { from: "hoa", meter: "stadium", amount_k: "1" });
+    assert.equal(status, 200, JSON.stringify(data));
+    const expected = `${data.meter.balance_k} k`;
+    assert.equal(units(expected) - units(shownBefore), 1_000_000n, `stadium ${shownBefore} + 1 k → ${expected}`);
+
+    const started = Date.now();
+    await page.waitForFunction((want) => document.querySelector('#meters g.meter[data-meter-id="stadium"] text.balance').textContent.trim() === want, expected, { timeout: 5_000 });
+    const seenMs = Date.now() - started;
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was not reloaded");
+    assert.equal((await page.locator('#meter-table tr[data-row-meter="stadium"]').textContent()).includes(expected), true, "the meter table shows it too");
+    console.log(`map: stadium ${shownBefore} → ${expected} seen ${seenMs} ms after the funding`);
+  });
+});
