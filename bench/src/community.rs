@@ -325,7 +325,7 @@ impl Community {
             }
         }
         out.setup_txs += jobs.len();
-        for window in jobs.chunks(self.net.window) {
+        for window in jobs.chunks(self.net.window()) {
             let blockhash = self.net.blockhash().await?;
             let txs = window
                 .iter()
@@ -373,11 +373,11 @@ impl Community {
             })
             .collect();
         let total_weight: u64 = weights.iter().sum();
-        if total_weight > 0 {
-            let produced = consumed * 11 / 10;
-            for (w, weight) in wh.iter_mut().zip(&weights) {
+        let produced = consumed * 11 / 10;
+        for (w, weight) in wh.iter_mut().zip(&weights) {
+            if let Some(share) = (produced * weight).checked_div(total_weight) {
                 if *weight > 0 {
-                    *w = (produced * weight / total_weight).max(1);
+                    *w = share.max(1);
                 }
             }
         }
@@ -518,7 +518,7 @@ impl Community {
         let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
         let mut count = 0;
         let indices: Vec<usize> = (0..self.meters.len()).collect();
-        for window in indices.chunks(self.net.window) {
+        for window in indices.chunks(self.net.window()) {
             let blockhash = self.net.blockhash().await?;
             let mut txs = Vec::with_capacity(window.len());
             for &i in window {
@@ -568,7 +568,7 @@ impl Community {
             &batches[with_consumers..],
         ];
         for phase in phases {
-            for window in phase.chunks(self.net.window) {
+            for window in phase.chunks(self.net.window()) {
                 let blockhash = self.net.blockhash().await?;
                 let mut txs = Vec::with_capacity(window.len());
                 for batch in window {

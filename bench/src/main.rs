@@ -13,7 +13,7 @@ mod stdout;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use community::{Config, Outcome, LAMPORTS_PER_SIGNATURE, METERS_PER_RESIDENT};
 use net::{SendMode, Shape};
@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// How transactions reach the bank.
-    #[arg(long, value_enum, default_value_t = SendMode::Fire)]
+    #[arg(long, value_enum, default_value_t = SendMode::Join)]
     send: SendMode,
     /// Transactions signed under one blockhash and sent together.
     #[arg(long, default_value_t = 256)]
@@ -111,7 +111,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -158,9 +158,16 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
     for o in outcomes {
         let largest: Shape = o.largest_report.max(o.largest_settle).max(o.largest_close);
         let meter_hours = (o.meters as u64 * o.hours) as f64;
-        let per = |x: f64| x / meter_hours;
+        let per = |x: f64| {
+            let v = x / meter_hours;
+            if v >= 0.0 && v.fract() < 0.05 {
+                thousands(v.round() as u64)
+            } else {
+                format!("{v:.1}")
+            }
+        };
         println!(
-            "| {} | {} | {} ({} + {} + {}) | {:.1} / {} | {} / {} | {:.0} ({:.0} + {:.0}) | {} | {} |",
+            "| {} | {} | {} ({} + {} + {}) | {:.1} / {} | {} / {} | {} ({} fees + {} rent) | {} | {} |",
             thousands(o.meters as u64),
             o.hours,
             thousands((o.report_txs_per_epoch + o.settle_txs_per_epoch + o.close_txs_per_epoch) as u64),
@@ -184,30 +191,32 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
         None => "native (host-compiled, compute units not metered)".to_string(),
     };
     let payer = if args.relayer {
-        "one relayer pays every report (report = 2 signatures)"
+        "One relayer pays every report (report = 2 signatures)"
     } else {
-        "each gateway pays its own report (report = 1 signature)"
+        "Each gateway pays its own report (report = 1 signature)"
     };
     println!(
         "Machine: {}. Program: {program}. Bank: solana-program-test 3.1.12, 64 account locks. \
-         Send mode: {:?}, window {}. {payer}; the crank pays settle and close ({} lamports a signature). \
+         Send mode: `--send {}`, window {}. {payer}; the crank pays settle and close ({} lamports a signature). \
          One resident per {} meters; 1 producer per 4 consumers.",
         machine(),
-        args.send,
+        args.send
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string()),
         args.window,
-        LAMPORTS_PER_SIGNATURE,
+        thousands(LAMPORTS_PER_SIGNATURE),
         METERS_PER_RESIDENT,
     );
     for o in outcomes {
         println!(
-            "- {} meters × {} h: setup {:.1} s ({} transactions, untimed in the table), run {:.1} s; \
+            "- {} meters × {} h: setup {} ({} transactions, untimed in the table), run {}; \
              largest report {} B / {} keys, settle {} B / {} keys; close_epoch {}; \
              {} Wh consumed; charged {} units = producers {} + fees {} + pool carry {}.",
             thousands(o.meters as u64),
             o.hours,
-            o.setup.as_secs_f64(),
+            duration(o.setup),
             thousands(o.setup_txs as u64),
-            (o.total - o.setup).as_secs_f64(),
+            duration(o.total - o.setup),
             o.largest_report.bytes,
             o.largest_report.keys,
             o.largest_settle.bytes,
@@ -218,6 +227,24 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
             thousands(o.paid_units),
             thousands(o.fee_units),
             thousands(o.carry_units),
+        );
+    }
+    println!(
+        "Report time: signing, sending and confirming every meter's report of the epoch. Settle \
+         time: the SDK's `plan_batches` + `settle_transaction`, signed and confirmed (consumer \
+         batches pipelined, then the batch that charges the last consumers, then producer \
+         batches pipelined); `close_epoch` is one more transaction, timed apart (above). \
+         Lamports: measured drop of the crank's and the report payers' balances over the run; \
+         fees = 5,000 × signatures; rent not returned = the rest (every epoch account is closed, \
+         checked)."
+    );
+    if let Some(o) = outcomes.iter().find(|o| o.meters >= 10_000) {
+        let worst = o.settle_times.iter().max().copied().unwrap_or_default();
+        println!(
+            "Issue target, {} meters settled in under 60 s: slowest epoch's settlement took {} ({}).",
+            thousands(o.meters as u64),
+            duration(worst),
+            if worst < Duration::from_secs(60) { "met" } else { "NOT met" }
         );
     }
     println!("Total wall time: {:.1} s.", total.as_secs_f64());
