@@ -341,6 +341,14 @@ impl Community {
         first..(first + METERS_PER_RESIDENT).min(self.meters.len())
     }
 
+    /// Windows left in flight while the next is signed: none in `Seq` mode.
+    fn overlap(&self) -> usize {
+        match self.net.mode {
+            SendMode::Seq => 0,
+            SendMode::Join | SendMode::Fire => 1,
+        }
+    }
+
     fn report_payer<'a>(&'a self, meter: &'a MeterRef) -> &'a Keypair {
         self.relayer.as_ref().unwrap_or(&meter.gateway)
     }
@@ -543,7 +551,7 @@ impl Community {
                 self.net.mode,
                 txs,
             )));
-            while in_flight.len() > 1 {
+            while in_flight.len() > self.overlap() {
                 if let Some(handle) = in_flight.pop_front() {
                     handle.await.context("join reports")?.context("reports")?;
                 }
