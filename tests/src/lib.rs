@@ -73,6 +73,43 @@ impl TestGrid {
         grid
     }
 
+    /// The design's community: Angel and Bennie produce; Carlos and Danny consume. Everyone
+    /// has bought 20 k ($2.00 at $0.10 per k), and the consumers have prepaid 10 k each.
+    pub async fn seed_community() -> Self {
+        let mut g = Self::start().await;
+        for id in ["angel", "bennie", "carlos", "danny"] {
+            g.add_resident(id).await;
+            g.buy(id, 200).await;
+        }
+        g.add_meter("angel-roof", MeterKind::Producer, "angel")
+            .await;
+        g.add_meter("bennie-roof", MeterKind::Producer, "bennie")
+            .await;
+        g.add_meter("carlos-house", MeterKind::Household, "carlos")
+            .await;
+        g.add_meter("danny-house", MeterKind::Household, "danny")
+            .await;
+        g.fund("carlos", "carlos-house", 10 * K)
+            .await
+            .expect("fund carlos");
+        g.fund("danny", "danny-house", 10 * K)
+            .await
+            .expect("fund danny");
+        g
+    }
+
+    /// The design's worked example for `epoch`: consumers 3 and 2 kWh, producers 3 and 2.5.
+    pub async fn report_seed_example(&mut self, epoch: u64) {
+        for (meter, wh) in [
+            ("carlos-house", 3 * KWH),
+            ("danny-house", 2 * KWH),
+            ("angel-roof", 3 * KWH),
+            ("bennie-roof", 2_500),
+        ] {
+            self.report(meter, epoch, wh).await.expect("report");
+        }
+    }
+
     /// A second grid in the same bank (for cross-grid attacks).
     pub async fn add_grid(&mut self, name: &str) -> Pubkey {
         let args = InitializeGridArgs {

@@ -17,39 +17,10 @@ use solana_signer::Signer;
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-/// Angel and Bennie produce; Carlos and Danny consume. Everyone has bought 20 k, and the
-/// consumers have prepaid 10 k each.
-async fn community() -> TestGrid {
-    let mut g = TestGrid::start().await;
-    for id in ["angel", "bennie", "carlos", "danny"] {
-        g.add_resident(id).await;
-        g.buy(id, 200).await;
-    }
-    g.add_meter("angel-roof", MeterKind::Producer, "angel")
-        .await;
-    g.add_meter("bennie-roof", MeterKind::Producer, "bennie")
-        .await;
-    g.add_meter("carlos-house", MeterKind::Household, "carlos")
-        .await;
-    g.add_meter("danny-house", MeterKind::Household, "danny")
-        .await;
-    g.fund("carlos", "carlos-house", 10 * K).await.unwrap();
-    g.fund("danny", "danny-house", 10 * K).await.unwrap();
-    g
-}
-
-/// Every meter reports the seed's example for `epoch`.
-async fn report_all(g: &mut TestGrid, epoch: u64) {
-    g.report("carlos-house", epoch, 3 * KWH).await.unwrap();
-    g.report("danny-house", epoch, 2 * KWH).await.unwrap();
-    g.report("angel-roof", epoch, 3 * KWH).await.unwrap();
-    g.report("bennie-roof", epoch, 2_500).await.unwrap();
-}
-
 /// The community after epoch 0 is reported and settled: both producers have earnings.
 async fn settled_community() -> TestGrid {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     g.settle_all(0).await;
     g
@@ -212,7 +183,7 @@ async fn assert_unchanged(g: &mut TestGrid, watch: &Watch) {
 
 #[tokio::test]
 async fn register_meter_by_a_non_admin_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let owner = g.resident("angel").resident;
@@ -241,7 +212,7 @@ async fn register_meter_by_a_non_admin_is_refused() {
 
 #[tokio::test]
 async fn update_grid_by_a_non_admin_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let args = UpdateGridArgs {
@@ -266,7 +237,7 @@ async fn update_grid_by_a_non_admin_is_refused() {
 
 #[tokio::test]
 async fn set_paused_by_a_non_admin_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let w = watch(&mut g, &[]).await;
@@ -283,7 +254,7 @@ async fn set_paused_by_a_non_admin_is_refused() {
 
 #[tokio::test]
 async fn rotate_gateway_by_a_non_admin_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let meter = g.meter("carlos-house").address;
@@ -307,7 +278,7 @@ async fn rotate_gateway_by_a_non_admin_is_refused() {
 
 #[tokio::test]
 async fn deactivate_meter_by_a_non_admin_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let meter = g.meter("carlos-house").address;
@@ -325,7 +296,7 @@ async fn deactivate_meter_by_a_non_admin_is_refused() {
 
 #[tokio::test]
 async fn admin_key_without_its_signature_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.pubkey();
     let mut instruction = ix::set_paused(&admin, &grid, true);
@@ -338,7 +309,7 @@ async fn admin_key_without_its_signature_is_refused() {
 
 #[tokio::test]
 async fn rotate_gateway_by_the_admin_of_another_grid_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     // Mallory creates her own grid, so she is an admin, just not of this one.
     let mallory = mallory(&mut g).await;
     let her_grid = pda::grid("mallory-grid");
@@ -373,7 +344,7 @@ async fn rotate_gateway_by_the_admin_of_another_grid_is_refused() {
 
 #[tokio::test]
 async fn report_signed_by_another_gateway_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
     let meter = g.meter("carlos-house").address;
@@ -400,7 +371,7 @@ async fn report_signed_by_another_gateway_is_refused() {
 
 #[tokio::test]
 async fn report_signed_by_a_rotated_out_gateway_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let meter = g.meter("carlos-house").address;
     let admin = g.admin.insecure_clone();
@@ -441,7 +412,7 @@ async fn report_signed_by_a_rotated_out_gateway_is_refused() {
 
 #[tokio::test]
 async fn report_for_a_meter_of_another_grid_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
@@ -466,7 +437,7 @@ async fn report_for_a_meter_of_another_grid_is_refused() {
 
 #[tokio::test]
 async fn report_naming_another_grid_with_this_grids_epoch_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
@@ -505,7 +476,7 @@ async fn report_naming_another_grid_with_this_grids_epoch_is_refused() {
 
 #[tokio::test]
 async fn report_with_a_forged_epoch_account_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
     let meter = g.meter("carlos-house").address;
@@ -539,7 +510,7 @@ async fn report_with_a_forged_epoch_account_is_refused() {
 
 #[tokio::test]
 async fn duplicate_report_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     g.report("carlos-house", 0, 3 * KWH).await.unwrap();
     let w = watch(&mut g, &[]).await;
     // A "correction" with another value.
@@ -562,7 +533,7 @@ async fn duplicate_report_is_refused() {
 
 #[tokio::test]
 async fn report_for_a_future_epoch_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     assert_eq!(g.current_epoch().await, 0);
     let w = watch(&mut g, &[pda::epoch(&grid, u64::MAX)]).await;
@@ -577,7 +548,7 @@ async fn report_for_a_future_epoch_is_refused() {
 
 #[tokio::test]
 async fn report_after_the_grace_window_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid_state().await;
     let closes = grid.epoch_end(0).unwrap() + grid.params.grace_seconds as i64;
     // The last second of the grace window still takes a late report ...
@@ -601,7 +572,7 @@ async fn report_after_the_grace_window_is_refused() {
 
 #[tokio::test]
 async fn reading_over_the_per_epoch_limit_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let limit = g.grid_state().await.params.max_wh_per_epoch;
     assert_eq!(limit, 1_000_000);
     let w = watch(&mut g, &[]).await;
@@ -617,7 +588,7 @@ async fn reading_over_the_per_epoch_limit_is_refused() {
 
 #[tokio::test]
 async fn report_into_a_ninth_unsettled_epoch_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     for epoch in 0..8 {
         g.enter_epoch(epoch).await;
         g.report("angel-roof", epoch, KWH).await.unwrap();
@@ -639,7 +610,7 @@ async fn report_into_a_ninth_unsettled_epoch_is_refused() {
 
 #[tokio::test]
 async fn report_for_a_deactivated_meter_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let meter = g.meter("angel-roof").address;
     let admin = g.admin.insecure_clone();
@@ -669,7 +640,7 @@ async fn report_for_a_deactivated_meter_is_refused() {
 
 #[tokio::test]
 async fn fund_with_zero_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let w = watch(&mut g, &[]).await;
     let result = g.fund("carlos", "carlos-house", 0).await;
     assert_fails_with(result, EnergyError::ZeroAmount);
@@ -678,7 +649,7 @@ async fn fund_with_zero_is_refused() {
 
 #[tokio::test]
 async fn fund_more_than_the_funder_holds_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     assert_eq!(g.coins("carlos").await, 10 * K);
     let w = watch(&mut g, &[]).await;
     let result = g.fund("carlos", "carlos-house", 10 * K + 1).await;
@@ -694,7 +665,7 @@ async fn fund_more_than_the_funder_holds_is_refused() {
 
 #[tokio::test]
 async fn fund_signed_by_a_wallet_that_is_not_the_residents_authority_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
@@ -713,7 +684,7 @@ async fn fund_signed_by_a_wallet_that_is_not_the_residents_authority_is_refused(
 
 #[tokio::test]
 async fn fund_from_another_residents_coin_account_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
     let carlos_wallet = g.resident("carlos").wallet.insecure_clone();
@@ -731,7 +702,7 @@ async fn fund_from_another_residents_coin_account_is_refused() {
 
 #[tokio::test]
 async fn fund_a_producer_meter_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let w = watch(&mut g, &[]).await;
     let result = g.fund("angel", "angel-roof", K).await;
     assert_fails_with(result, EnergyError::NotConsumerMeter);
@@ -740,7 +711,7 @@ async fn fund_a_producer_meter_is_refused() {
 
 #[tokio::test]
 async fn fund_a_deactivated_meter_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let meter = g.meter("carlos-house").address;
     let admin = g.admin.insecure_clone();
@@ -758,7 +729,7 @@ async fn fund_a_deactivated_meter_is_refused() {
 
 #[tokio::test]
 async fn fund_a_meter_of_another_grid_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
@@ -776,7 +747,7 @@ async fn fund_a_meter_of_another_grid_is_refused() {
 
 #[tokio::test]
 async fn fund_into_a_substituted_vault_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
@@ -797,7 +768,7 @@ async fn fund_into_a_substituted_vault_is_refused() {
 
 #[tokio::test]
 async fn fund_into_a_substituted_pool_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
     let wallet = g.resident("carlos").wallet.insecure_clone();
@@ -813,7 +784,7 @@ async fn fund_into_a_substituted_pool_is_refused() {
 
 #[tokio::test]
 async fn fund_with_the_pool_passed_as_the_vault_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
     let wallet = g.resident("carlos").wallet.insecure_clone();
@@ -833,7 +804,7 @@ async fn fund_with_the_pool_passed_as_the_vault_is_refused() {
 
 #[tokio::test]
 async fn add_fiat_signed_by_a_non_oracle_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
@@ -860,7 +831,7 @@ async fn add_fiat_signed_by_a_non_oracle_is_refused() {
 
 #[tokio::test]
 async fn add_fiat_from_another_grids_oracle_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     // Mallory runs her own grid and is its oracle; she names her grid and Carlos.
     let mallory = mallory(&mut g).await;
     let her_grid = pda::grid("mallory-grid");
@@ -894,7 +865,7 @@ async fn add_fiat_from_another_grids_oracle_is_refused() {
 
 #[tokio::test]
 async fn add_fiat_of_zero_cents_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let receipt = pda::receipt(&g.grid, "evt_zero");
     let w = watch(&mut g, &[receipt]).await;
     let result = g.add_fiat("carlos", 0, "evt_zero").await;
@@ -904,7 +875,7 @@ async fn add_fiat_of_zero_cents_is_refused() {
 
 #[tokio::test]
 async fn add_fiat_that_overflows_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let w = watch(
         &mut g,
@@ -926,7 +897,7 @@ async fn add_fiat_that_overflows_is_refused() {
 
 #[tokio::test]
 async fn add_fiat_below_one_base_unit_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     let args = UpdateGridArgs {
@@ -945,7 +916,7 @@ async fn add_fiat_below_one_base_unit_is_refused() {
 
 #[tokio::test]
 async fn replayed_payment_id_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let supply = g.supply().await;
     g.add_fiat("carlos", 100, "evt_once").await.unwrap();
@@ -973,7 +944,7 @@ async fn replayed_payment_id_is_refused() {
 
 #[tokio::test]
 async fn payment_id_longer_than_32_bytes_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let long = "evt_".to_string() + &"x".repeat(29);
     assert_eq!(long.len(), 33);
@@ -992,7 +963,7 @@ async fn payment_id_longer_than_32_bytes_is_refused() {
 
 #[tokio::test]
 async fn empty_payment_id_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let receipt = pda::receipt(&g.grid, "");
     let w = watch(&mut g, &[receipt]).await;
     let result = g.add_fiat("carlos", 100, "").await;
@@ -1002,7 +973,7 @@ async fn empty_payment_id_is_refused() {
 
 #[tokio::test]
 async fn burn_beyond_escrow_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
     let wallet = g.resident("carlos").wallet.insecure_clone();
@@ -1040,7 +1011,7 @@ async fn burn_beyond_escrow_is_refused() {
 
 #[tokio::test]
 async fn cancel_withdrawal_with_nothing_escrowed_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
     let wallet = g.resident("carlos").wallet.insecure_clone();
@@ -1060,8 +1031,8 @@ async fn cancel_withdrawal_with_nothing_escrowed_is_refused() {
 
 #[tokio::test]
 async fn settle_an_open_epoch_is_refused() {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     let grid = g.grid_state().await;
     let closes = grid.epoch_end(0).unwrap() + grid.params.grace_seconds as i64;
     let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
@@ -1100,8 +1071,8 @@ async fn settle_an_already_settled_epoch_is_refused() {
 
 #[tokio::test]
 async fn settle_batch_with_the_same_meter_twice_is_refused() {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     let w = watch(&mut g, &[]).await;
     let result = g
@@ -1113,11 +1084,11 @@ async fn settle_batch_with_the_same_meter_twice_is_refused() {
 
 #[tokio::test]
 async fn settle_batch_with_a_meter_of_another_grid_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
-    report_all(&mut g, 0).await;
+    g.report_seed_example(0).await;
     // The other grid's meter has a reading for its own epoch 0.
     g.send(
         &[ix::report(
@@ -1144,8 +1115,8 @@ async fn settle_batch_with_a_meter_of_another_grid_is_refused() {
 
 #[tokio::test]
 async fn settle_batch_with_accounts_that_are_not_meters_is_refused() {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     let grid = g.grid;
     let carlos = g.meter("carlos-house").address;
@@ -1170,8 +1141,8 @@ async fn settle_batch_with_accounts_that_are_not_meters_is_refused() {
 
 #[tokio::test]
 async fn settle_batch_with_a_read_only_meter_is_refused() {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     let grid = g.grid;
     let carlos = g.meter("carlos-house").address;
@@ -1186,7 +1157,7 @@ async fn settle_batch_with_a_read_only_meter_is_refused() {
 
 #[tokio::test]
 async fn settle_batch_with_a_meter_without_a_reading_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     g.report("carlos-house", 0, 3 * KWH).await.unwrap();
     g.report("angel-roof", 0, 3 * KWH).await.unwrap();
     g.close_epoch_window(0).await;
@@ -1198,7 +1169,7 @@ async fn settle_batch_with_a_meter_without_a_reading_is_refused() {
 
 #[tokio::test]
 async fn settle_with_a_forged_epoch_account_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
@@ -1232,8 +1203,8 @@ async fn settle_with_a_forged_epoch_account_is_refused() {
 
 #[tokio::test]
 async fn close_epoch_of_an_unsettled_epoch_is_refused() {
-    let mut g = community().await;
-    report_all(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
@@ -1302,14 +1273,14 @@ async fn collect_earnings_to_a_resident_who_is_not_the_owner_is_refused() {
 
 #[tokio::test]
 async fn collect_earnings_with_nothing_earned_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let w = watch(&mut g, &[]).await;
     let result = g.collect("angel-roof").await;
     assert_fails_with(result, EnergyError::NothingToCollect);
     assert_unchanged(&mut g, &w).await;
 
     // Nor twice for the same earnings.
-    report_all(&mut g, 0).await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     g.settle_all(0).await;
     g.collect("angel-roof").await.unwrap();
@@ -1322,7 +1293,7 @@ async fn collect_earnings_with_nothing_earned_is_refused() {
 
 #[tokio::test]
 async fn collect_earnings_on_a_consumer_meter_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     // Carlos's house holds 10 k of prepaid coins: they are not earnings.
     assert_eq!(g.meter_state("carlos-house").await.balance_units, 10 * K);
     let w = watch(&mut g, &[]).await;
@@ -1336,7 +1307,7 @@ async fn collect_earnings_on_a_consumer_meter_is_refused() {
 
 #[tokio::test]
 async fn register_resident_with_an_invalid_id_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let wallet = mallory(&mut g).await;
     let long = "a".repeat(33);
@@ -1368,7 +1339,7 @@ async fn register_resident_with_an_invalid_id_is_refused() {
 
 #[tokio::test]
 async fn register_meter_with_an_invalid_id_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     let owner = g.resident("angel").resident;
@@ -1399,7 +1370,7 @@ async fn register_meter_with_an_invalid_id_is_refused() {
 
 #[tokio::test]
 async fn register_meter_with_a_label_over_64_bytes_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     let owner = g.resident("angel").resident;
@@ -1446,7 +1417,7 @@ async fn register_meter_with_a_label_over_64_bytes_is_refused() {
 
 #[tokio::test]
 async fn register_meter_off_the_map_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     let owner = g.resident("angel").resident;
@@ -1478,7 +1449,7 @@ async fn register_meter_off_the_map_is_refused() {
 
 #[tokio::test]
 async fn register_meter_owned_by_a_resident_of_another_grid_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
@@ -1600,7 +1571,7 @@ async fn initialize_grid_with_an_invalid_name_is_refused() {
 
 #[tokio::test]
 async fn update_grid_with_bad_parameters_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     let cases = [
@@ -1648,10 +1619,10 @@ async fn update_grid_with_bad_parameters_is_refused() {
 
 #[tokio::test]
 async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid_address = g.grid;
     let admin = g.admin.insecure_clone();
-    report_all(&mut g, 0).await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     g.send(
         &[ix::set_paused(&admin.pubkey(), &grid_address, true)],
@@ -1739,7 +1710,7 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
 
 #[tokio::test]
 async fn report_into_a_settled_and_closed_epoch_is_refused() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     g.report("carlos-house", 0, KWH).await.unwrap();
@@ -1780,7 +1751,7 @@ async fn report_into_a_settled_and_closed_epoch_is_refused() {
 
 #[tokio::test]
 async fn parameters_changed_during_an_epoch_do_not_apply_to_its_late_first_report() {
-    let mut g = community().await;
+    let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
     // During epoch 0 the tariff doubles, from epoch 1.

@@ -5,38 +5,10 @@ use energy_utility::error::EnergyError;
 use energy_utility::state::{EpochStatus, MeterKind};
 use energy_utility_tests::*;
 
-/// Angel and Bennie produce; Carlos and Danny consume. Everyone has bought 20 k, and the
-/// consumers have prepaid 10 k each.
-async fn seed_community() -> TestGrid {
-    let mut g = TestGrid::start().await;
-    for id in ["angel", "bennie", "carlos", "danny"] {
-        g.add_resident(id).await;
-        g.buy(id, 200).await; // $2.00 at $0.10 per k
-    }
-    g.add_meter("angel-roof", MeterKind::Producer, "angel")
-        .await;
-    g.add_meter("bennie-roof", MeterKind::Producer, "bennie")
-        .await;
-    g.add_meter("carlos-house", MeterKind::Household, "carlos")
-        .await;
-    g.add_meter("danny-house", MeterKind::Household, "danny")
-        .await;
-    g.fund("carlos", "carlos-house", 10 * K).await.unwrap();
-    g.fund("danny", "danny-house", 10 * K).await.unwrap();
-    g
-}
-
-async fn report_seed_example(g: &mut TestGrid, epoch: u64) {
-    g.report("carlos-house", epoch, 3 * KWH).await.unwrap();
-    g.report("danny-house", epoch, 2 * KWH).await.unwrap();
-    g.report("angel-roof", epoch, 3 * KWH).await.unwrap();
-    g.report("bennie-roof", epoch, 2_500).await.unwrap();
-}
-
 #[tokio::test]
 async fn seed_worked_example_pays_producers_pro_rata() {
-    let mut g = seed_community().await;
-    report_seed_example(&mut g, 0).await;
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
     g.settle_all(0).await;
 
@@ -211,7 +183,7 @@ async fn crank_stopped_halfway_and_repeated_batches_pay_nothing_twice() {
 
 #[tokio::test]
 async fn pools_without_producers_and_remainders_are_carried_to_the_next_epoch() {
-    let mut g = seed_community().await;
+    let mut g = TestGrid::seed_community().await;
     // Epoch 0: only consumers report; after the fee, the whole pool is carried.
     g.report("carlos-house", 0, 3 * KWH).await.unwrap();
     g.report("danny-house", 0, 2 * KWH).await.unwrap();
@@ -225,7 +197,7 @@ async fn pools_without_producers_and_remainders_are_carried_to_the_next_epoch() 
 
     // Epoch 1: the worked example, plus the carried 4.99 k.
     g.enter_epoch(1).await;
-    report_seed_example(&mut g, 1).await;
+    g.report_seed_example(1).await;
     g.close_epoch_window(1).await;
     g.settle_all(1).await;
     let second = g.epoch_state(1).await;
@@ -244,7 +216,7 @@ async fn pools_without_producers_and_remainders_are_carried_to_the_next_epoch() 
 
 #[tokio::test]
 async fn closing_a_settled_epoch_returns_its_rent_in_full_to_the_first_reporter() {
-    let mut g = seed_community().await;
+    let mut g = TestGrid::seed_community().await;
     let relayer = solana_keypair::Keypair::new();
     let relayer_key = solana_signer::Signer::pubkey(&relayer);
     g.airdrop(&relayer_key, 1_000_000_000).await;
