@@ -1,6 +1,5 @@
 //! The JSON API (see `app/API.md`): reads straight from the chain, and the demo's actions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
@@ -13,7 +12,7 @@ use energy_utility::state::ReadingStatus;
 use energy_utility_sdk::accounts::{Meter, Resident};
 use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
 use energy_utility_sdk::views::{meter_json, resident_json, GridView};
-use energy_utility_sdk::{instructions, pda, Client};
+use energy_utility_sdk::{instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_signer::Signer;
@@ -63,19 +62,6 @@ fn positions(meters: &[(Pubkey, Meter)]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-async fn owner_ids(
-    client: &Client,
-    meters: &[(Pubkey, Meter)],
-) -> Result<HashMap<Pubkey, String>, ApiError> {
-    let owners: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
-    let residents = client.accounts::<Resident>(&owners).await?;
-    Ok(owners
-        .into_iter()
-        .zip(residents)
-        .map(|(a, r)| (a, r.map_or_else(|| a.to_string(), |r| r.id)))
-        .collect())
-}
-
 async fn state_json(app: &App) -> Result<Value, ApiError> {
     let client = &app.client;
     let (address, grid) = grid(app).await?;
@@ -89,7 +75,8 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         pool_units: client.token_amount(&pda::pool(&address)).await?,
     };
     let meters = client.meters(&address, grid.meter_count).await?;
-    let owners = owner_ids(client, &meters).await?;
+    let owner_addresses: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
+    let owners = client.resident_ids(&owner_addresses).await?;
     let meter_rows: Vec<Value> = meters
         .iter()
         .zip(positions(&meters))

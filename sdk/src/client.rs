@@ -84,8 +84,9 @@ impl Client {
         Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
     }
 
-    /// SOL from the cluster's faucet (local cluster, devnet), confirmed before returning.
-    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<()> {
+    /// SOL from the cluster's faucet (local cluster, devnet), confirmed before returning the
+    /// transaction's signature.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<String> {
         let signature = self
             .rpc
             .request_airdrop(to, lamports)
@@ -98,7 +99,7 @@ impl Client {
                 .await
                 .map_err(rpc_error)?
             {
-                return Ok(());
+                return Ok(signature.to_string());
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
@@ -222,6 +223,19 @@ impl Client {
             .into_iter()
             .zip(accounts)
             .filter_map(|(address, account)| account.map(|a| (address, a)))
+            .collect())
+    }
+
+    /// The ids of the residents at `addresses`; an address that is no resident shows as itself.
+    pub async fn resident_ids(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<std::collections::HashMap<Pubkey, String>> {
+        let residents = self.accounts::<Resident>(addresses).await?;
+        Ok(addresses
+            .iter()
+            .zip(residents)
+            .map(|(a, r)| (*a, r.map_or_else(|| a.to_string(), |r| r.id)))
             .collect())
     }
 

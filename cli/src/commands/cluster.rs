@@ -56,30 +56,15 @@ pub async fn airdrop(globals: &Globals, args: AirdropArgs) -> anyhow::Result<()>
         None => globals.keypair()?.pubkey(),
     };
     let signature = client
-        .rpc
-        .request_airdrop(&to, lamports)
+        .airdrop(&to, lamports)
         .await
         .context("airdrop refused")?;
-    wait_for(&client.rpc, &signature).await?;
     let balance = client.lamports(&to).await?;
     globals.output().print(
-        json!({"to": to.to_string(), "sol": format_decimal(lamports, 9), "balance_sol": format_decimal(balance, 9), "signature": signature.to_string()}),
+        json!({"to": to.to_string(), "sol": format_decimal(lamports, 9), "balance_sol": format_decimal(balance, 9), "signature": signature}),
         || format!("{} SOL to {to}; balance {} SOL", format_decimal(lamports, 9), format_decimal(balance, 9)),
     );
     Ok(())
-}
-
-async fn wait_for(
-    rpc: &solana_rpc_client::nonblocking::rpc_client::RpcClient,
-    signature: &solana_keypair::Signature,
-) -> anyhow::Result<()> {
-    for _ in 0..60 {
-        if rpc.confirm_transaction(signature).await? {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-    bail!("the airdrop {signature} was not confirmed within 30 s")
 }
 
 pub async fn clock(globals: &Globals, command: ClockCommand) -> anyhow::Result<()> {

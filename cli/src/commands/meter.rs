@@ -1,7 +1,5 @@
 //! `deu meter`: install meters (admin), show and list them.
 
-use std::collections::HashMap;
-
 use anchor_lang::prelude::Pubkey;
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
@@ -118,7 +116,8 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             let client = globals.reader();
             let (grid_address, grid) = load_grid(globals, &client).await?;
             let meters = client.meters(&grid_address, grid.meter_count).await?;
-            let owners = owner_ids(&client, meters.iter().map(|(_, m)| m.owner).collect()).await?;
+            let owners: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
+            let owners = client.resident_ids(&owners).await?;
             let rows: Vec<Value> = meters
                 .iter()
                 .map(|(address, m)| meter_json(address, m, &owners[&m.owner]))
@@ -171,24 +170,9 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
     }
 }
 
-/// Resident ids of the given resident addresses.
-async fn owner_ids(
-    client: &Client,
-    owners: Vec<Pubkey>,
-) -> anyhow::Result<HashMap<Pubkey, String>> {
-    let residents = client
-        .accounts::<energy_utility_sdk::accounts::Resident>(&owners)
-        .await?;
-    Ok(owners
-        .into_iter()
-        .zip(residents)
-        .map(|(address, r)| (address, r.map_or_else(|| address.to_string(), |r| r.id)))
-        .collect())
-}
-
 async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
     let (address, meter) = client.meter(grid, id).await?;
-    let owners = owner_ids(client, vec![meter.owner]).await?;
+    let owners = client.resident_ids(&[meter.owner]).await?;
     let owner = &owners[&meter.owner];
     globals
         .output()
