@@ -281,6 +281,56 @@ pub fn add_fiat(
     )
 }
 
+/// Signed by the grid's oracle before it creates a payout: locks the escrowed coins the
+/// payout of `amount_cents` will burn. `payout_ref` is the utility's id for that payout.
+pub fn lock_withdrawal(
+    oracle: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    amount_cents: u64,
+    payout_ref: &str,
+) -> Instruction {
+    build(
+        accounts::LockWithdrawal {
+            oracle: *oracle,
+            grid: *grid,
+            resident: *resident,
+            receipt: pda::receipt(grid, payout_ref),
+            system_program: system_program::ID,
+        },
+        instruction::LockWithdrawal {
+            amount_cents,
+            payout_ref: payout_ref.to_string(),
+        },
+    )
+}
+
+/// Signed by the grid's oracle when a payout failed: returns the coins locked for it.
+pub fn return_withdrawal(
+    oracle: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    amount_cents: u64,
+    payment_id: &str,
+) -> Instruction {
+    build(
+        accounts::ReturnWithdrawal {
+            oracle: *oracle,
+            grid: *grid,
+            resident: *resident,
+            coins: pda::coins(resident),
+            escrow: pda::escrow(grid),
+            receipt: pda::receipt(grid, payment_id),
+            token_program: token::ID,
+            system_program: system_program::ID,
+        },
+        instruction::ReturnWithdrawal {
+            amount_cents,
+            payment_id: payment_id.to_string(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

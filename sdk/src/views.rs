@@ -90,17 +90,19 @@ pub fn resident_json(address: &Pubkey, r: &Resident, balance_units: u64) -> Valu
         "owner": r.authority.to_string(),
         "balance_k": format_k(balance_units),
         "escrow_k": format_k(r.escrow_units),
+        "locked_k": format_k(r.locked_units),
     })
 }
 
 pub fn resident_text(address: &Pubkey, r: &Resident, balance_units: u64) -> String {
     format!(
-        "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (set aside to sell)",
+        "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (set aside to sell)\n  locked:   {} k (being paid out)",
         r.id,
         address,
         r.authority,
         format_k(balance_units),
-        format_k(r.escrow_units)
+        format_k(r.escrow_units),
+        format_k(r.locked_units)
     )
 }
 

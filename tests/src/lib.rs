@@ -319,6 +319,64 @@ impl TestGrid {
         self.send(&[instruction], &[&oracle]).await
     }
 
+    /// The resident sets `amount_units` of their coins aside to sell.
+    pub async fn request_withdrawal(
+        &mut self,
+        resident: &str,
+        amount_units: u64,
+    ) -> Result<(), BanksClientError> {
+        let actor = self.resident(resident);
+        let wallet = actor.wallet.insecure_clone();
+        let address = actor.resident;
+        let grid = self.grid;
+        let instruction = ix::request_withdrawal(&wallet.pubkey(), &grid, &address, amount_units);
+        self.send(&[instruction], &[&wallet]).await
+    }
+
+    /// The oracle locks the escrowed coins a payout of `cents` will burn.
+    pub async fn lock_withdrawal(
+        &mut self,
+        resident: &str,
+        cents: u64,
+        payout_ref: &str,
+    ) -> Result<(), BanksClientError> {
+        let oracle = self.oracle.insecure_clone();
+        let resident = self.resident(resident).resident;
+        let grid = self.grid;
+        let instruction =
+            ix::lock_withdrawal(&oracle.pubkey(), &grid, &resident, cents, payout_ref);
+        self.send(&[instruction], &[&oracle]).await
+    }
+
+    /// The oracle returns the coins locked for a failed payout of `cents`.
+    pub async fn return_withdrawal(
+        &mut self,
+        resident: &str,
+        cents: u64,
+        payment_id: &str,
+    ) -> Result<(), BanksClientError> {
+        let oracle = self.oracle.insecure_clone();
+        let resident = self.resident(resident).resident;
+        let grid = self.grid;
+        let instruction =
+            ix::return_withdrawal(&oracle.pubkey(), &grid, &resident, cents, payment_id);
+        self.send(&[instruction], &[&oracle]).await
+    }
+
+    /// A whole sale of `cents`: the coins set aside, locked, and the payout paid.
+    pub async fn sell(&mut self, resident: &str, amount_units: u64, cents: u64, payout: &str) {
+        self.request_withdrawal(resident, amount_units)
+            .await
+            .expect("request withdrawal");
+        let payout_ref = format!("wd_{payout}");
+        self.lock_withdrawal(resident, cents, &payout_ref)
+            .await
+            .expect("lock withdrawal");
+        self.add_fiat(resident, -(cents as i64), payout)
+            .await
+            .expect("payout paid");
+    }
+
     pub async fn fund(
         &mut self,
         funder: &str,
@@ -500,7 +558,8 @@ impl TestGrid {
         let ids: Vec<String> = self.residents.keys().cloned().collect();
         for id in &ids {
             resident_coins += self.coins(id).await;
-            escrows += self.resident_state(id).await.escrow_units;
+            let resident = self.resident_state(id).await;
+            escrows += resident.escrow_units + resident.locked_units;
         }
         let (vault, pool, escrow, treasury) = (
             self.vault().await,

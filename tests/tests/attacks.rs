@@ -972,41 +972,124 @@ async fn empty_payment_id_is_refused() {
 }
 
 #[tokio::test]
-async fn burn_beyond_escrow_is_refused() {
+async fn burn_beyond_locked_coins_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
-    let carlos = g.resident("carlos").resident;
-    let wallet = g.resident("carlos").wallet.insecure_clone();
     let w = watch(&mut g, &[pda::receipt(&grid, "po_1")]).await;
-    // Nothing escrowed: even one cent is too much, though Carlos holds 10 k.
+    // Nothing locked: even one cent is too much, though Carlos holds 10 k.
     let result = g.add_fiat("carlos", -1, "po_1").await;
     assert_fails_with(result, EnergyError::BurnExceedsEscrow);
     assert_unchanged(&mut g, &w).await;
 
-    g.send(
-        &[ix::request_withdrawal(
-            &wallet.pubkey(),
-            &grid,
-            &carlos,
-            5 * K,
-        )],
-        &[&wallet],
-    )
-    .await
-    .unwrap();
+    // Escrowed but not locked for a payout: still nothing to burn.
+    g.request_withdrawal("carlos", 5 * K).await.unwrap();
+    let w = watch(&mut g, &[pda::receipt(&grid, "po_1")]).await;
+    let result = g.add_fiat("carlos", -1, "po_1").await;
+    assert_fails_with(result, EnergyError::BurnExceedsEscrow);
+    assert_unchanged(&mut g, &w).await;
+
+    g.lock_withdrawal("carlos", 50, "wd_1").await.unwrap();
     let w = watch(&mut g, &[pda::receipt(&grid, "po_2")]).await;
     // 5 k is 50 cents; 51 cents would burn 5.1 k.
     let result = g.add_fiat("carlos", -51, "po_2").await;
     assert_fails_with(result, EnergyError::BurnExceedsEscrow);
     assert_unchanged(&mut g, &w).await;
-    // Danny escrowed nothing and cannot be paid out of Carlos's escrow.
+    // Danny has nothing locked and cannot be paid out of Carlos's coins.
     let result = g.add_fiat("danny", -10, "po_2").await;
     assert_fails_with(result, EnergyError::BurnExceedsEscrow);
     assert_unchanged(&mut g, &w).await;
-    // Exactly the escrow is fine.
+    // Exactly the locked coins is fine.
     g.add_fiat("carlos", -50, "po_2").await.unwrap();
-    assert_eq!(g.resident_state("carlos").await.escrow_units, 0);
+    let carlos = g.resident_state("carlos").await;
+    assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
     g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn lock_and_return_signed_by_a_non_oracle_are_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let mallory = mallory(&mut g).await;
+    let grid = g.grid;
+    let carlos = g.resident("carlos").resident;
+    g.request_withdrawal("carlos", 5 * K).await.unwrap();
+    g.lock_withdrawal("carlos", 20, "wd_1").await.unwrap();
+    let (lock, ret) = (pda::receipt(&grid, "wd_x"), pda::receipt(&grid, "po_x"));
+    let w = watch(&mut g, &[carlos, lock, ret, mallory.pubkey()]).await;
+    // Mallory would lock Carlos's escrow so that he cannot cancel it...
+    let result = g
+        .send(
+            &[ix::lock_withdrawal(
+                &mallory.pubkey(),
+                &grid,
+                &carlos,
+                30,
+                "wd_x",
+            )],
+            &[&mallory],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::NotGridOracle);
+    assert_unchanged(&mut g, &w).await;
+    // ...or return locked coins while the processor is paying him dollars for them.
+    let result = g
+        .send(
+            &[ix::return_withdrawal(
+                &mallory.pubkey(),
+                &grid,
+                &carlos,
+                20,
+                "po_x",
+            )],
+            &[&mallory],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::NotGridOracle);
+    assert_unchanged(&mut g, &w).await;
+}
+
+#[tokio::test]
+async fn lock_and_return_beyond_what_is_there_or_for_another_grid_are_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let other = other_grid(&mut g).await;
+    let grid = g.grid;
+    let oracle = g.oracle.insecure_clone();
+    g.request_withdrawal("carlos", 2 * K).await.unwrap();
+    let carlos = g.resident("carlos").resident;
+    let receipts = [pda::receipt(&grid, "wd_1"), pda::receipt(&grid, "po_1")];
+    let w = watch(&mut g, &[carlos, receipts[0], receipts[1]]).await;
+    assert_fails_with(
+        g.lock_withdrawal("carlos", 21, "wd_1").await,
+        EnergyError::LockExceedsEscrow,
+    );
+    assert_fails_with(
+        g.lock_withdrawal("carlos", 0, "wd_1").await,
+        EnergyError::ZeroAmount,
+    );
+    assert_fails_with(
+        g.lock_withdrawal("carlos", 1, "").await,
+        EnergyError::InvalidPaymentId,
+    );
+    assert_fails_with(
+        g.return_withdrawal("carlos", 1, "po_1").await,
+        EnergyError::ReturnExceedsLocked,
+    );
+    assert_unchanged(&mut g, &w).await;
+    // Our oracle, the other grid's resident.
+    let w = watch(&mut g, &[other.resident]).await;
+    let result = g
+        .send(
+            &[ix::lock_withdrawal(
+                &oracle.pubkey(),
+                &grid,
+                &other.resident,
+                1,
+                "wd_2",
+            )],
+            &[&oracle],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::WrongGrid);
+    assert_unchanged(&mut g, &w).await;
 }
 
 #[tokio::test]
@@ -1645,6 +1728,14 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     );
     assert_fails_with(
         g.add_fiat("carlos", 100, "evt_paused").await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.lock_withdrawal("carlos", 1, "wd_paused").await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.return_withdrawal("carlos", 1, "po_paused").await,
         EnergyError::GridPaused,
     );
     assert_fails_with(g.settle(0, &meters).await, EnergyError::GridPaused);

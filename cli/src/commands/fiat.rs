@@ -1,4 +1,5 @@
-//! `deu fiat add` (the payment oracle) and `deu withdraw` (residents selling coins).
+//! `deu fiat add|lock|return` (the payment oracle, by hand: the webhook service does this
+//! for every processor event) and `deu withdraw` (residents setting coins aside to sell).
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
@@ -10,13 +11,34 @@ use crate::context::{load_grid, my_resident, Globals};
 
 #[derive(Subcommand)]
 pub enum FiatCommand {
-    /// Apply a payment: positive dollars mint coins, negative dollars burn escrowed coins
+    /// Apply a payment: positive dollars mint coins, negative dollars (a payout paid) burn the
+    /// coins locked for it
     Add {
         resident_id: String,
         /// Dollars, e.g. 12.50 (bought) or -5 (paid out)
         #[arg(allow_negative_numbers = true)]
         amount_usd: String,
-        /// The processor's event id (at most 32 bytes); applying it twice is refused
+        /// The processor's event id, or the payout id for a payout (at most 32 bytes);
+        /// applying it twice is refused
+        #[arg(long)]
+        payment_id: String,
+    },
+    /// Lock the escrowed coins a payout of AMOUNT_USD will burn, before creating the payout
+    /// (the resident can no longer cancel them)
+    Lock {
+        resident_id: String,
+        /// Dollars the payout will pay, e.g. 5
+        amount_usd: String,
+        /// Your reference for the payout (at most 32 bytes); locking it twice is refused
+        #[arg(long = "ref")]
+        payout_ref: String,
+    },
+    /// A payout failed: return the coins locked for it to the resident's account
+    Return {
+        resident_id: String,
+        /// Dollars of the failed payout, e.g. 5
+        amount_usd: String,
+        /// The payout's id (at most 32 bytes); a payout is either paid or returned, once
         #[arg(long)]
         payment_id: String,
     },
@@ -40,11 +62,113 @@ pub enum WithdrawCommand {
 }
 
 pub async fn fiat(globals: &Globals, command: FiatCommand) -> anyhow::Result<()> {
-    let FiatCommand::Add {
-        resident_id,
-        amount_usd,
-        payment_id,
-    } = command;
+    match command {
+        FiatCommand::Add {
+            resident_id,
+            amount_usd,
+            payment_id,
+        } => add(globals, resident_id, amount_usd, payment_id).await,
+        FiatCommand::Lock {
+            resident_id,
+            amount_usd,
+            payout_ref,
+        } => payout_step(globals, Step::Lock, resident_id, &amount_usd, payout_ref).await,
+        FiatCommand::Return {
+            resident_id,
+            amount_usd,
+            payment_id,
+        } => payout_step(globals, Step::Return, resident_id, &amount_usd, payment_id).await,
+    }
+}
+
+enum Step {
+    Lock,
+    Return,
+}
+
+fn payment_id_ok(id: &str, flag: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 32 {
+        bail!("{flag} must be 1 to 32 bytes");
+    }
+    Ok(())
+}
+
+async fn oracle_client(
+    globals: &Globals,
+) -> anyhow::Result<(
+    energy_utility_sdk::Client,
+    anchor_lang::prelude::Pubkey,
+    energy_utility::state::Grid,
+)> {
+    let client = globals.client()?;
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    if grid.oracle != client.payer() {
+        bail!(
+            "only the grid's oracle ({}) applies payments; this keypair is {}",
+            grid.oracle,
+            client.payer()
+        );
+    }
+    Ok((client, grid_address, grid))
+}
+
+async fn payout_step(
+    globals: &Globals,
+    step: Step,
+    resident_id: String,
+    amount_usd: &str,
+    id: String,
+) -> anyhow::Result<()> {
+    let cents = parse_usd(amount_usd).map_err(|e| anyhow!("invalid dollar amount: {e}"))?;
+    if cents == 0 {
+        bail!("the amount must not be zero");
+    }
+    payment_id_ok(&id, if matches!(step, Step::Lock) { "--ref" } else { "--payment-id" })?;
+    let (client, grid_address, _) = oracle_client(globals).await?;
+    let (resident, _) = client.resident(&grid_address, &resident_id).await?;
+    let oracle = client.payer();
+    let ix = match step {
+        Step::Lock => instructions::lock_withdrawal(&oracle, &grid_address, &resident, cents, &id),
+        Step::Return => {
+            instructions::return_withdrawal(&oracle, &grid_address, &resident, cents, &id)
+        }
+    };
+    let signature = client.send(&[ix], &[]).await?;
+    let (_, after) = client.resident(&grid_address, &resident_id).await?;
+    let balance = client.token_amount(&pda::coins(&resident)).await?;
+    let verb = match step {
+        Step::Lock => "Locked",
+        Step::Return => "Returned",
+    };
+    globals.output().print(
+        json!({
+            "resident": resident_id,
+            "amount_usd": format_usd(cents),
+            "balance_k": format_k(balance),
+            "escrow_k": format_k(after.escrow_units),
+            "locked_k": format_k(after.locked_units),
+            "id": id,
+            "signature": signature,
+        }),
+        || {
+            format!(
+                "{verb} the coins of a ${} payout ({id}); {resident_id}: {} k in the account, {} k set aside, {} k locked",
+                format_usd(cents),
+                format_k(balance),
+                format_k(after.escrow_units),
+                format_k(after.locked_units)
+            )
+        },
+    );
+    Ok(())
+}
+
+async fn add(
+    globals: &Globals,
+    resident_id: String,
+    amount_usd: String,
+    payment_id: String,
+) -> anyhow::Result<()> {
     let (negative, digits) = match amount_usd.trim().strip_prefix('-') {
         Some(rest) => (true, rest.to_string()),
         None => (false, amount_usd.clone()),
@@ -55,21 +179,11 @@ pub async fn fiat(globals: &Globals, command: FiatCommand) -> anyhow::Result<()>
     }
     let cents = i64::try_from(cents).map_err(|_| anyhow!("the amount is too large"))?;
     let amount_cents = if negative { -cents } else { cents };
-    if payment_id.is_empty() || payment_id.len() > 32 {
-        bail!("--payment-id must be 1 to 32 bytes");
-    }
-    let client = globals.client()?;
-    let (grid_address, grid) = load_grid(globals, &client).await?;
-    if grid.oracle != client.payer() {
-        bail!(
-            "only the grid's oracle ({}) applies payments; this keypair is {}",
-            grid.oracle,
-            client.payer()
-        );
-    }
+    payment_id_ok(&payment_id, "--payment-id")?;
+    let (client, grid_address, _) = oracle_client(globals).await?;
     let (resident, state) = client.resident(&grid_address, &resident_id).await?;
     let before = client.token_amount(&state.coins).await?;
-    let escrow_before = state.escrow_units;
+    let locked_before = state.locked_units;
     let ix = instructions::add_fiat(
         &client.payer(),
         &grid_address,
@@ -81,7 +195,7 @@ pub async fn fiat(globals: &Globals, command: FiatCommand) -> anyhow::Result<()>
     let (_, after_state) = client.resident(&grid_address, &resident_id).await?;
     let after = client.token_amount(&state.coins).await?;
     let coins = if negative {
-        escrow_before - after_state.escrow_units
+        locked_before - after_state.locked_units
     } else {
         after - before
     };
@@ -93,12 +207,13 @@ pub async fn fiat(globals: &Globals, command: FiatCommand) -> anyhow::Result<()>
             "minted": !negative,
             "balance_k": format_k(after),
             "escrow_k": format_k(after_state.escrow_units),
+            "locked_k": format_k(after_state.locked_units),
             "payment_id": payment_id,
             "signature": signature,
         }),
         || {
             if negative {
-                format!("Burned {} k of {resident_id}'s escrow for ${} paid out", format_k(coins), format_usd(cents.unsigned_abs()))
+                format!("Burned {} k locked for {resident_id}'s payout of ${}", format_k(coins), format_usd(cents.unsigned_abs()))
             } else {
                 format!("Minted {} k to {resident_id} for ${}; balance {} k", format_k(coins), format_usd(cents.unsigned_abs()), format_k(after))
             }

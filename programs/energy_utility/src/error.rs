@@ -84,7 +84,7 @@ pub enum EnergyError {
     PaymentAlreadyProcessed,
     #[msg("The amount is less than one coin base unit at the current price")]
     AmountBelowOneUnit,
-    #[msg("Cannot burn more coins than the resident set aside for withdrawal")]
+    #[msg("Cannot burn more coins than are locked for the resident's payouts")]
     BurnExceedsEscrow,
     #[msg("The resident has no coins set aside for withdrawal")]
     NothingEscrowed,
@@ -98,4 +98,8 @@ pub enum EnergyError {
     ConservationViolated,
     #[msg("A grid token account holds less than the balances it backs")]
     VaultShortfall,
+    #[msg("Cannot lock more coins for a payout than the resident set aside for withdrawal")]
+    LockExceedsEscrow,
+    #[msg("Cannot return more coins than are locked for the resident's payouts")]
+    ReturnExceedsLocked,
 }

@@ -194,8 +194,30 @@ pub struct FiatApplied {
     pub grid: Pubkey,
     pub resident: Pubkey,
     pub payment_id: String,
-    /// Positive: coins bought and minted. Negative: coins sold and burned from escrow.
+    /// Positive: coins bought and minted. Negative: a payout paid, its locked coins burned.
     pub amount_cents: i64,
     pub coin_units: u64,
     pub coin_price_cents: u64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalLocked {
+    pub resident: Pubkey,
+    /// The utility's reference for the payout about to be created.
+    pub payout_ref: String,
+    pub amount_cents: u64,
+    pub locked_units: u64,
+    pub new_escrow_units: u64,
+    pub new_locked_units: u64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalReturned {
+    pub resident: Pubkey,
+    pub payment_id: String,
+    pub amount_cents: u64,
+    pub returned_units: u64,
+    pub new_locked_units: u64,
 }

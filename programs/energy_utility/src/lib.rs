@@ -88,4 +88,20 @@ pub mod energy_utility {
     pub fn add_fiat(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> Result<()> {
         instructions::oracle::add_fiat::handler(ctx, amount_cents, payment_id)
     }
+
+    pub fn lock_withdrawal(
+        ctx: Context<LockWithdrawal>,
+        amount_cents: u64,
+        payout_ref: String,
+    ) -> Result<()> {
+        instructions::oracle::lock_withdrawal::handler(ctx, amount_cents, payout_ref)
+    }
+
+    pub fn return_withdrawal(
+        ctx: Context<ReturnWithdrawal>,
+        amount_cents: u64,
+        payment_id: String,
+    ) -> Result<()> {
+        instructions::oracle::return_withdrawal::handler(ctx, amount_cents, payment_id)
+    }
 }

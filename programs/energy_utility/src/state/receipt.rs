@@ -1,8 +1,22 @@
-//! Proof that one payment processor event was applied: a repeated webhook finds it and stops.
+//! Proof that one payment processor event (or one payout lock) was applied: a repeated
+//! webhook finds it and stops.
 
 use anchor_lang::prelude::*;
 
 use crate::constants::MAX_ID_LEN;
+
+/// What a processor event did on chain.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum FiatKind {
+    /// Dollars paid in: coins minted to the resident.
+    Bought,
+    /// A payout paid: its locked coins burned.
+    Sold,
+    /// Escrowed coins locked for a payout about to be created.
+    Locked,
+    /// A failed payout: its locked coins returned to the resident.
+    Returned,
+}
 
 #[account]
 #[derive(InitSpace)]
@@ -11,6 +25,9 @@ pub struct Receipt {
     pub resident: Pubkey,
     #[max_len(MAX_ID_LEN)]
     pub payment_id: String,
+    pub kind: FiatKind,
+    /// Positive for dollars paid in, negative for dollars paid out (`Sold`, `Locked`,
+    /// `Returned` carry the payout's amount as a negative number).
     pub amount_cents: i64,
     pub coin_units: u64,
     pub applied_ts: i64,

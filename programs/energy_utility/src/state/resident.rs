@@ -14,8 +14,12 @@ pub struct Resident {
     pub id: String,
     /// The resident's coin account (owned by the grid PDA, moved only by the program).
     pub coins: Pubkey,
-    /// Coins set aside in the grid's escrow to be sold for dollars.
+    /// Coins set aside in the grid's escrow to be sold for dollars; the resident may take
+    /// them back (`cancel_withdrawal`) until the oracle locks them for a payout.
     pub escrow_units: u64,
+    /// Escrowed coins the oracle locked for payouts in flight: each payout burns its coins
+    /// when paid (`add_fiat` with a negative amount) or returns them when it fails.
+    pub locked_units: u64,
     /// Registration order within the grid, for enumeration.
     pub index: u32,
     pub bump: u8,

@@ -1,6 +1,7 @@
 //! The payment processor's webhook, through its oracle key: dollars paid in mint coins to a
-//! resident; dollars paid out burn coins the resident set aside. Each payment id is applied
-//! once: its receipt account makes a repeated delivery fail with `PaymentAlreadyProcessed`.
+//! resident; a payout paid burns the coins locked for it (`lock_withdrawal`). Each payment id
+//! is applied once: its receipt account makes a repeated delivery fail with
+//! `PaymentAlreadyProcessed`.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
@@ -10,7 +11,7 @@ use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::FiatApplied;
 use crate::math::{coins_bought_floor, coins_sold_ceil};
-use crate::state::{Grid, Receipt, Resident};
+use crate::state::{FiatKind, Grid, Receipt, Resident};
 
 #[derive(Accounts)]
 #[instruction(amount_cents: i64, payment_id: String)]
@@ -83,10 +84,10 @@ pub fn handler(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> 
         let units = coins_sold_ceil(cents, price).ok_or(EnergyError::AmountTooLarge)?;
         let resident = &mut accounts.resident;
         require!(
-            units <= resident.escrow_units,
+            units <= resident.locked_units,
             EnergyError::BurnExceedsEscrow
         );
-        resident.escrow_units -= units;
+        resident.locked_units -= units;
         grid.escrow_units = grid
             .escrow_units
             .checked_sub(units)
@@ -108,6 +109,11 @@ pub fn handler(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> 
         grid: grid.key(),
         resident: accounts.resident.key(),
         payment_id: payment_id.clone(),
+        kind: if amount_cents > 0 {
+            FiatKind::Bought
+        } else {
+            FiatKind::Sold
+        },
         amount_cents,
         coin_units,
         applied_ts,

@@ -59,6 +59,7 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         id: resident_id.clone(),
         coins: ctx.accounts.coins.key(),
         escrow_units: 0,
+        locked_units: 0,
         index,
         bump: ctx.bumps.resident,
     });
