@@ -28,7 +28,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/state", get(state))
         .route("/api/residents/{id}", get(resident))
         .route("/api/meters/{id}", get(meter))
-        .route("/api/payments", get(payments))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
         .route("/api/pay/fund", get(pay_label).post(pay_transaction))
@@ -184,13 +183,6 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .collect(),
     );
     Ok(Json(row))
-}
-
-async fn payments() -> Json<Value> {
-    Json(json!({
-        "configured": false,
-        "message": "Buying and selling coins for dollars is not configured on this server yet.",
-    }))
 }
 
 async fn advance(State(app): Shared) -> ApiResult {

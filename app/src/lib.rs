@@ -8,6 +8,7 @@ pub mod custody;
 pub mod demo;
 pub mod error;
 mod pages;
+pub mod payments;
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,7 @@ use energy_utility_sdk::Client;
 use serde_json::Value;
 
 pub use custody::Custody;
+pub use payments::Payments;
 
 /// One entry of a resident's history, as this server saw it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,6 +38,8 @@ pub struct App {
     pub grid_name: String,
     /// The demo's keys (residents, gateways, the utility); `None` outside the demo.
     pub custody: Option<Custody>,
+    /// Buying and selling coins through the payment processor; `None` when not configured.
+    pub payments: Option<Payments>,
     pub history: Mutex<Vec<HistoryEntry>>,
     pub last_settlement: Mutex<Option<Value>>,
     /// Actions that send transactions run one at a time.
@@ -43,11 +47,17 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(client: Client, grid_name: &str, custody: Option<Custody>) -> Arc<Self> {
+    pub fn new(
+        client: Client,
+        grid_name: &str,
+        custody: Option<Custody>,
+        payments: Option<Payments>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             client,
             grid_name: grid_name.to_string(),
             custody,
+            payments,
             history: Mutex::new(Vec::new()),
             last_settlement: Mutex::new(None),
             actions: tokio::sync::Mutex::new(()),
@@ -62,7 +72,10 @@ impl App {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    pages::routes().merge(api::routes()).with_state(app)
+    pages::routes()
+        .merge(api::routes())
+        .merge(payments::routes())
+        .with_state(app)
 }
 
 /// Serves the app on `listener` until the process ends.

@@ -29,7 +29,7 @@ async fn demo_app(name: &str) -> Demo {
     let (custody, history) = demo::seed(&client, "demo")
         .await
         .expect("seed the community");
-    let app = App::new(client, "demo", Some(custody));
+    let app = App::new(client, "demo", Some(custody), None);
     for entry in history {
         app.record(entry);
     }

@@ -34,8 +34,10 @@ struct Cli {
 enum Command {
     /// Start everything: a local cluster, a seeded community and the web app on :8080
     Demo(demo::DemoArgs),
-    /// Serve the web app over a cluster (-u), holding no keys
+    /// Serve the web app and the payment webhook over a cluster (-u), holding no resident's keys
     Serve(demo::ServeArgs),
+    /// Run the sandbox payment processor (test mode: Stripe's wire format, no real money)
+    Sandbox(sandbox::SandboxArgs),
     /// Run a local cluster with the program loaded, serving Solana JSON-RPC
     Localnet(localnet::LocalnetArgs),
     /// Request SOL from the cluster's faucet (local cluster and devnet)
@@ -82,6 +84,7 @@ async fn main() {
     let result = match cli.command {
         Command::Demo(args) => demo::demo(&globals, args).await,
         Command::Serve(args) => demo::serve(&globals, args).await,
+        Command::Sandbox(args) => sandbox::run(args).await,
         Command::Localnet(args) => localnet::run(args).await,
         Command::Airdrop(args) => cluster::airdrop(&globals, args).await,
         Command::Clock(command) => cluster::clock(&globals, command).await,

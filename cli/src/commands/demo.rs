@@ -1,16 +1,20 @@
 //! `deu demo`: the whole thing on an embedded cluster — a local cluster, a seeded community,
-//! and the web app. `deu serve`: the web app over any cluster, holding no keys.
+//! a sandbox payment processor and the web app. `deu serve`: the web app and the payment
+//! webhook over any cluster, holding no resident's keys.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use energy_utility_app::{demo, App};
+use energy_utility_app::payments::{self, PaymentsConfig, PaymentsSettings};
+use energy_utility_app::{demo, App, Payments};
 use energy_utility_localnet::LocalnetConfig;
+use energy_utility_payments::sandbox::SandboxConfig;
 use energy_utility_sdk::Client;
 use solana_keypair::Keypair;
 
+use crate::commands::sandbox;
 use crate::context::Globals;
 
 #[derive(Args)]
@@ -24,6 +28,9 @@ pub struct DemoArgs {
     /// Ledger folder of the embedded cluster (started afresh each time)
     #[arg(long, default_value = "deu-demo-ledger")]
     pub ledger: PathBuf,
+    /// Port of the sandbox payment processor (test mode) on 127.0.0.1
+    #[arg(long, default_value_t = 8081)]
+    pub sandbox_port: u16,
 }
 
 #[derive(Args)]
@@ -31,6 +38,53 @@ pub struct ServeArgs {
     /// Port of the web app on 127.0.0.1
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Serve without buying and selling coins (no payment settings needed)
+    #[arg(long)]
+    pub without_payments: bool,
+    /// A TOML file with the payment settings below (keys: webhook_secret, processor_url,
+    /// processor_key, oracle_keypair, public_url, coin_price, delivery_log); flags and
+    /// environment variables win over it
+    #[arg(long, env = "DEU_PAYMENTS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The processor's webhook signing secret (Stripe: whsec_…); required
+    #[arg(long, env = "DEU_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// The processor's API [default: https://api.stripe.com]; a sandbox's URL in test mode
+    #[arg(long, env = "DEU_PROCESSOR_URL")]
+    pub processor_url: Option<String>,
+    /// The processor's secret API key (Stripe: sk_live_… or sk_test_…); required
+    #[arg(long, env = "DEU_PROCESSOR_KEY", hide_env_values = true)]
+    pub processor_key: Option<String>,
+    /// The grid oracle's keypair file, which signs every mint and burn; required
+    #[arg(long, env = "DEU_ORACLE_KEYPAIR")]
+    pub oracle_keypair: Option<PathBuf>,
+    /// Where residents reach this server [default: http://127.0.0.1:PORT]
+    #[arg(long, env = "DEU_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The coin price in dollars shown to users; must equal the grid's price
+    #[arg(long, env = "DEU_COIN_PRICE")]
+    pub coin_price: Option<String>,
+    /// Append one JSON line per webhook delivery to this file
+    #[arg(long, env = "DEU_DELIVERY_LOG")]
+    pub delivery_log: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn payment_settings(&self) -> anyhow::Result<PaymentsSettings> {
+        let given = PaymentsSettings {
+            webhook_secret: self.webhook_secret.clone(),
+            processor_url: self.processor_url.clone(),
+            processor_key: self.processor_key.clone(),
+            oracle_keypair: self.oracle_keypair.clone(),
+            public_url: self.public_url.clone(),
+            coin_price: self.coin_price.clone(),
+            delivery_log: self.delivery_log.clone(),
+        };
+        Ok(match &self.config {
+            Some(path) => given.or(PaymentsSettings::from_file(path)?),
+            None => given,
+        })
+    }
 }
 
 async fn listen(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
@@ -54,7 +108,37 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
     );
     let client = Client::new(&net.rpc_url(), Keypair::new());
     let (custody, history) = demo::seed(&client, &globals.grid).await?;
-    let app = App::new(client, &globals.grid, Some(custody));
+    let public_url = format!("http://127.0.0.1:{}", args.port);
+    let webhook_secret = sandbox::random_secret("whsec_");
+    let api_key = sandbox::random_secret("sk_test_");
+    let processor = energy_utility_payments::sandbox::start(SandboxConfig::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.sandbox_port)),
+        api_key.clone(),
+        Some(format!("{public_url}{}", payments::WEBHOOK_PATH)),
+        webhook_secret.clone(),
+    ))
+    .await
+    .with_context(|| {
+        format!(
+            "cannot start the sandbox processor on port {}",
+            args.sandbox_port
+        )
+    })?;
+    let config = PaymentsConfig {
+        webhook_secret,
+        processor_url: processor.url(),
+        processor_key: api_key,
+        oracle: custody.utility.insecure_clone(),
+        public_url,
+        coin_price_cents: None,
+        delivery_log: None,
+    };
+    let payments = Payments::connect(config, &net.rpc_url(), &globals.grid).await?;
+    eprintln!(
+        "deu demo: sandbox payment processor (TEST MODE, no real money) at {}",
+        processor.url()
+    );
+    let app = App::new(client, &globals.grid, Some(custody), Some(payments));
     for entry in history {
         app.record(entry);
     }
@@ -66,16 +150,37 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         served = energy_utility_app::serve(app, listener) => served?,
         _ = tokio::signal::ctrl_c() => {}
     }
+    processor.shutdown().await?;
     net.shutdown().await?;
     Ok(())
 }
 
 pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
+    let local = format!("http://127.0.0.1:{}", args.port);
+    let payments = if args.without_payments {
+        None
+    } else {
+        let config = args.payment_settings()?.resolve(&local)?;
+        Some(Payments::connect(config, &globals.rpc_url(), &globals.grid).await?)
+    };
     let listener = listen(args.port).await?;
-    let app = App::new(globals.reader(), &globals.grid, None);
+    let what = match &payments {
+        Some(p) => format!(
+            "buying and selling through {}{}; webhook at {}{}",
+            p.processor.base_url(),
+            if p.processor.test_mode() {
+                " (test mode)"
+            } else {
+                ""
+            },
+            p.public_url,
+            payments::WEBHOOK_PATH
+        ),
+        None => "without payments".to_string(),
+    };
+    let app = App::new(globals.reader(), &globals.grid, None, payments);
     eprintln!(
-        "deu serve: http://127.0.0.1:{} over {} (read-only; residents sign with their own wallets). Ctrl-C stops.",
-        args.port,
+        "deu serve: {local} over {}, {what}. Residents sign with their own wallets. Ctrl-C stops.",
         globals.rpc_url()
     );
     tokio::select! {

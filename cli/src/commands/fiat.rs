@@ -123,7 +123,14 @@ async fn payout_step(
     if cents == 0 {
         bail!("the amount must not be zero");
     }
-    payment_id_ok(&id, if matches!(step, Step::Lock) { "--ref" } else { "--payment-id" })?;
+    payment_id_ok(
+        &id,
+        if matches!(step, Step::Lock) {
+            "--ref"
+        } else {
+            "--payment-id"
+        },
+    )?;
     let (client, grid_address, _) = oracle_client(globals).await?;
     let (resident, _) = client.resident(&grid_address, &resident_id).await?;
     let oracle = client.payer();

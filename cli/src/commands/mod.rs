@@ -11,4 +11,5 @@ pub mod localnet;
 pub mod meter;
 pub mod report;
 pub mod resident;
+pub mod sandbox;
 pub mod settle;

@@ -1,0 +1,198 @@
+//! Payment settings: from flags or environment variables (`deu serve --help` lists them) and
+//! an optional TOML file, checked before the server starts. A missing webhook secret stops
+//! the server: without it anyone could make the oracle mint coins.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use energy_utility_payments::client::STRIPE_API_URL;
+use energy_utility_sdk::amounts::parse_usd;
+use serde::Deserialize;
+use solana_keypair::Keypair;
+
+/// Every setting, each optional until [`PaymentsSettings::resolve`] checks them.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsSettings {
+    /// The webhook endpoint's signing secret (Stripe: `whsec_…`).
+    pub webhook_secret: Option<String>,
+    /// The processor's API (default: Stripe's).
+    pub processor_url: Option<String>,
+    /// The processor's secret API key (Stripe: `sk_live_…` / `sk_test_…`).
+    pub processor_key: Option<String>,
+    /// The grid oracle's keypair file: it signs every mint and burn.
+    pub oracle_keypair: Option<PathBuf>,
+    /// Where residents reach this server (the processor sends them back here).
+    pub public_url: Option<String>,
+    /// The coin price shown to users, in dollars; must equal the grid's on-chain price.
+    pub coin_price: Option<String>,
+    /// A file that gets one JSON line per webhook delivery.
+    pub delivery_log: Option<PathBuf>,
+}
+
+/// Settings checked and loaded.
+pub struct PaymentsConfig {
+    pub webhook_secret: String,
+    pub processor_url: String,
+    pub processor_key: String,
+    pub oracle: Keypair,
+    pub public_url: String,
+    pub coin_price_cents: Option<u64>,
+    pub delivery_log: Option<PathBuf>,
+}
+
+impl PaymentsSettings {
+    /// Reads a TOML file with the same keys (`webhook_secret = "whsec_…"`, …).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// Each setting from `self`, else from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        Self {
+            webhook_secret: self.webhook_secret.or(fallback.webhook_secret),
+            processor_url: self.processor_url.or(fallback.processor_url),
+            processor_key: self.processor_key.or(fallback.processor_key),
+            oracle_keypair: self.oracle_keypair.or(fallback.oracle_keypair),
+            public_url: self.public_url.or(fallback.public_url),
+            coin_price: self.coin_price.or(fallback.coin_price),
+            delivery_log: self.delivery_log.or(fallback.delivery_log),
+        }
+    }
+
+    /// Checks every setting and loads the oracle keypair; names everything that is missing.
+    pub fn resolve(self, default_public_url: &str) -> anyhow::Result<PaymentsConfig> {
+        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let webhook_secret = present(self.webhook_secret);
+        let processor_key = present(self.processor_key);
+        let mut missing = Vec::new();
+        if webhook_secret.is_none() {
+            missing.push(
+                "the webhook secret (--webhook-secret, DEU_WEBHOOK_SECRET or webhook_secret): \
+                 without it anyone could make the oracle mint coins",
+            );
+        }
+        if processor_key.is_none() {
+            missing.push(
+                "the processor's API key (--processor-key, DEU_PROCESSOR_KEY or processor_key)",
+            );
+        }
+        if self.oracle_keypair.is_none() {
+            missing.push(
+                "the oracle keypair (--oracle-keypair, DEU_ORACLE_KEYPAIR or oracle_keypair)",
+            );
+        }
+        if !missing.is_empty() {
+            bail!(
+                "refusing to start the payment service; missing:\n  - {}\n(or start with --without-payments for a server that cannot buy or sell coins)",
+                missing.join("\n  - ")
+            );
+        }
+        let oracle_path = self.oracle_keypair.unwrap_or_default();
+        let oracle = read_keypair(&oracle_path)?;
+        let coin_price_cents = self
+            .coin_price
+            .map(|price| {
+                parse_usd(&price)
+                    .map_err(|e| anyhow::anyhow!("invalid coin price '{price}': {e}"))
+                    .and_then(|cents| {
+                        if cents == 0 {
+                            bail!("the coin price must be more than zero");
+                        }
+                        Ok(cents)
+                    })
+            })
+            .transpose()?;
+        Ok(PaymentsConfig {
+            webhook_secret: webhook_secret.unwrap_or_default(),
+            processor_url: present(self.processor_url)
+                .unwrap_or_else(|| STRIPE_API_URL.to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            processor_key: processor_key.unwrap_or_default(),
+            oracle,
+            public_url: present(self.public_url)
+                .unwrap_or_else(|| default_public_url.to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            coin_price_cents,
+            delivery_log: self.delivery_log,
+        })
+    }
+}
+
+/// A keypair file as the Solana CLI writes it: a JSON array of 64 bytes.
+pub fn read_keypair(path: &Path) -> anyhow::Result<Keypair> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the oracle keypair {}", path.display()))?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a keypair file (a JSON array of 64 bytes)",
+            path.display()
+        )
+    })?;
+    Keypair::try_from(bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("{} is not a valid keypair: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_secret_refuses_to_start_and_names_every_missing_setting() {
+        let err = PaymentsSettings::default()
+            .resolve("http://127.0.0.1:8080")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("webhook secret"), "{err}");
+        assert!(err.contains("API key"), "{err}");
+        assert!(err.contains("oracle keypair"), "{err}");
+        let blank = PaymentsSettings {
+            webhook_secret: Some("  ".into()),
+            processor_key: Some("sk_test_x".into()),
+            oracle_keypair: Some("/nonexistent".into()),
+            ..Default::default()
+        };
+        let err = blank.resolve("x").err().expect("refused").to_string();
+        assert!(err.contains("webhook secret"), "{err}");
+        assert!(!err.contains("API key"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let dir = std::env::temp_dir().join(format!("deu-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keypair = dir.join("oracle.json");
+        let bytes = Keypair::new().to_bytes().to_vec();
+        std::fs::write(&keypair, serde_json::to_string(&bytes).unwrap()).unwrap();
+        let file = dir.join("payments.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "webhook_secret = \"whsec_file\"\nprocessor_key = \"sk_test_file\"\noracle_keypair = {:?}\ncoin_price = \"0.10\"\n",
+                keypair.display().to_string()
+            ),
+        )
+        .unwrap();
+        let flags = PaymentsSettings {
+            webhook_secret: Some("whsec_flag".into()),
+            ..Default::default()
+        };
+        let config = flags
+            .or(PaymentsSettings::from_file(&file).unwrap())
+            .resolve("http://127.0.0.1:8080/")
+            .unwrap();
+        assert_eq!(config.webhook_secret, "whsec_flag");
+        assert_eq!(config.processor_key, "sk_test_file");
+        assert_eq!(config.processor_url, STRIPE_API_URL);
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.coin_price_cents, Some(10));
+        std::fs::write(&file, "webhook_secrt = \"typo\"\n").unwrap();
+        let err = PaymentsSettings::from_file(&file).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    }
+}

@@ -1,0 +1,123 @@
+//! Buying and selling coins for dollars through the payment processor, the trusted oracle for
+//! fiat: checkout sessions for purchases, payouts for sales, and the webhook that applies the
+//! processor's events on chain with the oracle key.
+
+pub mod config;
+pub mod deliveries;
+mod orders;
+mod webhook;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::routing::{get, post};
+use axum::Router;
+use energy_utility_payments::client::Processor;
+use energy_utility_payments::signature::DEFAULT_TOLERANCE_SECS;
+use energy_utility_sdk::amounts::format_usd;
+use energy_utility_sdk::Client;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+pub use config::{PaymentsConfig, PaymentsSettings};
+pub use deliveries::{Delivery, DeliveryLog};
+
+use crate::App;
+
+/// The path the processor delivers events to.
+pub const WEBHOOK_PATH: &str = "/webhooks/processor";
+
+pub struct Payments {
+    pub processor: Processor,
+    webhook_secret: String,
+    /// How old a signed delivery may be (Stripe's default: 5 minutes).
+    pub tolerance_secs: i64,
+    /// Signs with the grid's oracle key and pays its fees.
+    pub oracle: Client,
+    /// Where residents reach this server.
+    pub public_url: String,
+    pub deliveries: DeliveryLog,
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Payments {
+    /// Connects to the cluster and checks that the keypair is the grid's oracle and that the
+    /// configured coin price is the grid's.
+    pub async fn connect(
+        config: PaymentsConfig,
+        rpc_url: &str,
+        grid_name: &str,
+    ) -> anyhow::Result<Self> {
+        let oracle = Client::new(rpc_url, config.oracle);
+        let (_, grid) = oracle.grid(grid_name).await?;
+        if grid.oracle != oracle.payer() {
+            anyhow::bail!(
+                "the oracle keypair ({}) is not grid '{grid_name}''s oracle ({})",
+                oracle.payer(),
+                grid.oracle
+            );
+        }
+        if let Some(cents) = config.coin_price_cents {
+            if cents != grid.coin_price_cents {
+                anyhow::bail!(
+                    "the configured coin price ${} differs from grid '{grid_name}''s price ${} per k; fix the setting or the grid",
+                    format_usd(cents),
+                    format_usd(grid.coin_price_cents)
+                );
+            }
+        }
+        Ok(Self {
+            processor: Processor::new(&config.processor_url, &config.processor_key),
+            webhook_secret: config.webhook_secret,
+            tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            oracle,
+            public_url: config.public_url,
+            deliveries: DeliveryLog::new(config.delivery_log),
+            in_flight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The lock that deliveries of one payment id take in turn.
+    fn payment_lock(&self, payment_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.entry(payment_id.to_string()).or_default().clone()
+    }
+
+    fn release_payment_lock(&self, payment_id: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        drop(lock);
+        if in_flight
+            .get(payment_id)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            in_flight.remove(payment_id);
+        }
+    }
+}
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(WEBHOOK_PATH, post(webhook::receive))
+        .route("/api/payments", get(orders::status))
+        .route("/api/payments/deliveries", get(orders::deliveries))
+        .route("/api/buy", post(orders::buy))
+        .route("/api/sell", post(orders::sell))
+}
+
+/// This server's clock, in unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `prefix` and 24 random letters and digits (27 bytes for a three-letter prefix).
+fn reference(prefix: &str) -> String {
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{suffix}")
+}

@@ -1,0 +1,162 @@
+//! The sandbox's Stripe-compatible API under `/v1`: secret-key authentication, idempotency keys,
+//! and the routes for Checkout Sessions, payouts and events.
+
+mod error;
+mod events;
+mod params;
+pub(crate) mod payouts;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::store::{Replay, Store};
+use super::App;
+use error::ApiError;
+
+/// Stripe's limit on `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// The `/v1` routes.
+pub(crate) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/checkout/sessions", post(sessions::create))
+        .route("/v1/checkout/sessions/{id}", get(sessions::retrieve))
+        .route("/v1/payouts", post(payouts::create))
+        .route("/v1/payouts/{id}", get(payouts::retrieve))
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}", get(events::retrieve))
+        .route("/v1/{*rest}", any(unrecognized))
+}
+
+/// Proof that the request carried the sandbox's secret key, as Bearer (or, like `curl -u`, Basic).
+pub(crate) struct Authorized;
+
+impl FromRequestParts<Arc<App>> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let key = api_key(header).ok_or_else(|| {
+            ApiError::unauthorized(
+                "You did not provide an API key. You need to provide your API key in the \
+                 Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+            )
+        })?;
+        if key != app.config.secret_key {
+            return Err(ApiError::unauthorized(format!(
+                "Invalid API Key provided: {}",
+                redact(&key)
+            )));
+        }
+        Ok(Authorized)
+    }
+}
+
+/// The API key in an `Authorization` header.
+fn api_key(header: &str) -> Option<String> {
+    let (scheme, credentials) = header.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    let key = if scheme.eq_ignore_ascii_case("bearer") {
+        credentials.to_string()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credentials)
+            .ok()?;
+        let user_pass = String::from_utf8(decoded).ok()?;
+        user_pass.split(':').next().unwrap_or("").to_string()
+    } else {
+        return None;
+    };
+    (!key.is_empty()).then_some(key)
+}
+
+/// A key as Stripe echoes a wrong one: the start and the last four characters.
+fn redact(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 12 {
+        return "*".repeat(chars.len());
+    }
+    let start: String = chars[..8].iter().collect();
+    let end: String = chars[chars.len() - 4..].iter().collect();
+    format!("{start}****{end}")
+}
+
+/// The request's `Idempotency-Key`, if it sent one.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_request("Idempotency-Key must be printable ASCII."))?;
+    if key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+        return Err(ApiError::invalid_request(format!(
+            "Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters long."
+        )));
+    }
+    Ok((!key.is_empty()).then(|| key.to_string()))
+}
+
+/// For a request under an idempotency key: the first answer when this is a repeat, or a refusal
+/// when the key was used for something else. `None` means: carry the request out.
+fn replayed(
+    store: &Store,
+    key: Option<&str>,
+    request: &str,
+    params: &params::Params,
+) -> Result<Option<Response>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    match store.replay(key, request, params.all()) {
+        Replay::New => Ok(None),
+        Replay::Same(first) => Ok(Some(
+            ([("Idempotent-Replayed", "true")], Json(first)).into_response(),
+        )),
+        Replay::Conflict => Err(ApiError::idempotency_conflict(key)),
+    }
+}
+
+/// An object as JSON, for a response and the idempotency record.
+fn to_json<T: serde::Serialize>(object: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(object).map_err(|e| ApiError::internal(format!("cannot encode: {e}")))
+}
+
+async fn unrecognized(method: Method, uri: Uri) -> ApiError {
+    ApiError::unrecognized_url(method.as_str(), uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_and_basic_keys() {
+        assert_eq!(api_key("Bearer sk_test_1").as_deref(), Some("sk_test_1"));
+        // base64("sk_test_1:") as sent by `curl -u sk_test_1:`
+        assert_eq!(
+            api_key("Basic c2tfdGVzdF8xOg==").as_deref(),
+            Some("sk_test_1")
+        );
+        assert_eq!(api_key("Bearer "), None);
+        assert_eq!(api_key("Token sk_test_1"), None);
+    }
+
+    #[test]
+    fn redacts_all_but_the_ends() {
+        assert_eq!(redact("sk_test_abcdefgh1234"), "sk_test_****1234");
+        assert_eq!(redact("short"), "*****");
+    }
+}

@@ -1,0 +1,160 @@
+//! `POST /v1/payouts` and `GET /v1/payouts/{id}`: payouts to Stripe's test bank accounts, which
+//! stay pending for the configured delay and then are paid or fail, each step an event.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::error::ApiError;
+use super::params::{usd, Params};
+use super::{idempotency_key, replayed, to_json, Authorized};
+use crate::sandbox::calendar::unix_now;
+use crate::sandbox::store::random_id;
+use crate::sandbox::{webhooks, App};
+use crate::wire::{Payout, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID};
+
+/// Stripe's test account number whose payouts are paid.
+pub const TEST_ACCOUNT_PAID: &str = "000123456789";
+/// Stripe's test account number whose payouts fail with `no_account`.
+pub const TEST_ACCOUNT_NO_ACCOUNT: &str = "000111111116";
+
+const NO_ACCOUNT_CODE: &str = "no_account";
+const NO_ACCOUNT_MESSAGE: &str = "The bank account details on file are probably incorrect. \
+                                  No bank account could be located with those details.";
+
+const REQUEST: &str = "POST /v1/payouts";
+
+/// A validated payout request.
+struct PayoutRequest {
+    amount_cents: i64,
+    currency: String,
+    destination: String,
+    description: Option<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+/// Creates a pending payout, announces it with `payout.created`, and schedules its outcome.
+pub(crate) async fn create(
+    State(app): State<Arc<App>>,
+    _: Authorized,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut params = Params::from_body(&headers, &body)?;
+    let key = idempotency_key(&headers)?;
+    let (json, event, id) = {
+        let mut store = app.store();
+        if let Some(first) = replayed(&store, key.as_deref(), REQUEST, &params)? {
+            return Ok(first);
+        }
+        let fingerprint = params.all().clone();
+        let request = read(&mut params)?;
+        params.finish()?;
+        let created = unix_now();
+        let settles_in_secs = app.config.payout_delay.as_secs_f64().ceil() as i64;
+        let payout = Payout {
+            id: random_id("po_"),
+            object: "payout".into(),
+            amount: request.amount_cents,
+            currency: request.currency,
+            status: "pending".into(),
+            metadata: request.metadata,
+            destination: Some(request.destination),
+            description: request.description,
+            failure_code: None,
+            failure_message: None,
+            arrival_date: created + settles_in_secs,
+            created,
+            livemode: false,
+        };
+        let json = to_json(&payout)?;
+        let event = store.record_event(PAYOUT_CREATED, json.clone(), webhooks::pending(&app));
+        if let Some(key) = key {
+            store.remember(&key, REQUEST, fingerprint, json.clone());
+        }
+        let id = payout.id.clone();
+        store.payouts.push(payout);
+        (json, event, id)
+    };
+    webhooks::dispatch(&app, &event);
+    app.tasks.spawn(settle(app.clone(), id));
+    Ok(Json(json).into_response())
+}
+
+/// The payout as it is now.
+pub(crate) async fn retrieve(
+    State(app): State<Arc<App>>,
+    _: Authorized,
+    Path(id): Path<String>,
+) -> Result<Json<Payout>, ApiError> {
+    let mut store = app.store();
+    let payout = store
+        .payout_mut(&id)
+        .ok_or_else(|| ApiError::no_such("payout", &id))?;
+    Ok(Json(payout.clone()))
+}
+
+/// After the payout delay: paid, or failed for the account that does not exist.
+async fn settle(app: Arc<App>, id: String) {
+    tokio::time::sleep(app.config.payout_delay).await;
+    let event = {
+        let mut store = app.store();
+        let Some(payout) = store.payout_mut(&id) else {
+            return;
+        };
+        let kind = if payout.destination.as_deref() == Some(TEST_ACCOUNT_NO_ACCOUNT) {
+            payout.status = "failed".into();
+            payout.failure_code = Some(NO_ACCOUNT_CODE.into());
+            payout.failure_message = Some(NO_ACCOUNT_MESSAGE.into());
+            PAYOUT_FAILED
+        } else {
+            payout.status = "paid".into();
+            PAYOUT_PAID
+        };
+        let object = match serde_json::to_value(&*payout) {
+            Ok(object) => object,
+            Err(e) => {
+                eprintln!("sandbox: cannot encode payout {id}: {e}");
+                return;
+            }
+        };
+        store.record_event(kind, object, webhooks::pending(&app))
+    };
+    webhooks::dispatch(&app, &event);
+}
+
+fn read(params: &mut Params) -> Result<PayoutRequest, ApiError> {
+    let amount_cents = params.required_integer("amount")?;
+    if amount_cents < 1 {
+        return Err(ApiError::invalid_param(
+            "amount",
+            "This value must be greater than or equal to 1.",
+        ));
+    }
+    let currency = usd("currency", &params.required("currency")?)?;
+    let destination = params.required("destination")?;
+    if destination != TEST_ACCOUNT_PAID && destination != TEST_ACCOUNT_NO_ACCOUNT {
+        return Err(ApiError::invalid_param(
+            "destination",
+            format!(
+                "No such external account: '{destination}'. The sandbox pays out only to its test \
+                 bank accounts {TEST_ACCOUNT_PAID} (paid) and {TEST_ACCOUNT_NO_ACCOUNT} (fails)."
+            ),
+        )
+        .with_code("resource_missing"));
+    }
+    let description = params.optional("description");
+    let metadata = params.metadata()?;
+    Ok(PayoutRequest {
+        amount_cents,
+        currency,
+        destination,
+        description,
+        metadata,
+    })
+}

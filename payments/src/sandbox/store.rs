@@ -1,0 +1,195 @@
+//! What the sandbox remembers: sessions, payouts, events, delivery attempts and idempotent
+//! requests, all in memory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde_json::Value;
+
+use super::calendar::unix_now;
+use super::DeliveryRecord;
+use crate::wire::{CheckoutSession, Event, EventData, Payout, API_VERSION};
+
+/// Random characters after an id's prefix (`evt_` + 24 = 28 bytes, under the 32-byte payment id).
+const ID_RANDOM_CHARS: usize = 24;
+
+/// A Checkout Session with what its hosted page shows but Stripe's object does not carry.
+#[derive(Debug, Clone)]
+pub(crate) struct HostedSession {
+    pub(crate) session: CheckoutSession,
+    pub(crate) product_name: String,
+}
+
+/// Where an event's webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeliveryState {
+    /// Not yet acknowledged; another attempt is due.
+    Retrying,
+    /// A 2xx was received.
+    Delivered,
+    /// Every attempt failed; no more will be made.
+    GaveUp,
+}
+
+/// The first answer to an `Idempotency-Key`, replayed for repeats of the same request.
+#[derive(Debug, Clone)]
+struct IdempotentRequest {
+    request: String,
+    params: BTreeMap<String, String>,
+    response: Value,
+}
+
+/// Everything the sandbox has created, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) sessions: Vec<HostedSession>,
+    pub(crate) payouts: Vec<Payout>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) deliveries: Vec<DeliveryRecord>,
+    pub(crate) delivery_states: BTreeMap<String, DeliveryState>,
+    idempotent: HashMap<String, IdempotentRequest>,
+}
+
+/// What a repeated `Idempotency-Key` means for the request carrying it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Replay {
+    /// A new key: carry out the request.
+    New,
+    /// The same request again: answer what was answered the first time.
+    Same(Value),
+    /// A different request under a used key: refuse it.
+    Conflict,
+}
+
+impl Store {
+    /// The session with this id, marked expired first if its time has run out.
+    pub(crate) fn session_mut(&mut self, id: &str) -> Option<&mut HostedSession> {
+        let hosted = self.sessions.iter_mut().find(|s| s.session.id == id)?;
+        let session = &mut hosted.session;
+        let open = session.status.as_deref() == Some("open");
+        if open && session.expires_at.is_some_and(|at| unix_now() >= at) {
+            session.status = Some("expired".into());
+            session.url = None;
+        }
+        Some(hosted)
+    }
+
+    /// The payout with this id.
+    pub(crate) fn payout_mut(&mut self, id: &str) -> Option<&mut Payout> {
+        self.payouts.iter_mut().find(|p| p.id == id)
+    }
+
+    /// Records a new event about `object`; it still has to be dispatched to the webhook.
+    pub(crate) fn record_event(
+        &mut self,
+        kind: &str,
+        object: Value,
+        pending_webhooks: i64,
+    ) -> Event {
+        let event = Event {
+            id: random_id("evt_"),
+            object: "event".into(),
+            api_version: Some(API_VERSION.into()),
+            created: unix_now(),
+            livemode: false,
+            kind: kind.into(),
+            data: EventData { object },
+            pending_webhooks,
+        };
+        self.events.push(event.clone());
+        event
+    }
+
+    /// Notes how an event's delivery stands; a final outcome clears its pending webhook.
+    pub(crate) fn set_delivery_state(&mut self, event_id: &str, state: DeliveryState) {
+        self.delivery_states.insert(event_id.to_string(), state);
+        if state != DeliveryState::Retrying {
+            if let Some(event) = self.events.iter_mut().find(|e| e.id == event_id) {
+                event.pending_webhooks = 0;
+            }
+        }
+    }
+
+    /// Looks an `Idempotency-Key` up for `request` (e.g. `"POST /v1/payouts"`) with these params.
+    pub(crate) fn replay(
+        &self,
+        key: &str,
+        request: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Replay {
+        match self.idempotent.get(key) {
+            None => Replay::New,
+            Some(first) if first.request == request && &first.params == params => {
+                Replay::Same(first.response.clone())
+            }
+            Some(_) => Replay::Conflict,
+        }
+    }
+
+    /// Remembers the answer to a request that was carried out under an `Idempotency-Key`.
+    pub(crate) fn remember(
+        &mut self,
+        key: &str,
+        request: &str,
+        params: BTreeMap<String, String>,
+        response: Value,
+    ) {
+        let first = IdempotentRequest {
+            request: request.into(),
+            params,
+            response,
+        };
+        self.idempotent.insert(key.into(), first);
+    }
+}
+
+/// `prefix` followed by random letters and digits, like Stripe's ids.
+pub(crate) fn random_id(prefix: &str) -> String {
+    let random: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(ID_RANDOM_CHARS)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{random}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_ids_fit_a_32_byte_payment_id() {
+        let id = random_id("evt_");
+        assert_eq!(id.len(), 28);
+        assert!(id[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(random_id("evt_"), id);
+    }
+
+    #[test]
+    fn idempotency_key_replays_same_request_and_refuses_another() {
+        let mut store = Store::default();
+        let params = BTreeMap::from([("amount".to_string(), "100".to_string())]);
+        assert_eq!(store.replay("k", "POST /v1/payouts", &params), Replay::New);
+        store.remember(
+            "k",
+            "POST /v1/payouts",
+            params.clone(),
+            json!({"id": "po_1"}),
+        );
+        assert_eq!(
+            store.replay("k", "POST /v1/payouts", &params),
+            Replay::Same(json!({"id": "po_1"}))
+        );
+        let other = BTreeMap::from([("amount".to_string(), "200".to_string())]);
+        assert_eq!(
+            store.replay("k", "POST /v1/payouts", &other),
+            Replay::Conflict
+        );
+        assert_eq!(
+            store.replay("k", "POST /v1/checkout/sessions", &params),
+            Replay::Conflict
+        );
+    }
+}
