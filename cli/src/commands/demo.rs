@@ -28,8 +28,8 @@ pub struct DemoArgs {
     /// Ledger folder of the embedded cluster (started afresh each time)
     #[arg(long, default_value = "deu-demo-ledger")]
     pub ledger: PathBuf,
-    /// Port of the sandbox payment processor (test mode) on 127.0.0.1
-    #[arg(long, default_value_t = 8081)]
+    /// Port of the sandbox payment processor (test mode) on 127.0.0.1 (0: any free port)
+    #[arg(long, default_value_t = 0)]
     pub sandbox_port: u16,
 }
 
