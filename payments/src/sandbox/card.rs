@@ -86,7 +86,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `MM / YY`, `MM/YY`, `MMYY` or `MM/YYYY` as (year, month).
