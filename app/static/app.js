@@ -675,18 +675,20 @@ function renderHistory(list, history) {
     replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: this list shows what this server has seen since it started."));
     return;
   }
-  const what = { fiat: "Coins for dollars", funded: "Funded a meter", payout: "Solar earnings" };
+  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings" };
+  // "payout" is both a producer's earnings (they name the meter) and a sale of coins for dollars (no meter).
+  const sale = (e) => e.kind === "payout" && !e.meter;
   replaceChildren(
     list,
     history.map((e) =>
       h(
         "li",
-        { class: `event event-${e.kind}`, "data-kind": e.kind },
+        { class: `event event-${e.kind}${sale(e) ? " event-sale" : ""}`, "data-kind": e.kind },
         h("span", { class: "event-icon", "aria-hidden": "true" }),
         h(
           "div",
           { class: "event-body" },
-          h("p", { class: "event-title" }, h("strong", {}, what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
+          h("p", { class: "event-title" }, h("strong", {}, sale(e) ? "Coins sold for dollars" : what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
           h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null),
         ),
         h("span", { class: "event-amount" }, fmtK(e.amount_k)),
@@ -724,23 +726,299 @@ function renderResidentMeters(node, meters, onFund) {
   );
 }
 
-async function loadPayments(node) {
-  try {
-    const payments = await api("/api/payments");
-    const text = payments.message || (payments.configured ? "Buying and selling coins is available." : "Buying and selling coins is not configured yet.");
-    replaceChildren(node, h("p", { class: payments.configured ? "" : "notice" }, text));
-    node.dataset.configured = String(Boolean(payments.configured));
-  } catch (error) {
-    replaceChildren(node, h("p", { class: "notice" }, `Buying and selling coins is not configured yet (${error.message}).`));
-    node.dataset.configured = "false";
+/* Buying and selling coins for dollars (resident page) */
+
+/** "5", "$5.5", "5.00" → cents (BigInt); null when it is not a dollar amount with at most 2 decimals. */
+function parseCents(text) {
+  const match = /^\$?(\d*)(?:\.(\d*))?$/.exec(String(text || "").trim());
+  if (!match || (match[1] === "" && !match[2])) return null;
+  const decimals = (match[2] || "").replace(/0+$/, "");
+  if (decimals.length > 2) return null;
+  return BigInt(match[1] || "0") * 100n + BigInt(decimals.padEnd(2, "0"));
+}
+
+/** "30.000000" → millionths of a k (BigInt); null when unreadable. */
+function parseUnits(text) {
+  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(String(text || "").trim());
+  return match ? BigInt(match[1]) * 1_000_000n + BigInt((match[2] || "").padEnd(6, "0")) : null;
+}
+
+/** The server's error as a sentence: capitalised, ending with a full stop. */
+const sentence = (text) => {
+  const t = String(text || "").trim();
+  return t ? `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? "" : "."}` : t;
+};
+
+const fmtUsd = (cents) => `$${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
+const fmtUnits = (units) => `${units / 1_000_000n}.${String(units % 1_000_000n).padStart(6, "0")} k`;
+
+/** The page's memory of a sale the processor never answered: retried with its reference so its coins are never locked twice. */
+function saleMemory(id) {
+  const key = `deu.sale.${id}`;
+  return {
+    get() {
+      try {
+        const sale = JSON.parse(sessionStorage.getItem(key) || "null");
+        return sale && /^wd_[A-Za-z0-9]+$/.test(sale.reference) ? sale : null;
+      } catch {
+        return null;
+      }
+    },
+    set(sale) {
+      try {
+        sessionStorage.setItem(key, JSON.stringify(sale));
+      } catch {
+        /* private mode: remembered for this page only */
+      }
+    },
+    clear() {
+      try {
+        sessionStorage.removeItem(key);
+      } catch {
+        /* nothing stored */
+      }
+    },
+  };
+}
+
+/** Disables a form's submit button and marks the form busy; returns the function that undoes it. */
+function holdForm(form, busyLabel) {
+  const button = form.querySelector('button[type="submit"]');
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = busyLabel;
+  form.setAttribute("aria-busy", "true");
+  return () => {
+    button.textContent = label;
+    button.disabled = false;
+    form.removeAttribute("aria-busy");
+  };
+}
+
+/**
+ * The "Buy and sell coins" card: what the server's payment settings allow, a buy form that opens
+ * the processor's checkout, and a sell form that asks for a payout to a bank account.
+ * `feed` is the resident's live data (to hold polls during a sale and read again after it).
+ * Returns { render(resident) }, called with each fresh read of the resident.
+ */
+function initPayments(id, feed) {
+  const node = $("#payments");
+  const trade = $("#trade");
+  const buyForm = $("#buy-form");
+  const sellForm = $("#sell-form");
+  const buyMessage = $("#buy-message");
+  const sellMessage = $("#sell-message");
+  const retryNote = $("#sell-retry");
+  const memory = saleMemory(id);
+  let settings = null;
+  let price = null; // cents per k
+  let balance = null; // the resident's coins, in millionths of a k
+  let sellBusy = false;
+  let buyBusy = false;
+  let watchedPayout = null; // { id, locked_k }: the sale this page started, until it ends
+
+  const range = (side) => (settings && settings[side] ? ` Between $${settings[side].min_usd} and $${settings[side].max_usd}.` : "");
+
+  function quote(input, out, side) {
+    const cents = parseCents(input.value);
+    out.classList.remove("warn");
+    if (!input.value.trim() || !price) return say(out, range(side).trim());
+    if (cents === null) {
+      say(out, "Enter dollars and cents, such as 5.00.");
+      out.classList.add("warn");
+      return;
+    }
+    if (side === "buy") {
+      const units = (cents * 1_000_000n) / price;
+      say(out, `${fmtUsd(cents)} buys ${fmtUnits(units)}.${range(side)}`);
+    } else {
+      const units = (cents * 1_000_000n + price - 1n) / price;
+      const short = balance !== null && units > balance;
+      say(out, `${fmtUsd(cents)} sells ${fmtUnits(units)}.${short ? ` You have ${fmtUnits(balance)}.` : range(side)}`);
+      if (short) out.classList.add("warn");
+    }
   }
+  const buyInput = buyForm.elements.usd;
+  const sellInput = sellForm.elements.usd;
+  const bankInput = sellForm.elements.bank_account;
+  const requote = () => {
+    quote(buyInput, $("#buy-quote"), "buy");
+    quote(sellInput, $("#sell-quote"), "sell");
+  };
+  buyInput.addEventListener("input", requote);
+  sellInput.addEventListener("input", requote);
+
+  function showRetry() {
+    const sale = memory.get();
+    retryNote.hidden = !sale;
+    sellInput.readOnly = Boolean(sale);
+    if (!sale) return (retryNote.textContent = "");
+    sellInput.value = sale.usd;
+    if (!bankInput.value) bankInput.value = sale.bank_account || "";
+    retryNote.textContent = `Your sale of $${sale.usd} (reference ${sale.reference}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
+    requote();
+  }
+
+  async function load() {
+    try {
+      settings = await api("/api/payments");
+    } catch (error) {
+      replaceChildren(node, h("p", { class: "notice" }, `Buying and selling coins is not available right now (${error.message}).`));
+      node.dataset.configured = "false";
+      return;
+    }
+    node.dataset.configured = String(Boolean(settings.configured));
+    if (!settings.configured) {
+      replaceChildren(node, h("p", { class: "notice" }, settings.message || "Buying and selling coins is not configured on this server."));
+      return;
+    }
+    price = parseCents(settings.coin_price_usd);
+    if (!price) price = null;
+    if (settings.coin_price_usd) $("#coin-price").textContent = `1 k costs $${settings.coin_price_usd}.`;
+    replaceChildren(
+      node,
+      settings.test_mode
+        ? h(
+            "div",
+            { id: "test-mode", class: "test-mode", role: "note" },
+            h("span", { class: "test-badge" }, "Test mode"),
+            h("p", {}, "Test mode: no real money. Test card ", h("code", {}, "4242 4242 4242 4242"), "; test bank accounts ", h("code", {}, "000123456789"), " (pays) and ", h("code", {}, "000111111116"), " (fails)."),
+          )
+        : h("p", { class: "sub" }, "Payments go through the grid's payment processor in real money."),
+      settings.custody === false ? h("p", { class: "notice" }, "To sell, first set the coins aside with your own wallet (deu withdraw request); a sale takes them from what you set aside.") : null,
+    );
+    node.dataset.testMode = String(Boolean(settings.test_mode));
+    trade.hidden = false;
+    showRetry();
+    requote();
+  }
+
+  buyForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (buyBusy) return;
+    const usd = buyInput.value.trim();
+    if (!usd) {
+      say(buyMessage, "Enter how many dollars of coins to buy, such as 5.00.", "error");
+      buyInput.focus();
+      return;
+    }
+    buyBusy = true;
+    const release = holdForm(buyForm, "Opening checkout…");
+    say(buyMessage, "");
+    let leaving = false;
+    try {
+      const result = await api("/api/buy", { method: "POST", body: { resident: id, usd } });
+      let target = null;
+      try {
+        target = new URL(result.checkout_url, location.href);
+      } catch {
+        target = null;
+      }
+      if (!target || !/^https?:$/.test(target.protocol)) throw new ApiError("The server did not send a checkout page to open.", 0);
+      say(buyMessage, `Opening the payment processor's checkout for $${result.usd} (${fmtK(result.coins_k)})…`, "busy");
+      leaving = true;
+      location.assign(target.href);
+    } catch (error) {
+      say(buyMessage, sentence(error.message), "error");
+    } finally {
+      // While the browser leaves for the checkout the button stays disabled; coming back (Back) re-enables it.
+      if (!leaving) {
+        release();
+        buyBusy = false;
+      } else {
+        window.addEventListener(
+          "pageshow",
+          () => {
+            release();
+            buyBusy = false;
+            say(buyMessage, "");
+          },
+          { once: true },
+        );
+      }
+    }
+  });
+
+  sellForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (sellBusy) return;
+    const sale = memory.get();
+    const usd = sellInput.value.trim();
+    const bank = bankInput.value.trim();
+    if (!usd) {
+      say(sellMessage, "Enter how many dollars of coins to sell, such as 1.00.", "error");
+      sellInput.focus();
+      return;
+    }
+    if (!bank) {
+      say(sellMessage, "Enter the bank account number the dollars go to.", "error");
+      bankInput.focus();
+      return;
+    }
+    const body = { resident: id, usd, bank_account: bank };
+    if (sale) body.reference = sale.reference;
+    sellBusy = true;
+    const release = holdForm(sellForm, "Selling…");
+    say(sellMessage, "");
+    try {
+      const result = await feed.action(() => api("/api/sell", { method: "POST", body }));
+      memory.clear();
+      watchedPayout = { id: result.payout_id, locked_k: result.locked_k, usd: result.usd };
+      say(
+        sellMessage,
+        `Sale started: payout ${result.payout_id} of $${result.usd} is ${result.status}. ${fmtK(result.locked_k)} are locked until it is paid, then burned; if it fails they come back to you.`,
+        "ok",
+      );
+      sellInput.value = "";
+    } catch (error) {
+      const reference = (/\bwd_[A-Za-z0-9]+/.exec(error.message) || [])[0];
+      if (error.status === 503 && reference) {
+        const cents = parseCents(usd);
+        memory.set({ reference, usd: cents === null ? usd : fmtUsd(cents).slice(1), bank_account: bank });
+      } else if (sale && (error.status === 409 || error.status === 502)) memory.clear(); // the coins came back: a new sale starts afresh
+      say(sellMessage, sentence(error.message), "error");
+    } finally {
+      release();
+      sellBusy = false;
+      showRetry();
+      requote();
+      feed.refresh();
+    }
+  });
+
+  load();
+
+  return {
+    render(resident) {
+      balance = parseUnits(resident.balance_k);
+      requote();
+      if (!watchedPayout) return;
+      const ended = (resident.history || []).find((e) => e.kind === "payout" && !e.meter && (e.detail || "").includes(watchedPayout.id) && /paid out|returned/.test(e.detail));
+      if (!ended) return;
+      const paid = /paid out/.test(ended.detail);
+      say(
+        sellMessage,
+        paid
+          ? `Payout ${watchedPayout.id} paid: $${watchedPayout.usd} sent to your bank account and ${fmtK(watchedPayout.locked_k)} burned.`
+          : `Payout ${watchedPayout.id} failed: your ${fmtK(watchedPayout.locked_k)} were returned to you.`,
+        paid ? "ok" : "error",
+      );
+      watchedPayout = null;
+    },
+  };
 }
 
 /** Poll errors on the resident and meter pages: an unknown id swaps the page for the picker. */
 function notFoundOr(what, id) {
   const status = $("#status");
+  let shown = false; // only clears its own sentence, not e.g. the checkout's outcome
   return (error) => {
-    if (!error) return say(status, "");
+    if (!error) {
+      if (shown) say(status, "");
+      shown = false;
+      return;
+    }
+    shown = true;
     if (error.status === 404) {
       const sentence = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
       say(status, `${sentence} Pick another ${what} below.`, "error");
@@ -794,7 +1072,18 @@ function initResident() {
     form.elements.meter.value = meterId;
     form.elements.amount_k.focus();
   };
-  loadPayments($("#payments"));
+  const status = $("#status");
+  // Back from the processor's checkout: say how it went, then drop the parameter from the address.
+  let checkout = queryParam("checkout");
+  if (checkout === "cancelled") say(status, "Checkout cancelled; nothing was charged.", "");
+  else if (/^cs_[A-Za-z0-9_]+$/.test(checkout)) say(status, "Payment received — your coins appear as soon as the processor confirms it.", "busy");
+  else checkout = "";
+  if (new URLSearchParams(location.search).has("checkout")) {
+    const address = new URL(location.href);
+    address.searchParams.delete("checkout");
+    history.replaceState(history.state, "", address.href);
+  }
+  let payments = null;
 
   const feed = live(
     () => api(`/api/residents/${encodeURIComponent(id)}`),
@@ -804,6 +1093,17 @@ function initResident() {
       $("#owner").textContent = resident.owner || "—";
       $("#total").textContent = fmtK(resident.balance_k);
       $("#escrow").textContent = fmtK(resident.escrow_k);
+      const locked = $("#locked");
+      locked.textContent = fmtK(resident.locked_k);
+      locked.parentElement.classList.toggle("stat-busy", (parseUnits(resident.locked_k) || 0n) > 0n);
+      if (checkout && checkout !== "cancelled") {
+        const bought = (resident.history || []).find((e) => e.kind === "fiat" && (e.detail || "").includes(checkout));
+        if (bought) {
+          say(status, `Payment confirmed: ${fmtK(bought.amount_k)} added to your coins.`, "ok");
+          checkout = "";
+        }
+      }
+      if (payments) payments.render(resident);
       if (changed("meters", resident.meters)) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter);
       if (changed("history", resident.history)) renderHistory($("#history"), resident.history || []);
       if (!form.elements.meter.value && !form.dataset.prefilled) {
@@ -815,6 +1115,7 @@ function initResident() {
     notFoundOr("resident", id),
   );
   wireFundForm(form, { from: id }, () => feed.refresh());
+  payments = initPayments(id, feed);
   feed.start();
 }
 

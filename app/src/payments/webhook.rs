@@ -138,18 +138,33 @@ async fn handle(app: &App, payments: &Payments, headers: &HeaderMap, body: &[u8]
             )
             .of(&event)
         }
-        Err(answer) => return answer.of(&event),
+        Err(refusal) => return Answer::from(refusal).of(&event),
     };
     let mut answer = apply(app, payments, &order).await.of(&event);
     answer.delivery.resident = Some(order.resident);
     answer
 }
 
+/// Why an event cannot be applied: malformed (400) or refused (422).
+enum Refusal {
+    Malformed(String),
+    Unprocessable(String),
+}
+
+impl From<Refusal> for Answer {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Malformed(detail) => Answer::rejected(detail),
+            Refusal::Unprocessable(detail) => Answer::unprocessable(detail),
+        }
+    }
+}
+
 /// Reads what the event asks for; `None` for events this service does not act on.
-fn order(app: &App, event: &Event) -> Result<Option<Order>, Answer> {
+fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
     let object = event.data.object.clone();
     let malformed =
-        |err: serde_json::Error| Answer::rejected(format!("malformed {}: {err}", event.kind));
+        |err: serde_json::Error| Refusal::Malformed(format!("malformed {}: {err}", event.kind));
     let (action, resident, amount, currency, payment_id, grid, detail) = match event.kind.as_str() {
         wire::CHECKOUT_SESSION_COMPLETED | CHECKOUT_ASYNC_SUCCEEDED => {
             let session: CheckoutSession = serde_json::from_value(object).map_err(malformed)?;
@@ -203,20 +218,20 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Answer> {
         return Ok(None);
     }
     let Some(resident) = resident.filter(|r| !r.is_empty()) else {
-        return Err(Answer::unprocessable("the event names no resident"));
+        return Err(Refusal::Unprocessable("the event names no resident".into()));
     };
     if !currency.eq_ignore_ascii_case("usd") {
-        return Err(Answer::unprocessable(format!(
+        return Err(Refusal::Unprocessable(format!(
             "only US dollars are accepted, not '{currency}'"
         )));
     }
     if amount <= 0 {
-        return Err(Answer::unprocessable(format!(
+        return Err(Refusal::Unprocessable(format!(
             "the amount must be a positive number of cents, not {amount}"
         )));
     }
     if payment_id.is_empty() || payment_id.len() > 32 {
-        return Err(Answer::unprocessable(format!(
+        return Err(Refusal::Unprocessable(format!(
             "the id '{payment_id}' cannot be a payment id (1 to 32 bytes)"
         )));
     }

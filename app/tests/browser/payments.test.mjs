@@ -1,0 +1,615 @@
+// payments.test.mjs — buying and selling coins from the resident page in a real headless Chromium: starts its own `deu demo` with its sandbox payment processor (test mode), pays on the sandbox's checkout page, sells to its test bank accounts, and checks what the page, the API and the processor show.
+//
+// Run: `bash app/tests/browser/setup.sh`, then `node --test app/tests/browser/payments.test.mjs`
+// (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WORKSPACE = resolve(HERE, "../../..");
+const DEU_BIN = process.env.DEU_BIN || resolve(HERE, "../../../target/debug/deu");
+const SCREENSHOTS = join(WORKSPACE, "target", "screenshots");
+const STARTUP_MS = 180_000;
+const TEST_MS = 120_000;
+const STEP_MS = 20_000;
+/** How long the processor's webhook may take to change the resident's coins. */
+const WEBHOOK_MS = 20_000;
+
+const RESIDENT = "carlos";
+const GOOD_CARD = "4242 4242 4242 4242";
+const DECLINED_CARD = "4000 0000 0000 0002";
+const PAYS = "000123456789";
+const FAILS = "000111111116";
+const REFUSED = "000999999999"; // not one of the sandbox's test bank accounts
+
+/** "30.000000 k" or "2.5" → integer millionths (exact: no floating point). */
+function units(text) {
+  const match = /^\s*(\d+)(?:\.(\d{1,6}))?(?:\s*k)?\s*$/.exec(text);
+  assert.ok(match, `expected an amount of k, got ${JSON.stringify(text)}`);
+  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] || "").padEnd(6, "0"));
+}
+
+/** "5.00" or "$0.10" → integer cents. */
+function cents(text) {
+  const match = /^\s*\$?(\d+)(?:\.(\d{1,2}))?\s*$/.exec(text);
+  assert.ok(match, `expected dollars, got ${JSON.stringify(text)}`);
+  return BigInt(match[1]) * 100n + BigInt((match[2] || "").padEnd(2, "0"));
+}
+
+/** Millionths → "50.000000 k", as the server writes amounts. */
+const k = (u) => `${u / 1_000_000n}.${String(u % 1_000_000n).padStart(6, "0")} k`;
+/** What `usdCents` buys at `priceCents` per k (rounded down) and what selling it burns (rounded up). */
+const bought = (usdCents, priceCents) => (usdCents * 1_000_000n) / priceCents;
+const sold = (usdCents, priceCents) => (usdCents * 1_000_000n + priceCents - 1n) / priceCents;
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/* ------------------------------------------------------------------ */
+/* The server (`deu demo` with its sandbox processor) and the browser  */
+/* ------------------------------------------------------------------ */
+
+let server = null; // { child, base, sandbox, ledger, log: string[], exited }
+let browser = null;
+let price = null; // the grid's coin price, in cents per k
+
+function startDemo(port, sandboxPort, ledger) {
+  const child = spawn(DEU_BIN, ["demo", "--port", String(port), "--rpc-port", "0", "--ledger", ledger, "--sandbox-port", String(sandboxPort)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log = [];
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split("\n")) if (line) log.push(line);
+    if (log.length > 400) log.splice(0, log.length - 400);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const state = { child, log, exited: null, base: `http://127.0.0.1:${port}`, sandbox: `http://127.0.0.1:${sandboxPort}`, sandboxPort: String(sandboxPort), ledger };
+  child.on("exit", (code, signal) => {
+    state.exited = { code, signal };
+  });
+  child.on("error", (error) => {
+    state.exited = { error: `${DEU_BIN}: ${error.message}` }; // e.g. not built yet
+  });
+  return state;
+}
+
+function demoLog() {
+  return server ? server.log.slice(-60).join("\n") : "";
+}
+
+async function waitForDemo() {
+  const deadline = Date.now() + STARTUP_MS;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (server.exited) throw new Error(`deu demo exited before serving (${JSON.stringify(server.exited)}):\n${demoLog()}`);
+    try {
+      const response = await fetch(`${server.base}/api/state`, { signal: AbortSignal.timeout(5_000) });
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error.message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`deu demo did not serve /api/state within ${STARTUP_MS / 1000} s (last: ${last}):\n${demoLog()}`);
+}
+
+function killDemo() {
+  if (server && !server.exited && server.child.exitCode === null) server.child.kill("SIGKILL");
+}
+// Even if the runner is interrupted, never leave the demo cluster behind.
+process.on("exit", killDemo);
+
+async function stopDemo() {
+  if (!server) return;
+  const { child } = server;
+  if (!server.exited && child.exitCode === null) {
+    const gone = new Promise((done) => child.once("exit", done));
+    child.kill("SIGINT"); // as Ctrl-C: it shuts its cluster and its sandbox down
+    const started = Date.now();
+    let timer;
+    const stopped = await Promise.race([gone.then(() => true), new Promise((done) => (timer = setTimeout(done, 15_000, false)))]);
+    clearTimeout(timer);
+    if (!stopped) {
+      child.kill("SIGKILL");
+      await gone;
+    }
+    console.log(`deu demo ${stopped ? "stopped on Ctrl-C" : "killed (no exit 15 s after Ctrl-C)"} in ${Date.now() - started} ms`);
+  }
+  rmSync(dirname(server.ledger), { recursive: true, force: true });
+}
+
+before(async () => {
+  const port = await freePort();
+  let sandboxPort = await freePort();
+  while (sandboxPort === port) sandboxPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "deu-payments-"));
+  const started = Date.now();
+  server = startDemo(port, sandboxPort, join(dir, "ledger"));
+  await waitForDemo();
+  console.log(`deu demo serving on ${server.base}, sandbox processor on ${server.sandbox}, after ${Date.now() - started} ms`);
+
+  const { status, data } = await api("/api/payments");
+  assert.equal(status, 200, JSON.stringify(data));
+  assert.equal(data.configured, true, `the demo should have payments configured: ${JSON.stringify(data)}`);
+  assert.equal(data.test_mode, true, "the demo's processor is in test mode");
+  assert.equal(data.processor, server.sandbox, "the demo talks to its own sandbox");
+  const { data: state } = await api("/api/state");
+  assert.equal(data.coin_price_usd, state.grid.coin_price_usd, "the payment settings use the grid's coin price");
+  price = cents(state.grid.coin_price_usd);
+  assert.ok(price > 0n, `coin price ${state.grid.coin_price_usd}`);
+
+  const launched = Date.now();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  console.log(`Chromium ${browser.version()} launched in ${Date.now() - launched} ms; coin price $${state.grid.coin_price_usd} per k`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, { timeout: STARTUP_MS + 60_000 });
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await stopDemo();
+  }
+}, { timeout: 60_000 });
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+async function api(path, body) {
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const response = await fetch(`${server.base}${path}`, { ...init, signal: AbortSignal.timeout(STEP_MS) });
+  const data = await response.json();
+  return { status: response.status, data };
+}
+
+async function residentNow(id = RESIDENT) {
+  const { status, data } = await api(`/api/residents/${id}`);
+  assert.equal(status, 200, JSON.stringify(data));
+  return data;
+}
+
+async function deliveries() {
+  const { status, data } = await api("/api/payments/deliveries");
+  assert.equal(status, 200, JSON.stringify(data));
+  return data.deliveries;
+}
+
+/** The checkout sessions and payouts the sandbox processor's dashboard lists. */
+async function sandboxIds() {
+  const response = await fetch(`${server.sandbox}/`, { signal: AbortSignal.timeout(STEP_MS) });
+  assert.equal(response.status, 200, "the sandbox dashboard answers");
+  const html = await response.text();
+  const table = (id) => {
+    const match = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(html);
+    assert.ok(match, `the sandbox dashboard has a #${id} table`);
+    return match[1];
+  };
+  const ids = (text, pattern) => [...new Set([...text.matchAll(pattern)].map((m) => m[0]))].sort();
+  return { sessions: ids(table("sessions"), /cs_test_[A-Za-z0-9]+/g), payouts: ids(table("payouts"), /po_[A-Za-z0-9]+/g) };
+}
+
+/**
+ * Runs in every page before its own scripts: records each text the watched elements take and
+ * whether a form's button was seen disabled while the form was busy, so that short-lived states
+ * (the checkout's "received" line, coins locked for two seconds) can be asserted afterwards.
+ */
+function recorder() {
+  const seen = { texts: {}, busy: {} };
+  window.__seen = seen;
+  const watch = { status: "#status", total: "#total", locked: "#locked", escrow: "#escrow", buy: "#buy-message", sell: "#sell-message" };
+  const record = () => {
+    for (const [name, selector] of Object.entries(watch)) {
+      const node = document.querySelector(selector);
+      if (!node) continue;
+      const list = (seen.texts[name] ||= []);
+      const text = node.textContent.trim();
+      if (list[list.length - 1] !== text) list.push(text);
+    }
+    for (const form of ["buy-form", "sell-form"]) {
+      const node = document.getElementById(form);
+      const button = node && node.querySelector('button[type="submit"]');
+      if (button && button.disabled && node.getAttribute("aria-busy") === "true") seen.busy[form] = true;
+    }
+  };
+  new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+const seenTexts = (page, name) => page.evaluate((n) => (window.__seen && window.__seen.texts[n]) || [], name);
+
+/**
+ * A fresh browser context and page; fails the test on any uncaught script error in the page.
+ * `use(page)` runs the test's steps; the context is closed afterwards, even on failure.
+ */
+async function withPage(use) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(STEP_MS);
+  await context.addInitScript(recorder);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
+  try {
+    await use(page);
+    assert.deepEqual(errors, [], "the page threw script errors");
+  } finally {
+    await context.close();
+  }
+}
+
+const url = (path) => `${server.base}${path}`;
+const text = async (page, selector) => ((await page.locator(selector).textContent()) || "").trim();
+
+/** Waits (bounded) until `fn(arg)` is true in the page; fails with `what` otherwise. */
+async function until(page, what, fn, arg, timeout = STEP_MS) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 200 });
+  } catch (error) {
+    assert.fail(`${what} — not within ${timeout / 1000} s (${error.message.split("\n")[0]})`);
+  }
+}
+
+/** Opens the resident page and waits until the coins are shown and the buy and sell forms are ready. */
+async function openResident(page, id = RESIDENT) {
+  await page.goto(url(`/resident.html?id=${id}`));
+  await until(page, "the resident page shows its coins and the buy/sell forms", () => {
+    const amount = (sel) => /^\d+\.\d{6} k$/.test(document.querySelector(sel)?.textContent.trim() || "");
+    return amount("#total") && amount("#escrow") && amount("#locked") && !document.querySelector("#trade").hidden && document.querySelector("#payments").dataset.configured === "true";
+  });
+}
+
+/** Waits until the page shows `total` (millionths) as #total and `locked` as #locked. */
+async function untilCoins(page, what, total, locked, timeout = WEBHOOK_MS) {
+  await until(page, `${what}: #total ${k(total)} and #locked ${k(locked)}`, ([t, l]) => document.querySelector("#total").textContent.trim() === t && document.querySelector("#locked").textContent.trim() === l, [k(total), k(locked)], timeout);
+}
+
+/** The history entries of `kind` whose text contains `needle`. */
+const historyWith = (page, kind, needle) => page.$$eval(`#history li[data-kind="${kind}"]`, (items, n) => items.map((li) => li.textContent.replace(/\s+/g, " ").trim()).filter((t) => t.includes(n)), needle);
+
+/**
+ * Fills `#sell-form` and submits it (with a double click: the page must send one request only).
+ * Returns { status, kind, message, requests }.
+ */
+async function submitSale(page, usd, bank) {
+  await page.fill("#sell-usd", usd);
+  await page.fill("#sell-bank", bank);
+  const requests = [];
+  const count = (request) => {
+    if (request.url().endsWith("/api/sell") && request.method() === "POST") requests.push(request.postDataJSON());
+  };
+  page.on("request", count);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/sell") && r.request().method() === "POST"), page.locator('#sell-form button[type="submit"]').dblclick()]);
+  await until(page, "the sell form is idle again and #sell-message shows the outcome", () => !document.querySelector("#sell-form").hasAttribute("aria-busy") && document.querySelector("#sell-message").textContent.trim() !== "");
+  await sleep(300); // a second request, if the page sent one, would have gone out by now
+  page.off("request", count);
+  const message = page.locator("#sell-message");
+  return { status: response.status(), kind: await message.getAttribute("data-kind"), message: (await message.textContent()).trim(), requests };
+}
+
+/** Submits `#buy-form` with `usd` and waits for the error the page shows (for amounts the server refuses). */
+async function submitRefusedPurchase(page, usd) {
+  await page.fill("#buy-usd", usd);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/buy") && r.request().method() === "POST"), page.locator('#buy-form button[type="submit"]').click()]);
+  await until(page, "the buy form is idle again and #buy-message shows the outcome", () => !document.querySelector("#buy-form").hasAttribute("aria-busy") && document.querySelector("#buy-message").textContent.trim() !== "");
+  const message = page.locator("#buy-message");
+  return { status: response.status(), kind: await message.getAttribute("data-kind"), message: (await message.textContent()).trim() };
+}
+
+/** A full-page screenshot, taken from the top (the sticky header would otherwise sit mid-page). */
+async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SCREENSHOTS, `payments-${name}.png`), fullPage: true });
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests (in order: each one builds on the chain state the previous left) */
+/* ------------------------------------------------------------------ */
+
+test("buy: $5 through the sandbox checkout — a declined card, then the test card — adds exactly the coins for $5", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const note = await text(page, "#test-mode");
+    assert.ok(note.includes("Test mode: no real money. Test card 4242 4242 4242 4242; test bank accounts 000123456789 (pays) and 000111111116 (fails)"), `test mode notice: ${JSON.stringify(note)}`);
+    assert.ok(await page.locator("#test-mode").isVisible(), "the test mode notice is visible");
+    assert.equal(await text(page, "#coin-price"), `1 k costs $${(await api("/api/payments")).data.coin_price_usd}.`);
+    const totalBefore = units(await text(page, "#total"));
+    const apiBefore = await residentNow();
+    assert.equal(units(apiBefore.balance_k), totalBefore, "#total is the resident's balance");
+    const historyBefore = apiBefore.history.length;
+    await shot(page, "resident");
+
+    const coins = bought(500n, price);
+    await page.fill("#buy-usd", "5");
+    await until(page, `the buy quote shows what $5.00 buys (${k(coins)})`, (want) => document.querySelector("#buy-quote").textContent.includes(want), `$5.00 buys ${k(coins)}`);
+
+    const sessionsBefore = (await sandboxIds()).sessions;
+    const opened = Date.now();
+    await Promise.all([
+      page.waitForURL((u) => u.port === server.sandboxPort && /^\/c\/pay\/cs_test_\w+$/.test(u.pathname), { timeout: STEP_MS }),
+      page.locator('#buy-form button[type="submit"]').click(),
+    ]);
+    const sessionId = new URL(page.url()).pathname.split("/").pop();
+    console.log(`buy: checkout ${sessionId} opened in ${Date.now() - opened} ms`);
+    const sessionsAfter = (await sandboxIds()).sessions;
+    assert.deepEqual(sessionsAfter, [...sessionsBefore, sessionId].sort(), "exactly one new checkout session at the processor");
+
+    // The sandbox's hosted checkout: test mode, $5.00.
+    assert.ok(await page.locator("#test-mode").isVisible(), "the checkout shows its TEST MODE banner");
+    assert.match(await text(page, "#test-mode"), /TEST MODE/);
+    assert.equal(await text(page, "#amount"), "$5.00");
+    await shot(page, "checkout");
+
+    // A declined card: the checkout shows the error and stays open.
+    await page.fill("#card-number", DECLINED_CARD);
+    await page.fill("#card-expiry", "12 / 34");
+    await page.fill("#card-cvc", "123");
+    await Promise.all([page.waitForResponse((r) => r.url().includes(`/c/pay/${sessionId}`) && r.request().method() === "POST"), page.click("#pay")]);
+    await page.waitForSelector("#error");
+    assert.match(await text(page, "#error"), /declined/i);
+    const checkoutUrl = new URL(page.url());
+    assert.equal(checkoutUrl.port, server.sandboxPort, `still on the sandbox: ${page.url()}`);
+    assert.ok(checkoutUrl.pathname.startsWith(`/c/pay/${sessionId}`), `still on the checkout: ${page.url()}`);
+    await shot(page, "declined");
+    assert.equal(units((await residentNow()).balance_k), totalBefore, "a declined card adds no coin");
+
+    // The test card: back to the resident page.
+    await page.fill("#card-number", GOOD_CARD);
+    await page.fill("#card-expiry", "12 / 34");
+    await page.fill("#card-cvc", "123");
+    const paid = Date.now();
+    await Promise.all([page.waitForURL((u) => u.origin === server.base && u.pathname === "/resident.html", { timeout: STEP_MS }), page.click("#pay")]);
+    await until(page, "the page drops ?checkout= from its address and keeps the resident", () => {
+      const q = new URLSearchParams(location.search);
+      return !q.has("checkout") && q.get("id") === "carlos";
+    });
+    const statuses = await seenTexts(page, "status");
+    assert.ok(statuses.includes("Payment received — your coins appear as soon as the processor confirms it."), `#status showed: ${JSON.stringify(statuses)}`);
+
+    // The webhook mints the coins: the live page shows them without a reload.
+    await untilCoins(page, "the purchase's coins arrive", totalBefore + coins, 0n);
+    console.log(`buy: ${k(coins)} shown ${Date.now() - paid} ms after paying`);
+    await until(page, "#status confirms the payment", (want) => document.querySelector("#status").textContent.trim() === want, `Payment confirmed: ${k(coins)} added to your coins.`);
+    const entries = await historyWith(page, "fiat", sessionId);
+    assert.equal(entries.length, 1, `one purchase in the history for ${sessionId}`);
+    assert.ok(entries[0].includes(`bought ${k(coins)} for $5.00 (checkout ${sessionId})`), `history: ${entries[0]}`);
+    assert.ok(entries[0].includes("Coins bought with dollars"), `history: ${entries[0]}`);
+
+    const apiAfter = await residentNow();
+    assert.equal(units(apiAfter.balance_k), totalBefore + coins);
+    assert.equal(apiAfter.history.length, historyBefore + 1, "one history entry: the purchase");
+
+    // The processor delivered checkout.session.completed; it was applied exactly once.
+    const mine = (await deliveries()).filter((d) => (d.detail || "").includes(sessionId));
+    const applied = mine.filter((d) => d.result === "applied");
+    assert.equal(applied.length, 1, `one applied delivery for ${sessionId}: ${JSON.stringify(mine)}`);
+    assert.equal(applied[0].event_type, "checkout.session.completed");
+    assert.equal(applied[0].resident, RESIDENT);
+    assert.ok(applied[0].signature, "the mint's transaction signature is logged");
+    const sameEvent = (await deliveries()).filter((d) => d.event_id === applied[0].event_id);
+    assert.deepEqual(sameEvent.filter((d) => d.result === "applied").length, 1, `event ${applied[0].event_id} applied once: ${JSON.stringify(sameEvent)}`);
+    await shot(page, "received");
+  });
+});
+
+test("sell: $1 paid out to the test bank account burns exactly the coins for $1", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const totalBefore = units(await text(page, "#total"));
+    assert.equal(await text(page, "#locked"), "0.000000 k", "nothing locked before the sale");
+    const escrowBefore = await text(page, "#escrow");
+    const coins = sold(100n, price);
+    assert.ok(totalBefore >= coins, `carlos holds ${k(totalBefore)}, enough to sell ${k(coins)}`);
+
+    await page.fill("#sell-usd", "1");
+    await until(page, `the sell quote shows what $1.00 sells (${k(coins)})`, (want) => document.querySelector("#sell-quote").textContent.includes(want), `$1.00 sells ${k(coins)}`);
+    const started = Date.now();
+    const outcome = await submitSale(page, "1", PAYS);
+    assert.equal(outcome.status, 200, outcome.message);
+    assert.equal(outcome.requests.length, 1, `a double click sends one sale: ${JSON.stringify(outcome.requests)}`);
+    assert.deepEqual(outcome.requests[0], { resident: RESIDENT, usd: "1", bank_account: PAYS });
+    assert.equal(await page.evaluate(() => window.__seen.busy["sell-form"] === true), true, "the sell button was disabled while the sale was in flight");
+    assert.equal(outcome.kind, "ok", outcome.message);
+    const said = /^Sale started: payout (po_[A-Za-z0-9]+) of \$1\.00 is pending\. (\S+) k are locked until it is paid/.exec(outcome.message);
+    assert.ok(said, `unexpected #sell-message: ${outcome.message}`);
+    const payoutId = said[1];
+    assert.equal(units(said[2]), coins, "the message shows the coins locked");
+    assert.ok((await sandboxIds()).payouts.includes(payoutId), `the processor has payout ${payoutId}`);
+
+    // Locked while the processor pays out (about 2 s), then burned.
+    await until(page, `#locked showed ${k(coins)} while the payout was pending`, (want) => (window.__seen.texts.locked || []).includes(want), k(coins), 10_000);
+    await untilCoins(page, "the payout is paid: nothing locked, the coins burned", totalBefore - coins, 0n);
+    console.log(`sell: payout ${payoutId} paid and shown ${Date.now() - started} ms after submitting`);
+    assert.equal(await text(page, "#escrow"), escrowBefore, "escrow is as before");
+    await until(page, "#sell-message says the payout was paid", (id) => document.querySelector("#sell-message").textContent.trim().startsWith(`Payout ${id} paid: $1.00 sent to your bank account`), payoutId);
+    const entries = await historyWith(page, "payout", payoutId);
+    assert.ok(entries.some((t) => t.includes(`sold ${k(coins)}: $1.00 paid out (payout ${payoutId} to bank account ••6789)`)), `history shows the payout paid: ${JSON.stringify(entries)}`);
+    assert.ok(entries.every((t) => t.includes("Coins sold for dollars")), `titled as a sale: ${JSON.stringify(entries)}`);
+
+    const apiAfter = await residentNow();
+    assert.equal(units(apiAfter.balance_k), totalBefore - coins);
+    assert.equal(apiAfter.locked_k, "0.000000");
+    const applied = (await deliveries()).filter((d) => (d.detail || "").includes(payoutId) && d.result === "applied");
+    assert.equal(applied.length, 1, `one applied delivery for ${payoutId}`);
+    assert.equal(applied[0].event_type, "payout.paid");
+    await shot(page, "sold");
+  });
+});
+
+test("sell: a payout to the failing test bank account returns the coins", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const totalBefore = units(await text(page, "#total"));
+    assert.equal(await text(page, "#locked"), "0.000000 k", "nothing locked before the sale");
+    const coins = sold(100n, price);
+
+    const outcome = await submitSale(page, "1", FAILS);
+    assert.equal(outcome.status, 200, outcome.message);
+    assert.equal(outcome.kind, "ok", outcome.message);
+    assert.equal(outcome.requests.length, 1, "one sale sent");
+    const said = /^Sale started: payout (po_[A-Za-z0-9]+) of \$1\.00 is pending\. (\S+) k are locked/.exec(outcome.message);
+    assert.ok(said, `unexpected #sell-message: ${outcome.message}`);
+    const payoutId = said[1];
+    assert.equal(units(said[2]), coins);
+
+    await until(page, `#locked showed ${k(coins)} while the payout was pending`, (want) => (window.__seen.texts.locked || []).includes(want), k(coins), 10_000);
+    await until(page, "#total dropped while the coins were locked", (want) => (window.__seen.texts.total || []).includes(want), k(totalBefore - coins), 10_000);
+    await until(page, "the history shows the failed payout", (id) => [...document.querySelectorAll('#history li[data-kind="payout"]')].some((li) => li.textContent.includes(`payout ${id} failed`)), payoutId, WEBHOOK_MS);
+    await untilCoins(page, "the payout failed: nothing locked, the coins back", totalBefore, 0n);
+    const entries = await historyWith(page, "payout", payoutId);
+    assert.ok(entries.some((t) => t.includes(`payout ${payoutId} failed (no_account): ${k(coins)} returned`)), `history shows the coins returned: ${JSON.stringify(entries)}`);
+    assert.equal(entries.some((t) => t.includes("paid out")), false, "nothing was paid out");
+    await until(page, "#sell-message says the coins were returned", (id) => document.querySelector("#sell-message").textContent.trim().startsWith(`Payout ${id} failed: your`), payoutId);
+
+    const apiAfter = await residentNow();
+    assert.equal(units(apiAfter.balance_k), totalBefore, "nothing burned");
+    assert.equal(apiAfter.locked_k, "0.000000");
+    const mine = (await deliveries()).filter((d) => (d.detail || "").includes(payoutId));
+    assert.deepEqual(
+      mine.filter((d) => d.result === "applied").map((d) => d.event_type),
+      ["payout.failed"],
+      `only payout.failed applied for ${payoutId}: ${JSON.stringify(mine)}`,
+    );
+    await shot(page, "payout-failed");
+  });
+});
+
+test("sell: when the processor cannot be reached, the page keeps the sale's reference and a retry sends the same sale", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const totalBefore = units(await text(page, "#total"));
+    const coins = sold(100n, price);
+    // The outage is simulated in the browser: the first sale gets the server's 503 answer for an
+    // unreachable processor (as orders.rs words it); the retry goes through to the real server.
+    const reference = `wd_browserRetry${Date.now()}`;
+    const outage = `the payment processor is unavailable (connection refused); your ${k(coins)} stay locked for this sale: send it again with "reference": "${reference}"`;
+    let intercepted = 0;
+    await page.route("**/api/sell", async (route) => {
+      if (intercepted++ === 0) await route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: outage }) });
+      else await route.continue();
+    });
+
+    const first = await submitSale(page, "1", PAYS);
+    assert.equal(first.status, 503);
+    assert.equal(first.kind, "error", first.message);
+    assert.ok(first.message.includes(reference), `#sell-message: ${first.message}`);
+    assert.equal(first.requests[0].reference, undefined, "a new sale sends no reference");
+
+    // The page remembers the sale, even across a reload, and pins its amount.
+    await page.reload();
+    await openResident(page);
+    const retry = page.locator("#sell-retry");
+    assert.equal(await retry.isVisible(), true, "the retry note is shown");
+    assert.ok((await retry.textContent()).includes(reference), `retry note: ${await retry.textContent()}`);
+    assert.equal(await page.inputValue("#sell-usd"), "1.00");
+    assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), "", "the amount of a sale waiting for a retry cannot change");
+    assert.equal(await page.inputValue("#sell-bank"), PAYS);
+
+    const sent = [];
+    page.on("request", (r) => r.url().endsWith("/api/sell") && r.method() === "POST" && sent.push(r.postDataJSON()));
+    const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/sell") && r.request().method() === "POST"), page.click('#sell-form button[type="submit"]')]);
+    assert.equal(response.status(), 200, await response.text());
+    assert.deepEqual(sent, [{ resident: RESIDENT, usd: "1.00", bank_account: PAYS, reference }], "the retry sends the remembered reference");
+    assert.equal((await response.json()).reference, reference, "the server made the sale under that reference");
+    await until(page, "#sell-message shows the sale started", () => document.querySelector("#sell-message").textContent.startsWith("Sale started: payout po_"));
+    assert.equal(await retry.isHidden(), true, "the retry note is gone");
+    assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), null, "the amount can be edited again");
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing left to retry");
+    await untilCoins(page, "the retried sale is paid once", totalBefore - coins, 0n);
+    await page.unroute("**/api/sell");
+  });
+});
+
+test("bad input: too small a purchase, a sale beyond the coins held, a bad or refused bank account — clear errors, nothing changes", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const before = await residentNow();
+    const processorBefore = await sandboxIds();
+    const shown = { total: await text(page, "#total"), escrow: await text(page, "#escrow"), locked: await text(page, "#locked") };
+    assert.equal(shown.total, `${before.balance_k} k`);
+
+    // Below the smallest purchase: the server refuses, the page stays.
+    const small = await submitRefusedPurchase(page, "0.10");
+    assert.equal(small.status, 400, small.message);
+    assert.equal(small.kind, "error", small.message);
+    assert.match(small.message, /between \$0\.50 and \$10000\.00/, small.message);
+    assert.equal(new URL(page.url()).pathname, "/resident.html", "still on the resident page");
+    console.log(`bad input: buy $0.10 → ${small.status} "${small.message}"`);
+
+    // More than the resident has: the quote warns, the server refuses.
+    const tooMuch = (units(before.balance_k) * price) / 1_000_000n + 100n; // cents: $1 more than all the coins are worth
+    const usd = `${tooMuch / 100n}.${String(tooMuch % 100n).padStart(2, "0")}`;
+    await page.fill("#sell-usd", usd);
+    await until(page, "the sell quote warns that the resident has fewer coins", (want) => {
+      const quote = document.querySelector("#sell-quote");
+      return quote.classList.contains("warn") && quote.textContent.includes(want);
+    }, `You have ${before.balance_k} k.`);
+    const cases = [
+      { usd, bank: PAYS, status: 409, says: /not enough coins/i },
+      { usd: "1", bank: "12", status: 400, says: /4 to 17 digits/ },
+      { usd: "0.50", bank: PAYS, status: 400, says: /between \$1\.00 and \$10000\.00/ },
+      { usd: "1", bank: REFUSED, status: 502, says: /refused.*returned/ },
+    ];
+    for (const c of cases) {
+      const outcome = await submitSale(page, c.usd, c.bank);
+      const what = `sell $${c.usd} to ${c.bank}`;
+      assert.equal(outcome.status, c.status, `${what}: ${outcome.message}`);
+      assert.equal(outcome.kind, "error", `${what}: ${outcome.message}`);
+      assert.match(outcome.message, c.says, `${what}: #sell-message`);
+      assert.equal(outcome.requests.length, 1, `${what}: one request`);
+      assert.equal(outcome.requests[0].reference, undefined, `${what}: no retry reference sent`);
+      console.log(`bad input: ${what} → ${outcome.status} "${outcome.message}"`);
+    }
+    assert.equal(await page.locator("#sell-retry").isHidden(), true, "no sale waits for a retry");
+
+    // Let a 2 s poll pass: nothing changed on the page, on chain, or at the processor.
+    await sleep(2_500);
+    assert.deepEqual({ total: await text(page, "#total"), escrow: await text(page, "#escrow"), locked: await text(page, "#locked") }, shown);
+    assert.deepEqual((await seenTexts(page, "total")).filter((t) => /k$/.test(t)), [shown.total], "#total never changed");
+    const after = await residentNow();
+    assert.deepEqual([after.balance_k, after.escrow_k, after.locked_k], [before.balance_k, before.escrow_k, before.locked_k]);
+    assert.equal(after.history.length, before.history.length, "no history entry");
+    assert.deepEqual(await sandboxIds(), processorBefore, "no checkout session and no payout at the processor");
+    await shot(page, "errors");
+  });
+});
+
+test("buy: cancelling the checkout comes back with nothing charged", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    await openResident(page);
+    const before = await residentNow();
+    await page.fill("#buy-usd", "2.50");
+    await Promise.all([page.waitForURL((u) => u.port === server.sandboxPort && u.pathname.startsWith("/c/pay/cs_test_")), page.locator('#buy-form button[type="submit"]').click()]);
+    assert.equal(await text(page, "#amount"), "$2.50");
+    await Promise.all([page.waitForURL((u) => u.origin === server.base && u.pathname === "/resident.html"), page.click("#cancel")]);
+    await until(page, "#status says the checkout was cancelled", () => document.querySelector("#status").textContent.trim() === "Checkout cancelled; nothing was charged.");
+    await until(page, "the page drops ?checkout= from its address", () => !new URLSearchParams(location.search).has("checkout") && new URLSearchParams(location.search).get("id") === "carlos");
+    await openResident(page); // a reload says nothing more
+    assert.equal(await text(page, "#status"), "");
+    await sleep(2_500);
+    const after = await residentNow();
+    assert.equal(after.balance_k, before.balance_k, "nothing bought");
+    assert.equal(after.history.length, before.history.length);
+  });
+});
