@@ -615,6 +615,17 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["payout_id"], json!(payout_id));
     assert_eq!(s.sandbox.payouts().len(), 1);
+    // The same reference with another bank account cannot make a second payout, and does not
+    // release coins a payout may still be using.
+    let (status, other) = s
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.50", "bank_account": "000111111116", "reference": reference}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{other}");
+    assert!(s
+        .receipt(&format!("rt_{}", &reference[3..]))
+        .await
+        .is_none());
+    assert_eq!(s.sandbox.payouts().len(), 1);
 
     // A bank account that cannot be paid: the payout fails and the coins come back.
     let (status, failing) = s

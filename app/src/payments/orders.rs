@@ -227,6 +227,13 @@ pub async fn sell(
     };
     let payout = match payments.processor.create_payout(&new, &reference).await {
         Ok(payout) => payout,
+        Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
+            // A payout may exist under this reference: its coins stay locked for it.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("the sale {reference} was sent with other details; send it exactly as before, or start a new sale"),
+            ));
+        }
         Err(err @ ProcessorError::Rejected { .. }) => {
             // No payout exists: give the coins back under this sale's return id.
             let returned = format!("rt_{}", &reference[3..]);
