@@ -10,3 +10,17 @@ pub mod client;
 pub mod sandbox;
 pub mod signature;
 pub mod wire;
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+/// `prefix` followed by 24 random letters and digits, like Stripe's ids (`evt_…`, `po_…`):
+/// 28 bytes for a four-byte prefix, within the program's 32-byte payment ids.
+pub fn random_id(prefix: &str) -> String {
+    let random: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{random}")
+}

@@ -16,8 +16,6 @@ use energy_utility_payments::client::Processor;
 use energy_utility_payments::signature::DEFAULT_TOLERANCE_SECS;
 use energy_utility_sdk::amounts::format_usd;
 use energy_utility_sdk::Client;
-use rand::distributions::Alphanumeric;
-use rand::Rng;
 
 pub use config::{PaymentsConfig, PaymentsSettings};
 pub use deliveries::{Delivery, DeliveryLog};
@@ -110,14 +108,4 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-/// `prefix` and 24 random letters and digits (27 bytes for a three-letter prefix).
-fn reference(prefix: &str) -> String {
-    let suffix: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect();
-    format!("{prefix}{suffix}")
 }

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
-use super::{reference, Payments};
+use energy_utility_payments::random_id as reference;
+
+use super::Payments;
 use crate::error::ApiError;
 use crate::{App, HistoryEntry};
 

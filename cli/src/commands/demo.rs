@@ -14,7 +14,6 @@ use energy_utility_payments::sandbox::SandboxConfig;
 use energy_utility_sdk::Client;
 use solana_keypair::Keypair;
 
-use crate::commands::sandbox;
 use crate::context::Globals;
 
 #[derive(Args)]
@@ -109,8 +108,8 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
     let client = Client::new(&net.rpc_url(), Keypair::new());
     let (custody, history) = demo::seed(&client, &globals.grid).await?;
     let public_url = format!("http://127.0.0.1:{}", args.port);
-    let webhook_secret = sandbox::random_secret("whsec_");
-    let api_key = sandbox::random_secret("sk_test_");
+    let webhook_secret = energy_utility_payments::random_id("whsec_");
+    let api_key = energy_utility_payments::random_id("sk_test_");
     let processor = energy_utility_payments::sandbox::start(SandboxConfig::new(
         SocketAddr::from((Ipv4Addr::LOCALHOST, args.sandbox_port)),
         api_key.clone(),

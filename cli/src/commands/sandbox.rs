@@ -6,8 +6,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use anyhow::Context as _;
 use clap::Args;
 use energy_utility_payments::sandbox::{self, SandboxConfig};
-use rand::distributions::Alphanumeric;
-use rand::Rng;
 
 #[derive(Args)]
 pub struct SandboxArgs {
@@ -23,16 +21,6 @@ pub struct SandboxArgs {
     /// The API key clients must send (`deu serve --processor-key`); must start with sk_test_
     #[arg(long, env = "DEU_PROCESSOR_KEY", hide_env_values = true)]
     pub api_key: String,
-}
-
-/// `prefix` and 24 random letters and digits.
-pub fn random_secret(prefix: &str) -> String {
-    let suffix: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect();
-    format!("{prefix}{suffix}")
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {

@@ -3,16 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rand::distributions::Alphanumeric;
-use rand::Rng;
 use serde_json::Value;
 
 use super::calendar::unix_now;
 use super::DeliveryRecord;
 use crate::wire::{CheckoutSession, Event, EventData, Payout, API_VERSION};
-
-/// Random characters after an id's prefix (`evt_` + 24 = 28 bytes, under the 32-byte payment id).
-const ID_RANDOM_CHARS: usize = 24;
 
 /// A Checkout Session with what its hosted page shows but Stripe's object does not carry.
 #[derive(Debug, Clone)]
@@ -144,15 +139,7 @@ impl Store {
     }
 }
 
-/// `prefix` followed by random letters and digits, like Stripe's ids.
-pub(crate) fn random_id(prefix: &str) -> String {
-    let random: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(ID_RANDOM_CHARS)
-        .map(char::from)
-        .collect();
-    format!("{prefix}{random}")
-}
+pub(crate) use crate::random_id;
 
 #[cfg(test)]
 mod tests {

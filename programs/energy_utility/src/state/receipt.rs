@@ -4,6 +4,7 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::MAX_ID_LEN;
+use crate::error::EnergyError;
 
 /// What a processor event did on chain.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -32,4 +33,20 @@ pub struct Receipt {
     pub coin_units: u64,
     pub applied_ts: i64,
     pub bump: u8,
+}
+
+impl Receipt {
+    /// The id names a receipt (1 to 32 bytes) that was never written: the first delivery of a
+    /// payment passes, every later one fails with `PaymentAlreadyProcessed`.
+    pub fn check_unused(&self, payment_id: &str) -> Result<()> {
+        require!(
+            !payment_id.is_empty() && payment_id.len() <= MAX_ID_LEN,
+            EnergyError::InvalidPaymentId
+        );
+        require!(
+            self.grid == Pubkey::default(),
+            EnergyError::PaymentAlreadyProcessed
+        );
+        Ok(())
+    }
 }

@@ -50,14 +50,7 @@ pub struct AddFiat<'info> {
 
 impl AddFiat<'_> {
     pub fn validate(&self, amount_cents: i64, payment_id: &str) -> Result<()> {
-        require!(
-            !payment_id.is_empty() && payment_id.len() <= MAX_ID_LEN,
-            EnergyError::InvalidPaymentId
-        );
-        require!(
-            self.receipt.grid == Pubkey::default(),
-            EnergyError::PaymentAlreadyProcessed
-        );
+        self.receipt.check_unused(payment_id)?;
         require!(amount_cents != 0, EnergyError::ZeroAmount);
         Ok(())
     }

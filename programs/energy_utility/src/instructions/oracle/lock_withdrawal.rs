@@ -35,14 +35,7 @@ pub struct LockWithdrawal<'info> {
 
 impl LockWithdrawal<'_> {
     pub fn validate(&self, amount_cents: u64, payout_ref: &str) -> Result<()> {
-        require!(
-            !payout_ref.is_empty() && payout_ref.len() <= MAX_ID_LEN,
-            EnergyError::InvalidPaymentId
-        );
-        require!(
-            self.receipt.grid == Pubkey::default(),
-            EnergyError::PaymentAlreadyProcessed
-        );
+        self.receipt.check_unused(payout_ref)?;
         require!(amount_cents > 0, EnergyError::ZeroAmount);
         require!(
             i64::try_from(amount_cents).is_ok(),

@@ -47,14 +47,7 @@ pub struct ReturnWithdrawal<'info> {
 
 impl ReturnWithdrawal<'_> {
     pub fn validate(&self, amount_cents: u64, payment_id: &str) -> Result<()> {
-        require!(
-            !payment_id.is_empty() && payment_id.len() <= MAX_ID_LEN,
-            EnergyError::InvalidPaymentId
-        );
-        require!(
-            self.receipt.grid == Pubkey::default(),
-            EnergyError::PaymentAlreadyProcessed
-        );
+        self.receipt.check_unused(payment_id)?;
         require!(amount_cents > 0, EnergyError::ZeroAmount);
         require!(
             i64::try_from(amount_cents).is_ok(),
