@@ -23,7 +23,7 @@ pub use payments::Payments;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryEntry {
     pub resident: String,
-    /// `fiat`, `funded` or `payout`.
+    /// `fiat` (coins bought), `funded`, `payout` (a producer's earnings) or `sale` (coins sold).
     pub kind: &'static str,
     pub meter: Option<String>,
     pub epoch: Option<u64>,

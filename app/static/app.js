@@ -675,20 +675,18 @@ function renderHistory(list, history) {
     replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: this list shows what this server has seen since it started."));
     return;
   }
-  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings" };
-  // "payout" is both a producer's earnings (they name the meter) and a sale of coins for dollars (no meter).
-  const sale = (e) => e.kind === "payout" && !e.meter;
+  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings", sale: "Coins sold for dollars" };
   replaceChildren(
     list,
     history.map((e) =>
       h(
         "li",
-        { class: `event event-${e.kind}${sale(e) ? " event-sale" : ""}`, "data-kind": e.kind },
+        { class: `event event-${e.kind}`, "data-kind": e.kind },
         h("span", { class: "event-icon", "aria-hidden": "true" }),
         h(
           "div",
           { class: "event-body" },
-          h("p", { class: "event-title" }, h("strong", {}, sale(e) ? "Coins sold for dollars" : what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
+          h("p", { class: "event-title" }, h("strong", {}, what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
           h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null),
         ),
         h("span", { class: "event-amount" }, fmtK(e.amount_k)),
@@ -815,28 +813,23 @@ function initPayments(id, feed) {
   let balance = null; // the resident's coins, in millionths of a k
   let sellBusy = false;
   let buyBusy = false;
-  let watchedPayout = null; // { id, locked_k }: the sale this page started, until it ends
+  let watchedPayout = null; // { id, locked_k, usd }: the sale this page started, until it is paid or returned
 
   const range = (side) => (settings && settings[side] ? ` Between $${settings[side].min_usd} and $${settings[side].max_usd}.` : "");
 
+  /** The quote under an amount: what it buys or sells at the grid's price. Written only when it changes (it is a live region and polls re-run this). */
   function quote(input, out, side) {
+    const put = (text, warn = false) => {
+      if (out.textContent !== text) out.textContent = text;
+      out.classList.toggle("warn", warn);
+    };
     const cents = parseCents(input.value);
-    out.classList.remove("warn");
-    if (!input.value.trim() || !price) return say(out, range(side).trim());
-    if (cents === null) {
-      say(out, "Enter dollars and cents, such as 5.00.");
-      out.classList.add("warn");
-      return;
-    }
-    if (side === "buy") {
-      const units = (cents * 1_000_000n) / price;
-      say(out, `${fmtUsd(cents)} buys ${fmtUnits(units)}.${range(side)}`);
-    } else {
-      const units = (cents * 1_000_000n + price - 1n) / price;
-      const short = balance !== null && units > balance;
-      say(out, `${fmtUsd(cents)} sells ${fmtUnits(units)}.${short ? ` You have ${fmtUnits(balance)}.` : range(side)}`);
-      if (short) out.classList.add("warn");
-    }
+    if (!input.value.trim() || !price) return put(range(side).trim());
+    if (cents === null) return put("Enter dollars and cents, such as 5.00.", true);
+    if (side === "buy") return put(`${fmtUsd(cents)} buys ${fmtUnits((cents * 1_000_000n) / price)}.${range(side)}`);
+    const units = (cents * 1_000_000n + price - 1n) / price;
+    const short = balance !== null && units > balance;
+    return put(`${fmtUsd(cents)} sells ${fmtUnits(units)}.${short ? ` You have ${fmtUnits(balance)}.` : range(side)}`, short);
   }
   const buyInput = buyForm.elements.usd;
   const sellInput = sellForm.elements.usd;
@@ -851,11 +844,13 @@ function initPayments(id, feed) {
   function showRetry() {
     const sale = memory.get();
     retryNote.hidden = !sale;
+    // A sale waiting for a retry is sent again exactly as before (the processor refuses other details).
     sellInput.readOnly = Boolean(sale);
+    bankInput.readOnly = Boolean(sale);
     if (!sale) return (retryNote.textContent = "");
     sellInput.value = sale.usd;
-    if (!bankInput.value) bankInput.value = sale.bank_account || "";
-    retryNote.textContent = `Your sale of $${sale.usd} (reference ${sale.reference}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
+    bankInput.value = sale.bank_account;
+    retryNote.textContent = `Your sale of $${sale.usd} to bank account ${sale.bank_account} (reference ${sale.reference}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
     requote();
   }
 
@@ -975,7 +970,9 @@ function initPayments(id, feed) {
       if (error.status === 503 && reference) {
         const cents = parseCents(usd);
         memory.set({ reference, usd: cents === null ? usd : fmtUsd(cents).slice(1), bank_account: bank });
-      } else if (sale && (error.status === 409 || error.status === 502)) memory.clear(); // the coins came back: a new sale starts afresh
+      } else if (sale && (error.status === 502 || (error.status === 409 && /cancelled|belongs to another sale/.test(error.message)))) {
+        memory.clear(); // the sale's coins came back (or the reference is not this sale's): a new sale starts afresh
+      }
       say(sellMessage, sentence(error.message), "error");
     } finally {
       release();
@@ -993,7 +990,7 @@ function initPayments(id, feed) {
       balance = parseUnits(resident.balance_k);
       requote();
       if (!watchedPayout) return;
-      const ended = (resident.history || []).find((e) => e.kind === "payout" && !e.meter && (e.detail || "").includes(watchedPayout.id) && /paid out|returned/.test(e.detail));
+      const ended = (resident.history || []).find((e) => e.kind === "sale" && (e.detail || "").includes(watchedPayout.id) && /paid out|returned/.test(e.detail));
       if (!ended) return;
       const paid = /paid out/.test(ended.detail);
       say(

@@ -248,6 +248,7 @@ pub async fn sell(
             );
             payments.oracle.send(&[ix], &[]).await?;
             let ApiError { status, message } = processor_error(err);
+            let message = message.trim_end_matches('.');
             return Err(ApiError::new(status, format!("{message}; your {} k were returned", format_k(units))));
         }
         Err(err) => {
@@ -263,7 +264,7 @@ pub async fn sell(
     let at = app.client.cluster_time().await?;
     app.record(HistoryEntry {
         resident: id.clone(),
-        kind: "payout",
+        kind: "sale",
         meter: None,
         epoch: None,
         amount_k: format_k(units),

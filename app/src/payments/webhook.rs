@@ -343,10 +343,10 @@ async fn applied(
             format!("bought {coins} k for ${usd} ({})", order.detail),
         ),
         Action::PayoutPaid => (
-            "payout",
+            "sale",
             format!("sold {coins} k: ${usd} paid out ({})", order.detail),
         ),
-        Action::PayoutFailed => ("payout", format!("{}: {coins} k returned", order.detail)),
+        Action::PayoutFailed => ("sale", format!("{}: {coins} k returned", order.detail)),
     };
     let at = oracle.cluster_time().await.unwrap_or_else(|_| unix_now());
     app.record(HistoryEntry {

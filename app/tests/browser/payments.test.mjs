@@ -443,7 +443,7 @@ test("sell: $1 paid out to the test bank account burns exactly the coins for $1"
     console.log(`sell: payout ${payoutId} paid and shown ${Date.now() - started} ms after submitting`);
     assert.equal(await text(page, "#escrow"), escrowBefore, "escrow is as before");
     await until(page, "#sell-message says the payout was paid", (id) => document.querySelector("#sell-message").textContent.trim().startsWith(`Payout ${id} paid: $1.00 sent to your bank account`), payoutId);
-    const entries = await historyWith(page, "payout", payoutId);
+    const entries = await historyWith(page, "sale", payoutId);
     assert.ok(entries.some((t) => t.includes(`sold ${k(coins)}: $1.00 paid out (payout ${payoutId} to bank account ••6789)`)), `history shows the payout paid: ${JSON.stringify(entries)}`);
     assert.ok(entries.every((t) => t.includes("Coins sold for dollars")), `titled as a sale: ${JSON.stringify(entries)}`);
 
@@ -475,9 +475,9 @@ test("sell: a payout to the failing test bank account returns the coins", { time
 
     await until(page, `#locked showed ${k(coins)} while the payout was pending`, (want) => (window.__seen.texts.locked || []).includes(want), k(coins), 10_000);
     await until(page, "#total dropped while the coins were locked", (want) => (window.__seen.texts.total || []).includes(want), k(totalBefore - coins), 10_000);
-    await until(page, "the history shows the failed payout", (id) => [...document.querySelectorAll('#history li[data-kind="payout"]')].some((li) => li.textContent.includes(`payout ${id} failed`)), payoutId, WEBHOOK_MS);
+    await until(page, "the history shows the failed payout", (id) => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes(`payout ${id} failed`)), payoutId, WEBHOOK_MS);
     await untilCoins(page, "the payout failed: nothing locked, the coins back", totalBefore, 0n);
-    const entries = await historyWith(page, "payout", payoutId);
+    const entries = await historyWith(page, "sale", payoutId);
     assert.ok(entries.some((t) => t.includes(`payout ${payoutId} failed (no_account): ${k(coins)} returned`)), `history shows the coins returned: ${JSON.stringify(entries)}`);
     assert.equal(entries.some((t) => t.includes("paid out")), false, "nothing was paid out");
     await until(page, "#sell-message says the coins were returned", (id) => document.querySelector("#sell-message").textContent.trim().startsWith(`Payout ${id} failed: your`), payoutId);
@@ -525,6 +525,7 @@ test("sell: when the processor cannot be reached, the page keeps the sale's refe
     assert.equal(await page.inputValue("#sell-usd"), "1.00");
     assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), "", "the amount of a sale waiting for a retry cannot change");
     assert.equal(await page.inputValue("#sell-bank"), PAYS);
+    assert.equal(await page.locator("#sell-bank").getAttribute("readonly"), "", "nor its bank account: the retry is the same sale");
 
     const sent = [];
     page.on("request", (r) => r.url().endsWith("/api/sell") && r.method() === "POST" && sent.push(r.postDataJSON()));
@@ -535,6 +536,7 @@ test("sell: when the processor cannot be reached, the page keeps the sale's refe
     await until(page, "#sell-message shows the sale started", () => document.querySelector("#sell-message").textContent.startsWith("Sale started: payout po_"));
     assert.equal(await retry.isHidden(), true, "the retry note is gone");
     assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), null, "the amount can be edited again");
+    assert.equal(await page.locator("#sell-bank").getAttribute("readonly"), null, "the bank account can be edited again");
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing left to retry");
     await untilCoins(page, "the retried sale is paid once", totalBefore - coins, 0n);
     await page.unroute("**/api/sell");
