@@ -249,8 +249,8 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
     let (_, after) = client.resident(&grid_address, &state.id).await?;
     let balance = client.token_amount(&pda::coins(&resident)).await?;
     globals.output().print(
-        json!({"resident": state.id, "balance_k": format_k(balance), "escrow_k": format_k(after.escrow_units), "signature": signature}),
-        || format!("{}: {} k in the account, {} k set aside to sell", state.id, format_k(balance), format_k(after.escrow_units)),
+        json!({"resident": state.id, "balance_k": format_k(balance), "escrow_k": format_k(after.escrow_units), "locked_k": format_k(after.locked_units), "signature": signature}),
+        || format!("{}: {} k in the account, {} k set aside to sell, {} k locked for payouts", state.id, format_k(balance), format_k(after.escrow_units), format_k(after.locked_units)),
     );
     Ok(())
 }
