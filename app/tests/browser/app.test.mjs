@@ -3,174 +3,26 @@
 // Run: `bash app/tests/browser/setup.sh`, then `node --test app/tests/browser/app.test.mjs`
 // (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const WORKSPACE = resolve(HERE, "../../..");
-const DEU_BIN = process.env.DEU_BIN || resolve(HERE, "../../../target/debug/deu");
-const SCREENSHOTS = join(WORKSPACE, "target", "screenshots");
-const STARTUP_MS = 180_000;
-const TEST_MS = 120_000;
-const STEP_MS = 20_000;
-
-/** "30.000000 k" or "2.5" → integer millionths (exact: no floating point). */
-function units(text) {
-  const match = /^\s*(\d+)(?:\.(\d{1,6}))?(?:\s*k)?\s*$/.exec(text);
-  assert.ok(match, `expected an amount of k, got ${JSON.stringify(text)}`);
-  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] || "").padEnd(6, "0"));
-}
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+import { api, launchBrowser, screenshot, sleep, startDemo, stopAll, STARTUP_MS, TEST_MS, units, url, withPage } from "./support.mjs";
 
 /* ------------------------------------------------------------------ */
 /* The server (`deu demo`) and the browser, shared by all tests        */
 /* ------------------------------------------------------------------ */
 
-let server = null; // { child, base, ledger, log: string[], exited }
-let browser = null;
-
-function startDemo(port, ledger) {
-  const child = spawn(DEU_BIN, ["demo", "--port", String(port), "--rpc-port", "0", "--ledger", ledger], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const log = [];
-  const keep = (chunk) => {
-    for (const line of chunk.toString().split("\n")) if (line) log.push(line);
-    if (log.length > 400) log.splice(0, log.length - 400);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const state = { child, log, exited: null, base: `http://127.0.0.1:${port}`, ledger };
-  child.on("exit", (code, signal) => {
-    state.exited = { code, signal };
-  });
-  child.on("error", (error) => {
-    state.exited = { error: `${DEU_BIN}: ${error.message}` }; // e.g. not built yet
-  });
-  return state;
-}
-
-function demoLog() {
-  return server ? server.log.slice(-60).join("\n") : "";
-}
-
-async function waitForDemo() {
-  const deadline = Date.now() + STARTUP_MS;
-  let last = "";
-  while (Date.now() < deadline) {
-    if (server.exited) throw new Error(`deu demo exited before serving (${JSON.stringify(server.exited)}):\n${demoLog()}`);
-    try {
-      const response = await fetch(`${server.base}/api/state`, { signal: AbortSignal.timeout(5_000) });
-      if (response.status === 200) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = error.message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`deu demo did not serve /api/state within ${STARTUP_MS / 1000} s (last: ${last}):\n${demoLog()}`);
-}
-
-function killDemo() {
-  if (server && !server.exited && server.child.exitCode === null) server.child.kill("SIGKILL");
-}
-// Even if the runner is interrupted, never leave the demo cluster behind.
-process.on("exit", killDemo);
-
-async function stopDemo() {
-  if (!server) return;
-  const { child } = server;
-  if (!server.exited && child.exitCode === null) {
-    const gone = new Promise((done) => child.once("exit", done));
-    child.kill("SIGINT"); // as Ctrl-C: it shuts its cluster down
-    const started = Date.now();
-    let timer;
-    const stopped = await Promise.race([gone.then(() => true), new Promise((done) => (timer = setTimeout(done, 15_000, false)))]);
-    clearTimeout(timer); // a pending timer would hold the runner for its whole 15 s
-    if (!stopped) {
-      child.kill("SIGKILL");
-      await gone;
-    }
-    console.log(`deu demo ${stopped ? "stopped on Ctrl-C" : "killed (no exit 15 s after Ctrl-C)"} in ${Date.now() - started} ms`);
-  }
-  rmSync(dirname(server.ledger), { recursive: true, force: true });
-}
-
 before(async () => {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "deu-browser-"));
-  const started = Date.now();
-  server = startDemo(port, join(dir, "ledger"));
-  await waitForDemo();
-  console.log(`deu demo serving on ${server.base} after ${Date.now() - started} ms`);
-  const launched = Date.now();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  console.log(`Chromium ${browser.version()} launched in ${Date.now() - launched} ms`);
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  await startDemo({ tmpPrefix: "deu-browser-" });
+  await launchBrowser();
 }, { timeout: STARTUP_MS + 60_000 });
 
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    await stopDemo();
-  }
-}, { timeout: 60_000 });
+after(stopAll, { timeout: 60_000 });
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(`${server.base}${path}`, { ...init, signal: AbortSignal.timeout(STEP_MS) });
-  const data = await response.json();
-  return { status: response.status, data };
-}
-
 const meterOf = (state, id) => state.meters.find((m) => m.id === id);
-
-/**
- * A fresh browser context and page; fails the test on any uncaught script error in the page.
- * `use(page)` runs the test's steps; the context is closed afterwards, even on failure.
- */
-async function withPage(use) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(STEP_MS);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  try {
-    await use(page);
-    assert.deepEqual(errors, [], "the page threw script errors");
-  } finally {
-    await context.close();
-  }
-}
-
-const url = (path) => `${server.base}${path}`;
 
 /** Opens the map and waits for the first render: the clock shows a label and all meters are drawn. */
 async function openMap(page) {
@@ -264,7 +116,7 @@ test("map: 12 meters drawn, the clock lets an hour pass and the page shows the s
     assert.match((await status.textContent()).trim(), new RegExp(`^Epoch ${state.last_settlement.epoch} settled: `));
 
     const shooting = Date.now();
-    await page.screenshot({ path: join(SCREENSHOTS, "map.png"), fullPage: true });
+    await screenshot(page, "map");
     console.log(`map: opened in ${openMs} ms; screenshot in ${Date.now() - shooting} ms`);
     console.log(`map: clock advanced ${labelBefore} → ${labelAfter} in ${advanceMs} ms; carlos-house ${balanceBefore} → ${balanceAfter}, last hour ${kwh}`);
   });
@@ -297,7 +149,7 @@ test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeo
     await openMap(page);
     assert.equal(await mapMeter(page, "pole-3").getAttribute("data-connected"), "true");
     assert.equal(units((await mapMeter(page, "pole-3").locator("text.balance").textContent()).trim()), 2_500_000n);
-    await page.screenshot({ path: join(SCREENSHOTS, "pole-funded.png"), fullPage: true });
+    await screenshot(page, "pole-funded");
   });
 });
 

@@ -3,23 +3,10 @@
 // Run: `bash app/tests/browser/setup.sh`, then `node --test app/tests/browser/payments.test.mjs`
 // (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
+import { api, freePorts, launchBrowser, screenshot, server, sleep, startDemo, STEP_MS, STARTUP_MS, stopAll, TEST_MS, units, url, withPage as withPlainPage } from "./support.mjs";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const WORKSPACE = resolve(HERE, "../../..");
-const DEU_BIN = process.env.DEU_BIN || resolve(HERE, "../../../target/debug/deu");
-const SCREENSHOTS = join(WORKSPACE, "target", "screenshots");
-const STARTUP_MS = 180_000;
-const TEST_MS = 120_000;
-const STEP_MS = 20_000;
 /** How long the processor's webhook may take to change the resident's coins. */
 const WEBHOOK_MS = 20_000;
 
@@ -29,13 +16,6 @@ const DECLINED_CARD = "4000 0000 0000 0002";
 const PAYS = "000123456789";
 const FAILS = "000111111116";
 const REFUSED = "000999999999"; // not one of the sandbox's test bank accounts
-
-/** "30.000000 k" or "2.5" → integer millionths (exact: no floating point). */
-function units(text) {
-  const match = /^\s*(\d+)(?:\.(\d{1,6}))?(?:\s*k)?\s*$/.exec(text);
-  assert.ok(match, `expected an amount of k, got ${JSON.stringify(text)}`);
-  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] || "").padEnd(6, "0"));
-}
 
 /** "5.00" or "$0.10" → integer cents. */
 function cents(text) {
@@ -50,103 +30,22 @@ const k = (u) => `${u / 1_000_000n}.${String(u % 1_000_000n).padStart(6, "0")} k
 const bought = (usdCents, priceCents) => (usdCents * 1_000_000n) / priceCents;
 const sold = (usdCents, priceCents) => (usdCents * 1_000_000n + priceCents - 1n) / priceCents;
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
 /* ------------------------------------------------------------------ */
 /* The server (`deu demo` with its sandbox processor) and the browser  */
 /* ------------------------------------------------------------------ */
 
-let server = null; // { child, base, sandbox, ledger, log: string[], exited }
-let browser = null;
 let price = null; // the grid's coin price, in cents per k
 
-function startDemo(port, sandboxPort, ledger) {
-  const child = spawn(DEU_BIN, ["demo", "--port", String(port), "--rpc-port", "0", "--ledger", ledger, "--sandbox-port", String(sandboxPort)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const log = [];
-  const keep = (chunk) => {
-    for (const line of chunk.toString().split("\n")) if (line) log.push(line);
-    if (log.length > 400) log.splice(0, log.length - 400);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const state = { child, log, exited: null, base: `http://127.0.0.1:${port}`, sandbox: `http://127.0.0.1:${sandboxPort}`, sandboxPort: String(sandboxPort), ledger };
-  child.on("exit", (code, signal) => {
-    state.exited = { code, signal };
-  });
-  child.on("error", (error) => {
-    state.exited = { error: `${DEU_BIN}: ${error.message}` }; // e.g. not built yet
-  });
-  return state;
-}
-
-function demoLog() {
-  return server ? server.log.slice(-60).join("\n") : "";
-}
-
-async function waitForDemo() {
-  const deadline = Date.now() + STARTUP_MS;
-  let last = "";
-  while (Date.now() < deadline) {
-    if (server.exited) throw new Error(`deu demo exited before serving (${JSON.stringify(server.exited)}):\n${demoLog()}`);
-    try {
-      const response = await fetch(`${server.base}/api/state`, { signal: AbortSignal.timeout(5_000) });
-      if (response.status === 200) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = error.message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`deu demo did not serve /api/state within ${STARTUP_MS / 1000} s (last: ${last}):\n${demoLog()}`);
-}
-
-function killDemo() {
-  if (server && !server.exited && server.child.exitCode === null) server.child.kill("SIGKILL");
-}
-// Even if the runner is interrupted, never leave the demo cluster behind.
-process.on("exit", killDemo);
-
-async function stopDemo() {
-  if (!server) return;
-  const { child } = server;
-  if (!server.exited && child.exitCode === null) {
-    const gone = new Promise((done) => child.once("exit", done));
-    child.kill("SIGINT"); // as Ctrl-C: it shuts its cluster and its sandbox down
-    const started = Date.now();
-    let timer;
-    const stopped = await Promise.race([gone.then(() => true), new Promise((done) => (timer = setTimeout(done, 15_000, false)))]);
-    clearTimeout(timer);
-    if (!stopped) {
-      child.kill("SIGKILL");
-      await gone;
-    }
-    console.log(`deu demo ${stopped ? "stopped on Ctrl-C" : "killed (no exit 15 s after Ctrl-C)"} in ${Date.now() - started} ms`);
-  }
-  rmSync(dirname(server.ledger), { recursive: true, force: true });
-}
-
 before(async () => {
-  const port = await freePort();
-  let sandboxPort = await freePort();
-  while (sandboxPort === port) sandboxPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "deu-payments-"));
-  const started = Date.now();
-  server = startDemo(port, sandboxPort, join(dir, "ledger"));
-  await waitForDemo();
-  console.log(`deu demo serving on ${server.base}, sandbox processor on ${server.sandbox}, after ${Date.now() - started} ms`);
+  const [port, sandboxPort] = await freePorts(2);
+  const sandbox = `http://127.0.0.1:${sandboxPort}`;
+  await startDemo({
+    tmpPrefix: "deu-payments-",
+    port,
+    args: ["--sandbox-port", String(sandboxPort)],
+    fields: { sandbox, sandboxPort: String(sandboxPort) },
+    note: `, sandbox processor on ${sandbox},`,
+  });
 
   const { status, data } = await api("/api/payments");
   assert.equal(status, 200, JSON.stringify(data));
@@ -158,33 +57,14 @@ before(async () => {
   price = cents(state.grid.coin_price_usd);
   assert.ok(price > 0n, `coin price ${state.grid.coin_price_usd}`);
 
-  const launched = Date.now();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  console.log(`Chromium ${browser.version()} launched in ${Date.now() - launched} ms; coin price $${state.grid.coin_price_usd} per k`);
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  await launchBrowser(`; coin price $${state.grid.coin_price_usd} per k`);
 }, { timeout: STARTUP_MS + 60_000 });
 
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    await stopDemo();
-  }
-}, { timeout: 60_000 });
+after(stopAll, { timeout: 60_000 });
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-async function api(path, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(`${server.base}${path}`, { ...init, signal: AbortSignal.timeout(STEP_MS) });
-  const data = await response.json();
-  return { status: response.status, data };
-}
 
 async function residentNow(id = RESIDENT) {
   const { status, data } = await api(`/api/residents/${id}`);
@@ -240,26 +120,9 @@ function recorder() {
 
 const seenTexts = (page, name) => page.evaluate((n) => (window.__seen && window.__seen.texts[n]) || [], name);
 
-/**
- * A fresh browser context and page; fails the test on any uncaught script error in the page.
- * `use(page)` runs the test's steps; the context is closed afterwards, even on failure.
- */
-async function withPage(use) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(STEP_MS);
-  await context.addInitScript(recorder);
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(`${page.url()}: ${error.message}`));
-  try {
-    await use(page);
-    assert.deepEqual(errors, [], "the page threw script errors");
-  } finally {
-    await context.close();
-  }
-}
+/** withPage (support.mjs), with the recorder in every page. */
+const withPage = (use) => withPlainPage(use, { init: recorder });
 
-const url = (path) => `${server.base}${path}`;
 const text = async (page, selector) => ((await page.locator(selector).textContent()) || "").trim();
 
 /** Waits (bounded) until `fn(arg)` is true in the page; fails with `what` otherwise. */
@@ -320,7 +183,7 @@ async function submitRefusedPurchase(page, usd) {
 /** A full-page screenshot, taken from the top (the sticky header would otherwise sit mid-page). */
 async function shot(page, name) {
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(SCREENSHOTS, `payments-${name}.png`), fullPage: true });
+  await screenshot(page, `payments-${name}`);
 }
 
 /* ------------------------------------------------------------------ */
