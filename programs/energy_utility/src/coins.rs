@@ -4,6 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, Mint, MintTo, Token, TokenAccount, Transfer};
 
+use crate::error::EnergyError;
 use crate::state::Grid;
 
 pub fn move_coins<'info>(
@@ -73,4 +74,22 @@ pub fn burn_coins<'info>(
         ),
         amount_units,
     )
+}
+
+/// Moves `amount_units` out of the grid's escrow back to a resident's coin account, keeps the
+/// grid's escrow total, and checks the escrow still backs it.
+pub fn release_escrow<'info>(
+    token_program: &Program<'info, Token>,
+    grid: &mut Account<'info, Grid>,
+    escrow: &mut Account<'info, TokenAccount>,
+    coins: &Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    grid.escrow_units = grid
+        .escrow_units
+        .checked_sub(amount_units)
+        .ok_or(EnergyError::VaultShortfall)?;
+    move_coins(token_program, grid, escrow, coins, amount_units)?;
+    escrow.reload()?;
+    grid.check_backing(None, None, Some(escrow.amount))
 }

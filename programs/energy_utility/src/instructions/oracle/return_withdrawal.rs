@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::move_coins;
+use crate::coins::release_escrow;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::WithdrawalReturned;
@@ -73,19 +73,13 @@ pub fn handler(
         EnergyError::ReturnExceedsLocked
     );
     resident.locked_units -= units;
-    grid.escrow_units = grid
-        .escrow_units
-        .checked_sub(units)
-        .ok_or(EnergyError::VaultShortfall)?;
-    move_coins(
+    release_escrow(
         &accounts.token_program,
         grid,
-        &accounts.escrow,
+        &mut accounts.escrow,
         &accounts.coins,
         units,
     )?;
-    accounts.escrow.reload()?;
-    grid.check_backing(None, None, Some(accounts.escrow.amount))?;
 
     accounts.receipt.set_inner(Receipt {
         grid: grid.key(),

@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::move_coins;
+use crate::coins::release_escrow;
 use crate::error::EnergyError;
 use crate::events::WithdrawalCancelled;
 use crate::state::{Grid, Resident};
@@ -33,20 +33,13 @@ pub fn handler(ctx: Context<CancelWithdrawal>) -> Result<()> {
     let resident = &mut accounts.resident;
     let returned_units = resident.escrow_units;
     resident.escrow_units = 0;
-    let grid = &mut accounts.grid;
-    grid.escrow_units = grid
-        .escrow_units
-        .checked_sub(returned_units)
-        .ok_or(EnergyError::VaultShortfall)?;
-    move_coins(
+    release_escrow(
         &accounts.token_program,
-        grid,
-        &accounts.escrow,
+        &mut accounts.grid,
+        &mut accounts.escrow,
         &accounts.coins,
         returned_units,
     )?;
-    accounts.escrow.reload()?;
-    grid.check_backing(None, None, Some(accounts.escrow.amount))?;
     emit!(WithdrawalCancelled {
         resident: resident.key(),
         returned_units,
