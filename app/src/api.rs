@@ -197,17 +197,18 @@ struct FundRequest {
     amount_k: serde_json::Value,
 }
 
-/// The amount as sent: a decimal string, or a JSON number (taken by its decimal text).
+/// An amount as sent: a decimal string, or a JSON number (taken by its decimal text);
+/// anything else is refused with `expected`.
+pub(crate) fn decimal_text(value: &Value, expected: &str) -> Result<String, ApiError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(ApiError::bad_request(expected)),
+    }
+}
+
 fn amount_units(value: &Value) -> Result<u64, ApiError> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => {
-            return Err(ApiError::bad_request(
-                "amount_k must be a decimal number of coins",
-            ))
-        }
-    };
+    let text = decimal_text(value, "amount_k must be a decimal number of coins")?;
     let units =
         parse_k(&text).map_err(|e| ApiError::bad_request(format!("invalid amount: {e}")))?;
     if units == 0 {

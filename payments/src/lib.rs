@@ -11,8 +11,19 @@ pub mod sandbox;
 pub mod signature;
 pub mod wire;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use rand::distributions::Alphanumeric;
 use rand::Rng;
+
+/// Seconds since the unix epoch on this machine's clock (0 if it is set before 1970): what
+/// webhook signatures are timed by.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// `prefix` followed by 24 random letters and digits, like Stripe's ids (`evt_…`, `po_…`):
 /// 28 bytes for a four-byte prefix, within the program's 32-byte payment ids.

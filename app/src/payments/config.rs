@@ -123,18 +123,10 @@ impl PaymentsSettings {
     }
 }
 
-/// A keypair file as the Solana CLI writes it: a JSON array of 64 bytes.
-pub fn read_keypair(path: &Path) -> anyhow::Result<Keypair> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the oracle keypair {}", path.display()))?;
-    let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a keypair file (a JSON array of 64 bytes)",
-            path.display()
-        )
-    })?;
-    Keypair::try_from(bytes.as_slice())
-        .map_err(|e| anyhow::anyhow!("{} is not a valid keypair: {e}", path.display()))
+/// A keypair file as the Solana CLI writes it.
+fn read_keypair(path: &Path) -> anyhow::Result<Keypair> {
+    solana_keypair::read_keypair_file(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the oracle keypair {}: {e}", path.display()))
 }
 
 #[cfg(test)]

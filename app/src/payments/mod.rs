@@ -101,11 +101,3 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/buy", post(orders::buy))
         .route("/api/sell", post(orders::sell))
 }
-
-/// This server's clock, in unix seconds.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

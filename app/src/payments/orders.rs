@@ -9,18 +9,20 @@ use anchor_lang::prelude::Pubkey;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use energy_utility::constants::MAX_ID_LEN;
 use energy_utility::math::{coins_bought_floor, coins_sold_ceil};
 use energy_utility::state::{FiatKind, Receipt};
 use energy_utility_payments::client::{NewCheckoutSession, NewPayout, ProcessorError};
+use energy_utility_payments::random_id;
+use energy_utility_sdk::accounts::Resident;
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_usd};
 use energy_utility_sdk::{instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
-use energy_utility_payments::random_id as reference;
-
 use super::Payments;
+use crate::api::decimal_text;
 use crate::error::ApiError;
 use crate::{App, HistoryEntry};
 
@@ -67,16 +69,8 @@ pub async fn deliveries(State(app): State<Arc<App>>) -> ApiResult {
 
 /// Dollars as sent: a decimal string or a JSON number, within `[min, max]` cents.
 fn cents(value: &Value, min: u64, max: u64) -> Result<u64, ApiError> {
-    let text = match value {
-        Value::String(s) => s.trim().trim_start_matches('$').to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => {
-            return Err(ApiError::bad_request(
-                "usd must be a dollar amount such as 12.50",
-            ))
-        }
-    };
-    let cents = parse_usd(&text)
+    let text = decimal_text(value, "usd must be a dollar amount such as 12.50")?;
+    let cents = parse_usd(text.trim().trim_start_matches('$'))
         .map_err(|e| ApiError::bad_request(format!("invalid dollar amount: {e}")))?;
     if cents < min || cents > max {
         return Err(ApiError::bad_request(format!(
@@ -139,7 +133,7 @@ pub async fn buy(
     };
     let session = payments
         .processor
-        .create_checkout_session(&new, &reference("co_"))
+        .create_checkout_session(&new, &random_id("co_"))
         .await
         .map_err(processor_error)?;
     Ok(Json(json!({
@@ -161,7 +155,7 @@ pub struct SellRequest {
 }
 
 fn valid_reference(reference: &str) -> bool {
-    reference.len() <= 32
+    reference.len() <= MAX_ID_LEN
         && reference
             .strip_prefix("wd_")
             .is_some_and(|s| s.len() >= 8 && s.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -193,27 +187,23 @@ pub async fn sell(
                 "'{r}' is not a sale reference (wd_…)"
             )))
         }
-        None => reference("wd_"),
+        None => random_id("wd_"),
     };
-    let id = request.resident.clone();
     let _one_at_a_time = app.actions.lock().await;
-    let (grid_address, grid) = app.client.grid(&app.grid_name).await?;
-    let (resident_address, resident) = app.client.resident(&grid_address, &id).await?;
-    let units = coins_sold_ceil(cents, grid.coin_price_cents)
+    let (grid, grid_state) = app.client.grid(&app.grid_name).await?;
+    let (resident, resident_state) = app.client.resident(&grid, &request.resident).await?;
+    let units = coins_sold_ceil(cents, grid_state.coin_price_cents)
         .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
-
-    lock(
-        &app,
-        payments,
-        &grid_address,
-        &resident_address,
-        &resident,
-        &id,
+    let sale = Sale {
+        grid,
+        resident,
+        id: request.resident,
         cents,
         units,
-        &reference,
-    )
-    .await?;
+        reference,
+    };
+    sale.lock(&app, payments, &resident_state).await?;
+    let (id, reference) = (&sale.id, &sale.reference);
 
     let new = NewPayout {
         amount_cents: cents as i64,
@@ -227,7 +217,7 @@ pub async fn sell(
             ("coins_k".to_string(), format_k(units)),
         ]),
     };
-    let payout = match payments.processor.create_payout(&new, &reference).await {
+    let payout = match payments.processor.create_payout(&new, reference).await {
         Ok(payout) => payout,
         Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
             // A payout may exist under this reference: its coins stay locked for it.
@@ -238,13 +228,12 @@ pub async fn sell(
         }
         Err(err @ ProcessorError::Rejected { .. }) => {
             // No payout exists: give the coins back under this sale's return id.
-            let returned = format!("rt_{}", &reference[3..]);
             let ix = instructions::return_withdrawal(
                 &payments.oracle.payer(),
-                &grid_address,
-                &resident_address,
+                &sale.grid,
+                &sale.resident,
                 cents,
-                &returned,
+                &sale.return_id(),
             );
             payments.oracle.send(&[ix], &[]).await?;
             let ApiError { status, message } = processor_error(err);
@@ -287,66 +276,86 @@ pub async fn sell(
     })))
 }
 
-/// Locks the sale's coins on chain, first setting them aside with the demo's key if the
-/// resident has not. A retried sale finds its lock and goes on.
-#[allow(clippy::too_many_arguments)]
-async fn lock(
-    app: &App,
-    payments: &Payments,
-    grid: &Pubkey,
-    resident_address: &Pubkey,
-    resident: &energy_utility_sdk::accounts::Resident,
-    id: &str,
+/// One sale of coins for dollars: who, how much, and the reference that names its lock and
+/// its payout request.
+struct Sale {
+    grid: Pubkey,
+    resident: Pubkey,
+    id: String,
     cents: u64,
     units: u64,
-    reference: &str,
-) -> Result<(), ApiError> {
-    let oracle = &payments.oracle;
-    let returned = format!("rt_{}", &reference[3..]);
-    if oracle
-        .account::<Receipt>(&pda::receipt(grid, &returned))
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("the sale {reference} was cancelled and its coins returned; start a new sale"),
-        ));
+    reference: String,
+}
+
+impl Sale {
+    /// The id that returns this sale's coins if the processor refuses its payout.
+    fn return_id(&self) -> String {
+        format!("rt_{}", &self.reference[3..])
     }
-    if let Some(lock) = oracle
-        .account::<Receipt>(&pda::receipt(grid, reference))
-        .await?
-    {
-        if lock.kind != FiatKind::Locked
-            || lock.resident != *resident_address
-            || lock.amount_cents != -(cents as i64)
+
+    /// Locks the sale's coins on chain, first setting them aside with the demo's key if the
+    /// resident has not. A retried sale finds its lock and goes on.
+    async fn lock(
+        &self,
+        app: &App,
+        payments: &Payments,
+        resident: &Resident,
+    ) -> Result<(), ApiError> {
+        let oracle = &payments.oracle;
+        let (grid, reference, units) = (&self.grid, &self.reference, self.units);
+        if oracle
+            .account::<Receipt>(&pda::receipt(grid, &self.return_id()))
+            .await?
+            .is_some()
         {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                format!("the reference {reference} belongs to another sale"),
-            ));
-        }
-        return Ok(());
-    }
-    if resident.escrow_units < units {
-        let shortfall = units - resident.escrow_units;
-        let Some(wallet) = app.custody.as_ref().and_then(|c| c.resident(id)) else {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
                 format!(
-                    "set {} k aside first with your own wallet (deu withdraw request {} --from {id}); {} k are set aside now",
-                    format_k(units),
-                    format_k(shortfall),
-                    format_k(resident.escrow_units)
+                    "the sale {reference} was cancelled and its coins returned; start a new sale"
                 ),
             ));
-        };
-        let ix =
-            instructions::request_withdrawal(&wallet.pubkey(), grid, resident_address, shortfall);
-        app.client.send(&[ix], &[wallet]).await?;
+        }
+        if let Some(lock) = oracle
+            .account::<Receipt>(&pda::receipt(grid, reference))
+            .await?
+        {
+            if lock.kind != FiatKind::Locked
+                || lock.resident != self.resident
+                || lock.amount_cents != -(self.cents as i64)
+            {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("the reference {reference} belongs to another sale"),
+                ));
+            }
+            return Ok(());
+        }
+        if resident.escrow_units < units {
+            let shortfall = units - resident.escrow_units;
+            let id = &self.id;
+            let Some(wallet) = app.custody.as_ref().and_then(|c| c.resident(id)) else {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "set {} k aside first with your own wallet (deu withdraw request {} --from {id}); {} k are set aside now",
+                        format_k(units),
+                        format_k(shortfall),
+                        format_k(resident.escrow_units)
+                    ),
+                ));
+            };
+            let ix =
+                instructions::request_withdrawal(&wallet.pubkey(), grid, &self.resident, shortfall);
+            app.client.send(&[ix], &[wallet]).await?;
+        }
+        let ix = instructions::lock_withdrawal(
+            &oracle.payer(),
+            grid,
+            &self.resident,
+            self.cents,
+            reference,
+        );
+        oracle.send(&[ix], &[]).await?;
+        Ok(())
     }
-    let ix =
-        instructions::lock_withdrawal(&oracle.payer(), grid, resident_address, cents, reference);
-    oracle.send(&[ix], &[]).await?;
-    Ok(())
 }

@@ -17,15 +17,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use energy_utility::constants::MAX_ID_LEN;
 use energy_utility::state::Receipt;
-use energy_utility_payments::signature;
 use energy_utility_payments::wire::{self, CheckoutSession, Event, Payout};
+use energy_utility_payments::{signature, unix_now};
 use energy_utility_sdk::amounts::{format_k, format_usd};
 use energy_utility_sdk::{instructions, pda, SdkError};
 use serde_json::json;
 
 use super::deliveries::{Delivery, Result as Outcome};
-use super::{unix_now, Payments};
+use super::Payments;
 use crate::{App, HistoryEntry};
 
 /// Checkout sessions paid later (bank debits) complete with this event instead.
@@ -230,9 +231,9 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
             "the amount must be a positive number of cents, not {amount}"
         )));
     }
-    if payment_id.is_empty() || payment_id.len() > 32 {
+    if payment_id.is_empty() || payment_id.len() > MAX_ID_LEN {
         return Err(Refusal::Unprocessable(format!(
-            "the id '{payment_id}' cannot be a payment id (1 to 32 bytes)"
+            "the id '{payment_id}' cannot be a payment id (1 to {MAX_ID_LEN} bytes)"
         )));
     }
     Ok(Some(Order {

@@ -3,6 +3,7 @@
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
+use energy_utility::constants::MAX_ID_LEN;
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_k, parse_usd};
 use energy_utility_sdk::{instructions, pda};
 use serde_json::json;
@@ -87,19 +88,16 @@ enum Step {
 }
 
 fn payment_id_ok(id: &str, flag: &str) -> anyhow::Result<()> {
-    if id.is_empty() || id.len() > 32 {
-        bail!("{flag} must be 1 to 32 bytes");
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        bail!("{flag} must be 1 to {MAX_ID_LEN} bytes");
     }
     Ok(())
 }
 
+/// A client signing with the grid's oracle key, and the grid's address.
 async fn oracle_client(
     globals: &Globals,
-) -> anyhow::Result<(
-    energy_utility_sdk::Client,
-    anchor_lang::prelude::Pubkey,
-    energy_utility::state::Grid,
-)> {
+) -> anyhow::Result<(energy_utility_sdk::Client, anchor_lang::prelude::Pubkey)> {
     let client = globals.client()?;
     let (grid_address, grid) = load_grid(globals, &client).await?;
     if grid.oracle != client.payer() {
@@ -109,7 +107,7 @@ async fn oracle_client(
             client.payer()
         );
     }
-    Ok((client, grid_address, grid))
+    Ok((client, grid_address))
 }
 
 async fn payout_step(
@@ -131,7 +129,7 @@ async fn payout_step(
             "--payment-id"
         },
     )?;
-    let (client, grid_address, _) = oracle_client(globals).await?;
+    let (client, grid_address) = oracle_client(globals).await?;
     let (resident, _) = client.resident(&grid_address, &resident_id).await?;
     let oracle = client.payer();
     let ix = match step {
@@ -187,7 +185,7 @@ async fn add(
     let cents = i64::try_from(cents).map_err(|_| anyhow!("the amount is too large"))?;
     let amount_cents = if negative { -cents } else { cents };
     payment_id_ok(&payment_id, "--payment-id")?;
-    let (client, grid_address, _) = oracle_client(globals).await?;
+    let (client, grid_address) = oracle_client(globals).await?;
     let (resident, state) = client.resident(&grid_address, &resident_id).await?;
     let before = client.token_amount(&state.coins).await?;
     let locked_before = state.locked_units;

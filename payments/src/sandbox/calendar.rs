@@ -1,14 +1,6 @@
 //! The sandbox's clock: unix seconds now, and the calendar month a card's expiry is compared with.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Seconds since the unix epoch (0 if the system clock is set before 1970).
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use crate::unix_now;
 
 /// The UTC (year, month 1–12) that a unix timestamp falls in.
 pub(crate) fn year_month(unix_secs: i64) -> (i64, u32) {
