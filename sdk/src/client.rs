@@ -13,7 +13,7 @@ use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-use crate::accounts::{DirectoryEntry, Epoch, EpochStatus, Grid, Meter, Resident};
+use crate::accounts::{DirectoryEntry, Epoch, EpochStatus, Grid, Meter, Receipt, Resident, Sale};
 use crate::error::SdkError;
 use crate::{instructions, pda, settlement};
 
@@ -330,6 +330,99 @@ impl Client {
             }
         }
         Ok((consumers, producers))
+    }
+
+    /// The resident's sales that still exist (ended ones are closed after the grid's receipt
+    /// retention), oldest first, with their numbers.
+    pub async fn sales(
+        &self,
+        resident: &Pubkey,
+        sale_count: u32,
+    ) -> Result<Vec<(u32, Pubkey, Sale)>> {
+        let addresses: Vec<Pubkey> = (0..sale_count).map(|n| pda::sale(resident, n)).collect();
+        let sales = self.accounts::<Sale>(&addresses).await?;
+        Ok((0..sale_count)
+            .zip(addresses)
+            .zip(sales)
+            .filter_map(|((n, address), sale)| sale.map(|s| (n, address, s)))
+            .collect())
+    }
+
+    /// Every account of type `T` that belongs to `grid` (its first field), through
+    /// `getProgramAccounts` filtered by the type's discriminator and the grid's address.
+    pub async fn grid_accounts<T: AccountDeserialize + anchor_lang::Discriminator>(
+        &self,
+        grid: &Pubkey,
+    ) -> Result<Vec<(Pubkey, T)>> {
+        use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, T::DISCRIMINATOR)),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, grid.as_ref())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_rpc_client_api::response::UiAccountEncoding::Base64),
+                ..RpcAccountInfoConfig::default()
+            },
+            with_context: None,
+            sort_results: None,
+        };
+        #[allow(deprecated)]
+        let accounts = self
+            .rpc
+            .get_program_accounts_with_config(&crate::PROGRAM_ID, config)
+            .await
+            .map_err(rpc_error)?;
+        accounts
+            .into_iter()
+            .map(|(address, account)| {
+                T::try_deserialize(&mut account.data.as_slice())
+                    .map(|decoded| (address, decoded))
+                    .map_err(|e| {
+                        SdkError::Invalid(format!("account {address} does not decode: {e}"))
+                    })
+            })
+            .collect()
+    }
+
+    /// Closes the grid's receipts and ended sales whose retention has passed, returning each
+    /// rent to its payer: `(receipts, sales)` closed.
+    pub async fn close_expired(&self, grid: &Pubkey) -> Result<(usize, usize)> {
+        let (_, state) = self.grid_state(grid).await?;
+        let now = self.cluster_time().await?;
+        let retention = state.oracle_limits.receipt_retention_seconds;
+        let mut closed = (0, 0);
+        for (_, receipt) in self.grid_accounts::<Receipt>(grid).await? {
+            if receipt.closable_at(now, retention) {
+                let ix =
+                    instructions::close_receipt(grid, &receipt.payment_id, &receipt.rent_payer);
+                self.send(&[ix], &[]).await?;
+                closed.0 += 1;
+            }
+        }
+        for (address, sale) in self.grid_accounts::<Sale>(grid).await? {
+            if sale.closable_at(now, retention) {
+                self.send(
+                    &[instructions::close_sale(grid, &address, &sale.rent_payer)],
+                    &[],
+                )
+                .await?;
+                closed.1 += 1;
+            }
+        }
+        Ok(closed)
+    }
+
+    async fn grid_state(&self, grid: &Pubkey) -> Result<(Pubkey, Grid)> {
+        let state = self
+            .account::<Grid>(grid)
+            .await?
+            .ok_or(SdkError::NotFound {
+                what: "grid",
+                id: grid.to_string(),
+            })?;
+        Ok((*grid, state))
     }
 
     /// Closes a settled epoch's account, returning its rent to whoever paid it.

@@ -34,6 +34,7 @@ events!(
     MeterRegistered,
     MeterGatewayRotated,
     MeterDeactivated,
+    MeterClosed,
     MeterFunded,
     MeterConnected,
     MeterDisconnected,
@@ -44,9 +45,15 @@ events!(
     EpochSettled,
     EpochClosed,
     EarningsCollected,
-    WithdrawalRequested,
-    WithdrawalCancelled,
+    SaleRequested,
+    SaleCancelled,
+    SaleLocked,
     FiatApplied,
+    SalePaid,
+    SalePayoutFailed,
+    ReceiptClosed,
+    SaleClosed,
+    TreasuryCollected,
 );
 
 /// The program's events in a transaction's log messages, in order. Lines that are not

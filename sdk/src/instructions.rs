@@ -95,14 +95,50 @@ pub fn rotate_gateway(
     )
 }
 
-pub fn deactivate_meter(admin: &Pubkey, grid: &Pubkey, meter: &Pubkey) -> Instruction {
+/// Retires `meter`, refunding its spare coins to `owner`, its owning resident.
+pub fn deactivate_meter(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    owner: &Pubkey,
+) -> Instruction {
     build(
         accounts::DeactivateMeter {
             admin: *admin,
             grid: *grid,
             meter: *meter,
+            owner: *owner,
+            coins: pda::coins(owner),
+            vault: pda::vault(grid),
+            token_program: token::ID,
         },
         instruction::DeactivateMeter {},
+    )
+}
+
+/// Closes a retired meter whose readings are all settled; `meter_index` is its directory
+/// slot (`Meter::index`), `rent_payer` its `Meter::rent_payer`.
+pub fn close_meter(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    meter_index: u32,
+    owner: &Pubkey,
+    rent_payer: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::CloseMeter {
+            admin: *admin,
+            grid: *grid,
+            meter: *meter,
+            meter_entry: pda::meter_entry(grid, meter_index),
+            owner: *owner,
+            coins: pda::coins(owner),
+            vault: pda::vault(grid),
+            rent_payer: *rent_payer,
+            token_program: token::ID,
+        },
+        instruction::CloseMeter {},
     )
 }
 
@@ -169,11 +205,16 @@ pub fn collect_earnings(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instru
     )
 }
 
+/// The resident (signed by `authority`, who pays the sale's rent) sells `amount_units` to be
+/// paid out to the destination whose `sales::destination_hash` is given. `number` is the
+/// resident's `sale_count` before this sale: the new sale's number.
 pub fn request_withdrawal(
     authority: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
+    number: u32,
     amount_units: u64,
+    destination_hash: [u8; 32],
 ) -> Instruction {
     build(
         accounts::RequestWithdrawal {
@@ -182,13 +223,24 @@ pub fn request_withdrawal(
             resident: *resident,
             coins: pda::coins(resident),
             escrow: pda::escrow(grid),
+            sale: pda::sale(resident, number),
             token_program: token::ID,
+            system_program: system_program::ID,
         },
-        instruction::RequestWithdrawal { amount_units },
+        instruction::RequestWithdrawal {
+            amount_units,
+            destination_hash,
+        },
     )
 }
 
-pub fn cancel_withdrawal(authority: &Pubkey, grid: &Pubkey, resident: &Pubkey) -> Instruction {
+/// The resident takes back their sale `number`, if it is not locked for a payout yet.
+pub fn cancel_withdrawal(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    number: u32,
+) -> Instruction {
     build(
         accounts::CancelWithdrawal {
             authority: *authority,
@@ -196,6 +248,7 @@ pub fn cancel_withdrawal(authority: &Pubkey, grid: &Pubkey, resident: &Pubkey) -
             resident: *resident,
             coins: pda::coins(resident),
             escrow: pda::escrow(grid),
+            sale: pda::sale(resident, number),
             token_program: token::ID,
         },
         instruction::CancelWithdrawal {},
@@ -254,13 +307,15 @@ pub fn close_epoch(grid: &Pubkey, epoch: u64, rent_payer: &Pubkey) -> Instructio
     )
 }
 
-/// Signed by the grid's oracle: positive cents mint, negative cents burn escrowed coins.
+/// Signed by the grid's oracle for dollars paid in: mints `floor(cents × 10⁶ / price)` units
+/// to `resident`. `event_ts` is when the processor says the payment happened.
 pub fn add_fiat(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    amount_cents: i64,
+    amount_cents: u64,
     payment_id: &str,
+    event_ts: i64,
 ) -> Instruction {
     build(
         accounts::AddFiat {
@@ -269,7 +324,6 @@ pub fn add_fiat(
             resident: *resident,
             coins: pda::coins(resident),
             mint: pda::mint(grid),
-            escrow: pda::escrow(grid),
             receipt: pda::receipt(grid, payment_id),
             token_program: token::ID,
             system_program: system_program::ID,
@@ -277,57 +331,130 @@ pub fn add_fiat(
         instruction::AddFiat {
             amount_cents,
             payment_id: payment_id.to_string(),
+            event_ts,
         },
     )
 }
 
-/// Signed by the grid's oracle before it creates a payout: locks the escrowed coins the
-/// payout of `amount_cents` will burn. `payout_ref` is the utility's id for that payout.
+/// Signed by the grid's oracle before it creates the payout of the resident's sale `number`:
+/// `amount_cents` must be what the sale's coins are worth now (`quote_payout_cents`), and
+/// `destination_hash` the destination the resident committed.
 pub fn lock_withdrawal(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
+    number: u32,
     amount_cents: u64,
-    payout_ref: &str,
+    destination_hash: [u8; 32],
 ) -> Instruction {
     build(
         accounts::LockWithdrawal {
             oracle: *oracle,
             grid: *grid,
             resident: *resident,
-            receipt: pda::receipt(grid, payout_ref),
-            system_program: system_program::ID,
+            sale: pda::sale(resident, number),
         },
         instruction::LockWithdrawal {
             amount_cents,
-            payout_ref: payout_ref.to_string(),
+            destination_hash,
         },
     )
 }
 
-/// Signed by the grid's oracle when a payout failed: returns the coins locked for it.
-pub fn return_withdrawal(
+/// Signed by the grid's oracle when the sale's payout `payout_id` was paid: burns its coins.
+pub fn payout_paid(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    amount_cents: u64,
-    payment_id: &str,
+    number: u32,
+    payout_id: &str,
 ) -> Instruction {
     build(
-        accounts::ReturnWithdrawal {
+        accounts::PayoutPaid {
+            oracle: *oracle,
+            grid: *grid,
+            resident: *resident,
+            sale: pda::sale(resident, number),
+            mint: pda::mint(grid),
+            escrow: pda::escrow(grid),
+            token_program: token::ID,
+        },
+        instruction::PayoutPaid {
+            payout_id: payout_id.to_string(),
+        },
+    )
+}
+
+/// Signed by the grid's oracle when the sale's payout failed or was canceled (before or after
+/// it was paid): its coins go back to the resident.
+pub fn payout_failed(
+    oracle: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    number: u32,
+    payout_id: &str,
+) -> Instruction {
+    build(
+        accounts::PayoutFailed {
             oracle: *oracle,
             grid: *grid,
             resident: *resident,
             coins: pda::coins(resident),
+            sale: pda::sale(resident, number),
+            mint: pda::mint(grid),
             escrow: pda::escrow(grid),
-            receipt: pda::receipt(grid, payment_id),
             token_program: token::ID,
-            system_program: system_program::ID,
         },
-        instruction::ReturnWithdrawal {
-            amount_cents,
+        instruction::PayoutFailed {
+            payout_id: payout_id.to_string(),
+        },
+    )
+}
+
+/// Permissionless, after the grid's receipt retention: returns a receipt's rent to its payer.
+pub fn close_receipt(grid: &Pubkey, payment_id: &str, rent_payer: &Pubkey) -> Instruction {
+    build(
+        accounts::CloseReceipt {
+            grid: *grid,
+            receipt: pda::receipt(grid, payment_id),
+            rent_payer: *rent_payer,
+        },
+        instruction::CloseReceipt {
             payment_id: payment_id.to_string(),
         },
+    )
+}
+
+/// Permissionless, after the grid's receipt retention: returns an ended sale's rent.
+pub fn close_sale(grid: &Pubkey, sale: &Pubkey, rent_payer: &Pubkey) -> Instruction {
+    build(
+        accounts::CloseSale {
+            grid: *grid,
+            sale: *sale,
+            rent_payer: *rent_payer,
+        },
+        instruction::CloseSale {},
+    )
+}
+
+/// Signed by the admin: moves `amount_units` (0: all) of the treasury to `resident`, a
+/// resident account of the admin's own wallet.
+pub fn collect_fees(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    amount_units: u64,
+) -> Instruction {
+    build(
+        accounts::CollectFees {
+            admin: *admin,
+            grid: *grid,
+            resident: *resident,
+            coins: pda::coins(resident),
+            treasury: pda::treasury(grid),
+            token_program: token::ID,
+        },
+        instruction::CollectFees { amount_units },
     )
 }
 

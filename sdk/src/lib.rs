@@ -6,6 +6,7 @@ pub mod amounts;
 pub mod client;
 pub mod error;
 pub mod events;
+pub mod fiat;
 pub mod instructions;
 pub mod pda;
 pub mod settlement;

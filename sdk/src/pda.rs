@@ -63,6 +63,11 @@ pub fn receipt(grid: &Pubkey, payment_id: &str) -> Pubkey {
     find(&[RECEIPT_SEED, grid.as_ref(), id_seed(payment_id)])
 }
 
+/// A resident's `number`-th sale of coins for dollars.
+pub fn sale(resident: &Pubkey, number: u32) -> Pubkey {
+    find(&[SALE_SEED, resident.as_ref(), &number.to_le_bytes()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +83,9 @@ mod tests {
         assert_ne!(epoch(&a, 1), epoch(&a, 2));
         assert_ne!(meter_entry(&a, 0), resident_entry(&a, 0));
         assert_ne!(meter_entry(&a, 0), meter_entry(&a, 1));
+        let carlos = resident(&a, "carlos");
+        assert_ne!(sale(&carlos, 0), sale(&carlos, 1));
+        assert_ne!(sale(&carlos, 0), sale(&resident(&a, "danny"), 0));
         let accounts = [mint(&a), vault(&a), pool(&a), treasury(&a), escrow(&a)];
         for (i, x) in accounts.iter().enumerate() {
             for y in &accounts[i + 1..] {

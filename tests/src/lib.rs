@@ -9,8 +9,9 @@ use anchor_lang::AccountDeserialize;
 use anchor_spl::token::{spl_token, Mint, TokenAccount};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::{Epoch, EpochParams, Grid, Meter, MeterKind, Resident};
-use energy_utility_sdk::{instructions as ix, pda, settlement};
+use energy_utility::state::{Epoch, EpochParams, Grid, Meter, MeterKind, Resident, Sale};
+use energy_utility_sdk::{fiat, instructions as ix, pda, settlement};
+use solana_account::Account;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_program_test::{BanksClientError, ProgramTestContext};
@@ -28,6 +29,8 @@ pub const KWH: u64 = WH_PER_KWH;
 /// (1,800,000,000 is a multiple of 3,600).
 pub const START_TS: i64 = 1_800_000_000 + 120;
 pub use energy_utility_bank::{program_test, MAINNET_ACCOUNT_LOCKS};
+/// The bank account residents sell to in tests (the sandbox's account that is paid).
+pub const TEST_BANK_ACCOUNT: &str = "000123456789";
 /// Mainnet's packet size limit for a transaction.
 pub const MAINNET_TX_BYTES: usize = 1_232;
 
@@ -112,13 +115,7 @@ impl TestGrid {
 
     /// A second grid in the same bank (for cross-grid attacks).
     pub async fn add_grid(&mut self, name: &str) -> Pubkey {
-        let args = InitializeGridArgs {
-            name: name.to_string(),
-            oracle: self.oracle.pubkey(),
-            params: EpochParams::default(),
-            coin_price_cents: 10,
-            epoch_seconds: 3_600,
-        };
+        let args = InitializeGridArgs::with_defaults(name, self.oracle.pubkey());
         let admin = self.admin.insecure_clone();
         self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
             .await
@@ -146,11 +143,8 @@ impl TestGrid {
         self.airdrop(&admin.pubkey(), 10_000_000_000).await;
         self.airdrop(&oracle, 10_000_000_000).await;
         let args = InitializeGridArgs {
-            name: self.name.clone(),
-            oracle,
             params,
-            coin_price_cents: 10,
-            epoch_seconds: 3_600,
+            ..InitializeGridArgs::with_defaults(&self.name, oracle)
         };
         self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
             .await
@@ -298,7 +292,7 @@ impl TestGrid {
     }
 
     /// The oracle mints coins for `cents` paid by `resident`, under a fresh payment id.
-    pub async fn buy(&mut self, resident: &str, cents: i64) {
+    pub async fn buy(&mut self, resident: &str, cents: u64) {
         self.payments += 1;
         let payment_id = format!("evt_test_{}", self.payments);
         self.add_fiat(resident, cents, &payment_id)
@@ -306,75 +300,180 @@ impl TestGrid {
             .expect("buy coins");
     }
 
+    /// The oracle applies a payment of `cents` that happened now.
     pub async fn add_fiat(
         &mut self,
         resident: &str,
-        cents: i64,
+        cents: u64,
         payment_id: &str,
+    ) -> Result<(), BanksClientError> {
+        let now = self.now;
+        self.add_fiat_at(resident, cents, payment_id, now).await
+    }
+
+    /// The oracle applies a payment of `cents` the processor dates `event_ts`.
+    pub async fn add_fiat_at(
+        &mut self,
+        resident: &str,
+        cents: u64,
+        payment_id: &str,
+        event_ts: i64,
     ) -> Result<(), BanksClientError> {
         let oracle = self.oracle.insecure_clone();
         let resident = self.resident(resident).resident;
         let grid = self.grid;
-        let instruction = ix::add_fiat(&oracle.pubkey(), &grid, &resident, cents, payment_id);
+        let instruction = ix::add_fiat(
+            &oracle.pubkey(),
+            &grid,
+            &resident,
+            cents,
+            payment_id,
+            event_ts,
+        );
         self.send(&[instruction], &[&oracle]).await
     }
 
-    /// The resident sets `amount_units` of their coins aside to sell.
+    /// The resident sells `amount_units` to be paid out to `destination`; returns the new
+    /// sale's number.
     pub async fn request_withdrawal(
         &mut self,
         resident: &str,
         amount_units: u64,
+        destination: &str,
+    ) -> Result<u32, BanksClientError> {
+        let number = self.resident_state(resident).await.sale_count;
+        let actor = self.resident(resident);
+        let wallet = actor.wallet.insecure_clone();
+        let address = actor.resident;
+        let grid = self.grid;
+        let instruction = ix::request_withdrawal(
+            &wallet.pubkey(),
+            &grid,
+            &address,
+            number,
+            amount_units,
+            fiat::destination_hash(destination),
+        );
+        self.send(&[instruction], &[&wallet]).await.map(|_| number)
+    }
+
+    /// The resident takes back their sale `number`.
+    pub async fn cancel_withdrawal(
+        &mut self,
+        resident: &str,
+        number: u32,
     ) -> Result<(), BanksClientError> {
         let actor = self.resident(resident);
         let wallet = actor.wallet.insecure_clone();
         let address = actor.resident;
         let grid = self.grid;
-        let instruction = ix::request_withdrawal(&wallet.pubkey(), &grid, &address, amount_units);
+        let instruction = ix::cancel_withdrawal(&wallet.pubkey(), &grid, &address, number);
         self.send(&[instruction], &[&wallet]).await
     }
 
-    /// The oracle locks the escrowed coins a payout of `cents` will burn.
+    /// The oracle locks sale `number` for a payout of `cents` to `destination`.
     pub async fn lock_withdrawal(
         &mut self,
         resident: &str,
+        number: u32,
         cents: u64,
-        payout_ref: &str,
+        destination: &str,
     ) -> Result<(), BanksClientError> {
         let oracle = self.oracle.insecure_clone();
         let resident = self.resident(resident).resident;
         let grid = self.grid;
-        let instruction =
-            ix::lock_withdrawal(&oracle.pubkey(), &grid, &resident, cents, payout_ref);
+        let instruction = ix::lock_withdrawal(
+            &oracle.pubkey(),
+            &grid,
+            &resident,
+            number,
+            cents,
+            fiat::destination_hash(destination),
+        );
         self.send(&[instruction], &[&oracle]).await
     }
 
-    /// The oracle returns the coins locked for a failed payout of `cents`.
-    pub async fn return_withdrawal(
+    /// The oracle reports sale `number`'s payout paid.
+    pub async fn payout_paid(
         &mut self,
         resident: &str,
-        cents: u64,
-        payment_id: &str,
+        number: u32,
+        payout_id: &str,
     ) -> Result<(), BanksClientError> {
         let oracle = self.oracle.insecure_clone();
         let resident = self.resident(resident).resident;
         let grid = self.grid;
-        let instruction =
-            ix::return_withdrawal(&oracle.pubkey(), &grid, &resident, cents, payment_id);
+        let instruction = ix::payout_paid(&oracle.pubkey(), &grid, &resident, number, payout_id);
         self.send(&[instruction], &[&oracle]).await
     }
 
-    /// A whole sale of `cents`: the coins set aside, locked, and the payout paid.
-    pub async fn sell(&mut self, resident: &str, amount_units: u64, cents: u64, payout: &str) {
-        self.request_withdrawal(resident, amount_units)
+    /// The oracle reports sale `number`'s payout failed (or canceled).
+    pub async fn payout_failed(
+        &mut self,
+        resident: &str,
+        number: u32,
+        payout_id: &str,
+    ) -> Result<(), BanksClientError> {
+        let oracle = self.oracle.insecure_clone();
+        let resident = self.resident(resident).resident;
+        let grid = self.grid;
+        let instruction = ix::payout_failed(&oracle.pubkey(), &grid, &resident, number, payout_id);
+        self.send(&[instruction], &[&oracle]).await
+    }
+
+    /// A whole sale of `amount_units` for what they are worth now: requested, locked, and the
+    /// payout paid. Returns the sale's number.
+    pub async fn sell(&mut self, resident: &str, amount_units: u64, payout: &str) -> u32 {
+        let number = self
+            .request_withdrawal(resident, amount_units, TEST_BANK_ACCOUNT)
             .await
             .expect("request withdrawal");
-        let payout_ref = format!("wd_{payout}");
-        self.lock_withdrawal(resident, cents, &payout_ref)
+        let price = self.grid_state().await.coin_price_cents;
+        let cents = fiat::quote_payout_cents(amount_units, price).expect("quote");
+        self.lock_withdrawal(resident, number, cents, TEST_BANK_ACCOUNT)
             .await
             .expect("lock withdrawal");
-        self.add_fiat(resident, -(cents as i64), payout)
+        self.payout_paid(resident, number, payout)
             .await
             .expect("payout paid");
+        number
+    }
+
+    /// The admin retires a meter; its spare coins go to its owner.
+    pub async fn deactivate_meter(&mut self, meter: &str) -> Result<(), BanksClientError> {
+        let admin = self.admin.insecure_clone();
+        let instruction = self.deactivate_instruction(&admin.pubkey(), meter);
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    /// `deactivate_meter` for `meter`, signed by `admin` (who may not be the grid's).
+    pub fn deactivate_instruction(&self, admin: &Pubkey, meter: &str) -> Instruction {
+        let meter = self.meter(meter);
+        let owner = self.resident(&meter.owner).resident;
+        ix::deactivate_meter(admin, &self.grid, &meter.address, &owner)
+    }
+
+    /// The admin closes a retired meter whose readings are all settled.
+    pub async fn close_meter(&mut self, meter: &str) -> Result<(), BanksClientError> {
+        let admin = self.admin.insecure_clone();
+        let state = self.meter_state(meter).await;
+        let owner = self.resident(&self.meter(meter).owner).resident;
+        let address = self.meter(meter).address;
+        let grid = self.grid;
+        let instruction = ix::close_meter(
+            &admin.pubkey(),
+            &grid,
+            &address,
+            state.index,
+            &owner,
+            &state.rent_payer,
+        );
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    pub async fn sale_state(&mut self, resident: &str, number: u32) -> Sale {
+        let address = pda::sale(&self.resident(resident).resident, number);
+        self.account(&address).await
     }
 
     pub async fn fund(
@@ -578,6 +677,65 @@ impl TestGrid {
             "every minted coin is accounted for"
         );
     }
+}
+
+// Refusals change nothing: a snapshot of every account a refused instruction could touch.
+
+/// The raw accounts (lamports, owner, data) of everything a refused instruction could touch:
+/// the grid and its coin accounts, every resident, wallet, coin account, meter and gateway,
+/// the epochs around now, and `extra`.
+pub struct Watch {
+    pub addresses: Vec<Pubkey>,
+    pub before: Vec<Option<Account>>,
+}
+
+pub async fn watch(g: &mut TestGrid, extra: &[Pubkey]) -> Watch {
+    let grid = g.grid;
+    let mut addresses = vec![
+        grid,
+        pda::mint(&grid),
+        pda::vault(&grid),
+        pda::pool(&grid),
+        pda::treasury(&grid),
+        pda::escrow(&grid),
+    ];
+    for actor in g.residents.values() {
+        addresses.extend([actor.wallet.pubkey(), actor.resident, actor.coins]);
+    }
+    for meter in g.meters.values() {
+        addresses.extend([meter.address, meter.gateway.pubkey()]);
+    }
+    let current = g.current_epoch().await;
+    addresses.extend((current.saturating_sub(2)..=current + 2).map(|e| pda::epoch(&grid, e)));
+    addresses.extend_from_slice(extra);
+    let before = snapshot(g, &addresses).await;
+    Watch { addresses, before }
+}
+
+pub async fn snapshot(g: &mut TestGrid, addresses: &[Pubkey]) -> Vec<Option<Account>> {
+    let mut accounts = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        accounts.push(
+            g.ctx
+                .banks_client
+                .get_account(*address)
+                .await
+                .expect("get account"),
+        );
+    }
+    accounts
+}
+
+#[track_caller]
+pub fn assert_same(addresses: &[Pubkey], before: &[Option<Account>], after: &[Option<Account>]) {
+    for ((address, before), after) in addresses.iter().zip(before).zip(after) {
+        assert_eq!(before, after, "account {address} changed");
+    }
+}
+
+pub async fn assert_unchanged(g: &mut TestGrid, watch: &Watch) {
+    let after = snapshot(g, &watch.addresses).await;
+    assert_same(&watch.addresses, &watch.before, &after);
 }
 
 /// The program error code inside a failed transaction, if it failed with one.

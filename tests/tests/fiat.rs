@@ -1,14 +1,13 @@
 //! The fiat on-ramp and off-ramp: the oracle mints coins for dollars paid in (rounded down)
-//! exactly once per payment id; for dollars paid out it locks escrowed coins before the payout
-//! and burns them when it is paid (rounded up) or returns them when it fails; every payment is
-//! priced at the grid's current coin price.
+//! exactly once per payment id; a sale is the resident's signed request, locked by the oracle
+//! for what its coins are worth (rounded down to the cent) and then burned when the payout is
+//! paid or returned when it fails.
 
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
-use energy_utility::state::{FiatKind, Receipt, Resident};
-use energy_utility_sdk::{instructions as ix, pda};
+use energy_utility::state::{Receipt, SaleStatus};
+use energy_utility_sdk::{fiat, instructions as ix, pda};
 use energy_utility_tests::*;
-use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
 async fn residents(ids: &[&str]) -> TestGrid {
@@ -37,26 +36,17 @@ async fn set_price(g: &mut TestGrid, cents: u64) {
     assert_eq!(g.grid_state().await.coin_price_cents, cents);
 }
 
-async fn cancel_withdrawal(g: &mut TestGrid, resident: &str) -> Result<(), BanksClientError> {
-    let actor = g.resident(resident);
-    let wallet = actor.wallet.insecure_clone();
-    let address = actor.resident;
-    let grid = g.grid;
-    g.send(
-        &[ix::cancel_withdrawal(&wallet.pubkey(), &grid, &address)],
-        &[&wallet],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn buying_mints_cents_over_price_rounded_down_and_records_a_receipt() {
     let mut g = residents(&["angel", "bennie"]).await;
     let grid = g.grid;
     let angel = g.resident("angel").resident;
+    let oracle = g.oracle.pubkey();
 
     // $1.23 at $0.10 per k is 12.3 k.
-    g.add_fiat("angel", 123, "evt_1").await.unwrap();
+    g.add_fiat_at("angel", 123, "evt_1", START_TS - 30)
+        .await
+        .unwrap();
     assert_eq!(g.coins("angel").await, 12_300_000);
     assert_eq!(g.supply().await, 12_300_000);
     let r = receipt(&mut g, "evt_1").await;
@@ -65,22 +55,21 @@ async fn buying_mints_cents_over_price_rounded_down_and_records_a_receipt() {
     assert_eq!(r.payment_id, "evt_1");
     assert_eq!(r.amount_cents, 123);
     assert_eq!(r.coin_units, 12_300_000);
+    assert_eq!(r.event_ts, START_TS - 30);
     assert_eq!(r.applied_ts, g.now);
+    assert_eq!(r.rent_payer, oracle);
 
     // At $0.03 per k, one dollar is 33.333333... k: the fraction of a base unit stays unminted.
     set_price(&mut g, 3).await;
     g.add_fiat("bennie", 100, "evt_2").await.unwrap();
     assert_eq!(g.coins("bennie").await, 33_333_333);
-    let r = receipt(&mut g, "evt_2").await;
-    assert_eq!(r.amount_cents, 100);
-    assert_eq!(r.coin_units, 33_333_333);
+    assert_eq!(receipt(&mut g, "evt_2").await.coin_units, 33_333_333);
     // One cent buys 0.333333 k.
     g.add_fiat("bennie", 1, "evt_3").await.unwrap();
     assert_eq!(g.coins("bennie").await, 33_333_333 + 333_333);
     assert_eq!(receipt(&mut g, "evt_3").await.coin_units, 333_333);
 
     assert_eq!(g.supply().await, 12_300_000 + 33_333_333 + 333_333);
-    assert_eq!(g.coins("angel").await, 12_300_000);
     g.assert_books_balance().await;
 }
 
@@ -100,192 +89,191 @@ async fn the_same_payment_delivered_ten_times_mints_once() {
     let last = receipt(&mut g, "evt_webhook").await;
     assert_eq!(last.applied_ts, first.applied_ts);
     assert_eq!(last.coin_units, 50 * K);
-    assert_eq!(last.amount_cents, 500);
     g.assert_books_balance().await;
 }
 
 #[tokio::test]
-async fn selling_burns_locked_coins_rounded_up_and_leaves_the_rest_escrowed() {
+async fn a_sale_sets_coins_aside_locks_them_for_their_worth_and_burns_them_when_paid() {
     let mut g = residents(&["carlos", "danny"]).await;
     g.buy("carlos", 200).await;
     g.buy("danny", 100).await;
-    assert_eq!(g.supply().await, 30 * K);
+    let carlos = g.resident("carlos").resident;
+    let wallet = g.resident("carlos").wallet.pubkey();
+    let wallet_lamports = g.lamports(&wallet).await;
 
-    // Carlos sets 5 k aside to sell.
-    g.request_withdrawal("carlos", 5 * K).await.unwrap();
+    // Carlos sells 5 k to his bank account: they move to the escrow; a sale account records it.
+    let number = g
+        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(number, 0);
     assert_eq!(g.coins("carlos").await, 15 * K);
-    assert_eq!(g.resident_state("carlos").await.escrow_units, 5 * K);
     assert_eq!(g.escrow().await, 5 * K);
-    assert_eq!(g.grid_state().await.escrow_units, 5 * K);
-    assert_eq!(g.supply().await, 30 * K);
+    let sale = g.sale_state("carlos", 0).await;
+    assert_eq!(sale.status, SaleStatus::Requested);
+    assert_eq!(sale.units, 5 * K);
+    assert_eq!(sale.resident, carlos);
+    assert_eq!(sale.rent_payer, wallet);
+    assert_eq!(
+        sale.destination_hash,
+        fiat::destination_hash(TEST_BANK_ACCOUNT)
+    );
+    assert!(
+        g.lamports(&wallet).await < wallet_lamports,
+        "he pays its rent"
+    );
+    let resident = g.resident_state("carlos").await;
+    assert_eq!(
+        (
+            resident.escrow_units,
+            resident.locked_units,
+            resident.sale_count
+        ),
+        (5 * K, 0, 1)
+    );
 
-    // The utility is about to pay him $0.25: 2.5 k are locked for that payout.
-    g.lock_withdrawal("carlos", 25, "wd_1").await.unwrap();
-    let carlos = g.resident_state("carlos").await;
-    assert_eq!(carlos.escrow_units, 2_500_000);
-    assert_eq!(carlos.locked_units, 2_500_000);
+    // The oracle locks it for the $0.50 the coins are worth, to the destination he chose.
+    g.lock_withdrawal("carlos", 0, 50, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    let sale = g.sale_state("carlos", 0).await;
+    assert_eq!(sale.status, SaleStatus::Locked);
+    assert_eq!((sale.cents, sale.coin_price_cents), (50, 10));
+    let resident = g.resident_state("carlos").await;
+    assert_eq!((resident.escrow_units, resident.locked_units), (0, 5 * K));
     assert_eq!(g.escrow().await, 5 * K, "locking moves no coin");
-    let lock = receipt(&mut g, "wd_1").await;
-    assert_eq!(lock.kind, FiatKind::Locked);
-    assert_eq!((lock.amount_cents, lock.coin_units), (-25, 2_500_000));
 
-    // The processor paid: the locked 2.5 k are burned.
-    g.add_fiat("carlos", -25, "po_1").await.unwrap();
-    assert_eq!(g.supply().await, 30 * K - 2_500_000);
-    assert_eq!(g.escrow().await, 2_500_000);
-    let carlos = g.resident_state("carlos").await;
-    assert_eq!((carlos.escrow_units, carlos.locked_units), (2_500_000, 0));
-    assert_eq!(g.grid_state().await.escrow_units, 2_500_000);
-    assert_eq!(
-        g.coins("carlos").await,
-        15 * K,
-        "his own account is untouched"
-    );
-    let r = receipt(&mut g, "po_1").await;
-    assert_eq!(r.kind, FiatKind::Sold);
-    assert_eq!(r.amount_cents, -25);
-    assert_eq!(r.coin_units, 2_500_000);
-
-    // At $0.03 per k, one cent is 0.333333... k: 0.333334 k is locked and burned, never less.
-    set_price(&mut g, 3).await;
-    g.lock_withdrawal("carlos", 1, "wd_2").await.unwrap();
-    assert_eq!(receipt(&mut g, "wd_2").await.coin_units, 333_334);
-    g.add_fiat("carlos", -1, "po_2").await.unwrap();
-    assert_eq!(receipt(&mut g, "po_2").await.coin_units, 333_334);
-    assert_eq!(g.supply().await, 30 * K - 2_500_000 - 333_334);
-    assert_eq!(g.escrow().await, 2_500_000 - 333_334);
-    assert_eq!(
-        g.resident_state("carlos").await.escrow_units,
-        2_500_000 - 333_334
-    );
-
-    // Danny's coins were never in play.
-    assert_eq!(g.coins("danny").await, 10 * K);
-    assert_eq!(g.resident_state("danny").await.escrow_units, 0);
-    g.assert_books_balance().await;
-}
-
-#[tokio::test]
-async fn a_failed_payout_returns_its_locked_coins_and_ends_that_payout() {
-    let mut g = residents(&["carlos"]).await;
-    g.buy("carlos", 200).await;
-    g.request_withdrawal("carlos", 5 * K).await.unwrap();
-    g.lock_withdrawal("carlos", 30, "wd_1").await.unwrap();
-    assert_eq!(g.resident_state("carlos").await.locked_units, 3 * K);
-
-    // The bank refused the payout: its 3 k go back to Carlos's own account, not to escrow.
-    g.return_withdrawal("carlos", 30, "po_1").await.unwrap();
-    let carlos = g.resident_state("carlos").await;
-    assert_eq!((carlos.escrow_units, carlos.locked_units), (2 * K, 0));
-    assert_eq!(g.coins("carlos").await, 18 * K);
-    assert_eq!(g.escrow().await, 2 * K);
-    assert_eq!(g.supply().await, 20 * K, "nothing burned");
-    let r = receipt(&mut g, "po_1").await;
-    assert_eq!(r.kind, FiatKind::Returned);
-    assert_eq!((r.amount_cents, r.coin_units), (-30, 3 * K));
-
-    // The payout is over: a late "paid" for the same payout id cannot burn anything.
-    g.refresh_blockhash().await;
-    assert_fails_with(
-        g.add_fiat("carlos", -30, "po_1").await,
-        EnergyError::PaymentAlreadyProcessed,
-    );
-    assert_fails_with(
-        g.return_withdrawal("carlos", 30, "po_1").await,
-        EnergyError::PaymentAlreadyProcessed,
-    );
-    // Nothing more is locked: neither a burn nor a return can reach the escrowed 2 k.
-    assert_fails_with(
-        g.add_fiat("carlos", -1, "po_2").await,
-        EnergyError::BurnExceedsEscrow,
-    );
-    assert_fails_with(
-        g.return_withdrawal("carlos", 1, "po_2").await,
-        EnergyError::ReturnExceedsLocked,
-    );
-    assert_eq!(g.coins("carlos").await, 18 * K);
-    g.assert_books_balance().await;
-}
-
-#[tokio::test]
-async fn locked_coins_cannot_be_cancelled_so_a_payout_is_never_paid_for_nothing() {
-    let mut g = residents(&["carlos"]).await;
-    g.buy("carlos", 200).await;
-    g.request_withdrawal("carlos", 5 * K).await.unwrap();
-    g.lock_withdrawal("carlos", 40, "wd_1").await.unwrap();
-
-    // While the $0.40 payout is in flight Carlos cancels: he gets back only the unlocked 1 k.
-    cancel_withdrawal(&mut g, "carlos").await.unwrap();
-    let carlos = g.resident_state("carlos").await;
-    assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 4 * K));
-    assert_eq!(g.coins("carlos").await, 16 * K);
-
-    // The payout is paid and its 4 k are still there to burn.
-    g.add_fiat("carlos", -40, "po_1").await.unwrap();
-    assert_eq!(g.supply().await, 16 * K);
-    assert_eq!(g.escrow().await, 0);
-    g.assert_books_balance().await;
-}
-
-#[tokio::test]
-async fn a_lock_is_applied_once_and_never_beyond_the_escrow() {
-    let mut g = residents(&["carlos"]).await;
-    g.buy("carlos", 200).await;
-    g.request_withdrawal("carlos", 5 * K).await.unwrap();
-    // 5 k is 50 cents; 51 cents would need 5.1 k.
-    assert_fails_with(
-        g.lock_withdrawal("carlos", 51, "wd_1").await,
-        EnergyError::LockExceedsEscrow,
-    );
-    g.lock_withdrawal("carlos", 20, "wd_1").await.unwrap();
-    // The service retried after a crash: the same reference locks nothing more.
-    g.refresh_blockhash().await;
-    assert_fails_with(
-        g.lock_withdrawal("carlos", 20, "wd_1").await,
-        EnergyError::PaymentAlreadyProcessed,
-    );
-    let carlos = g.resident_state("carlos").await;
-    assert_eq!((carlos.escrow_units, carlos.locked_units), (3 * K, 2 * K));
-    g.assert_books_balance().await;
-}
-
-#[tokio::test]
-async fn cancel_withdrawal_returns_every_escrowed_coin() {
-    let mut g = residents(&["carlos"]).await;
-    g.buy("carlos", 200).await;
-    g.request_withdrawal("carlos", 3 * K).await.unwrap();
-    g.request_withdrawal("carlos", 2 * K).await.unwrap();
-    assert_eq!(g.resident_state("carlos").await.escrow_units, 5 * K);
-    assert_eq!(g.coins("carlos").await, 15 * K);
-
-    // $0.10 of it is sold, then he changes his mind about the rest.
-    g.lock_withdrawal("carlos", 10, "wd_1").await.unwrap();
-    g.add_fiat("carlos", -10, "po_1").await.unwrap();
-    assert_eq!(g.escrow().await, 4 * K);
-    cancel_withdrawal(&mut g, "carlos").await.unwrap();
-    let resident: Resident = g.resident_state("carlos").await;
-    assert_eq!(resident.escrow_units, 0);
+    // The processor paid: the 5 k are burned.
+    g.payout_paid("carlos", 0, "po_1").await.unwrap();
+    let sale = g.sale_state("carlos", 0).await;
+    assert_eq!(sale.status, SaleStatus::Paid);
+    assert_eq!(sale.payout_id, "po_1");
+    assert_eq!(sale.ended_ts, g.now);
+    assert_eq!(g.supply().await, 25 * K);
     assert_eq!(g.escrow().await, 0);
     assert_eq!(g.grid_state().await.escrow_units, 0);
-    assert_eq!(g.coins("carlos").await, 19 * K);
-    assert_eq!(g.supply().await, 19 * K);
-
-    // Nothing is left to cancel, and nothing left to burn.
-    g.refresh_blockhash().await;
-    assert_fails_with(
-        cancel_withdrawal(&mut g, "carlos").await,
-        EnergyError::NothingEscrowed,
+    let resident = g.resident_state("carlos").await;
+    assert_eq!((resident.escrow_units, resident.locked_units), (0, 0));
+    assert_eq!(g.coins("carlos").await, 15 * K);
+    assert_eq!(
+        g.coins("danny").await,
+        10 * K,
+        "Danny's coins were never in play"
     );
-    assert_fails_with(
-        g.add_fiat("carlos", -10, "po_2").await,
-        EnergyError::BurnExceedsEscrow,
-    );
-    assert_eq!(g.coins("carlos").await, 19 * K);
     g.assert_books_balance().await;
 }
 
 #[tokio::test]
-async fn a_price_change_applies_to_the_next_purchase() {
+async fn a_sale_worth_a_fraction_of_a_cent_more_pays_the_whole_cents_only() {
+    let mut g = residents(&["carlos"]).await;
+    g.buy("carlos", 200).await;
+    // At $0.03 per k, 0.333334 k is worth 1.000002 cents: the payout is 1 cent, all burned.
+    set_price(&mut g, 3).await;
+    let units = fiat::quote_sell_units(1, 3).unwrap();
+    assert_eq!(units, 333_334);
+    let number = g
+        .request_withdrawal("carlos", units, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(fiat::quote_payout_cents(units, 3), Some(1));
+    g.lock_withdrawal("carlos", number, 1, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.payout_paid("carlos", number, "po_1").await.unwrap();
+    assert_eq!(g.supply().await, 20 * K - 333_334);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_failed_payout_returns_its_locked_coins_and_ends_that_sale() {
+    let mut g = residents(&["carlos"]).await;
+    g.buy("carlos", 200).await;
+    let number = g
+        .request_withdrawal("carlos", 3 * K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.lock_withdrawal("carlos", number, 30, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+
+    // The bank refused the payout: its 3 k go back to Carlos's own account.
+    g.payout_failed("carlos", number, "po_1").await.unwrap();
+    let sale = g.sale_state("carlos", number).await;
+    assert_eq!(sale.status, SaleStatus::Returned);
+    let resident = g.resident_state("carlos").await;
+    assert_eq!((resident.escrow_units, resident.locked_units), (0, 0));
+    assert_eq!(g.coins("carlos").await, 20 * K);
+    assert_eq!(g.escrow().await, 0);
+    assert_eq!(g.supply().await, 20 * K, "nothing burned");
+
+    // The payout is over: a late "paid" burns nothing; the failure again returns nothing more.
+    g.refresh_blockhash().await;
+    assert_fails_with(
+        g.payout_paid("carlos", number, "po_1").await,
+        EnergyError::PayoutAlreadyFailed,
+    );
+    assert_fails_with(
+        g.payout_failed("carlos", number, "po_1").await,
+        EnergyError::PaymentAlreadyProcessed,
+    );
+    assert_eq!(g.coins("carlos").await, 20 * K);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_requested_sale_can_be_cancelled_with_its_rent_but_a_locked_one_cannot() {
+    let mut g = residents(&["carlos"]).await;
+    g.buy("carlos", 200).await;
+    let wallet = g.resident("carlos").wallet.pubkey();
+    let carlos = g.resident("carlos").resident;
+    let before = g.lamports(&wallet).await;
+    let kept = g
+        .request_withdrawal("carlos", 3 * K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    let locked = g
+        .request_withdrawal("carlos", 4 * K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.lock_withdrawal("carlos", locked, 40, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(g.coins("carlos").await, 13 * K);
+
+    // He changes his mind about the first: the coins and the rent come back, the sale is gone.
+    let rent = g.lamports(&pda::sale(&carlos, kept)).await;
+    let mid = g.lamports(&wallet).await;
+    g.cancel_withdrawal("carlos", kept).await.unwrap();
+    assert!(!g.exists(&pda::sale(&carlos, kept)).await);
+    assert_eq!(g.lamports(&wallet).await, mid + rent);
+    assert!(
+        g.lamports(&wallet).await < before,
+        "only the fees are spent"
+    );
+    assert_eq!(g.coins("carlos").await, 16 * K);
+    let resident = g.resident_state("carlos").await;
+    assert_eq!((resident.escrow_units, resident.locked_units), (0, 4 * K));
+
+    // The locked one is being paid: its 4 k stay for the payout, which burns them.
+    g.refresh_blockhash().await;
+    assert_fails_with(
+        g.cancel_withdrawal("carlos", locked).await,
+        EnergyError::SaleNotRequested,
+    );
+    g.payout_paid("carlos", locked, "po_1").await.unwrap();
+    assert_eq!(g.supply().await, 16 * K);
+    assert_eq!(g.escrow().await, 0);
+    // A new sale gets the next number; a cancelled number is never reused.
+    let next = g
+        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(next, 2);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_price_change_applies_to_the_next_purchase_and_the_next_lock() {
     let mut g = residents(&["angel"]).await;
     g.add_fiat("angel", 100, "evt_1").await.unwrap();
     assert_eq!(g.coins("angel").await, 10 * K);
@@ -295,16 +283,22 @@ async fn a_price_change_applies_to_the_next_purchase() {
     g.add_fiat("angel", 100, "evt_2").await.unwrap();
     assert_eq!(g.coins("angel").await, 15 * K);
     assert_eq!(receipt(&mut g, "evt_2").await.coin_units, 5 * K);
-    // The earlier receipt keeps the price it was applied at.
     assert_eq!(receipt(&mut g, "evt_1").await.coin_units, 10 * K);
 
-    // And sales are priced the same way: $0.20 burns 1 k.
-    g.request_withdrawal("angel", 2 * K).await.unwrap();
-    g.lock_withdrawal("angel", 20, "wd_1").await.unwrap();
-    assert_eq!(receipt(&mut g, "wd_1").await.coin_units, K);
-    g.add_fiat("angel", -20, "po_1").await.unwrap();
-    assert_eq!(receipt(&mut g, "po_1").await.coin_units, K);
-    assert_eq!(g.resident_state("angel").await.escrow_units, K);
+    // And sales are priced the same way: 1 k is now worth $0.20.
+    let number = g
+        .request_withdrawal("angel", K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    assert_fails_with(
+        g.lock_withdrawal("angel", number, 10, TEST_BANK_ACCOUNT)
+            .await,
+        EnergyError::QuoteMismatch,
+    );
+    g.lock_withdrawal("angel", number, 20, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.payout_paid("angel", number, "po_1").await.unwrap();
     assert_eq!(g.supply().await, 14 * K);
     g.assert_books_balance().await;
 }

@@ -41,6 +41,10 @@ pub const EPOCH_SEED: &[u8] = b"epoch";
 /// `[RECEIPT_SEED, grid, payment_id]`: proof that a fiat payment was applied once.
 #[constant]
 pub const RECEIPT_SEED: &[u8] = b"receipt";
+/// `[SALE_SEED, resident, number.to_le_bytes()]` (number: u32): one sale of a resident's coins
+/// for dollars, from the resident's request to the payout's end.
+#[constant]
+pub const SALE_SEED: &[u8] = b"sale";
 
 /// Coin `k` has 6 decimals: 1 k = 1,000,000 units.
 #[constant]
@@ -68,6 +72,17 @@ pub const DEFAULT_EPOCH_SECONDS: u32 = 3_600;
 pub const DEFAULT_GRACE_SECONDS: u32 = 600;
 pub const DEFAULT_MAX_WH_PER_EPOCH: u64 = 1_000_000;
 pub const DEFAULT_COIN_PRICE_CENTS: u64 = 10;
+/// The highest hourly fee a grid may ever charge unless its creator sets another cap: 0.1 k.
+pub const DEFAULT_MAX_FEE_UNITS: u64 = 100_000;
+
+/// The oracle's circuit breaker: at most 100,000 k ($10,000 at $0.10) minted per day.
+pub const DEFAULT_MINT_LIMIT_UNITS: u64 = 100_000 * UNITS_PER_COIN;
+pub const DEFAULT_MINT_WINDOW_SECONDS: u32 = 86_400;
+/// Receipts (and ended sales) are kept 35 days: longer than a processor retries a webhook (Stripe:
+/// 3 days) or lets an operator resend one (Stripe: 30 days).
+pub const DEFAULT_RECEIPT_RETENTION_SECONDS: u32 = 35 * 86_400;
+/// Receipts are kept at least 4 days, whatever the admin sets.
+pub const MIN_RECEIPT_RETENTION_SECONDS: u32 = 4 * 86_400;
 
 /// An id as a PDA seed. Seeds are at most 32 bytes; a longer id is cut here so that deriving
 /// its address cannot fail, and then refused by the instruction with `InvalidId`.

@@ -84,10 +84,6 @@ pub enum EnergyError {
     PaymentAlreadyProcessed,
     #[msg("The amount is less than one coin base unit at the current price")]
     AmountBelowOneUnit,
-    #[msg("Cannot burn more coins than are locked for the resident's payouts")]
-    BurnExceedsEscrow,
-    #[msg("The resident has no coins set aside for withdrawal")]
-    NothingEscrowed,
     #[msg("The meter has no earnings to collect")]
     NothingToCollect,
     #[msg("The rent must go back to the account that paid it")]
@@ -98,8 +94,38 @@ pub enum EnergyError {
     ConservationViolated,
     #[msg("A grid token account holds less than the balances it backs")]
     VaultShortfall,
-    #[msg("Cannot lock more coins for a payout than the resident set aside for withdrawal")]
-    LockExceedsEscrow,
-    #[msg("Cannot return more coins than are locked for the resident's payouts")]
-    ReturnExceedsLocked,
+    #[msg("The fee is above the cap fixed when the grid was created")]
+    FeeAboveCap,
+    #[msg("The oracle's mint limit and window must be more than zero, and receipts kept at least 4 days")]
+    InvalidOracleLimits,
+    #[msg("Minting this would exceed the grid's mint limit for its window; retry later")]
+    MintLimitExceeded,
+    #[msg("The payment's time is outside the grid's receipt retention window")]
+    PaymentOutsideRetention,
+    #[msg("The receipt is still kept for replay protection")]
+    ReceiptStillRetained,
+    #[msg("A sale needs a payout destination")]
+    MissingPayoutDestination,
+    #[msg("The payout destination is not the one the resident committed to for this sale")]
+    WrongPayoutDestination,
+    #[msg("The payout amount is not what the sale's coins are worth at the grid's price")]
+    QuoteMismatch,
+    #[msg("The coins are worth less than one cent")]
+    AmountBelowOneCent,
+    #[msg("The sale is no longer waiting: it is locked for a payout or ended")]
+    SaleNotRequested,
+    #[msg("The sale is not locked for a payout")]
+    SaleNotLocked,
+    #[msg("The sale belongs to another resident or grid")]
+    WrongSale,
+    #[msg("The sale is being paid by another payout")]
+    WrongPayout,
+    #[msg("The payout already failed and its coins were returned")]
+    PayoutAlreadyFailed,
+    #[msg("The sale has not ended, or is still kept for late payout events")]
+    SaleStillOpen,
+    #[msg("Only a deactivated meter can be closed")]
+    MeterStillActive,
+    #[msg("The meter has readings the crank has not settled yet")]
+    MeterHasPendingReadings,
 }

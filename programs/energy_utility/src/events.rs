@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{EpochParams, MeterKind};
+use crate::state::{EpochParams, MeterKind, OracleLimits};
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub struct GridUpdated {
     pub new_coin_price_cents: u64,
     pub old_oracle: Pubkey,
     pub new_oracle: Pubkey,
+    pub old_oracle_limits: OracleLimits,
+    pub new_oracle_limits: OracleLimits,
 }
 
 #[event]
@@ -69,10 +71,27 @@ pub struct MeterGatewayRotated {
     pub new_gateway: Pubkey,
 }
 
+/// A meter retired: disconnected for good, its spare coins refunded to its owner.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterDeactivated {
     pub meter: Pubkey,
+    pub owner: Pubkey,
+    pub refunded_units: u64,
+    /// Kept on the meter for its unsettled readings.
+    pub committed_units: u64,
+}
+
+/// A retired meter's account closed once all its readings were settled.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterClosed {
+    pub meter: Pubkey,
+    pub owner: Pubkey,
+    pub refunded_units: u64,
+    /// Debt nobody will pay any more (producers were already paid without it).
+    pub forgiven_debt_units: u64,
+    pub rent_payer: Pubkey,
 }
 
 #[event]
@@ -174,50 +193,91 @@ pub struct EarningsCollected {
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalRequested {
+pub struct SaleRequested {
     pub resident: Pubkey,
-    pub amount_units: u64,
-    pub old_escrow_units: u64,
-    pub new_escrow_units: u64,
+    pub sale: Pubkey,
+    pub number: u32,
+    pub units: u64,
+    pub destination_hash: [u8; 32],
 }
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalCancelled {
+pub struct SaleCancelled {
     pub resident: Pubkey,
+    pub sale: Pubkey,
     pub returned_units: u64,
 }
 
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleLocked {
+    pub resident: Pubkey,
+    pub sale: Pubkey,
+    pub units: u64,
+    pub cents: u64,
+    pub coin_price_cents: u64,
+}
+
+/// Dollars paid in: coins minted.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiatApplied {
     pub grid: Pubkey,
     pub resident: Pubkey,
     pub payment_id: String,
-    /// Positive: coins bought and minted. Negative: a payout paid, its locked coins burned.
-    pub amount_cents: i64,
+    pub amount_cents: u64,
     pub coin_units: u64,
     pub coin_price_cents: u64,
 }
 
+/// A sale's payout was paid: its coins burned.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalLocked {
+pub struct SalePaid {
     pub resident: Pubkey,
-    /// The utility's reference for the payout about to be created.
-    pub payout_ref: String,
-    pub amount_cents: u64,
-    pub locked_units: u64,
-    pub new_escrow_units: u64,
-    pub new_locked_units: u64,
+    pub sale: Pubkey,
+    pub payout_id: String,
+    pub cents: u64,
+    pub burned_units: u64,
+}
+
+/// A sale's payout failed or was canceled: its coins returned, or, if it had been paid,
+/// minted back.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalePayoutFailed {
+    pub resident: Pubkey,
+    pub sale: Pubkey,
+    pub payout_id: String,
+    pub cents: u64,
+    pub returned_units: u64,
+    /// True when the payout had been paid and its burned coins were minted back.
+    pub reversed: bool,
 }
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalReturned {
-    pub resident: Pubkey,
+pub struct ReceiptClosed {
+    pub grid: Pubkey,
     pub payment_id: String,
-    pub amount_cents: u64,
-    pub returned_units: u64,
-    pub new_locked_units: u64,
+    pub rent_payer: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleClosed {
+    pub resident: Pubkey,
+    pub sale: Pubkey,
+    pub rent_payer: Pubkey,
+}
+
+/// The utility took fees out of the treasury into its own resident account.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreasuryCollected {
+    pub grid: Pubkey,
+    pub resident: Pubkey,
+    pub amount_units: u64,
+    pub treasury_left_units: u64,
 }

@@ -45,6 +45,14 @@ pub mod energy_utility {
         instructions::admin::deactivate_meter::handler(ctx)
     }
 
+    pub fn close_meter(ctx: Context<CloseMeter>) -> Result<()> {
+        instructions::admin::close_meter::handler(ctx)
+    }
+
+    pub fn collect_fees(ctx: Context<CollectFees>, amount_units: u64) -> Result<()> {
+        instructions::admin::collect_fees::handler(ctx, amount_units)
+    }
+
     // Residents.
 
     pub fn register_resident(ctx: Context<RegisterResident>, resident_id: String) -> Result<()> {
@@ -59,8 +67,12 @@ pub mod energy_utility {
         instructions::resident::collect_earnings::handler(ctx)
     }
 
-    pub fn request_withdrawal(ctx: Context<RequestWithdrawal>, amount_units: u64) -> Result<()> {
-        instructions::resident::request_withdrawal::handler(ctx, amount_units)
+    pub fn request_withdrawal(
+        ctx: Context<RequestWithdrawal>,
+        amount_units: u64,
+        destination_hash: [u8; 32],
+    ) -> Result<()> {
+        instructions::resident::request_withdrawal::handler(ctx, amount_units, destination_hash)
     }
 
     pub fn cancel_withdrawal(ctx: Context<CancelWithdrawal>) -> Result<()> {
@@ -83,25 +95,38 @@ pub mod energy_utility {
         instructions::crank::close_epoch::handler(ctx, epoch)
     }
 
+    pub fn close_receipt(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {
+        instructions::crank::close_receipt::handler(ctx, payment_id)
+    }
+
+    pub fn close_sale(ctx: Context<CloseSale>) -> Result<()> {
+        instructions::crank::close_sale::handler(ctx)
+    }
+
     // The payment processor's oracle.
 
-    pub fn add_fiat(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> Result<()> {
-        instructions::oracle::add_fiat::handler(ctx, amount_cents, payment_id)
+    pub fn add_fiat(
+        ctx: Context<AddFiat>,
+        amount_cents: u64,
+        payment_id: String,
+        event_ts: i64,
+    ) -> Result<()> {
+        instructions::oracle::add_fiat::handler(ctx, amount_cents, payment_id, event_ts)
     }
 
     pub fn lock_withdrawal(
         ctx: Context<LockWithdrawal>,
         amount_cents: u64,
-        payout_ref: String,
+        destination_hash: [u8; 32],
     ) -> Result<()> {
-        instructions::oracle::lock_withdrawal::handler(ctx, amount_cents, payout_ref)
+        instructions::oracle::lock_withdrawal::handler(ctx, amount_cents, destination_hash)
     }
 
-    pub fn return_withdrawal(
-        ctx: Context<ReturnWithdrawal>,
-        amount_cents: u64,
-        payment_id: String,
-    ) -> Result<()> {
-        instructions::oracle::return_withdrawal::handler(ctx, amount_cents, payment_id)
+    pub fn payout_paid(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
+        instructions::oracle::payout_paid::handler(ctx, payout_id)
+    }
+
+    pub fn payout_failed(ctx: Context<PayoutFailed>, payout_id: String) -> Result<()> {
+        instructions::oracle::payout_failed::handler(ctx, payout_id)
     }
 }

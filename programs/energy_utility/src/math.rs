@@ -23,6 +23,23 @@ macro_rules! impl_safe_add {
 }
 impl_safe_add!(u32, u64, i64);
 
+/// Subtraction that fails with the error the caller names instead of wrapping: a balance that
+/// would go below zero is a refusal (`InsufficientCoins`) or a broken book (`VaultShortfall`).
+pub trait SafeSub: Sized {
+    fn safe_sub(self, rhs: Self, error: EnergyError) -> Result<Self>;
+}
+
+macro_rules! impl_safe_sub {
+    ($($t:ty),*) => {$(
+        impl SafeSub for $t {
+            fn safe_sub(self, rhs: Self, error: EnergyError) -> Result<Self> {
+                self.checked_sub(rhs).ok_or_else(|| error!(error))
+            }
+        }
+    )*};
+}
+impl_safe_sub!(u32, u64, i64);
+
 /// `a × b / d`, rounded down. `None` on overflow or division by zero.
 pub fn mul_div_floor(a: u64, b: u64, d: u64) -> Option<u64> {
     if d == 0 {
@@ -76,6 +93,13 @@ pub fn coins_bought_floor(cents: u64, price_cents: u64) -> Option<u64> {
 /// pays out dollars that were not burned as coins.
 pub fn coins_sold_ceil(cents: u64, price_cents: u64) -> Option<u64> {
     mul_div_ceil(cents, UNITS_PER_COIN, price_cents)
+}
+
+/// Dollars a sale of `units` pays out at `price_cents` per k, rounded down: the utility never
+/// pays out more than the coins it burns are worth. For the units `coins_sold_ceil(cents)`
+/// locks, this is `cents` again (for any price up to $10,000 per k).
+pub fn payout_cents_floor(units: u64, price_cents: u64) -> Option<u64> {
+    mul_div_floor(units, price_cents, UNITS_PER_COIN)
 }
 
 /// Outcome of settling one epoch's pool: what the whole batch sequence adds up to.
@@ -210,6 +234,19 @@ mod tests {
             } else {
                 prop_assert_eq!(split.carried_out_units, split.distributable_units);
             }
+        }
+
+        #[test]
+        fn a_sale_of_the_units_locked_for_some_cents_pays_those_cents(
+            cents in 1u64..100_000_000, price in 1u64..1_000_000,
+        ) {
+            let units = coins_sold_ceil(cents, price).unwrap();
+            prop_assert_eq!(payout_cents_floor(units, price), Some(cents));
+            // And the payout is never worth more than the coins burned.
+            prop_assert!(
+                (payout_cents_floor(units, price).unwrap() as u128) * (UNITS_PER_COIN as u128)
+                    <= (units as u128) * (price as u128)
+            );
         }
 
         #[test]

@@ -32,7 +32,8 @@ impl Default for EpochParams {
 }
 
 impl EpochParams {
-    pub fn validate(&self, epoch_seconds: u32) -> Result<()> {
+    pub fn validate(&self, epoch_seconds: u32, max_fee_units: u64) -> Result<()> {
+        require!(self.fee_units <= max_fee_units, EnergyError::FeeAboveCap);
         require!(self.tariff_units_per_kwh > 0, EnergyError::InvalidTariff);
         require!(self.max_wh_per_epoch > 0, EnergyError::InvalidMeterLimit);
         require!(
@@ -43,6 +44,45 @@ impl EpochParams {
         crate::math::consumption_cost_ceil(self.max_wh_per_epoch, self.tariff_units_per_kwh)
             .ok_or(EnergyError::AmountTooLarge)?;
         Ok(())
+    }
+}
+
+/// What the payment oracle may do, set by the admin: a leaked oracle key mints at most
+/// `mint_limit_units` at once, refilled at that many per `mint_window_seconds` (a token bucket:
+/// a steady `mint_limit_units` per window, never more than that in one burst); and every payment
+/// is remembered for `receipt_retention_seconds`, so a delivery of it is refused for as long as
+/// it could still arrive.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct OracleLimits {
+    pub mint_limit_units: u64,
+    pub mint_window_seconds: u32,
+    pub receipt_retention_seconds: u32,
+}
+
+impl Default for OracleLimits {
+    fn default() -> Self {
+        Self {
+            mint_limit_units: DEFAULT_MINT_LIMIT_UNITS,
+            mint_window_seconds: DEFAULT_MINT_WINDOW_SECONDS,
+            receipt_retention_seconds: DEFAULT_RECEIPT_RETENTION_SECONDS,
+        }
+    }
+}
+
+impl OracleLimits {
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.mint_limit_units > 0
+                && self.mint_window_seconds > 0
+                && self.receipt_retention_seconds >= MIN_RECEIPT_RETENTION_SECONDS,
+            EnergyError::InvalidOracleLimits
+        );
+        Ok(())
+    }
+
+    /// A full mint budget, in the bucket's scaled units (coin units × window seconds).
+    fn full_budget_scaled(&self) -> u128 {
+        self.mint_limit_units as u128 * self.mint_window_seconds as u128
     }
 }
 
@@ -90,6 +130,13 @@ pub struct Grid {
     pub pool_in_flight_units: u64,
     /// Σ resident escrows: what the escrow account must hold.
     pub escrow_units: u64,
+    /// The highest fee `update_grid` may set, fixed at creation.
+    pub max_fee_units: u64,
+    pub oracle_limits: OracleLimits,
+    /// The mint budget left at `mint_budget_ts`, in coin units × window seconds (so that
+    /// refills of a fraction of a unit per second are never rounded away).
+    pub mint_budget_scaled: u128,
+    pub mint_budget_ts: i64,
     pub bump: u8,
 }
 
@@ -141,6 +188,63 @@ impl Grid {
     pub fn accepts_reports(&self, epoch: u64, now: i64, grace_seconds: u32) -> Result<bool> {
         let closes = self.epoch_end(epoch)?.safe_add(grace_seconds as i64)?;
         Ok(now < closes)
+    }
+
+    /// Whether a payment dated `event_ts` may apply at `now`: within the receipt retention
+    /// window either way, so a receipt is only closed once its payment would be refused.
+    pub fn accepts_payment_at(&self, event_ts: i64, now: i64) -> bool {
+        let retention = self.oracle_limits.receipt_retention_seconds as i64;
+        event_ts
+            .checked_add(retention)
+            .is_some_and(|end| now <= end)
+            && now
+                .checked_add(retention)
+                .is_some_and(|end| event_ts <= end)
+    }
+
+    fn mint_budget_scaled_at(&self, now: i64) -> u128 {
+        let limits = self.oracle_limits;
+        // Time, not money: a clock that never moved back refills nothing.
+        let elapsed = now.saturating_sub(self.mint_budget_ts).max(0) as u128;
+        let refill = elapsed.saturating_mul(limits.mint_limit_units as u128);
+        self.mint_budget_scaled
+            .saturating_add(refill)
+            .min(limits.full_budget_scaled())
+    }
+
+    /// Coin units the oracle may still mint at `now`.
+    pub fn mint_budget_at(&self, now: i64) -> u64 {
+        let window = self.oracle_limits.mint_window_seconds.max(1) as u128;
+        (self.mint_budget_scaled_at(now) / window) as u64
+    }
+
+    /// Spends `units` of the mint budget, or refuses with `MintLimitExceeded`.
+    pub fn take_mint_budget(&mut self, now: i64, units: u64) -> Result<()> {
+        let budget = self.mint_budget_scaled_at(now);
+        let cost = units as u128 * self.oracle_limits.mint_window_seconds as u128;
+        require!(cost <= budget, EnergyError::MintLimitExceeded);
+        self.mint_budget_scaled = budget - cost;
+        self.mint_budget_ts = now;
+        Ok(())
+    }
+
+    /// New oracle limits from `now`: the budget left keeps its coin units, up to the new limit.
+    pub fn set_oracle_limits(&mut self, limits: OracleLimits, now: i64) -> Result<()> {
+        limits.validate()?;
+        let left_units = self.mint_budget_at(now).min(limits.mint_limit_units);
+        self.oracle_limits = limits;
+        self.mint_budget_scaled = left_units as u128 * limits.mint_window_seconds as u128;
+        self.mint_budget_ts = now;
+        Ok(())
+    }
+
+    /// Starts the oracle with a full mint budget.
+    pub fn start_oracle_limits(&mut self, limits: OracleLimits, now: i64) -> Result<()> {
+        limits.validate()?;
+        self.oracle_limits = limits;
+        self.mint_budget_scaled = limits.full_budget_scaled();
+        self.mint_budget_ts = now;
+        Ok(())
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 3] {

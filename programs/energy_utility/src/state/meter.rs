@@ -83,6 +83,8 @@ pub struct Meter {
     pub readings: [Reading; READING_SLOTS],
     /// Registration order within the grid, for enumeration.
     pub index: u32,
+    /// Who paid this account's rent (the admin who registered it); closing returns it.
+    pub rent_payer: Pubkey,
     pub bump: u8,
 }
 
@@ -169,11 +171,39 @@ impl Meter {
         Ok(repaid)
     }
 
+    /// Whether any reading still waits for the crank.
+    pub fn has_pending_readings(&self) -> bool {
+        self.readings
+            .iter()
+            .any(|r| r.status == ReadingStatus::Pending)
+    }
+
+    /// Takes the meter out of service: disconnected, and every coin its unsettled readings
+    /// will not need leaves it. Returns those coins, for the owner.
+    pub fn retire(&mut self) -> u64 {
+        self.active = false;
+        self.connected = false;
+        self.take_refund()
+    }
+
+    /// Coins beyond what unsettled readings will cost (a consumer's prepaid rest, a
+    /// producer's earnings), taken off the meter for its owner.
+    pub fn take_refund(&mut self) -> u64 {
+        let refund = if self.balance_units > self.committed_units {
+            self.balance_units - self.committed_units
+        } else {
+            0
+        };
+        self.balance_units -= refund;
+        refund
+    }
+
     /// A consumer may draw power while it owes nothing and its balance exceeds what its
-    /// unsettled readings will cost. Producers are always connected.
+    /// unsettled readings will cost. Producers are always connected. A retired meter never is.
     pub fn can_draw_power(&self) -> bool {
-        self.kind.is_producer()
-            || (self.debt_units == 0 && self.balance_units > self.committed_units)
+        self.active
+            && (self.kind.is_producer()
+                || (self.debt_units == 0 && self.balance_units > self.committed_units))
     }
 
     /// Re-decides the connection; returns `Some(new_state)` when it changed.

@@ -6,6 +6,7 @@ pub mod grid;
 pub mod meter;
 pub mod receipt;
 pub mod resident;
+pub mod sale;
 
 pub use directory::*;
 pub use epoch::*;
@@ -13,6 +14,7 @@ pub use grid::*;
 pub use meter::*;
 pub use receipt::*;
 pub use resident::*;
+pub use sale::*;
 
 use crate::constants::MAX_ID_LEN;
 use crate::error::EnergyError;

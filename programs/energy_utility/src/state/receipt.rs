@@ -1,23 +1,10 @@
-//! Proof that one payment processor event (or one payout lock) was applied: a repeated
-//! webhook finds it and stops.
+//! Proof that one payment processor purchase was applied: a repeated webhook finds it and
+//! stops. Kept for the grid's receipt retention, then closable, its rent back to its payer.
 
 use anchor_lang::prelude::*;
 
 use crate::constants::MAX_ID_LEN;
 use crate::error::EnergyError;
-
-/// What a processor event did on chain.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
-pub enum FiatKind {
-    /// Dollars paid in: coins minted to the resident.
-    Bought,
-    /// A payout paid: its locked coins burned.
-    Sold,
-    /// Escrowed coins locked for a payout about to be created.
-    Locked,
-    /// A failed payout: its locked coins returned to the resident.
-    Returned,
-}
 
 #[account]
 #[derive(InitSpace)]
@@ -26,12 +13,14 @@ pub struct Receipt {
     pub resident: Pubkey,
     #[max_len(MAX_ID_LEN)]
     pub payment_id: String,
-    pub kind: FiatKind,
-    /// Positive for dollars paid in, negative for dollars paid out (`Sold`, `Locked`,
-    /// `Returned` carry the payout's amount as a negative number).
-    pub amount_cents: i64,
+    /// Dollars paid in, in cents.
+    pub amount_cents: u64,
     pub coin_units: u64,
+    /// When the processor says the payment happened (the event's time).
+    pub event_ts: i64,
     pub applied_ts: i64,
+    /// Who paid the rent (the oracle); closing returns it.
+    pub rent_payer: Pubkey,
     pub bump: u8,
 }
 
@@ -48,5 +37,12 @@ impl Receipt {
             EnergyError::PaymentAlreadyProcessed
         );
         Ok(())
+    }
+
+    /// Once a delivery of this payment would be refused as too old, the receipt can go.
+    pub fn closable_at(&self, now: i64, retention_seconds: u32) -> bool {
+        self.event_ts
+            .checked_add(retention_seconds as i64)
+            .is_some_and(|end| now > end)
     }
 }

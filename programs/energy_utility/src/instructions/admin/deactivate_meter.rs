@@ -1,29 +1,74 @@
-//! Takes a meter out of service: it can no longer report or be funded. Readings it already
-//! reported still settle, and a producer's earnings can still be collected.
+//! Retires a meter: it can no longer report or be funded, its relay is told to disconnect, and
+//! every coin its unsettled readings will not need goes back to its owner's account at once (a
+//! consumer's prepaid rest, a producer's earnings). Readings it already reported still settle;
+//! `close_meter` returns whatever is left, and the rent, once they have.
 
 use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
 
+use crate::coins::move_coins;
 use crate::error::EnergyError;
 use crate::events::MeterDeactivated;
-use crate::state::{Grid, Meter};
+use crate::math::SafeSub;
+use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
 pub struct DeactivateMeter<'info> {
     pub admin: Signer<'info>,
-    #[account(has_one = admin @ EnergyError::NotGridAdmin)]
-    pub grid: Account<'info, Grid>,
+    #[account(
+        mut,
+        has_one = admin @ EnergyError::NotGridAdmin,
+        constraint = !grid.paused @ EnergyError::GridPaused,
+    )]
+    pub grid: Box<Account<'info, Grid>>,
     #[account(
         mut,
         has_one = grid @ EnergyError::WrongGrid,
+        has_one = owner @ EnergyError::WrongMeterOwner,
         constraint = meter.active @ EnergyError::MeterInactive,
     )]
-    pub meter: Account<'info, Meter>,
+    pub meter: Box<Account<'info, Meter>>,
+    #[account(has_one = coins @ EnergyError::WrongCoinAccount)]
+    pub owner: Box<Account<'info, Resident>>,
+    #[account(mut)]
+    pub coins: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = grid.vault @ EnergyError::WrongCoinAccount)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
 }
 
 pub fn handler(ctx: Context<DeactivateMeter>) -> Result<()> {
-    let meter = &mut ctx.accounts.meter;
-    meter.active = false;
-    meter.connected = false;
-    emit!(MeterDeactivated { meter: meter.key() });
+    let accounts = &mut *ctx.accounts;
+    let meter = &mut accounts.meter;
+    let refunded_units = meter.retire();
+    refund(
+        &accounts.token_program,
+        &mut accounts.grid,
+        &mut accounts.vault,
+        &accounts.coins,
+        refunded_units,
+    )?;
+    emit!(MeterDeactivated {
+        meter: meter.key(),
+        owner: accounts.owner.key(),
+        refunded_units,
+        committed_units: meter.committed_units,
+    });
     Ok(())
+}
+
+/// Moves a retired meter's coins from the vault to its owner, keeping the vault's books.
+pub fn refund<'info>(
+    token_program: &Program<'info, Token>,
+    grid: &mut Account<'info, Grid>,
+    vault: &mut Account<'info, TokenAccount>,
+    coins: &Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    grid.meter_balances_units = grid
+        .meter_balances_units
+        .safe_sub(amount_units, EnergyError::VaultShortfall)?;
+    move_coins(token_program, grid, vault, coins, amount_units)?;
+    vault.reload()?;
+    grid.check_backing(Some(vault.amount), None, None)
 }

@@ -6,7 +6,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::GridInitialized;
-use crate::state::{validate_id, EpochParams, Grid, NO_PENDING_EPOCH};
+use crate::state::{validate_id, EpochParams, Grid, OracleLimits, NO_PENDING_EPOCH};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InitializeGridArgs {
@@ -15,6 +15,25 @@ pub struct InitializeGridArgs {
     pub params: EpochParams,
     pub coin_price_cents: u64,
     pub epoch_seconds: u32,
+    /// The highest fee this grid may ever charge: fixed here, for good.
+    pub max_fee_units: u64,
+    pub oracle_limits: OracleLimits,
+}
+
+impl InitializeGridArgs {
+    /// A grid named `name` with the design's defaults: 0.01 k hourly fee (capped at 0.1 k),
+    /// 1 k per kWh, $0.10 per k, hourly epochs, and the default oracle limits.
+    pub fn with_defaults(name: &str, oracle: Pubkey) -> Self {
+        Self {
+            name: name.to_string(),
+            oracle,
+            params: EpochParams::default(),
+            coin_price_cents: DEFAULT_COIN_PRICE_CENTS,
+            epoch_seconds: DEFAULT_EPOCH_SECONDS,
+            max_fee_units: DEFAULT_MAX_FEE_UNITS,
+            oracle_limits: OracleLimits::default(),
+        }
+    }
 }
 
 #[derive(Accounts)]
@@ -87,7 +106,8 @@ impl InitializeGrid<'_> {
             EnergyError::InvalidEpochLength
         );
         require!(args.coin_price_cents > 0, EnergyError::InvalidCoinPrice);
-        args.params.validate(args.epoch_seconds)
+        args.oracle_limits.validate()?;
+        args.params.validate(args.epoch_seconds, args.max_fee_units)
     }
 }
 
@@ -121,8 +141,13 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         carry_units: 0,
         pool_in_flight_units: 0,
         escrow_units: 0,
+        max_fee_units: args.max_fee_units,
+        oracle_limits: args.oracle_limits,
+        mint_budget_scaled: 0,
+        mint_budget_ts: now,
         bump: ctx.bumps.grid,
     });
+    grid.start_oracle_limits(args.oracle_limits, now)?;
     emit!(GridInitialized {
         grid: grid.key(),
         name: args.name,

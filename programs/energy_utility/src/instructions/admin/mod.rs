@@ -1,6 +1,8 @@
 //! Signed by the grid's admin: create and tune the grid, install and manage meters.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod close_meter;
+pub mod collect_fees;
 pub mod deactivate_meter;
 pub mod initialize_grid;
 pub mod register_meter;
@@ -8,6 +10,8 @@ pub mod rotate_gateway;
 pub mod set_paused;
 pub mod update_grid;
 
+pub use close_meter::*;
+pub use collect_fees::*;
 pub use deactivate_meter::*;
 pub use initialize_grid::*;
 pub use register_meter::*;

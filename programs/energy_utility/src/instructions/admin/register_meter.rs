@@ -91,6 +91,7 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         has_reported: false,
         readings: [Reading::EMPTY; READING_SLOTS],
         index,
+        rent_payer: ctx.accounts.admin.key(),
         bump: ctx.bumps.meter,
     });
     ctx.accounts.meter_entry.set_inner(DirectoryEntry {

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 use crate::error::EnergyError;
 use crate::events::GridUpdated;
 use crate::math::SafeAdd;
-use crate::state::{EpochParams, Grid};
+use crate::state::{EpochParams, Grid, OracleLimits};
 
 /// Fields left `None` keep their value.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub struct UpdateGridArgs {
     pub grace_seconds: Option<u32>,
     pub coin_price_cents: Option<u64>,
     pub oracle: Option<Pubkey>,
+    pub mint_limit_units: Option<u64>,
+    pub mint_window_seconds: Option<u32>,
+    pub receipt_retention_seconds: Option<u32>,
 }
 
 #[derive(Accounts)]
@@ -27,7 +30,8 @@ pub struct UpdateGrid<'info> {
 
 pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
     let grid = &mut ctx.accounts.grid;
-    let current_epoch = grid.epoch_at(Clock::get()?.unix_timestamp)?;
+    let now = Clock::get()?.unix_timestamp;
+    let current_epoch = grid.epoch_at(now)?;
     grid.roll_params(current_epoch);
 
     let old_params = grid.params_for(current_epoch + 1);
@@ -39,7 +43,7 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
         max_wh_per_epoch: args.max_wh_per_epoch.unwrap_or(old_params.max_wh_per_epoch),
         grace_seconds: args.grace_seconds.unwrap_or(old_params.grace_seconds),
     };
-    new_params.validate(grid.epoch_seconds)?;
+    new_params.validate(grid.epoch_seconds, grid.max_fee_units)?;
     if let Some(price) = args.coin_price_cents {
         require!(price > 0, EnergyError::InvalidCoinPrice);
     }
@@ -55,6 +59,21 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
     }
     grid.coin_price_cents = args.coin_price_cents.unwrap_or(old_price);
     grid.oracle = args.oracle.unwrap_or(old_oracle);
+    let old_oracle_limits = grid.oracle_limits;
+    let new_oracle_limits = OracleLimits {
+        mint_limit_units: args
+            .mint_limit_units
+            .unwrap_or(old_oracle_limits.mint_limit_units),
+        mint_window_seconds: args
+            .mint_window_seconds
+            .unwrap_or(old_oracle_limits.mint_window_seconds),
+        receipt_retention_seconds: args
+            .receipt_retention_seconds
+            .unwrap_or(old_oracle_limits.receipt_retention_seconds),
+    };
+    if new_oracle_limits != old_oracle_limits {
+        grid.set_oracle_limits(new_oracle_limits, now)?;
+    }
 
     emit!(GridUpdated {
         grid: grid.key(),
@@ -65,6 +84,8 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
         new_coin_price_cents: grid.coin_price_cents,
         old_oracle,
         new_oracle: grid.oracle,
+        old_oracle_limits,
+        new_oracle_limits,
     });
     Ok(())
 }

@@ -1,8 +1,13 @@
-//! Permissionless: anyone may crank settlement and reclaim settled epochs' rent for its payer.
+//! Permissionless: anyone may crank settlement, and close what has served its time (settled
+//! epochs, old receipts, ended sales), returning each account's rent to whoever paid it.
 #![allow(ambiguous_glob_reexports)]
 
 pub mod close_epoch;
+pub mod close_receipt;
+pub mod close_sale;
 pub mod settle;
 
 pub use close_epoch::*;
+pub use close_receipt::*;
+pub use close_sale::*;
 pub use settle::*;

@@ -1,20 +1,21 @@
 //! The payment processor's webhook, through its oracle key: dollars paid in mint coins to a
-//! resident; a payout paid burns the coins locked for it (`lock_withdrawal`). Each payment id
-//! is applied once: its receipt account makes a repeated delivery fail with
-//! `PaymentAlreadyProcessed`.
+//! resident, `floor(cents × 10⁶ / price)` units. Each payment id applies once: its receipt makes
+//! a repeated delivery fail with `PaymentAlreadyProcessed`, for the grid's receipt retention;
+//! a payment older than that is refused, so no delivery can outlive its receipt. Every mint
+//! spends the oracle's mint budget: a leaked key cannot mint without limit.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::coins::{burn_coins, mint_coins};
+use crate::coins::mint_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::FiatApplied;
-use crate::math::{coins_bought_floor, coins_sold_ceil};
-use crate::state::{FiatKind, Grid, Receipt, Resident};
+use crate::math::coins_bought_floor;
+use crate::state::{Grid, Receipt, Resident};
 
 #[derive(Accounts)]
-#[instruction(amount_cents: i64, payment_id: String)]
+#[instruction(amount_cents: u64, payment_id: String)]
 pub struct AddFiat<'info> {
     #[account(mut)]
     pub oracle: Signer<'info>,
@@ -25,7 +26,6 @@ pub struct AddFiat<'info> {
     )]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
-        mut,
         has_one = grid @ EnergyError::WrongGrid,
         has_one = coins @ EnergyError::WrongCoinAccount,
     )]
@@ -34,8 +34,6 @@ pub struct AddFiat<'info> {
     pub coins: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = grid.mint @ EnergyError::WrongCoinAccount)]
     pub mint: Box<Account<'info, Mint>>,
-    #[account(mut, address = grid.escrow @ EnergyError::WrongCoinAccount)]
-    pub escrow: Box<Account<'info, TokenAccount>>,
     #[account(
         init_if_needed,
         payer = oracle,
@@ -49,67 +47,49 @@ pub struct AddFiat<'info> {
 }
 
 impl AddFiat<'_> {
-    pub fn validate(&self, amount_cents: i64, payment_id: &str) -> Result<()> {
+    pub fn validate(&self, amount_cents: u64, payment_id: &str, event_ts: i64) -> Result<()> {
         self.receipt.check_unused(payment_id)?;
-        require!(amount_cents != 0, EnergyError::ZeroAmount);
+        require!(amount_cents > 0, EnergyError::ZeroAmount);
+        let now = Clock::get()?.unix_timestamp;
+        require!(
+            self.grid.accepts_payment_at(event_ts, now),
+            EnergyError::PaymentOutsideRetention
+        );
         Ok(())
     }
 }
 
-#[access_control(ctx.accounts.validate(amount_cents, &payment_id))]
-pub fn handler(ctx: Context<AddFiat>, amount_cents: i64, payment_id: String) -> Result<()> {
+#[access_control(ctx.accounts.validate(amount_cents, &payment_id, event_ts))]
+pub fn handler(
+    ctx: Context<AddFiat>,
+    amount_cents: u64,
+    payment_id: String,
+    event_ts: i64,
+) -> Result<()> {
     let accounts = &mut *ctx.accounts;
+    let now = Clock::get()?.unix_timestamp;
     let grid = &mut accounts.grid;
     let price = grid.coin_price_cents;
-    let cents = amount_cents.unsigned_abs();
-    let coin_units = if amount_cents > 0 {
-        let units = coins_bought_floor(cents, price).ok_or(EnergyError::AmountTooLarge)?;
-        require!(units > 0, EnergyError::AmountBelowOneUnit);
-        mint_coins(
-            &accounts.token_program,
-            grid,
-            &accounts.mint,
-            &accounts.coins,
-            units,
-        )?;
-        units
-    } else {
-        let units = coins_sold_ceil(cents, price).ok_or(EnergyError::AmountTooLarge)?;
-        let resident = &mut accounts.resident;
-        require!(
-            units <= resident.locked_units,
-            EnergyError::BurnExceedsEscrow
-        );
-        resident.locked_units -= units;
-        grid.escrow_units = grid
-            .escrow_units
-            .checked_sub(units)
-            .ok_or(EnergyError::VaultShortfall)?;
-        burn_coins(
-            &accounts.token_program,
-            grid,
-            &accounts.mint,
-            &accounts.escrow,
-            units,
-        )?;
-        accounts.escrow.reload()?;
-        grid.check_backing(None, None, Some(accounts.escrow.amount))?;
-        units
-    };
+    let coin_units = coins_bought_floor(amount_cents, price).ok_or(EnergyError::AmountTooLarge)?;
+    require!(coin_units > 0, EnergyError::AmountBelowOneUnit);
+    grid.take_mint_budget(now, coin_units)?;
+    mint_coins(
+        &accounts.token_program,
+        grid,
+        &accounts.mint,
+        &accounts.coins,
+        coin_units,
+    )?;
 
-    let applied_ts = Clock::get()?.unix_timestamp;
     accounts.receipt.set_inner(Receipt {
         grid: grid.key(),
         resident: accounts.resident.key(),
         payment_id: payment_id.clone(),
-        kind: if amount_cents > 0 {
-            FiatKind::Bought
-        } else {
-            FiatKind::Sold
-        },
         amount_cents,
         coin_units,
-        applied_ts,
+        event_ts,
+        applied_ts: now,
+        rent_payer: accounts.oracle.key(),
         bump: ctx.bumps.receipt,
     });
     emit!(FiatApplied {

@@ -1,15 +1,17 @@
-//! A resident takes back every coin they set aside for withdrawal.
+//! A resident takes back a sale the oracle has not locked for a payout yet: the coins return
+//! to their account and the sale account's rent to their wallet.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::release_escrow;
 use crate::error::EnergyError;
-use crate::events::WithdrawalCancelled;
-use crate::state::{Grid, Resident};
+use crate::events::SaleCancelled;
+use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
 pub struct CancelWithdrawal<'info> {
+    #[account(mut)]
     pub authority: Signer<'info>,
     #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
     pub grid: Box<Account<'info, Grid>>,
@@ -18,21 +20,27 @@ pub struct CancelWithdrawal<'info> {
         has_one = grid @ EnergyError::WrongGrid,
         has_one = authority @ EnergyError::NotResidentOwner,
         has_one = coins @ EnergyError::WrongCoinAccount,
-        constraint = resident.escrow_units > 0 @ EnergyError::NothingEscrowed,
     )]
     pub resident: Box<Account<'info, Resident>>,
     #[account(mut)]
     pub coins: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = grid.escrow @ EnergyError::WrongCoinAccount)]
     pub escrow: Box<Account<'info, TokenAccount>>,
+    #[account(
+        mut,
+        has_one = resident @ EnergyError::WrongSale,
+        constraint = sale.status == SaleStatus::Requested @ EnergyError::SaleNotRequested,
+        constraint = sale.rent_payer == authority.key() @ EnergyError::WrongRentPayer,
+        close = authority,
+    )]
+    pub sale: Box<Account<'info, Sale>>,
     pub token_program: Program<'info, Token>,
 }
 
 pub fn handler(ctx: Context<CancelWithdrawal>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
-    let resident = &mut accounts.resident;
-    let returned_units = resident.escrow_units;
-    resident.escrow_units = 0;
+    let returned_units = accounts.sale.units;
+    accounts.resident.cancel(returned_units)?;
     release_escrow(
         &accounts.token_program,
         &mut accounts.grid,
@@ -40,8 +48,9 @@ pub fn handler(ctx: Context<CancelWithdrawal>) -> Result<()> {
         &accounts.coins,
         returned_units,
     )?;
-    emit!(WithdrawalCancelled {
-        resident: resident.key(),
+    emit!(SaleCancelled {
+        resident: accounts.resident.key(),
+        sale: accounts.sale.key(),
         returned_units,
     });
     Ok(())

@@ -61,6 +61,7 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         escrow_units: 0,
         locked_units: 0,
         index,
+        sale_count: 0,
         bump: ctx.bumps.resident,
     });
     ctx.accounts.resident_entry.set_inner(DirectoryEntry {

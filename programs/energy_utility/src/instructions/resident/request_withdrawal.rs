@@ -1,16 +1,23 @@
-//! A resident sets coins aside to sell for dollars; the oracle can burn only these.
+//! A resident sells coins for dollars: they sign which coins and where the dollars go (the
+//! hash of the processor's payout destination). The coins move to the grid's escrow and a sale
+//! account records the request; only a payout to that destination can take them, and until the
+//! oracle locks them for one, the resident may cancel.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
+use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::WithdrawalRequested;
+use crate::events::SaleRequested;
 use crate::math::SafeAdd;
-use crate::state::{Grid, Resident};
+use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
 pub struct RequestWithdrawal<'info> {
+    /// The resident's wallet: signs the sale and pays the sale account's rent (returned when
+    /// the sale is cancelled or closed).
+    #[account(mut)]
     pub authority: Signer<'info>,
     #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
     pub grid: Box<Account<'info, Grid>>,
@@ -25,28 +32,61 @@ pub struct RequestWithdrawal<'info> {
     pub coins: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = grid.escrow @ EnergyError::WrongCoinAccount)]
     pub escrow: Box<Account<'info, TokenAccount>>,
+    #[account(
+        init,
+        payer = authority,
+        space = 8 + Sale::INIT_SPACE,
+        seeds = [SALE_SEED, resident.key().as_ref(), &resident.sale_count.to_le_bytes()],
+        bump,
+    )]
+    pub sale: Box<Account<'info, Sale>>,
     pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
 }
 
 impl RequestWithdrawal<'_> {
-    pub fn validate(&self, amount_units: u64) -> Result<()> {
+    pub fn validate(&self, amount_units: u64, destination_hash: &[u8; 32]) -> Result<()> {
         require!(amount_units > 0, EnergyError::ZeroAmount);
         require!(
             self.coins.amount >= amount_units,
             EnergyError::InsufficientCoins
         );
+        require!(
+            *destination_hash != [0; 32],
+            EnergyError::MissingPayoutDestination
+        );
         Ok(())
     }
 }
 
-#[access_control(ctx.accounts.validate(amount_units))]
-pub fn handler(ctx: Context<RequestWithdrawal>, amount_units: u64) -> Result<()> {
+#[access_control(ctx.accounts.validate(amount_units, &destination_hash))]
+pub fn handler(
+    ctx: Context<RequestWithdrawal>,
+    amount_units: u64,
+    destination_hash: [u8; 32],
+) -> Result<()> {
     let accounts = &mut *ctx.accounts;
+    let now = Clock::get()?.unix_timestamp;
     let resident = &mut accounts.resident;
-    let old_escrow_units = resident.escrow_units;
-    resident.escrow_units = old_escrow_units.safe_add(amount_units)?;
+    let number = resident.set_aside(amount_units)?;
     let grid = &mut accounts.grid;
     grid.escrow_units = grid.escrow_units.safe_add(amount_units)?;
+    accounts.sale.set_inner(Sale {
+        grid: grid.key(),
+        resident: resident.key(),
+        number,
+        rent_payer: accounts.authority.key(),
+        status: SaleStatus::Requested,
+        destination_hash,
+        units: amount_units,
+        cents: 0,
+        coin_price_cents: 0,
+        payout_id: String::new(),
+        requested_ts: now,
+        locked_ts: 0,
+        ended_ts: 0,
+        bump: ctx.bumps.sale,
+    });
     move_coins(
         &accounts.token_program,
         grid,
@@ -56,11 +96,12 @@ pub fn handler(ctx: Context<RequestWithdrawal>, amount_units: u64) -> Result<()>
     )?;
     accounts.escrow.reload()?;
     grid.check_backing(None, None, Some(accounts.escrow.amount))?;
-    emit!(WithdrawalRequested {
+    emit!(SaleRequested {
         resident: resident.key(),
-        amount_units,
-        old_escrow_units,
-        new_escrow_units: resident.escrow_units,
+        sale: accounts.sale.key(),
+        number,
+        units: amount_units,
+        destination_hash,
     });
     Ok(())
 }

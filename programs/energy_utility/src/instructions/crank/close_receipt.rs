@@ -1,0 +1,43 @@
+//! Closes a purchase's receipt once the grid's receipt retention has passed since the payment:
+//! by then any delivery of it is refused as too old, so the receipt has nothing left to guard,
+//! and its rent goes back, in full, to the oracle that paid it. Permissionless.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::error::EnergyError;
+use crate::events::ReceiptClosed;
+use crate::state::{Grid, Receipt};
+
+#[derive(Accounts)]
+#[instruction(payment_id: String)]
+pub struct CloseReceipt<'info> {
+    pub grid: Box<Account<'info, Grid>>,
+    #[account(
+        mut,
+        seeds = [RECEIPT_SEED, grid.key().as_ref(), id_seed(&payment_id)],
+        bump = receipt.bump,
+        has_one = grid @ EnergyError::WrongGrid,
+        has_one = rent_payer @ EnergyError::WrongRentPayer,
+        close = rent_payer,
+    )]
+    pub receipt: Box<Account<'info, Receipt>>,
+    /// CHECK: receives the rent; checked against the receipt's recorded payer by `has_one`.
+    #[account(mut)]
+    pub rent_payer: UncheckedAccount<'info>,
+}
+
+pub fn handler(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let retention = ctx.accounts.grid.oracle_limits.receipt_retention_seconds;
+    require!(
+        ctx.accounts.receipt.closable_at(now, retention),
+        EnergyError::ReceiptStillRetained
+    );
+    emit!(ReceiptClosed {
+        grid: ctx.accounts.grid.key(),
+        payment_id,
+        rent_payer: ctx.accounts.rent_payer.key(),
+    });
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The processor paid a sale's payout: the coins locked for it are burned, exactly the units
+//! the lock recorded. Once per sale; a `paid` arriving after the payout failed changes nothing
+//! (`PayoutAlreadyFailed`): the failure is the processor's last word.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::coins::burn_coins;
+use crate::error::EnergyError;
+use crate::events::SalePaid;
+use crate::math::SafeSub;
+use crate::state::{Grid, Resident, Sale};
+
+#[derive(Accounts)]
+pub struct PayoutPaid<'info> {
+    pub oracle: Signer<'info>,
+    #[account(
+        mut,
+        has_one = oracle @ EnergyError::NotGridOracle,
+        constraint = !grid.paused @ EnergyError::GridPaused,
+    )]
+    pub grid: Box<Account<'info, Grid>>,
+    #[account(mut, has_one = grid @ EnergyError::WrongGrid)]
+    pub resident: Box<Account<'info, Resident>>,
+    #[account(
+        mut,
+        has_one = grid @ EnergyError::WrongGrid,
+        has_one = resident @ EnergyError::WrongSale,
+    )]
+    pub sale: Box<Account<'info, Sale>>,
+    #[account(mut, address = grid.mint @ EnergyError::WrongCoinAccount)]
+    pub mint: Box<Account<'info, Mint>>,
+    #[account(mut, address = grid.escrow @ EnergyError::WrongCoinAccount)]
+    pub escrow: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+pub fn handler(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
+    let accounts = &mut *ctx.accounts;
+    let now = Clock::get()?.unix_timestamp;
+    let sale = &mut accounts.sale;
+    sale.record_paid(&payout_id, now)?;
+    accounts.resident.unlock(sale.units)?;
+    let grid = &mut accounts.grid;
+    grid.escrow_units = grid
+        .escrow_units
+        .safe_sub(sale.units, EnergyError::VaultShortfall)?;
+    burn_coins(
+        &accounts.token_program,
+        grid,
+        &accounts.mint,
+        &accounts.escrow,
+        sale.units,
+    )?;
+    accounts.escrow.reload()?;
+    grid.check_backing(None, None, Some(accounts.escrow.amount))?;
+    emit!(SalePaid {
+        resident: accounts.resident.key(),
+        sale: sale.key(),
+        payout_id,
+        cents: sale.cents,
+        burned_units: sale.units,
+    });
+    Ok(())
+}

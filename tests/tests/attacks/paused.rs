@@ -1,0 +1,133 @@
+//! A paused grid refuses every coin movement and report until it is resumed.
+
+use super::*;
+
+#[tokio::test]
+async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid_address = g.grid;
+    let admin = g.admin.insecure_clone();
+    g.report_seed_example(0).await;
+    g.close_epoch_window(0).await;
+    g.send(
+        &[ix::set_paused(&admin.pubkey(), &grid_address, true)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    assert!(g.grid_state().await.paused);
+
+    let receipt = pda::receipt(&grid_address, "evt_paused");
+    let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
+    // A sale requested before the pause, and one locked for a payout.
+    g.send(
+        &[ix::set_paused(&admin.pubkey(), &grid_address, false)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let requested = g
+        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    let locked = g
+        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.lock_withdrawal("carlos", locked, 10, TEST_BANK_ACCOUNT)
+        .await
+        .unwrap();
+    g.send(
+        &[ix::set_paused(&admin.pubkey(), &grid_address, true)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    g.refresh_blockhash().await;
+    let carlos = g.resident("carlos").resident;
+    let sales = [pda::sale(&carlos, requested), pda::sale(&carlos, locked)];
+    let w = watch(
+        &mut g,
+        &[receipt, sales[0], sales[1], pda::sale(&carlos, 2)],
+    )
+    .await;
+    assert_fails_with(
+        g.report("carlos-house", 1, KWH).await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.fund("carlos", "carlos-house", K).await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.add_fiat("carlos", 100, "evt_paused").await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.lock_withdrawal("carlos", requested, 10, TEST_BANK_ACCOUNT)
+            .await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.payout_paid("carlos", locked, "po_paused").await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.payout_failed("carlos", locked, "po_paused").await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(
+        g.cancel_withdrawal("carlos", requested).await,
+        EnergyError::GridPaused,
+    );
+    assert_fails_with(g.settle(0, &meters).await, EnergyError::GridPaused);
+    // Settlement would pay the producers; collecting, withdrawing and registering wait too.
+    let wallet = g.resident("carlos").wallet.insecure_clone();
+    assert_fails_with(
+        g.request_withdrawal("carlos", K, TEST_BANK_ACCOUNT).await,
+        EnergyError::GridPaused,
+    );
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid_address)
+        .await
+        .resident_count;
+    assert_fails_with(
+        g.send(
+            &[ix::register_resident(
+                &wallet.pubkey(),
+                &grid_address,
+                index,
+                "carlos-2",
+            )],
+            &[&wallet],
+        )
+        .await,
+        EnergyError::GridPaused,
+    );
+    assert_unchanged(&mut g, &w).await;
+    assert!(!g.exists(&receipt).await);
+    let state: Grid = g.grid_state().await;
+    assert!(state.paused);
+
+    // Unpaused, the very same requests go through.
+    g.send(
+        &[ix::set_paused(&admin.pubkey(), &grid_address, false)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    g.refresh_blockhash().await;
+    g.report("carlos-house", 1, KWH).await.unwrap();
+    g.fund("carlos", "carlos-house", K).await.unwrap();
+    g.add_fiat("carlos", 100, "evt_paused").await.unwrap();
+    g.payout_paid("carlos", locked, "po_paused").await.unwrap();
+    g.cancel_withdrawal("carlos", requested).await.unwrap();
+    g.settle(0, &meters).await.unwrap();
+    assert_eq!(g.epoch_state(0).await.status, EpochStatus::Settled);
+    assert_eq!(g.meter_state("carlos-house").await.pending_wh(1), Some(KWH));
+    let resident: Resident = g.resident_state("carlos").await;
+    assert_eq!((resident.escrow_units, resident.locked_units), (0, 0));
+    // Bought 10 k, funded 1 k, sold 1 k.
+    assert_eq!(g.coins("carlos").await, 10 * K - K + 10 * K - K);
+    g.assert_books_balance().await;
+}

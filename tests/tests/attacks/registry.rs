@@ -1,0 +1,370 @@
+//! Registration and grid parameters refuse invalid ids, labels, positions and parameters.
+
+use super::*;
+
+#[tokio::test]
+async fn register_resident_with_an_invalid_id_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let wallet = mallory(&mut g).await;
+    let long = "a".repeat(33);
+    for id in [
+        "has space",
+        "",
+        long.as_str(),
+        "slash/id",
+        "émile",
+        "tab\tid",
+    ] {
+        let address = pda::resident(&grid, id);
+        let w = watch(&mut g, &[address, pda::coins(&address), wallet.pubkey()]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .resident_count;
+        let result = g
+            .send(
+                &[ix::register_resident(&wallet.pubkey(), &grid, index, id)],
+                &[&wallet],
+            )
+            .await;
+        assert_fails_with(result, EnergyError::InvalidId);
+        assert_unchanged(&mut g, &w).await;
+    }
+    assert_eq!(g.grid_state().await.resident_count, 4);
+}
+
+#[tokio::test]
+async fn register_meter_with_an_invalid_id_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let owner = g.resident("angel").resident;
+    let long = "m".repeat(33);
+    for id in ["pole 1", "", long.as_str()] {
+        let args = meter_args(id, MeterKind::Pole, &Pubkey::new_unique());
+        let w = watch(&mut g, &[pda::meter(&grid, id)]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .meter_count;
+        let result = g
+            .send(
+                &[ix::register_meter(
+                    &admin.pubkey(),
+                    &grid,
+                    &owner,
+                    index,
+                    args,
+                )],
+                &[&admin],
+            )
+            .await;
+        assert_fails_with(result, EnergyError::InvalidId);
+        assert_unchanged(&mut g, &w).await;
+    }
+}
+
+#[tokio::test]
+async fn register_meter_with_a_label_over_64_bytes_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let owner = g.resident("angel").resident;
+    let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
+    args.label = "x".repeat(65);
+    let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
+    let result = g
+        .send(
+            &[ix::register_meter(
+                &admin.pubkey(),
+                &grid,
+                &owner,
+                index,
+                args.clone(),
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::LabelTooLong);
+    assert_unchanged(&mut g, &w).await;
+    // 64 bytes fit.
+    args.label = "x".repeat(64);
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
+    g.send(
+        &[ix::register_meter(
+            &admin.pubkey(),
+            &grid,
+            &owner,
+            index,
+            args,
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn register_meter_off_the_map_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let owner = g.resident("angel").resident;
+    for (lat, lon) in [(90_000_001, 0), (0, -180_000_001), (i32::MIN, 0)] {
+        let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
+        args.latitude_micro = lat;
+        args.longitude_micro = lon;
+        let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+        let index = g
+            .account::<energy_utility::state::Grid>(&grid)
+            .await
+            .meter_count;
+        let result = g
+            .send(
+                &[ix::register_meter(
+                    &admin.pubkey(),
+                    &grid,
+                    &owner,
+                    index,
+                    args,
+                )],
+                &[&admin],
+            )
+            .await;
+        assert_fails_with(result, EnergyError::InvalidPosition);
+        assert_unchanged(&mut g, &w).await;
+    }
+}
+
+#[tokio::test]
+async fn register_meter_owned_by_a_resident_of_another_grid_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let other = other_grid(&mut g).await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
+    let w = watch(&mut g, &[pda::meter(&grid, "pole-1"), other.resident]).await;
+    let index = g
+        .account::<energy_utility::state::Grid>(&grid)
+        .await
+        .meter_count;
+    let result = g
+        .send(
+            &[ix::register_meter(
+                &admin.pubkey(),
+                &grid,
+                &other.resident,
+                index,
+                args,
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::WrongGrid);
+    assert_unchanged(&mut g, &w).await;
+}
+
+/// Tries to create a grid named `name` with `args` changed by `tweak`; nothing is created.
+async fn refused_grid(tweak: impl FnOnce(&mut InitializeGridArgs), expected: EnergyError) {
+    let mut g = TestGrid::start().await;
+    let admin = g.admin.insecure_clone();
+    let mut args = grid_args("bad-grid", &g.oracle.pubkey());
+    tweak(&mut args);
+    let grid = pda::grid(&args.name);
+    let addresses = [
+        grid,
+        pda::mint(&grid),
+        pda::vault(&grid),
+        pda::pool(&grid),
+        pda::treasury(&grid),
+        pda::escrow(&grid),
+        admin.pubkey(),
+    ];
+    let before = snapshot(&mut g, &addresses).await;
+    let result = g
+        .send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
+        .await;
+    assert_fails_with(result, expected);
+    let after = snapshot(&mut g, &addresses).await;
+    assert_same(&addresses, &before, &after);
+    assert!(!g.exists(&grid).await);
+}
+
+#[tokio::test]
+async fn initialize_grid_with_an_epoch_under_60_seconds_is_refused() {
+    refused_grid(
+        |a| {
+            a.epoch_seconds = 59;
+            a.params.grace_seconds = 10;
+        },
+        EnergyError::InvalidEpochLength,
+    )
+    .await;
+    refused_grid(|a| a.epoch_seconds = 0, EnergyError::InvalidEpochLength).await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_a_grace_window_as_long_as_the_epoch_is_refused() {
+    refused_grid(
+        |a| a.params.grace_seconds = 3_600,
+        EnergyError::InvalidGraceWindow,
+    )
+    .await;
+    refused_grid(
+        |a| a.params.grace_seconds = u32::MAX,
+        EnergyError::InvalidGraceWindow,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_a_zero_tariff_is_refused() {
+    refused_grid(
+        |a| a.params.tariff_units_per_kwh = 0,
+        EnergyError::InvalidTariff,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_a_zero_coin_price_is_refused() {
+    refused_grid(|a| a.coin_price_cents = 0, EnergyError::InvalidCoinPrice).await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_a_zero_meter_limit_is_refused() {
+    refused_grid(
+        |a| a.params.max_wh_per_epoch = 0,
+        EnergyError::InvalidMeterLimit,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_whose_largest_bill_overflows_is_refused() {
+    refused_grid(
+        |a| {
+            a.params.max_wh_per_epoch = u64::MAX;
+            a.params.tariff_units_per_kwh = u64::MAX;
+        },
+        EnergyError::AmountTooLarge,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_a_fee_above_its_own_cap_is_refused() {
+    refused_grid(
+        |a| a.params.fee_units = a.max_fee_units + 1,
+        EnergyError::FeeAboveCap,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_impossible_oracle_limits_is_refused() {
+    refused_grid(
+        |a| a.oracle_limits.mint_limit_units = 0,
+        EnergyError::InvalidOracleLimits,
+    )
+    .await;
+    refused_grid(
+        |a| a.oracle_limits.mint_window_seconds = 0,
+        EnergyError::InvalidOracleLimits,
+    )
+    .await;
+    // Receipts must outlive the processor's three days of retries.
+    refused_grid(
+        |a| a.oracle_limits.receipt_retention_seconds = 3 * 86_400,
+        EnergyError::InvalidOracleLimits,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn initialize_grid_with_an_invalid_name_is_refused() {
+    refused_grid(|a| a.name = "green valley".into(), EnergyError::InvalidId).await;
+    refused_grid(|a| a.name = "g".repeat(33), EnergyError::InvalidId).await;
+}
+
+#[tokio::test]
+async fn update_grid_with_bad_parameters_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let cases = [
+        (
+            UpdateGridArgs {
+                tariff_units_per_kwh: Some(0),
+                ..Default::default()
+            },
+            EnergyError::InvalidTariff,
+        ),
+        (
+            UpdateGridArgs {
+                grace_seconds: Some(3_600),
+                ..Default::default()
+            },
+            EnergyError::InvalidGraceWindow,
+        ),
+        (
+            UpdateGridArgs {
+                coin_price_cents: Some(0),
+                ..Default::default()
+            },
+            EnergyError::InvalidCoinPrice,
+        ),
+        (
+            UpdateGridArgs {
+                max_wh_per_epoch: Some(0),
+                ..Default::default()
+            },
+            EnergyError::InvalidMeterLimit,
+        ),
+        // The cap fixed at creation is 0.1 k an hour: the admin cannot go past it.
+        (
+            UpdateGridArgs {
+                fee_units: Some(100_001),
+                ..Default::default()
+            },
+            EnergyError::FeeAboveCap,
+        ),
+        (
+            UpdateGridArgs {
+                fee_units: Some(u64::MAX),
+                ..Default::default()
+            },
+            EnergyError::FeeAboveCap,
+        ),
+        (
+            UpdateGridArgs {
+                mint_limit_units: Some(0),
+                ..Default::default()
+            },
+            EnergyError::InvalidOracleLimits,
+        ),
+        (
+            UpdateGridArgs {
+                receipt_retention_seconds: Some(60),
+                ..Default::default()
+            },
+            EnergyError::InvalidOracleLimits,
+        ),
+    ];
+    let w = watch(&mut g, &[]).await;
+    for (args, expected) in cases {
+        let result = g
+            .send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin])
+            .await;
+        assert_fails_with(result, expected);
+        assert_unchanged(&mut g, &w).await;
+    }
+}
