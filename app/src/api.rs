@@ -11,7 +11,7 @@ use base64::Engine;
 use energy_utility::state::ReadingStatus;
 use energy_utility_sdk::accounts::{Meter, Resident};
 use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
-use energy_utility_sdk::views::{meter_json, resident_json, GridView};
+use energy_utility_sdk::views::{meter_json, resident_json, sale_json, GridView};
 use energy_utility_sdk::{instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
         .route("/api/pay/fund", get(pay_label).post(pay_transaction))
+        .route("/api/pay/sell", get(pay_label).post(pay_sale))
 }
 
 async fn grid(app: &App) -> Result<(Pubkey, energy_utility_sdk::accounts::Grid), ApiError> {
@@ -69,6 +70,7 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
     let view = GridView {
         address,
         grid: &grid,
+        now,
         current_epoch: epoch,
         treasury_units: client.token_amount(&pda::treasury(&address)).await?,
         pool_units: client.token_amount(&pda::pool(&address)).await?,
@@ -145,6 +147,14 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .filter(|(_, m)| m.owner == resident_address)
         .collect();
     row["meters"] = Value::Array(meters.iter().map(|(a, m)| meter_json(a, m, &id)).collect());
+    let sales = client.sales(&resident_address, resident.sale_count).await?;
+    row["sales"] = Value::Array(
+        sales
+            .iter()
+            .rev()
+            .map(|(number, address, sale)| sale_json(*number, address, sale))
+            .collect(),
+    );
     row["history"] = Value::Array(history_for(&app, |e| e.resident == id));
     Ok(Json(row))
 }
@@ -317,17 +327,84 @@ async fn pay_transaction(
         &meter_address,
         amount,
     );
+    let transaction = unsigned_transaction(client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
+    })))
+}
+
+/// A transaction with one instruction for `payer`'s wallet to sign, base64 (Solana Pay).
+async fn unsigned_transaction(
+    client: &energy_utility_sdk::Client,
+    ix: solana_transaction::Instruction,
+    payer: &Pubkey,
+) -> Result<String, ApiError> {
     let blockhash = client
         .rpc
         .get_latest_blockhash()
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(&account));
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(payer));
     tx.message.recent_blockhash = blockhash;
     let bytes = bincode::serialize(&tx)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+#[derive(Deserialize)]
+struct SellQuery {
+    from: String,
+    amount_k: String,
+    /// The bank account (or processor destination id) the dollars go to.
+    to: String,
+}
+
+/// Solana Pay transaction request: an unsigned `request_withdrawal` (a sale of `amount_k` to
+/// be paid out to `to`) for the resident's wallet. The wallet's signature is what lets the
+/// payment service pay that destination.
+async fn pay_sale(
+    State(app): Shared,
+    Query(query): Query<SellQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
+    let destination = energy_utility_sdk::fiat::normalize_destination(&query.to);
+    if destination.is_empty() {
+        return Err(ApiError::bad_request(
+            "to must name the bank account the dollars go to",
+        ));
+    }
+    let account: Pubkey = body
+        .account
+        .parse()
+        .map_err(|_| ApiError::bad_request("account must be a wallet public key"))?;
+    let client = &app.client;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, resident) = client.resident(&address, &query.from).await?;
+    if resident.authority != account {
+        return Err(ApiError::forbidden(format!(
+            "resident '{}' belongs to another wallet",
+            query.from
+        )));
+    }
+    let ix = instructions::request_withdrawal(
+        &account,
+        &address,
+        &resident_address,
+        resident.sale_count,
+        amount,
+        energy_utility_sdk::fiat::destination_hash(&destination),
+    );
+    let transaction = unsigned_transaction(client, ix, &account).await?;
     Ok(Json(json!({
-        "transaction": base64::engine::general_purpose::STANDARD.encode(bytes),
-        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
+        "transaction": transaction,
+        "sale": resident.sale_count,
+        "message": format!(
+            "Sell {} k from {} to be paid out to the account ending {}",
+            format_k(amount),
+            query.from,
+            &destination[destination.len().saturating_sub(4)..]
+        ),
     })))
 }

@@ -5,7 +5,7 @@ use energy_utility_sdk::accounts::MeterKind;
 pub struct ResidentPlan {
     pub id: &'static str,
     /// Dollars of coins bought at the start.
-    pub buys_usd_cents: i64,
+    pub buys_usd_cents: u64,
 }
 
 pub struct MeterPlan {

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use anchor_lang::prelude::Pubkey;
 use energy_utility::constants::UNITS_PER_COIN;
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::EpochParams;
 use energy_utility_sdk::accounts::Meter;
-use energy_utility_sdk::amounts::{format_k, format_kwh};
+use energy_utility_sdk::amounts::{format_k, format_kwh, format_usd};
 use energy_utility_sdk::views::epoch_json;
-use energy_utility_sdk::{instructions, pda, Client, SdkError};
+use energy_utility_sdk::{fiat, instructions, pda, Client, SdkError};
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -35,20 +34,14 @@ pub async fn seed(
 ) -> anyhow::Result<(Custody, Vec<HistoryEntry>)> {
     let utility = client.payer.insecure_clone();
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
-    let args = InitializeGridArgs {
-        name: grid_name.to_string(),
-        oracle: utility.pubkey(),
-        params: EpochParams::default(),
-        coin_price_cents: energy_utility::constants::DEFAULT_COIN_PRICE_CENTS,
-        epoch_seconds: energy_utility::constants::DEFAULT_EPOCH_SECONDS,
-    };
+    let args = InitializeGridArgs::with_defaults(grid_name, utility.pubkey());
     client
         .send(
             &[instructions::initialize_grid(&utility.pubkey(), args)],
             &[],
         )
         .await?;
-    let grid = pda::grid(grid_name);
+    let (grid, grid_state) = client.grid(grid_name).await?;
     let now = client.cluster_time().await?;
     let mut history = Vec::new();
 
@@ -67,6 +60,7 @@ pub async fn seed(
             &resident,
             plan.buys_usd_cents,
             &payment_id,
+            now,
         );
         client.send(&[buy], &[]).await?;
         history.push(HistoryEntry {
@@ -74,10 +68,12 @@ pub async fn seed(
             kind: "fiat",
             meter: None,
             epoch: None,
-            amount_k: format_k(plan.buys_usd_cents as u64 * UNITS_PER_COIN / 10),
+            amount_k: format_k(
+                fiat::quote_buy(plan.buys_usd_cents, grid_state.coin_price_cents).unwrap_or(0),
+            ),
             detail: format!(
-                "bought for ${:.2} (demo payment {payment_id})",
-                plan.buys_usd_cents as f64 / 100.0
+                "bought for ${} (demo payment {payment_id})",
+                format_usd(plan.buys_usd_cents)
             ),
             at: now,
         });

@@ -78,8 +78,20 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves the app on `listener` until the process ends.
+/// Serves the app on `listener` until the process ends. With payments configured, expired
+/// receipts and ended sales are closed once an hour, their rent returned.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    if app.payments.is_some() {
+        let sweeper = app.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(payments) = sweeper.payments.as_ref() {
+                    payments.sweep(&sweeper.grid_name).await;
+                }
+                tokio::time::sleep(payments::SWEEP_INTERVAL).await;
+            }
+        });
+    }
     axum::serve(listener, router(app)).await?;
     Ok(())
 }

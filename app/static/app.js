@@ -112,11 +112,11 @@ const kindOf = (meter) => (KINDS[meter.kind] ? meter.kind : "other");
 // Consumers show their prepaid balance; producers what they have earned in all (the demo
 // pays earnings out to their owners every hour, so the meter's own balance is usually zero).
 const shownBalance = (m) => (kindOf(m) === "producer" && m.lifetime_k != null ? m.lifetime_k : m.balance_k);
-const stateWord = (meter) => (meter.connected ? "connected" : "disconnected");
+const stateWord = (meter) => (meter.retired ? "retired" : meter.connected ? "connected" : "disconnected");
 
-/** A coloured pill saying connected/disconnected. */
+/** A coloured pill saying connected/disconnected (or retired). */
 function statePill(meter) {
-  return h("span", { class: `pill ${meter.connected ? "pill-on" : "pill-off"}` }, stateWord(meter));
+  return h("span", { class: `pill ${meter.connected ? "pill-on" : "pill-off"}${meter.retired ? " pill-retired" : ""}` }, stateWord(meter));
 }
 
 /** Shows `text` in a message element; kind is "ok", "error", "busy" or "" (plain). */
@@ -467,8 +467,9 @@ function updateMapMeter(g, meter, at) {
   const kind = kindOf(meter);
   g.setAttribute("transform", `translate(${at[0].toFixed(1)} ${at[1].toFixed(1)})`);
   g.setAttribute("data-connected", meter.connected ? "true" : "false");
+  g.setAttribute("data-retired", meter.retired ? "true" : "false");
   p.id.textContent = shortId(String(meter.id));
-  p.state.textContent = meter.connected ? "ON" : "OFF";
+  p.state.textContent = meter.retired ? "OUT" : meter.connected ? "ON" : "OFF";
   p.kwh.textContent = fmtKwh(meter.last_kwh);
   p.lifetime.textContent = fmtKwh(meter.lifetime_kwh);
   p.balance.textContent = fmtK(shownBalance(meter));
@@ -750,14 +751,14 @@ const sentence = (text) => {
 const fmtUsd = (cents) => `$${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
 const fmtUnits = (units) => `${units / 1_000_000n}.${String(units % 1_000_000n).padStart(6, "0")} k`;
 
-/** The page's memory of a sale the processor never answered: retried with its reference so its coins are never locked twice. */
+/** The page's memory of a sale the processor never answered: retried by its number so its coins are never locked twice. */
 function saleMemory(id) {
   const key = `deu.sale.${id}`;
   return {
     get() {
       try {
         const sale = JSON.parse(sessionStorage.getItem(key) || "null");
-        return sale && /^wd_[A-Za-z0-9]+$/.test(sale.reference) ? sale : null;
+        return sale && Number.isInteger(sale.sale) && sale.sale >= 0 ? sale : null;
       } catch {
         return null;
       }
@@ -778,6 +779,15 @@ function saleMemory(id) {
     },
   };
 }
+
+/** What each state of a sale means to its seller. */
+const SALE_STATES = {
+  requested: "signed, waiting for its payout",
+  locked: "being paid out",
+  paid: "paid out",
+  returned: "payout failed: coins returned",
+  reversed: "payout reversed: coins given back",
+};
 
 /** Disables a form's submit button and marks the form busy; returns the function that undoes it. */
 function holdForm(form, busyLabel) {
@@ -834,12 +844,27 @@ function initPayments(id, feed) {
   const buyInput = buyForm.elements.usd;
   const sellInput = sellForm.elements.usd;
   const bankInput = sellForm.elements.bank_account;
+  const saleInput = sellForm.elements.sale;
+  /** Without the server's custody the resident signs the sale: the exact command for this amount and account. */
+  function signCommand() {
+    const out = $("#sell-command");
+    const cents = parseCents(sellInput.value);
+    const bank = bankInput.value.replace(/[\s-]/g, "");
+    if (!price || cents === null || !bank) {
+      out.textContent = "Sign a sale first: enter the amount and bank account above to see the command.";
+      return;
+    }
+    const units = (cents * 1_000_000n + price - 1n) / price;
+    out.textContent = `Sign it with your own wallet: deu withdraw request ${fmtUnits(units).replace(" k", "")} --to ${bank} --from ${id} (it prints the sale's number).`;
+  }
   const requote = () => {
     quote(buyInput, $("#buy-quote"), "buy");
     quote(sellInput, $("#sell-quote"), "sell");
+    if (settings && settings.custody === false) signCommand();
   };
   buyInput.addEventListener("input", requote);
   sellInput.addEventListener("input", requote);
+  bankInput.addEventListener("input", requote);
 
   function showRetry() {
     const sale = memory.get();
@@ -850,7 +875,7 @@ function initPayments(id, feed) {
     if (!sale) return (retryNote.textContent = "");
     sellInput.value = sale.usd;
     bankInput.value = sale.bank_account;
-    retryNote.textContent = `Your sale of $${sale.usd} to bank account ${sale.bank_account} (reference ${sale.reference}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
+    retryNote.textContent = `Your sale of $${sale.usd} to bank account ${sale.bank_account} (sale ${sale.sale}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
     requote();
   }
 
@@ -880,8 +905,9 @@ function initPayments(id, feed) {
             h("p", {}, "Test mode: no real money. Test card ", h("code", {}, "4242 4242 4242 4242"), "; test bank accounts ", h("code", {}, "000123456789"), " (pays) and ", h("code", {}, "000111111116"), " (fails)."),
           )
         : h("p", { class: "sub" }, "Payments go through the grid's payment processor in real money."),
-      settings.custody === false ? h("p", { class: "notice" }, "To sell, first set the coins aside with your own wallet (deu withdraw request); a sale takes them from what you set aside.") : null,
+      settings.custody === false ? h("p", { class: "notice" }, "To sell, sign the sale with your own wallet (deu withdraw request … --to YOUR_ACCOUNT): only a payout to the account you signed for can take the coins.") : null,
     );
+    $("#sell-sale-field").hidden = settings.custody !== false;
     node.dataset.testMode = String(Boolean(settings.test_mode));
     trade.hidden = false;
     showRetry();
@@ -951,7 +977,16 @@ function initPayments(id, feed) {
       return;
     }
     const body = { resident: id, usd, bank_account: bank };
-    if (sale) body.reference = sale.reference;
+    if (sale) body.sale = sale.sale;
+    else if (settings && settings.custody === false) {
+      const signed = saleInput.value.trim();
+      if (!/^\d+$/.test(signed)) {
+        say(sellMessage, "Sign the sale with your own wallet first (the command is under the form), then enter its number.", "error");
+        saleInput.focus();
+        return;
+      }
+      body.sale = Number(signed);
+    }
     sellBusy = true;
     const release = holdForm(sellForm, "Selling…");
     say(sellMessage, "");
@@ -966,12 +1001,12 @@ function initPayments(id, feed) {
       );
       sellInput.value = "";
     } catch (error) {
-      const reference = (/\bwd_[A-Za-z0-9]+/.exec(error.message) || [])[0];
-      if (error.status === 503 && reference) {
+      const number = (/"sale": (\d+)/.exec(error.message) || [])[1];
+      if (error.status === 503 && number !== undefined) {
         const cents = parseCents(usd);
-        memory.set({ reference, usd: cents === null ? usd : fmtUsd(cents).slice(1), bank_account: bank });
-      } else if (sale && (error.status === 502 || (error.status === 409 && /cancelled|belongs to another sale/.test(error.message)))) {
-        memory.clear(); // the sale's coins came back (or the reference is not this sale's): a new sale starts afresh
+        memory.set({ sale: Number(number), usd: cents === null ? usd : fmtUsd(cents).slice(1), bank_account: bank });
+      } else if (sale && (error.status === 502 || error.status === 403 || error.status === 404 || (error.status === 409 && /ended/.test(error.message)))) {
+        memory.clear(); // the sale's coins came back (or the sale is not this one): a new sale starts afresh
       }
       say(sellMessage, sentence(error.message), "error");
     } finally {
@@ -983,12 +1018,31 @@ function initPayments(id, feed) {
     }
   });
 
+  /** The resident's sales as the chain holds them, newest first. */
+  function renderSales(sales) {
+    $("#sales").hidden = sales.length === 0;
+    replaceChildren(
+      $("#sales-rows"),
+      ...sales.map((sale) =>
+        h(
+          "tr",
+          { "data-sale": String(sale.number), "data-status": sale.status },
+          h("td", {}, `#${sale.number}`),
+          h("td", {}, fmtK(sale.coins_k)),
+          h("td", {}, sale.usd ? `$${sale.usd}` : "—"),
+          h("td", {}, SALE_STATES[sale.status] || sale.status),
+        ),
+      ),
+    );
+  }
+
   load();
 
   return {
     render(resident) {
       balance = parseUnits(resident.balance_k);
       requote();
+      renderSales(resident.sales || []);
       if (!watchedPayout) return;
       const ended = (resident.history || []).find((e) => e.kind === "sale" && (e.detail || "").includes(watchedPayout.id) && /paid out|returned/.test(e.detail));
       if (!ended) return;
@@ -1190,16 +1244,18 @@ function initMeter() {
       owner.textContent = meter.owner;
       owner.href = residentUrl(meter.owner);
       $("#state").textContent = stateWord(meter);
-      $("#state-note").textContent = meter.connected
-        ? kind === "producer"
-          ? "Producing for the community grid."
-          : "Power flows: the prepaid coins cover what it uses."
-        : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
+      $("#state-note").textContent = meter.retired
+        ? "Retired by the utility: its spare coins went back to its owner, and it can no longer be funded."
+        : meter.connected
+          ? kind === "producer"
+            ? "Producing for the community grid."
+            : "Power flows: the prepaid coins cover what it uses."
+          : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
       $("#balance-label").textContent = KINDS[kind].balanceLong;
       $("#balance").textContent = fmtK(meter.balance_k);
       $("#debt").textContent = fmtK(meter.debt_k);
       $("#debt").parentElement.classList.toggle("stat-alert", Number.parseFloat(meter.debt_k) > 0);
-      $("#fund-jump").hidden = meter.connected || kind === "producer";
+      $("#fund-jump").hidden = meter.connected || meter.retired || kind === "producer";
       $("#last-kwh").textContent = fmtKwh(meter.last_kwh);
       $("#last-kwh-note").textContent = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `(epoch ${meter.last_epoch})`;
       $("#lifetime").textContent = fmtKwh(meter.lifetime_kwh);
@@ -1207,7 +1263,7 @@ function initMeter() {
       $("#funded").textContent = fmtK(meter.funded_k);
       $("#label").textContent = meter.label || "—";
       $("#gateway").textContent = meter.gateway || "—";
-      $("#fund-card").hidden = kind === "producer";
+      $("#fund-card").hidden = kind === "producer" || Boolean(meter.retired);
       $("#producer-note").hidden = kind !== "producer";
       if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
       if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);

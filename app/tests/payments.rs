@@ -4,271 +4,15 @@
 //! applying replays once, and answering 5xx while the chain is down so the processor's retry
 //! lands later, once.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
-use anchor_lang::prelude::Pubkey;
-use anchor_spl::token::Mint;
-use energy_utility::state::Receipt;
-use energy_utility_app::payments::{PaymentsConfig, WEBHOOK_PATH};
-use energy_utility_app::{demo, App, Payments};
-use energy_utility_localnet::{start, Localnet, LocalnetConfig};
-use energy_utility_payments::sandbox::{self, Sandbox, SandboxConfig};
+use common::*;
+use energy_utility_localnet::{start, LocalnetConfig};
 use energy_utility_payments::signature;
-use energy_utility_sdk::accounts::Resident;
-use energy_utility_sdk::{pda, Client};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use solana_keypair::Keypair;
-
-const GRID: &str = "demo";
-const API_KEY: &str = "sk_test_payments";
-
-struct Service {
-    net: Option<Localnet>,
-    ledger: PathBuf,
-    rpc: SocketAddr,
-    base: String,
-    http: reqwest::Client,
-    sandbox: Sandbox,
-    secret: String,
-    chain: Client,
-    grid: Pubkey,
-}
-
-async fn service(name: &str) -> Service {
-    let ledger = std::env::temp_dir().join(format!("deu-pay-{name}-{}", std::process::id()));
-    let net = start(LocalnetConfig {
-        ledger: ledger.clone(),
-        reset: true,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    })
-    .await
-    .expect("start the cluster");
-    let rpc_url = net.rpc_url();
-    let rpc: SocketAddr = rpc_url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("the cluster's address");
-    let client = Client::new(&rpc_url, Keypair::new());
-    let (custody, _) = demo::seed(&client, GRID).await.expect("seed the community");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let secret = format!("whsec_{name}_secret");
-    let mut config = SandboxConfig::new(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        API_KEY,
-        Some(format!("{base}{WEBHOOK_PATH}")),
-        secret.clone(),
-    );
-    config.retry_delays = vec![Duration::from_millis(250); 80];
-    config.payout_delay = Duration::from_millis(300);
-    let sandbox = sandbox::start(config).await.expect("start the sandbox");
-    let payments = Payments::connect(
-        PaymentsConfig {
-            webhook_secret: secret.clone(),
-            processor_url: sandbox.url(),
-            processor_key: API_KEY.into(),
-            oracle: custody.utility.insecure_clone(),
-            public_url: base.clone(),
-            coin_price_cents: None,
-            delivery_log: None,
-        },
-        &rpc_url,
-        GRID,
-    )
-    .await
-    .expect("connect the payment service");
-    let app = App::new(client, GRID, Some(custody), Some(payments));
-    tokio::spawn(energy_utility_app::serve(app, listener));
-    let chain = Client::new(&rpc_url, Keypair::new());
-    let (grid, _) = chain.grid(GRID).await.unwrap();
-    Service {
-        net: Some(net),
-        ledger,
-        rpc,
-        base,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        sandbox,
-        secret,
-        chain,
-        grid,
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn checkout_event(event_id: &str, resident: &str, amount_cents: i64) -> Value {
-    json!({
-        "id": event_id,
-        "object": "event",
-        "api_version": "2024-06-20",
-        "created": now(),
-        "livemode": false,
-        "pending_webhooks": 1,
-        "type": "checkout.session.completed",
-        "data": {"object": {
-            "id": format!("cs_test_{event_id}"),
-            "object": "checkout.session",
-            "amount_total": amount_cents,
-            "currency": "usd",
-            "client_reference_id": resident,
-            "metadata": {"resident": resident, "grid": GRID},
-            "mode": "payment",
-            "payment_status": "paid",
-            "status": "complete",
-            "livemode": false,
-            "created": now(),
-        }},
-    })
-}
-
-fn payout_event(kind: &str, payout_id: &str, resident: &str, amount_cents: i64) -> Value {
-    json!({
-        "id": format!("evt_{payout_id}_{}", kind.len()),
-        "object": "event",
-        "created": now(),
-        "livemode": false,
-        "type": kind,
-        "data": {"object": {
-            "id": payout_id,
-            "object": "payout",
-            "amount": amount_cents,
-            "currency": "usd",
-            "status": if kind == "payout.paid" { "paid" } else { "failed" },
-            "metadata": {"resident": resident, "grid": GRID},
-            "destination": "000123456789",
-            "arrival_date": now(),
-            "created": now(),
-            "livemode": false,
-        }},
-    })
-}
-
-impl Service {
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Delivers raw bytes with a given signature header (or none).
-    async fn deliver_raw(&self, body: Vec<u8>, header: Option<String>) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}{WEBHOOK_PATH}", self.base))
-            .header("Content-Type", "application/json")
-            .body(body);
-        if let Some(header) = header {
-            request = request.header(signature::HEADER, header);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Delivers an event signed as the processor signs it, `age_secs` ago.
-    async fn deliver(&self, event: &Value, age_secs: i64) -> (StatusCode, Value) {
-        let body = serde_json::to_vec(event).unwrap();
-        let header = signature::sign(&self.secret, now() - age_secs, &body);
-        self.deliver_raw(body, Some(header)).await
-    }
-
-    async fn resident(&self, id: &str) -> Resident {
-        self.chain.resident(&self.grid, id).await.unwrap().1
-    }
-
-    async fn coins(&self, id: &str) -> u64 {
-        let address = pda::resident(&self.grid, id);
-        self.chain
-            .token_amount(&pda::coins(&address))
-            .await
-            .unwrap()
-    }
-
-    async fn supply(&self) -> u64 {
-        let mint: Mint = self
-            .chain
-            .account(&pda::mint(&self.grid))
-            .await
-            .unwrap()
-            .expect("the mint");
-        mint.supply
-    }
-
-    async fn receipt(&self, id: &str) -> Option<Receipt> {
-        self.chain
-            .account(&pda::receipt(&self.grid, id))
-            .await
-            .unwrap()
-    }
-
-    async fn price_cents(&self) -> u64 {
-        self.chain.grid(GRID).await.unwrap().1.coin_price_cents
-    }
-
-    async fn deliveries(&self) -> Vec<Value> {
-        let response = self
-            .http
-            .get(format!("{}/api/payments/deliveries", self.base))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = response.json().await.unwrap();
-        body["deliveries"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// Waits until `check` holds, or fails naming `what`.
-    async fn until<F, Fut>(&self, what: &str, mut check: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        for _ in 0..150 {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "timed out waiting for {what}; sandbox deliveries: {:?}",
-            self.sandbox.deliveries()
-        );
-    }
-
-    /// Pays a hosted checkout page with a card, as the browser's form does.
-    async fn pay(&self, checkout_url: &str, card: &str) -> reqwest::Response {
-        self.http
-            .post(checkout_url)
-            .form(&[
-                ("card_number", card),
-                ("card_expiry", "12 / 34"),
-                ("card_cvc", "123"),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-fn coins_for(cents: u64, price_cents: u64) -> u64 {
-    cents * 1_000_000 / price_cents
-}
 
 #[tokio::test]
 async fn buying_through_the_sandbox_checkout_mints_once_after_a_declined_card() {
@@ -401,6 +145,9 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     let s = service("impossible").await;
     let supply = s.supply().await;
     let carlos = s.coins("carlos").await;
+    // Carlos has signed a sale of 10 k that nobody has locked for a payout yet.
+    let requested = s.sign_sale("carlos", 10_000_000, "000123456789").await;
+    let requested_sale = s.sale_address("carlos", requested);
 
     let cases = [
         (
@@ -416,16 +163,33 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
             checkout_event("evt_zero00000000000000000001", "carlos", 0),
         ),
         (
-            "sell beyond escrow",
-            payout_event("payout.paid", "po_beyond000000000000000001", "carlos", 100),
-        ),
-        (
-            "return of nothing locked",
+            "a payout of ours that names no sale",
             payout_event(
-                "payout.failed",
-                "po_nothing00000000000000001",
+                "payout.paid",
+                "po_nosale00000000000000001",
                 "carlos",
                 100,
+                None,
+            ),
+        ),
+        (
+            "a payout for a sale nobody locked",
+            payout_event(
+                "payout.paid",
+                "po_notlocked000000000000001",
+                "carlos",
+                100,
+                Some(&requested_sale),
+            ),
+        ),
+        (
+            "a failure for a sale nobody locked",
+            payout_event(
+                "payout.failed",
+                "po_notlocked000000000000002",
+                "carlos",
+                100,
+                Some(&requested_sale),
             ),
         ),
     ];
@@ -439,8 +203,7 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     let (status, _) = s.deliver(&euros, 0).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    // Carlos sets 10 k aside and 5 k are locked for a payout of $0.50 at $0.10: the processor
-    // cannot claim a bigger payout than that.
+    // A sale locked for $1.00: the processor cannot claim it paid a different amount.
     let price = s.price_cents().await;
     let (status, sale) = s
         .post(
@@ -451,18 +214,22 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     assert_eq!(status, StatusCode::OK, "{sale}");
     let locked = coins_for(100, price);
     assert_eq!(s.resident("carlos").await.locked_units, locked);
+    let number = sale["sale"].as_u64().unwrap() as u32;
     let (status, answer) = s
         .deliver(
-            &payout_event("payout.paid", "po_toomuch000000000000000001", "carlos", 101),
+            &payout_event(
+                "payout.paid",
+                "po_toomuch000000000000000001",
+                "carlos",
+                101,
+                Some(&s.sale_address("carlos", number)),
+            ),
             0,
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert!(
-        answer["detail"]
-            .as_str()
-            .unwrap()
-            .contains("BurnExceedsEscrow"),
+        answer["detail"].as_str().unwrap().contains("$1.01"),
         "{answer}"
     );
 
@@ -472,11 +239,14 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     })
     .await;
     assert_eq!(s.supply().await, supply - locked);
-    assert_eq!(s.coins("carlos").await, carlos - locked);
+    assert_eq!(s.coins("carlos").await, carlos - locked - 10_000_000);
+    let still = s.sale("carlos", requested).await.unwrap();
+    assert_eq!(
+        still.status,
+        energy_utility_sdk::accounts::SaleStatus::Requested
+    );
     for (_, event) in &cases {
-        let id = event["data"]["object"]["id"].as_str().unwrap();
         assert!(s.receipt(event["id"].as_str().unwrap()).await.is_none());
-        assert!(s.receipt(id).await.is_none());
     }
 }
 
@@ -596,7 +366,8 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
     assert_eq!(sale["status"], "pending");
-    let reference = sale["reference"].as_str().unwrap().to_string();
+    assert_eq!(sale["usd"], "1.50");
+    let number = sale["sale"].as_u64().unwrap() as u32;
     let payout_id = sale["payout_id"].as_str().unwrap().to_string();
     s.until("the paid payout burned", || async {
         s.supply().await == supply - sold
@@ -605,26 +376,32 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
     assert_eq!(s.coins("carlos").await, before - sold);
     let carlos = s.resident("carlos").await;
     assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
-    assert_eq!(s.receipt(&payout_id).await.unwrap().amount_cents, -150);
-    assert_eq!(s.receipt(&reference).await.unwrap().coin_units, sold);
+    let paid = s.sale("carlos", number).await.unwrap();
+    assert_eq!(paid.status, energy_utility_sdk::accounts::SaleStatus::Paid);
+    assert_eq!((paid.units, paid.cents), (sold, 150));
+    assert_eq!(paid.payout_id, payout_id);
 
-    // Sending the same sale again (same reference) creates no second payout.
+    // Sending the same sale again creates no second payout.
     let (status, again) = s
-        .post("/api/sell", json!({"resident": "carlos", "usd": "1.50", "bank_account": "000123456789", "reference": reference}))
+        .post(
+            "/api/sell",
+            json!({"resident": "carlos", "sale": number, "bank_account": "000123456789"}),
+        )
         .await;
-    assert_eq!(status, StatusCode::OK, "{again}");
-    assert_eq!(again["payout_id"], json!(payout_id));
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(
+        again["error"].as_str().unwrap().contains("ended"),
+        "{again}"
+    );
     assert_eq!(s.sandbox.payouts().len(), 1);
-    // The same reference with another bank account cannot make a second payout, and does not
-    // release coins a payout may still be using.
+    // Nor can it be sent to another bank account.
     let (status, other) = s
-        .post("/api/sell", json!({"resident": "carlos", "usd": "1.50", "bank_account": "000111111116", "reference": reference}))
+        .post(
+            "/api/sell",
+            json!({"resident": "carlos", "sale": number, "bank_account": "000111111116"}),
+        )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{other}");
-    assert!(s
-        .receipt(&format!("rt_{}", &reference[3..]))
-        .await
-        .is_none());
+    assert_eq!(status, StatusCode::FORBIDDEN, "{other}");
     assert_eq!(s.sandbox.payouts().len(), 1);
 
     // A bank account that cannot be paid: the payout fails and the coins come back.
@@ -635,14 +412,20 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{failing}");
+    let failing_sale = failing["sale"].as_u64().unwrap() as u32;
     s.until("the failed payout's coins returned", || async {
         s.resident("carlos").await.locked_units == 0
     })
     .await;
     assert_eq!(s.coins("carlos").await, before - sold);
     assert_eq!(s.supply().await, supply - sold);
+    assert_eq!(
+        s.sale("carlos", failing_sale).await.unwrap().status,
+        energy_utility_sdk::accounts::SaleStatus::Returned
+    );
 
-    // Refused before anything is locked: too much, a bad account number, an unknown account.
+    // Refused before anything is locked: too much, a bad account number; an account the
+    // processor does not know gives the coins back at once.
     let (status, _) = s
         .post(
             "/api/sell",
@@ -669,7 +452,7 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
         "{refused}"
     );
     let carlos = s.resident("carlos").await;
-    assert_eq!(carlos.locked_units, 0);
+    assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
     assert_eq!(s.coins("carlos").await, before - sold);
 }
 

@@ -11,9 +11,9 @@ use anchor_spl::token::TokenAccount;
 use anyhow::{bail, ensure, Context, Result};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::{Epoch, EpochParams, EpochStatus, Grid, Meter, MeterKind};
+use energy_utility::state::{Epoch, EpochStatus, Grid, Meter, MeterKind};
 use energy_utility_sdk::settlement::{plan_batches, settle_transaction, MAX_METERS_PER_SETTLE};
-use energy_utility_sdk::{instructions as ix, pda};
+use energy_utility_sdk::{fiat, instructions as ix, pda};
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -23,6 +23,8 @@ use crate::rng::SplitMix64;
 
 /// The bank's clock when the grid is created: two minutes into an hour.
 const START_TS: i64 = 1_800_000_000 + 120;
+/// $0.10 per k, as the design's grids.
+const COIN_PRICE_CENTS: u64 = 10;
 const LAMPORTS_PER_SOL: u64 = 1_000_000_000;
 /// What the bank charges per signature.
 pub const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
@@ -198,13 +200,10 @@ impl Community {
         };
         net.set_time(START_TS).await?;
 
-        let args = InitializeGridArgs {
-            name: name.to_string(),
-            oracle: oracle.pubkey(),
-            params: EpochParams::default(),
-            coin_price_cents: 10,
-            epoch_seconds: 3_600,
-        };
+        // The benchmark's oracle buys every household's prepaid coins at once: no mint limit.
+        let mut args = InitializeGridArgs::with_defaults(name, oracle.pubkey());
+        args.coin_price_cents = COIN_PRICE_CENTS;
+        args.oracle_limits.mint_limit_units = u64::MAX;
         net.send(&[ix::initialize_grid(&admin.pubkey(), args)], &admin, &[])
             .await
             .context("initialize grid")?;
@@ -255,16 +254,18 @@ impl Community {
             let resident = pda::resident(&grid, &id);
             let owned = self.owned(r);
             let consumers = owned.filter(|&i| !self.meters[i].producer).count() as u64;
-            // 10 cents buy 1 k = 1,000,000 units: 100,000 units per cent.
-            let cents = (consumers * funding).div_ceil(UNITS_PER_COIN / 10).max(1);
+            let cents = fiat::cents_to_buy_ceil(consumers * funding, COIN_PRICE_CENTS)
+                .context("the funding is too large to price")?
+                .max(1);
             let instructions = [
                 ix::register_resident(&wallet.pubkey(), &grid, r as u32, &id),
                 ix::add_fiat(
                     &self.oracle.pubkey(),
                     &grid,
                     &resident,
-                    cents as i64,
+                    cents,
                     &format!("pay-{r}"),
+                    START_TS,
                 ),
             ];
             self.net

@@ -106,6 +106,14 @@ fn the_worked_example_through_deu_survives_a_restart() {
         ],
     );
     assert!(replay.contains("already applied"), "{replay}");
+    // The oracle's rolling window shows the $2.00 just minted (it refills at 100,000 k a day,
+    // about 1.2 k a second).
+    let used: f64 = deu.ok("admin", &["grid", "show"])["mint_used_k"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((10.0..=20.0).contains(&used), "{used}");
     deu.ok("carlos", &["fund", "carlos-house", "5"]);
     deu.ok("danny", &["fund", "danny-house", "5"]);
     assert_eq!(
@@ -191,6 +199,49 @@ fn the_worked_example_through_deu_survives_a_restart() {
         deu.ok("angel", &["resident", "show", "angel"])["balance_k"],
         "2.721818"
     );
+
+    // The oracle's window shows the $2.00 of purchases; the utility collects its fee into its
+    // own resident account, and only the admin can.
+    let grid = deu.ok("admin", &["grid", "show"]);
+    assert_eq!(grid["mint_limit_k"], "100000.000000");
+    assert_eq!(grid["fee_cap_k"], "0.100000");
+    let unregistered = deu.fails("admin", &["grid", "collect-fees"]);
+    assert!(
+        unregistered.contains("deu resident register"),
+        "{unregistered}"
+    );
+    deu.ok("admin", &["resident", "register", "utility"]);
+    assert!(deu
+        .fails("carlos", &["grid", "collect-fees"])
+        .contains("only the grid's admin"));
+    let collected = deu.ok("admin", &["grid", "collect-fees"]);
+    assert_eq!(collected["collected_k"], "0.010000", "{collected}");
+    assert_eq!(collected["treasury_k"], "0.000000");
+    assert_eq!(
+        deu.ok("admin", &["resident", "show", "utility"])["balance_k"],
+        "0.010000"
+    );
+    // A fee above the cap fixed at creation is refused.
+    assert!(deu
+        .fails("admin", &["grid", "update", "--fee", "0.2"])
+        .contains("cap"));
+
+    // Danny moves away: his house's meter retires and its 3 k come back to him at once.
+    let retired = deu.ok("admin", &["meter", "deactivate", "danny-house"]);
+    assert_eq!(retired["refunded_k"], "3.000000", "{retired}");
+    assert_eq!(retired["retired"], true);
+    assert_eq!(
+        deu.ok("danny", &["resident", "show", "danny"])["balance_k"],
+        "8.000000"
+    );
+    let closed = deu.ok("admin", &["meter", "close", "danny-house"]);
+    assert_eq!(closed["closed"], true, "{closed}");
+    assert!(deu
+        .fails("admin", &["meter", "show", "danny-house"])
+        .contains("not found"));
+    // Nothing has outlived its retention yet.
+    let swept = deu.ok("carlos", &["fiat", "close-expired"]);
+    assert_eq!(swept["receipts_closed"], 0);
     net.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

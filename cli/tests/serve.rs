@@ -199,24 +199,45 @@ async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
     assert_eq!(paid.status().as_u16(), 303);
     until("the purchase", &|r| r["balance_k"] == "30.000000");
 
-    // Selling: this server holds no resident's key, so Carlos sets the coins aside himself.
-    let sale = json!({"resident": "carlos", "usd": "1.00", "bank_account": "000123456789"});
-    let (status, refused) = post("/api/sell", sale.clone()).await;
+    // Selling: this server holds no resident's key, so Carlos signs the sale himself, naming
+    // the bank account the dollars go to.
+    let unsigned = json!({"resident": "carlos", "usd": "1.00", "bank_account": "000123456789"});
+    let (status, refused) = post("/api/sell", unsigned).await;
     assert_eq!(status, 409, "{refused}");
     assert!(
         refused["error"]
             .as_str()
             .unwrap()
-            .contains("deu withdraw request"),
+            .contains("deu withdraw request 10.000000 --to 000123456789 --from carlos"),
         "{refused}"
     );
-    cli.ok("carlos", &["withdraw", "request", "10"]);
-    let (status, payout) = post("/api/sell", sale).await;
+    let signed = cli.ok(
+        "carlos",
+        &["withdraw", "request", "10", "--to", "000123456789"],
+    );
+    assert_eq!(signed["sale"], 0, "{signed}");
+    assert_eq!(signed["status"], "requested");
+    assert_eq!(signed["worth_usd"], "1.00");
+    // Someone else cannot send its dollars to their own account.
+    let (status, stolen) = post(
+        "/api/sell",
+        json!({"resident": "carlos", "sale": 0, "bank_account": "000111111116"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{stolen}");
+    let (status, payout) = post(
+        "/api/sell",
+        json!({"resident": "carlos", "sale": 0, "bank_account": "000123456789"}),
+    )
+    .await;
     assert_eq!(status, 200, "{payout}");
     let after = until("the payout", &|r| {
         r["locked_k"] == "0.000000" && r["escrow_k"] == "0.000000"
     });
     assert_eq!(after["balance_k"], "20.000000");
+    let sales = cli.ok("carlos", &["withdraw", "list"]);
+    assert_eq!(sales[0]["status"], "paid", "{sales}");
+    assert_eq!(sales[0]["usd"], "1.00");
 
     // Every delivery is in the log file, one JSON line each.
     let lines: Vec<Value> = std::fs::read_to_string(&log)

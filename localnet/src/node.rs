@@ -25,10 +25,13 @@ use solana_message::{Message, VersionedMessage};
 use solana_program_test::{BanksTransactionResultWithMetadata, ProgramTestContext};
 use solana_rpc_client_api::{
     config::{
-        RpcAccountInfoConfig, RpcSendTransactionConfig, RpcSimulateTransactionConfig,
-        UiAccountEncoding, UiTransactionEncoding,
+        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+        RpcSimulateTransactionConfig, UiAccountEncoding, UiTransactionEncoding,
     },
-    response::{RpcBlockhash, RpcSimulateTransactionResult, UiAccount, UiAccountData},
+    filter::RpcFilterType,
+    response::{
+        RpcBlockhash, RpcKeyedAccount, RpcSimulateTransactionResult, UiAccount, UiAccountData,
+    },
 };
 use solana_sdk::{clock::Clock, hash::Hash, pubkey::Pubkey, signature::Signature};
 use solana_signer::Signer;
@@ -269,6 +272,16 @@ fn simulation_result(
     }
 }
 
+/// Whether an account's data passes one `getProgramAccounts` filter.
+fn passes(filter: &RpcFilterType, data: &[u8]) -> bool {
+    match filter {
+        RpcFilterType::DataSize(size) => data.len() as u64 == *size,
+        RpcFilterType::Memcmp(memcmp) => memcmp.bytes_match(data),
+        // An initialized SPL token account: 165 bytes, its state byte (offset 108) not zero.
+        RpcFilterType::TokenAccountState => data.len() == 165 && data[108] != 0,
+    }
+}
+
 fn to_value<T: serde::Serialize>(value: &T) -> RpcResult {
     serde_json::to_value(value).map_err(internal)
 }
@@ -405,6 +418,7 @@ impl Node {
             "getBalance" => self.get_balance(&params),
             "getAccountInfo" => self.get_account_info(&params),
             "getMultipleAccounts" => self.get_multiple_accounts(&params),
+            "getProgramAccounts" => self.get_program_accounts(&params),
             "getMinimumBalanceForRentExemption" => self.get_minimum_balance(&params),
             "getSignatureStatuses" => self.get_signature_statuses(&params),
             "sendTransaction" => self.send_transaction(&params),
@@ -621,6 +635,37 @@ impl Node {
             accounts.push(account);
         }
         self.with_context(to_value(&accounts)?)
+    }
+
+    /// Every account the cluster knows that `program` owns and that passes every filter
+    /// (`dataSize`, `memcmp`), from the cluster's own index of keys: the bank cannot scan.
+    fn get_program_accounts(&self, params: &Params) -> RpcResult {
+        let program = params.pubkey(0, "program id")?;
+        let config: RpcProgramAccountsConfig = params.optional(1, "config")?;
+        let filters = config.filters.unwrap_or_default();
+        for filter in &filters {
+            filter
+                .verify()
+                .map_err(|e| RpcError::invalid_params(format!("invalid filter: {e}")))?;
+        }
+        let mut matches = Vec::new();
+        for address in &self.index {
+            let Some(account) = self.account(*address)? else {
+                continue;
+            };
+            if account.owner != program || !filters.iter().all(|f| passes(f, &account.data)) {
+                continue;
+            }
+            matches.push(RpcKeyedAccount {
+                pubkey: address.to_string(),
+                account: Self::ui_account(account, &config.account_config)?,
+            });
+        }
+        if config.with_context.unwrap_or(false) {
+            self.with_context(to_value(&matches)?)
+        } else {
+            to_value(&matches)
+        }
     }
 
     fn get_minimum_balance(&self, params: &Params) -> RpcResult {

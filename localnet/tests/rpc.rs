@@ -696,3 +696,98 @@ async fn run_serves_until_stopped_then_saves() {
 
     std::fs::remove_dir_all(&ledger).unwrap();
 }
+
+#[tokio::test]
+async fn program_accounts_are_listed_with_data_size_and_memcmp_filters_across_a_restart() {
+    use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+    use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+
+    let ledger = ledger_dir("program-accounts");
+    let localnet = start_on(&ledger, true).await;
+    let rpc = client(&localnet);
+    let payer = funded(&rpc, 10 * SOL).await;
+    // Three accounts owned by a made-up program: two of 16 bytes, one of 32.
+    let program = Pubkey::new_unique();
+    let mut created = Vec::new();
+    for size in [16u64, 16, 32] {
+        let account = Keypair::new();
+        let rent = rpc
+            .get_minimum_balance_for_rent_exemption(size as usize)
+            .await
+            .unwrap();
+        let ix = system_instruction::create_account(
+            &payer.pubkey(),
+            &account.pubkey(),
+            rent,
+            size,
+            &program,
+        );
+        let blockhash = rpc.get_latest_blockhash().await.unwrap();
+        let tx = Transaction::new_signed_with_payer(
+            &[ix],
+            Some(&payer.pubkey()),
+            &[&payer, &account],
+            blockhash,
+        );
+        rpc.send_and_confirm_transaction(&tx).await.unwrap();
+        created.push(account.pubkey());
+    }
+    let query = |filters: Vec<RpcFilterType>| RpcProgramAccountsConfig {
+        filters: Some(filters),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(solana_rpc_client_api::response::UiAccountEncoding::Base64),
+            ..RpcAccountInfoConfig::default()
+        },
+        ..RpcProgramAccountsConfig::default()
+    };
+    async fn keys(
+        rpc: &RpcClient,
+        program: &Pubkey,
+        config: RpcProgramAccountsConfig,
+    ) -> Vec<Pubkey> {
+        #[allow(deprecated)]
+        let mut found: Vec<Pubkey> = rpc
+            .get_program_accounts_with_config(program, config)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        found.sort();
+        found
+    }
+    let mut all = created.clone();
+    all.sort();
+    assert_eq!(keys(&rpc, &program, query(vec![])).await, all);
+    let sixteen = keys(&rpc, &program, query(vec![RpcFilterType::DataSize(16)])).await;
+    assert_eq!(sixteen.len(), 2);
+    assert!(!sixteen.contains(&created[2]));
+    let zeros = Memcmp::new_raw_bytes(8, vec![0; 8]);
+    assert_eq!(
+        keys(&rpc, &program, query(vec![RpcFilterType::Memcmp(zeros)])).await,
+        all
+    );
+    let one = Memcmp::new_base58_encoded(0, &[1]);
+    assert!(
+        keys(&rpc, &program, query(vec![RpcFilterType::Memcmp(one)]))
+            .await
+            .is_empty()
+    );
+    // Another program's accounts are not listed; a malformed filter is refused.
+    assert!(keys(&rpc, &Pubkey::new_unique(), query(vec![]))
+        .await
+        .is_empty());
+    let huge = Memcmp::new_raw_bytes(0, vec![0; 200]);
+    #[allow(deprecated)]
+    let refused = rpc
+        .get_program_accounts_with_config(&program, query(vec![RpcFilterType::Memcmp(huge)]))
+        .await;
+    assert!(refused.is_err());
+
+    // After a restart the cluster still knows them.
+    localnet.shutdown().await.unwrap();
+    let localnet = start_on(&ledger, false).await;
+    let rpc = client(&localnet);
+    assert_eq!(keys(&rpc, &program, query(vec![])).await, all);
+    localnet.shutdown().await.unwrap();
+}

@@ -158,6 +158,12 @@ impl Processor {
         self.post("/v1/payouts", &form, idempotency_key).await
     }
 
+    /// Cancels a payout that is still pending; its outcome arrives as `payout.canceled`.
+    pub async fn cancel_payout(&self, id: &str) -> Result<Payout, ProcessorError> {
+        let path = format!("/v1/payouts/{}/cancel", path_segment(id));
+        self.post(&path, &[], &format!("cancel-{id}")).await
+    }
+
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base_url))

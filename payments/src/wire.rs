@@ -12,8 +12,11 @@ pub const CHECKOUT_SESSION_COMPLETED: &str = "checkout.session.completed";
 pub const PAYOUT_CREATED: &str = "payout.created";
 /// A payout reached the bank account.
 pub const PAYOUT_PAID: &str = "payout.paid";
-/// A payout could not be delivered; the money is back in the balance.
+/// A payout could not be delivered; the money is back in the balance. It can follow
+/// `payout.paid` when the bank returns the money later.
 pub const PAYOUT_FAILED: &str = "payout.failed";
+/// A pending payout was canceled; the money is back in the balance.
+pub const PAYOUT_CANCELED: &str = "payout.canceled";
 
 /// The API version the sandbox stamps on its events.
 pub const API_VERSION: &str = "2024-06-20";

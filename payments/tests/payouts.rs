@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use common::{eventually, processor, sandbox, Receiver, SECRET_KEY};
 use energy_utility_payments::client::{NewPayout, ProcessorError};
-use energy_utility_payments::sandbox::{TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID};
+use energy_utility_payments::sandbox::{
+    TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID,
+};
 use energy_utility_payments::wire::{
-    Event, List, Payout, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID,
+    Event, List, Payout, PAYOUT_CANCELED, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID,
 };
 
 fn payout_to(destination: &str) -> NewPayout {
@@ -93,6 +95,47 @@ async fn payout_to_the_missing_test_account_fails_with_no_account() {
         failed.failure_message.as_deref(),
         Some("The bank account details on file are probably incorrect. No bank account could be located with those details.")
     );
+}
+
+#[tokio::test]
+async fn payout_to_the_closed_test_account_is_paid_then_fails() {
+    let receiver = Receiver::start(0).await;
+    let sandbox = sandbox(Some(&receiver)).await;
+    let payout = processor(&sandbox)
+        .create_payout(&payout_to(TEST_ACCOUNT_CLOSED), "payout-closed")
+        .await
+        .expect("created");
+    let events = delivered(&receiver, 3).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [PAYOUT_CREATED, PAYOUT_PAID, PAYOUT_FAILED]);
+    let failed: Payout = events[2].data_object().expect("a payout");
+    assert_eq!(failed.id, payout.id);
+    assert_eq!(failed.failure_code.as_deref(), Some("account_closed"));
+    assert_eq!(sandbox.payouts()[0].status, "failed");
+}
+
+#[tokio::test]
+async fn a_pending_payout_can_be_canceled_and_then_is_never_paid() {
+    let receiver = Receiver::start(0).await;
+    let sandbox = sandbox(Some(&receiver)).await;
+    let processor = processor(&sandbox);
+    let payout = processor
+        .create_payout(&payout_to(TEST_ACCOUNT_PAID), "payout-cancel")
+        .await
+        .expect("created");
+    let canceled = processor.cancel_payout(&payout.id).await.expect("canceled");
+    assert_eq!(canceled.status, "canceled");
+    let events = delivered(&receiver, 2).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [PAYOUT_CREATED, PAYOUT_CANCELED]);
+    // The payout delay passes: no paid event follows, and it cannot be canceled twice.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(receiver.delivered().len(), 2);
+    assert_eq!(sandbox.payouts()[0].status, "canceled");
+    match processor.cancel_payout(&payout.id).await {
+        Err(ProcessorError::Rejected { status, .. }) => assert_eq!(status, 400),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 #[tokio::test]

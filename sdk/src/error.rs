@@ -186,7 +186,7 @@ mod tests {
         for (i, error) in ENERGY_ERRORS.iter().enumerate() {
             assert_eq!(u32::from(*error), ERROR_CODE_OFFSET + i as u32, "{error:?}");
         }
-        let last = u32::from(EnergyError::ReturnExceedsLocked) - ERROR_CODE_OFFSET;
+        let last = u32::from(EnergyError::MeterHasPendingReadings) - ERROR_CODE_OFFSET;
         assert_eq!(ENERGY_ERRORS.len() as u32, last + 1);
         let duplicate = program_error(ERROR_CODE_OFFSET + 25).unwrap();
         assert_eq!(duplicate.name, "DuplicateReading");

@@ -11,6 +11,15 @@ pub fn quote_buy(cents: u64, price_cents: u64) -> Option<u64> {
     coins_bought_floor(cents, price_cents)
 }
 
+/// The fewest cents that buy at least `units` at `price_cents` per k (rounded up).
+pub fn cents_to_buy_ceil(units: u64, price_cents: u64) -> Option<u64> {
+    energy_utility::math::mul_div_ceil(
+        units,
+        price_cents,
+        energy_utility::constants::UNITS_PER_COIN,
+    )
+}
+
 /// Coin units a resident sells to be paid `cents` at `price_cents` per k (rounded up).
 pub fn quote_sell_units(cents: u64, price_cents: u64) -> Option<u64> {
     coins_sold_ceil(cents, price_cents)
@@ -70,6 +79,11 @@ mod tests {
         assert_eq!(quote_buy(150, 10), Some(15_000_000));
         assert_eq!(quote_sell_units(1, 3), Some(333_334));
         assert_eq!(quote_payout_cents(333_334, 3), Some(1));
+        for units in [1, 333_333, 333_334, 10_000_000, 123_456_789] {
+            let cents = cents_to_buy_ceil(units, 3).unwrap();
+            assert!(quote_buy(cents, 3).unwrap() >= units);
+            assert!(cents == 0 || quote_buy(cents - 1, 3).unwrap() < units);
+        }
         assert!(check_payment_id("evt_1").is_ok());
         assert!(check_payment_id("").is_err());
         assert!(check_payment_id(&"x".repeat(33)).is_err());

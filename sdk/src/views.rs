@@ -1,7 +1,7 @@
 //! How accounts are shown to people and scripts: the JSON field names the CLI and the web app
 //! share (amounts as decimal strings), and the CLI's text.
 
-use crate::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident};
+use crate::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident, Sale, SaleStatus};
 use crate::amounts::{format_k, format_kwh, format_usd};
 use anchor_lang::prelude::Pubkey;
 use serde_json::{json, Value};
@@ -25,9 +25,37 @@ pub fn status_name(status: EpochStatus) -> &'static str {
     }
 }
 
+pub fn sale_status_name(status: SaleStatus) -> &'static str {
+    match status {
+        SaleStatus::Requested => "requested",
+        SaleStatus::Locked => "locked",
+        SaleStatus::Paid => "paid",
+        SaleStatus::Returned => "returned",
+        SaleStatus::Reversed => "reversed",
+    }
+}
+
+/// One sale of a resident's coins: its number and address, coins, state and, once locked,
+/// the dollars it pays.
+pub fn sale_json(number: u32, address: &Pubkey, s: &Sale) -> Value {
+    let locked = s.status != SaleStatus::Requested;
+    json!({
+        "number": number,
+        "address": address.to_string(),
+        "status": sale_status_name(s.status),
+        "coins_k": format_k(s.units),
+        "usd": locked.then(|| format_usd(s.cents)),
+        "payout_id": (!s.payout_id.is_empty()).then(|| s.payout_id.clone()),
+        "requested_ts": s.requested_ts,
+        "ended_ts": (s.ended_ts != 0).then_some(s.ended_ts),
+    })
+}
+
 pub struct GridView<'a> {
     pub address: Pubkey,
     pub grid: &'a Grid,
+    /// The cluster's time: the epoch and the oracle's mint budget are read at it.
+    pub now: i64,
     pub current_epoch: u64,
     pub treasury_units: u64,
     pub pool_units: u64,
@@ -57,17 +85,32 @@ impl GridView<'_> {
             "treasury_k": format_k(self.treasury_units),
             "pool_k": format_k(self.pool_units),
             "carry_k": format_k(g.carry_units),
+            "fee_cap_k": format_k(g.max_fee_units),
+            "mint_limit_k": format_k(g.oracle_limits.mint_limit_units),
+            "mint_window_seconds": g.oracle_limits.mint_window_seconds,
+            "mint_budget_k": format_k(g.mint_budget_at(self.now)),
+            "mint_used_k": format_k(self.mint_used_units()),
+            "receipt_retention_seconds": g.oracle_limits.receipt_retention_seconds,
         })
+    }
+
+    /// What the oracle minted in the current window: the limit minus the budget left.
+    pub fn mint_used_units(&self) -> u64 {
+        let g = self.grid;
+        g.oracle_limits.mint_limit_units
+            - g.mint_budget_at(self.now)
+                .min(g.oracle_limits.mint_limit_units)
     }
 
     pub fn text(&self) -> String {
         let g = self.grid;
         let p = g.params_for(self.current_epoch);
         format!(
-            "Grid {} ({})\n  fee:           {} k per epoch\n  tariff:        {} k per kWh\n  coin price:    ${} per k\n  epochs:        {} s (current: {}), late reports for {} s\n  members:       {} residents, {} meters{}\n  treasury:      {} k\n  pool:          {} k ({} k carried)",
+            "Grid {} ({})\n  fee:           {} k per epoch (never above {} k)\n  tariff:        {} k per kWh\n  coin price:    ${} per k\n  epochs:        {} s (current: {}), late reports for {} s\n  members:       {} residents, {} meters{}\n  treasury:      {} k\n  pool:          {} k ({} k carried)\n  oracle:        mints at most {} k per {} s ({} k used in this window, {} k free); receipts kept {} days",
             g.name,
             self.address,
             format_k(p.fee_units),
+            format_k(g.max_fee_units),
             format_k(p.tariff_units_per_kwh),
             format_usd(g.coin_price_cents),
             g.epoch_seconds,
@@ -79,6 +122,11 @@ impl GridView<'_> {
             format_k(self.treasury_units),
             format_k(self.pool_units),
             format_k(g.carry_units),
+            format_k(g.oracle_limits.mint_limit_units),
+            g.oracle_limits.mint_window_seconds,
+            format_k(self.mint_used_units()),
+            format_k(g.mint_budget_at(self.now)),
+            g.oracle_limits.receipt_retention_seconds / 86_400,
         )
     }
 }
@@ -96,7 +144,7 @@ pub fn resident_json(address: &Pubkey, r: &Resident, balance_units: u64) -> Valu
 
 pub fn resident_text(address: &Pubkey, r: &Resident, balance_units: u64) -> String {
     format!(
-        "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (set aside to sell)\n  locked:   {} k (being paid out)",
+        "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (sales requested, cancellable)\n  locked:   {} k (sales being paid out)",
         r.id,
         address,
         r.authority,
@@ -119,6 +167,7 @@ pub fn meter_json(address: &Pubkey, m: &Meter, owner_id: &str) -> Value {
         "label": m.label,
         "gateway": m.gateway.to_string(),
         "active": m.active,
+        "retired": !m.active,
         "connected": m.connected,
         "balance_k": format_k(m.balance_units),
         "committed_k": format_k(m.committed_units),
@@ -161,7 +210,7 @@ pub fn meter_text(address: &Pubkey, m: &Meter, owner_id: &str) -> String {
         } else {
             "DISCONNECTED"
         },
-        if m.active { "" } else { " (deactivated)" },
+        if m.active { "" } else { " (retired)" },
         format_kwh(m.lifetime_wh),
     )
 }

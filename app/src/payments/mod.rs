@@ -25,6 +25,15 @@ use crate::App;
 /// The path the processor delivers events to.
 pub const WEBHOOK_PATH: &str = "/webhooks/processor";
 
+/// Metadata this service puts on every checkout and payout it creates: the grid's name (an
+/// event without it is not ours and is ignored), the resident's id, and a payout's sale.
+pub const META_GRID: &str = "grid";
+pub const META_RESIDENT: &str = "resident";
+pub const META_SALE: &str = "sale";
+
+/// How often expired receipts and ended sales are closed (their rent returned).
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
 pub struct Payments {
     pub processor: Processor,
     webhook_secret: String,
@@ -79,6 +88,19 @@ impl Payments {
     fn payment_lock(&self, payment_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         in_flight.entry(payment_id.to_string()).or_default().clone()
+    }
+
+    /// Closes the grid's receipts and ended sales past their retention, returning the rent
+    /// the oracle (and residents) paid. Logged; a failure waits for the next sweep.
+    pub async fn sweep(&self, grid_name: &str) {
+        let grid = energy_utility_sdk::pda::grid(grid_name);
+        match self.oracle.close_expired(&grid).await {
+            Ok((0, 0)) => {}
+            Ok((receipts, sales)) => eprintln!(
+                "payments: closed {receipts} expired receipts and {sales} ended sales; their rent went back to who paid it"
+            ),
+            Err(err) => eprintln!("payments: closing expired receipts failed (retried in an hour): {err}"),
+        }
     }
 
     fn release_payment_lock(&self, payment_id: &str, lock: Arc<tokio::sync::Mutex<()>>) {

@@ -1,6 +1,8 @@
-//! Residents' orders: `POST /api/buy` opens a checkout at the processor; `POST /api/sell` sets
-//! coins aside (demo custody) or takes what the resident set aside, locks them on chain and
-//! asks the processor for the payout. `GET /api/payments` tells the page what is possible.
+//! Residents' orders: `POST /api/buy` opens a checkout at the processor; `POST /api/sell` pays
+//! out a sale the resident signed on chain (or, in the demo, signs it with the demo's key):
+//! it checks the bank account against the destination the sale committed to, locks the sale
+//! for what its coins are worth, and asks the processor for the payout. `GET /api/payments`
+//! tells the page what is possible.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,14 +11,12 @@ use anchor_lang::prelude::Pubkey;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use energy_utility::constants::MAX_ID_LEN;
-use energy_utility::math::{coins_bought_floor, coins_sold_ceil};
-use energy_utility::state::{FiatKind, Receipt};
 use energy_utility_payments::client::{NewCheckoutSession, NewPayout, ProcessorError};
 use energy_utility_payments::random_id;
-use energy_utility_sdk::accounts::Resident;
+use energy_utility_sdk::accounts::{Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_usd};
-use energy_utility_sdk::{instructions, pda};
+use energy_utility_sdk::views::sale_status_name;
+use energy_utility_sdk::{fiat, instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_signer::Signer;
@@ -114,7 +114,7 @@ pub async fn buy(
     app.client
         .resident(&grid_address, &request.resident)
         .await?;
-    let units = coins_bought_floor(cents, grid.coin_price_cents)
+    let units = fiat::quote_buy(cents, grid.coin_price_cents)
         .filter(|u| *u > 0)
         .ok_or_else(|| ApiError::bad_request("that amount buys no coin at the current price"))?;
     let id = &request.resident;
@@ -125,8 +125,8 @@ pub async fn buy(
         product_name: format!("{} k of energy coins for {id}", format_k(units)),
         client_reference_id: id.clone(),
         metadata: BTreeMap::from([
-            ("resident".to_string(), id.clone()),
-            ("grid".to_string(), app.grid_name.clone()),
+            (super::META_RESIDENT.to_string(), id.clone()),
+            (super::META_GRID.to_string(), app.grid_name.clone()),
         ]),
         success_url: format!("{page}&checkout={{CHECKOUT_SESSION_ID}}"),
         cancel_url: format!("{page}&checkout=cancelled"),
@@ -148,18 +148,17 @@ pub async fn buy(
 #[derive(Deserialize)]
 pub struct SellRequest {
     resident: String,
-    usd: Value,
+    /// Dollars to sell (demo custody: the server signs the sale for this much).
+    usd: Option<Value>,
     bank_account: String,
-    /// To retry a sale that could not reach the processor: the reference it answered with.
-    reference: Option<String>,
+    /// The number of a sale the resident signed on chain (`deu withdraw request … --to …`),
+    /// or of a sale to send again after the processor could not be reached.
+    sale: Option<u32>,
 }
 
-fn valid_reference(reference: &str) -> bool {
-    reference.len() <= MAX_ID_LEN
-        && reference
-            .strip_prefix("wd_")
-            .is_some_and(|s| s.len() >= 8 && s.chars().all(|c| c.is_ascii_alphanumeric()))
-}
+/// The payout id a sale gets when the processor refuses to create its payout: no payout
+/// exists, so the coins go back under this name.
+const REFUSED_PAYOUT_ID: &str = "refused_by_processor";
 
 pub async fn sell(
     State(app): State<Arc<App>>,
@@ -167,43 +166,59 @@ pub async fn sell(
 ) -> ApiResult {
     let Json(request) = body.map_err(|e| {
         ApiError::bad_request(format!(
-            "send {{\"resident\", \"usd\", \"bank_account\"}}: {}",
+            "send {{\"resident\", \"bank_account\", and \"sale\" (your signed sale's number) or \"usd\"}}: {}",
             e.body_text()
         ))
     })?;
     let payments = payments(&app)?;
-    let cents = cents(&request.usd, MIN_PAYOUT_CENTS, MAX_PAYOUT_CENTS)?;
-    let bank_account = request.bank_account.trim().replace([' ', '-'], "");
+    let bank_account = fiat::normalize_destination(&request.bank_account);
     if !(4..=17).contains(&bank_account.len()) || !bank_account.chars().all(|c| c.is_ascii_digit())
     {
         return Err(ApiError::bad_request(
             "the bank account number must be 4 to 17 digits",
         ));
     }
-    let reference = match request.reference {
-        Some(r) if valid_reference(&r) => r,
-        Some(r) => {
-            return Err(ApiError::bad_request(format!(
-                "'{r}' is not a sale reference (wd_…)"
-            )))
-        }
-        None => random_id("wd_"),
-    };
     let _one_at_a_time = app.actions.lock().await;
     let (grid, grid_state) = app.client.grid(&app.grid_name).await?;
     let (resident, resident_state) = app.client.resident(&grid, &request.resident).await?;
-    let units = coins_sold_ceil(cents, grid_state.coin_price_cents)
-        .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
-    let sale = Sale {
-        grid,
-        resident,
-        id: request.resident,
-        cents,
-        units,
-        reference,
+    let id = request.resident.clone();
+    let number = match (request.sale, &request.usd) {
+        (Some(number), _) => number,
+        (None, Some(usd)) => {
+            let cents = cents(usd, MIN_PAYOUT_CENTS, MAX_PAYOUT_CENTS)?;
+            let units = fiat::quote_sell_units(cents, grid_state.coin_price_cents)
+                .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
+            let Some(wallet) = app.custody.as_ref().and_then(|c| c.resident(&id)) else {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "a sale must be signed with your own wallet: run deu withdraw request {} --to {bank_account} --from {id}, then send its number as \"sale\"",
+                        format_k(units)
+                    ),
+                ));
+            };
+            let number = resident_state.sale_count;
+            let ix = instructions::request_withdrawal(
+                &wallet.pubkey(),
+                &grid,
+                &resident,
+                number,
+                units,
+                fiat::destination_hash(&bank_account),
+            );
+            app.client.send(&[ix], &[wallet]).await?;
+            number
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "send the number of the sale you signed as \"sale\" (or, in the demo, \"usd\")",
+            ))
+        }
     };
-    sale.lock(&app, payments, &resident_state).await?;
-    let (id, reference) = (&sale.id, &sale.reference);
+    let sale = SaleOrder::load(&app, grid, resident, &id, number).await?;
+    sale.check_destination(&bank_account)?;
+    let sale = sale.lock(payments, grid_state.coin_price_cents).await?;
+    let (units, cents) = (sale.state.units, sale.state.cents);
 
     let new = NewPayout {
         amount_cents: cents as i64,
@@ -211,40 +226,47 @@ pub async fn sell(
         destination: Some(bank_account.clone()),
         description: format!("{id} sells {} k of energy coins", format_k(units)),
         metadata: BTreeMap::from([
-            ("resident".to_string(), id.clone()),
-            ("grid".to_string(), app.grid_name.clone()),
-            ("reference".to_string(), reference.clone()),
+            (super::META_RESIDENT.to_string(), id.clone()),
+            (super::META_GRID.to_string(), app.grid_name.clone()),
+            (super::META_SALE.to_string(), sale.address.to_string()),
             ("coins_k".to_string(), format_k(units)),
         ]),
     };
-    let payout = match payments.processor.create_payout(&new, reference).await {
+    let payout = match payments
+        .processor
+        .create_payout(&new, &sale.idempotency_key())
+        .await
+    {
         Ok(payout) => payout,
         Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
-            // A payout may exist under this reference: its coins stay locked for it.
+            // A payout may exist for this sale: its coins stay locked for it.
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                format!("the sale {reference} was sent with other details; send it exactly as before, or start a new sale"),
+                format!("sale {number} was sent with other details; send it exactly as before"),
             ));
         }
         Err(err @ ProcessorError::Rejected { .. }) => {
-            // No payout exists: give the coins back under this sale's return id.
-            let ix = instructions::return_withdrawal(
+            // No payout exists: the sale's coins go back to the resident.
+            let ix = instructions::payout_failed(
                 &payments.oracle.payer(),
-                &sale.grid,
-                &sale.resident,
-                cents,
-                &sale.return_id(),
+                &grid,
+                &resident,
+                number,
+                REFUSED_PAYOUT_ID,
             );
             payments.oracle.send(&[ix], &[]).await?;
             let ApiError { status, message } = processor_error(err);
             let message = message.trim_end_matches('.');
-            return Err(ApiError::new(status, format!("{message}; your {} k were returned", format_k(units))));
+            return Err(ApiError::new(
+                status,
+                format!("{message}; your {} k were returned", format_k(units)),
+            ));
         }
         Err(err) => {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
-                    "the payment processor is unavailable ({err}); your {} k stay locked for this sale: send it again with \"reference\": \"{reference}\"",
+                    "the payment processor is unavailable ({err}); your {} k stay locked for this sale: send it again with \"sale\": {number}",
                     format_k(units)
                 ),
             ))
@@ -269,93 +291,108 @@ pub async fn sell(
     Ok(Json(json!({
         "payout_id": payout.id,
         "status": payout.status,
-        "reference": reference,
+        "sale": number,
+        "sale_address": sale.address.to_string(),
         "usd": format_usd(cents),
         "locked_k": format_k(units),
         "test_mode": payments.processor.test_mode(),
     })))
 }
 
-/// One sale of coins for dollars: who, how much, and the reference that names its lock and
-/// its payout request.
-struct Sale {
+/// One of a resident's sales, as the chain holds it.
+struct SaleOrder {
     grid: Pubkey,
     resident: Pubkey,
-    id: String,
-    cents: u64,
-    units: u64,
-    reference: String,
+    number: u32,
+    address: Pubkey,
+    state: Sale,
 }
 
-impl Sale {
-    /// The id that returns this sale's coins if the processor refuses its payout.
-    fn return_id(&self) -> String {
-        format!("rt_{}", &self.reference[3..])
+impl SaleOrder {
+    async fn load(
+        app: &App,
+        grid: Pubkey,
+        resident: Pubkey,
+        id: &str,
+        number: u32,
+    ) -> Result<Self, ApiError> {
+        let address = pda::sale(&resident, number);
+        let state = app.client.account::<Sale>(&address).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{id} has no sale {number}: sign one first with deu withdraw request AMOUNT_K --to BANK_ACCOUNT --from {id}"
+            ))
+        })?;
+        Ok(Self {
+            grid,
+            resident,
+            number,
+            address,
+            state,
+        })
     }
 
-    /// Locks the sale's coins on chain, first setting them aside with the demo's key if the
-    /// resident has not. A retried sale finds its lock and goes on.
-    async fn lock(
-        &self,
-        app: &App,
-        payments: &Payments,
-        resident: &Resident,
-    ) -> Result<(), ApiError> {
-        let oracle = &payments.oracle;
-        let (grid, reference, units) = (&self.grid, &self.reference, self.units);
-        if oracle
-            .account::<Receipt>(&pda::receipt(grid, &self.return_id()))
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "the sale {reference} was cancelled and its coins returned; start a new sale"
-                ),
-            ));
+    /// The bank account must be the one the resident's signed sale committed to: nobody can
+    /// send someone else's coins to their own account.
+    fn check_destination(&self, bank_account: &str) -> Result<(), ApiError> {
+        if fiat::destination_hash(bank_account) != self.state.destination_hash {
+            return Err(ApiError::forbidden(format!(
+                "sale {} was signed for another bank account: the dollars can only go where the resident said",
+                self.number
+            )));
         }
-        if let Some(lock) = oracle
-            .account::<Receipt>(&pda::receipt(grid, reference))
-            .await?
-        {
-            if lock.kind != FiatKind::Locked
-                || lock.resident != self.resident
-                || lock.amount_cents != -(self.cents as i64)
-            {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!("the reference {reference} belongs to another sale"),
-                ));
-            }
-            return Ok(());
-        }
-        if resident.escrow_units < units {
-            let shortfall = units - resident.escrow_units;
-            let id = &self.id;
-            let Some(wallet) = app.custody.as_ref().and_then(|c| c.resident(id)) else {
+        Ok(())
+    }
+
+    /// The processor's idempotency key: one payout per sale, however often it is sent.
+    fn idempotency_key(&self) -> String {
+        format!("sale-{}", self.address)
+    }
+
+    /// Locks a requested sale for what its coins are worth now; a sale already locked (a
+    /// retry) goes on as it is; an ended one is refused.
+    async fn lock(mut self, payments: &Payments, price: u64) -> Result<Self, ApiError> {
+        match self.state.status {
+            SaleStatus::Locked => return Ok(self),
+            SaleStatus::Requested => {}
+            ended => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!(
-                        "set {} k aside first with your own wallet (deu withdraw request {} --from {id}); {} k are set aside now",
-                        format_k(units),
-                        format_k(shortfall),
-                        format_k(resident.escrow_units)
+                        "sale {} has ended ({}); start a new sale",
+                        self.number,
+                        sale_status_name(ended)
                     ),
-                ));
-            };
-            let ix =
-                instructions::request_withdrawal(&wallet.pubkey(), grid, &self.resident, shortfall);
-            app.client.send(&[ix], &[wallet]).await?;
+                ))
+            }
+        }
+        let cents = fiat::quote_payout_cents(self.state.units, price)
+            .filter(|c| *c > 0)
+            .ok_or_else(|| ApiError::bad_request("the sale's coins are worth less than a cent"))?;
+        if !(MIN_PAYOUT_CENTS..=MAX_PAYOUT_CENTS).contains(&cents) {
+            return Err(ApiError::bad_request(format!(
+                "sale {} is worth ${}: a payout must be between ${} and ${}",
+                self.number,
+                format_usd(cents),
+                format_usd(MIN_PAYOUT_CENTS),
+                format_usd(MAX_PAYOUT_CENTS)
+            )));
         }
         let ix = instructions::lock_withdrawal(
-            &oracle.payer(),
-            grid,
+            &payments.oracle.payer(),
+            &self.grid,
             &self.resident,
-            self.cents,
-            reference,
+            self.number,
+            cents,
+            self.state.destination_hash,
         );
-        oracle.send(&[ix], &[]).await?;
-        Ok(())
+        payments.oracle.send(&[ix], &[]).await?;
+        self.state = payments
+            .oracle
+            .account::<Sale>(&self.address)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the locked sale vanished")
+            })?;
+        Ok(self)
     }
 }

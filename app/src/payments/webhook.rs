@@ -1,13 +1,20 @@
 //! `POST /webhooks/processor`: the payment processor's events, verified with Stripe's
 //! signature scheme over the raw body, applied on chain through the oracle key exactly once.
 //!
-//! - `checkout.session.completed` (paid): mints coins; the event id is the payment id.
-//! - `payout.paid`: burns the coins locked for the payout; `payout.failed`: returns them. Both
-//!   use the payout's id as the payment id, so a payout ends paid or returned, once.
+//! - `checkout.session.completed` (paid): mints coins; the event id is the payment id and the
+//!   event's time is the payment's (a payment older than the grid's receipt retention is
+//!   refused, so it can never be minted twice).
+//! - `payout.paid`: burns the coins of the sale the payout serves; `payout.failed` and
+//!   `payout.canceled` return them, or give them back if the payout had already been paid. The
+//!   sale account makes each outcome apply once, whatever order the events arrive in.
+//!
+//! Only events this service created are acted on: they carry the grid's name in their
+//! metadata. Anything else on the same processor account (other products, automatic payouts)
+//! is answered 200 `ignored`, so the processor does not retry it for days.
 //!
 //! Answers: 2xx when applied, already applied or not ours to act on; 4xx when forged, stale,
 //! malformed or refused by the program (nothing changed); 5xx when the chain is unreachable,
-//! so that the processor retries later.
+//! the grid paused or the oracle's mint budget spent, so that the processor retries later.
 
 use std::sync::Arc;
 
@@ -17,12 +24,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use energy_utility::constants::MAX_ID_LEN;
-use energy_utility::state::Receipt;
 use energy_utility_payments::wire::{self, CheckoutSession, Event, Payout};
 use energy_utility_payments::{signature, unix_now};
+use energy_utility_sdk::accounts::{Receipt, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd};
-use energy_utility_sdk::{instructions, pda, SdkError};
+use energy_utility_sdk::{fiat, instructions, pda, SdkError};
 use serde_json::json;
 
 use super::deliveries::{Delivery, Result as Outcome};
@@ -33,19 +39,35 @@ use crate::{App, HistoryEntry};
 const CHECKOUT_ASYNC_SUCCEEDED: &str = "checkout.session.async_payment_succeeded";
 
 /// What to do on chain for one event.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Action {
     Buy,
     PayoutPaid,
     PayoutFailed,
 }
 
-/// A verified event that asks for a change on chain.
+/// A verified event of ours that asks for a change on chain.
 struct Order {
     action: Action,
     resident: String,
     cents: u64,
+    /// The event id (a purchase) or the payout id.
     payment_id: String,
+    /// When the processor says it happened.
+    event_ts: i64,
+    /// The sale a payout serves.
+    sale: Option<Pubkey>,
     detail: String,
+}
+
+impl Order {
+    /// Deliveries that touch the same on-chain record wait for each other.
+    fn lock_key(&self) -> String {
+        match self.sale {
+            Some(sale) => sale.to_string(),
+            None => self.payment_id.clone(),
+        }
+    }
 }
 
 /// The answer to one delivery, and its log entry.
@@ -161,33 +183,29 @@ impl From<Refusal> for Answer {
     }
 }
 
-/// Reads what the event asks for; `None` for events this service does not act on.
+/// Reads what the event asks for; `None` for events this service does not act on: other
+/// types, unpaid sessions, and anything without this grid's name in its metadata.
 fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
     let object = event.data.object.clone();
     let malformed =
         |err: serde_json::Error| Refusal::Malformed(format!("malformed {}: {err}", event.kind));
-    let (action, resident, amount, currency, payment_id, grid, detail) = match event.kind.as_str() {
+    let (action, metadata, amount, currency, payment_id, detail) = match event.kind.as_str() {
         wire::CHECKOUT_SESSION_COMPLETED | CHECKOUT_ASYNC_SUCCEEDED => {
             let session: CheckoutSession = serde_json::from_value(object).map_err(malformed)?;
             if session.payment_status != "paid" {
                 return Ok(None);
             }
-            let resident = session
-                .client_reference_id
-                .clone()
-                .or_else(|| session.metadata.get("resident").cloned());
             let detail = format!("checkout {}", session.id);
             (
                 Action::Buy,
-                resident,
+                session.metadata,
                 session.amount_total.unwrap_or(0),
                 session.currency.unwrap_or_default(),
                 event.id.clone(),
-                session.metadata.get("grid").cloned(),
                 detail,
             )
         }
-        wire::PAYOUT_PAID | wire::PAYOUT_FAILED => {
+        wire::PAYOUT_PAID | wire::PAYOUT_FAILED | wire::PAYOUT_CANCELED => {
             let payout: Payout = serde_json::from_value(object).map_err(malformed)?;
             let action = if event.kind == wire::PAYOUT_PAID {
                 Action::PayoutPaid
@@ -196,6 +214,9 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
             };
             let detail = match (&payout.failure_code, &payout.destination) {
                 (Some(code), _) => format!("payout {} failed ({code})", payout.id),
+                _ if event.kind == wire::PAYOUT_CANCELED => {
+                    format!("payout {} canceled", payout.id)
+                }
                 (None, Some(account)) => format!(
                     "payout {} to bank account ••{}",
                     payout.id,
@@ -205,21 +226,38 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
             };
             (
                 action,
-                payout.metadata.get("resident").cloned(),
+                payout.metadata,
                 payout.amount,
                 payout.currency,
                 payout.id,
-                payout.metadata.get("grid").cloned(),
                 detail,
             )
         }
         _ => return Ok(None),
     };
-    if grid.as_deref().is_some_and(|g| g != app.grid_name) {
+    // Not created by this service for this grid: another product, another grid, or a payout
+    // the processor made on its own.
+    if metadata.get(super::META_GRID) != Some(&app.grid_name) {
         return Ok(None);
     }
-    let Some(resident) = resident.filter(|r| !r.is_empty()) else {
+    let Some(resident) = metadata
+        .get(super::META_RESIDENT)
+        .filter(|r| !r.is_empty())
+        .cloned()
+    else {
         return Err(Refusal::Unprocessable("the event names no resident".into()));
+    };
+    let sale = match action {
+        Action::Buy => None,
+        Action::PayoutPaid | Action::PayoutFailed => {
+            let sale = metadata
+                .get(super::META_SALE)
+                .and_then(|s| s.parse::<Pubkey>().ok())
+                .ok_or_else(|| {
+                    Refusal::Unprocessable("the payout names no sale of this grid".into())
+                })?;
+            Some(sale)
+        }
     };
     if !currency.eq_ignore_ascii_case("usd") {
         return Err(Refusal::Unprocessable(format!(
@@ -231,9 +269,9 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
             "the amount must be a positive number of cents, not {amount}"
         )));
     }
-    if payment_id.is_empty() || payment_id.len() > MAX_ID_LEN {
+    if let Err(reason) = fiat::check_payment_id(&payment_id) {
         return Err(Refusal::Unprocessable(format!(
-            "the id '{payment_id}' cannot be a payment id (1 to {MAX_ID_LEN} bytes)"
+            "the id '{payment_id}' cannot be a payment id: {reason}"
         )));
     }
     Ok(Some(Order {
@@ -241,6 +279,8 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
         resident,
         cents: amount as u64,
         payment_id,
+        event_ts: event.created,
+        sale,
         detail,
     }))
 }
@@ -249,15 +289,19 @@ fn order(app: &App, event: &Event) -> Result<Option<Order>, Refusal> {
 /// second one finds the first one's receipt; the program's receipt account guarantees the
 /// same across processes.
 async fn apply(app: &App, payments: &Payments, order: &Order) -> Answer {
-    let lock = payments.payment_lock(&order.payment_id);
+    let key = order.lock_key();
+    let lock = payments.payment_lock(&key);
     let _one_at_a_time = lock.lock().await;
-    let answer = apply_once(app, payments, order).await;
+    let answer = match order.sale {
+        None => apply_purchase(app, payments, order).await,
+        Some(sale) => apply_payout(app, payments, order, sale).await,
+    };
     drop(_one_at_a_time);
-    payments.release_payment_lock(&order.payment_id, lock);
+    payments.release_payment_lock(&key, lock);
     answer
 }
 
-async fn apply_once(app: &App, payments: &Payments, order: &Order) -> Answer {
+async fn apply_purchase(app: &App, payments: &Payments, order: &Order) -> Answer {
     let oracle = &payments.oracle;
     let (grid, _) = match oracle.grid(&app.grid_name).await {
         Ok(grid) => grid,
@@ -276,33 +320,141 @@ async fn apply_once(app: &App, payments: &Payments, order: &Order) -> Answer {
         Ok(None) => {}
         Err(err) => return unavailable(err),
     }
-    let payer = oracle.payer();
-    let (id, cents) = (order.payment_id.as_str(), order.cents);
-    let ix = match order.action {
-        Action::Buy => instructions::add_fiat(&payer, &grid, &resident, cents as i64, id),
-        Action::PayoutPaid => instructions::add_fiat(&payer, &grid, &resident, -(cents as i64), id),
-        Action::PayoutFailed => {
-            instructions::return_withdrawal(&payer, &grid, &resident, cents, id)
-        }
-    };
+    let ix = instructions::add_fiat(
+        &oracle.payer(),
+        &grid,
+        &resident,
+        order.cents,
+        &order.payment_id,
+        order.event_ts,
+    );
     match oracle.send(&[ix], &[]).await {
-        Ok(signature) => applied(app, oracle, order, &receipt_address, signature).await,
-        Err(SdkError::Program(err)) if err.name == "PaymentAlreadyProcessed" => {
-            Answer::new(StatusCode::OK, Outcome::Duplicate, "already applied")
+        Ok(signature) => {
+            let coins = match oracle.account::<Receipt>(&receipt_address).await {
+                Ok(Some(receipt)) => format_k(receipt.coin_units),
+                _ => "?".to_string(),
+            };
+            applied(app, oracle, order, coins, signature).await
         }
-        Err(SdkError::Program(err)) if err.name == "GridPaused" => {
-            Answer::retry("the grid is paused; retry later")
-        }
-        Err(SdkError::Program(err)) => Answer::unprocessable(format!(
-            "refused by the program: {} ({})",
-            err.message, err.name
-        )),
-        Err(err) => match oracle.account::<Receipt>(&receipt_address).await {
-            // Sent by a concurrent delivery, or landed though its confirmation was lost.
-            Ok(Some(receipt)) => duplicate(&receipt),
-            _ => unavailable(err),
+        Err(err) => match refused(err) {
+            Ok(answer) => answer,
+            Err(err) => match oracle.account::<Receipt>(&receipt_address).await {
+                // Sent by a concurrent delivery, or landed though its confirmation was lost.
+                Ok(Some(receipt)) => duplicate(&receipt),
+                _ => unavailable(err),
+            },
         },
     }
+}
+
+async fn apply_payout(app: &App, payments: &Payments, order: &Order, address: Pubkey) -> Answer {
+    let oracle = &payments.oracle;
+    let (grid, _) = match oracle.grid(&app.grid_name).await {
+        Ok(grid) => grid,
+        Err(err) => return unavailable(err),
+    };
+    let sale = match oracle.account::<Sale>(&address).await {
+        Ok(Some(sale)) if sale.grid == grid => sale,
+        Ok(_) => {
+            return Answer::new(
+                StatusCode::OK,
+                Outcome::Ignored,
+                format!(
+                    "{}: no sale {address} on this grid (closed after the retention window?)",
+                    order.detail
+                ),
+            )
+        }
+        Err(err) => return unavailable(err),
+    };
+    if let Some(answer) = settled_already(order, &sale) {
+        return answer;
+    }
+    if sale.status != SaleStatus::Requested && order.cents != sale.cents {
+        return Answer::unprocessable(format!(
+            "{}: ${} is not the ${} sale {} was locked for",
+            order.detail,
+            format_usd(order.cents),
+            format_usd(sale.cents),
+            sale.number
+        ));
+    }
+    let payer = oracle.payer();
+    let (resident, number, id) = (&sale.resident, sale.number, order.payment_id.as_str());
+    let ix = match order.action {
+        Action::PayoutPaid => instructions::payout_paid(&payer, &grid, resident, number, id),
+        _ => instructions::payout_failed(&payer, &grid, resident, number, id),
+    };
+    match oracle.send(&[ix], &[]).await {
+        Ok(signature) => applied(app, oracle, order, format_k(sale.units), signature).await,
+        Err(err) => match refused(err) {
+            Ok(answer) => answer,
+            Err(err) => match oracle.account::<Sale>(&address).await {
+                Ok(Some(now)) => settled_already(order, &now).unwrap_or_else(|| unavailable(err)),
+                _ => unavailable(err),
+            },
+        },
+    }
+}
+
+/// What a delivery finds when the sale already shows its outcome: the same outcome again is a
+/// duplicate; a `paid` after the payout failed is stale (the failure stands).
+fn settled_already(order: &Order, sale: &Sale) -> Option<Answer> {
+    let same_payout = sale.payout_id == order.payment_id;
+    match (order.action, sale.status) {
+        (Action::PayoutPaid, SaleStatus::Paid)
+        | (Action::PayoutFailed, SaleStatus::Returned | SaleStatus::Reversed)
+            if same_payout =>
+        {
+            Some(Answer::new(
+                StatusCode::OK,
+                Outcome::Duplicate,
+                format!("already applied: sale {} is {:?}", sale.number, sale.status),
+            ))
+        }
+        (Action::PayoutPaid, SaleStatus::Returned | SaleStatus::Reversed) if same_payout => {
+            Some(Answer::new(
+                StatusCode::OK,
+                Outcome::Ignored,
+                format!(
+                    "{}: the payout already failed and its coins were returned",
+                    order.detail
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A program refusal as an answer, or the error back when it is no refusal (the chain is
+/// unreachable, or the transaction's fate is unknown).
+fn refused(err: SdkError) -> Result<Answer, SdkError> {
+    let SdkError::Program(program) = &err else {
+        return Err(err);
+    };
+    Ok(match program.name.as_str() {
+        "PaymentAlreadyProcessed" => {
+            Answer::new(StatusCode::OK, Outcome::Duplicate, "already applied")
+        }
+        "PayoutAlreadyFailed" => Answer::new(
+            StatusCode::OK,
+            Outcome::Ignored,
+            "the payout already failed and its coins were returned",
+        ),
+        "PaymentOutsideRetention" => Answer::new(
+            StatusCode::OK,
+            Outcome::Ignored,
+            "the payment is older than the grid's receipt retention: never applied twice",
+        ),
+        "GridPaused" => Answer::retry("the grid is paused; retry later"),
+        "MintLimitExceeded" => Answer::retry(
+            "the oracle's mint limit for its window is spent; retry when the window frees",
+        ),
+        _ => Answer::unprocessable(format!(
+            "refused by the program: {} ({})",
+            program.message, program.name
+        )),
+    })
 }
 
 fn unavailable(err: SdkError) -> Answer {
@@ -330,13 +482,9 @@ async fn applied(
     app: &App,
     oracle: &energy_utility_sdk::Client,
     order: &Order,
-    receipt: &Pubkey,
+    coins: String,
     signature: String,
 ) -> Answer {
-    let coins = match oracle.account::<Receipt>(receipt).await {
-        Ok(Some(receipt)) => format_k(receipt.coin_units),
-        _ => "?".to_string(),
-    };
     let usd = format_usd(order.cents);
     let (kind, detail) = match order.action {
         Action::Buy => (

@@ -358,33 +358,37 @@ test("sell: a payout to the failing test bank account returns the coins", { time
   });
 });
 
-test("sell: when the processor cannot be reached, the page keeps the sale's reference and a retry sends the same sale", { timeout: TEST_MS }, async () => {
+test("sell: when the server's answer is lost, the page keeps the sale's number and a retry sends the same sale: one payout", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     await openResident(page);
     const totalBefore = units(await text(page, "#total"));
     const coins = sold(100n, price);
-    // The outage is simulated in the browser: the first sale gets the server's 503 answer for an
-    // unreachable processor (as orders.rs words it); the retry goes through to the real server.
-    const reference = `wd_browserRetry${Date.now()}`;
-    const outage = `the payment processor is unavailable (connection refused); your ${k(coins)} stay locked for this sale: send it again with "reference": "${reference}"`;
+    const payoutsBefore = (await sandboxIds()).payouts.length;
+    // The first sale reaches the real server, which signs, locks and pays it out; its answer is
+    // lost on the way back and the page sees the server's 503 for an unreachable processor.
+    let number = null;
     let intercepted = 0;
     await page.route("**/api/sell", async (route) => {
-      if (intercepted++ === 0) await route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: outage }) });
-      else await route.continue();
+      if (intercepted++ > 0) return route.continue();
+      const real = await (await route.fetch()).json();
+      number = real.sale;
+      const outage = `the payment processor is unavailable (connection refused); your ${k(coins)} stay locked for this sale: send it again with "sale": ${number}`;
+      await route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: outage }) });
     });
 
     const first = await submitSale(page, "1", PAYS);
     assert.equal(first.status, 503);
     assert.equal(first.kind, "error", first.message);
-    assert.ok(first.message.includes(reference), `#sell-message: ${first.message}`);
-    assert.equal(first.requests[0].reference, undefined, "a new sale sends no reference");
+    assert.ok(Number.isInteger(number), "the server made sale");
+    assert.ok(first.message.includes(`"sale": ${number}`), `#sell-message: ${first.message}`);
+    assert.equal(first.requests[0].sale, undefined, "a new sale sends no number");
 
     // The page remembers the sale, even across a reload, and pins its amount.
     await page.reload();
     await openResident(page);
     const retry = page.locator("#sell-retry");
     assert.equal(await retry.isVisible(), true, "the retry note is shown");
-    assert.ok((await retry.textContent()).includes(reference), `retry note: ${await retry.textContent()}`);
+    assert.ok((await retry.textContent()).includes(`(sale ${number})`), `retry note: ${await retry.textContent()}`);
     assert.equal(await page.inputValue("#sell-usd"), "1.00");
     assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), "", "the amount of a sale waiting for a retry cannot change");
     assert.equal(await page.inputValue("#sell-bank"), PAYS);
@@ -394,14 +398,15 @@ test("sell: when the processor cannot be reached, the page keeps the sale's refe
     page.on("request", (r) => r.url().endsWith("/api/sell") && r.method() === "POST" && sent.push(r.postDataJSON()));
     const [response] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/sell") && r.request().method() === "POST"), page.click('#sell-form button[type="submit"]')]);
     assert.equal(response.status(), 200, await response.text());
-    assert.deepEqual(sent, [{ resident: RESIDENT, usd: "1.00", bank_account: PAYS, reference }], "the retry sends the remembered reference");
-    assert.equal((await response.json()).reference, reference, "the server made the sale under that reference");
+    assert.deepEqual(sent, [{ resident: RESIDENT, usd: "1.00", bank_account: PAYS, sale: number }], "the retry sends the remembered sale");
+    assert.equal((await response.json()).sale, number, "the server went on with that sale");
     await until(page, "#sell-message shows the sale started", () => document.querySelector("#sell-message").textContent.startsWith("Sale started: payout po_"));
     assert.equal(await retry.isHidden(), true, "the retry note is gone");
     assert.equal(await page.locator("#sell-usd").getAttribute("readonly"), null, "the amount can be edited again");
     assert.equal(await page.locator("#sell-bank").getAttribute("readonly"), null, "the bank account can be edited again");
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, "nothing left to retry");
     await untilCoins(page, "the retried sale is paid once", totalBefore - coins, 0n);
+    assert.equal((await sandboxIds()).payouts.length, payoutsBefore + 1, "one payout for the sale, sent twice");
     await page.unroute("**/api/sell");
   });
 });

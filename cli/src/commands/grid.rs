@@ -4,11 +4,12 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use energy_utility::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
 use energy_utility::instructions::{InitializeGridArgs, UpdateGridArgs};
-use energy_utility::state::EpochParams;
-use energy_utility_sdk::amounts::{parse_k, parse_kwh, parse_usd};
+use energy_utility::state::{EpochParams, OracleLimits};
+use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_usd};
 use energy_utility_sdk::{instructions, pda};
+use serde_json::json;
 
-use crate::context::{current_epoch, load_grid, pubkey_arg, Globals};
+use crate::context::{load_grid, pubkey_arg, Globals};
 use energy_utility_sdk::views::GridView;
 
 #[derive(Subcommand)]
@@ -36,8 +37,13 @@ pub enum GridCommand {
         /// The payment oracle's public key or keypair file [default: the keypair's]
         #[arg(long)]
         oracle: Option<String>,
+        /// The highest fee per epoch the grid may ever charge, in k: fixed for good
+        #[arg(long, default_value = "0.1")]
+        fee_cap: String,
+        #[command(flatten)]
+        limits: OracleLimitArgs,
     },
-    /// Show the grid's parameters, clock and accounts
+    /// Show the grid's parameters, clock, accounts and the oracle's mint budget
     Show,
     /// Change parameters (fee, tariff, limit and grace from the next epoch; price and oracle at once)
     Update {
@@ -53,11 +59,63 @@ pub enum GridCommand {
         max_kwh: Option<String>,
         #[arg(long)]
         oracle: Option<String>,
+        #[command(flatten)]
+        limits: OracleLimitArgs,
+    },
+    /// Move the utility's fees from the treasury to its own resident account, to sell (admin)
+    CollectFees {
+        /// Coins k to take [default: everything in the treasury]
+        amount_k: Option<String>,
+        /// The utility's resident id [default: the resident registered by the admin's keypair]
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Stop every coin movement and report until resumed (admin)
     Pause,
     /// Resume a paused grid (admin)
     Resume,
+}
+
+/// The payment oracle's limits: a circuit breaker on minting and how long receipts are kept.
+#[derive(clap::Args, Default)]
+pub struct OracleLimitArgs {
+    /// The most the oracle may mint per window, in k [init default: 100000]
+    #[arg(long)]
+    mint_limit: Option<String>,
+    /// The mint limit's rolling window, in hours [init default: 24]
+    #[arg(long)]
+    mint_window_hours: Option<u32>,
+    /// How long payment receipts are kept against replays, in days (at least 4) [init default: 35]
+    #[arg(long)]
+    receipt_retention_days: Option<u32>,
+}
+
+impl OracleLimitArgs {
+    fn mint_limit_units(&self) -> anyhow::Result<Option<u64>> {
+        self.mint_limit
+            .as_deref()
+            .map(parse_k)
+            .transpose()
+            .map_err(|e| anyhow!("--mint-limit: {e}"))
+    }
+
+    fn window_seconds(&self) -> anyhow::Result<Option<u32>> {
+        self.mint_window_hours
+            .map(|h| {
+                h.checked_mul(3_600)
+                    .ok_or_else(|| anyhow!("--mint-window-hours is too long"))
+            })
+            .transpose()
+    }
+
+    fn retention_seconds(&self) -> anyhow::Result<Option<u32>> {
+        self.receipt_retention_days
+            .map(|d| {
+                d.checked_mul(86_400)
+                    .ok_or_else(|| anyhow!("--receipt-retention-days is too long"))
+            })
+            .transpose()
+    }
 }
 
 pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> {
@@ -70,6 +128,8 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             grace_seconds,
             max_kwh,
             oracle,
+            fee_cap,
+            limits,
         } => {
             let client = globals.client()?;
             if client.grid(&globals.grid).await.is_ok() {
@@ -90,6 +150,21 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                 coin_price_cents: parse_usd(&coin_price_usd)
                     .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
                 epoch_seconds,
+                max_fee_units: parse_k(&fee_cap).map_err(|e| anyhow!("--fee-cap: {e}"))?,
+                oracle_limits: {
+                    let defaults = OracleLimits::default();
+                    OracleLimits {
+                        mint_limit_units: limits
+                            .mint_limit_units()?
+                            .unwrap_or(defaults.mint_limit_units),
+                        mint_window_seconds: limits
+                            .window_seconds()?
+                            .unwrap_or(defaults.mint_window_seconds),
+                        receipt_retention_seconds: limits
+                            .retention_seconds()?
+                            .unwrap_or(defaults.receipt_retention_seconds),
+                    }
+                },
             };
             client
                 .send(&[instructions::initialize_grid(&client.payer(), args)], &[])
@@ -104,6 +179,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             grace_seconds,
             max_kwh,
             oracle,
+            limits,
         } => {
             let client = globals.client()?;
             let (grid, _) = load_grid(globals, &client).await?;
@@ -126,9 +202,12 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                     .transpose()
                     .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
                 oracle: oracle.map(|o| pubkey_arg(&o)).transpose()?,
+                mint_limit_units: limits.mint_limit_units()?,
+                mint_window_seconds: limits.window_seconds()?,
+                receipt_retention_seconds: limits.retention_seconds()?,
             };
             if args == UpdateGridArgs::default() {
-                bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle");
+                bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days");
             }
             client
                 .send(
@@ -138,6 +217,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                 .await?;
             show(globals, &client).await
         }
+        GridCommand::CollectFees { amount_k, to } => collect_fees(globals, amount_k, to).await,
         GridCommand::Pause | GridCommand::Resume => {
             let paused = matches!(command, GridCommand::Pause);
             let client = globals.client()?;
@@ -153,11 +233,73 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
     }
 }
 
+async fn collect_fees(
+    globals: &Globals,
+    amount_k: Option<String>,
+    to: Option<String>,
+) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    if grid.admin != client.payer() {
+        bail!(
+            "only the grid's admin ({}) collects its fees; this keypair is {}",
+            grid.admin,
+            client.payer()
+        );
+    }
+    let amount_units = amount_k
+        .as_deref()
+        .map(parse_k)
+        .transpose()
+        .map_err(|e| anyhow!("invalid amount: {e}"))?
+        .unwrap_or(0);
+    let (resident, state) = match to {
+        Some(id) => client.resident(&grid_address, &id).await?,
+        None => client
+            .residents(&grid_address, grid.resident_count)
+            .await?
+            .into_iter()
+            .find(|(_, r)| r.authority == client.payer())
+            .ok_or_else(|| {
+                anyhow!("the utility has no resident account to collect into: register one with this keypair first (deu resident register utility)")
+            })?,
+    };
+    let treasury = pda::treasury(&grid_address);
+    let before = client.token_amount(&treasury).await?;
+    let ix = instructions::collect_fees(&client.payer(), &grid_address, &resident, amount_units);
+    let signature = client.send(&[ix], &[]).await?;
+    let after = client.token_amount(&treasury).await?;
+    let balance = client.token_amount(&state.coins).await?;
+    let collected = before - after;
+    globals.output().print(
+        json!({
+            "resident": state.id,
+            "collected_k": format_k(collected),
+            "treasury_k": format_k(after),
+            "balance_k": format_k(balance),
+            "signature": signature,
+        }),
+        || {
+            format!(
+                "Collected {} k of fees into {}; the treasury holds {} k, {} has {} k to sell (deu withdraw request)",
+                format_k(collected),
+                state.id,
+                format_k(after),
+                state.id,
+                format_k(balance)
+            )
+        },
+    );
+    Ok(())
+}
+
 async fn show(globals: &Globals, client: &energy_utility_sdk::Client) -> anyhow::Result<()> {
     let (address, grid) = load_grid(globals, client).await?;
+    let now = client.cluster_time().await?;
     let view = GridView {
         address,
-        current_epoch: current_epoch(client, &grid).await?,
+        now,
+        current_epoch: grid.epoch_at(now).unwrap_or(0),
         treasury_units: client.token_amount(&pda::treasury(&address)).await?,
         pool_units: client.token_amount(&pda::pool(&address)).await?,
         grid: &grid,

@@ -60,8 +60,11 @@ pub enum MeterCommand {
     List,
     /// Give a meter a new gateway key (admin)
     RotateGateway { meter_id: String, gateway: String },
-    /// Take a meter out of service (admin)
+    /// Retire a meter (admin): disconnected for good; its spare coins go back to its owner
     Deactivate { meter_id: String },
+    /// Close a retired meter once its readings are settled (admin): the rest of its coins go to
+    /// its owner, its rent back to the admin, and its id is free again
+    Close { meter_id: String },
 }
 
 fn micro_degrees(value: Option<f64>, limit: f64, name: &str) -> anyhow::Result<i32> {
@@ -162,10 +165,84 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
         MeterCommand::Deactivate { meter_id } => {
             let client = globals.client()?;
             let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
-            let ix = instructions::deactivate_meter(&client.payer(), &grid_address, &meter);
+            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
+            let owner_coins = energy_utility_sdk::pda::coins(&state.owner);
+            let before = client.token_amount(&owner_coins).await?;
+            let ix = instructions::deactivate_meter(
+                &client.payer(),
+                &grid_address,
+                &meter,
+                &state.owner,
+            );
             client.send(&[ix], &[]).await?;
-            show(globals, &client, &grid_address, &meter_id).await
+            let refunded = client.token_amount(&owner_coins).await? - before;
+            let (address, after) = client.meter(&grid_address, &meter_id).await?;
+            let owners = client.resident_ids(&[after.owner]).await?;
+            let owner = &owners[&after.owner];
+            let mut row = meter_json(&address, &after, owner);
+            row["refunded_k"] = Value::String(format_k(refunded));
+            globals.output().print(row, || {
+                format!(
+                    "Retired {meter_id}: {} k refunded to {owner}{}\n{}",
+                    format_k(refunded),
+                    if after.has_pending_readings() {
+                        "; its unsettled readings still settle, then `deu meter close` returns the rest and the rent"
+                    } else {
+                        "; `deu meter close` returns its rent"
+                    },
+                    meter_text(&address, &after, owner)
+                )
+            });
+            Ok(())
+        }
+        MeterCommand::Close { meter_id } => {
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
+            let owner_coins = energy_utility_sdk::pda::coins(&state.owner);
+            let before = client.token_amount(&owner_coins).await?;
+            let rent_before = client.lamports(&state.rent_payer).await?;
+            let ix = instructions::close_meter(
+                &client.payer(),
+                &grid_address,
+                &meter,
+                state.index,
+                &state.owner,
+                &state.rent_payer,
+            );
+            let signature = client.send(&[ix], &[]).await?;
+            let refunded = client.token_amount(&owner_coins).await? - before;
+            let rent = client
+                .lamports(&state.rent_payer)
+                .await?
+                .saturating_sub(rent_before);
+            globals.output().print(
+                serde_json::json!({
+                    "meter": meter_id,
+                    "closed": true,
+                    "refunded_k": format_k(refunded),
+                    "forgiven_debt_k": format_k(state.debt_units),
+                    "rent_lamports": rent,
+                    "signature": signature,
+                }),
+                || {
+                    format!(
+                        "Closed {meter_id}: {} k to its owner, {} lamports of rent back to {}{}",
+                        format_k(refunded),
+                        rent,
+                        state.rent_payer,
+                        if state.debt_units > 0 {
+                            format!(
+                                "; its {} k of debt is written off",
+                                format_k(state.debt_units)
+                            )
+                        } else {
+                            String::new()
+                        }
+                    )
+                },
+            );
+            Ok(())
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::wire::{CheckoutSession, Event, Payout};
 
-pub use api::payouts::{TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID};
+pub use api::payouts::{TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID};
 pub use card::{TEST_CARD_DECLINED, TEST_CARD_SUCCEEDS};
 
 use store::Store;

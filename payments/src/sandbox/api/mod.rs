@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/v1/checkout/sessions/{id}", get(sessions::retrieve))
         .route("/v1/payouts", post(payouts::create))
         .route("/v1/payouts/{id}", get(payouts::retrieve))
+        .route("/v1/payouts/{id}/cancel", post(payouts::cancel))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .route("/v1/{*rest}", any(unrecognized))

@@ -1,5 +1,7 @@
-//! `POST /v1/payouts` and `GET /v1/payouts/{id}`: payouts to Stripe's test bank accounts, which
-//! stay pending for the configured delay and then are paid or fail, each step an event.
+//! `POST /v1/payouts`, `GET /v1/payouts/{id}` and `POST /v1/payouts/{id}/cancel`: payouts to
+//! Stripe's test bank accounts, which stay pending for the configured delay (and can be canceled
+//! meanwhile) and then are paid or fail, each step an event. One account is paid and then,
+//! after another delay, fails: what a bank returning the money days later looks like.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,16 +18,21 @@ use super::{idempotency_key, replayed, to_json, Authorized};
 use crate::sandbox::calendar::unix_now;
 use crate::sandbox::store::random_id;
 use crate::sandbox::{webhooks, App};
-use crate::wire::{Payout, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID};
+use crate::wire::{Payout, PAYOUT_CANCELED, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID};
 
 /// Stripe's test account number whose payouts are paid.
 pub const TEST_ACCOUNT_PAID: &str = "000123456789";
 /// Stripe's test account number whose payouts fail with `no_account`.
 pub const TEST_ACCOUNT_NO_ACCOUNT: &str = "000111111116";
+/// Stripe's test account number for a closed account (`account_closed`): in the sandbox its
+/// payouts are first paid, then fail, as when a bank sends the money back after the fact.
+pub const TEST_ACCOUNT_CLOSED: &str = "000111111113";
 
 const NO_ACCOUNT_CODE: &str = "no_account";
 const NO_ACCOUNT_MESSAGE: &str = "The bank account details on file are probably incorrect. \
                                   No bank account could be located with those details.";
+const CLOSED_CODE: &str = "account_closed";
+const CLOSED_MESSAGE: &str = "The bank account has been closed.";
 
 const REQUEST: &str = "POST /v1/payouts";
 
@@ -99,33 +106,94 @@ pub(crate) async fn retrieve(
     Ok(Json(payout.clone()))
 }
 
-/// After the payout delay: paid, or failed for the account that does not exist.
+/// Cancels a payout that is still pending: `payout.canceled`. A payout already paid or failed
+/// cannot be canceled (Stripe's error).
+pub(crate) async fn cancel(
+    State(app): State<Arc<App>>,
+    _: Authorized,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (json, event) = {
+        let mut store = app.store();
+        let payout = store
+            .payout_mut(&id)
+            .ok_or_else(|| ApiError::no_such("payout", &id))?;
+        if payout.status != "pending" {
+            return Err(ApiError::invalid_param(
+                "payout",
+                format!(
+                    "Payouts can only be canceled while they are pending; this one is {}.",
+                    payout.status
+                ),
+            ));
+        }
+        payout.status = "canceled".into();
+        let json = to_json(&*payout)?;
+        let event = store.record_event(PAYOUT_CANCELED, json.clone(), webhooks::pending(&app));
+        (json, event)
+    };
+    webhooks::dispatch(&app, &event);
+    Ok(Json(json).into_response())
+}
+
+/// After the payout delay: paid, or failed for the account that does not exist; the closed
+/// account's payout is paid, then fails after another delay. A canceled payout stays canceled.
 async fn settle(app: Arc<App>, id: String) {
     tokio::time::sleep(app.config.payout_delay).await;
-    let event = {
-        let mut store = app.store();
-        let Some(payout) = store.payout_mut(&id) else {
-            return;
-        };
-        let kind = if payout.destination.as_deref() == Some(TEST_ACCOUNT_NO_ACCOUNT) {
-            payout.status = "failed".into();
-            payout.failure_code = Some(NO_ACCOUNT_CODE.into());
-            payout.failure_message = Some(NO_ACCOUNT_MESSAGE.into());
-            PAYOUT_FAILED
+    let Some(destination) = outcome(&app, &id, |payout| {
+        if payout.destination.as_deref() == Some(TEST_ACCOUNT_NO_ACCOUNT) {
+            fail(payout, NO_ACCOUNT_CODE, NO_ACCOUNT_MESSAGE)
         } else {
             payout.status = "paid".into();
-            PAYOUT_PAID
-        };
+            Some(PAYOUT_PAID)
+        }
+    }) else {
+        return;
+    };
+    if destination == TEST_ACCOUNT_CLOSED {
+        tokio::time::sleep(app.config.payout_delay).await;
+        outcome(&app, &id, |payout| {
+            fail(payout, CLOSED_CODE, CLOSED_MESSAGE)
+        });
+    }
+}
+
+fn fail(payout: &mut Payout, code: &str, message: &str) -> Option<&'static str> {
+    payout.status = "failed".into();
+    payout.failure_code = Some(code.into());
+    payout.failure_message = Some(message.into());
+    Some(PAYOUT_FAILED)
+}
+
+/// Applies `change` to a payout that was not canceled and announces the event it names.
+/// Returns the payout's destination when it changed.
+fn outcome(
+    app: &Arc<App>,
+    id: &str,
+    change: impl FnOnce(&mut Payout) -> Option<&'static str>,
+) -> Option<String> {
+    let (event, destination) = {
+        let mut store = app.store();
+        let payout = store.payout_mut(id)?;
+        if payout.status == "canceled" {
+            return None;
+        }
+        let kind = change(payout)?;
+        let destination = payout.destination.clone().unwrap_or_default();
         let object = match serde_json::to_value(&*payout) {
             Ok(object) => object,
             Err(e) => {
                 eprintln!("sandbox: cannot encode payout {id}: {e}");
-                return;
+                return None;
             }
         };
-        store.record_event(kind, object, webhooks::pending(&app))
+        (
+            store.record_event(kind, object, webhooks::pending(app)),
+            destination,
+        )
     };
-    webhooks::dispatch(&app, &event);
+    webhooks::dispatch(app, &event);
+    Some(destination)
 }
 
 fn read(params: &mut Params) -> Result<PayoutRequest, ApiError> {
@@ -138,12 +206,19 @@ fn read(params: &mut Params) -> Result<PayoutRequest, ApiError> {
     }
     let currency = usd("currency", &params.required("currency")?)?;
     let destination = params.required("destination")?;
-    if destination != TEST_ACCOUNT_PAID && destination != TEST_ACCOUNT_NO_ACCOUNT {
+    if ![
+        TEST_ACCOUNT_PAID,
+        TEST_ACCOUNT_NO_ACCOUNT,
+        TEST_ACCOUNT_CLOSED,
+    ]
+    .contains(&destination.as_str())
+    {
         return Err(ApiError::invalid_param(
             "destination",
             format!(
                 "No such external account: '{destination}'. The sandbox pays out only to its test \
-                 bank accounts {TEST_ACCOUNT_PAID} (paid) and {TEST_ACCOUNT_NO_ACCOUNT} (fails)."
+                 bank accounts {TEST_ACCOUNT_PAID} (paid), {TEST_ACCOUNT_NO_ACCOUNT} (fails) and \
+                 {TEST_ACCOUNT_CLOSED} (paid, then fails)."
             ),
         )
         .with_code("resource_missing"));

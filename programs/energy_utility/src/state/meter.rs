@@ -189,11 +189,9 @@ impl Meter {
     /// Coins beyond what unsettled readings will cost (a consumer's prepaid rest, a
     /// producer's earnings), taken off the meter for its owner.
     pub fn take_refund(&mut self) -> u64 {
-        let refund = if self.balance_units > self.committed_units {
-            self.balance_units - self.committed_units
-        } else {
-            0
-        };
+        // What is above the committed coins; nothing when the balance is below them (a
+        // reading it cannot pay becomes debt when settled, not a negative refund).
+        let refund = self.balance_units.saturating_sub(self.committed_units);
         self.balance_units -= refund;
         refund
     }

@@ -1,0 +1,381 @@
+//! What the app's HTTP tests share: a real local cluster seeded with the demo community, the
+//! real sandbox processor, and the app serving both over HTTP, with helpers to post, deliver
+//! signed events, read the chain and wait.
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::token::Mint;
+use energy_utility_app::payments::{PaymentsConfig, WEBHOOK_PATH};
+use energy_utility_app::{demo, App, Custody, Payments};
+use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use energy_utility_payments::sandbox::{self, Sandbox, SandboxConfig};
+use energy_utility_payments::signature;
+use energy_utility_sdk::accounts::{Receipt, Resident, Sale};
+use energy_utility_sdk::{pda, Client};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+
+pub const GRID: &str = "demo";
+pub const API_KEY: &str = "sk_test_payments";
+
+/// How the app under test is set up.
+#[derive(Clone, Copy)]
+pub struct Setup {
+    /// The demo's custody: the server signs for residents. Without it, as `deu serve`, every
+    /// resident signs with their own wallet.
+    pub custody: bool,
+    /// How long a sandbox payout stays pending.
+    pub payout_delay: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            custody: true,
+            payout_delay: Duration::from_millis(300),
+        }
+    }
+}
+
+pub struct Service {
+    pub net: Option<Localnet>,
+    pub ledger: PathBuf,
+    pub rpc: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub sandbox: Sandbox,
+    pub secret: String,
+    pub chain: Client,
+    pub grid: Pubkey,
+    /// Every demo key (the utility's, residents', gateways'), whether the server holds them or not.
+    pub keys: Custody,
+}
+
+pub async fn service(name: &str) -> Service {
+    service_with(name, Setup::default()).await
+}
+
+pub async fn service_with(name: &str, setup: Setup) -> Service {
+    let ledger = std::env::temp_dir().join(format!("deu-pay-{name}-{}", std::process::id()));
+    let net = start(LocalnetConfig {
+        ledger: ledger.clone(),
+        reset: true,
+        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    })
+    .await
+    .expect("start the cluster");
+    let rpc_url = net.rpc_url();
+    let rpc: SocketAddr = rpc_url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the cluster's address");
+    let client = Client::new(&rpc_url, Keypair::new());
+    let (custody, _) = demo::seed(&client, GRID).await.expect("seed the community");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let secret = format!("whsec_{name}_secret");
+    let mut config = SandboxConfig::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        API_KEY,
+        Some(format!("{base}{WEBHOOK_PATH}")),
+        secret.clone(),
+    );
+    config.retry_delays = vec![Duration::from_millis(250); 80];
+    config.payout_delay = setup.payout_delay;
+    let sandbox = sandbox::start(config).await.expect("start the sandbox");
+    let payments = Payments::connect(
+        PaymentsConfig {
+            webhook_secret: secret.clone(),
+            processor_url: sandbox.url(),
+            processor_key: API_KEY.into(),
+            oracle: custody.utility.insecure_clone(),
+            public_url: base.clone(),
+            coin_price_cents: None,
+            delivery_log: None,
+        },
+        &rpc_url,
+        GRID,
+    )
+    .await
+    .expect("connect the payment service");
+    let keys = Custody {
+        utility: custody.utility.insecure_clone(),
+        residents: custody
+            .residents
+            .iter()
+            .map(|(id, k)| (id.clone(), k.insecure_clone()))
+            .collect(),
+        gateways: custody
+            .gateways
+            .iter()
+            .map(|(id, k)| (id.clone(), k.insecure_clone()))
+            .collect(),
+    };
+    let app = App::new(
+        client,
+        GRID,
+        setup.custody.then_some(custody),
+        Some(payments),
+    );
+    tokio::spawn(energy_utility_app::serve(app, listener));
+    let chain = Client::new(&rpc_url, Keypair::new());
+    let (grid, _) = chain.grid(GRID).await.unwrap();
+    Service {
+        net: Some(net),
+        ledger,
+        rpc,
+        base,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        sandbox,
+        secret,
+        chain,
+        grid,
+        keys,
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn checkout_event(event_id: &str, resident: &str, amount_cents: i64) -> Value {
+    json!({
+        "id": event_id,
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": now(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "type": "checkout.session.completed",
+        "data": {"object": {
+            "id": format!("cs_test_{event_id}"),
+            "object": "checkout.session",
+            "amount_total": amount_cents,
+            "currency": "usd",
+            "client_reference_id": resident,
+            "metadata": {"resident": resident, "grid": GRID},
+            "mode": "payment",
+            "payment_status": "paid",
+            "status": "complete",
+            "livemode": false,
+            "created": now(),
+        }},
+    })
+}
+
+/// A payout event as the processor would send it for a payout this service created for `sale`
+/// (`None`: a payout that names no sale).
+pub fn payout_event(
+    kind: &str,
+    payout_id: &str,
+    resident: &str,
+    amount_cents: i64,
+    sale: Option<&Pubkey>,
+) -> Value {
+    let mut metadata = json!({"resident": resident, "grid": GRID});
+    if let Some(sale) = sale {
+        metadata["sale"] = json!(sale.to_string());
+    }
+    json!({
+        "id": format!("evt_{payout_id}_{}", kind.len()),
+        "object": "event",
+        "created": now(),
+        "livemode": false,
+        "type": kind,
+        "data": {"object": {
+            "id": payout_id,
+            "object": "payout",
+            "amount": amount_cents,
+            "currency": "usd",
+            "status": kind.trim_start_matches("payout."),
+            "metadata": metadata,
+            "destination": "000123456789",
+            "arrival_date": now(),
+            "created": now(),
+            "livemode": false,
+        }},
+    })
+}
+
+/// The same event delivered again as the processor resends it: the same id and body.
+pub fn event_of(kind: &str, id: &str, object: Value) -> Value {
+    json!({
+        "id": id,
+        "object": "event",
+        "created": now(),
+        "livemode": false,
+        "type": kind,
+        "data": {"object": object},
+    })
+}
+
+impl Service {
+    /// A client that signs as the demo resident `id` with their own wallet (serve mode: the
+    /// server never holds it).
+    pub fn wallet(&self, id: &str) -> Client {
+        let key = self.keys.resident(id).expect("a demo resident");
+        Client::new(&self.chain.rpc.url(), key.insecure_clone())
+    }
+
+    /// The utility's own client: the grid's admin and payment oracle.
+    pub fn utility(&self) -> Client {
+        Client::new(&self.chain.rpc.url(), self.keys.utility.insecure_clone())
+    }
+
+    /// The resident signs a sale of `units` to `bank_account` with their own wallet; returns
+    /// the sale's number.
+    pub async fn sign_sale(&self, id: &str, units: u64, bank_account: &str) -> u32 {
+        let wallet = self.wallet(id);
+        let (resident, state) = self.chain.resident(&self.grid, id).await.unwrap();
+        let ix = energy_utility_sdk::instructions::request_withdrawal(
+            &wallet.payer(),
+            &self.grid,
+            &resident,
+            state.sale_count,
+            units,
+            energy_utility_sdk::fiat::destination_hash(bank_account),
+        );
+        wallet
+            .send(&[ix], &[])
+            .await
+            .expect("the resident signs the sale");
+        state.sale_count
+    }
+
+    pub async fn sale(&self, id: &str, number: u32) -> Option<Sale> {
+        let resident = pda::resident(&self.grid, id);
+        self.chain
+            .account(&pda::sale(&resident, number))
+            .await
+            .unwrap()
+    }
+
+    pub fn sale_address(&self, id: &str, number: u32) -> Pubkey {
+        pda::sale(&pda::resident(&self.grid, id), number)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Delivers raw bytes with a given signature header (or none).
+    pub async fn deliver_raw(&self, body: Vec<u8>, header: Option<String>) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{WEBHOOK_PATH}", self.base))
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some(header) = header {
+            request = request.header(signature::HEADER, header);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Delivers an event signed as the processor signs it, `age_secs` ago.
+    pub async fn deliver(&self, event: &Value, age_secs: i64) -> (StatusCode, Value) {
+        let body = serde_json::to_vec(event).unwrap();
+        let header = signature::sign(&self.secret, now() - age_secs, &body);
+        self.deliver_raw(body, Some(header)).await
+    }
+
+    pub async fn resident(&self, id: &str) -> Resident {
+        self.chain.resident(&self.grid, id).await.unwrap().1
+    }
+
+    pub async fn coins(&self, id: &str) -> u64 {
+        let address = pda::resident(&self.grid, id);
+        self.chain
+            .token_amount(&pda::coins(&address))
+            .await
+            .unwrap()
+    }
+
+    pub async fn supply(&self) -> u64 {
+        let mint: Mint = self
+            .chain
+            .account(&pda::mint(&self.grid))
+            .await
+            .unwrap()
+            .expect("the mint");
+        mint.supply
+    }
+
+    pub async fn receipt(&self, id: &str) -> Option<Receipt> {
+        self.chain
+            .account(&pda::receipt(&self.grid, id))
+            .await
+            .unwrap()
+    }
+
+    pub async fn price_cents(&self) -> u64 {
+        self.chain.grid(GRID).await.unwrap().1.coin_price_cents
+    }
+
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let response = self
+            .http
+            .get(format!("{}/api/payments/deliveries", self.base))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["deliveries"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `check` holds, or fails naming `what`.
+    pub async fn until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..150 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "timed out waiting for {what}; sandbox deliveries: {:?}",
+            self.sandbox.deliveries()
+        );
+    }
+
+    /// Pays a hosted checkout page with a card, as the browser's form does.
+    pub async fn pay(&self, checkout_url: &str, card: &str) -> reqwest::Response {
+        self.http
+            .post(checkout_url)
+            .form(&[
+                ("card_number", card),
+                ("card_expiry", "12 / 34"),
+                ("card_cvc", "123"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn coins_for(cents: u64, price_cents: u64) -> u64 {
+    cents * 1_000_000 / price_cents
+}
