@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use serde_json::json;
 
 #[test]
 fn the_worked_example_through_deu_survives_a_restart() {
@@ -198,6 +199,42 @@ fn the_worked_example_through_deu_survives_a_restart() {
     assert_eq!(
         deu.ok("angel", &["resident", "show", "angel"])["balance_k"],
         "2.721818"
+    );
+
+    // Angel sells 2 k to her bank account: her signed sale, locked by the oracle for the $0.20
+    // it is worth, paid, burned. Nobody can lock it for another account.
+    let sale = deu.ok(
+        "angel",
+        &["withdraw", "request", "2", "--to", "000123456789"],
+    );
+    assert_eq!(
+        (sale["sale"].clone(), sale["worth_usd"].clone()),
+        (json!(0), json!("0.20"))
+    );
+    let elsewhere = deu.fails(
+        "admin",
+        &["fiat", "lock", "angel", "0", "--to", "000111111116"],
+    );
+    assert!(elsewhere.contains("did not sign"), "{elsewhere}");
+    let locked = deu.ok(
+        "admin",
+        &["fiat", "lock", "angel", "0", "--to", "000-123-456-789"],
+    );
+    assert_eq!(
+        (locked["status"].clone(), locked["usd"].clone()),
+        (json!("locked"), json!("0.20"))
+    );
+    assert!(deu
+        .fails("angel", &["withdraw", "cancel", "0"])
+        .contains("no longer waiting"));
+    let paid = deu.ok(
+        "admin",
+        &["fiat", "paid", "angel", "0", "--payout-id", "po_angel_1"],
+    );
+    assert_eq!(paid["status"], "paid", "{paid}");
+    assert_eq!(
+        deu.ok("angel", &["resident", "show", "angel"])["balance_k"],
+        "0.721818"
     );
 
     // The oracle's window shows the $2.00 of purchases; the utility collects its fee into its

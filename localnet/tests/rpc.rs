@@ -487,10 +487,18 @@ async fn json_rpc_batches_and_errors() {
     assert_eq!(answer["error"]["code"], json!(-32700));
 
     let rpc = client(&localnet);
+    let err = custom(&rpc, "getStakeMinimumDelegation", json!([]))
+        .await
+        .unwrap_err();
+    assert_eq!(rpc_error(&err).0, -32601, "an unknown method");
     let err = custom(&rpc, "getProgramAccounts", json!([]))
         .await
         .unwrap_err();
-    assert_eq!(rpc_error(&err).0, -32601);
+    assert_eq!(
+        rpc_error(&err).0,
+        -32602,
+        "a known method without its parameters"
+    );
 
     localnet.shutdown().await.unwrap();
     std::fs::remove_dir_all(&ledger).unwrap();
