@@ -425,6 +425,39 @@ impl Client {
         Ok((*grid, state))
     }
 
+    /// Disconnects every consumer meter that has been silent for the grid's
+    /// `max_silent_epochs` closed epochs (permissionless). Returns their ids.
+    pub async fn disconnect_silent_meters(&self, grid: &Pubkey) -> Result<Vec<String>> {
+        let (_, state) = self.grid_state(grid).await?;
+        let now = self.cluster_time().await?;
+        let Ok(current) = state.epoch_at(now) else {
+            return Ok(Vec::new());
+        };
+        let params = state.params_for(current);
+        let Some(last_closed) = state.last_closed_epoch(now, params.grace_seconds) else {
+            return Ok(Vec::new());
+        };
+        let mut silenced = Vec::new();
+        for (address, meter) in self.meters(grid, state.meter_count).await? {
+            let silent = meter.is_consumer()
+                && meter.active
+                && !meter.silent
+                && meter.silent_epochs(last_closed) >= params.max_silent_epochs as u64;
+            if silent {
+                match self
+                    .send(&[instructions::disconnect_silent(grid, &address)], &[])
+                    .await
+                {
+                    Ok(_) => silenced.push(meter.id),
+                    // It reported (or another crank was first) in the meantime.
+                    Err(e) if e.program_error_name() == Some("MeterNotSilent") => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(silenced)
+    }
+
     /// Closes a settled epoch's account, returning its rent to whoever paid it.
     pub async fn close_epoch(&self, grid: &Pubkey, epoch: u64) -> Result<()> {
         let state = self.epoch(grid, epoch).await?.ok_or(SdkError::NotFound {

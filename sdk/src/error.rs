@@ -36,7 +36,6 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::EpochClosedForReports,
     EnergyError::DuplicateReading,
     EnergyError::ReadingOverLimit,
-    EnergyError::SettlementBacklog,
     EnergyError::EpochStillOpen,
     EnergyError::EpochAlreadySettled,
     EnergyError::EpochNotSettled,
@@ -70,6 +69,12 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::SaleStillOpen,
     EnergyError::MeterStillActive,
     EnergyError::MeterHasPendingReadings,
+    EnergyError::RegisterWentBackwards,
+    EnergyError::ReadingOverCapacity,
+    EnergyError::ReadingOutOfOrder,
+    EnergyError::InvalidCapacity,
+    EnergyError::MeterNotSilent,
+    EnergyError::InvalidReadingRules,
 ];
 
 /// Anchor's own errors that a client of this program can meet, with what they mean here.
@@ -186,7 +191,7 @@ mod tests {
         for (i, error) in ENERGY_ERRORS.iter().enumerate() {
             assert_eq!(u32::from(*error), ERROR_CODE_OFFSET + i as u32, "{error:?}");
         }
-        let last = u32::from(EnergyError::MeterHasPendingReadings) - ERROR_CODE_OFFSET;
+        let last = u32::from(EnergyError::InvalidReadingRules) - ERROR_CODE_OFFSET;
         assert_eq!(ENERGY_ERRORS.len() as u32, last + 1);
         let duplicate = program_error(ERROR_CODE_OFFSET + 25).unwrap();
         assert_eq!(duplicate.name, "DuplicateReading");

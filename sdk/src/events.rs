@@ -35,6 +35,9 @@ events!(
     MeterGatewayRotated,
     MeterDeactivated,
     MeterClosed,
+    MeterSilenced,
+    MeterCapacityChanged,
+    MeterRegisterReplaced,
     MeterFunded,
     MeterConnected,
     MeterDisconnected,
@@ -92,6 +95,8 @@ mod tests {
             paid_units: 4_989_999,
             carried_in_units: 0,
             carried_out_units: 1,
+            loss_ratio_permille: 1_100,
+            outside_loss_band: false,
         };
         let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
         let logs = vec![

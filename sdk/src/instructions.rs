@@ -255,15 +255,16 @@ pub fn cancel_withdrawal(
     )
 }
 
-/// Signed by the meter's `gateway`; `payer` pays the fee and, for an epoch's first report,
-/// the epoch account's rent (returned when the epoch is closed).
+/// Signed by the meter's `gateway`: the meter's cumulative register (Wh) for `epoch`. `payer`
+/// pays the fee and, for an epoch's first report, the epoch account's rent (returned when the
+/// epoch is closed).
 pub fn report(
     gateway: &Pubkey,
     payer: &Pubkey,
     grid: &Pubkey,
     meter: &Pubkey,
     epoch: u64,
-    wh: u64,
+    register_wh: u64,
 ) -> Instruction {
     build(
         accounts::Report {
@@ -274,7 +275,51 @@ pub fn report(
             epoch_account: pda::epoch(grid, epoch),
             system_program: system_program::ID,
         },
-        instruction::Report { epoch, wh },
+        instruction::Report { epoch, register_wh },
+    )
+}
+
+/// Permissionless: disconnects a consumer meter silent for the grid's `max_silent_epochs`.
+pub fn disconnect_silent(grid: &Pubkey, meter: &Pubkey) -> Instruction {
+    build(
+        accounts::DisconnectSilent {
+            grid: *grid,
+            meter: *meter,
+        },
+        instruction::DisconnectSilent {},
+    )
+}
+
+pub fn set_meter_capacity(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    capacity_w: u64,
+) -> Instruction {
+    build(
+        accounts::SetMeterCapacity {
+            admin: *admin,
+            grid: *grid,
+            meter: *meter,
+        },
+        instruction::SetMeterCapacity { capacity_w },
+    )
+}
+
+/// The meter was replaced: readings go on from its new `register_wh`.
+pub fn replace_meter_register(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    register_wh: u64,
+) -> Instruction {
+    build(
+        accounts::ReplaceMeterRegister {
+            admin: *admin,
+            grid: *grid,
+            meter: *meter,
+        },
+        instruction::ReplaceMeterRegister { register_wh },
     )
 }
 

@@ -1,7 +1,9 @@
 //! How accounts are shown to people and scripts: the JSON field names the CLI and the web app
 //! share (amounts as decimal strings), and the CLI's text.
 
-use crate::accounts::{Epoch, EpochStatus, Grid, Meter, MeterKind, Resident, Sale, SaleStatus};
+use crate::accounts::{
+    Epoch, EpochStatus, Grid, Meter, MeterKind, Reading, ReadingStatus, Resident, Sale, SaleStatus,
+};
 use crate::amounts::{format_k, format_kwh, format_usd};
 use anchor_lang::prelude::Pubkey;
 use serde_json::{json, Value};
@@ -75,6 +77,8 @@ impl GridView<'_> {
             "tariff_k_per_kwh": format_k(p.tariff_units_per_kwh),
             "max_kwh_per_epoch": format_kwh(p.max_wh_per_epoch),
             "grace_seconds": p.grace_seconds,
+            "max_silent_epochs": p.max_silent_epochs,
+            "loss_band": [format_ratio(p.loss_band_min_permille), format_ratio(p.loss_band_max_permille)],
             "coin_price_usd": format_usd(g.coin_price_cents),
             "epoch_seconds": g.epoch_seconds,
             "genesis_ts": g.genesis_ts,
@@ -154,11 +158,25 @@ pub fn resident_text(address: &Pubkey, r: &Resident, balance_units: u64) -> Stri
     )
 }
 
+/// The meter's latest recorded reading, if it has one.
+pub fn last_reading(m: &Meter) -> Option<&Reading> {
+    m.readings
+        .iter()
+        .filter(|r| r.status != ReadingStatus::Empty)
+        .max_by_key(|r| r.epoch)
+}
+
+/// A ratio in ‰ as a decimal ("1.100"); "∞" for production without consumption.
+pub fn format_ratio(permille: u32) -> String {
+    if permille == u32::MAX {
+        "inf".to_string()
+    } else {
+        format!("{}.{:03}", permille / 1_000, permille % 1_000)
+    }
+}
+
 pub fn meter_json(address: &Pubkey, m: &Meter, owner_id: &str) -> Value {
-    let last = m
-        .has_reported
-        .then(|| m.readings.iter().find(|r| r.epoch == m.last_reported_epoch))
-        .flatten();
+    let last = last_reading(m);
     json!({
         "id": m.id,
         "address": address.to_string(),
@@ -175,8 +193,13 @@ pub fn meter_json(address: &Pubkey, m: &Meter, owner_id: &str) -> Value {
         "lifetime_kwh": format_kwh(m.lifetime_wh),
         "lifetime_k": format_k(m.lifetime_units),
         "funded_k": format_k(m.lifetime_funded_units),
-        "last_epoch": m.has_reported.then_some(m.last_reported_epoch),
+        "last_epoch": last.map(|r| r.epoch),
         "last_kwh": last.map(|r| format_kwh(r.wh)),
+        "last_hours": last.map(|r| r.hours),
+        "last_reported_epoch": m.has_reported.then_some(m.last_reported_epoch),
+        "register_kwh": format_kwh(m.last_register_wh),
+        "capacity_kw": format_kwh(m.capacity_w),
+        "silent": m.silent,
         "latitude": m.latitude_micro as f64 / 1e6,
         "longitude": m.longitude_micro as f64 / 1e6,
     })
@@ -194,7 +217,7 @@ pub fn meter_text(address: &Pubkey, m: &Meter, owner_id: &str) -> String {
         )
     };
     format!(
-        "Meter {} ({}) — {} of {}{}\n  {}\n  state:    {}{}\n  lifetime: {} kWh",
+        "Meter {} ({}) — {} of {}{}\n  {}\n  state:    {}{}{}\n  register: {} kWh (capacity {} kW)\n  lifetime: {} kWh",
         m.id,
         address,
         kind_name(m.kind),
@@ -211,6 +234,13 @@ pub fn meter_text(address: &Pubkey, m: &Meter, owner_id: &str) -> String {
             "DISCONNECTED"
         },
         if m.active { "" } else { " (retired)" },
+        if m.silent {
+            " (silent: disconnected until it reports)"
+        } else {
+            ""
+        },
+        format_kwh(m.last_register_wh),
+        format_kwh(m.capacity_w),
         format_kwh(m.lifetime_wh),
     )
 }
@@ -231,17 +261,30 @@ pub fn epoch_json(index: u64, e: &Epoch) -> Value {
         "distributable_k": format_k(e.distributable_units),
         "paid_k": format_k(e.paid_units),
         "carried_k": format_k(e.carried_out_units),
+        "loss_ratio": (e.status == EpochStatus::Settled).then(|| format_ratio(e.loss_ratio_permille)),
+        "outside_loss_band": e.outside_loss_band,
     })
 }
 
 pub fn epoch_text(index: u64, e: &Epoch) -> String {
     format!(
-        "Epoch {index}: {}\n  readings:  {} consumers ({} kWh), {} producers ({} kWh)\n  charged:   {} k of {} k billed ({} k unpaid)\n  fee:       {} k\n  paid:      {} k to producers\n  carried:   {} k in, {} k out",
+        "Epoch {index}: {}\n  readings:  {} consumers ({} kWh), {} producers ({} kWh){}\n  charged:   {} k of {} k billed ({} k unpaid)\n  fee:       {} k\n  paid:      {} k to producers\n  carried:   {} k in, {} k out",
         status_name(e.status),
         e.consumer_readings,
         format_kwh(e.consumed_wh),
         e.producer_readings,
         format_kwh(e.produced_wh),
+        match (e.status, e.outside_loss_band) {
+            (EpochStatus::Settled, true) => format!(
+                "\n  LOSS BAND: produced / consumed = {}, outside the grid's band: a meter may be lying or broken",
+                format_ratio(e.loss_ratio_permille)
+            ),
+            (EpochStatus::Settled, false) => format!(
+                "\n  produced / consumed = {}",
+                format_ratio(e.loss_ratio_permille)
+            ),
+            _ => String::new(),
+        },
         format_k(e.charged_units),
         format_k(e.billed_units),
         format_k(e.unpaid_units),

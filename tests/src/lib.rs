@@ -29,6 +29,8 @@ pub const KWH: u64 = WH_PER_KWH;
 /// (1,800,000,000 is a multiple of 3,600).
 pub const START_TS: i64 = 1_800_000_000 + 120;
 pub use energy_utility_bank::{program_test, MAINNET_ACCOUNT_LOCKS};
+/// Test meters' capacity unless a test sets one: 1 MW.
+pub const DEFAULT_TEST_CAPACITY_W: u64 = 1_000_000;
 /// The bank account residents sell to in tests (the sandbox's account that is paid).
 pub const TEST_BANK_ACCOUNT: &str = "000123456789";
 /// Mainnet's packet size limit for a transaction.
@@ -239,7 +241,21 @@ impl TestGrid {
         resident
     }
 
+    /// A meter with a capacity of 1 MW (the grid's default per-epoch limit is 1 MWh, so the
+    /// capacity never binds unless a test asks) and a register starting at zero.
     pub async fn add_meter(&mut self, id: &str, kind: MeterKind, owner: &str) -> Pubkey {
+        self.add_meter_with(id, kind, owner, DEFAULT_TEST_CAPACITY_W, 0)
+            .await
+    }
+
+    pub async fn add_meter_with(
+        &mut self,
+        id: &str,
+        kind: MeterKind,
+        owner: &str,
+        capacity_w: u64,
+        register_wh: u64,
+    ) -> Pubkey {
         let gateway = Keypair::new();
         self.airdrop(&gateway.pubkey(), 1_000_000_000).await;
         let owner_address = self.resident(owner).resident;
@@ -250,6 +266,8 @@ impl TestGrid {
             label: format!("{kind:?} of {owner}"),
             latitude_micro: 45_000_000,
             longitude_micro: -73_000_000,
+            capacity_w,
+            register_wh,
         };
         let admin = self.admin.insecure_clone();
         let grid = self.grid;
@@ -492,18 +510,38 @@ impl TestGrid {
     }
 
     /// The meter's gateway reports `wh` for `epoch`; the context payer pays.
+    /// The meter's gateway reports that it used (or produced) `wh` since its last report: its
+    /// register moved that much from the last register the chain holds.
     pub async fn report(
         &mut self,
         meter: &str,
         epoch: u64,
         wh: u64,
     ) -> Result<(), BanksClientError> {
+        let register = self.meter_state(meter).await.last_register_wh + wh;
+        self.report_register(meter, epoch, register).await
+    }
+
+    /// The meter's gateway reports the meter's cumulative register for `epoch`.
+    pub async fn report_register(
+        &mut self,
+        meter: &str,
+        epoch: u64,
+        register_wh: u64,
+    ) -> Result<(), BanksClientError> {
         let meter = self.meter(meter);
         let gateway = meter.gateway.insecure_clone();
         let address = meter.address;
         let grid = self.grid;
         let payer = self.ctx.payer.pubkey();
-        let instruction = ix::report(&gateway.pubkey(), &payer, &grid, &address, epoch, wh);
+        let instruction = ix::report(
+            &gateway.pubkey(),
+            &payer,
+            &grid,
+            &address,
+            epoch,
+            register_wh,
+        );
         self.send(&[instruction], &[&gateway]).await
     }
 

@@ -57,8 +57,9 @@ pub const MAX_ID_LEN: usize = 32;
 /// Longest meter label, in bytes.
 pub const MAX_LABEL_LEN: usize = 64;
 
-/// Readings a meter can hold before the crank settles them; a report into a slot whose
-/// reading is still unsettled is refused rather than overwriting it.
+/// Readings a meter can hold before the crank settles them. A report whose slot still holds an
+/// unsettled reading is kept as the meter's latest register without a reading of its own: its
+/// energy goes into the next reading that fits, so a late crank costs no kWh.
 pub const READING_SLOTS: usize = 8;
 
 /// Shortest epoch the program accepts, in seconds.
@@ -72,6 +73,12 @@ pub const DEFAULT_EPOCH_SECONDS: u32 = 3_600;
 pub const DEFAULT_GRACE_SECONDS: u32 = 600;
 pub const DEFAULT_MAX_WH_PER_EPOCH: u64 = 1_000_000;
 pub const DEFAULT_COIN_PRICE_CENTS: u64 = 10;
+/// A consumer that has not reported for this many closed epochs is disconnected.
+pub const DEFAULT_MAX_SILENT_EPOCHS: u32 = 2;
+/// The loss band: an epoch whose producers report between 100 % and 130 % of what consumers
+/// report is plausible (the wires heat up; they do not create energy); outside it is flagged.
+pub const DEFAULT_LOSS_BAND_MIN_PERMILLE: u32 = 1_000;
+pub const DEFAULT_LOSS_BAND_MAX_PERMILLE: u32 = 1_300;
 /// The highest hourly fee a grid may ever charge unless its creator sets another cap: 0.1 k.
 pub const DEFAULT_MAX_FEE_UNITS: u64 = 100_000;
 

@@ -58,10 +58,6 @@ pub enum EnergyError {
     DuplicateReading,
     #[msg("The reading is above the grid's per-epoch limit for one meter")]
     ReadingOverLimit,
-    #[msg(
-        "The meter holds unsettled readings from too many epochs; run the settlement crank first"
-    )]
-    SettlementBacklog,
     #[msg("The epoch is still open: reports and its grace window have not ended")]
     EpochStillOpen,
     #[msg("The epoch is already settled")]
@@ -128,4 +124,16 @@ pub enum EnergyError {
     MeterStillActive,
     #[msg("The meter has readings the crank has not settled yet")]
     MeterHasPendingReadings,
+    #[msg("The meter's register went backwards; a replaced meter needs the admin to record its new register")]
+    RegisterWentBackwards,
+    #[msg("The reading is more than the meter's capacity could deliver in the hours it covers")]
+    ReadingOverCapacity,
+    #[msg("The meter already reported a later epoch")]
+    ReadingOutOfOrder,
+    #[msg("A meter's capacity must be more than zero watts")]
+    InvalidCapacity,
+    #[msg("The meter has reported recently enough, or is already disconnected for its silence")]
+    MeterNotSilent,
+    #[msg("Silence must be at least one epoch, and the loss band's low end at most its high end")]
+    InvalidReadingRules,
 }

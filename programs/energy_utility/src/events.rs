@@ -127,8 +127,41 @@ pub struct MeterDisconnected {
 pub struct ReadingReported {
     pub meter: Pubkey,
     pub epoch: u64,
+    /// The cumulative register the gateway sent.
+    pub register_wh: u64,
+    /// The reading it made: the register's move since the last reading, over `hours` epochs
+    /// (0 and 0 when `deferred`: the energy goes into the meter's next reading).
     pub wh: u64,
+    pub hours: u32,
+    pub deferred: bool,
     pub connected: bool,
+}
+
+/// A consumer that stopped reporting was disconnected: silence is not free power.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterSilenced {
+    pub meter: Pubkey,
+    /// The last epoch it reported, if it ever did.
+    pub last_reported_epoch: Option<u64>,
+    pub silent_epochs: u64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterCapacityChanged {
+    pub meter: Pubkey,
+    pub old_capacity_w: u64,
+    pub new_capacity_w: u64,
+}
+
+/// A meter was replaced (or its register reset): readings go on from the new register.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterRegisterReplaced {
+    pub meter: Pubkey,
+    pub old_register_wh: u64,
+    pub new_register_wh: u64,
 }
 
 #[event]
@@ -173,6 +206,8 @@ pub struct EpochSettled {
     pub paid_units: u64,
     pub carried_in_units: u64,
     pub carried_out_units: u64,
+    pub loss_ratio_permille: u32,
+    pub outside_loss_band: bool,
 }
 
 #[event]

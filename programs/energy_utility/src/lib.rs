@@ -45,6 +45,17 @@ pub mod energy_utility {
         instructions::admin::deactivate_meter::handler(ctx)
     }
 
+    pub fn set_meter_capacity(ctx: Context<SetMeterCapacity>, capacity_w: u64) -> Result<()> {
+        instructions::admin::set_meter_capacity::handler(ctx, capacity_w)
+    }
+
+    pub fn replace_meter_register(
+        ctx: Context<ReplaceMeterRegister>,
+        register_wh: u64,
+    ) -> Result<()> {
+        instructions::admin::replace_meter_register::handler(ctx, register_wh)
+    }
+
     pub fn close_meter(ctx: Context<CloseMeter>) -> Result<()> {
         instructions::admin::close_meter::handler(ctx)
     }
@@ -79,10 +90,10 @@ pub mod energy_utility {
         instructions::resident::cancel_withdrawal::handler(ctx)
     }
 
-    // Meter gateways. Returns whether the meter stays connected.
+    // Meter gateways: the cumulative register. Returns whether the meter stays connected.
 
-    pub fn report(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
-        instructions::gateway::report::handler(ctx, epoch, wh)
+    pub fn report(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<bool> {
+        instructions::gateway::report::handler(ctx, epoch, register_wh)
     }
 
     // The permissionless crank.
@@ -93,6 +104,10 @@ pub mod energy_utility {
 
     pub fn close_epoch(ctx: Context<CloseEpoch>, epoch: u64) -> Result<()> {
         instructions::crank::close_epoch::handler(ctx, epoch)
+    }
+
+    pub fn disconnect_silent(ctx: Context<DisconnectSilent>) -> Result<()> {
+        instructions::crank::disconnect_silent::handler(ctx)
     }
 
     pub fn close_receipt(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {

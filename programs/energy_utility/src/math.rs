@@ -102,6 +102,17 @@ pub fn payout_cents_floor(units: u64, price_cents: u64) -> Option<u64> {
     mul_div_floor(units, price_cents, UNITS_PER_COIN)
 }
 
+/// Σproduced / Σconsumed in ‰, rounded down; `u32::MAX` when there was production and no
+/// consumption, 0 when there was neither.
+pub fn loss_ratio_permille(produced_wh: u64, consumed_wh: u64) -> u32 {
+    if consumed_wh == 0 {
+        return if produced_wh == 0 { 0 } else { u32::MAX };
+    }
+    mul_div_floor(produced_wh, 1_000, consumed_wh)
+        .and_then(|r| u32::try_from(r).ok())
+        .unwrap_or(u32::MAX)
+}
+
 /// Outcome of settling one epoch's pool: what the whole batch sequence adds up to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSplit {
@@ -159,6 +170,16 @@ mod tests {
         assert_eq!(split.distributable_units, 4_990_000);
         assert_eq!(split.payouts_units, vec![2_721_818, 2_268_181]);
         assert_eq!(split.carried_out_units, 1);
+    }
+
+    #[test]
+    fn loss_ratio_is_produced_over_consumed_in_permille() {
+        // The worked example: 5.5 kWh produced for 5 kWh consumed, 10 % lost in the wires.
+        assert_eq!(loss_ratio_permille(5_500, 5_000), 1_100);
+        assert_eq!(loss_ratio_permille(0, 0), 0);
+        assert_eq!(loss_ratio_permille(1, 0), u32::MAX);
+        assert_eq!(loss_ratio_permille(u64::MAX, 1), u32::MAX);
+        assert_eq!(loss_ratio_permille(999, 1_000), 999);
     }
 
     #[test]

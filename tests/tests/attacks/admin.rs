@@ -277,3 +277,38 @@ async fn closing_a_meter_by_a_non_admin_or_paying_its_rent_elsewhere_is_refused(
     assert_fails_with(result, EnergyError::WrongRentPayer);
     assert_unchanged(&mut g, &w).await;
 }
+
+#[tokio::test]
+async fn meter_capacity_and_register_changed_by_a_non_admin_are_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let mallory = mallory(&mut g).await;
+    let grid = g.grid;
+    let meter = g.meter("bennie-roof").address;
+    let w = watch(&mut g, &[mallory.pubkey()]).await;
+    // Bennie's roof would claim a bigger inverter, or a register rolled back to bill again.
+    for instruction in [
+        ix::set_meter_capacity(&mallory.pubkey(), &grid, &meter, 1_000_000_000),
+        ix::replace_meter_register(&mallory.pubkey(), &grid, &meter, 0),
+    ] {
+        let result = g.send(&[instruction], &[&mallory]).await;
+        assert_fails_with(result, EnergyError::NotGridAdmin);
+    }
+    assert_unchanged(&mut g, &w).await;
+}
+
+#[tokio::test]
+async fn a_zero_capacity_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let admin = g.admin.insecure_clone();
+    let grid = g.grid;
+    let meter = g.meter("bennie-roof").address;
+    let w = watch(&mut g, &[]).await;
+    let result = g
+        .send(
+            &[ix::set_meter_capacity(&admin.pubkey(), &grid, &meter, 0)],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::InvalidCapacity);
+    assert_unchanged(&mut g, &w).await;
+}

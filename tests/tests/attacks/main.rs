@@ -101,6 +101,8 @@ fn meter_args(id: &str, kind: MeterKind, gateway: &Pubkey) -> RegisterMeterArgs 
         label: "street pole".to_string(),
         latitude_micro: 45_000_000,
         longitude_micro: -73_000_000,
+        capacity_w: DEFAULT_TEST_CAPACITY_W,
+        register_wh: 0,
     }
 }
 

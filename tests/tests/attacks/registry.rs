@@ -145,6 +145,32 @@ async fn register_meter_off_the_map_is_refused() {
 }
 
 #[tokio::test]
+async fn register_meter_without_capacity_is_refused() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let owner = g.resident("angel").resident;
+    let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
+    args.capacity_w = 0;
+    let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
+    let index = g.grid_state().await.meter_count;
+    let result = g
+        .send(
+            &[ix::register_meter(
+                &admin.pubkey(),
+                &grid,
+                &owner,
+                index,
+                args,
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::InvalidCapacity);
+    assert_unchanged(&mut g, &w).await;
+}
+
+#[tokio::test]
 async fn register_meter_owned_by_a_resident_of_another_grid_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;

@@ -247,25 +247,39 @@ async fn reading_over_the_per_epoch_limit_is_refused() {
 }
 
 #[tokio::test]
-async fn report_into_a_ninth_unsettled_epoch_is_refused() {
+async fn report_into_a_ninth_unsettled_epoch_never_overwrites_and_its_energy_comes_later() {
     let mut g = TestGrid::seed_community().await;
     for epoch in 0..8 {
         g.enter_epoch(epoch).await;
         g.report("angel-roof", epoch, KWH).await.unwrap();
     }
     g.enter_epoch(8).await;
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("angel-roof", 8, KWH).await;
-    assert_fails_with(result, EnergyError::SettlementBacklog);
-    assert_unchanged(&mut g, &w).await;
-    // The unsettled reading of epoch 0 was not overwritten.
-    assert_eq!(g.meter_state("angel-roof").await.pending_wh(0), Some(KWH));
-
-    // Once the crank settles epoch 0, its slot is free again.
-    g.settle(0, &["angel-roof"]).await.unwrap();
-    assert_eq!(g.epoch_state(0).await.status, EpochStatus::Settled);
+    // The ring is full: the register is taken, but no reading is made for epoch 8.
     g.report("angel-roof", 8, KWH).await.unwrap();
-    assert_eq!(g.meter_state("angel-roof").await.pending_wh(8), Some(KWH));
+    let meter = g.meter_state("angel-roof").await;
+    assert_eq!(
+        meter.pending_wh(0),
+        Some(KWH),
+        "epoch 0's reading is not overwritten"
+    );
+    assert_eq!(meter.pending_wh(8), None);
+    assert_eq!(
+        (meter.last_register_wh, meter.register_wh),
+        (9 * KWH, 8 * KWH)
+    );
+    assert_eq!(meter.lifetime_wh, 8 * KWH);
+
+    // Once the crank catches up, the next report carries epoch 8's energy too.
+    for epoch in 0..8 {
+        g.settle(epoch, &["angel-roof"]).await.unwrap();
+        assert_eq!(g.epoch_state(epoch).await.status, EpochStatus::Settled);
+    }
+    g.enter_epoch(9).await;
+    g.report("angel-roof", 9, KWH).await.unwrap();
+    let meter = g.meter_state("angel-roof").await;
+    assert_eq!(meter.pending_wh(9), Some(2 * KWH));
+    assert_eq!(meter.readings[1].hours, 2);
+    assert_eq!(meter.lifetime_wh, 10 * KWH);
 }
 
 #[tokio::test]

@@ -48,6 +48,11 @@ pub struct Epoch {
     pub paid_units: u64,
     /// Rounding remainder (or the whole distributable without producers), back to the carry.
     pub carried_out_units: u64,
+    /// Σproduced / Σconsumed in ‰, set when settled (`u32::MAX` when producers reported
+    /// energy that no consumer did; 0 for an epoch without energy).
+    pub loss_ratio_permille: u32,
+    /// The ratio is outside the grid's loss band: a meter may be lying or broken.
+    pub outside_loss_band: bool,
     pub bump: u8,
 }
 
@@ -80,11 +85,18 @@ impl Epoch {
         self.consumers_charged == self.consumer_readings
     }
 
-    /// Takes the fee from what consumers paid plus the carry; the rest is distributable.
+    /// Takes the fee from what consumers paid plus the carry; the rest is distributable. An
+    /// epoch without any reading (its reports were all deferred) takes no fee: it carries the
+    /// carry through untouched.
     pub fn start_paying(&mut self, carried_in_units: u64) -> Result<()> {
         let available = self.charged_units.safe_add(carried_in_units)?;
         self.carried_in_units = carried_in_units;
-        self.fee_units = crate::math::fee_taken(available, self.params.fee_units);
+        let fee = if self.consumer_readings == 0 && self.producer_readings == 0 {
+            0
+        } else {
+            self.params.fee_units
+        };
+        self.fee_units = crate::math::fee_taken(available, fee);
         self.distributable_units = available - self.fee_units;
         self.status = EpochStatus::Paying;
         Ok(())
@@ -111,6 +123,11 @@ impl Epoch {
             .checked_sub(self.paid_units)
             .ok_or(EnergyError::ConservationViolated)?;
         self.status = EpochStatus::Settled;
+        self.loss_ratio_permille =
+            crate::math::loss_ratio_permille(self.produced_wh, self.consumed_wh);
+        self.outside_loss_band = (self.consumed_wh > 0 || self.produced_wh > 0)
+            && !(self.params.loss_band_min_permille..=self.params.loss_band_max_permille)
+                .contains(&self.loss_ratio_permille);
         self.invariant()?;
         Ok(self.carried_out_units)
     }

@@ -18,6 +18,11 @@ pub struct EpochParams {
     pub max_wh_per_epoch: u64,
     /// How long after an epoch ends its late reports are still accepted.
     pub grace_seconds: u32,
+    /// A consumer silent for this many closed epochs is disconnected until it reports again.
+    pub max_silent_epochs: u32,
+    /// Σproduced / Σconsumed of a settled epoch, in ‰, outside which it is flagged.
+    pub loss_band_min_permille: u32,
+    pub loss_band_max_permille: u32,
 }
 
 impl Default for EpochParams {
@@ -27,6 +32,9 @@ impl Default for EpochParams {
             tariff_units_per_kwh: DEFAULT_TARIFF_UNITS_PER_KWH,
             max_wh_per_epoch: DEFAULT_MAX_WH_PER_EPOCH,
             grace_seconds: DEFAULT_GRACE_SECONDS,
+            max_silent_epochs: DEFAULT_MAX_SILENT_EPOCHS,
+            loss_band_min_permille: DEFAULT_LOSS_BAND_MIN_PERMILLE,
+            loss_band_max_permille: DEFAULT_LOSS_BAND_MAX_PERMILLE,
         }
     }
 }
@@ -39,6 +47,11 @@ impl EpochParams {
         require!(
             self.grace_seconds < epoch_seconds,
             EnergyError::InvalidGraceWindow
+        );
+        require!(
+            self.max_silent_epochs > 0
+                && self.loss_band_min_permille <= self.loss_band_max_permille,
+            EnergyError::InvalidReadingRules
         );
         // The largest possible bill must fit in u64.
         crate::math::consumption_cost_ceil(self.max_wh_per_epoch, self.tariff_units_per_kwh)
@@ -188,6 +201,12 @@ impl Grid {
     pub fn accepts_reports(&self, epoch: u64, now: i64, grace_seconds: u32) -> Result<bool> {
         let closes = self.epoch_end(epoch)?.safe_add(grace_seconds as i64)?;
         Ok(now < closes)
+    }
+
+    /// The last epoch whose report window (the epoch and its grace) has closed at `now`, if any.
+    pub fn last_closed_epoch(&self, now: i64, grace_seconds: u32) -> Option<u64> {
+        let closes_by = now.checked_sub(grace_seconds as i64)?;
+        self.epoch_at(closes_by).ok()?.checked_sub(1)
     }
 
     /// Whether a payment dated `event_ts` may apply at `now`: within the receipt retention

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ID_LEN, MAX_LABEL_LEN, READING_SLOTS};
 use crate::error::EnergyError;
-use crate::math::SafeAdd;
+use crate::math::{consumption_cost_ceil, mul_div_floor, SafeAdd};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum MeterKind {
@@ -31,11 +31,14 @@ pub enum ReadingStatus {
     Settled,
 }
 
-/// One epoch's reading, kept on the meter so that settlement touches one account per reading.
+/// One epoch's reading, kept on the meter so that settlement touches one account per reading:
+/// the energy the register moved since the meter's previous reading, over `hours` epochs (more
+/// than one when the meter was silent, or its ring was full, in between).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct Reading {
     pub epoch: u64,
     pub wh: u64,
+    pub hours: u32,
     pub status: ReadingStatus,
 }
 
@@ -43,8 +46,31 @@ impl Reading {
     pub const EMPTY: Reading = Reading {
         epoch: 0,
         wh: 0,
+        hours: 0,
         status: ReadingStatus::Empty,
     };
+}
+
+/// What a report of the register did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reported {
+    /// A reading for the epoch: `wh` over `hours` epochs, costing a consumer `cost_units`.
+    Recorded {
+        wh: u64,
+        hours: u32,
+        cost_units: u64,
+    },
+    /// The meter's ring still holds an unsettled reading in this epoch's slot (the crank is
+    /// eight epochs behind): the register is kept and its energy goes into the next reading.
+    Deferred,
+}
+
+/// The limits a register report is checked against, from the grid and the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadingRules {
+    pub epoch_seconds: u32,
+    pub max_wh_per_epoch: u64,
+    pub tariff_units_per_kwh: u64,
 }
 
 #[account]
@@ -78,9 +104,22 @@ pub struct Meter {
     pub lifetime_units: u64,
     /// Coins funded into the meter over its life, by anyone.
     pub lifetime_funded_units: u64,
+    /// The last epoch the meter reported (recorded or deferred); silence counts from it.
     pub last_reported_epoch: u64,
     pub has_reported: bool,
     pub readings: [Reading; READING_SLOTS],
+    /// The meter's nameplate power (a house's service, a pole's lamp, a roof's inverter): a
+    /// reading can never exceed it over the hours the reading covers.
+    pub capacity_w: u64,
+    /// The cumulative register (Wh: import for consumers, export for producers) at the last
+    /// recorded reading: the next reading is measured from it.
+    pub register_wh: u64,
+    /// The last register reported (beyond `register_wh` when a report was deferred).
+    pub last_register_wh: u64,
+    /// The first epoch the next reading covers.
+    pub next_reading_epoch: u64,
+    /// Consumers: disconnected because the meter went silent; cleared by its next report.
+    pub silent: bool,
     /// Registration order within the grid, for enumeration.
     pub index: u32,
     /// Who paid this account's rent (the admin who registered it); closing returns it.
@@ -97,28 +136,117 @@ impl Meter {
         (epoch % READING_SLOTS as u64) as usize
     }
 
-    /// Stores a reading; refuses a second one for the same epoch and never overwrites one
-    /// that is not settled yet.
-    pub fn record_reading(&mut self, epoch: u64, wh: u64, cost_units: u64) -> Result<()> {
-        let slot = &mut self.readings[Self::slot(epoch)];
-        if slot.status != ReadingStatus::Empty && slot.epoch == epoch {
-            return err!(EnergyError::DuplicateReading);
+    /// Takes the meter's cumulative register for `epoch`. The reading is what the register
+    /// moved since the last recorded reading, over every epoch since then: hours nobody
+    /// reported are billed (or paid) now, never lost. One report per epoch, in order; a register
+    /// never goes back; the energy never exceeds the meter's capacity (nor the grid's per-epoch
+    /// limit) over those hours.
+    pub fn report(
+        &mut self,
+        epoch: u64,
+        register_wh: u64,
+        rules: &ReadingRules,
+    ) -> Result<Reported> {
+        let recorded = &self.readings[Self::slot(epoch)];
+        require!(
+            recorded.status == ReadingStatus::Empty || recorded.epoch != epoch,
+            EnergyError::DuplicateReading
+        );
+        if self.has_reported {
+            require!(
+                epoch != self.last_reported_epoch,
+                EnergyError::DuplicateReading
+            );
+            require!(
+                epoch > self.last_reported_epoch,
+                EnergyError::ReadingOutOfOrder
+            );
         }
         require!(
-            slot.status != ReadingStatus::Pending,
-            EnergyError::SettlementBacklog
+            epoch >= self.next_reading_epoch,
+            EnergyError::ReadingOutOfOrder
         );
+        require!(
+            register_wh >= self.last_register_wh,
+            EnergyError::RegisterWentBackwards
+        );
+        let wh = register_wh
+            .checked_sub(self.register_wh)
+            .ok_or(EnergyError::RegisterWentBackwards)?;
+        let hours = epoch - self.next_reading_epoch + 1;
+        let seconds = hours
+            .checked_mul(rules.epoch_seconds as u64)
+            .ok_or(EnergyError::MathOverflow)?;
+        // The grid's outer bound first, then the meter's own nameplate.
+        let limit_wh = rules
+            .max_wh_per_epoch
+            .checked_mul(hours)
+            .ok_or(EnergyError::MathOverflow)?;
+        require!(wh <= limit_wh, EnergyError::ReadingOverLimit);
+        let capacity_wh =
+            mul_div_floor(self.capacity_w, seconds, 3_600).ok_or(EnergyError::MathOverflow)?;
+        require!(wh <= capacity_wh, EnergyError::ReadingOverCapacity);
+        let hours = u32::try_from(hours).map_err(|_| error!(EnergyError::MathOverflow))?;
+
+        self.has_reported = true;
+        self.last_reported_epoch = epoch;
+        self.last_register_wh = register_wh;
+        self.silent = false;
+        let slot = &mut self.readings[Self::slot(epoch)];
+        if slot.status == ReadingStatus::Pending {
+            return Ok(Reported::Deferred);
+        }
+        let cost_units = if self.kind.is_producer() {
+            0
+        } else {
+            consumption_cost_ceil(wh, rules.tariff_units_per_kwh)
+                .ok_or(EnergyError::MathOverflow)?
+        };
         *slot = Reading {
             epoch,
             wh,
+            hours,
             status: ReadingStatus::Pending,
         };
         self.committed_units = self.committed_units.safe_add(cost_units)?;
         self.lifetime_wh = self.lifetime_wh.safe_add(wh)?;
-        if !self.has_reported || epoch > self.last_reported_epoch {
-            self.last_reported_epoch = epoch;
-        }
-        self.has_reported = true;
+        self.register_wh = register_wh;
+        self.next_reading_epoch = epoch + 1;
+        Ok(Reported::Recorded {
+            wh,
+            hours,
+            cost_units,
+        })
+    }
+
+    /// A new physical meter (or a reset register) starts from `register_wh`; the meter's
+    /// history, balance and readings stay.
+    pub fn replace_register(&mut self, register_wh: u64) {
+        self.register_wh = register_wh;
+        self.last_register_wh = register_wh;
+    }
+
+    /// Closed epochs in a row without a report, given the last closed epoch.
+    pub fn silent_epochs(&self, last_closed_epoch: u64) -> u64 {
+        let first_unreported = if self.has_reported {
+            self.last_reported_epoch + 1
+        } else {
+            self.next_reading_epoch
+        };
+        (last_closed_epoch + 1).saturating_sub(first_unreported)
+    }
+
+    /// A consumer silent for `max_silent_epochs` closed epochs is disconnected until it
+    /// reports again: silence must never mean free power.
+    pub fn silence(&mut self, last_closed_epoch: u64, max_silent_epochs: u32) -> Result<()> {
+        require!(
+            self.is_consumer()
+                && !self.silent
+                && self.silent_epochs(last_closed_epoch) >= max_silent_epochs as u64,
+            EnergyError::MeterNotSilent
+        );
+        self.silent = true;
+        self.connected = false;
         Ok(())
     }
 
@@ -201,7 +329,9 @@ impl Meter {
     pub fn can_draw_power(&self) -> bool {
         self.active
             && (self.kind.is_producer()
-                || (self.debt_units == 0 && self.balance_units > self.committed_units))
+                || (!self.silent
+                    && self.debt_units == 0
+                    && self.balance_units > self.committed_units))
     }
 
     /// Re-decides the connection; returns `Some(new_state)` when it changed.

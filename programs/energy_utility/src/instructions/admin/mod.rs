@@ -6,7 +6,9 @@ pub mod collect_fees;
 pub mod deactivate_meter;
 pub mod initialize_grid;
 pub mod register_meter;
+pub mod replace_meter_register;
 pub mod rotate_gateway;
+pub mod set_meter_capacity;
 pub mod set_paused;
 pub mod update_grid;
 
@@ -15,6 +17,8 @@ pub use collect_fees::*;
 pub use deactivate_meter::*;
 pub use initialize_grid::*;
 pub use register_meter::*;
+pub use replace_meter_register::*;
 pub use rotate_gateway::*;
+pub use set_meter_capacity::*;
 pub use set_paused::*;
 pub use update_grid::*;

@@ -16,6 +16,10 @@ pub struct RegisterMeterArgs {
     pub label: String,
     pub latitude_micro: i32,
     pub longitude_micro: i32,
+    /// Nameplate power in watts: no reading may exceed it over the hours it covers.
+    pub capacity_w: u64,
+    /// The meter's cumulative register when installed, in Wh (0 for a new meter).
+    pub register_wh: u64,
 }
 
 #[derive(Accounts)]
@@ -59,12 +63,14 @@ impl RegisterMeter<'_> {
                 && args.longitude_micro.unsigned_abs() <= 180_000_000,
             EnergyError::InvalidPosition
         );
+        require!(args.capacity_w > 0, EnergyError::InvalidCapacity);
         Ok(())
     }
 }
 
 #[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
+    let current_epoch = ctx.accounts.grid.epoch_at(Clock::get()?.unix_timestamp)?;
     let grid = &mut ctx.accounts.grid;
     let index = grid.meter_count;
     grid.meter_count = index.safe_add(1)?;
@@ -92,6 +98,11 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         readings: [Reading::EMPTY; READING_SLOTS],
         index,
         rent_payer: ctx.accounts.admin.key(),
+        capacity_w: args.capacity_w,
+        register_wh: args.register_wh,
+        last_register_wh: args.register_wh,
+        next_reading_epoch: current_epoch,
+        silent: false,
         bump: ctx.bumps.meter,
     });
     ctx.accounts.meter_entry.set_inner(DirectoryEntry {

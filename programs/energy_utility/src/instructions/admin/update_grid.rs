@@ -14,6 +14,9 @@ pub struct UpdateGridArgs {
     pub tariff_units_per_kwh: Option<u64>,
     pub max_wh_per_epoch: Option<u64>,
     pub grace_seconds: Option<u32>,
+    pub max_silent_epochs: Option<u32>,
+    pub loss_band_min_permille: Option<u32>,
+    pub loss_band_max_permille: Option<u32>,
     pub coin_price_cents: Option<u64>,
     pub oracle: Option<Pubkey>,
     pub mint_limit_units: Option<u64>,
@@ -42,6 +45,15 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
             .unwrap_or(old_params.tariff_units_per_kwh),
         max_wh_per_epoch: args.max_wh_per_epoch.unwrap_or(old_params.max_wh_per_epoch),
         grace_seconds: args.grace_seconds.unwrap_or(old_params.grace_seconds),
+        max_silent_epochs: args
+            .max_silent_epochs
+            .unwrap_or(old_params.max_silent_epochs),
+        loss_band_min_permille: args
+            .loss_band_min_permille
+            .unwrap_or(old_params.loss_band_min_permille),
+        loss_band_max_permille: args
+            .loss_band_max_permille
+            .unwrap_or(old_params.loss_band_max_permille),
     };
     new_params.validate(grid.epoch_seconds, grid.max_fee_units)?;
     if let Some(price) = args.coin_price_cents {

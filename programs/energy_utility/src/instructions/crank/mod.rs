@@ -5,9 +5,11 @@
 pub mod close_epoch;
 pub mod close_receipt;
 pub mod close_sale;
+pub mod disconnect_silent;
 pub mod settle;
 
 pub use close_epoch::*;
 pub use close_receipt::*;
 pub use close_sale::*;
+pub use disconnect_silent::*;
 pub use settle::*;

@@ -262,6 +262,8 @@ fn finish(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<()> {
         paid_units: epoch_account.paid_units,
         carried_in_units: epoch_account.carried_in_units,
         carried_out_units,
+        loss_ratio_permille: epoch_account.loss_ratio_permille,
+        outside_loss_band: epoch_account.outside_loss_band,
     });
     Ok(())
 }

@@ -1,17 +1,20 @@
-//! A meter's gateway reports the epoch's watt-hours and learns whether to stay connected.
+//! A meter's gateway reports the meter's cumulative register and learns whether to stay
+//! connected.
 //!
-//! One reading per meter per epoch, accepted during the epoch and its grace window. The
-//! first report of an epoch opens its account (its payer gets the rent back when the epoch
-//! is closed after settlement). The connection decision is stored on the meter, returned as
-//! return data and emitted.
+//! The program turns the register into the epoch's reading: what it moved since the meter's
+//! last reading, however many epochs that covers (a gateway that was unplugged pays, or is paid,
+//! for every hour when it is back). One report per meter per epoch, in order, accepted during
+//! the epoch and its grace window; a register never goes back, and never moves more than the
+//! meter's capacity could deliver. The first report of an epoch opens its account (its payer
+//! gets the rent back when the epoch is closed after settlement). The connection decision is
+//! stored on the meter, returned as return data and emitted.
 
 use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{MeterConnected, MeterDisconnected, ReadingReported};
-use crate::math::consumption_cost_ceil;
-use crate::state::{Epoch, EpochStatus, Grid, Meter};
+use crate::state::{Epoch, EpochStatus, Grid, Meter, ReadingRules, Reported};
 
 #[derive(Accounts)]
 #[instruction(epoch: u64)]
@@ -41,7 +44,7 @@ pub struct Report<'info> {
 }
 
 impl Report<'_> {
-    pub fn validate(&self, epoch: u64, wh: u64) -> Result<()> {
+    pub fn validate(&self, epoch: u64) -> Result<()> {
         let grid = &self.grid;
         let now = Clock::get()?.unix_timestamp;
         require!(epoch <= grid.epoch_at(now)?, EnergyError::EpochNotStarted);
@@ -58,13 +61,12 @@ impl Report<'_> {
             self.epoch_account.is_new() || self.epoch_account.status == EpochStatus::Open,
             EnergyError::EpochClosedForReports
         );
-        require!(wh <= params.max_wh_per_epoch, EnergyError::ReadingOverLimit);
         Ok(())
     }
 }
 
-#[access_control(ctx.accounts.validate(epoch, wh))]
-pub fn handler(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
+#[access_control(ctx.accounts.validate(epoch))]
+pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<bool> {
     let accounts = &mut *ctx.accounts;
     let grid = &accounts.grid;
     let epoch_account = &mut accounts.epoch_account;
@@ -89,20 +91,30 @@ pub fn handler(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
             distributable_units: 0,
             paid_units: 0,
             carried_out_units: 0,
+            loss_ratio_permille: 0,
+            outside_loss_band: false,
             bump: ctx.bumps.epoch_account,
         });
     }
 
     let meter = &mut accounts.meter;
-    let is_producer = meter.kind.is_producer();
-    let cost_units = if is_producer {
-        0
-    } else {
-        consumption_cost_ceil(wh, epoch_account.params.tariff_units_per_kwh)
-            .ok_or(EnergyError::MathOverflow)?
+    let rules = ReadingRules {
+        epoch_seconds: grid.epoch_seconds,
+        max_wh_per_epoch: epoch_account.params.max_wh_per_epoch,
+        tariff_units_per_kwh: epoch_account.params.tariff_units_per_kwh,
     };
-    meter.record_reading(epoch, wh, cost_units)?;
-    epoch_account.record_reading(is_producer, wh, cost_units)?;
+    let reported = meter.report(epoch, register_wh, &rules)?;
+    let (wh, hours) = match reported {
+        Reported::Recorded {
+            wh,
+            hours,
+            cost_units,
+        } => {
+            epoch_account.record_reading(meter.kind.is_producer(), wh, cost_units)?;
+            (wh, hours)
+        }
+        Reported::Deferred => (0, 0),
+    };
 
     match meter.decide_connection() {
         Some(true) => emit!(MeterConnected {
@@ -120,7 +132,10 @@ pub fn handler(ctx: Context<Report>, epoch: u64, wh: u64) -> Result<bool> {
     emit!(ReadingReported {
         meter: meter.key(),
         epoch,
+        register_wh,
         wh,
+        hours,
+        deferred: reported == Reported::Deferred,
         connected: meter.connected,
     });
     Ok(meter.connected)
