@@ -173,15 +173,15 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .iter()
         .filter_map(|r| match r.status {
             ReadingStatus::Empty => None,
-            ReadingStatus::Pending => Some((r.epoch, r.wh, "pending")),
-            ReadingStatus::Settled => Some((r.epoch, r.wh, "settled")),
+            ReadingStatus::Pending => Some((r.epoch, r.wh, r.hours, "pending")),
+            ReadingStatus::Settled => Some((r.epoch, r.wh, r.hours, "settled")),
         })
         .collect();
     readings.sort_by_key(|r| std::cmp::Reverse(r.0));
     row["readings"] = Value::Array(
         readings
             .into_iter()
-            .map(|(epoch, wh, status)| json!({"epoch": epoch, "kwh": format_kwh(wh), "status": status}))
+            .map(|(epoch, wh, hours, status)| json!({"epoch": epoch, "kwh": format_kwh(wh), "hours": hours, "status": status}))
             .collect(),
     );
     row["funders"] = Value::Array(

@@ -22,6 +22,18 @@ pub struct MeterPlan {
     pub capacity_w: u64,
 }
 
+impl MeterPlan {
+    /// The nameplate registered on chain: producers' inverters four times their share (the
+    /// demo's sun shines in the evening too), consumers the SDK's default for their kind.
+    pub fn nameplate_w(&self) -> u64 {
+        if self.kind == MeterKind::Producer {
+            self.capacity_w * 4
+        } else {
+            energy_utility_sdk::meters::default_capacity_w(self.kind)
+        }
+    }
+}
+
 pub const RESIDENTS: &[ResidentPlan] = &[
     ResidentPlan {
         id: "angel",

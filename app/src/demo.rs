@@ -90,6 +90,8 @@ pub async fn seed(
             label: plan.label.to_string(),
             latitude_micro: ((MAP_LAT + (1.0 - plan.y) * MAP_SPAN_LAT) * 1e6).round() as i32,
             longitude_micro: ((MAP_LON + plan.x * MAP_SPAN_LON) * 1e6).round() as i32,
+            capacity_w: plan.nameplate_w(),
+            register_wh: 0,
         };
         let owner = pda::resident(&grid, plan.owner);
         let ix = instructions::register_meter(&utility.pubkey(), &grid, &owner, index as u32, args);
@@ -175,6 +177,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     {
         readings.push((*address, meter, wh));
     }
+    // Each meter's register moves by its hour's energy; the gateway reports the register.
     let payer = client.payer();
     for (address, meter, wh) in &readings {
         let Some(gateway) = custody.gateways.get(&meter.id) else {
@@ -186,7 +189,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
             &grid_address,
             address,
             epoch,
-            *wh,
+            meter.last_register_wh + wh,
         );
         match client.send(&[ix], &[gateway]).await {
             Ok(_) => {}
@@ -206,6 +209,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     client
         .settle_epoch(&grid_address, grid.meter_count, epoch, &mut no_progress)
         .await?;
+    client.disconnect_silent_meters(&grid_address).await?;
 
     // Producers' earnings go to their owners.
     let at = client.cluster_time().await?;

@@ -112,7 +112,7 @@ const kindOf = (meter) => (KINDS[meter.kind] ? meter.kind : "other");
 // Consumers show their prepaid balance; producers what they have earned in all (the demo
 // pays earnings out to their owners every hour, so the meter's own balance is usually zero).
 const shownBalance = (m) => (kindOf(m) === "producer" && m.lifetime_k != null ? m.lifetime_k : m.balance_k);
-const stateWord = (meter) => (meter.retired ? "retired" : meter.connected ? "connected" : "disconnected");
+const stateWord = (meter) => (meter.retired ? "retired" : meter.silent ? "silent" : meter.connected ? "connected" : "disconnected");
 
 /** A coloured pill saying connected/disconnected (or retired). */
 function statePill(meter) {
@@ -473,10 +473,10 @@ function updateMapMeter(g, meter, at) {
   p.kwh.textContent = fmtKwh(meter.last_kwh);
   p.lifetime.textContent = fmtKwh(meter.lifetime_kwh);
   p.balance.textContent = fmtK(shownBalance(meter));
-  const hour = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `${fmtKwh(meter.last_kwh)} in epoch ${meter.last_epoch}`;
+  const hour = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `${fmtKwh(meter.last_kwh)} in epoch ${meter.last_epoch}${meter.last_hours > 1 ? ` (covering ${meter.last_hours} hours)` : ""}`;
   const summary =
     `${meter.id}${meter.label ? ` (${meter.label})` : ""}: ${KINDS[kind].name.toLowerCase()} of ${meter.owner}, ${stateWord(meter)}. ` +
-    `Last hour: ${hour}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(shownBalance(meter))}.`;
+    `Last hour: ${hour}. Register: ${fmtKwh(meter.register_kwh)}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(shownBalance(meter))}.`;
   p.title.textContent = summary;
   g._link.setAttribute("aria-label", `${summary} Open the meter page.`);
 }
@@ -573,8 +573,13 @@ function renderLedger(settlement) {
     { class: "ledger-sub" },
     `Epoch ${settlement.epoch}`,
     settlement.consumed_kwh !== undefined ? ` · ${fmtKwh(settlement.consumed_kwh)} used, ${fmtKwh(settlement.produced_kwh)} produced` : "",
+    settlement.loss_ratio ? ` (×${settlement.loss_ratio})` : "",
   );
-  replaceChildren(ledger, title, summary, flow, table);
+  // Producers reporting far more (or less) than consumers used: a meter may be lying or broken.
+  const band = settlement.outside_loss_band
+    ? h("p", { class: "notice", id: "loss-band", role: "note" }, `Flagged: producers reported ×${settlement.loss_ratio} of what consumers used, outside the grid's loss band. A meter may be lying or broken.`)
+    : null;
+  replaceChildren(ledger, title, summary, band, flow, table);
 }
 
 function renderResidents(residents) {
@@ -1182,7 +1187,7 @@ function renderReadings(table, readings) {
   }
   replaceChildren(
     body,
-    readings.map((r) => h("tr", { "data-epoch": r.epoch }, h("td", {}, String(r.epoch)), h("td", { class: "num" }, fmtKwh(r.kwh)), h("td", {}, h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status)))),
+    readings.map((r) => h("tr", { "data-epoch": r.epoch }, h("td", {}, r.hours > 1 ? `${r.epoch} (${r.hours} hours)` : String(r.epoch)), h("td", { class: "num" }, fmtKwh(r.kwh)), h("td", {}, h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status)))),
   );
 }
 
@@ -1246,7 +1251,9 @@ function initMeter() {
       $("#state").textContent = stateWord(meter);
       $("#state-note").textContent = meter.retired
         ? "Retired by the utility: its spare coins went back to its owner, and it can no longer be funded."
-        : meter.connected
+        : meter.silent
+          ? "Its meter stopped reporting: disconnected until it reports again (the silent hours are billed then)."
+          : meter.connected
           ? kind === "producer"
             ? "Producing for the community grid."
             : "Power flows: the prepaid coins cover what it uses."
@@ -1259,6 +1266,8 @@ function initMeter() {
       $("#last-kwh").textContent = fmtKwh(meter.last_kwh);
       $("#last-kwh-note").textContent = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `(epoch ${meter.last_epoch})`;
       $("#lifetime").textContent = fmtKwh(meter.lifetime_kwh);
+      $("#register").textContent = fmtKwh(meter.register_kwh);
+      $("#capacity-note").textContent = meter.capacity_kw ? `(capacity ${Number.parseFloat(meter.capacity_kw)} kW)` : "";
       $("#committed").textContent = fmtK(meter.committed_k);
       $("#funded").textContent = fmtK(meter.funded_k);
       $("#label").textContent = meter.label || "—";

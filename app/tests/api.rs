@@ -157,9 +157,17 @@ async fn state_pages_and_the_hourly_clock() {
         "losses are 10%: {consumed} → {produced}"
     );
     assert_eq!(ledger["payouts"].as_array().unwrap().len(), 3);
+    // The ratio of the demo's 10 % losses sits inside the grid's loss band.
+    assert_eq!(ledger["outside_loss_band"], false);
+    let ratio: f64 = ledger["loss_ratio"].as_str().unwrap().parse().unwrap();
+    assert!((1.099..=1.100).contains(&ratio), "{ratio}");
     let carlos = meter_in(&after, "carlos-house");
     assert!(carlos["balance_k"].as_str().unwrap() < "20.000000");
     assert!(carlos["last_kwh"].is_string());
+    // The demo's gateways report registers: the register moved by exactly the hour's kWh.
+    assert_eq!(carlos["register_kwh"], carlos["last_kwh"], "{carlos}");
+    assert_eq!(carlos["last_hours"], 1);
+    assert_eq!(carlos["capacity_kw"], "20.000");
     // Producers' earnings were collected to their owners.
     assert_ne!(d.resident_balance("angel").await, "30.000000");
     let (_, angel) = d.get("/api/residents/angel").await;

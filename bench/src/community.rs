@@ -34,6 +34,8 @@ pub const METERS_PER_RESIDENT: usize = 10;
 const PRODUCER_EVERY: usize = 5;
 /// A household draws at most this much in an hour (the prepaid funding covers it every hour).
 const MAX_CONSUMER_WH: u64 = 1_500;
+/// Producers' nameplate: a community array, never the binding limit in the benchmark.
+const PRODUCER_CAPACITY_W: u64 = 100_000;
 /// Household load through the day, in thousandths of the household's base load.
 const DAY_PERMILLE: [u64; 24] = [
     550, 500, 480, 480, 520, 650, 850, 1_050, 1_000, 900, 850, 850, 900, 900, 900, 1_000, 1_100,
@@ -103,6 +105,8 @@ struct Community {
     meters: Vec<MeterRef>,
     consumers: Vec<Pubkey>,
     producers: Vec<Pubkey>,
+    /// Each meter's cumulative register, in Wh: what its gateway reports.
+    registers: Vec<u64>,
     rng: SplitMix64,
 }
 
@@ -230,6 +234,7 @@ impl Community {
             crank,
             relayer,
             wallets,
+            registers: vec![0; meters.len()],
             meters,
             consumers,
             producers,
@@ -292,6 +297,13 @@ impl Community {
                     label: String::new(),
                     latitude_micro: 45_500_000,
                     longitude_micro: -73_500_000,
+                    // A producer's random share of the hour can be several times the average.
+                    capacity_w: if m.producer {
+                        PRODUCER_CAPACITY_W
+                    } else {
+                        energy_utility_sdk::meters::default_capacity_w(MeterKind::Household)
+                    },
+                    register_wh: 0,
                 };
                 ix::register_meter(&self.admin.pubkey(), &grid, &owner, i as u32, args)
             })
@@ -431,8 +443,11 @@ impl Community {
                 .sum();
             out.consumed_wh += consumed;
 
+            for (register, w) in self.registers.iter_mut().zip(&wh) {
+                *register += w;
+            }
             let t = Instant::now();
-            let reports = self.report_all(epoch, &wh, out).await?;
+            let reports = self.report_all(epoch, &self.registers, out).await?;
             let report_time = t.elapsed();
 
             self.net
@@ -521,9 +536,9 @@ impl Community {
         Ok(())
     }
 
-    /// Every meter reports `wh[i]` for `epoch`. Signing the next window overlaps with the
-    /// bank executing the previous one. Returns the number of transactions.
-    async fn report_all(&self, epoch: u64, wh: &[u64], out: &mut Outcome) -> Result<usize> {
+    /// Every meter reports its register `registers[i]` for `epoch`. Signing the next window
+    /// overlaps with the bank executing the previous one. Returns the number of transactions.
+    async fn report_all(&self, epoch: u64, registers: &[u64], out: &mut Outcome) -> Result<usize> {
         let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
         let mut count = 0;
         let indices: Vec<usize> = (0..self.meters.len()).collect();
@@ -539,7 +554,7 @@ impl Community {
                     &self.grid,
                     &meter.address,
                     epoch,
-                    wh[i],
+                    registers[i],
                 );
                 let (tx, shape) = Net::sign(&[report], payer, &[&meter.gateway], blockhash)?;
                 out.largest_report = out.largest_report.max(shape);

@@ -331,6 +331,9 @@ fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
             "hoa",
             "--gateway",
             &pole_gw,
+            // A floodlit pole: this test reports 1.5 kWh an hour (the default pole is 1 kW).
+            "--capacity-kw",
+            "2",
         ],
     );
     deu.ok(

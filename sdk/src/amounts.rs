@@ -98,6 +98,11 @@ pub fn format_kwh(wh: u64) -> String {
     format_decimal(wh, KWH_DECIMALS)
 }
 
+/// A ratio such as "1.3" in thousandths (1,300).
+pub fn parse_ratio_permille(text: &str) -> Result<u64, AmountError> {
+    parse_decimal(text, 3)
+}
+
 pub fn parse_usd(text: &str) -> Result<u64, AmountError> {
     parse_decimal(text.trim().trim_start_matches('$'), USD_DECIMALS)
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod fiat;
 pub mod instructions;
+pub mod meters;
 pub mod pda;
 pub mod settlement;
 pub mod views;

@@ -1,20 +1,34 @@
-//! `deu gateway`: the meter-side daemon. Each tick it reads the register, closes the previous
-//! epoch into a reading when a new one began, sends every spooled reading, and applies the
-//! chain's connection decision to the relay. Readings wait on disk while the cluster is
-//! unreachable and are sent when it is back (within the epoch's grace window).
+//! `deu gateway`: the meter-side daemon. Each tick it reads the meter's cumulative register;
+//! when an epoch closed it queues the register for that epoch (on disk first), reports it, and
+//! applies the chain's connection decision to the relay. The chain turns registers into
+//! readings, so a gateway that was down, or refused for a while, loses no energy: its next
+//! report carries it. A refusal that may pass later (a paused grid, an unreachable cluster, an
+//! expired blockhash) keeps the register and retries with backoff; only a refusal that can
+//! never pass (the chain already has that epoch, the register went back, the meter retired)
+//! ends it, logged with the reason. With no decision from the chain for longer than the grace
+//! window, a consumer's relay opens (`--fail-safe open`, the default).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use energy_utility_sdk::accounts::ReadingStatus;
 use energy_utility_sdk::amounts::format_kwh;
 use energy_utility_sdk::{instructions, Client, SdkError};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::context::{load_grid, Globals};
-use crate::gateway::spool::Observed;
+use crate::gateway::spool::{Observed, Pending};
 use crate::gateway::{source, Actuator, MeterSource, Spool};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailSafe {
+    /// Open a consumer's relay when the chain has not decided for longer than the grace window
+    Open,
+    /// Keep the relay as the chain last decided
+    Hold,
+}
 
 #[derive(Args)]
 pub struct GatewayArgs {
@@ -27,13 +41,16 @@ pub struct GatewayArgs {
     /// What to do with the connection decision: log, or command:CMD (run with connect|disconnect)
     #[arg(long, default_value = "log")]
     pub actuator: String,
-    /// Folder for the gateway's spool (readings not yet on chain)
+    /// Folder for the gateway's spool (the register not yet on chain)
     #[arg(long, default_value = "deu-gateway")]
     pub spool: PathBuf,
     /// Seconds between ticks
     #[arg(long, default_value_t = 10)]
     pub interval: u64,
-    /// Run one tick and exit
+    /// What a consumer's relay does when the chain cannot be reached for longer than the grace window
+    #[arg(long, value_enum, default_value = "open")]
+    pub fail_safe: FailSafe,
+    /// Run one tick and exit (trying a kept register at once, whatever the backoff)
     #[arg(long)]
     pub once: bool,
 }
@@ -67,6 +84,39 @@ fn wall_clock() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// What the chain said to one report.
+enum Outcome {
+    /// Taken: a reading, or kept as the meter's register for a later reading.
+    Reported,
+    /// It can never pass; the energy goes with the next report.
+    Dropped(String),
+    /// Not now: keep it and retry later.
+    Retry(String),
+    /// Its epoch closed meanwhile: send it for the current epoch instead.
+    Late,
+}
+
+fn judge(result: Result<String, SdkError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Reported,
+        Err(e) => match e.program_error_name() {
+            Some("EpochClosedForReports") => Outcome::Late,
+            Some("DuplicateReading") | Some("ReadingOutOfOrder") => {
+                Outcome::Dropped("the chain already has a report for that epoch".into())
+            }
+            Some("RegisterWentBackwards") => Outcome::Dropped(
+                "the register is below what the chain holds; if the meter was replaced, the utility records the new one (deu meter replace)".into(),
+            ),
+            Some("ReadingOverCapacity") | Some("ReadingOverLimit") => Outcome::Dropped(format!(
+                "{e}: check the meter (its energy goes with the next report)"
+            )),
+            Some("MeterInactive") => Outcome::Dropped("the meter is retired".into()),
+            // A paused grid, a clock ahead of the chain's, an unreachable or busy cluster.
+            _ => Outcome::Retry(e.to_string()),
+        },
+    }
+}
+
 async fn tick(
     globals: &Globals,
     client: &Client,
@@ -75,7 +125,15 @@ async fn tick(
     actuator: &Actuator,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let mut spool = Spool::load(path)?;
+    let (mut spool, aside) = Spool::load(path)?;
+    if let Some(aside) = aside {
+        eprintln!(
+            "gateway {}: the spool {} was damaged; set aside as {} and started afresh (the chain keeps the register, so no energy is lost)",
+            args.meter,
+            path.display(),
+            aside.display()
+        );
+    }
     let wall = wall_clock();
     // Online: learn the epoch from the cluster. Offline: from the clock offset it told us last.
     let online = async {
@@ -90,17 +148,19 @@ async fn tick(
             );
         }
         let now = client.cluster_time().await?;
-        anyhow::Ok((grid_address, grid, meter, now))
+        anyhow::Ok((grid_address, grid, meter, state.is_consumer(), now))
     }
     .await;
     let (epoch, now, chain) = match online {
-        Ok((grid_address, grid, meter, now)) => {
+        Ok((grid_address, grid, meter, consumer, now)) => {
             spool.clock_offset = now - wall;
             spool.genesis_ts = grid.genesis_ts;
             spool.epoch_seconds = grid.epoch_seconds;
             let epoch = grid
                 .epoch_at(now)
                 .map_err(|_| anyhow!("the cluster clock is before the grid's first epoch"))?;
+            spool.grace_seconds = grid.params_for(epoch).grace_seconds;
+            spool.consumer = Some(consumer);
             (epoch, now, Some((grid_address, meter)))
         }
         Err(e)
@@ -111,7 +171,7 @@ async fn tick(
                 anyhow!("the cluster is unreachable and was never reached: {e:#}")
             })?;
             eprintln!(
-                "gateway {}: cluster unreachable, spooling ({e:#})",
+                "gateway {}: cluster unreachable, keeping the register ({e:#})",
                 args.meter
             );
             (epoch, wall + spool.clock_offset, None)
@@ -121,67 +181,111 @@ async fn tick(
 
     let register = source.read_register_wh(now)?;
     match spool.observe(epoch, register) {
-        Observed::ClosedAfterGap { reading, skipped } => eprintln!(
-            "gateway {}: {skipped} epoch(s) passed unobserved; {} kWh go to epoch {}",
+        Observed::Closed { pending, skipped } if skipped > 0 => eprintln!(
+            "gateway {}: {skipped} epoch(s) passed unobserved; register {} kWh goes to epoch {}, covering them",
             args.meter,
-            format_kwh(reading.wh),
-            reading.epoch
+            format_kwh(pending.register_wh),
+            pending.epoch
         ),
-        Observed::Reset { from_wh, to_wh } => eprintln!(
-            "gateway {}: the register went back from {} to {} kWh; starting again",
+        Observed::WentBack { from_wh, to_wh } => eprintln!(
+            "gateway {}: the register went back from {} to {} kWh: the chain refuses it until the utility records the new meter (deu meter replace)",
             args.meter,
             format_kwh(from_wh),
             format_kwh(to_wh)
         ),
-        Observed::Started | Observed::Same | Observed::Closed(_) => {}
+        _ => {}
     }
-    // Write ahead: the reading is on disk before anything is sent.
+    // Write ahead: the register is on disk before anything is sent.
     spool.save(path)?;
 
-    let mut reported = Vec::new();
-    let mut connected = spool.connected;
+    let mut reported: Vec<Value> = Vec::new();
     let online = chain.is_some();
     if let Some((grid_address, meter)) = chain {
-        while let Some(&next) = spool.pending.first() {
-            let payer = client.payer();
-            let ix =
-                instructions::report(&payer, &payer, &grid_address, &meter, next.epoch, next.wh);
-            match client.send(&[ix], &[]).await {
-                Ok(_) => reported.push(json!({"epoch": next.epoch, "kwh": format_kwh(next.wh)})),
-                // Sent before a crash or by another run: the chain has it, never count it twice.
-                Err(e) if e.program_error_name() == Some("DuplicateReading") => {}
-                Err(SdkError::Program(p)) => eprintln!(
-                    "gateway {}: epoch {} reading of {} kWh dropped: {}",
-                    args.meter,
-                    next.epoch,
-                    format_kwh(next.wh),
-                    p.message
-                ),
-                Err(e) => {
-                    eprintln!("gateway {}: will retry: {e}", args.meter);
-                    break;
+        // A single tick (--once) is a deliberate try: it does not wait out the backoff.
+        if let Some(pending) = spool.pending.filter(|_| args.once || spool.may_send(wall)) {
+            let send = |p: Pending| {
+                let payer = client.payer();
+                let ix = instructions::report(
+                    &payer,
+                    &payer,
+                    &grid_address,
+                    &meter,
+                    p.epoch,
+                    p.register_wh,
+                );
+                async move { client.send(&[ix], &[]).await }
+            };
+            let mut target = pending;
+            let mut outcome = judge(send(target).await);
+            if matches!(outcome, Outcome::Late) && target.epoch < epoch {
+                // Its epoch closed while it waited: the open epoch takes it (and the hours since).
+                target.epoch = epoch;
+                outcome = judge(send(target).await);
+            }
+            match outcome {
+                Outcome::Reported => {
+                    let (_, state) = client.meter(&grid_address, &args.meter).await?;
+                    let reading = state
+                        .readings
+                        .iter()
+                        .find(|r| r.epoch == target.epoch && r.status != ReadingStatus::Empty);
+                    reported.push(json!({
+                        "epoch": target.epoch,
+                        "register_kwh": format_kwh(target.register_wh),
+                        "kwh": reading.map(|r| format_kwh(r.wh)),
+                        "hours": reading.map(|r| r.hours),
+                    }));
+                    spool.sent();
+                }
+                Outcome::Dropped(reason) => {
+                    eprintln!(
+                        "gateway {}: register {} kWh for epoch {} not reported: {reason}",
+                        args.meter,
+                        format_kwh(target.register_wh),
+                        target.epoch
+                    );
+                    spool.sent();
+                }
+                Outcome::Retry(reason) => {
+                    spool.back_off(wall);
+                    eprintln!(
+                        "gateway {}: register {} kWh for epoch {} kept, retrying in {} s: {reason}",
+                        args.meter,
+                        format_kwh(target.register_wh),
+                        target.epoch,
+                        spool.retry_delay_secs
+                    );
+                }
+                Outcome::Late => {
+                    spool.back_off(wall);
+                    eprintln!(
+                        "gateway {}: epoch {} is closed and the next has not begun; retrying",
+                        args.meter, target.epoch
+                    );
                 }
             }
-            spool.pending.remove(0);
             spool.save(path)?;
         }
         let (_, state) = client.meter(&grid_address, &args.meter).await?;
-        connected = Some(state.connected);
+        spool.decided_at = Some(wall);
+        apply(actuator, &args.meter, &mut spool, state.connected, "")?;
+    } else if args.fail_safe == FailSafe::Open && spool.fail_safe_due(wall) {
+        apply(
+            actuator,
+            &args.meter,
+            &mut spool,
+            false,
+            " (fail-safe: no decision from the chain for longer than the grace window)",
+        )?;
     }
-    if connected != spool.connected {
-        if let Some(decision) = connected {
-            actuator.apply(&args.meter, decision)?;
-            spool.connected = Some(decision);
-            spool.save(path)?;
-        }
-    }
+    spool.save(path)?;
     globals.output().print(
         json!({
             "meter": args.meter,
             "epoch": epoch,
             "register_kwh": format_kwh(register),
             "reported": reported,
-            "pending": spool.pending.len(),
+            "pending": usize::from(spool.pending.is_some()),
             "connected": spool.connected,
             "online": online,
         }),
@@ -191,7 +295,7 @@ async fn tick(
                 args.meter,
                 format_kwh(register),
                 reported.len(),
-                spool.pending.len(),
+                usize::from(spool.pending.is_some()),
                 match spool.connected {
                     Some(true) => "connected",
                     Some(false) => "DISCONNECTED",
@@ -200,5 +304,26 @@ async fn tick(
             )
         },
     );
+    Ok(())
+}
+
+/// Drives the relay when the decision changed.
+fn apply(
+    actuator: &Actuator,
+    meter: &str,
+    spool: &mut Spool,
+    connected: bool,
+    why: &str,
+) -> anyhow::Result<()> {
+    if spool.connected != Some(connected) {
+        if !why.is_empty() {
+            eprintln!(
+                "gateway {meter}: relay {}{why}",
+                if connected { "closed" } else { "opened" }
+            );
+        }
+        actuator.apply(meter, connected)?;
+        spool.connected = Some(connected);
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use energy_utility::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
 use energy_utility::instructions::{InitializeGridArgs, UpdateGridArgs};
 use energy_utility::state::{EpochParams, OracleLimits};
-use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_usd};
+use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_ratio_permille, parse_usd};
 use energy_utility_sdk::{instructions, pda};
 use serde_json::json;
 
@@ -42,6 +42,8 @@ pub enum GridCommand {
         fee_cap: String,
         #[command(flatten)]
         limits: OracleLimitArgs,
+        #[command(flatten)]
+        rules: ReadingRuleArgs,
     },
     /// Show the grid's parameters, clock, accounts and the oracle's mint budget
     Show,
@@ -61,6 +63,8 @@ pub enum GridCommand {
         oracle: Option<String>,
         #[command(flatten)]
         limits: OracleLimitArgs,
+        #[command(flatten)]
+        rules: ReadingRuleArgs,
     },
     /// Move the utility's fees from the treasury to its own resident account, to sell (admin)
     CollectFees {
@@ -74,6 +78,31 @@ pub enum GridCommand {
     Pause,
     /// Resume a paused grid (admin)
     Resume,
+}
+
+/// How meters' readings are judged: silence and the loss band.
+#[derive(clap::Args, Default)]
+pub struct ReadingRuleArgs {
+    /// A consumer silent for this many closed epochs is disconnected until it reports [init default: 2]
+    #[arg(long)]
+    max_silent_epochs: Option<u32>,
+    /// The lowest plausible produced / consumed ratio of an epoch [init default: 1.0]
+    #[arg(long)]
+    loss_band_min: Option<String>,
+    /// The highest plausible produced / consumed ratio of an epoch [init default: 1.3]
+    #[arg(long)]
+    loss_band_max: Option<String>,
+}
+
+impl ReadingRuleArgs {
+    fn ratio(text: &Option<String>, name: &str) -> anyhow::Result<Option<u32>> {
+        text.as_deref()
+            .map(|t| {
+                let permille = parse_ratio_permille(t).map_err(|e| anyhow!("{name}: {e}"))?;
+                u32::try_from(permille).map_err(|_| anyhow!("{name} is too large"))
+            })
+            .transpose()
+    }
 }
 
 /// The payment oracle's limits: a circuit breaker on minting and how long receipts are kept.
@@ -130,6 +159,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             oracle,
             fee_cap,
             limits,
+            rules,
         } => {
             let client = globals.client()?;
             if client.grid(&globals.grid).await.is_ok() {
@@ -146,6 +176,19 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                     tariff_units_per_kwh: parse_k(&tariff).map_err(|e| anyhow!("--tariff: {e}"))?,
                     max_wh_per_epoch: parse_kwh(&max_kwh).map_err(|e| anyhow!("--max-kwh: {e}"))?,
                     grace_seconds,
+                    max_silent_epochs: rules
+                        .max_silent_epochs
+                        .unwrap_or(EpochParams::default().max_silent_epochs),
+                    loss_band_min_permille: ReadingRuleArgs::ratio(
+                        &rules.loss_band_min,
+                        "--loss-band-min",
+                    )?
+                    .unwrap_or(EpochParams::default().loss_band_min_permille),
+                    loss_band_max_permille: ReadingRuleArgs::ratio(
+                        &rules.loss_band_max,
+                        "--loss-band-max",
+                    )?
+                    .unwrap_or(EpochParams::default().loss_band_max_permille),
                 },
                 coin_price_cents: parse_usd(&coin_price_usd)
                     .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
@@ -180,6 +223,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             max_kwh,
             oracle,
             limits,
+            rules,
         } => {
             let client = globals.client()?;
             let (grid, _) = load_grid(globals, &client).await?;
@@ -197,6 +241,15 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                     .transpose()
                     .map_err(|e| anyhow!("--max-kwh: {e}"))?,
                 grace_seconds,
+                max_silent_epochs: rules.max_silent_epochs,
+                loss_band_min_permille: ReadingRuleArgs::ratio(
+                    &rules.loss_band_min,
+                    "--loss-band-min",
+                )?,
+                loss_band_max_permille: ReadingRuleArgs::ratio(
+                    &rules.loss_band_max,
+                    "--loss-band-max",
+                )?,
                 coin_price_cents: coin_price_usd
                     .map(|p| parse_usd(&p))
                     .transpose()
@@ -207,7 +260,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
                 receipt_retention_seconds: limits.retention_seconds()?,
             };
             if args == UpdateGridArgs::default() {
-                bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days");
+                bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max");
             }
             client
                 .send(

@@ -5,7 +5,8 @@ use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use energy_utility::instructions::RegisterMeterArgs;
 use energy_utility_sdk::accounts::MeterKind;
-use energy_utility_sdk::amounts::{format_k, format_kwh};
+use energy_utility_sdk::amounts::{format_k, format_kwh, parse_kwh};
+use energy_utility_sdk::meters::default_capacity_w;
 use energy_utility_sdk::{instructions, Client};
 use serde_json::Value;
 
@@ -53,6 +54,29 @@ pub enum MeterCommand {
         lat: Option<f64>,
         #[arg(long, allow_negative_numbers = true, requires = "lat")]
         lon: Option<f64>,
+        /// Nameplate power in kW: no reading may exceed it over the hours it covers
+        /// [default: producer 10, household 20, pole 1, stadium 500, other 50]
+        #[arg(long)]
+        capacity_kw: Option<String>,
+        /// The meter's register when installed, in kWh (a used meter's reading)
+        #[arg(long, default_value = "0")]
+        register_kwh: String,
+    },
+    /// Change a meter's nameplate capacity, in kW (admin)
+    SetCapacity {
+        meter_id: String,
+        capacity_kw: String,
+    },
+    /// A meter was replaced: readings go on from the new meter's register (admin). Report the
+    /// old meter's last register first, or its last hours are not billed
+    Replace {
+        meter_id: String,
+        /// The new meter's register, in kWh
+        #[arg(long)]
+        register_kwh: String,
+        /// The new device's gateway key, if it has one of its own
+        #[arg(long)]
+        gateway: Option<String>,
     },
     /// Show a meter: balance, connection, lifetime kWh
     Show { meter_id: String },
@@ -65,6 +89,15 @@ pub enum MeterCommand {
     /// Close a retired meter once its readings are settled (admin): the rest of its coins go to
     /// its owner, its rent back to the admin, and its id is free again
     Close { meter_id: String },
+}
+
+/// Kilowatts as whole watts (e.g. "4.2" → 4,200), more than zero.
+fn kw_arg(text: &str, name: &str) -> anyhow::Result<u64> {
+    let watts = parse_kwh(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    if watts == 0 {
+        bail!("{name} must be more than 0 kW");
+    }
+    Ok(watts)
 }
 
 fn micro_degrees(value: Option<f64>, limit: f64, name: &str) -> anyhow::Result<i32> {
@@ -85,20 +118,31 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             label,
             lat,
             lon,
+            capacity_kw,
+            register_kwh,
         } => {
             let client = globals.client()?;
             let (grid_address, grid) = load_grid(globals, &client).await?;
             let (owner_address, _) = client.resident(&grid_address, &owner).await?;
+            let kind: MeterKind = kind.into();
+            let capacity_w = match capacity_kw {
+                Some(kw) => kw_arg(&kw, "--capacity-kw")?,
+                None => default_capacity_w(kind),
+            };
+            let register_wh =
+                parse_kwh(&register_kwh).map_err(|e| anyhow::anyhow!("--register-kwh: {e}"))?;
             if client.meter(&grid_address, &meter_id).await.is_ok() {
                 bail!("meter '{meter_id}' already exists in grid '{}'", grid.name);
             }
             let args = RegisterMeterArgs {
                 meter_id: meter_id.clone(),
-                kind: kind.into(),
+                kind,
                 gateway: pubkey_arg(&gateway)?,
                 label,
                 latitude_micro: micro_degrees(lat, 90.0, "lat")?,
                 longitude_micro: micro_degrees(lon, 180.0, "lon")?,
+                capacity_w,
+                register_wh,
             };
             let ix = instructions::register_meter(
                 &client.payer(),
@@ -108,6 +152,50 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
                 args,
             );
             client.send(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+        MeterCommand::SetCapacity {
+            meter_id,
+            capacity_kw,
+        } => {
+            let capacity_w = kw_arg(&capacity_kw, "capacity")?;
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
+            let ix = instructions::set_meter_capacity(
+                &client.payer(),
+                &grid_address,
+                &meter,
+                capacity_w,
+            );
+            client.send(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
+        MeterCommand::Replace {
+            meter_id,
+            register_kwh,
+            gateway,
+        } => {
+            let register_wh =
+                parse_kwh(&register_kwh).map_err(|e| anyhow::anyhow!("--register-kwh: {e}"))?;
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
+            let mut ixs = vec![instructions::replace_meter_register(
+                &client.payer(),
+                &grid_address,
+                &meter,
+                register_wh,
+            )];
+            if let Some(gateway) = gateway {
+                ixs.push(instructions::rotate_gateway(
+                    &client.payer(),
+                    &grid_address,
+                    &meter,
+                    &pubkey_arg(&gateway)?,
+                ));
+            }
+            client.send(&ixs, &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::Show { meter_id } => {

@@ -118,6 +118,13 @@ async fn pass(
             ));
         }
     }
+    // Consumers that went silent are disconnected: silence is not free power.
+    for meter in client.disconnect_silent_meters(&grid_address).await? {
+        output.progress(&format!(
+            "meter {meter}: silent for {} closed epochs, disconnected until it reports",
+            grid.params_for(current).max_silent_epochs
+        ));
+    }
     Ok(settled)
 }
 
