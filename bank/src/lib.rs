@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use anchor_lang::prelude::{AccountInfo, Pubkey, Rent};
 use solana_account::Account;
-use solana_program_test::{processor, ProgramTest};
+use solana_program_test::ProgramTest;
+
+pub mod logs;
 
 /// Mainnet's account-lock limit per transaction (program-test defaults to 128).
 pub const MAINNET_ACCOUNT_LOCKS: usize = 64;
@@ -18,7 +20,7 @@ pub const MAINNET_ACCOUNT_LOCKS: usize = 64;
 // accounts outlive the call, so unifying them is sound. The target type is Anchor's own
 // signature, inferred, which is why the transmute carries no annotation.
 #[allow(clippy::missing_transmute_annotations)]
-fn process_natively(
+pub(crate) fn process_natively(
     program_id: &Pubkey,
     accounts: &[AccountInfo],
     data: &[u8],
@@ -76,11 +78,7 @@ pub fn program_test() -> ProgramTest {
                 },
             );
         }
-        None => pt.add_program(
-            "energy_utility",
-            energy_utility::ID,
-            processor!(process_natively),
-        ),
+        None => pt.add_program("energy_utility", energy_utility::ID, logs::native_builtin()),
     }
     pt
 }

@@ -1,27 +1,28 @@
 //! A local Solana cluster: the `energy_utility` program in a real Agave bank
-//! (`solana-program-test`), served over standard Solana JSON-RPC (HTTP POST `/`), so that the
-//! stock `RpcClient`, the SDK and the CLI talk to it as to devnet.
+//! (`solana-program-test`), served over standard Solana JSON-RPC (HTTP POST `/`) and websocket
+//! subscriptions (the RPC port + 1), so that stock clients (`RpcClient`, web3.js, kit, the
+//! SDK, the CLI) talk to it as to devnet.
 //!
-//! * The bank is `energy_utility_bank::program_test()`, restored from the ledger folder. Its
-//!   genesis payer is the faucet behind `requestAirdrop`.
-//! * Methods: `getVersion`, `getHealth`, `getSlot`, `getBlockHeight`, `getTransactionCount`,
-//!   `getGenesisHash`, `getEpochInfo`, `getLatestBlockhash`, `isBlockhashValid`,
-//!   `getFeeForMessage`, `getBalance`, `getAccountInfo`, `getMultipleAccounts`,
-//!   `getMinimumBalanceForRentExemption`, `getSignatureStatuses`, `sendTransaction`,
-//!   `simulateTransaction`, `requestAirdrop`; and two that exist only here, so a client can
-//!   tell a local cluster from a real one: `deuAdvanceClock [seconds]` and `deuGetClock`, both
-//!   answering `{"unixTimestamp", "offsetSeconds"}`.
-//! * Transactions are processed one at a time, signatures verified first.
-//! * The bank's clock does not move by itself: before every transaction and simulation it is
-//!   set to max(its time, wall-clock time + offset); `deuAdvanceClock` adds to the offset.
-//! * Every account a transaction touches is saved under `<ledger>/accounts/`, the clock under
-//!   `<ledger>/clock.json`; a restart restores both (the slot starts over).
+//! * The bank is `energy_utility_bank::program_test()`, restored from the ledger folder, with
+//!   the program's own logs captured into transactions even when it runs natively. Its genesis
+//!   payer is the faucet behind `requestAirdrop`.
+//! * A block every 400 ms: the slot and block height advance with wall time and a blockhash
+//!   stays valid for 150 blocks (`node.rs`).
+//! * Every transaction is committed, with what it did, in one durable write of the ledger
+//!   database (`store.rs`): a restart loses nothing and replays nothing.
+//! * The methods are listed in the README's local-cluster section; two exist only here, so a
+//!   client can tell a local cluster from a real one: `deuAdvanceClock [seconds]` and
+//!   `deuGetClock`, both answering `{"unixTimestamp", "offsetSeconds"}`.
 //!
-//! `DEU_LOCALNET_VERBOSE=1` logs each request's method to stderr.
+//! `DEU_LOCALNET_VERBOSE=1` logs each request's method, and each transaction's logs, to stderr.
 
-mod ledger;
+mod encoding;
+mod methods;
 mod node;
+mod pubsub;
 mod rpc;
+mod store;
+mod transactions;
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -30,15 +31,16 @@ use std::{
     time::Duration,
 };
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use axum::{
     body::Bytes,
     extract::State,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{any, get, post},
     Json, Router,
 };
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
 
 use crate::{
     node::{BankThread, Job},
@@ -52,7 +54,8 @@ pub struct LocalnetConfig {
     pub ledger: PathBuf,
     /// Forget what the ledger folder holds before starting.
     pub reset: bool,
-    /// The address to serve JSON-RPC on (port 0 picks a free port).
+    /// The address to serve JSON-RPC on (port 0 picks a free port); websocket subscriptions
+    /// are served on the next port.
     pub bind: SocketAddr,
 }
 
@@ -62,6 +65,7 @@ pub struct Localnet {
     addr: SocketAddr,
     stop_server: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop_pubsub: Option<tokio::sync::oneshot::Sender<()>>,
     jobs: mpsc::Sender<Job>,
     bank: Option<std::thread::JoinHandle<()>>,
 }
@@ -70,14 +74,37 @@ struct Shared {
     jobs: mpsc::Sender<Job>,
 }
 
+/// The JSON-RPC listener and the websocket one on the next port. With port 0, ports are
+/// picked until both are free.
+async fn listeners(bind: SocketAddr) -> anyhow::Result<(TcpListener, TcpListener)> {
+    for _ in 0..50 {
+        let rpc = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("listen on {bind}"))?;
+        let port = rpc.local_addr()?.port();
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        match TcpListener::bind(SocketAddr::new(bind.ip(), next)).await {
+            Ok(ws) => return Ok((rpc, ws)),
+            Err(e) if bind.port() != 0 => {
+                bail!("listen for websocket subscriptions on port {next} (the RPC port + 1): {e}")
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(anyhow!(
+        "found no free pair of ports for JSON-RPC and its websocket"
+    ))
+}
+
 /// Starts the cluster and returns once it is listening.
 pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
     let verbose = std::env::var("DEU_LOCALNET_VERBOSE").is_ok_and(|v| v == "1");
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("listen on {}", config.bind))?;
+    let (listener, ws_listener) = listeners(config.bind).await?;
     let addr = listener.local_addr()?;
-    let bank = BankThread::spawn(config.ledger.clone(), config.reset, verbose)
+    let (events, _) = tokio::sync::broadcast::channel(4_096);
+    let bank = BankThread::spawn(config.ledger.clone(), config.reset, verbose, events.clone())
         .await
         .with_context(|| format!("start the bank from {}", config.ledger.display()))?;
     let shared = Arc::new(Shared {
@@ -95,10 +122,26 @@ pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
             })
             .await
     });
+    let hub = Arc::new(pubsub::Hub {
+        jobs: bank.jobs.clone(),
+        events,
+    });
+    let ws_app = Router::new()
+        .route("/", any(pubsub::upgrade))
+        .with_state(hub);
+    let (stop_pubsub, pubsub_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(ws_listener, ws_app)
+            .with_graceful_shutdown(async {
+                let _ = pubsub_stopped.await;
+            })
+            .await;
+    });
     Ok(Localnet {
         addr,
         stop_server: Some(stop_server),
         server: Some(server),
+        stop_pubsub: Some(stop_pubsub),
         jobs: bank.jobs,
         bank: Some(bank.thread),
     })
@@ -126,9 +169,20 @@ impl Localnet {
         format!("http://{}", SocketAddr::new(ip, self.addr.port()))
     }
 
+    /// The websocket URL for subscriptions: the RPC port + 1, as clients assume.
+    pub fn ws_url(&self) -> String {
+        self.rpc_url().replacen("http://", "ws://", 1).replace(
+            &format!(":{}", self.addr.port()),
+            &format!(":{}", self.addr.port() + 1),
+        )
+    }
+
     /// Stops serving and saves state.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stop) = self.stop_pubsub.take() {
             let _ = stop.send(());
         }
         if let Some(mut server) = self.server.take() {
@@ -159,6 +213,9 @@ impl Localnet {
 impl Drop for Localnet {
     fn drop(&mut self) {
         if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stop) = self.stop_pubsub.take() {
             let _ = stop.send(());
         }
         if self.bank.is_some() {

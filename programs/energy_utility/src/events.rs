@@ -2,6 +2,19 @@
 
 use anchor_lang::prelude::*;
 
+/// Logs `event` as Anchor's `emit!` does: one `Program data: <base64>` line of its
+/// discriminator and Borsh body. On chain this is the `sol_log_data` syscall. Compiled for the
+/// host, Anchor's `emit!` drops the bytes, so this hands them to the host's syscall stubs
+/// instead (what `solana-program`'s `sol_log_data` does): a bank running the program natively
+/// can then put the event in the transaction's logs as a cluster would (`bank/src/logs.rs`).
+pub fn emit<E: anchor_lang::Event>(event: E) {
+    let data = event.data();
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log_data(&[&data]);
+    #[cfg(not(target_os = "solana"))]
+    solana_sysvar::program_stubs::sol_log_data(&[&data]);
+}
+
 use crate::state::{EpochParams, MeterKind, OracleLimits};
 
 #[event]

@@ -8,7 +8,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::MeterClosed;
+use crate::events::{emit, MeterClosed};
 use crate::instructions::admin::deactivate_meter::refund;
 use crate::state::{DirectoryEntry, Grid, Meter, Resident};
 
@@ -62,7 +62,7 @@ pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
         &accounts.coins,
         refunded_units,
     )?;
-    emit!(MeterClosed {
+    emit(MeterClosed {
         meter: meter.key(),
         owner: accounts.owner.key(),
         refunded_units,

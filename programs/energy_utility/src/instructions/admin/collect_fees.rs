@@ -7,7 +7,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::TreasuryCollected;
+use crate::events::{emit, TreasuryCollected};
 use crate::state::{Grid, Resident};
 
 #[derive(Accounts)]
@@ -50,7 +50,7 @@ pub fn handler(ctx: Context<CollectFees>, amount_units: u64) -> Result<()> {
         &accounts.coins,
         amount_units,
     )?;
-    emit!(TreasuryCollected {
+    emit(TreasuryCollected {
         grid: accounts.grid.key(),
         resident: accounts.resident.key(),
         amount_units,

@@ -8,7 +8,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::MeterDeactivated;
+use crate::events::{emit, MeterDeactivated};
 use crate::math::SafeSub;
 use crate::state::{Grid, Meter, Resident};
 
@@ -48,7 +48,7 @@ pub fn handler(ctx: Context<DeactivateMeter>) -> Result<()> {
         &accounts.coins,
         refunded_units,
     )?;
-    emit!(MeterDeactivated {
+    emit(MeterDeactivated {
         meter: meter.key(),
         owner: accounts.owner.key(),
         refunded_units,

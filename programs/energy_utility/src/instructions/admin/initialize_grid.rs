@@ -5,7 +5,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::GridInitialized;
+use crate::events::{emit, GridInitialized};
 use crate::state::{validate_id, EpochParams, Grid, OracleLimits, NO_PENDING_EPOCH};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         bump: ctx.bumps.grid,
     });
     grid.start_oracle_limits(args.oracle_limits, now)?;
-    emit!(GridInitialized {
+    emit(GridInitialized {
         grid: grid.key(),
         name: args.name,
         admin: grid.admin,

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::MeterRegistered;
+use crate::events::{emit, MeterRegistered};
 use crate::math::SafeAdd;
 use crate::state::{validate_id, DirectoryEntry, Grid, Meter, MeterKind, Reading, Resident};
 
@@ -110,7 +110,7 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         target: meter.key(),
         bump: ctx.bumps.meter_entry,
     });
-    emit!(MeterRegistered {
+    emit(MeterRegistered {
         grid: grid.key(),
         meter: meter.key(),
         id: args.meter_id,

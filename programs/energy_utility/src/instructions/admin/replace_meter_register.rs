@@ -6,7 +6,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::MeterRegisterReplaced;
+use crate::events::{emit, MeterRegisterReplaced};
 use crate::state::{Grid, Meter};
 
 #[derive(Accounts)]
@@ -26,7 +26,7 @@ pub fn handler(ctx: Context<ReplaceMeterRegister>, register_wh: u64) -> Result<(
     let meter = &mut ctx.accounts.meter;
     let old_register_wh = meter.last_register_wh;
     meter.replace_register(register_wh);
-    emit!(MeterRegisterReplaced {
+    emit(MeterRegisterReplaced {
         meter: meter.key(),
         old_register_wh,
         new_register_wh: register_wh,

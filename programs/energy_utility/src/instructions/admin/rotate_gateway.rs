@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::MeterGatewayRotated;
+use crate::events::{emit, MeterGatewayRotated};
 use crate::state::{Grid, Meter};
 
 #[derive(Accounts)]
@@ -19,7 +19,7 @@ pub fn handler(ctx: Context<RotateGateway>, new_gateway: Pubkey) -> Result<()> {
     let meter = &mut ctx.accounts.meter;
     let old_gateway = meter.gateway;
     meter.gateway = new_gateway;
-    emit!(MeterGatewayRotated {
+    emit(MeterGatewayRotated {
         meter: meter.key(),
         old_gateway,
         new_gateway,

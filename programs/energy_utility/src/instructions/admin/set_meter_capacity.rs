@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::MeterCapacityChanged;
+use crate::events::{emit, MeterCapacityChanged};
 use crate::state::{Grid, Meter};
 
 #[derive(Accounts)]
@@ -21,7 +21,7 @@ pub fn handler(ctx: Context<SetMeterCapacity>, capacity_w: u64) -> Result<()> {
     let meter = &mut ctx.accounts.meter;
     let old_capacity_w = meter.capacity_w;
     meter.capacity_w = capacity_w;
-    emit!(MeterCapacityChanged {
+    emit(MeterCapacityChanged {
         meter: meter.key(),
         old_capacity_w,
         new_capacity_w: capacity_w,

@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::GridPauseChanged;
+use crate::events::{emit, GridPauseChanged};
 use crate::state::Grid;
 
 #[derive(Accounts)]
@@ -17,7 +17,7 @@ pub fn handler(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
     let grid = &mut ctx.accounts.grid;
     let old_paused = grid.paused;
     grid.paused = paused;
-    emit!(GridPauseChanged {
+    emit(GridPauseChanged {
         grid: grid.key(),
         old_paused,
         new_paused: paused,

@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::GridUpdated;
+use crate::events::{emit, GridUpdated};
 use crate::math::SafeAdd;
 use crate::state::{EpochParams, Grid, OracleLimits};
 
@@ -87,7 +87,7 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
         grid.set_oracle_limits(new_oracle_limits, now)?;
     }
 
-    emit!(GridUpdated {
+    emit(GridUpdated {
         grid: grid.key(),
         old_params,
         new_params,

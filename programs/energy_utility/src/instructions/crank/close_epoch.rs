@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::EpochClosed;
+use crate::events::{emit, EpochClosed};
 use crate::state::{Epoch, EpochStatus, Grid};
 
 #[derive(Accounts)]
@@ -28,7 +28,7 @@ pub struct CloseEpoch<'info> {
 }
 
 pub fn handler(ctx: Context<CloseEpoch>, epoch: u64) -> Result<()> {
-    emit!(EpochClosed {
+    emit(EpochClosed {
         grid: ctx.accounts.grid.key(),
         epoch,
         rent_payer: ctx.accounts.rent_payer.key(),

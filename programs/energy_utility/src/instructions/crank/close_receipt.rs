@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::ReceiptClosed;
+use crate::events::{emit, ReceiptClosed};
 use crate::state::{Grid, Receipt};
 
 #[derive(Accounts)]
@@ -34,7 +34,7 @@ pub fn handler(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {
         ctx.accounts.receipt.closable_at(now, retention),
         EnergyError::ReceiptStillRetained
     );
-    emit!(ReceiptClosed {
+    emit(ReceiptClosed {
         grid: ctx.accounts.grid.key(),
         payment_id,
         rent_payer: ctx.accounts.rent_payer.key(),

@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::SaleClosed;
+use crate::events::{emit, SaleClosed};
 use crate::state::{Grid, Sale};
 
 #[derive(Accounts)]
@@ -28,7 +28,7 @@ pub fn handler(ctx: Context<CloseSale>) -> Result<()> {
     let retention = ctx.accounts.grid.oracle_limits.receipt_retention_seconds;
     let sale = &ctx.accounts.sale;
     require!(sale.closable_at(now, retention), EnergyError::SaleStillOpen);
-    emit!(SaleClosed {
+    emit(SaleClosed {
         resident: sale.resident,
         sale: sale.key(),
         rent_payer: ctx.accounts.rent_payer.key(),

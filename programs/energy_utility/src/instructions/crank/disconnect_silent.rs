@@ -6,7 +6,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::MeterSilenced;
+use crate::events::{emit, MeterSilenced};
 use crate::state::{Grid, Meter};
 
 #[derive(Accounts)]
@@ -31,7 +31,7 @@ pub fn handler(ctx: Context<DisconnectSilent>) -> Result<()> {
     let meter = &mut ctx.accounts.meter;
     let silent_epochs = meter.silent_epochs(last_closed);
     meter.silence(last_closed, params.max_silent_epochs)?;
-    emit!(MeterSilenced {
+    emit(MeterSilenced {
         meter: meter.key(),
         last_reported_epoch: meter.has_reported.then_some(meter.last_reported_epoch),
         silent_epochs,

@@ -17,7 +17,9 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::coins::move_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::{ConsumerCharged, EpochSettled, FeeCollected, MeterDisconnected, ProducerPaid};
+use crate::events::{
+    emit, ConsumerCharged, EpochSettled, FeeCollected, MeterDisconnected, ProducerPaid,
+};
 use crate::math::{consumption_cost_ceil, producer_payout_floor, SafeAdd};
 use crate::state::{Epoch, EpochStatus, Grid, Meter};
 
@@ -169,7 +171,7 @@ fn charge_consumers(
             .ok_or(EnergyError::VaultShortfall)?;
         grid.pool_in_flight_units = grid.pool_in_flight_units.safe_add(charged_units)?;
         totals.charged_units = totals.charged_units.safe_add(charged_units)?;
-        emit!(ConsumerCharged {
+        emit(ConsumerCharged {
             meter: meter.key(),
             epoch,
             wh,
@@ -178,7 +180,7 @@ fn charge_consumers(
             unpaid_units,
         });
         if meter.decide_connection() == Some(false) {
-            emit!(MeterDisconnected {
+            emit(MeterDisconnected {
                 meter: meter.key(),
                 epoch,
                 balance_units: meter.balance_units,
@@ -199,7 +201,7 @@ fn start_paying(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<u64> {
         .safe_add(carried_in_units)?
         .checked_sub(epoch_account.fee_units)
         .ok_or(EnergyError::ConservationViolated)?;
-    emit!(FeeCollected {
+    emit(FeeCollected {
         grid: epoch_account.grid,
         epoch: epoch_account.index,
         fee_units: epoch_account.fee_units,
@@ -234,7 +236,7 @@ fn pay_producers(
             .ok_or(EnergyError::ConservationViolated)?;
         grid.meter_balances_units = grid.meter_balances_units.safe_add(payout_units)?;
         totals.paid_units = totals.paid_units.safe_add(payout_units)?;
-        emit!(ProducerPaid {
+        emit(ProducerPaid {
             meter: meter.key(),
             epoch,
             wh,
@@ -252,7 +254,7 @@ fn finish(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<()> {
         .checked_sub(carried_out_units)
         .ok_or(EnergyError::ConservationViolated)?;
     grid.carry_units = grid.carry_units.safe_add(carried_out_units)?;
-    emit!(EpochSettled {
+    emit(EpochSettled {
         grid: epoch_account.grid,
         epoch: epoch_account.index,
         consumed_wh: epoch_account.consumed_wh,

@@ -13,7 +13,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::{MeterConnected, MeterDisconnected, ReadingReported};
+use crate::events::{emit, MeterConnected, MeterDisconnected, ReadingReported};
 use crate::state::{Epoch, EpochStatus, Grid, Meter, ReadingRules, Reported};
 
 #[derive(Accounts)]
@@ -117,11 +117,11 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
     };
 
     match meter.decide_connection() {
-        Some(true) => emit!(MeterConnected {
+        Some(true) => emit(MeterConnected {
             meter: meter.key(),
             epoch,
         }),
-        Some(false) => emit!(MeterDisconnected {
+        Some(false) => emit(MeterDisconnected {
             meter: meter.key(),
             epoch,
             balance_units: meter.balance_units,
@@ -129,7 +129,7 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
         }),
         None => {}
     }
-    emit!(ReadingReported {
+    emit(ReadingReported {
         meter: meter.key(),
         epoch,
         register_wh,

@@ -10,7 +10,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::coins::mint_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::FiatApplied;
+use crate::events::{emit, FiatApplied};
 use crate::math::coins_bought_floor;
 use crate::state::{Grid, Receipt, Resident};
 
@@ -92,7 +92,7 @@ pub fn handler(
         rent_payer: accounts.oracle.key(),
         bump: ctx.bumps.receipt,
     });
-    emit!(FiatApplied {
+    emit(FiatApplied {
         grid: grid.key(),
         resident: accounts.resident.key(),
         payment_id,

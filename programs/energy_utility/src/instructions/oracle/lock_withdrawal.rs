@@ -7,7 +7,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::SaleLocked;
+use crate::events::{emit, SaleLocked};
 use crate::state::{Grid, Resident, Sale};
 
 #[derive(Accounts)]
@@ -39,7 +39,7 @@ pub fn handler(
     let sale = &mut accounts.sale;
     sale.lock(&destination_hash, amount_cents, price, now)?;
     accounts.resident.lock(sale.units)?;
-    emit!(SaleLocked {
+    emit(SaleLocked {
         resident: accounts.resident.key(),
         sale: sale.key(),
         units: sale.units,

@@ -8,7 +8,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::coins::{mint_coins, release_escrow};
 use crate::error::EnergyError;
-use crate::events::SalePayoutFailed;
+use crate::events::{emit, SalePayoutFailed};
 use crate::state::{Grid, PayoutFailure, Resident, Sale};
 
 #[derive(Accounts)]
@@ -69,7 +69,7 @@ pub fn handler(ctx: Context<PayoutFailed>, payout_id: String) -> Result<()> {
             )?;
         }
     }
-    emit!(SalePayoutFailed {
+    emit(SalePayoutFailed {
         resident: accounts.resident.key(),
         sale: sale.key(),
         payout_id,

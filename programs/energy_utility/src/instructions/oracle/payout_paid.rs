@@ -7,7 +7,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::coins::burn_coins;
 use crate::error::EnergyError;
-use crate::events::SalePaid;
+use crate::events::{emit, SalePaid};
 use crate::math::SafeSub;
 use crate::state::{Grid, Resident, Sale};
 
@@ -54,7 +54,7 @@ pub fn handler(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
     )?;
     accounts.escrow.reload()?;
     grid.check_backing(None, None, Some(accounts.escrow.amount))?;
-    emit!(SalePaid {
+    emit(SalePaid {
         resident: accounts.resident.key(),
         sale: sale.key(),
         payout_id,

@@ -6,7 +6,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::release_escrow;
 use crate::error::EnergyError;
-use crate::events::SaleCancelled;
+use crate::events::{emit, SaleCancelled};
 use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
@@ -48,7 +48,7 @@ pub fn handler(ctx: Context<CancelWithdrawal>) -> Result<()> {
         &accounts.coins,
         returned_units,
     )?;
-    emit!(SaleCancelled {
+    emit(SaleCancelled {
         resident: accounts.resident.key(),
         sale: accounts.sale.key(),
         returned_units,

@@ -6,7 +6,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::EarningsCollected;
+use crate::events::{emit, EarningsCollected};
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -49,7 +49,7 @@ pub fn handler(ctx: Context<CollectEarnings>) -> Result<()> {
     )?;
     accounts.vault.reload()?;
     grid.check_backing(Some(accounts.vault.amount), None, None)?;
-    emit!(EarningsCollected {
+    emit(EarningsCollected {
         meter: meter.key(),
         resident: accounts.owner.key(),
         amount_units,

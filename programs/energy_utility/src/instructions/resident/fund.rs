@@ -7,7 +7,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::{MeterConnected, MeterFunded};
+use crate::events::{emit, MeterConnected, MeterFunded};
 use crate::math::SafeAdd;
 use crate::state::{Grid, Meter, Resident};
 
@@ -73,7 +73,7 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
         None,
     )?;
 
-    emit!(MeterFunded {
+    emit(MeterFunded {
         meter: meter.key(),
         funder: accounts.resident.key(),
         amount_units,
@@ -82,7 +82,7 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
         new_balance_units: meter.balance_units,
     });
     if meter.decide_connection() == Some(true) {
-        emit!(MeterConnected {
+        emit(MeterConnected {
             meter: meter.key(),
             epoch,
         });

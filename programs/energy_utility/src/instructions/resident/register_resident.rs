@@ -5,7 +5,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::ResidentRegistered;
+use crate::events::{emit, ResidentRegistered};
 use crate::math::SafeAdd;
 use crate::state::{validate_id, DirectoryEntry, Grid, Resident};
 
@@ -69,7 +69,7 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         target: resident.key(),
         bump: ctx.bumps.resident_entry,
     });
-    emit!(ResidentRegistered {
+    emit(ResidentRegistered {
         grid: grid.key(),
         resident: resident.key(),
         id: resident_id,

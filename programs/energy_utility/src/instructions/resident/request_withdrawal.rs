@@ -9,7 +9,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::coins::move_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::events::SaleRequested;
+use crate::events::{emit, SaleRequested};
 use crate::math::SafeAdd;
 use crate::state::{Grid, Resident, Sale, SaleStatus};
 
@@ -96,7 +96,7 @@ pub fn handler(
     )?;
     accounts.escrow.reload()?;
     grid.check_backing(None, None, Some(accounts.escrow.amount))?;
-    emit!(SaleRequested {
+    emit(SaleRequested {
         resident: resident.key(),
         sale: accounts.sale.key(),
         number,
