@@ -139,7 +139,10 @@ fn the_gateway_reports_hourly_spools_offline_and_never_doubles() {
     );
 
     // A crash after sending but before the spool was updated: the reading is sent again, the
-    // chain refuses the duplicate, and the gateway drops it. Nothing is counted twice.
+    // chain refuses the duplicate, and the gateway drops it. Nothing is counted twice. (Sent
+    // again within the same 400 ms block, the very same signed bytes would be refused as
+    // already processed and count as delivered: `durability.rs` in localnet tests that.)
+    std::thread::sleep(std::time::Duration::from_millis(900));
     std::fs::write(&spool_file, &spooled).unwrap();
     let again = gateway(&deu, &url, &register, &relay, &spool_dir);
     assert_eq!(again["reported"], serde_json::json!([]));

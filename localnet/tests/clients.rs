@@ -126,10 +126,16 @@ async fn web3js_and_kit_work_against_the_local_cluster_unchanged() {
     std::fs::remove_dir_all(&ledger).unwrap();
 }
 
+/// A test of this file: its name and its body.
+type Test = (
+    &'static str,
+    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+);
+
 /// Without libtest's harness (`harness = false` in Cargo.toml): libtest captures what the
 /// threads a test starts print, and a natively run program's `msg!` lines are printed; here
 /// the process's stdout stays the program's, so the cluster can put them in the transaction's
-/// logs, as `deu localnet` does.
+/// logs, as `deu localnet` does. Arguments filter the tests by name, as libtest's do.
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -140,10 +146,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: Vec<(
-        &str,
-        std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-    )> = vec![(
+    let tests: Vec<Test> = vec![(
         "web3js_and_kit_work_against_the_local_cluster_unchanged",
         Box::pin(web3js_and_kit_work_against_the_local_cluster_unchanged()),
     )];

@@ -268,3 +268,30 @@ async fn a_damaged_ledger_is_one_clear_error_and_reset_recovers() {
     localnet.shutdown().await.unwrap();
     std::fs::remove_dir_all(&ledger).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_sending_the_same_instructions_twice_in_a_block_gets_the_first_outcome() {
+    let ledger = ledger_dir("same-bytes");
+    let localnet = start(config(&ledger, true)).await.unwrap();
+    let rpc = client(&localnet);
+    let alice = funded(&rpc, 2 * SOL).await;
+    let bob = Pubkey::new_unique();
+    let sdk = energy_utility_sdk::Client::new(&localnet.rpc_url(), alice.insecure_clone());
+    let transfer = system_instruction::transfer(&alice.pubkey(), &bob, SOL / 10);
+    // A process that crashed after sending and sends again at once signs the very same bytes
+    // (same blockhash): the cluster refuses them as already processed, and the SDK answers
+    // with their outcome instead of an error. Tried until both sends fall in one block.
+    let mut sent = 0;
+    for _ in 0..10 {
+        let first = sdk.send(&[transfer.clone()], &[]).await.unwrap();
+        let second = sdk.send(&[transfer.clone()], &[]).await.unwrap();
+        sent += if first == second { 1 } else { 2 };
+        assert_eq!(rpc.get_balance(&bob).await.unwrap(), sent * (SOL / 10));
+        if first == second {
+            localnet.shutdown().await.unwrap();
+            std::fs::remove_dir_all(&ledger).unwrap();
+            return;
+        }
+    }
+    panic!("ten tries, never two sends in one block");
+}

@@ -4,7 +4,7 @@
 //! addresses from a lookup table.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -48,9 +48,9 @@ fn ledger_dir(name: &str) -> PathBuf {
     ))
 }
 
-async fn start_on(ledger: &PathBuf, reset: bool) -> Localnet {
+async fn start_on(ledger: &Path, reset: bool) -> Localnet {
     start(LocalnetConfig {
-        ledger: ledger.clone(),
+        ledger: ledger.to_path_buf(),
         reset,
         bind: "127.0.0.1:0".parse().unwrap(),
     })
@@ -440,10 +440,16 @@ async fn a_v0_transaction_loads_its_accounts_from_a_lookup_table() {
     std::fs::remove_dir_all(&ledger).unwrap();
 }
 
+/// A test of this file: its name and its body.
+type Test = (
+    &'static str,
+    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+);
+
 /// Without libtest's harness (`harness = false` in Cargo.toml): libtest captures what the
 /// threads a test starts print, and a natively run program's `msg!` lines are printed; here
 /// the process's stdout stays the program's, so the cluster can put them in the transaction's
-/// logs, as `deu localnet` does.
+/// logs, as `deu localnet` does. Arguments filter the tests by name, as libtest's do.
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -454,10 +460,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let tests: Vec<(
-        &str,
-        std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-    )> = vec![
+    let tests: Vec<Test> = vec![
         (
             "a_program_transaction_is_told_back_with_its_logs_history_and_token_accounts",
             Box::pin(a_program_transaction_is_told_back_with_its_logs_history_and_token_accounts()),

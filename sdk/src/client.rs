@@ -76,6 +76,22 @@ impl Client {
                     Some(solana_transaction_error::TransactionError::BlockhashNotFound) => {
                         last_error = Some(rpc_error(err));
                     }
+                    // These very bytes went through before (the same instructions signed again
+                    // within one block, e.g. by a process that crashed after sending): their
+                    // outcome is this send's.
+                    Some(solana_transaction_error::TransactionError::AlreadyProcessed) => {
+                        let signature = tx.signatures[0];
+                        return match self
+                            .rpc
+                            .get_signature_status(&signature)
+                            .await
+                            .map_err(rpc_error)?
+                        {
+                            Some(Ok(())) => Ok(signature.to_string()),
+                            Some(Err(tx_err)) => Err(SdkError::from_transaction_error(tx_err)),
+                            None => Err(rpc_error(err)),
+                        };
+                    }
                     Some(tx_err) => return Err(SdkError::from_transaction_error(tx_err)),
                     None => return Err(rpc_error(err)),
                 },
