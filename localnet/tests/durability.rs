@@ -283,8 +283,14 @@ async fn the_sdk_sending_the_same_instructions_twice_in_a_block_gets_the_first_o
     // with their outcome instead of an error. Tried until both sends fall in one block.
     let mut sent = 0;
     for _ in 0..10 {
-        let first = sdk.send(&[transfer.clone()], &[]).await.unwrap();
-        let second = sdk.send(&[transfer.clone()], &[]).await.unwrap();
+        let first = sdk
+            .send(std::slice::from_ref(&transfer), &[])
+            .await
+            .unwrap();
+        let second = sdk
+            .send(std::slice::from_ref(&transfer), &[])
+            .await
+            .unwrap();
         sent += if first == second { 1 } else { 2 };
         assert_eq!(rpc.get_balance(&bob).await.unwrap(), sent * (SOL / 10));
         if first == second {
