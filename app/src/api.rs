@@ -1,5 +1,6 @@
 //! The JSON API (see `app/API.md`): reads straight from the chain, and the demo's actions.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
@@ -12,13 +13,13 @@ use energy_utility::state::ReadingStatus;
 use energy_utility_sdk::accounts::{Meter, Resident};
 use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
 use energy_utility_sdk::views::{meter_json, resident_json, sale_json, GridView};
-use energy_utility_sdk::{instructions, pda};
+use energy_utility_sdk::{history, instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use crate::error::ApiError;
-use crate::{demo, App, HistoryEntry};
+use crate::{demo, App};
 
 type Shared = State<Arc<App>>;
 type ApiResult = Result<Json<Value>, ApiError>;
@@ -121,17 +122,32 @@ async fn state(State(app): Shared) -> ApiResult {
     Ok(Json(state_json(&app).await?))
 }
 
-fn history_for(app: &App, keep: impl Fn(&HistoryEntry) -> bool) -> Vec<Value> {
-    app.history
-        .lock()
-        .map(|h| {
-            h.iter()
-                .rev()
-                .filter(|e| keep(e))
-                .map(|e| json!(e))
-                .collect()
+/// A resident's history from the chain, newest first, as JSON.
+async fn resident_history(
+    app: &App,
+    resident: &Pubkey,
+    owned: &[(Pubkey, Meter)],
+    all_meters: &[(Pubkey, Meter)],
+) -> Result<Vec<Value>, ApiError> {
+    let mut addresses = vec![*resident];
+    addresses.extend(owned.iter().map(|(a, _)| *a));
+    let told = app.chain.told(&app.client, &addresses).await?;
+    let ids: HashMap<Pubkey, String> = all_meters.iter().map(|(a, m)| (*a, m.id.clone())).collect();
+    let owned: Vec<Pubkey> = owned.iter().map(|(a, _)| *a).collect();
+    Ok(history::resident_entries(resident, &owned, &ids, &told)
+        .into_iter()
+        .map(|e| {
+            json!({
+                "kind": e.kind,
+                "meter": e.meter,
+                "epoch": e.epoch,
+                "amount_k": format_k(e.amount_units),
+                "detail": e.detail,
+                "at": e.at,
+                "signature": e.signature,
+            })
         })
-        .unwrap_or_default()
+        .collect())
 }
 
 async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
@@ -140,11 +156,11 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     let (resident_address, resident) = client.resident(&address, &id).await?;
     let balance = client.token_amount(&resident.coins).await?;
     let mut row = resident_json(&resident_address, &resident, balance);
-    let meters: Vec<(Pubkey, Meter)> = client
-        .meters(&address, grid.meter_count)
-        .await?
-        .into_iter()
+    let all_meters = client.meters(&address, grid.meter_count).await?;
+    let meters: Vec<(Pubkey, Meter)> = all_meters
+        .iter()
         .filter(|(_, m)| m.owner == resident_address)
+        .cloned()
         .collect();
     row["meters"] = Value::Array(meters.iter().map(|(a, m)| meter_json(a, m, &id)).collect());
     let sales = client.sales(&resident_address, resident.sale_count).await?;
@@ -155,7 +171,8 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
             .map(|(number, address, sale)| sale_json(*number, address, sale))
             .collect(),
     );
-    row["history"] = Value::Array(history_for(&app, |e| e.resident == id));
+    row["history"] =
+        Value::Array(resident_history(&app, &resident_address, &meters, &all_meters).await?);
     Ok(Json(row))
 }
 
@@ -184,13 +201,22 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
             .map(|(epoch, wh, hours, status)| json!({"epoch": epoch, "kwh": format_kwh(wh), "hours": hours, "status": status}))
             .collect(),
     );
+    let told = app.chain.told(client, &[meter_address]).await?;
+    let fundings = history::fundings(&meter_address, &told);
+    let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
+    let names = client.resident_ids(&funders).await?;
     row["funders"] = Value::Array(
-        history_for(&app, |e| {
-            e.kind == "funded" && e.meter.as_deref() == Some(id.as_str())
-        })
-        .into_iter()
-        .map(|e| json!({"resident": e["resident"], "amount_k": e["amount_k"], "at": e["at"]}))
-        .collect(),
+        fundings
+            .iter()
+            .map(|f| {
+                json!({
+                    "resident": names.get(&f.funder).cloned().unwrap_or_else(|| f.funder.to_string()),
+                    "amount_k": format_k(f.amount_units),
+                    "at": f.at,
+                    "signature": f.signature,
+                })
+            })
+            .collect(),
     );
     Ok(Json(row))
 }
@@ -261,16 +287,6 @@ async fn fund(
         amount,
     );
     client.send(&[ix], &[wallet]).await?;
-    let at = client.cluster_time().await?;
-    app.record(HistoryEntry {
-        resident: request.from.clone(),
-        kind: "funded",
-        meter: Some(request.meter.clone()),
-        epoch: None,
-        amount_k: format_k(amount),
-        detail: format!("funded {}", request.meter),
-        at,
-    });
     let (_, meter) = client.meter(&address, &request.meter).await?;
     let owner = client
         .account::<Resident>(&meter.owner)

@@ -8,16 +8,16 @@ use anchor_lang::prelude::Pubkey;
 use energy_utility::constants::UNITS_PER_COIN;
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility_sdk::accounts::Meter;
-use energy_utility_sdk::amounts::{format_k, format_kwh, format_usd};
+use energy_utility_sdk::amounts::{format_k, format_kwh};
 use energy_utility_sdk::views::epoch_json;
-use energy_utility_sdk::{fiat, instructions, pda, Client, SdkError};
+use energy_utility_sdk::{instructions, pda, Client, SdkError};
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::community::{consumption_wh, production_wh, Rng, METERS, RESIDENTS};
 use crate::error::ApiError;
-use crate::{App, Custody, HistoryEntry};
+use crate::{App, Custody};
 
 /// The map's corner in degrees, and its span: demo meters are placed inside it.
 pub const MAP_LAT: f64 = 45.50;
@@ -28,10 +28,7 @@ pub const MAP_SPAN_LON: f64 = 0.010;
 const SOL: u64 = 1_000_000_000;
 
 /// Creates the grid and the community on a fresh cluster; returns the keys it holds.
-pub async fn seed(
-    client: &Client,
-    grid_name: &str,
-) -> anyhow::Result<(Custody, Vec<HistoryEntry>)> {
+pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     let utility = client.payer.insecure_clone();
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
     let args = InitializeGridArgs::with_defaults(grid_name, utility.pubkey());
@@ -41,9 +38,8 @@ pub async fn seed(
             &[],
         )
         .await?;
-    let (grid, grid_state) = client.grid(grid_name).await?;
+    let (grid, _) = client.grid(grid_name).await?;
     let now = client.cluster_time().await?;
-    let mut history = Vec::new();
 
     let mut residents = BTreeMap::new();
     for (index, plan) in RESIDENTS.iter().enumerate() {
@@ -63,20 +59,6 @@ pub async fn seed(
             now,
         );
         client.send(&[buy], &[]).await?;
-        history.push(HistoryEntry {
-            resident: plan.id.to_string(),
-            kind: "fiat",
-            meter: None,
-            epoch: None,
-            amount_k: format_k(
-                fiat::quote_buy(plan.buys_usd_cents, grid_state.coin_price_cents).unwrap_or(0),
-            ),
-            detail: format!(
-                "bought for ${} (demo payment {payment_id})",
-                format_usd(plan.buys_usd_cents)
-            ),
-            at: now,
-        });
         residents.insert(plan.id.to_string(), wallet);
     }
 
@@ -108,26 +90,14 @@ pub async fn seed(
                 k * UNITS_PER_COIN,
             );
             client.send(&[ix], &[wallet]).await?;
-            history.push(HistoryEntry {
-                resident: funder.to_string(),
-                kind: "funded",
-                meter: Some(plan.id.to_string()),
-                epoch: None,
-                amount_k: format_k(k * UNITS_PER_COIN),
-                detail: format!("prepaid {}", plan.id),
-                at: now,
-            });
         }
         gateways.insert(plan.id.to_string(), gateway);
     }
-    Ok((
-        Custody {
-            utility,
-            residents,
-            gateways,
-        },
-        history,
-    ))
+    Ok(Custody {
+        utility,
+        residents,
+        gateways,
+    })
 }
 
 /// One hour passes (see the module comment). Returns a summary of the settlement.
@@ -212,7 +182,6 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     client.disconnect_silent_meters(&grid_address).await?;
 
     // Producers' earnings go to their owners.
-    let at = client.cluster_time().await?;
     let mut payouts = Vec::new();
     for (address, _) in &producers {
         let Some(meter) = client.account::<Meter>(address).await? else {
@@ -242,15 +211,6 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
                 Ok(_) | Err(SdkError::Program(_)) => {}
                 Err(e) => return Err(e.into()),
             }
-            app.record(HistoryEntry {
-                resident: owner,
-                kind: "payout",
-                meter: Some(meter.id.clone()),
-                epoch: Some(epoch),
-                amount_k: format_k(meter.balance_units),
-                detail: format!("{} kWh produced in hour {epoch}", format_kwh(wh)),
-                at,
-            });
         }
     }
     let mut summary = match client.epoch(&grid_address, epoch).await? {

@@ -13,25 +13,12 @@ pub mod payments;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use energy_utility_sdk::history::History;
 use energy_utility_sdk::Client;
 use serde_json::Value;
 
 pub use custody::Custody;
 pub use payments::Payments;
-
-/// One entry of a resident's history, as this server saw it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HistoryEntry {
-    pub resident: String,
-    /// `fiat` (coins bought), `funded`, `payout` (a producer's earnings) or `sale` (coins sold).
-    pub kind: &'static str,
-    pub meter: Option<String>,
-    pub epoch: Option<u64>,
-    pub amount_k: String,
-    pub detail: String,
-    /// Cluster time (unix seconds).
-    pub at: i64,
-}
 
 pub struct App {
     pub client: Client,
@@ -40,7 +27,9 @@ pub struct App {
     pub custody: Option<Custody>,
     /// Buying and selling coins through the payment processor; `None` when not configured.
     pub payments: Option<Payments>,
-    pub history: Mutex<Vec<HistoryEntry>>,
+    /// Residents' and meters' histories, read from the chain's transactions (each fetched
+    /// once).
+    pub chain: History,
     pub last_settlement: Mutex<Option<Value>>,
     /// Actions that send transactions run one at a time.
     pub actions: tokio::sync::Mutex<()>,
@@ -58,16 +47,10 @@ impl App {
             grid_name: grid_name.to_string(),
             custody,
             payments,
-            history: Mutex::new(Vec::new()),
+            chain: History::new(),
             last_settlement: Mutex::new(None),
             actions: tokio::sync::Mutex::new(()),
         })
-    }
-
-    pub fn record(&self, entry: HistoryEntry) {
-        if let Ok(mut history) = self.history.lock() {
-            history.push(entry);
-        }
     }
 }
 

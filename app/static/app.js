@@ -676,12 +676,17 @@ function initMap() {
 /* Page 2: a resident                                                 */
 /* ------------------------------------------------------------------ */
 
+/** A transaction's signature, shortened; the whole of it in its title (to copy into an explorer). */
+function txEl(signature) {
+  return h("code", { class: "tx", title: `Transaction ${signature}`, "data-signature": signature }, `tx ${signature.slice(0, 8)}…`);
+}
+
 function renderHistory(list, history) {
   if (!history.length) {
-    replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: this list shows what this server has seen since it started."));
+    replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: purchases, fundings, sales and earnings appear here as the chain records them."));
     return;
   }
-  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings", sale: "Coins sold for dollars" };
+  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings", collected: "Earnings collected", sale: "Coins sold for dollars" };
   replaceChildren(
     list,
     history.map((e) =>
@@ -693,7 +698,7 @@ function renderHistory(list, history) {
           "div",
           { class: "event-body" },
           h("p", { class: "event-title" }, h("strong", {}, what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
-          h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null),
+          h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null, e.signature ? [" · ", txEl(e.signature)] : null),
         ),
         h("span", { class: "event-amount" }, fmtK(e.amount_k)),
       ),
@@ -1140,6 +1145,7 @@ function initResident() {
     history.replaceState(history.state, "", address.href);
   }
   let payments = null;
+  let checkoutEvent = "";
 
   const feed = live(
     () => api(`/api/residents/${encodeURIComponent(id)}`),
@@ -1153,7 +1159,20 @@ function initResident() {
       locked.textContent = fmtK(resident.locked_k);
       locked.parentElement.classList.toggle("stat-busy", (parseUnits(resident.locked_k) || 0n) > 0n);
       if (checkout && checkout !== "cancelled") {
-        const bought = (resident.history || []).find((e) => e.kind === "fiat" && (e.detail || "").includes(checkout));
+        // The chain records the processor's payment event; the delivery log says which
+        // event paid this checkout.
+        if (!checkoutEvent) {
+          api("/api/payments/deliveries")
+            .then((log) => {
+              const hit = (log.deliveries || []).find((d) => d.result === "applied" && (d.detail || "").includes(checkout));
+              if (hit && hit.event_id) {
+                checkoutEvent = hit.event_id;
+                feed.refresh();
+              }
+            })
+            .catch(() => {});
+        }
+        const bought = checkoutEvent && (resident.history || []).find((e) => e.kind === "fiat" && (e.detail || "").includes(checkoutEvent));
         if (bought) {
           say(status, `Payment confirmed: ${fmtK(bought.amount_k)} added to your coins.`, "ok");
           checkout = "";
@@ -1193,7 +1212,7 @@ function renderReadings(table, readings) {
 
 function renderFunders(list, funders) {
   if (!funders.length) {
-    replaceChildren(list, h("li", { class: "muted" }, "No funding seen by this server yet."));
+    replaceChildren(list, h("li", { class: "muted" }, "Nobody has funded this meter yet."));
     return;
   }
   replaceChildren(

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use solana_keypair::Keypair;
 
 struct Demo {
-    _net: Localnet,
+    /// The cluster, when this server started it.
+    net: Option<Localnet>,
     base: String,
     http: reqwest::Client,
 }
@@ -26,18 +27,15 @@ async fn demo_app(name: &str) -> Demo {
     .await
     .expect("start the cluster");
     let client = Client::new(&net.rpc_url(), Keypair::new());
-    let (custody, history) = demo::seed(&client, "demo")
+    let custody = demo::seed(&client, "demo")
         .await
         .expect("seed the community");
     let app = App::new(client, "demo", Some(custody), None);
-    for entry in history {
-        app.record(entry);
-    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(energy_utility_app::serve(app, listener));
     Demo {
-        _net: net,
+        net: Some(net),
         base,
         http: reqwest::Client::new(),
     }
@@ -311,4 +309,120 @@ async fn solana_pay_returns_an_unsigned_fund_transaction_for_the_residents_walle
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A second server over the same cluster, with nothing in memory.
+async fn another_server(d: &Demo) -> Demo {
+    let url = d
+        .net
+        .as_ref()
+        .expect("the first server's cluster")
+        .rpc_url();
+    let client = Client::new(&url, Keypair::new());
+    let app = App::new(client, "demo", None, None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(energy_utility_app::serve(app, listener));
+    Demo {
+        net: None,
+        base,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn entries<'a>(history: &'a Value, kind: &str) -> Vec<&'a Value> {
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn histories_come_from_the_chain_and_another_server_tells_the_same() {
+    let d = demo_app("history").await;
+    let (status, after) = d.post("/api/clock/advance", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let epoch = after["last_settlement"]["epoch"].as_u64().unwrap();
+    let payout = after["last_settlement"]["payouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["owner"] == "angel")
+        .unwrap()
+        .clone();
+    // Danny lights the dark pole.
+    let (status, funded) = d
+        .post(
+            "/api/fund",
+            json!({"from": "danny", "meter": "pole-3", "amount_k": "1.5"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{funded}");
+
+    // Angel: bought coins at seeding, her roof was paid for the hour, the payout collected.
+    let (_, angel) = d.get("/api/residents/angel").await;
+    let history = &angel["history"];
+    let fiat = entries(history, "fiat");
+    assert_eq!(fiat.len(), 1, "{history}");
+    assert!(fiat[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("(payment demo-buy-angel)"));
+    let paid = entries(history, "payout");
+    assert_eq!(paid.len(), 1, "{history}");
+    assert_eq!(paid[0]["meter"], payout["meter"]);
+    assert_eq!(paid[0]["epoch"].as_u64().unwrap(), epoch);
+    assert_eq!(paid[0]["amount_k"], payout["payout_k"]);
+    assert_eq!(
+        paid[0]["detail"],
+        format!(
+            "{} kWh produced in hour {epoch}",
+            payout["kwh"].as_str().unwrap()
+        )
+    );
+    let collected = entries(history, "collected");
+    assert_eq!(collected.len(), 1, "{history}");
+    assert_eq!(collected[0]["amount_k"], payout["payout_k"]);
+    // Newest first, each with the transaction that did it.
+    let times: Vec<i64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["signature"].as_str().unwrap().len() >= 86));
+
+    // Danny's funding is in his history and in the pole's funders.
+    let (_, danny) = d.get("/api/residents/danny").await;
+    let funded = entries(&danny["history"], "funded");
+    assert_eq!(funded[0]["meter"], "pole-3", "{}", danny["history"]);
+    assert_eq!(funded[0]["amount_k"], "1.500000");
+    let pole = d.meter("pole-3").await;
+    assert_eq!(pole["funders"][0]["resident"], "danny", "{pole}");
+    assert_eq!(pole["funders"][0]["amount_k"], "1.500000");
+    assert_eq!(pole["funders"][0]["signature"], funded[0]["signature"]);
+
+    // A server started afterwards, with nothing in memory, tells all of it the same.
+    let other = another_server(&d).await;
+    for path in [
+        "/api/residents/angel",
+        "/api/residents/danny",
+        "/api/residents/carlos",
+    ] {
+        let (_, here) = d.get(path).await;
+        let (_, there) = other.get(path).await;
+        assert_eq!(here["history"], there["history"], "{path}");
+        assert!(!here["history"].as_array().unwrap().is_empty(), "{path}");
+    }
+    assert_eq!(
+        d.meter("pole-3").await["funders"],
+        other.meter("pole-3").await["funders"]
+    );
 }

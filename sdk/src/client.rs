@@ -502,6 +502,6 @@ fn check_size(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
-fn rpc_error(err: ClientError) -> SdkError {
+pub(crate) fn rpc_error(err: ClientError) -> SdkError {
     SdkError::Rpc(err.to_string())
 }

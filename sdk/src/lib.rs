@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod events;
 pub mod fiat;
+pub mod history;
 pub mod instructions;
 pub mod meters;
 pub mod pda;

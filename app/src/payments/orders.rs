@@ -24,7 +24,7 @@ use solana_signer::Signer;
 use super::Payments;
 use crate::api::decimal_text;
 use crate::error::ApiError;
-use crate::{App, HistoryEntry};
+use crate::App;
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -272,22 +272,6 @@ pub async fn sell(
             ))
         }
     };
-    let at = app.client.cluster_time().await?;
-    app.record(HistoryEntry {
-        resident: id.clone(),
-        kind: "sale",
-        meter: None,
-        epoch: None,
-        amount_k: format_k(units),
-        detail: format!(
-            "selling {} k for ${}: payout {} {}",
-            format_k(units),
-            format_usd(cents),
-            payout.id,
-            payout.status
-        ),
-        at,
-    });
     Ok(Json(json!({
         "payout_id": payout.id,
         "status": payout.status,

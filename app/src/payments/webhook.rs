@@ -33,7 +33,7 @@ use serde_json::json;
 
 use super::deliveries::{Delivery, Result as Outcome};
 use super::Payments;
-use crate::{App, HistoryEntry};
+use crate::App;
 
 /// Checkout sessions paid later (bank debits) complete with this event instead.
 const CHECKOUT_ASYNC_SUCCEEDED: &str = "checkout.session.async_payment_succeeded";
@@ -334,7 +334,7 @@ async fn apply_purchase(app: &App, payments: &Payments, order: &Order) -> Answer
                 Ok(Some(receipt)) => format_k(receipt.coin_units),
                 _ => "?".to_string(),
             };
-            applied(app, oracle, order, coins, signature).await
+            applied(order, coins, signature)
         }
         Err(err) => match refused(err) {
             Ok(answer) => answer,
@@ -386,7 +386,7 @@ async fn apply_payout(app: &App, payments: &Payments, order: &Order, address: Pu
         _ => instructions::payout_failed(&payer, &grid, resident, number, id),
     };
     match oracle.send(&[ix], &[]).await {
-        Ok(signature) => applied(app, oracle, order, format_k(sale.units), signature).await,
+        Ok(signature) => applied(order, format_k(sale.units), signature),
         Err(err) => match refused(err) {
             Ok(answer) => answer,
             Err(err) => match oracle.account::<Sale>(&address).await {
@@ -478,35 +478,14 @@ fn duplicate(receipt: &Receipt) -> Answer {
     )
 }
 
-async fn applied(
-    app: &App,
-    oracle: &energy_utility_sdk::Client,
-    order: &Order,
-    coins: String,
-    signature: String,
-) -> Answer {
+/// What a delivery that was applied on chain answers (and the delivery log keeps).
+fn applied(order: &Order, coins: String, signature: String) -> Answer {
     let usd = format_usd(order.cents);
-    let (kind, detail) = match order.action {
-        Action::Buy => (
-            "fiat",
-            format!("bought {coins} k for ${usd} ({})", order.detail),
-        ),
-        Action::PayoutPaid => (
-            "sale",
-            format!("sold {coins} k: ${usd} paid out ({})", order.detail),
-        ),
-        Action::PayoutFailed => ("sale", format!("{}: {coins} k returned", order.detail)),
+    let detail = match order.action {
+        Action::Buy => format!("bought {coins} k for ${usd} ({})", order.detail),
+        Action::PayoutPaid => format!("sold {coins} k: ${usd} paid out ({})", order.detail),
+        Action::PayoutFailed => format!("{}: {coins} k returned", order.detail),
     };
-    let at = oracle.cluster_time().await.unwrap_or_else(|_| unix_now());
-    app.record(HistoryEntry {
-        resident: order.resident.clone(),
-        kind,
-        meter: None,
-        epoch: None,
-        amount_k: coins,
-        detail: detail.clone(),
-        at,
-    });
     let mut answer = Answer::new(StatusCode::OK, Outcome::Applied, detail);
     answer.delivery.signature = Some(signature);
     answer

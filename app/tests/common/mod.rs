@@ -75,7 +75,7 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
         .parse()
         .expect("the cluster's address");
     let client = Client::new(&rpc_url, Keypair::new());
-    let (custody, _) = demo::seed(&client, GRID).await.expect("seed the community");
+    let custody = demo::seed(&client, GRID).await.expect("seed the community");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let secret = format!("whsec_{name}_secret");

@@ -106,7 +106,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         net.rpc_url()
     );
     let client = Client::new(&net.rpc_url(), Keypair::new());
-    let (custody, history) = demo::seed(&client, &globals.grid).await?;
+    let custody = demo::seed(&client, &globals.grid).await?;
     let public_url = format!("http://127.0.0.1:{}", args.port);
     let webhook_secret = energy_utility_payments::random_id("whsec_");
     let api_key = energy_utility_payments::random_id("sk_test_");
@@ -138,9 +138,6 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         processor.url()
     );
     let app = App::new(client, &globals.grid, Some(custody), Some(payments));
-    for entry in history {
-        app.record(entry);
-    }
     eprintln!(
         "deu demo: open http://127.0.0.1:{} (demo custody: this server holds the demo residents' keys and signs for them). Ctrl-C stops.",
         args.port

@@ -1,0 +1,297 @@
+//! Histories from the chain: what the program's events say happened to a resident or a meter,
+//! read from the transactions that touched its accounts (`getSignaturesForAddress`, then
+//! `getTransaction` for each). Every server (and `deu`) reads the same entries, and they
+//! survive restarts. A confirmed transaction never changes, so [`History`] fetches each one
+//! once and keeps what it said.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use anchor_lang::prelude::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_api::config::{RpcTransactionConfig, UiTransactionEncoding};
+use solana_signature::Signature;
+
+use crate::amounts::{format_k, format_kwh, format_usd};
+use crate::client::{rpc_error, Result};
+use crate::events::{decode_logs, Event};
+use crate::Client;
+
+/// How many of an address's newest transactions a history reads.
+pub const HISTORY_DEPTH: usize = 200;
+
+/// What one successful transaction said: its slot, time and the program's events, in order.
+#[derive(Debug, Clone)]
+pub struct Told {
+    pub signature: Signature,
+    pub slot: u64,
+    /// Cluster time (unix seconds) of its block.
+    pub at: i64,
+    pub events: Vec<Event>,
+}
+
+/// One line of a resident's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `fiat` (coins bought), `funded` (a meter prepaid), `payout` (a producer's earnings for
+    /// an hour), `collected` (earnings moved to the owner's coins) or `sale` (coins sold).
+    pub kind: &'static str,
+    pub meter: Option<String>,
+    pub epoch: Option<u64>,
+    pub amount_units: u64,
+    pub detail: String,
+    pub at: i64,
+    /// The transaction that did it.
+    pub signature: String,
+}
+
+/// A meter's funding by one resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Funding {
+    pub funder: Pubkey,
+    pub amount_units: u64,
+    pub at: i64,
+    pub signature: String,
+}
+
+/// The transactions already read, shared by every history a process builds.
+#[derive(Default)]
+pub struct History {
+    told: Mutex<HashMap<Signature, Arc<Told>>>,
+}
+
+impl History {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The successful transactions that touched any of `addresses` (the newest
+    /// [`HISTORY_DEPTH`] of each), newest first, each once.
+    pub async fn told(&self, client: &Client, addresses: &[Pubkey]) -> Result<Vec<Arc<Told>>> {
+        let mut wanted: Vec<(u64, Signature, Option<i64>)> = Vec::new();
+        let mut seen = HashSet::new();
+        for address in addresses {
+            let statuses = client
+                .rpc
+                .get_signatures_for_address_with_config(
+                    address,
+                    GetConfirmedSignaturesForAddress2Config {
+                        limit: Some(HISTORY_DEPTH),
+                        commitment: Some(CommitmentConfig::confirmed()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(rpc_error)?;
+            for status in statuses.into_iter().filter(|s| s.err.is_none()) {
+                let Ok(signature) = status.signature.parse::<Signature>() else {
+                    continue;
+                };
+                if seen.insert(signature) {
+                    wanted.push((status.slot, signature, status.block_time));
+                }
+            }
+        }
+        let mut told = Vec::with_capacity(wanted.len());
+        for (slot, signature, block_time) in wanted {
+            let known = self
+                .told
+                .lock()
+                .ok()
+                .and_then(|t| t.get(&signature).cloned());
+            let entry = match known {
+                Some(entry) => entry,
+                None => {
+                    let tx = client
+                        .rpc
+                        .get_transaction_with_config(
+                            &signature,
+                            RpcTransactionConfig {
+                                encoding: Some(UiTransactionEncoding::Json),
+                                commitment: Some(CommitmentConfig::confirmed()),
+                                max_supported_transaction_version: Some(0),
+                            },
+                        )
+                        .await
+                        .map_err(rpc_error)?;
+                    let logs: Vec<String> = tx
+                        .transaction
+                        .meta
+                        .and_then(|meta| Option::from(meta.log_messages))
+                        .unwrap_or_default();
+                    let entry = Arc::new(Told {
+                        signature,
+                        slot,
+                        at: tx.block_time.or(block_time).unwrap_or(0),
+                        events: decode_logs(&logs),
+                    });
+                    if let Ok(mut cache) = self.told.lock() {
+                        cache.insert(signature, entry.clone());
+                    }
+                    entry
+                }
+            };
+            told.push(entry);
+        }
+        told.sort_by(|a, b| b.slot.cmp(&a.slot));
+        Ok(told)
+    }
+}
+
+/// A resident's history, newest first: its purchases, fundings, sales and collected
+/// earnings, and the hourly payouts of the meters it owns. `meter_ids` names meters.
+pub fn resident_entries(
+    resident: &Pubkey,
+    owned_meters: &[Pubkey],
+    meter_ids: &HashMap<Pubkey, String>,
+    told: &[Arc<Told>],
+) -> Vec<Entry> {
+    let meter_id = |m: &Pubkey| meter_ids.get(m).cloned().unwrap_or_else(|| m.to_string());
+    let mut entries = Vec::new();
+    for tx in told {
+        // Newest first within a transaction too.
+        for event in tx.events.iter().rev() {
+            let entry = |kind, meter: Option<&Pubkey>, epoch, amount_units, detail: String| Entry {
+                kind,
+                meter: meter.map(meter_id),
+                epoch,
+                amount_units,
+                detail,
+                at: tx.at,
+                signature: tx.signature.to_string(),
+            };
+            let line = match event {
+                Event::FiatApplied(e) if e.resident == *resident => entry(
+                    "fiat",
+                    None,
+                    None,
+                    e.coin_units,
+                    format!(
+                        "bought {} k for ${} ({} {})",
+                        format_k(e.coin_units),
+                        format_usd(e.amount_cents),
+                        if e.payment_id.starts_with("cs_") {
+                            "checkout"
+                        } else {
+                            "payment"
+                        },
+                        e.payment_id
+                    ),
+                ),
+                Event::MeterFunded(e) if e.funder == *resident => entry(
+                    "funded",
+                    Some(&e.meter),
+                    None,
+                    e.amount_units,
+                    if e.debt_repaid_units > 0 {
+                        format!(
+                            "prepaid {} ({} k of it paid the meter's debt)",
+                            meter_id(&e.meter),
+                            format_k(e.debt_repaid_units)
+                        )
+                    } else {
+                        format!("prepaid {}", meter_id(&e.meter))
+                    },
+                ),
+                Event::ProducerPaid(e) if owned_meters.contains(&e.meter) => entry(
+                    "payout",
+                    Some(&e.meter),
+                    Some(e.epoch),
+                    e.payout_units,
+                    format!("{} kWh produced in hour {}", format_kwh(e.wh), e.epoch),
+                ),
+                Event::EarningsCollected(e) if e.resident == *resident => entry(
+                    "collected",
+                    Some(&e.meter),
+                    None,
+                    e.amount_units,
+                    format!(
+                        "earnings of {} moved to the coin account",
+                        meter_id(&e.meter)
+                    ),
+                ),
+                Event::SaleRequested(e) if e.resident == *resident => entry(
+                    "sale",
+                    None,
+                    None,
+                    e.units,
+                    format!(
+                        "set aside {} k to sell (sale {})",
+                        format_k(e.units),
+                        e.number
+                    ),
+                ),
+                Event::SaleCancelled(e) if e.resident == *resident => entry(
+                    "sale",
+                    None,
+                    None,
+                    e.returned_units,
+                    format!("sale cancelled: {} k back", format_k(e.returned_units)),
+                ),
+                Event::SaleLocked(e) if e.resident == *resident => entry(
+                    "sale",
+                    None,
+                    None,
+                    e.units,
+                    format!(
+                        "selling {} k for ${}: payout pending",
+                        format_k(e.units),
+                        format_usd(e.cents)
+                    ),
+                ),
+                Event::SalePaid(e) if e.resident == *resident => entry(
+                    "sale",
+                    None,
+                    None,
+                    e.burned_units,
+                    format!(
+                        "sold {} k: ${} paid out (payout {})",
+                        format_k(e.burned_units),
+                        format_usd(e.cents),
+                        e.payout_id
+                    ),
+                ),
+                Event::SalePayoutFailed(e) if e.resident == *resident => entry(
+                    "sale",
+                    None,
+                    None,
+                    e.returned_units,
+                    if e.reversed {
+                        format!(
+                            "payout {} reversed after it was paid: {} k given back",
+                            e.payout_id,
+                            format_k(e.returned_units)
+                        )
+                    } else {
+                        format!(
+                            "payout {} failed: {} k returned",
+                            e.payout_id,
+                            format_k(e.returned_units)
+                        )
+                    },
+                ),
+                _ => continue,
+            };
+            entries.push(line);
+        }
+    }
+    entries
+}
+
+/// Who funded `meter`, newest first.
+pub fn fundings(meter: &Pubkey, told: &[Arc<Told>]) -> Vec<Funding> {
+    told.iter()
+        .flat_map(|tx| {
+            tx.events.iter().rev().filter_map(move |event| match event {
+                Event::MeterFunded(e) if e.meter == *meter => Some(Funding {
+                    funder: e.funder,
+                    amount_units: e.amount_units,
+                    at: tx.at,
+                    signature: tx.signature.to_string(),
+                }),
+                _ => None,
+            })
+        })
+        .collect()
+}
