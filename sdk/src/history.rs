@@ -134,7 +134,7 @@ impl History {
             };
             told.push(entry);
         }
-        told.sort_by(|a, b| b.slot.cmp(&a.slot));
+        told.sort_by_key(|t| std::cmp::Reverse(t.slot));
         Ok(told)
     }
 }
