@@ -4,11 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use energy_utility::state::ReadingStatus;
 use energy_utility_sdk::accounts::{Meter, Resident};
 use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
@@ -31,11 +29,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/meters/{id}", get(meter))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
-        .route("/api/pay/fund", get(pay_label).post(pay_transaction))
-        .route("/api/pay/sell", get(pay_label).post(pay_sale))
 }
 
-async fn grid(app: &App) -> Result<(Pubkey, energy_utility_sdk::accounts::Grid), ApiError> {
+pub(crate) async fn grid(
+    app: &App,
+) -> Result<(Pubkey, energy_utility_sdk::accounts::Grid), ApiError> {
     Ok(app.client.grid(&app.grid_name).await?)
 }
 
@@ -243,7 +241,7 @@ pub(crate) fn decimal_text(value: &Value, expected: &str) -> Result<String, ApiE
     }
 }
 
-fn amount_units(value: &Value) -> Result<u64, ApiError> {
+pub(crate) fn amount_units(value: &Value) -> Result<u64, ApiError> {
     let text = decimal_text(value, "amount_k must be a decimal number of coins")?;
     let units =
         parse_k(&text).map_err(|e| ApiError::bad_request(format!("invalid amount: {e}")))?;
@@ -296,131 +294,5 @@ async fn fund(
     Ok(Json(json!({
         "meter": meter_json(&meter_address, &meter, &owner),
         "resident": {"id": request.from, "balance_k": format_k(balance)},
-    })))
-}
-
-#[derive(Deserialize)]
-struct PayQuery {
-    from: String,
-    meter: String,
-    amount_k: String,
-}
-
-async fn pay_label() -> Json<Value> {
-    Json(json!({"label": "Community energy grid", "icon": "/static/icon.svg"}))
-}
-
-#[derive(Deserialize)]
-struct PayAccount {
-    account: String,
-}
-
-/// Solana Pay transaction request: an unsigned `fund` transaction for the resident's wallet.
-async fn pay_transaction(
-    State(app): Shared,
-    Query(query): Query<PayQuery>,
-    Json(body): Json<PayAccount>,
-) -> ApiResult {
-    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
-    let account: Pubkey = body
-        .account
-        .parse()
-        .map_err(|_| ApiError::bad_request("account must be a wallet public key"))?;
-    let client = &app.client;
-    let (address, _) = grid(&app).await?;
-    let (resident_address, resident) = client.resident(&address, &query.from).await?;
-    if resident.authority != account {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("resident '{}' belongs to another wallet", query.from),
-        ));
-    }
-    let (meter_address, _) = client.meter(&address, &query.meter).await?;
-    let ix = instructions::fund(
-        &account,
-        &address,
-        &resident_address,
-        &meter_address,
-        amount,
-    );
-    let transaction = unsigned_transaction(client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
-    })))
-}
-
-/// A transaction with one instruction for `payer`'s wallet to sign, base64 (Solana Pay).
-async fn unsigned_transaction(
-    client: &energy_utility_sdk::Client,
-    ix: solana_transaction::Instruction,
-    payer: &Pubkey,
-) -> Result<String, ApiError> {
-    let blockhash = client
-        .rpc
-        .get_latest_blockhash()
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(payer));
-    tx.message.recent_blockhash = blockhash;
-    let bytes = bincode::serialize(&tx)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
-#[derive(Deserialize)]
-struct SellQuery {
-    from: String,
-    amount_k: String,
-    /// The bank account (or processor destination id) the dollars go to.
-    to: String,
-}
-
-/// Solana Pay transaction request: an unsigned `request_withdrawal` (a sale of `amount_k` to
-/// be paid out to `to`) for the resident's wallet. The wallet's signature is what lets the
-/// payment service pay that destination.
-async fn pay_sale(
-    State(app): Shared,
-    Query(query): Query<SellQuery>,
-    Json(body): Json<PayAccount>,
-) -> ApiResult {
-    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
-    let destination = energy_utility_sdk::fiat::normalize_destination(&query.to);
-    if destination.is_empty() {
-        return Err(ApiError::bad_request(
-            "to must name the bank account the dollars go to",
-        ));
-    }
-    let account: Pubkey = body
-        .account
-        .parse()
-        .map_err(|_| ApiError::bad_request("account must be a wallet public key"))?;
-    let client = &app.client;
-    let (address, _) = grid(&app).await?;
-    let (resident_address, resident) = client.resident(&address, &query.from).await?;
-    if resident.authority != account {
-        return Err(ApiError::forbidden(format!(
-            "resident '{}' belongs to another wallet",
-            query.from
-        )));
-    }
-    let ix = instructions::request_withdrawal(
-        &account,
-        &address,
-        &resident_address,
-        resident.sale_count,
-        amount,
-        energy_utility_sdk::fiat::destination_hash(&destination),
-    );
-    let transaction = unsigned_transaction(client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "sale": resident.sale_count,
-        "message": format!(
-            "Sell {} k from {} to be paid out to the account ending {}",
-            format_k(amount),
-            query.from,
-            &destination[destination.len().saturating_sub(4)..]
-        ),
     })))
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 mod pages;
 pub mod payments;
+pub mod wallet;
 
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +58,7 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     pages::routes()
         .merge(api::routes())
+        .merge(wallet::routes())
         .merge(payments::routes())
         .with_state(app)
 }

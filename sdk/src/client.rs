@@ -9,9 +9,11 @@ use solana_commitment_config::CommitmentConfig;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::SerializableTransaction;
 use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{versioned::VersionedTransaction, Transaction};
+use solana_transaction_error::TransactionError;
 
 use crate::accounts::{DirectoryEntry, Epoch, EpochStatus, Grid, Meter, Receipt, Resident, Sale};
 use crate::error::SdkError;
@@ -23,6 +25,13 @@ const SEND_ATTEMPTS: usize = 3;
 const ACCOUNTS_PER_REQUEST: usize = 100;
 
 pub type Result<T> = std::result::Result<T, SdkError>;
+
+/// Why a submitted transaction did not land.
+enum Submitted {
+    /// Its blockhash expired: sign it again.
+    Expired(SdkError),
+    Failed(SdkError),
+}
 
 pub struct Client {
     pub rpc: RpcClient,
@@ -70,34 +79,55 @@ impl Client {
                 blockhash,
             );
             check_size(&tx)?;
-            match self.rpc.send_and_confirm_transaction(&tx).await {
-                Ok(signature) => return Ok(signature.to_string()),
-                Err(err) => match err.get_transaction_error() {
-                    Some(solana_transaction_error::TransactionError::BlockhashNotFound) => {
-                        last_error = Some(rpc_error(err));
-                    }
-                    // These very bytes went through before (the same instructions signed again
-                    // within one block, e.g. by a process that crashed after sending): their
-                    // outcome is this send's.
-                    Some(solana_transaction_error::TransactionError::AlreadyProcessed) => {
-                        let signature = tx.signatures[0];
-                        return match self
-                            .rpc
-                            .get_signature_status(&signature)
-                            .await
-                            .map_err(rpc_error)?
-                        {
-                            Some(Ok(())) => Ok(signature.to_string()),
-                            Some(Err(tx_err)) => Err(SdkError::from_transaction_error(tx_err)),
-                            None => Err(rpc_error(err)),
-                        };
-                    }
-                    Some(tx_err) => return Err(SdkError::from_transaction_error(tx_err)),
-                    None => return Err(rpc_error(err)),
-                },
+            match self.submit(&tx).await {
+                Err(Submitted::Expired(err)) => last_error = Some(err),
+                Err(Submitted::Failed(err)) => return Err(err),
+                Ok(signature) => return Ok(signature),
             }
         }
         Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
+    }
+
+    /// Sends a transaction someone else signed (a resident's wallet) and waits for
+    /// confirmation. An expired one is refused with a sentence that says to sign it again.
+    pub async fn send_signed(&self, tx: &VersionedTransaction) -> Result<String> {
+        match self.submit(tx).await {
+            Ok(signature) => Ok(signature),
+            Err(Submitted::Failed(err)) => Err(err),
+            Err(Submitted::Expired(_)) => Err(SdkError::Invalid(
+                "the transaction expired before it reached the cluster (a blockhash lasts about a minute): sign it again".into(),
+            )),
+        }
+    }
+
+    /// Sends `tx` and waits for confirmation; the outcome of bytes already processed is theirs.
+    async fn submit(
+        &self,
+        tx: &(impl SerializableTransaction + Sync),
+    ) -> std::result::Result<String, Submitted> {
+        let err = match self.rpc.send_and_confirm_transaction(tx).await {
+            Ok(signature) => return Ok(signature.to_string()),
+            Err(err) => err,
+        };
+        match err.get_transaction_error() {
+            Some(TransactionError::BlockhashNotFound) => Err(Submitted::Expired(rpc_error(err))),
+            // These very bytes went through before (the same instructions signed again within
+            // one block, e.g. by a process that crashed after sending): their outcome is this
+            // send's.
+            Some(TransactionError::AlreadyProcessed) => {
+                let signature = *tx.get_signature();
+                match self.rpc.get_signature_status(&signature).await {
+                    Ok(Some(Ok(()))) => Ok(signature.to_string()),
+                    Ok(Some(Err(tx_err))) => {
+                        Err(Submitted::Failed(SdkError::from_transaction_error(tx_err)))
+                    }
+                    Ok(None) => Err(Submitted::Failed(rpc_error(err))),
+                    Err(e) => Err(Submitted::Failed(rpc_error(e))),
+                }
+            }
+            Some(tx_err) => Err(Submitted::Failed(SdkError::from_transaction_error(tx_err))),
+            None => Err(Submitted::Failed(rpc_error(err))),
+        }
     }
 
     /// SOL from the cluster's faucet (local cluster, devnet), confirmed before returning the

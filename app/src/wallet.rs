@@ -1,0 +1,343 @@
+//! Residents' own wallets: every action a resident signs, as an unsigned transaction for the
+//! wallet (a Solana Pay transaction request: `GET` → label and icon, `POST {"account"}` →
+//! `{"transaction", "message"}`), and `POST /api/send` to relay the signed transaction to the
+//! cluster. The pages use them with any Wallet Standard wallet; phones and QR codes on poles
+//! use the same URLs through Solana Pay. The server holds no key and adds no signature: the
+//! program checks each signer.
+
+use std::sync::Arc;
+
+use anchor_lang::prelude::Pubkey;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use energy_utility_sdk::accounts::SaleStatus;
+use energy_utility_sdk::amounts::format_k;
+use energy_utility_sdk::program::state::validate_id;
+use energy_utility_sdk::{instructions, SdkError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use solana_transaction::versioned::VersionedTransaction;
+
+use crate::api::{amount_units, grid};
+use crate::error::ApiError;
+use crate::App;
+
+type Shared = State<Arc<App>>;
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// The largest transaction a cluster accepts.
+const MAX_TRANSACTION_BYTES: usize = 1232;
+/// The compute budget program: a wallet may add its instructions to what it signs.
+const COMPUTE_BUDGET: Pubkey = anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/wallets/{wallet}", get(wallet_residents))
+        .route("/api/pay/register", get(pay_label).post(pay_register))
+        .route("/api/pay/fund", get(pay_label).post(pay_fund))
+        .route("/api/pay/sell", get(pay_label).post(pay_sale))
+        .route("/api/pay/cancel", get(pay_label).post(pay_cancel))
+        .route("/api/pay/collect", get(pay_label).post(pay_collect))
+        .route("/api/send", post(send))
+}
+
+async fn pay_label() -> Json<Value> {
+    Json(json!({"label": "Community energy grid", "icon": "/static/icon.svg"}))
+}
+
+#[derive(Deserialize)]
+struct PayAccount {
+    account: String,
+}
+
+fn wallet(account: &str) -> Result<Pubkey, ApiError> {
+    account
+        .parse()
+        .map_err(|_| ApiError::bad_request("account must be a wallet public key"))
+}
+
+/// The resident `id`, which must belong to `wallet`.
+async fn own_resident(
+    app: &App,
+    grid: &Pubkey,
+    id: &str,
+    wallet: &Pubkey,
+) -> Result<(Pubkey, energy_utility_sdk::accounts::Resident), ApiError> {
+    let (address, resident) = app.client.resident(grid, id).await?;
+    if resident.authority != *wallet {
+        return Err(ApiError::forbidden(format!(
+            "resident '{id}' belongs to another wallet"
+        )));
+    }
+    Ok((address, resident))
+}
+
+/// A transaction with one instruction for `payer`'s wallet to sign, base64.
+async fn unsigned_transaction(
+    client: &energy_utility_sdk::Client,
+    ix: solana_transaction::Instruction,
+    payer: &Pubkey,
+) -> Result<String, ApiError> {
+    let blockhash = client
+        .rpc
+        .get_latest_blockhash()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(payer));
+    tx.message.recent_blockhash = blockhash;
+    let bytes = bincode::serialize(&tx)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// `GET /api/wallets/{wallet}`: the residents this wallet signs for.
+async fn wallet_residents(State(app): Shared, Path(account): Path<String>) -> ApiResult {
+    let account = wallet(&account)?;
+    let (address, grid_state) = grid(&app).await?;
+    let residents = app
+        .client
+        .residents(&address, grid_state.resident_count)
+        .await?;
+    let ids: Vec<String> = residents
+        .into_iter()
+        .filter(|(_, r)| r.authority == account)
+        .map(|(_, r)| r.id)
+        .collect();
+    Ok(Json(
+        json!({"wallet": account.to_string(), "residents": ids}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct RegisterQuery {
+    id: String,
+}
+
+/// An unsigned `register_resident`: the wallet becomes resident `id`'s authority.
+async fn pay_register(
+    State(app): Shared,
+    Query(query): Query<RegisterQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let account = wallet(&body.account)?;
+    validate_id(&query.id).map_err(|_| {
+        ApiError::bad_request(
+            "a resident id is 1 to 32 letters, digits, '-', '_' or '.', such as carol-2",
+        )
+    })?;
+    let (address, grid_state) = grid(&app).await?;
+    match app.client.resident(&address, &query.id).await {
+        Ok(_) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("resident '{}' is taken: choose another id", query.id),
+            ))
+        }
+        Err(SdkError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let ix =
+        instructions::register_resident(&account, &address, grid_state.resident_count, &query.id);
+    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "message": format!("Register as resident {} of {}", query.id, app.grid_name),
+    })))
+}
+
+#[derive(Deserialize)]
+struct FundQuery {
+    from: String,
+    meter: String,
+    amount_k: String,
+}
+
+/// An unsigned `fund`: the resident's wallet prepays a meter.
+async fn pay_fund(
+    State(app): Shared,
+    Query(query): Query<FundQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
+    let account = wallet(&body.account)?;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, _) = own_resident(&app, &address, &query.from, &account).await?;
+    let (meter_address, _) = app.client.meter(&address, &query.meter).await?;
+    let ix = instructions::fund(
+        &account,
+        &address,
+        &resident_address,
+        &meter_address,
+        amount,
+    );
+    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
+    })))
+}
+
+#[derive(Deserialize)]
+struct SellQuery {
+    from: String,
+    amount_k: String,
+    /// The bank account (or processor destination id) the dollars go to.
+    to: String,
+}
+
+/// An unsigned `request_withdrawal` (a sale of `amount_k` to be paid out to `to`). The
+/// wallet's signature is what lets the payment service pay that destination.
+async fn pay_sale(
+    State(app): Shared,
+    Query(query): Query<SellQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
+    let destination = energy_utility_sdk::fiat::normalize_destination(&query.to);
+    if destination.is_empty() {
+        return Err(ApiError::bad_request(
+            "to must name the bank account the dollars go to",
+        ));
+    }
+    let account = wallet(&body.account)?;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, resident) = own_resident(&app, &address, &query.from, &account).await?;
+    let ix = instructions::request_withdrawal(
+        &account,
+        &address,
+        &resident_address,
+        resident.sale_count,
+        amount,
+        energy_utility_sdk::fiat::destination_hash(&destination),
+    );
+    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "sale": resident.sale_count,
+        "message": format!(
+            "Sell {} k from {} to be paid out to the account ending {}",
+            format_k(amount),
+            query.from,
+            &destination[destination.len().saturating_sub(4)..]
+        ),
+    })))
+}
+
+#[derive(Deserialize)]
+struct CancelQuery {
+    from: String,
+    sale: u32,
+}
+
+/// An unsigned `cancel_withdrawal`: a sale not yet locked for a payout gives its coins back.
+async fn pay_cancel(
+    State(app): Shared,
+    Query(query): Query<CancelQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let account = wallet(&body.account)?;
+    let (address, _) = grid(&app).await?;
+    let (resident_address, resident) = own_resident(&app, &address, &query.from, &account).await?;
+    let sale = app
+        .client
+        .sales(&resident_address, resident.sale_count)
+        .await?
+        .into_iter()
+        .find(|(number, _, _)| *number == query.sale)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no sale {}", query.from, query.sale)))?;
+    if sale.2.status != SaleStatus::Requested {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "sale {} can no longer be cancelled: its payout has started or ended",
+                query.sale
+            ),
+        ));
+    }
+    let ix = instructions::cancel_withdrawal(&account, &address, &resident_address, query.sale);
+    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "message": format!(
+            "Cancel sale {} of {}: {} k back to the coin account",
+            query.sale,
+            query.from,
+            format_k(sale.2.units)
+        ),
+    })))
+}
+
+#[derive(Deserialize)]
+struct CollectQuery {
+    meter: String,
+}
+
+/// An unsigned `collect_earnings`: a producer meter's earnings go to its owner's coins.
+/// Anyone may send it (the coins can only go to the owner); the wallet pays the fee.
+async fn pay_collect(
+    State(app): Shared,
+    Query(query): Query<CollectQuery>,
+    Json(body): Json<PayAccount>,
+) -> ApiResult {
+    let account = wallet(&body.account)?;
+    let (address, _) = grid(&app).await?;
+    let (meter_address, meter) = app.client.meter(&address, &query.meter).await?;
+    if meter.balance_units == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{} has no earnings to collect", query.meter),
+        ));
+    }
+    let ix = instructions::collect_earnings(&address, &meter_address, &meter.owner);
+    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
+    Ok(Json(json!({
+        "transaction": transaction,
+        "message": format!(
+            "Collect {} k earned by {}",
+            format_k(meter.balance_units),
+            query.meter
+        ),
+    })))
+}
+
+#[derive(Deserialize)]
+struct SendRequest {
+    transaction: String,
+}
+
+/// `POST /api/send {"transaction": base64}`: a transaction the wallet signed, sent to the
+/// cluster and confirmed. Only fully signed transactions of the grid's program (and compute
+/// budget instructions) are relayed.
+async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body.transaction.trim())
+        .map_err(|_| ApiError::bad_request("transaction must be base64"))?;
+    if bytes.len() > MAX_TRANSACTION_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "the transaction is {} bytes; at most {MAX_TRANSACTION_BYTES}",
+            bytes.len()
+        )));
+    }
+    let tx: VersionedTransaction = bincode::deserialize(&bytes)
+        .map_err(|_| ApiError::bad_request("transaction is not a Solana transaction"))?;
+    if tx.signatures.is_empty() || !tx.verify_with_results().iter().all(|ok| *ok) {
+        return Err(ApiError::bad_request(
+            "the transaction is not signed by every signer it needs",
+        ));
+    }
+    let keys = tx.message.static_account_keys();
+    let foreign = tx.message.instructions().iter().any(|ix| {
+        let program = keys.get(usize::from(ix.program_id_index));
+        program != Some(&energy_utility_sdk::PROGRAM_ID) && program != Some(&COMPUTE_BUDGET)
+    });
+    if foreign {
+        return Err(ApiError::bad_request(
+            "this server relays only the grid program's transactions",
+        ));
+    }
+    let signature = app.client.send_signed(&tx).await?;
+    Ok(Json(json!({ "signature": signature })))
+}

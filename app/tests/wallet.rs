@@ -1,0 +1,319 @@
+//! Residents' own wallets in serve mode (no custody): every action as an unsigned transaction
+//! the wallet signs (here a real keypair, as a wallet would), relayed by `POST /api/send`;
+//! and what the relay refuses, with nothing changed.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{service_with, Service, Setup};
+use energy_utility_sdk::accounts::Meter;
+use energy_utility_sdk::{instructions, pda};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+const K: u64 = 1_000_000;
+
+fn serve_mode() -> Setup {
+    Setup {
+        custody: false,
+        payout_delay: Duration::from_millis(300),
+    }
+}
+
+/// The wallet's signature on a transaction the server built.
+fn sign(transaction: &Value, wallet: &Keypair) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(transaction.as_str().expect("a base64 transaction"))
+        .unwrap();
+    let mut tx: Transaction = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(
+        tx.message.account_keys[0],
+        wallet.pubkey(),
+        "the wallet pays"
+    );
+    let blockhash = tx.message.recent_blockhash;
+    tx.try_partial_sign(&[wallet], blockhash).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap())
+}
+
+/// Asks for `path`'s transaction for `wallet`, signs it and sends it; the signature.
+async fn act(s: &Service, path: &str, wallet: &Keypair) -> String {
+    let (status, request) = s
+        .post(path, json!({"account": wallet.pubkey().to_string()}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{path}: {request}");
+    assert!(request["message"].is_string(), "{request}");
+    let (status, sent) = s
+        .post(
+            "/api/send",
+            json!({"transaction": sign(&request["transaction"], wallet)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{path}: {sent}");
+    sent["signature"].as_str().unwrap().to_string()
+}
+
+async fn get(s: &Service, path: &str) -> (StatusCode, Value) {
+    let response = s
+        .http
+        .get(format!("{}{path}", s.base))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn funded_wallet(s: &Service) -> Keypair {
+    let wallet = Keypair::new();
+    s.chain
+        .airdrop(&wallet.pubkey(), 1_000_000_000)
+        .await
+        .unwrap();
+    wallet
+}
+
+/// An hour reported by the carlos-house and angel-roof gateways and settled, earnings left on
+/// the roof for its owner to collect.
+async fn an_hour_with_earnings(s: &Service) {
+    let utility = s.utility();
+    let (_, grid) = s.chain.grid(common::GRID).await.unwrap();
+    let epoch = grid
+        .epoch_at(s.chain.cluster_time().await.unwrap())
+        .unwrap();
+    for (id, kwh) in [("carlos-house", 2_000u64), ("angel-roof", 2_200)] {
+        let (address, meter) = s.chain.meter(&s.grid, id).await.unwrap();
+        let gateway = s.keys.gateways[id].insecure_clone();
+        let ix = instructions::report(
+            &gateway.pubkey(),
+            &utility.payer(),
+            &s.grid,
+            &address,
+            epoch,
+            meter.register_wh + kwh,
+        );
+        utility.send(&[ix], &[&gateway]).await.unwrap();
+    }
+    let closes = grid.epoch_end(epoch).unwrap() + i64::from(grid.params.grace_seconds);
+    let now = s.chain.cluster_time().await.unwrap();
+    utility.advance_clock(closes - now + 1).await.unwrap();
+    let mut quiet = |_: usize, _: usize| {};
+    utility
+        .settle_epoch(&s.grid, grid.meter_count, epoch, &mut quiet)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signature() {
+    let s = service_with("wallet-flow", serve_mode()).await;
+    let zoe = funded_wallet(&s).await;
+    let me = zoe.pubkey().to_string();
+    let (_, mine) = get(&s, &format!("/api/wallets/{me}")).await;
+    assert_eq!(mine["residents"], json!([]));
+
+    // Zoe registers herself; the id is then hers and taken.
+    act(&s, "/api/pay/register?id=zoe", &zoe).await;
+    let (_, mine) = get(&s, &format!("/api/wallets/{me}")).await;
+    assert_eq!(mine["residents"], json!(["zoe"]));
+    let (status, _) = get(&s, "/api/residents/zoe").await;
+    assert_eq!(status, StatusCode::OK);
+    let taken = s
+        .post("/api/pay/register?id=zoe", json!({"account": me}))
+        .await;
+    assert_eq!(taken.0, StatusCode::CONFLICT, "{}", taken.1);
+    let bad = s
+        .post("/api/pay/register?id=Zoe%20Smith", json!({"account": me}))
+        .await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST, "{}", bad.1);
+
+    // The oracle sells her 10 k; she lights the dark pole with 1.5 k of them.
+    let utility = s.utility();
+    let now = s.chain.cluster_time().await.unwrap();
+    let resident = pda::resident(&s.grid, "zoe");
+    utility
+        .send(
+            &[instructions::add_fiat(
+                &utility.payer(),
+                &s.grid,
+                &resident,
+                100,
+                "evt_zoe_1",
+                now,
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.coins("zoe").await, 10 * K);
+    let pole_before = s.chain.meter(&s.grid, "pole-3").await.unwrap().1;
+    assert!(!pole_before.connected);
+    let signature = act(&s, "/api/pay/fund?from=zoe&meter=pole-3&amount_k=1.5", &zoe).await;
+    let pole = s.chain.meter(&s.grid, "pole-3").await.unwrap().1;
+    assert_eq!(pole.balance_units, pole_before.balance_units + 1_500_000);
+    assert!(pole.connected, "funded, the pole reconnects");
+    assert_eq!(s.coins("zoe").await, 8_500_000);
+
+    // She sets 2 k aside to sell, then changes her mind.
+    act(
+        &s,
+        "/api/pay/sell?from=zoe&amount_k=2&to=000123456789",
+        &zoe,
+    )
+    .await;
+    assert_eq!(s.coins("zoe").await, 6_500_000);
+    assert!(s.sale("zoe", 0).await.is_some());
+    act(&s, "/api/pay/cancel?from=zoe&sale=0", &zoe).await;
+    assert_eq!(s.coins("zoe").await, 8_500_000);
+    let again = s
+        .post("/api/pay/cancel?from=zoe&sale=0", json!({"account": me}))
+        .await;
+    assert!(
+        matches!(again.0, StatusCode::CONFLICT | StatusCode::NOT_FOUND),
+        "{}",
+        again.1
+    );
+
+    // The chain's history tells it, each line with its transaction.
+    let (_, page) = get(&s, "/api/residents/zoe").await;
+    let history = page["history"].as_array().unwrap();
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["sale", "sale", "funded", "fiat"],
+        "{}",
+        page["history"]
+    );
+    assert!(history.iter().any(|e| e["signature"] == signature.as_str()));
+
+    // Another wallet cannot act for Zoe.
+    let mallory = funded_wallet(&s).await;
+    let refused = s
+        .post(
+            "/api/pay/fund?from=zoe&meter=pole-3&amount_k=1",
+            json!({"account": mallory.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+
+    // Anyone's wallet may collect a roof's earnings: they go to its owner.
+    an_hour_with_earnings(&s).await;
+    let (roof_address, roof) = s.chain.meter(&s.grid, "angel-roof").await.unwrap();
+    assert!(roof.balance_units > 0);
+    let angel_before = s.coins("angel").await;
+    act(&s, "/api/pay/collect?meter=angel-roof", &zoe).await;
+    assert_eq!(s.coins("angel").await, angel_before + roof.balance_units);
+    let roof_after: Meter = s.chain.account(&roof_address).await.unwrap().unwrap();
+    assert_eq!(roof_after.balance_units, 0);
+    let nothing = s
+        .post("/api/pay/collect?meter=angel-roof", json!({"account": me}))
+        .await;
+    assert_eq!(nothing.0, StatusCode::CONFLICT, "{}", nothing.1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_sends_only_signed_transactions_of_the_grid_program() {
+    let s = service_with("wallet-relay", serve_mode()).await;
+    let carlos = s.keys.resident("carlos").unwrap().insecure_clone();
+    let coins = s.coins("carlos").await;
+    let lamports = s.chain.lamports(&carlos.pubkey()).await.unwrap();
+
+    // Unsigned: refused.
+    let (_, request) = s
+        .post(
+            "/api/pay/fund?from=carlos&meter=pole-3&amount_k=1",
+            json!({"account": carlos.pubkey().to_string()}),
+        )
+        .await;
+    let unsigned = s
+        .post("/api/send", json!({"transaction": request["transaction"]}))
+        .await;
+    assert_eq!(unsigned.0, StatusCode::BAD_REQUEST, "{}", unsigned.1);
+    assert!(unsigned.1["error"].as_str().unwrap().contains("not signed"));
+
+    // Signed, but not the grid's program: refused.
+    let blockhash = s.chain.rpc.get_latest_blockhash().await.unwrap();
+    let transfer = Transaction::new_signed_with_payer(
+        &[solana_system_interface::instruction::transfer(
+            &carlos.pubkey(),
+            &Keypair::new().pubkey(),
+            1_000_000,
+        )],
+        Some(&carlos.pubkey()),
+        &[&carlos],
+        blockhash,
+    );
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&transfer).unwrap());
+    let foreign = s.post("/api/send", json!({"transaction": encoded})).await;
+    assert_eq!(foreign.0, StatusCode::BAD_REQUEST, "{}", foreign.1);
+    assert!(foreign.1["error"]
+        .as_str()
+        .unwrap()
+        .contains("only the grid program"));
+
+    // Not a transaction at all.
+    for junk in ["", "!!!", "aGVsbG8="] {
+        let refused = s.post("/api/send", json!({"transaction": junk})).await;
+        assert_eq!(refused.0, StatusCode::BAD_REQUEST, "{junk}: {}", refused.1);
+    }
+
+    // Signed over a blockhash the cluster does not know (as one that expired): sign again.
+    let mut stale: Transaction = bincode::deserialize(
+        &base64::engine::general_purpose::STANDARD
+            .decode(request["transaction"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let unknown = solana_hash::Hash::new_from_array([7; 32]);
+    stale.message.recent_blockhash = unknown;
+    stale.try_partial_sign(&[&carlos], unknown).unwrap();
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&stale).unwrap());
+    let expired = s.post("/api/send", json!({"transaction": encoded})).await;
+    assert_eq!(expired.0, StatusCode::BAD_REQUEST, "{}", expired.1);
+    assert!(
+        expired.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("sign it again"),
+        "{}",
+        expired.1
+    );
+
+    // The program's own refusal, by name: more coins than Carlos has.
+    let (_, request) = s
+        .post(
+            "/api/pay/fund?from=carlos&meter=pole-3&amount_k=100000",
+            json!({"account": carlos.pubkey().to_string()}),
+        )
+        .await;
+    let refused = s
+        .post(
+            "/api/send",
+            json!({"transaction": sign(&request["transaction"], &carlos)}),
+        )
+        .await;
+    assert_eq!(refused.0, StatusCode::CONFLICT, "{}", refused.1);
+    assert!(
+        refused.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("Not enough coins"),
+        "{}",
+        refused.1
+    );
+
+    // Nothing moved but the failed transaction's fee.
+    assert_eq!(s.coins("carlos").await, coins);
+    let after = s.chain.lamports(&carlos.pubkey()).await.unwrap();
+    assert!(lamports - after <= 5_000, "{lamports} -> {after}");
+}
