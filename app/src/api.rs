@@ -102,7 +102,7 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         .lock()
         .map(|l| l.clone())
         .unwrap_or(None);
-    Ok(json!({
+    let mut state = json!({
         "demo": app.custody.is_some(),
         "grid": view.json(),
         "clock": {
@@ -113,7 +113,11 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         "meters": meter_rows,
         "residents": resident_rows,
         "last_settlement": last,
-    }))
+    });
+    if let Some(chain) = crate::wallet::chain_of(&client.rpc.url()) {
+        state["chain"] = json!(chain);
+    }
+    Ok(state)
 }
 
 async fn state(State(app): Shared) -> ApiResult {

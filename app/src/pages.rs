@@ -42,6 +42,15 @@ pub fn routes() -> Router<Arc<App>> {
             }),
         )
         .route(
+            "/static/wallet.js",
+            get(|| async {
+                page(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../static/wallet.js"),
+                )
+            }),
+        )
+        .route(
             "/static/icon.svg",
             get(|| async { page("image/svg+xml", include_str!("../static/icon.svg")) }),
         )

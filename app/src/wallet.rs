@@ -44,6 +44,29 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/send", post(send))
 }
 
+/// The Wallet Standard chain (`solana:localnet`, `solana:devnet`, …) of the cluster at `url`,
+/// which the pages pass to the wallet when it signs; `None` for a cluster it cannot tell.
+pub fn chain_of(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+    .to_ascii_lowercase();
+    if host == "localhost" || host == "::1" || host == "0.0.0.0" || host.starts_with("127.") {
+        Some("solana:localnet")
+    } else if host.contains("devnet") {
+        Some("solana:devnet")
+    } else if host.contains("testnet") {
+        Some("solana:testnet")
+    } else if host.contains("mainnet") {
+        Some("solana:mainnet")
+    } else {
+        None
+    }
+}
+
 async fn pay_label() -> Json<Value> {
     Json(json!({"label": "Community energy grid", "icon": "/static/icon.svg"}))
 }
@@ -340,4 +363,30 @@ async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
     }
     let signature = app.client.send_signed(&tx).await?;
     Ok(Json(json!({ "signature": signature })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_of;
+
+    #[test]
+    fn chains_by_rpc_url() {
+        assert_eq!(chain_of("http://127.0.0.1:8899"), Some("solana:localnet"));
+        assert_eq!(chain_of("http://localhost:8899/"), Some("solana:localnet"));
+        assert_eq!(chain_of("http://[::1]:8899"), Some("solana:localnet"));
+        assert_eq!(
+            chain_of("https://api.devnet.solana.com"),
+            Some("solana:devnet")
+        );
+        assert_eq!(
+            chain_of("https://api.testnet.solana.com"),
+            Some("solana:testnet")
+        );
+        assert_eq!(
+            chain_of("https://api.mainnet-beta.solana.com"),
+            Some("solana:mainnet")
+        );
+        assert_eq!(chain_of("https://rpc.example.org/devnet-like?x=1"), None);
+        assert_eq!(chain_of("https://rpc.example.org"), None);
+    }
 }

@@ -251,20 +251,36 @@ function pollErrorReporter() {
   };
 }
 
+/* Residents' own wallets (wallet.js; only in `deu serve`, where the server holds no key) */
+
+/** Whether the connected wallet signs for resident `id`. */
+const walletOwns = (id) => Boolean(window.gridWallet && id && window.gridWallet.owns(id));
+
 /**
  * The fund form shared by the resident and meter pages. `fixed` holds the field the page
  * already knows (`from` on the resident page, `meter` on the meter page).
  */
 function wireFundForm(form, fixed, onFunded) {
   const message = $("#message");
+  const field = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+  const fields = () => ({
+    from: fixed.from !== undefined ? fixed.from : field("from"),
+    meter: fixed.meter !== undefined ? fixed.meter : field("meter"),
+    amount_k: field("amount_k"),
+  });
+  // With the resident's wallet connected here, the Solana Pay request stays at hand for phones.
+  const phone = h("p", { class: "pay-hint", hidden: true }, h("a", {}, "On a phone? Sign this funding with a Solana Pay wallet instead"));
+  message.after(phone);
+  const showPhone = () => {
+    const body = fields();
+    phone.hidden = !(walletOwns(body.from) && body.meter && body.amount_k);
+    if (!phone.hidden) phone.firstChild.href = window.gridWallet.payLink(`/api/pay/fund?${new URLSearchParams(body)}`);
+  };
+  form.addEventListener("input", showPhone);
+  if (window.gridWallet) window.gridWallet.onChange(showPhone);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const field = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
-    const body = {
-      from: fixed.from !== undefined ? fixed.from : field("from"),
-      meter: fixed.meter !== undefined ? fixed.meter : field("meter"),
-      amount_k: field("amount_k"),
-    };
+    const body = fields();
     const button = form.querySelector('button[type="submit"]');
     const label = button.textContent;
     button.disabled = true;
@@ -275,6 +291,19 @@ function wireFundForm(form, fixed, onFunded) {
     const hint = message.nextElementSibling;
     if (hint && hint.classList.contains("wallet-hint")) hint.remove();
     try {
+      if (window.gridWallet) await window.gridWallet.ready;
+      if (walletOwns(body.from)) {
+        // The resident's own wallet signs the funding; the server relays it.
+        say(message, "Waiting for your wallet's signature…", "busy");
+        const { signature } = await window.gridWallet.sign(`/api/pay/fund?${new URLSearchParams(body)}`);
+        const meter = await api(`/api/meters/${encodeURIComponent(body.meter)}`).catch(() => null);
+        say(message, `Funded ${body.meter} with ${body.amount_k} k, signed by your wallet (tx ${signature.slice(0, 8)}…).${meter ? ` It now holds ${fmtK(meter.balance_k)} and is ${stateWord(meter)}.` : ""}`, "ok");
+        if (form.elements.amount_k) form.elements.amount_k.value = "";
+        remembered.set(body.from);
+        showPhone();
+        onFunded(null);
+        return;
+      }
       const result = await api("/api/fund", { method: "POST", body });
       const meter = result.meter || {};
       const resident = result.resident || {};
@@ -706,7 +735,8 @@ function renderHistory(list, history) {
   );
 }
 
-function renderResidentMeters(node, meters, onFund) {
+/** `collect(meter)` gives a producer's "Collect earnings" button, or null. */
+function renderResidentMeters(node, meters, onFund, collect) {
   if (!meters.length) {
     replaceChildren(node, h("p", { class: "muted" }, "No meter is registered to this resident."));
     return;
@@ -716,8 +746,9 @@ function renderResidentMeters(node, meters, onFund) {
     h(
       "ul",
       { class: "meter-cards" },
-      meters.map((m) =>
-        h(
+      meters.map((m) => {
+        const collectButton = kindOf(m) === "producer" ? collect(m) : null;
+        return h(
           "li",
           { class: `meter-card ${m.connected ? "" : "is-off"}`, "data-card-meter": m.id, "data-connected": String(Boolean(m.connected)) },
           s("svg", { class: "mini-glyph", viewBox: "-40 -40 80 66", "aria-hidden": "true" }, glyph(kindOf(m))),
@@ -727,10 +758,11 @@ function renderResidentMeters(node, meters, onFund) {
             h("p", { class: "meter-card-title" }, h("a", { href: meterUrl(m.id) }, m.id), " ", statePill(m)),
             h("p", { class: "sub" }, `${KINDS[kindOf(m)].name}${m.label ? ` · ${m.label}` : ""}`),
             h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(shownBalance(m))), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
+            collectButton ? h("p", { class: "sub to-collect" }, `${fmtK(m.balance_k)} earned, waiting to be collected`) : null,
           ),
-          kindOf(m) === "producer" ? null : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
-        ),
-      ),
+          kindOf(m) === "producer" ? collectButton : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
+        );
+      }),
     ),
   );
 }
@@ -855,6 +887,8 @@ function initPayments(id, feed) {
   const sellInput = sellForm.elements.usd;
   const bankInput = sellForm.elements.bank_account;
   const saleInput = sellForm.elements.sale;
+  /** Without the server's custody the resident signs the sale: here, with the connected wallet. */
+  const walletSells = () => Boolean(settings && settings.custody === false && walletOwns(id));
   /** Without the server's custody the resident signs the sale: the exact command for this amount and account. */
   function signCommand() {
     const out = $("#sell-command");
@@ -870,8 +904,21 @@ function initPayments(id, feed) {
   const requote = () => {
     quote(buyInput, $("#buy-quote"), "buy");
     quote(sellInput, $("#sell-quote"), "sell");
-    if (settings && settings.custody === false) signCommand();
+    if (settings && settings.custody === false && !walletSells()) signCommand();
   };
+  /** Serve mode: the connected wallet signs sales, or else the command and the sale's number. */
+  function showSigning() {
+    if (!settings || settings.custody !== false) return;
+    $("#sell-sale-field").hidden = walletSells();
+    const note = $("#sell-signing");
+    if (note) {
+      note.textContent = walletSells()
+        ? "Your connected wallet signs each sale for the bank account you enter: only a payout to that account can take the coins."
+        : "To sell, sign the sale with your own wallet (connect it above, or deu withdraw request … --to YOUR_ACCOUNT): only a payout to the account you signed for can take the coins.";
+    }
+    requote();
+  }
+  if (window.gridWallet) window.gridWallet.onChange(showSigning);
   buyInput.addEventListener("input", requote);
   sellInput.addEventListener("input", requote);
   bankInput.addEventListener("input", requote);
@@ -915,9 +962,10 @@ function initPayments(id, feed) {
             h("p", {}, "Test mode: no real money. Test card ", h("code", {}, "4242 4242 4242 4242"), "; test bank accounts ", h("code", {}, "000123456789"), " (pays) and ", h("code", {}, "000111111116"), " (fails)."),
           )
         : h("p", { class: "sub" }, "Payments go through the grid's payment processor in real money."),
-      settings.custody === false ? h("p", { class: "notice" }, "To sell, sign the sale with your own wallet (deu withdraw request … --to YOUR_ACCOUNT): only a payout to the account you signed for can take the coins.") : null,
+      settings.custody === false ? h("p", { id: "sell-signing", class: "notice" }) : null,
     );
     $("#sell-sale-field").hidden = settings.custody !== false;
+    showSigning();
     node.dataset.testMode = String(Boolean(settings.test_mode));
     trade.hidden = false;
     showRetry();
@@ -987,8 +1035,23 @@ function initPayments(id, feed) {
       return;
     }
     const body = { resident: id, usd, bank_account: bank };
+    let walletSale = null; // the sale for the connected wallet to sign first
     if (sale) body.sale = sale.sale;
-    else if (settings && settings.custody === false) {
+    else if (walletSells()) {
+      const cents = parseCents(usd);
+      if (cents === null || !price) {
+        say(sellMessage, "Enter dollars and cents, such as 1.00.", "error");
+        sellInput.focus();
+        return;
+      }
+      if (!/^\d{4,17}$/.test(bank.replace(/[\s-]/g, ""))) {
+        say(sellMessage, "The bank account number must be 4 to 17 digits.", "error");
+        bankInput.focus();
+        return;
+      }
+      const units = (cents * 1_000_000n + price - 1n) / price;
+      walletSale = new URLSearchParams({ from: id, amount_k: fmtUnits(units).replace(" k", ""), to: bank });
+    } else if (settings && settings.custody === false) {
       const signed = saleInput.value.trim();
       if (!/^\d+$/.test(signed)) {
         say(sellMessage, "Sign the sale with your own wallet first (the command is under the form), then enter its number.", "error");
@@ -1001,7 +1064,15 @@ function initPayments(id, feed) {
     const release = holdForm(sellForm, "Selling…");
     say(sellMessage, "");
     try {
-      const result = await feed.action(() => api("/api/sell", { method: "POST", body }));
+      const result = await feed.action(async () => {
+        if (walletSale) {
+          // The wallet signs the sale on chain; its number then asks for the payout.
+          say(sellMessage, "Waiting for your wallet's signature on the sale…", "busy");
+          body.sale = (await window.gridWallet.sign(`/api/pay/sell?${walletSale}`)).answer.sale;
+          say(sellMessage, `Sale ${body.sale} signed. Asking the payment processor for the payout…`, "busy");
+        }
+        return api("/api/sell", { method: "POST", body });
+      });
       memory.clear();
       watchedPayout = { id: result.payout_id, locked_k: result.locked_k, usd: result.usd };
       say(
@@ -1028,9 +1099,28 @@ function initPayments(id, feed) {
     }
   });
 
-  /** The resident's sales as the chain holds them, newest first. */
+  const salesChanged = memo();
+  /** The resident's sales as the chain holds them, newest first; the wallet can cancel those still waiting. */
   function renderSales(sales) {
+    const owns = walletOwns(id);
+    if (!salesChanged("sales", [sales, owns])) return;
     $("#sales").hidden = sales.length === 0;
+    $("#sales-action").hidden = !owns;
+    const cancel = (sale) =>
+      window.gridWallet.button({
+        label: "Cancel",
+        busyLabel: "Cancelling…",
+        path: `/api/pay/cancel?${new URLSearchParams({ from: id, sale: String(sale.number) })}`,
+        message: sellMessage,
+        ok: () => {
+          if (memory.get() && memory.get().sale === sale.number) memory.clear();
+          return `Sale ${sale.number} cancelled: its ${fmtK(sale.coins_k)} are back in your coins.`;
+        },
+        done: () => {
+          showRetry();
+          feed.refresh();
+        },
+      });
     replaceChildren(
       $("#sales-rows"),
       ...sales.map((sale) =>
@@ -1041,6 +1131,7 @@ function initPayments(id, feed) {
           h("td", {}, fmtK(sale.coins_k)),
           h("td", {}, sale.usd ? `$${sale.usd}` : "—"),
           h("td", {}, SALE_STATES[sale.status] || sale.status),
+          owns ? h("td", {}, sale.status === "requested" ? cancel(sale) : null) : null,
         ),
       ),
     );
@@ -1146,6 +1237,18 @@ function initResident() {
   }
   let payments = null;
   let checkoutEvent = "";
+  /** A producer's earnings, collected into the resident's coins by the connected wallet. */
+  const collectButton = (m) =>
+    walletOwns(id) && (parseUnits(m.balance_k) || 0n) > 0n
+      ? window.gridWallet.button({
+          label: "Collect earnings",
+          busyLabel: "Collecting…",
+          path: `/api/pay/collect?${new URLSearchParams({ meter: m.id })}`,
+          message: $("#meters-message"),
+          ok: () => `Collected ${fmtK(m.balance_k)} earned by ${m.id} into your coins.`,
+          done: () => feed.refresh(),
+        })
+      : null;
 
   const feed = live(
     () => api(`/api/residents/${encodeURIComponent(id)}`),
@@ -1179,7 +1282,7 @@ function initResident() {
         }
       }
       if (payments) payments.render(resident);
-      if (changed("meters", resident.meters)) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter);
+      if (changed("meters", [resident.meters, walletOwns(id)])) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter, collectButton);
       if (changed("history", resident.history)) renderHistory($("#history"), resident.history || []);
       if (!form.elements.meter.value && !form.dataset.prefilled) {
         const own = (resident.meters || []).find((m) => kindOf(m) !== "producer");
@@ -1191,6 +1294,7 @@ function initResident() {
   );
   wireFundForm(form, { from: id }, () => feed.refresh());
   payments = initPayments(id, feed);
+  if (window.gridWallet) window.gridWallet.onChange(() => feed.refresh());
   feed.start();
 }
 

@@ -107,6 +107,7 @@ async fn state_pages_and_the_hourly_clock() {
         "/resident.html",
         "/meter.html",
         "/static/app.js",
+        "/static/wallet.js",
         "/static/style.css",
     ] {
         let response = d
@@ -120,6 +121,7 @@ async fn state_pages_and_the_hourly_clock() {
     let (status, state) = d.get("/api/state").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state["demo"], true);
+    assert_eq!(state["chain"], "solana:localnet");
     let meters = state["meters"].as_array().unwrap();
     assert_eq!(meters.len(), 12);
     let kinds = |k: &str| meters.iter().filter(|m| m["kind"] == k).count();
