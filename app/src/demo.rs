@@ -93,6 +93,8 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
         }
         gateways.insert(plan.id.to_string(), gateway);
     }
+    // Every meter in the grid's lookup tables: the crank settles the hour in v0 batches.
+    client.sync_lookup_tables(&grid).await?;
     Ok(Custody {
         utility,
         residents,

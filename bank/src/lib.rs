@@ -11,6 +11,7 @@ use anchor_lang::prelude::{AccountInfo, Pubkey, Rent};
 use solana_account::Account;
 use solana_program_test::ProgramTest;
 
+pub mod heap;
 pub mod logs;
 
 /// Mainnet's account-lock limit per transaction (program-test defaults to 128).
@@ -25,7 +26,10 @@ pub(crate) fn process_natively(
     accounts: &[AccountInfo],
     data: &[u8],
 ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    energy_utility::entry(program_id, unsafe { std::mem::transmute(accounts) }, data)
+    heap::enter();
+    let result = energy_utility::entry(program_id, unsafe { std::mem::transmute(accounts) }, data);
+    heap::exit();
+    result
 }
 
 /// The compiled BPF program, if one was built.

@@ -96,11 +96,23 @@ pub fn native_builtin() -> Option<BuiltinFunctionWithContext> {
     })
 }
 
+/// Wraps program-test's syscall stubs (once per process, after a bank was started): CPI and
+/// logging stubs then run outside the heap count (`heap.rs`), and, with the capture on, log
+/// into the running transaction. Calling it again does nothing.
+pub fn install_stubs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let inner = set_syscall_stubs(Box::new(DefaultStubs));
+        set_syscall_stubs(Box::new(CapturingStubs { inner }));
+    });
+}
+
 /// Turns the capture on for this process (once program-test has installed its syscall stubs,
 /// that is after a bank was started; calling it again does nothing).
 pub fn capture_native_logs() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
+    static PIPE_ONCE: Once = Once::new();
+    install_stubs();
+    PIPE_ONCE.call_once(|| {
         let mut fds = [0i32; 2];
         // SAFETY: plain POSIX calls on descriptors this module owns.
         let pipe = unsafe {
@@ -119,8 +131,6 @@ pub fn capture_native_logs() {
         if let Ok(mut slot) = PIPE.lock() {
             *slot = Some(pipe);
         }
-        let inner = set_syscall_stubs(Box::new(DefaultStubs));
-        set_syscall_stubs(Box::new(CapturingStubs { inner }));
         CAPTURE.store(true, Ordering::Relaxed);
     });
 }
@@ -246,6 +256,27 @@ fn drop_wrapper_echo(collector: &mut LogCollector, start: usize) -> bool {
 struct DefaultStubs;
 impl SyscallStubs for DefaultStubs {}
 
+impl CapturingStubs {
+    fn log_data(&self, fields: &[&[u8]]) {
+        let logged = COLLECTOR.with(|c| c.borrow().is_some());
+        if !(CAPTURE.load(Ordering::Relaxed) && logged) {
+            return self.inner.sol_log_data(fields);
+        }
+        drain_into_collector();
+        let encoded: Vec<String> = fields
+            .iter()
+            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
+            .collect();
+        COLLECTOR.with(|c| {
+            if let Some(collector) = c.borrow().as_ref() {
+                collector
+                    .borrow_mut()
+                    .log(&format!("Program data: {}", encoded.join(" ")));
+            }
+        });
+    }
+}
+
 /// Program-test's stubs, with `sol_log_data` going to the running transaction's logs.
 struct CapturingStubs {
     inner: Box<dyn SyscallStubs>,
@@ -269,16 +300,18 @@ impl SyscallStubs for CapturingStubs {
     ) -> ProgramResult {
         let collector = COLLECTOR.with(|c| c.borrow().clone());
         let Some(collector) = collector.filter(|_| CAPTURE.load(Ordering::Relaxed)) else {
-            return self
-                .inner
-                .sol_invoke_signed(instruction, account_infos, signers_seeds);
+            return crate::heap::paused(|| {
+                self.inner
+                    .sol_invoke_signed(instruction, account_infos, signers_seeds)
+            });
         };
         // The callee logs into the same collector; what the caller printed comes first.
         drain_into_collector();
         let start = collector.borrow().messages.len();
-        let result = self
-            .inner
-            .sol_invoke_signed(instruction, account_infos, signers_seeds);
+        let result = crate::heap::paused(|| {
+            self.inner
+                .sol_invoke_signed(instruction, account_infos, signers_seeds)
+        });
         drop_stub_echoes(&mut collector.borrow_mut(), start, &instruction.program_id);
         result
     }
@@ -289,29 +322,31 @@ impl SyscallStubs for CapturingStubs {
         offset: u64,
         length: u64,
     ) -> u64 {
-        self.inner
-            .sol_get_sysvar(sysvar_id_addr, var_addr, offset, length)
+        crate::heap::paused(|| {
+            self.inner
+                .sol_get_sysvar(sysvar_id_addr, var_addr, offset, length)
+        })
     }
     fn sol_get_clock_sysvar(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_clock_sysvar(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_clock_sysvar(var_addr))
     }
     fn sol_get_epoch_schedule_sysvar(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_epoch_schedule_sysvar(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_epoch_schedule_sysvar(var_addr))
     }
     fn sol_get_fees_sysvar(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_fees_sysvar(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_fees_sysvar(var_addr))
     }
     fn sol_get_rent_sysvar(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_rent_sysvar(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_rent_sysvar(var_addr))
     }
     fn sol_get_epoch_rewards_sysvar(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_epoch_rewards_sysvar(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_epoch_rewards_sysvar(var_addr))
     }
     fn sol_get_last_restart_slot(&self, var_addr: *mut u8) -> u64 {
-        self.inner.sol_get_last_restart_slot(var_addr)
+        crate::heap::paused(|| self.inner.sol_get_last_restart_slot(var_addr))
     }
     fn sol_get_epoch_stake(&self, vote_address: *const u8) -> u64 {
-        self.inner.sol_get_epoch_stake(vote_address)
+        crate::heap::paused(|| self.inner.sol_get_epoch_stake(vote_address))
     }
     unsafe fn sol_memcpy(&self, dst: *mut u8, src: *const u8, n: usize) {
         // SAFETY: the caller's contract, passed on.
@@ -330,28 +365,13 @@ impl SyscallStubs for CapturingStubs {
         unsafe { self.inner.sol_memset(s, c, n) }
     }
     fn sol_get_return_data(&self) -> Option<(Pubkey, Vec<u8>)> {
-        self.inner.sol_get_return_data()
+        crate::heap::paused(|| self.inner.sol_get_return_data())
     }
     fn sol_set_return_data(&self, data: &[u8]) {
-        self.inner.sol_set_return_data(data)
+        crate::heap::paused(|| self.inner.sol_set_return_data(data))
     }
     fn sol_log_data(&self, fields: &[&[u8]]) {
-        let logged = COLLECTOR.with(|c| c.borrow().is_some());
-        if !(CAPTURE.load(Ordering::Relaxed) && logged) {
-            return self.inner.sol_log_data(fields);
-        }
-        drain_into_collector();
-        let encoded: Vec<String> = fields
-            .iter()
-            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
-            .collect();
-        COLLECTOR.with(|c| {
-            if let Some(collector) = c.borrow().as_ref() {
-                collector
-                    .borrow_mut()
-                    .log(&format!("Program data: {}", encoded.join(" ")));
-            }
-        });
+        crate::heap::paused(|| self.log_data(fields))
     }
     fn sol_get_processed_sibling_instruction(&self, index: usize) -> Option<Instruction> {
         self.inner.sol_get_processed_sibling_instruction(index)

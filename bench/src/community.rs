@@ -12,10 +12,15 @@ use anyhow::{bail, ensure, Context, Result};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility::state::{Epoch, EpochStatus, Grid, Meter, MeterKind};
-use energy_utility_sdk::settlement::{plan_batches, settle_transaction, MAX_METERS_PER_SETTLE};
+use energy_utility_sdk::lookup::{self, GridTables, METERS_PER_LOOKUP_TABLE};
+use energy_utility_sdk::settlement::{
+    plan_batches_of, settle_message_v0, settle_transaction, MAX_METERS_PER_SETTLE,
+    MAX_METERS_PER_SETTLE_V0,
+};
 use energy_utility_sdk::{fiat, instructions as ix, pda};
 use solana_account::Account;
 use solana_keypair::Keypair;
+use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
 
 use crate::net::{confirm_all, pack, Net, SendMode, Shape};
@@ -42,8 +47,35 @@ const DAY_PERMILLE: [u64; 24] = [
     1_300, 1_450, 1_400, 1_250, 1_000, 800, 650,
 ];
 
+/// How the crank's settlement transactions name the meters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SettlePath {
+    /// v0 transactions over the grid's address lookup tables: a meter costs one byte, the 64
+    /// account locks bind (55 meters a transaction).
+    V0,
+    /// Legacy transactions: a meter costs its 32-byte key, the 1,232 bytes bind (24 meters).
+    Legacy,
+}
+
+impl SettlePath {
+    pub fn label(self) -> &'static str {
+        match self {
+            SettlePath::V0 => "v0 + lookup tables",
+            SettlePath::Legacy => "legacy",
+        }
+    }
+
+    fn per_transaction(self) -> usize {
+        match self {
+            SettlePath::V0 => MAX_METERS_PER_SETTLE_V0,
+            SettlePath::Legacy => MAX_METERS_PER_SETTLE,
+        }
+    }
+}
+
 pub struct Config {
     pub meters: usize,
+    pub settle: SettlePath,
     pub hours: u64,
     pub seed: u64,
     /// One relayer pays every report (two signatures each) instead of each gateway its own.
@@ -56,6 +88,10 @@ pub struct Config {
 #[derive(Default)]
 pub struct Outcome {
     pub meters: usize,
+    pub path: Option<SettlePath>,
+    pub lookup_tables: usize,
+    /// The process's peak resident memory so far (VmHWM), in KiB.
+    pub peak_rss_kib: u64,
     pub consumers: usize,
     pub producers: usize,
     pub residents: usize,
@@ -96,6 +132,9 @@ struct MeterRef {
 
 struct Community {
     net: Net,
+    settle: SettlePath,
+    /// The grid's lookup tables (v0 path; empty on the legacy one).
+    tables: GridTables,
     grid: Pubkey,
     admin: Keypair,
     oracle: Keypair,
@@ -129,6 +168,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
     let started = Instant::now();
     let mut out = Outcome {
         meters: cfg.meters,
+        path: Some(cfg.settle),
         hours: cfg.hours,
         ..Outcome::default()
     };
@@ -145,7 +185,22 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
     c.simulate(cfg, &mut out).await?;
     c.check_books(&mut out).await?;
     out.total = started.elapsed();
+    out.peak_rss_kib = peak_rss_kib();
     Ok(out)
+}
+
+/// The process's peak resident set (VmHWM in /proc/self/status), in KiB; 0 if unknown.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 impl Community {
@@ -202,6 +257,13 @@ impl Community {
             mode: cfg.mode,
             window: cfg.window,
         };
+        let tables = match cfg.settle {
+            SettlePath::V0 => {
+                let addresses: Vec<Pubkey> = meters.iter().map(|m| m.address).collect();
+                create_lookup_tables(&mut net, &admin, &addresses, out).await?
+            }
+            SettlePath::Legacy => Vec::new(),
+        };
         net.set_time(START_TS).await?;
 
         // The benchmark's oracle buys every household's prepaid coins at once: no mint limit.
@@ -226,8 +288,11 @@ impl Community {
         out.consumers = consumers.len();
         out.producers = producers.len();
         out.residents = residents;
+        out.lookup_tables = tables.len();
         let c = Self {
             net,
+            settle: cfg.settle,
+            tables: GridTables::new(tables.clone()),
             grid,
             admin,
             oracle,
@@ -241,7 +306,37 @@ impl Community {
             rng,
         };
         c.register(cfg.hours, out).await?;
+        c.record_lookup_tables(&tables, out).await?;
         Ok(c)
+    }
+
+    /// The admin records each table in the grid (`record_lookup_table`), as
+    /// `Client::sync_lookup_tables` does; the entries are independent, so pipelined.
+    async fn record_lookup_tables(
+        &self,
+        tables: &[AddressLookupTableAccount],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let admin = self.admin.pubkey();
+        let records: Vec<Instruction> = tables
+            .iter()
+            .enumerate()
+            .map(|(k, t)| ix::record_lookup_table(&admin, &self.grid, k as u32, &t.key))
+            .collect();
+        let groups = pack(records, &admin)?;
+        out.setup_txs += groups.len();
+        for window in groups.chunks(self.net.window()) {
+            let blockhash = self.net.blockhash().await?;
+            let txs = window
+                .iter()
+                .map(|group| Net::sign(group, &self.admin, &[], blockhash).map(|(tx, _)| tx))
+                .collect::<Result<Vec<_>>>()?;
+            self.net
+                .confirm_all(txs)
+                .await
+                .context("record the lookup tables")?;
+        }
+        Ok(())
     }
 
     /// Prepaid funding per consumer: the most it can draw every hour of the run, plus 1 k.
@@ -583,8 +678,9 @@ impl Community {
     /// then the batch that charges the last consumers, then the producers' batches in any
     /// order. Returns the number of transactions.
     async fn settle_all(&self, epoch: u64, out: &mut Outcome) -> Result<usize> {
-        let batches = plan_batches(&self.consumers, &self.producers);
-        let with_consumers = self.consumers.len().div_ceil(MAX_METERS_PER_SETTLE);
+        let per_transaction = self.settle.per_transaction();
+        let batches = plan_batches_of(&self.consumers, &self.producers, per_transaction);
+        let with_consumers = self.consumers.len().div_ceil(per_transaction);
         let last_charging = with_consumers.saturating_sub(1);
         let phases = [
             &batches[..last_charging],
@@ -596,8 +692,24 @@ impl Community {
                 let blockhash = self.net.blockhash().await?;
                 let mut txs = Vec::with_capacity(window.len());
                 for batch in window {
-                    let instructions = settle_transaction(&self.grid, epoch, batch);
-                    let (tx, shape) = Net::sign(&instructions, &self.crank, &[], blockhash)?;
+                    let (tx, shape) = match self.settle {
+                        SettlePath::V0 => {
+                            let message = settle_message_v0(
+                                &self.crank.pubkey(),
+                                &self.grid,
+                                epoch,
+                                batch,
+                                &self.tables,
+                                blockhash,
+                            )
+                            .context("compile a v0 settlement")?;
+                            Net::sign_v0(message, &self.crank)?
+                        }
+                        SettlePath::Legacy => {
+                            let instructions = settle_transaction(&self.grid, epoch, batch);
+                            Net::sign(&instructions, &self.crank, &[], blockhash)?
+                        }
+                    };
                     out.largest_settle = out.largest_settle.max(shape);
                     out.signatures += shape.signatures as u64;
                     out.max_readings_per_settle = out.max_readings_per_settle.max(batch.len());
@@ -681,4 +793,64 @@ impl Community {
         );
         Ok(())
     }
+}
+
+/// The grid's lookup tables for the v0 path: table `k` lists meters `256k ..` in registration
+/// order, as `Client::sync_lookup_tables` keeps them, owned and paid for by the admin. They are
+/// made before the meters exist (their addresses are known) while the bank is small: one slot
+/// per table, as a table's address derives from its creation slot; then extended round by
+/// round (chunk `r` of every table in one pipelined window, so each table grows in order); then
+/// the bank moves a slot, after which the addresses are usable.
+async fn create_lookup_tables(
+    net: &mut Net,
+    admin: &Keypair,
+    meters: &[Pubkey],
+    out: &mut Outcome,
+) -> Result<Vec<AddressLookupTableAccount>> {
+    let chunks: Vec<&[Pubkey]> = meters.chunks(METERS_PER_LOOKUP_TABLE as usize).collect();
+    let mut tables = Vec::with_capacity(chunks.len());
+    for (k, chunk) in chunks.iter().enumerate() {
+        let slot = net.next_slot().await?;
+        let (create, table) = lookup::create_table(&admin.pubkey(), &admin.pubkey(), slot);
+        net.send(&[create], admin, &[])
+            .await
+            .with_context(|| format!("create lookup table {k}"))?;
+        out.setup_txs += 1;
+        tables.push(AddressLookupTableAccount {
+            key: table,
+            addresses: chunk.to_vec(),
+        });
+        if k % 500 == 499 {
+            eprintln!("  lookup tables: {} of {} created", k + 1, chunks.len());
+        }
+    }
+    let rounds = (METERS_PER_LOOKUP_TABLE as usize).div_ceil(lookup::EXTEND_CHUNK);
+    for round in 0..rounds {
+        let extends: Vec<Instruction> = tables
+            .iter()
+            .filter_map(|t| {
+                t.addresses
+                    .chunks(lookup::EXTEND_CHUNK)
+                    .nth(round)
+                    .map(|part| {
+                        lookup::extend_table(&t.key, &admin.pubkey(), &admin.pubkey(), part)
+                    })
+            })
+            .collect();
+        out.setup_txs += extends.len();
+        for window in extends.chunks(net.window()) {
+            let blockhash = net.blockhash().await?;
+            let txs = window
+                .iter()
+                .map(|extend| {
+                    Net::sign(std::slice::from_ref(extend), admin, &[], blockhash).map(|(tx, _)| tx)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            net.confirm_all(txs)
+                .await
+                .context("extend the lookup tables")?;
+        }
+    }
+    net.next_slot().await?;
+    Ok(tables)
 }

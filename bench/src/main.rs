@@ -3,11 +3,16 @@
 //! settlement batches cranking each epoch, and `close_epoch` returning its rent. Prints a
 //! markdown table (stdout); progress goes to stderr.
 //!
-//! `cargo run --release -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
+//! Settlement goes through v0 transactions over the grid's lookup tables (`--settle v0`, the
+//! default) or legacy ones (`--settle legacy`); `--compare-legacy` runs every size both ways,
+//! side by side. `--rpc-sizes` adds report ingestion through a local cluster's JSON-RPC.
+//!
+//! `cargo run --profile bench -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
 
 mod community;
 mod net;
 mod rng;
+mod rpc;
 mod stdout;
 
 use std::time::{Duration, Instant};
@@ -15,8 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 
-use community::{Config, Outcome, LAMPORTS_PER_SIGNATURE, METERS_PER_RESIDENT};
-use net::{SendMode, Shape};
+use community::{Config, Outcome, SettlePath, LAMPORTS_PER_SIGNATURE, METERS_PER_RESIDENT};
+use net::SendMode;
 
 #[derive(Parser)]
 #[command(about = "Benchmark: N meters reporting hourly and settled by the crank, in a real bank")]
@@ -45,6 +50,19 @@ struct Args {
     /// Keep the program's log lines (native mode prints them to stdout, before the table).
     #[arg(long)]
     program_logs: bool,
+    /// How settlement transactions name the meters.
+    #[arg(long, value_enum, default_value_t = SettlePath::V0)]
+    settle: SettlePath,
+    /// Run every size twice, v0 over lookup tables then legacy, and compare their settlement.
+    #[arg(long)]
+    compare_legacy: bool,
+    /// Also send one hour of every meter's report through a local cluster's JSON-RPC (the
+    /// server behind `deu localnet`, in this process, on a fresh ledger) at these sizes.
+    #[arg(long, value_delimiter = ',')]
+    rpc_sizes: Vec<usize>,
+    /// Gateways sending at once in the JSON-RPC ingestion.
+    #[arg(long, default_value_t = 64)]
+    rpc_gateways: usize,
 }
 
 fn parse_hours_for(s: &str) -> Result<(usize, u64), String> {
@@ -81,29 +99,53 @@ async fn main() -> Result<()> {
             .find(|(size, _)| *size == meters)
             .map_or(args.hours, |(_, hours)| *hours);
         anyhow::ensure!(hours > 0, "{meters} meters: at least one hour");
-        eprintln!("{meters} meters, {hours} hours");
-        let cfg = Config {
-            meters,
-            hours,
-            seed: args.seed,
-            relayer: args.relayer,
-            mode: args.send,
-            window: args.window,
+        let paths = if args.compare_legacy {
+            vec![SettlePath::V0, SettlePath::Legacy]
+        } else {
+            vec![args.settle]
         };
-        let outcome = community::run(&cfg)
-            .await
-            .with_context(|| format!("{meters} meters"))?;
+        for settle in paths {
+            eprintln!(
+                "{meters} meters, {hours} hours, {} settlement",
+                settle.label()
+            );
+            let cfg = Config {
+                meters,
+                settle,
+                hours,
+                seed: args.seed,
+                relayer: args.relayer,
+                mode: args.send,
+                window: args.window,
+            };
+            let outcome = community::run(&cfg)
+                .await
+                .with_context(|| format!("{meters} meters, {} settlement", settle.label()))?;
+            eprintln!(
+                "  done in {:.1} s (setup {:.1} s), peak memory {:.1} GiB",
+                outcome.total.as_secs_f64(),
+                outcome.setup.as_secs_f64(),
+                outcome.peak_rss_kib as f64 / (1024.0 * 1024.0),
+            );
+            outcomes.push(outcome);
+        }
+    }
+    let mut ingestions = Vec::new();
+    for &meters in &args.rpc_sizes {
         eprintln!(
-            "  done in {:.1} s (setup {:.1} s)",
-            outcome.total.as_secs_f64(),
-            outcome.setup.as_secs_f64(),
+            "{meters} meters reporting through JSON-RPC, {} gateways at once",
+            args.rpc_gateways
         );
-        outcomes.push(outcome);
+        let ingestion = rpc::ingest(meters, args.rpc_gateways, args.seed)
+            .await
+            .with_context(|| format!("JSON-RPC ingestion of {meters} reports"))?;
+        ingestions.push(ingestion);
     }
     if let Some(silenced) = silenced {
         silenced.restore().context("restore stdout")?;
     }
     print_table(&args, &outcomes, started.elapsed());
+    print_ingestion(&args, &outcomes, &ingestions);
     Ok(())
 }
 
@@ -148,15 +190,22 @@ fn machine() -> String {
     format!("nproc {cores}, {model}")
 }
 
+fn per_second(count: usize, time: Duration) -> String {
+    thousands((count as f64 / time.as_secs_f64().max(1e-9)).round() as u64)
+}
+
+fn mean(times: &[Duration]) -> Duration {
+    times.iter().sum::<Duration>() / times.len().max(1) as u32
+}
+
 fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
     println!(
-        "| Meters | Hours | Tx per epoch (reports + settle + close) | Readings per settle tx (avg / max) \
-         | Largest tx (bytes / keys) | Lamports per meter-hour (fees + rent not returned) \
+        "| Meters | Hours | Settlement | Tx per epoch (reports + settle + close) | Readings per settle tx (avg / max) \
+         | Largest settle tx (bytes / locks) | Lamports per meter-hour (fees + rent not returned) \
          | Report wall time per epoch (mean / max) | Settle wall time per epoch (mean / max) |"
     );
-    println!("|---:|---:|---|---|---|---|---|---|");
+    println!("|---:|---:|---|---|---|---|---|---|---|");
     for o in outcomes {
-        let largest: Shape = o.largest_report.max(o.largest_settle).max(o.largest_close);
         let meter_hours = (o.meters as u64 * o.hours) as f64;
         let per = |x: f64| {
             let v = x / meter_hours;
@@ -167,17 +216,18 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
             }
         };
         println!(
-            "| {} | {} | {} ({} + {} + {}) | {:.1} / {} | {} / {} | {} ({} fees + {} rent) | {} | {} |",
+            "| {} | {} | {} | {} ({} + {} + {}) | {:.1} / {} | {} / {} | {} ({} fees + {} rent) | {} | {} |",
             thousands(o.meters as u64),
             o.hours,
+            o.path.map_or("", SettlePath::label),
             thousands((o.report_txs_per_epoch + o.settle_txs_per_epoch + o.close_txs_per_epoch) as u64),
             thousands(o.report_txs_per_epoch as u64),
-            o.settle_txs_per_epoch,
+            thousands(o.settle_txs_per_epoch as u64),
             o.close_txs_per_epoch,
             o.readings_settled as f64 / o.settle_txs.max(1) as f64,
             o.max_readings_per_settle,
-            thousands(largest.bytes as u64),
-            largest.keys,
+            thousands(o.largest_settle.bytes as u64),
+            o.largest_settle.locks,
             per(o.lamports_spent as f64),
             per(o.fees as f64),
             per(o.rent_not_returned as f64),
@@ -209,43 +259,96 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
     );
     for o in outcomes {
         println!(
-            "- {} meters × {} h: setup {} ({} transactions, untimed in the table), run {}; \
-             largest report {} B / {} keys, settle {} B / {} keys; close_epoch {}; \
-             {} Wh consumed; charged {} units = producers {} + fees {} + pool carry {}.",
+            "- {} meters × {} h, {}: setup {} ({} transactions{}, untimed in the table), run {}; \
+             largest report {} B / {} locks, settle {} B / {} locks; close_epoch {}; \
+             {} Wh consumed; charged {} units = producers {} + fees {} + pool carry {}; \
+             peak memory {:.2} GiB.",
             thousands(o.meters as u64),
             o.hours,
+            o.path.map_or("", SettlePath::label),
             duration(o.setup),
             thousands(o.setup_txs as u64),
+            if o.lookup_tables > 0 {
+                format!(", {} lookup tables", thousands(o.lookup_tables as u64))
+            } else {
+                String::new()
+            },
             duration(o.total - o.setup),
             o.largest_report.bytes,
-            o.largest_report.keys,
+            o.largest_report.locks,
             o.largest_settle.bytes,
-            o.largest_settle.keys,
+            o.largest_settle.locks,
             mean_max(&o.close_times),
             thousands(o.consumed_wh),
             thousands(o.charged_units),
             thousands(o.paid_units),
             thousands(o.fee_units),
             thousands(o.carry_units),
+            o.peak_rss_kib as f64 / (1024.0 * 1024.0),
         );
     }
     println!(
         "Report time: signing, sending and confirming every meter's report of the epoch. Settle \
-         time: the SDK's `plan_batches` + `settle_transaction`, signed and confirmed (consumer \
-         batches pipelined, then the batch that charges the last consumers, then producer \
-         batches pipelined); `close_epoch` is one more transaction, timed apart (above). \
-         Lamports: measured drop of the crank's and the report payers' balances over the run; \
-         fees = 5,000 × signatures; rent not returned = the rest (every epoch account is closed, \
-         checked)."
+         time: the SDK's `plan_batches_of` + `settle_message_v0` (v0) or `settle_transaction` \
+         (legacy), signed and confirmed (consumer batches pipelined, then the batch that charges \
+         the last consumers, then producer batches pipelined); `close_epoch` is one more \
+         transaction, timed apart (above). Lamports: measured drop of the crank's and the report \
+         payers' balances over the run; fees = 5,000 × signatures; rent not returned = the rest \
+         (every epoch account is closed, checked). Peak memory: the process's VmHWM so far."
     );
-    if let Some(o) = outcomes.iter().find(|o| o.meters >= 10_000) {
-        let worst = o.settle_times.iter().max().copied().unwrap_or_default();
+    for v0 in outcomes.iter().filter(|o| o.path == Some(SettlePath::V0)) {
+        let Some(legacy) = outcomes
+            .iter()
+            .find(|o| o.meters == v0.meters && o.path == Some(SettlePath::Legacy))
+        else {
+            continue;
+        };
+        let (a, b) = (mean(&v0.settle_times), mean(&legacy.settle_times));
         println!(
-            "Issue target, {} meters settled in under 60 s: slowest epoch's settlement took {} ({}).",
-            thousands(o.meters as u64),
-            duration(worst),
-            if worst < Duration::from_secs(60) { "met" } else { "NOT met" }
+            "v0 against legacy, {} meters: {:.1} against {:.1} readings per settlement transaction, \
+             settlement {} against {} per epoch (mean), {:.2}× the legacy time.",
+            thousands(v0.meters as u64),
+            v0.readings_settled as f64 / v0.settle_txs.max(1) as f64,
+            legacy.readings_settled as f64 / legacy.settle_txs.max(1) as f64,
+            duration(a),
+            duration(b),
+            a.as_secs_f64() / b.as_secs_f64().max(1e-9),
         );
     }
     println!("Total wall time: {:.1} s.", total.as_secs_f64());
+}
+
+fn print_ingestion(args: &Args, outcomes: &[Outcome], ingestions: &[rpc::Ingestion]) {
+    if ingestions.is_empty() {
+        return;
+    }
+    println!();
+    println!("| Meters | Reports through JSON-RPC (per s) | Wall time | In-process bank (per s) |");
+    println!("|---:|---:|---:|---:|");
+    for i in ingestions {
+        let in_process = outcomes.iter().find(|o| o.meters == i.meters).map_or_else(
+            || "not run".to_string(),
+            |o| per_second(o.meters, mean(&o.report_times)),
+        );
+        println!(
+            "| {} | {} | {} | {} |",
+            thousands(i.meters as u64),
+            per_second(i.meters, i.wall),
+            duration(i.wall),
+            in_process,
+        );
+    }
+    println!();
+    println!(
+        "JSON-RPC: the local cluster of `deu localnet` in this process (a fresh ledger, every \
+         transaction committed durably before it is answered), {} gateways at once, each signing \
+         its meter's report and sending it with `sendTransaction` (preflight on, as stock clients \
+         do); one watcher confirms them with `getSignatureStatuses`. Timed from the first send to \
+         the last confirmation; every report checked on chain afterwards. In-process: the \
+         benchmark's own bank (`--send {}`), mean report time per epoch of the run above.",
+        args.rpc_gateways,
+        args.send
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string()),
+    );
 }

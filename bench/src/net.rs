@@ -13,8 +13,10 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use solana_account::Account;
 use solana_keypair::Keypair;
+use solana_message::{v0, VersionedMessage};
 use solana_program_test::{BanksClient, ProgramTestContext};
 use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{Hash, Transaction};
 use tokio::task::JoinSet;
 
@@ -42,16 +44,24 @@ pub enum SendMode {
 #[derive(Clone, Copy, Default)]
 pub struct Shape {
     pub bytes: usize,
-    pub keys: usize,
+    /// Accounts the transaction locks: its keys, and in a v0 transaction also the addresses
+    /// it loads from lookup tables.
+    pub locks: usize,
     pub signatures: usize,
 }
 
 impl Shape {
-    pub fn of(tx: &Transaction) -> Result<Self> {
+    pub fn of(tx: &VersionedTransaction) -> Result<Self> {
         let bytes = bincode::serialized_size(tx).context("serialize transaction")? as usize;
+        let loaded: usize = tx.message.address_table_lookups().map_or(0, |lookups| {
+            lookups
+                .iter()
+                .map(|l| l.writable_indexes.len() + l.readonly_indexes.len())
+                .sum()
+        });
         Ok(Self {
             bytes,
-            keys: tx.message.account_keys.len(),
+            locks: tx.message.static_account_keys().len() + loaded,
             signatures: tx.signatures.len(),
         })
     }
@@ -59,9 +69,21 @@ impl Shape {
     pub fn max(self, other: Shape) -> Shape {
         Shape {
             bytes: self.bytes.max(other.bytes),
-            keys: self.keys.max(other.keys),
+            locks: self.locks.max(other.locks),
             signatures: self.signatures.max(other.signatures),
         }
+    }
+
+    /// Refuses what mainnet would refuse (the bank panics on an oversize transaction).
+    fn check(self) -> Result<Self> {
+        if self.bytes > MAX_TX_BYTES || self.locks > MAX_TX_KEYS {
+            bail!(
+                "transaction of {} bytes and {} account locks exceeds mainnet's limits",
+                self.bytes,
+                self.locks
+            );
+        }
+        Ok(self)
     }
 }
 
@@ -125,7 +147,7 @@ impl Net {
         payer: &Keypair,
         signers: &[&Keypair],
         blockhash: Hash,
-    ) -> Result<(Transaction, Shape)> {
+    ) -> Result<(VersionedTransaction, Shape)> {
         let mut all: Vec<&Keypair> = vec![payer];
         all.extend(
             signers
@@ -133,20 +155,22 @@ impl Net {
                 .copied()
                 .filter(|k| k.pubkey() != payer.pubkey()),
         );
-        let tx = Transaction::new_signed_with_payer(
+        let tx: VersionedTransaction = Transaction::new_signed_with_payer(
             instructions,
             Some(&payer.pubkey()),
             &all,
             blockhash,
-        );
-        let shape = Shape::of(&tx)?;
-        if shape.bytes > MAX_TX_BYTES || shape.keys > MAX_TX_KEYS {
-            bail!(
-                "transaction of {} bytes and {} keys exceeds mainnet's limits",
-                shape.bytes,
-                shape.keys
-            );
-        }
+        )
+        .into();
+        let shape = Shape::of(&tx)?.check()?;
+        Ok((tx, shape))
+    }
+
+    /// Signs a v0 message with its payer alone, checks the limits.
+    pub fn sign_v0(message: v0::Message, payer: &Keypair) -> Result<(VersionedTransaction, Shape)> {
+        let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &[payer])
+            .context("sign a v0 transaction")?;
+        let shape = Shape::of(&tx)?.check()?;
         Ok((tx, shape))
     }
 
@@ -169,8 +193,24 @@ impl Net {
 
     /// Confirms already signed transactions according to the send mode; they must not depend
     /// on each other's order (except in `Seq` mode, where they run in the given order).
-    pub async fn confirm_all(&self, txs: Vec<Transaction>) -> Result<()> {
+    pub async fn confirm_all(&self, txs: Vec<VersionedTransaction>) -> Result<()> {
         confirm_all(self.client(), self.mode, txs).await
+    }
+
+    /// Moves the bank to its next slot (its clock is set again by the caller): a lookup
+    /// table is created with a recent slot, and the addresses added to it become usable in
+    /// the slot after.
+    pub async fn next_slot(&mut self) -> Result<u64> {
+        let slot = self
+            .ctx
+            .banks_client
+            .get_root_slot()
+            .await
+            .context("read the slot")?;
+        self.ctx
+            .warp_to_slot(slot + 1)
+            .map_err(|e| anyhow::anyhow!("warp to slot {}: {e:?}", slot + 1))?;
+        Ok(slot)
     }
 
     pub async fn set_time(&mut self, unix_timestamp: i64) -> Result<()> {
@@ -217,7 +257,11 @@ impl Net {
 }
 
 /// See `Net::confirm_all`.
-pub async fn confirm_all(client: BanksClient, mode: SendMode, txs: Vec<Transaction>) -> Result<()> {
+pub async fn confirm_all(
+    client: BanksClient,
+    mode: SendMode,
+    txs: Vec<VersionedTransaction>,
+) -> Result<()> {
     match mode {
         SendMode::Seq => {
             for tx in txs {

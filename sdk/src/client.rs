@@ -8,6 +8,7 @@ use anchor_spl::token::TokenAccount;
 use solana_commitment_config::CommitmentConfig;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
+use solana_message::{AddressLookupTableAccount, VersionedMessage};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::SerializableTransaction;
 use solana_rpc_client_api::client_error::Error as ClientError;
@@ -15,9 +16,11 @@ use solana_signer::Signer;
 use solana_transaction::{versioned::VersionedTransaction, Transaction};
 use solana_transaction_error::TransactionError;
 
-use crate::accounts::{DirectoryEntry, Epoch, EpochStatus, Grid, Meter, Receipt, Resident, Sale};
+use crate::accounts::{
+    DirectoryEntry, Epoch, EpochStatus, Grid, LookupTableEntry, Meter, Receipt, Resident, Sale,
+};
 use crate::error::SdkError;
-use crate::{instructions, pda, settlement};
+use crate::{instructions, lookup, pda, settlement};
 
 /// How often a transaction whose blockhash expired is signed again and resent.
 const SEND_ATTEMPTS: usize = 3;
@@ -335,9 +338,23 @@ impl Client {
             }
             let (consumers, producers) = self.pending_readings(grid, meter_count, epoch).await?;
             let total = consumers.len() + producers.len();
-            for batch in settlement::plan_batches(&consumers, &producers) {
-                let ixs = settlement::settle_transaction(grid, epoch, &batch);
-                match self.send(&ixs, &[]).await {
+            // v0 over the grid's lookup tables when they list every pending meter.
+            let tables = self.lookup_tables(grid, meter_count).await?;
+            let v0 =
+                !tables.is_empty() && consumers.iter().chain(&producers).all(|m| tables.lists(m));
+            let per_transaction = if v0 {
+                settlement::MAX_METERS_PER_SETTLE_V0
+            } else {
+                settlement::MAX_METERS_PER_SETTLE
+            };
+            for batch in settlement::plan_batches_of(&consumers, &producers, per_transaction) {
+                let sent = if v0 {
+                    self.send_settle_v0(grid, epoch, &batch, &tables).await
+                } else {
+                    self.send(&settlement::settle_transaction(grid, epoch, &batch), &[])
+                        .await
+                };
+                match sent {
                     Ok(_) => {}
                     // Another crank finished it first: nothing is paid twice either way.
                     Err(e) if e.program_error_name() == Some("EpochAlreadySettled") => {}
@@ -358,6 +375,150 @@ impl Client {
     }
 
     /// Meters with an unsettled reading for `epoch`: (consumers, producers).
+    /// One v0 settlement transaction over the grid's lookup tables, signed by the payer; a
+    /// blockhash that expired before it landed is replaced.
+    async fn send_settle_v0(
+        &self,
+        grid: &Pubkey,
+        epoch: u64,
+        batch: &[Pubkey],
+        tables: &lookup::GridTables,
+    ) -> Result<String> {
+        let mut last_error = None;
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+            let message =
+                settlement::settle_message_v0(&self.payer(), grid, epoch, batch, tables, blockhash)
+                    .map_err(|e| {
+                        SdkError::Invalid(format!("compile the settlement message: {e}"))
+                    })?;
+            let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.payer])
+                .map_err(|e| SdkError::Invalid(format!("sign the settlement: {e}")))?;
+            match self.submit(&tx).await {
+                Ok(signature) => return Ok(signature),
+                Err(Submitted::Expired(err)) => last_error = Some(err),
+                Err(Submitted::Failed(err)) => return Err(err),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
+    }
+
+    /// The grid's lookup tables that are recorded, with the addresses each lists (in order:
+    /// table `k` lists meters `k * 256 ..`).
+    pub async fn lookup_tables(
+        &self,
+        grid: &Pubkey,
+        meter_count: u32,
+    ) -> Result<lookup::GridTables> {
+        let entries: Vec<Pubkey> = (0..lookup::tables_for(meter_count))
+            .map(|k| pda::lookup_table_entry(grid, k))
+            .collect();
+        let tables: Vec<Pubkey> = self
+            .accounts::<LookupTableEntry>(&entries)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.table)
+            .collect();
+        let mut found = Vec::with_capacity(tables.len());
+        for chunk in tables.chunks(ACCOUNTS_PER_REQUEST) {
+            let accounts = self
+                .rpc
+                .get_multiple_accounts(chunk)
+                .await
+                .map_err(rpc_error)?;
+            for (key, account) in chunk.iter().zip(accounts) {
+                if let Some(account) = account.filter(|a| a.owner == lookup::LOOKUP_TABLE_PROGRAM) {
+                    found.push(AddressLookupTableAccount {
+                        key: *key,
+                        addresses: lookup::addresses(&account.data),
+                    });
+                }
+            }
+        }
+        Ok(lookup::GridTables::new(found))
+    }
+
+    /// The addresses of the grid's meters, in registration order (from its directory).
+    pub async fn meter_addresses(&self, grid: &Pubkey, meter_count: u32) -> Result<Vec<Pubkey>> {
+        let entries: Vec<Pubkey> = (0..meter_count)
+            .map(|i| pda::meter_entry(grid, i))
+            .collect();
+        Ok(self
+            .accounts::<DirectoryEntry>(&entries)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.target)
+            .collect())
+    }
+
+    /// Brings the grid's lookup tables up to its meters (the payer must be the grid's admin,
+    /// who owns the tables): each table is extended with the meters registered since, a new
+    /// one created and recorded for every 256, and a table that lists anything else is
+    /// replaced. Returns how many addresses were added. Ends once the cluster has moved past
+    /// the slot of the last change, when the new addresses become usable.
+    pub async fn sync_lookup_tables(&self, grid: &Pubkey) -> Result<usize> {
+        let state: Grid = self.account(grid).await?.ok_or(SdkError::NotFound {
+            what: "grid",
+            id: grid.to_string(),
+        })?;
+        let meters = self.meter_addresses(grid, state.meter_count).await?;
+        let entries: Vec<Pubkey> = (0..lookup::tables_for(state.meter_count))
+            .map(|k| pda::lookup_table_entry(grid, k))
+            .collect();
+        let recorded = self.accounts::<LookupTableEntry>(&entries).await?;
+        let admin = self.payer();
+        let mut added = 0;
+        for (k, wanted) in meters
+            .chunks(lookup::METERS_PER_LOOKUP_TABLE as usize)
+            .enumerate()
+        {
+            let index = k as u32;
+            let current = match &recorded[k] {
+                Some(entry) => self
+                    .rpc
+                    .get_account(&entry.table)
+                    .await
+                    .ok()
+                    .filter(|a| a.owner == lookup::LOOKUP_TABLE_PROGRAM)
+                    .map(|a| (entry.table, lookup::addresses(&a.data))),
+                None => None,
+            };
+            let (table, listed) = match current {
+                Some((table, listed)) if wanted.starts_with(&listed) => (table, listed.len()),
+                _ => {
+                    let slot = self.rpc.get_slot().await.map_err(rpc_error)?;
+                    let (create, table) = lookup::create_table(&admin, &admin, slot);
+                    self.send(&[create], &[]).await?;
+                    self.send(
+                        &[instructions::record_lookup_table(
+                            &admin, grid, index, &table,
+                        )],
+                        &[],
+                    )
+                    .await?;
+                    (table, 0)
+                }
+            };
+            for chunk in wanted[listed..].chunks(lookup::EXTEND_CHUNK) {
+                self.send(&[lookup::extend_table(&table, &admin, &admin, chunk)], &[])
+                    .await?;
+                added += chunk.len();
+            }
+        }
+        if added > 0 {
+            let changed = self.rpc.get_slot().await.map_err(rpc_error)?;
+            for _ in 0..50 {
+                if self.rpc.get_slot().await.map_err(rpc_error)? > changed {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        Ok(added)
+    }
+
     pub async fn pending_readings(
         &self,
         grid: &Pubkey,

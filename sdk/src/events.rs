@@ -57,6 +57,7 @@ events!(
     ReceiptClosed,
     SaleClosed,
     TreasuryCollected,
+    LookupTableRecorded,
 );
 
 /// The program's events in a transaction's log messages, in order. Lines that are not

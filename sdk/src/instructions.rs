@@ -324,6 +324,25 @@ pub fn replace_meter_register(
 }
 
 /// One settlement batch: `meters` are the epoch's meters to settle in this call.
+/// Records `table` as the lookup table listing the grid's meters `index * 256 ..` (admin).
+pub fn record_lookup_table(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    index: u32,
+    table: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::RecordLookupTable {
+            admin: *admin,
+            grid: *grid,
+            table: *table,
+            entry: pda::lookup_table_entry(grid, index),
+            system_program: system_program::ID,
+        },
+        instruction::RecordLookupTable { index },
+    )
+}
+
 pub fn settle(grid: &Pubkey, epoch: u64, meters: &[Pubkey]) -> Instruction {
     let mut ix = build(
         accounts::Settle {

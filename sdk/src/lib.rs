@@ -9,6 +9,7 @@ pub mod events;
 pub mod fiat;
 pub mod history;
 pub mod instructions;
+pub mod lookup;
 pub mod meters;
 pub mod pda;
 pub mod settlement;

@@ -63,6 +63,11 @@ pub fn receipt(grid: &Pubkey, payment_id: &str) -> Pubkey {
     find(&[RECEIPT_SEED, grid.as_ref(), id_seed(payment_id)])
 }
 
+/// Entry `index` of the grid's lookup tables (which table lists meters `index * 256 ..`).
+pub fn lookup_table_entry(grid: &Pubkey, index: u32) -> Pubkey {
+    find(&[LOOKUP_TABLE_SEED, grid.as_ref(), &index.to_le_bytes()])
+}
+
 /// A resident's `number`-th sale of coins for dollars.
 pub fn sale(resident: &Pubkey, number: u32) -> Pubkey {
     find(&[SALE_SEED, resident.as_ref(), &number.to_le_bytes()])

@@ -9,14 +9,17 @@ use anchor_lang::AccountDeserialize;
 use anchor_spl::token::{spl_token, Mint, TokenAccount};
 use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::{Epoch, EpochParams, Grid, Meter, MeterKind, Resident, Sale};
-use energy_utility_sdk::{fiat, instructions as ix, pda, settlement};
+use energy_utility::state::{
+    DirectoryEntry, Epoch, EpochParams, Grid, Meter, MeterKind, Resident, Sale,
+};
+use energy_utility_sdk::{fiat, instructions as ix, lookup, pda, settlement};
 use solana_account::Account;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{versioned::VersionedTransaction, Transaction};
 use solana_transaction_error::TransactionError;
 
 pub use solana_instruction::error::InstructionError;
@@ -174,6 +177,106 @@ impl TestGrid {
             &all,
             self.ctx.last_blockhash,
         )
+    }
+
+    /// Signs a v0 transaction (the context payer, plus `signers`) that names accounts through
+    /// `tables`, and processes it.
+    pub async fn send_v0(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<(), BanksClientError> {
+        let tx = self.transaction_v0(instructions, signers, tables).await;
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    pub async fn transaction_v0(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> VersionedTransaction {
+        self.ctx.last_blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("blockhash");
+        let message = v0::Message::try_compile(
+            &self.ctx.payer.pubkey(),
+            instructions,
+            tables,
+            self.ctx.last_blockhash,
+        )
+        .expect("compile a v0 message");
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend(signers.iter().copied());
+        VersionedTransaction::try_new(VersionedMessage::V0(message), &all).expect("sign")
+    }
+
+    /// Moves the bank to its next slot (keeping the test's clock): a lookup table's new
+    /// addresses are usable from the slot after they were added.
+    pub async fn next_slot(&mut self) {
+        let slot = self.ctx.banks_client.get_root_slot().await.expect("slot");
+        self.ctx.warp_to_slot(slot + 1).expect("warp");
+        let now = self.now;
+        self.set_time(now).await;
+    }
+
+    /// The grid's meters, in registration order.
+    pub async fn meters_in_order(&mut self) -> Vec<Pubkey> {
+        let count = self.grid_state().await.meter_count;
+        let mut meters = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let entry: DirectoryEntry = self.account(&pda::meter_entry(&self.grid, i)).await;
+            meters.push(entry.target);
+        }
+        meters
+    }
+
+    /// The grid's address lookup tables for every meter, created, extended and recorded by the
+    /// admin as `Client::sync_lookup_tables` does; usable on return (the bank moved a slot).
+    pub async fn sync_lookup_tables(&mut self) -> Vec<AddressLookupTableAccount> {
+        let meters = self.meters_in_order().await;
+        let admin = self.admin.insecure_clone();
+        let grid = self.grid;
+        let mut tables = Vec::new();
+        for (k, chunk) in meters
+            .chunks(lookup::METERS_PER_LOOKUP_TABLE as usize)
+            .enumerate()
+        {
+            // A recent slot the bank remembers: the one before the next.
+            let slot = self.ctx.banks_client.get_root_slot().await.expect("slot");
+            self.next_slot().await;
+            let (create, table) = lookup::create_table(&admin.pubkey(), &admin.pubkey(), slot);
+            self.send(&[create], &[&admin])
+                .await
+                .expect("create a lookup table");
+            for part in chunk.chunks(lookup::EXTEND_CHUNK) {
+                let extend = lookup::extend_table(&table, &admin.pubkey(), &admin.pubkey(), part);
+                self.send(&[extend], &[&admin])
+                    .await
+                    .expect("extend the lookup table");
+            }
+            self.send(
+                &[ix::record_lookup_table(
+                    &admin.pubkey(),
+                    &grid,
+                    k as u32,
+                    &table,
+                )],
+                &[&admin],
+            )
+            .await
+            .expect("record the lookup table");
+            tables.push(AddressLookupTableAccount {
+                key: table,
+                addresses: chunk.to_vec(),
+            });
+        }
+        self.next_slot().await;
+        tables
     }
 
     /// Waits for a new blockhash, so that an identical transaction can be sent again.

@@ -5,6 +5,8 @@
 use energy_utility::state::{EpochStatus, MeterKind};
 use energy_utility_sdk::settlement::{settle_transaction, MAX_METERS_PER_SETTLE};
 use energy_utility_tests::*;
+use solana_signer::Signer;
+use solana_transaction_error::TransactionError;
 
 // The scale target: at least 20 readings per settlement transaction.
 const _: () = assert!(MAX_METERS_PER_SETTLE >= 20);
@@ -91,5 +93,96 @@ async fn a_hundred_meters_settle_in_the_planned_number_of_transactions() {
     assert_eq!(epoch.status, EpochStatus::Settled);
     assert_eq!(epoch.consumers_charged, 80);
     assert_eq!(epoch.producers_paid, 20);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_v0_settlement_over_the_grids_lookup_tables_settles_55_readings_in_one_transaction() {
+    use energy_utility_sdk::settlement::{
+        settle_message_v0, MAX_METERS_PER_SETTLE_V0, SETTLE_FIXED_ACCOUNTS,
+    };
+    const _: () = assert!(MAX_METERS_PER_SETTLE_V0 >= 48);
+    let mut g = community(MAX_METERS_PER_SETTLE_V0 - 5, 5).await;
+    let grid = g.grid;
+    let tables = g.sync_lookup_tables().await;
+    assert_eq!(tables.len(), 1);
+    let meters = g.meters_in_order().await;
+    assert_eq!(meters.len(), MAX_METERS_PER_SETTLE_V0);
+
+    let payer = g.ctx.payer.pubkey();
+    let blockhash = g.ctx.banks_client.get_latest_blockhash().await.unwrap();
+    let grid_tables = energy_utility_sdk::lookup::GridTables::new(tables.clone());
+    let message = settle_message_v0(&payer, &grid, 0, &meters, &grid_tables, blockhash).unwrap();
+    let static_keys = message.account_keys.len();
+    let loaded: usize = message
+        .address_table_lookups
+        .iter()
+        .map(|l| l.writable_indexes.len() + l.readonly_indexes.len())
+        .sum();
+    let tx = g
+        .transaction_v0(
+            &energy_utility_sdk::settlement::settle_transaction(&grid, 0, &meters),
+            &[],
+            &tables,
+        )
+        .await;
+    let size = bincode::serialize(&tx).unwrap().len();
+    println!(
+        "v0 settlement of {} readings: {size} bytes, {static_keys} keys + {loaded} from the table",
+        meters.len()
+    );
+    assert_eq!(static_keys, SETTLE_FIXED_ACCOUNTS);
+    assert_eq!(
+        static_keys + loaded,
+        MAINNET_ACCOUNT_LOCKS,
+        "every lock used"
+    );
+    assert!(size <= MAINNET_TX_BYTES, "{size} bytes");
+
+    // The bank, with mainnet's 64-lock limit, settles the epoch in that one transaction.
+    g.ctx.banks_client.process_transaction(tx).await.unwrap();
+    let epoch = g.epoch_state(0).await;
+    assert_eq!(epoch.status, EpochStatus::Settled);
+    assert_eq!(
+        epoch.consumers_charged,
+        (MAX_METERS_PER_SETTLE_V0 - 5) as u32
+    );
+    assert_eq!(epoch.producers_paid, 5);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn one_meter_beyond_the_v0_batch_is_refused_by_the_lock_limit() {
+    use energy_utility_sdk::settlement::{settle_transaction, MAX_METERS_PER_SETTLE_V0};
+    let mut g = community(MAX_METERS_PER_SETTLE_V0 - 4, 5).await;
+    let grid = g.grid;
+    let tables = g.sync_lookup_tables().await;
+    let meters = g.meters_in_order().await;
+    assert_eq!(meters.len(), MAX_METERS_PER_SETTLE_V0 + 1);
+    let watch = watch(&mut g, &[]).await;
+    // The bank refuses it before running it (a validator drops it the same way).
+    let tx = g
+        .transaction_v0(&settle_transaction(&grid, 0, &meters), &[], &tables)
+        .await;
+    let simulated = g.ctx.banks_client.simulate_transaction(tx).await.unwrap();
+    assert_eq!(
+        simulated.result,
+        Some(Err(TransactionError::TooManyAccountLocks)),
+        "expected the 64-lock limit"
+    );
+    assert_unchanged(&mut g, &watch).await;
+    // The planned batches (55, then 1) settle it.
+    let consumers = &meters[..meters.len() - 5];
+    let producers = &meters[meters.len() - 5..];
+    for batch in energy_utility_sdk::settlement::plan_batches_of(
+        consumers,
+        producers,
+        MAX_METERS_PER_SETTLE_V0,
+    ) {
+        g.send_v0(&settle_transaction(&grid, 0, &batch), &[], &tables)
+            .await
+            .unwrap();
+    }
+    assert_eq!(g.epoch_state(0).await.status, EpochStatus::Settled);
     g.assert_books_balance().await;
 }

@@ -4,7 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use energy_utility_sdk::accounts::{Sale, SaleStatus};
+use energy_utility_sdk::accounts::{Receipt, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_k, parse_usd};
 use energy_utility_sdk::views::{sale_json, sale_status_name};
 use energy_utility_sdk::{fiat, instructions, pda, Client};
@@ -145,6 +145,11 @@ async fn add(
         Some(at) => at,
         None => client.cluster_time().await?,
     };
+    // The program refuses a payment twice; say so before paying a fee for it.
+    let receipt = pda::receipt(&grid_address, &payment_id);
+    if client.account::<Receipt>(&receipt).await?.is_some() {
+        bail!("payment '{payment_id}' was already applied (its receipt {receipt} is on chain): nothing was minted");
+    }
     let before = client.token_amount(&state.coins).await?;
     let ix = instructions::add_fiat(
         &client.payer(),

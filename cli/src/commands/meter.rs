@@ -152,6 +152,8 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
                 args,
             );
             client.send(&[ix], &[]).await?;
+            // The meter joins the grid's lookup tables, so the crank settles it in v0 batches.
+            client.sync_lookup_tables(&grid_address).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::SetCapacity {

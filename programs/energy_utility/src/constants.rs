@@ -35,6 +35,16 @@ pub const METER_INDEX_SEED: &[u8] = b"meter-index";
 /// `[RESIDENT_INDEX_SEED, grid, index.to_le_bytes()]` (index: u32): the grid's n-th resident.
 #[constant]
 pub const RESIDENT_INDEX_SEED: &[u8] = b"resident-index";
+/// `[LOOKUP_TABLE_SEED, grid, index.to_le_bytes()]` (index: u32): which address lookup table
+/// lists the grid's meters `index * 256 ..` (in registration order), for settlement in v0
+/// transactions.
+#[constant]
+pub const LOOKUP_TABLE_SEED: &[u8] = b"lookup-table";
+/// Meters listed by one address lookup table (the table program's limit).
+#[constant]
+pub const METERS_PER_LOOKUP_TABLE: u32 = 256;
+/// The address lookup table program.
+pub const LOOKUP_TABLE_PROGRAM: Pubkey = pubkey!("AddressLookupTab1e1111111111111111111111111");
 /// `[EPOCH_SEED, grid, epoch.to_le_bytes()]`: one settlement period (an hour by default).
 #[constant]
 pub const EPOCH_SEED: &[u8] = b"epoch";

@@ -136,4 +136,8 @@ pub enum EnergyError {
     MeterNotSilent,
     #[msg("Silence must be at least one epoch, and the loss band's low end at most its high end")]
     InvalidReadingRules,
+    #[msg("The account is not an address lookup table")]
+    NotALookupTable,
+    #[msg("The grid has no meters for that lookup table yet")]
+    LookupTableBeyondMeters,
 }

@@ -2,20 +2,40 @@
 
 use anchor_lang::prelude::*;
 
+use crate::state::{EpochParams, MeterKind, OracleLimits};
+
+/// The largest event logged from the stack; a larger one (none today) goes through the heap.
+const EVENT_BUFFER: usize = 320;
+
 /// Logs `event` as Anchor's `emit!` does: one `Program data: <base64>` line of its
-/// discriminator and Borsh body. On chain this is the `sol_log_data` syscall. Compiled for the
-/// host, Anchor's `emit!` drops the bytes, so this hands them to the host's syscall stubs
-/// instead (what `solana-program`'s `sol_log_data` does): a bank running the program natively
-/// can then put the event in the transaction's logs as a cluster would (`bank/src/logs.rs`).
+/// discriminator and Borsh body. Unlike `emit!`, it serializes into a stack buffer, so an event
+/// costs no heap: the settlement crank logs one per reading, and the SBF heap (32 KB) is never
+/// freed within an instruction. On chain this is the `sol_log_data` syscall; compiled for the
+/// host, Anchor's own path drops the bytes, so this hands them to the host's syscall stubs
+/// (what `solana-program`'s `sol_log_data` does): a bank running the program natively can put
+/// the event in the transaction's logs as a cluster would (`bank/src/logs.rs`).
 pub fn emit<E: anchor_lang::Event>(event: E) {
-    let data = event.data();
-    #[cfg(target_os = "solana")]
-    anchor_lang::solana_program::log::sol_log_data(&[&data]);
-    #[cfg(not(target_os = "solana"))]
-    solana_sysvar::program_stubs::sol_log_data(&[&data]);
+    let mut buffer = [0u8; EVENT_BUFFER];
+    let discriminator = E::DISCRIMINATOR;
+    if discriminator.len() < EVENT_BUFFER {
+        let (head, body) = buffer.split_at_mut(discriminator.len());
+        head.copy_from_slice(discriminator);
+        let capacity = body.len();
+        let mut writer: &mut [u8] = body;
+        if event.serialize(&mut writer).is_ok() {
+            let written = discriminator.len() + capacity - writer.len();
+            return log_data(&buffer[..written]);
+        }
+    }
+    log_data(&event.data());
 }
 
-use crate::state::{EpochParams, MeterKind, OracleLimits};
+fn log_data(data: &[u8]) {
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log_data(&[data]);
+    #[cfg(not(target_os = "solana"))]
+    solana_sysvar::program_stubs::sol_log_data(&[data]);
+}
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,4 +348,13 @@ pub struct TreasuryCollected {
     pub resident: Pubkey,
     pub amount_units: u64,
     pub treasury_left_units: u64,
+}
+
+/// The admin recorded which address lookup table lists a range of the grid's meters.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupTableRecorded {
+    pub grid: Pubkey,
+    pub index: u32,
+    pub table: Pubkey,
 }

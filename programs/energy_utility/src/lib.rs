@@ -45,6 +45,10 @@ pub mod energy_utility {
         instructions::admin::deactivate_meter::handler(ctx)
     }
 
+    pub fn record_lookup_table(ctx: Context<RecordLookupTable>, index: u32) -> Result<()> {
+        instructions::admin::record_lookup_table::handler(ctx, index)
+    }
+
     pub fn set_meter_capacity(ctx: Context<SetMeterCapacity>, capacity_w: u64) -> Result<()> {
         instructions::admin::set_meter_capacity::handler(ctx, capacity_w)
     }

@@ -394,3 +394,63 @@ async fn update_grid_with_bad_parameters_is_refused() {
         assert_unchanged(&mut g, &w).await;
     }
 }
+
+#[tokio::test]
+async fn recording_a_lookup_table_is_the_admins_and_only_for_a_table_of_the_grids_meters() {
+    let mut g = TestGrid::seed_community().await;
+    let grid = g.grid;
+    // A real table, made by the admin.
+    let tables = g.sync_lookup_tables().await;
+    let table = tables[0].key;
+    let entry = pda::lookup_table_entry(&grid, 0);
+    let recorded: energy_utility::state::LookupTableEntry = g.account(&entry).await;
+    assert_eq!((recorded.table, recorded.index), (table, 0));
+
+    // Someone else than the admin.
+    let stranger = mallory(&mut g).await;
+    let w = watch(&mut g, &[entry, stranger.pubkey()]).await;
+    let result = g
+        .send(
+            &[ix::record_lookup_table(
+                &stranger.pubkey(),
+                &grid,
+                0,
+                &table,
+            )],
+            &[&stranger],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::NotGridAdmin);
+    assert_unchanged(&mut g, &w).await;
+
+    // An account that is not a lookup table (here a meter).
+    let admin = g.admin.insecure_clone();
+    let not_a_table = g.meter("carlos-house").address;
+    let w = watch(&mut g, &[entry]).await;
+    let result = g
+        .send(
+            &[ix::record_lookup_table(
+                &admin.pubkey(),
+                &grid,
+                0,
+                &not_a_table,
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::NotALookupTable);
+    assert_unchanged(&mut g, &w).await;
+
+    // A table for meters the grid does not have.
+    let beyond = pda::lookup_table_entry(&grid, 1);
+    let w = watch(&mut g, &[beyond]).await;
+    let result = g
+        .send(
+            &[ix::record_lookup_table(&admin.pubkey(), &grid, 1, &table)],
+            &[&admin],
+        )
+        .await;
+    assert_fails_with(result, EnergyError::LookupTableBeyondMeters);
+    assert_unchanged(&mut g, &w).await;
+    assert!(!g.exists(&beyond).await);
+}

@@ -128,6 +128,16 @@ pub struct Meter {
 }
 
 impl Meter {
+    /// A meter account's kind read straight from its data (after the discriminator, the grid
+    /// and the id), without decoding it: the settlement crank skips consumers this way in its
+    /// paying pass. `None` when the data is too short to tell.
+    pub fn peek_kind(data: &[u8]) -> Option<MeterKind> {
+        let id_len_at = 8 + 32;
+        let id_len = u32::from_le_bytes(data.get(id_len_at..id_len_at + 4)?.try_into().ok()?);
+        let kind_at = id_len_at + 4 + usize::try_from(id_len).ok()?;
+        MeterKind::try_from_slice(data.get(kind_at..kind_at + 1)?).ok()
+    }
+
     pub fn is_consumer(&self) -> bool {
         !self.kind.is_producer()
     }
@@ -340,5 +350,54 @@ impl Meter {
         let changed = connected != self.connected;
         self.connected = connected;
         changed.then_some(connected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter(id: &str, kind: MeterKind) -> Meter {
+        Meter {
+            grid: Pubkey::new_unique(),
+            id: id.to_string(),
+            kind,
+            owner: Pubkey::new_unique(),
+            gateway: Pubkey::new_unique(),
+            label: "a label".into(),
+            latitude_micro: 1,
+            longitude_micro: 2,
+            active: true,
+            connected: true,
+            balance_units: 3,
+            committed_units: 0,
+            debt_units: 0,
+            lifetime_wh: 0,
+            lifetime_units: 0,
+            lifetime_funded_units: 0,
+            last_reported_epoch: 0,
+            has_reported: false,
+            readings: [Reading::EMPTY; READING_SLOTS],
+            capacity_w: 1,
+            register_wh: 0,
+            last_register_wh: 0,
+            next_reading_epoch: 0,
+            silent: false,
+            index: 0,
+            rent_payer: Pubkey::new_unique(),
+            bump: 255,
+        }
+    }
+
+    #[test]
+    fn the_kind_is_read_from_the_account_data_whatever_the_ids_length() {
+        for id in ["a", "house-12", &"x".repeat(MAX_ID_LEN)] {
+            for kind in [MeterKind::Producer, MeterKind::Household, MeterKind::Pole] {
+                let mut data = Vec::new();
+                meter(id, kind).try_serialize(&mut data).unwrap();
+                assert_eq!(Meter::peek_kind(&data), Some(kind), "{id}");
+            }
+        }
+        assert_eq!(Meter::peek_kind(&[0u8; 20]), None);
     }
 }

@@ -9,6 +9,7 @@
 export * from "./directoryEntry";
 export * from "./epoch";
 export * from "./grid";
+export * from "./lookupTableEntry";
 export * from "./meter";
 export * from "./receipt";
 export * from "./resident";

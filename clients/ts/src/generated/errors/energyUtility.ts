@@ -146,6 +146,10 @@ export const ENERGY_UTILITY_ERROR__INVALID_CAPACITY = 0x17af; // 6063
 export const ENERGY_UTILITY_ERROR__METER_NOT_SILENT = 0x17b0; // 6064
 /** InvalidReadingRules: Silence must be at least one epoch, and the loss band's low end at most its high end */
 export const ENERGY_UTILITY_ERROR__INVALID_READING_RULES = 0x17b1; // 6065
+/** NotALookupTable: The account is not an address lookup table */
+export const ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE = 0x17b2; // 6066
+/** LookupTableBeyondMeters: The grid has no meters for that lookup table yet */
+export const ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS = 0x17b3; // 6067
 
 export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT
@@ -175,6 +179,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__INVALID_READING_RULES
   | typeof ENERGY_UTILITY_ERROR__INVALID_TARIFF
   | typeof ENERGY_UTILITY_ERROR__LABEL_TOO_LONG
+  | typeof ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS
   | typeof ENERGY_UTILITY_ERROR__MATH_OVERFLOW
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_NO_READING
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS
@@ -184,6 +189,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE
   | typeof ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED
   | typeof ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION
+  | typeof ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN
@@ -245,6 +251,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__INVALID_READING_RULES]: `Silence must be at least one epoch, and the loss band's low end at most its high end`,
     [ENERGY_UTILITY_ERROR__INVALID_TARIFF]: `The tariff must be more than zero coins per kWh`,
     [ENERGY_UTILITY_ERROR__LABEL_TOO_LONG]: `Meter label is longer than 64 bytes`,
+    [ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS]: `The grid has no meters for that lookup table yet`,
     [ENERGY_UTILITY_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
     [ENERGY_UTILITY_ERROR__METER_HAS_NO_READING]: `A meter in the settlement batch has no reading for this epoch`,
     [ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS]: `The meter has readings the crank has not settled yet`,
@@ -254,6 +261,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE]: `Only a deactivated meter can be closed`,
     [ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED]: `Minting this would exceed the grid's mint limit for its window; retry later`,
     [ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION]: `A sale needs a payout destination`,
+    [ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE]: `The account is not an address lookup table`,
     [ENERGY_UTILITY_ERROR__NOT_A_METER]: `A settlement account is not a meter of this program`,
     [ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER]: `Only consumer meters can be funded`,
     [ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN]: `Only the grid's admin may do this`,

@@ -21,6 +21,7 @@ export * from "./initializeGrid";
 export * from "./lockWithdrawal";
 export * from "./payoutFailed";
 export * from "./payoutPaid";
+export * from "./recordLookupTable";
 export * from "./registerMeter";
 export * from "./registerResident";
 export * from "./replaceMeterRegister";

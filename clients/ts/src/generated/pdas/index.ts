@@ -7,6 +7,7 @@
  */
 
 export * from "./coins";
+export * from "./entry";
 export * from "./epochAccount";
 export * from "./escrow";
 export * from "./mint";

@@ -32,6 +32,7 @@ import {
   parseLockWithdrawalInstruction,
   parsePayoutFailedInstruction,
   parsePayoutPaidInstruction,
+  parseRecordLookupTableInstruction,
   parseRegisterMeterInstruction,
   parseRegisterResidentInstruction,
   parseReplaceMeterRegisterInstruction,
@@ -57,6 +58,7 @@ import {
   type ParsedLockWithdrawalInstruction,
   type ParsedPayoutFailedInstruction,
   type ParsedPayoutPaidInstruction,
+  type ParsedRecordLookupTableInstruction,
   type ParsedRegisterMeterInstruction,
   type ParsedRegisterResidentInstruction,
   type ParsedReplaceMeterRegisterInstruction,
@@ -76,6 +78,7 @@ export enum EnergyUtilityAccount {
   DirectoryEntry,
   Epoch,
   Grid,
+  LookupTableEntry,
   Meter,
   Receipt,
   Resident,
@@ -118,6 +121,17 @@ export function identifyEnergyUtilityAccount(
     )
   ) {
     return EnergyUtilityAccount.Grid;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([214, 50, 53, 140, 152, 228, 222, 145]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityAccount.LookupTableEntry;
   }
   if (
     containsBytes(
@@ -184,6 +198,7 @@ export enum EnergyUtilityInstruction {
   LockWithdrawal,
   PayoutFailed,
   PayoutPaid,
+  RecordLookupTable,
   RegisterMeter,
   RegisterResident,
   ReplaceMeterRegister,
@@ -369,6 +384,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([242, 18, 232, 242, 63, 143, 16, 90]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.RecordLookupTable;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([49, 106, 87, 72, 138, 214, 224, 125]),
       ),
       0,
@@ -529,6 +555,9 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.PayoutPaid;
     } & ParsedPayoutPaidInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.RecordLookupTable;
+    } & ParsedRecordLookupTableInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.RegisterMeter;
     } & ParsedRegisterMeterInstruction<TProgram>)
   | ({
@@ -667,6 +696,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.PayoutPaid,
         ...parsePayoutPaidInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.RecordLookupTable: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.RecordLookupTable,
+        ...parseRecordLookupTableInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.RegisterMeter: {

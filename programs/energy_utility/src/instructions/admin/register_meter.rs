@@ -32,9 +32,9 @@ pub struct RegisterMeter<'info> {
         has_one = admin @ EnergyError::NotGridAdmin,
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
-    pub grid: Account<'info, Grid>,
+    pub grid: Box<Account<'info, Grid>>,
     #[account(has_one = grid @ EnergyError::WrongGrid)]
-    pub owner: Account<'info, Resident>,
+    pub owner: Box<Account<'info, Resident>>,
     #[account(
         init,
         payer = admin,

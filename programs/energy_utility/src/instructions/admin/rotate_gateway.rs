@@ -10,9 +10,9 @@ use crate::state::{Grid, Meter};
 pub struct RotateGateway<'info> {
     pub admin: Signer<'info>,
     #[account(has_one = admin @ EnergyError::NotGridAdmin)]
-    pub grid: Account<'info, Grid>,
+    pub grid: Box<Account<'info, Grid>>,
     #[account(mut, has_one = grid @ EnergyError::WrongGrid)]
-    pub meter: Account<'info, Meter>,
+    pub meter: Box<Account<'info, Meter>>,
 }
 
 pub fn handler(ctx: Context<RotateGateway>, new_gateway: Pubkey) -> Result<()> {

@@ -10,7 +10,7 @@ use crate::state::Grid;
 pub struct SetPaused<'info> {
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ EnergyError::NotGridAdmin)]
-    pub grid: Account<'info, Grid>,
+    pub grid: Box<Account<'info, Grid>>,
 }
 
 pub fn handler(ctx: Context<SetPaused>, paused: bool) -> Result<()> {

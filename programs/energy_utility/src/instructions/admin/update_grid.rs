@@ -28,7 +28,7 @@ pub struct UpdateGridArgs {
 pub struct UpdateGrid<'info> {
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ EnergyError::NotGridAdmin)]
-    pub grid: Account<'info, Grid>,
+    pub grid: Box<Account<'info, Grid>>,
 }
 
 pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {

@@ -10,6 +10,12 @@
 //! reordered batch never charges or pays twice. Coins move with at most three transfers per
 //! call, whatever the batch size. The last reading closes the books: the rounding remainder
 //! is carried to the next epoch and conservation is checked exactly.
+//!
+//! The batch streams: each meter is loaded, applied and written back before the next, so the
+//! heap (32 KB on SBF, never freed) holds no vector of meters; a meter's load costs only its id
+//! and label strings, and events are logged from the stack (`events::emit`). The paying pass
+//! skips consumers by their kind byte, unread; producers are loaded twice in the call that
+//! finishes charging (checked in the first pass, paid in the second).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -67,13 +73,10 @@ struct BatchTotals {
 
 #[access_control(ctx.accounts.validate(epoch))]
 pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<()> {
-    let mut meters = load_batch(
-        ctx.program_id,
-        &ctx.accounts.grid.key(),
-        epoch,
-        ctx.remaining_accounts,
-    )?;
+    let remaining = ctx.remaining_accounts;
+    check_batch(ctx.program_id, remaining)?;
     let accounts = &mut *ctx.accounts;
+    let grid_key = accounts.grid.key();
     let grid = &mut accounts.grid;
     let epoch_account = &mut accounts.epoch_account;
     let mut totals = BatchTotals::default();
@@ -81,20 +84,34 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<
     if epoch_account.status == EpochStatus::Open {
         epoch_account.status = EpochStatus::Charging;
     }
-    if epoch_account.status == EpochStatus::Charging {
-        charge_consumers(&mut meters, grid, epoch_account, &mut totals)?;
-        if epoch_account.all_consumers_charged() {
-            totals.fee_units = start_paying(grid, epoch_account)?;
+    let charging = epoch_account.status == EpochStatus::Charging;
+    // Every meter of the batch is checked here; consumers are charged while charging.
+    for info in remaining {
+        let mut meter = load_meter(info, &grid_key, epoch)?;
+        if charging && meter.is_consumer() {
+            charge_consumer(&mut meter, grid, epoch_account, &mut totals)?;
+            meter.exit(ctx.program_id)?;
         }
     }
+    if charging && epoch_account.all_consumers_charged() {
+        totals.fee_units = start_paying(grid, epoch_account)?;
+    }
     if epoch_account.status == EpochStatus::Paying {
-        pay_producers(&mut meters, grid, epoch_account, &mut totals)?;
+        for info in remaining {
+            // Consumers were checked in the first pass (or a call before): skip them unread.
+            let kind = Meter::peek_kind(&info.try_borrow_data()?);
+            if kind.is_some_and(|k| !k.is_producer()) {
+                continue;
+            }
+            let mut meter = load_meter(info, &grid_key, epoch)?;
+            if meter.kind.is_producer() {
+                pay_producer(&mut meter, grid, epoch_account, &mut totals)?;
+                meter.exit(ctx.program_id)?;
+            }
+        }
         if epoch_account.all_producers_paid() {
             finish(grid, epoch_account)?;
         }
-    }
-    for meter in &meters {
-        meter.exit(ctx.program_id)?;
     }
 
     let tp = &accounts.token_program;
@@ -123,15 +140,8 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<
     epoch_account.invariant()
 }
 
-/// Validates the batch: writable meters of this program and grid, each once, each with a
-/// reading for the epoch (settled already is fine: it is skipped).
-fn load_batch<'info>(
-    program_id: &Pubkey,
-    grid: &Pubkey,
-    epoch: u64,
-    remaining: &'info [AccountInfo<'info>],
-) -> Result<Vec<Account<'info, Meter>>> {
-    let mut meters: Vec<Account<'info, Meter>> = Vec::with_capacity(remaining.len());
+/// The batch's accounts before any is read: writable, this program's, each once.
+fn check_batch(program_id: &Pubkey, remaining: &[AccountInfo]) -> Result<()> {
     for (i, info) in remaining.iter().enumerate() {
         require!(info.is_writable, EnergyError::MeterNotWritable);
         require!(
@@ -139,54 +149,61 @@ fn load_batch<'info>(
             EnergyError::DuplicateMeterInBatch
         );
         require_keys_eq!(*info.owner, *program_id, EnergyError::NotAMeter);
-        let meter = Account::<Meter>::try_from(info).map_err(|_| error!(EnergyError::NotAMeter))?;
-        require_keys_eq!(meter.grid, *grid, EnergyError::WrongGrid);
-        require!(
-            meter.pending_wh(epoch).is_some() || meter.is_settled(epoch),
-            EnergyError::MeterHasNoReading
-        );
-        meters.push(meter);
     }
-    Ok(meters)
+    Ok(())
 }
 
-fn charge_consumers(
-    meters: &mut [Account<Meter>],
+/// One meter of the batch: of this grid, with a reading for the epoch (settled already is
+/// fine: it is skipped).
+fn load_meter<'info>(
+    info: &'info AccountInfo<'info>,
+    grid: &Pubkey,
+    epoch: u64,
+) -> Result<Account<'info, Meter>> {
+    let meter = Account::<Meter>::try_from(info).map_err(|_| error!(EnergyError::NotAMeter))?;
+    require_keys_eq!(meter.grid, *grid, EnergyError::WrongGrid);
+    require!(
+        meter.pending_wh(epoch).is_some() || meter.is_settled(epoch),
+        EnergyError::MeterHasNoReading
+    );
+    Ok(meter)
+}
+
+fn charge_consumer(
+    meter: &mut Account<Meter>,
     grid: &mut Grid,
     epoch_account: &mut Epoch,
     totals: &mut BatchTotals,
 ) -> Result<()> {
     let epoch = epoch_account.index;
-    for meter in meters.iter_mut().filter(|m| m.is_consumer()) {
-        let Some(wh) = meter.pending_wh(epoch) else {
-            continue;
-        };
-        let billed_units = consumption_cost_ceil(wh, epoch_account.params.tariff_units_per_kwh)
-            .ok_or(EnergyError::MathOverflow)?;
-        let (charged_units, unpaid_units) = meter.charge(epoch, billed_units)?;
-        epoch_account.record_charge(charged_units, unpaid_units)?;
-        grid.meter_balances_units = grid
-            .meter_balances_units
-            .checked_sub(charged_units)
-            .ok_or(EnergyError::VaultShortfall)?;
-        grid.pool_in_flight_units = grid.pool_in_flight_units.safe_add(charged_units)?;
-        totals.charged_units = totals.charged_units.safe_add(charged_units)?;
-        emit(ConsumerCharged {
+    let Some(wh) = meter.pending_wh(epoch) else {
+        return Ok(());
+    };
+    let billed_units = consumption_cost_ceil(wh, epoch_account.params.tariff_units_per_kwh)
+        .ok_or(EnergyError::MathOverflow)?;
+    let (charged_units, unpaid_units) = meter.charge(epoch, billed_units)?;
+    epoch_account.record_charge(charged_units, unpaid_units)?;
+    grid.meter_balances_units = grid
+        .meter_balances_units
+        .checked_sub(charged_units)
+        .ok_or(EnergyError::VaultShortfall)?;
+    grid.pool_in_flight_units = grid.pool_in_flight_units.safe_add(charged_units)?;
+    totals.charged_units = totals.charged_units.safe_add(charged_units)?;
+    emit(ConsumerCharged {
+        meter: meter.key(),
+        epoch,
+        wh,
+        billed_units,
+        charged_units,
+        unpaid_units,
+    });
+    if meter.decide_connection() == Some(false) {
+        emit(MeterDisconnected {
             meter: meter.key(),
             epoch,
-            wh,
-            billed_units,
-            charged_units,
-            unpaid_units,
+            balance_units: meter.balance_units,
+            debt_units: meter.debt_units,
         });
-        if meter.decide_connection() == Some(false) {
-            emit(MeterDisconnected {
-                meter: meter.key(),
-                epoch,
-                balance_units: meter.balance_units,
-                debt_units: meter.debt_units,
-            });
-        }
     }
     Ok(())
 }
@@ -211,38 +228,36 @@ fn start_paying(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<u64> {
     Ok(epoch_account.fee_units)
 }
 
-fn pay_producers(
-    meters: &mut [Account<Meter>],
+fn pay_producer(
+    meter: &mut Account<Meter>,
     grid: &mut Grid,
     epoch_account: &mut Epoch,
     totals: &mut BatchTotals,
 ) -> Result<()> {
     let epoch = epoch_account.index;
-    for meter in meters.iter_mut().filter(|m| m.kind.is_producer()) {
-        let Some(wh) = meter.pending_wh(epoch) else {
-            continue;
-        };
-        let payout_units = producer_payout_floor(
-            epoch_account.distributable_units,
-            wh,
-            epoch_account.produced_wh,
-        )
-        .ok_or(EnergyError::MathOverflow)?;
-        meter.credit_payout(epoch, payout_units)?;
-        epoch_account.record_payout(payout_units)?;
-        grid.pool_in_flight_units = grid
-            .pool_in_flight_units
-            .checked_sub(payout_units)
-            .ok_or(EnergyError::ConservationViolated)?;
-        grid.meter_balances_units = grid.meter_balances_units.safe_add(payout_units)?;
-        totals.paid_units = totals.paid_units.safe_add(payout_units)?;
-        emit(ProducerPaid {
-            meter: meter.key(),
-            epoch,
-            wh,
-            payout_units,
-        });
-    }
+    let Some(wh) = meter.pending_wh(epoch) else {
+        return Ok(());
+    };
+    let payout_units = producer_payout_floor(
+        epoch_account.distributable_units,
+        wh,
+        epoch_account.produced_wh,
+    )
+    .ok_or(EnergyError::MathOverflow)?;
+    meter.credit_payout(epoch, payout_units)?;
+    epoch_account.record_payout(payout_units)?;
+    grid.pool_in_flight_units = grid
+        .pool_in_flight_units
+        .checked_sub(payout_units)
+        .ok_or(EnergyError::ConservationViolated)?;
+    grid.meter_balances_units = grid.meter_balances_units.safe_add(payout_units)?;
+    totals.paid_units = totals.paid_units.safe_add(payout_units)?;
+    emit(ProducerPaid {
+        meter: meter.key(),
+        epoch,
+        wh,
+        payout_units,
+    });
     Ok(())
 }
 
