@@ -71,6 +71,14 @@ fn the_worked_example_through_deu_survives_a_restart() {
         assert_eq!(shown["kind"], kind);
         assert_eq!(shown["owner"], owner);
     }
+    // Each registration put its meter in the grid's lookup table; syncing again adds nothing,
+    // and only the admin keeps the tables.
+    let synced = deu.ok("admin", &["grid", "sync-tables"]);
+    assert_eq!(synced["listed"], 4, "{synced}");
+    assert_eq!(synced["added"], 0, "{synced}");
+    assert_eq!(synced["tables"], 1, "{synced}");
+    let refused = deu.fails("carlos", &["grid", "sync-tables"]);
+    assert!(refused.contains("only the grid's admin"), "{refused}");
 
     // Carlos and Danny buy $1.00 of coins (10 k) and prepay their houses.
     deu.ok(
@@ -147,6 +155,7 @@ fn the_worked_example_through_deu_survives_a_restart() {
     let row = &settled.as_array().unwrap()[0];
     assert_eq!(row["epoch"], epoch);
     assert_eq!(row["state"], "settled");
+    assert_eq!(row["transactions"], 1, "four readings, one v0 transaction");
     assert_eq!(row["charged_k"], "5.000000");
     assert_eq!(row["fee_k"], "0.010000");
     assert_eq!(row["paid_k"], "4.989999");

@@ -140,7 +140,27 @@ async fn a_v0_settlement_over_the_grids_lookup_tables_settles_55_readings_in_one
     assert!(size <= MAINNET_TX_BYTES, "{size} bytes");
 
     // The bank, with mainnet's 64-lock limit, settles the epoch in that one transaction.
-    g.ctx.banks_client.process_transaction(tx).await.unwrap();
+    let processed = g
+        .ctx
+        .banks_client
+        .process_transaction_with_metadata(tx)
+        .await
+        .unwrap();
+    processed.result.unwrap();
+    let consumed = processed.metadata.unwrap().compute_units_consumed;
+    let requested = energy_utility_sdk::settlement::settle_compute_units(meters.len());
+    if energy_utility_bank::bpf_program_path().is_some() {
+        // BPF: metered. The SDK's request (derived, not measured) must cover the batch.
+        println!(
+            "BPF: settle of {} readings consumed {consumed} compute units of the {requested} requested",
+            meters.len()
+        );
+        assert!(consumed <= u64::from(requested), "{consumed} > {requested}");
+    } else {
+        println!(
+            "native: compute units are not metered ({consumed} reported); the SDK requests {requested}"
+        );
+    }
     let epoch = g.epoch_state(0).await;
     assert_eq!(epoch.status, EpochStatus::Settled);
     assert_eq!(

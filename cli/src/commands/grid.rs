@@ -66,6 +66,9 @@ pub enum GridCommand {
         #[command(flatten)]
         rules: ReadingRuleArgs,
     },
+    /// Bring the grid's address lookup tables up to its meters, so the crank settles 55
+    /// meters a transaction (admin; `deu meter register` does it after each registration)
+    SyncTables,
     /// Move the utility's fees from the treasury to its own resident account, to sell (admin)
     CollectFees {
         /// Coins k to take [default: everything in the treasury]
@@ -271,6 +274,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             show(globals, &client).await
         }
         GridCommand::CollectFees { amount_k, to } => collect_fees(globals, amount_k, to).await,
+        GridCommand::SyncTables => sync_tables(globals).await,
         GridCommand::Pause | GridCommand::Resume => {
             let paused = matches!(command, GridCommand::Pause);
             let client = globals.client()?;
@@ -284,6 +288,45 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             show(globals, &client).await
         }
     }
+}
+
+async fn sync_tables(globals: &Globals) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    if grid.admin != client.payer() {
+        bail!(
+            "only the grid's admin ({}) keeps its lookup tables; this keypair is {}",
+            grid.admin,
+            client.payer()
+        );
+    }
+    let added = client.sync_lookup_tables(&grid_address).await?;
+    let tables = client
+        .lookup_tables(&grid_address, grid.meter_count)
+        .await?;
+    let listed = client
+        .meter_addresses(&grid_address, grid.meter_count)
+        .await?
+        .iter()
+        .filter(|m| tables.lists(m))
+        .count();
+    globals.output().print(
+        json!({
+            "meters": grid.meter_count,
+            "listed": listed,
+            "added": added,
+            "tables": tables.tables().len(),
+        }),
+        || {
+            format!(
+                "{} of {} meters listed in {} lookup tables ({added} added now): the crank settles them in v0 transactions",
+                listed,
+                grid.meter_count,
+                tables.tables().len()
+            )
+        },
+    );
+    Ok(())
 }
 
 async fn collect_fees(

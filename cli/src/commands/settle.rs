@@ -108,7 +108,9 @@ async fn pass(
             let outcome = settle_one(client, &grid_address, &grid, epoch, output).await?;
             output.progress(&describe(&outcome));
             if let Some(state) = client.epoch(&grid_address, epoch).await? {
-                settled.push(epoch_json(epoch, &state));
+                let mut row = epoch_json(epoch, &state);
+                row["transactions"] = json!(outcome.transactions);
+                settled.push(row);
             }
         } else if state.status == EpochStatus::Settled && epoch + args.keep_epochs < current {
             client.close_epoch(&grid_address, epoch).await?;
