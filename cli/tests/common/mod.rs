@@ -17,24 +17,33 @@ pub struct Localnet {
 
 impl Localnet {
     pub fn start(ledger: &Path, port: u16) -> Self {
-        let child = Command::new(DEU)
+        // What it says goes to a file beside the ledger, told if it stops before listening.
+        let log_path = ledger.with_extension("stderr");
+        let log = std::fs::File::create(&log_path).expect("create the localnet's log");
+        let mut child = Command::new(DEU)
             .args(["localnet", "--rpc-port", &port.to_string(), "--ledger"])
             .arg(ledger)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start deu localnet");
-        let net = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return net;
+                return Self {
+                    child,
+                    url: format!("http://127.0.0.1:{port}"),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "deu localnet stopped ({status}) before listening on port {port}: {}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        let _ = child.kill();
         panic!("deu localnet did not listen on port {port}");
     }
 
@@ -111,11 +120,19 @@ impl Deu<'_> {
     }
 }
 
+/// A free port whose next port is free too: `deu localnet` serves its websocket on the RPC
+/// port + 1, and fails to start when that one is taken.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("found no free pair of ports");
 }
 
 /// The public key in a keypair file written by `deu keygen`.

@@ -8,8 +8,18 @@ import { findEpochAccountPda, findPoolPda, findTreasuryPda, findVaultPda } from 
 
 /** Meters per settlement transaction: one more does not fit a legacy transaction's 1,232 bytes. */
 export const MAX_METERS_PER_SETTLE = 24;
-/** The compute units a full batch may use, for a compute-budget instruction on a real cluster. */
+/** Compute units of a settlement call before its meters, and per meter, with margin: the Rust
+ * SDK's `settlement::settle_compute_units`, where the derivation is written down. */
+export const SETTLE_BASE_UNITS = 50_000;
+export const SETTLE_UNITS_PER_METER = 16_000;
+/** The most one transaction may ask for. */
 export const SETTLE_COMPUTE_UNITS = 1_400_000;
+
+/** The compute-unit limit for a settlement call over `meters` meters (priority fees are paid on
+ * it, so it follows the batch instead of asking the maximum). */
+export function settleComputeUnits(meters: number): number {
+  return Math.min(SETTLE_BASE_UNITS + SETTLE_UNITS_PER_METER * meters, SETTLE_COMPUTE_UNITS);
+}
 
 /** The meter's pending (reported, not yet settled) watt-hours for `epoch`, or null. */
 export function pendingWh(meter: Meter, epoch: bigint): bigint | null {
