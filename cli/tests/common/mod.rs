@@ -44,6 +44,7 @@ impl Localnet {
             std::thread::sleep(Duration::from_millis(200));
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("deu localnet did not listen on port {port}");
     }
 
