@@ -171,11 +171,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     }
 
     // The hour and its grace window pass; the crank settles it.
-    let grace = grid.params_for(epoch).grace_seconds as i64;
-    let closes = grid
-        .epoch_end(epoch)
-        .map_err(|_| ApiError::bad_request("epoch out of range"))?
-        + grace;
+    let closes = client.reports_close_at(&grid_address, &grid, epoch).await?;
     client.advance_clock(closes - now + 1).await?;
     let mut no_progress = |_: usize, _: usize| {};
     client

@@ -99,7 +99,10 @@ async fn an_hour_with_earnings(s: &Service) {
         );
         utility.send(&[ix], &[&gateway]).await.unwrap();
     }
-    let closes = grid.epoch_end(epoch).unwrap() + i64::from(grid.params.grace_seconds);
+    let closes = utility
+        .reports_close_at(&s.grid, &grid, epoch)
+        .await
+        .unwrap();
     let now = s.chain.cluster_time().await.unwrap();
     utility.advance_clock(closes - now + 1).await.unwrap();
     let mut quiet = |_: usize, _: usize| {};

@@ -14,8 +14,8 @@ use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility::state::{Epoch, EpochStatus, Grid, Meter, MeterKind};
 use energy_utility_sdk::lookup::{self, GridTables, METERS_PER_LOOKUP_TABLE};
 use energy_utility_sdk::settlement::{
-    plan_batches_of, settle_message_v0, settle_transaction, MAX_METERS_PER_SETTLE,
-    MAX_METERS_PER_SETTLE_V0,
+    plan_batches_of, reports_close_at, settle_message_v0, settle_transaction,
+    MAX_METERS_PER_SETTLE, MAX_METERS_PER_SETTLE_V0,
 };
 use energy_utility_sdk::{fiat, instructions as ix, pda};
 use solana_account::Account;
@@ -518,7 +518,6 @@ impl Community {
         let grid_state = self.grid_state().await?;
         let genesis = grid_state.genesis_ts;
         let epoch_seconds = grid_state.epoch_seconds as i64;
-        let grace = grid_state.params.grace_seconds as i64;
         let first_epoch = grid_state.epoch_at(START_TS)?;
         let payers = self.payers();
         let lamports_before = self.net.lamports(&payers).await?;
@@ -545,9 +544,11 @@ impl Community {
             let reports = self.report_all(epoch, &self.registers, out).await?;
             let report_time = t.elapsed();
 
-            self.net
-                .set_time(epoch_start + epoch_seconds + grace)
-                .await?;
+            let address = pda::epoch(&self.grid, epoch);
+            let accounts = self.net.accounts(&[address]).await?;
+            let state: Epoch = decode(accounts[0].as_ref(), "epoch")?;
+            let closes = reports_close_at(&grid_state, Some(&state), epoch)?;
+            self.net.set_time(closes).await?;
             let t = Instant::now();
             let settles = self.settle_all(epoch, out).await?;
             let settle_time = t.elapsed();

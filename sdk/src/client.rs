@@ -374,6 +374,18 @@ impl Client {
         }
     }
 
+    /// The first second at which `epoch` stops taking reports and may be settled
+    /// (`settlement::reports_close_at`, with the epoch's account read from the cluster).
+    pub async fn reports_close_at(
+        &self,
+        grid_address: &Pubkey,
+        grid: &Grid,
+        epoch: u64,
+    ) -> Result<i64> {
+        let state = self.epoch(grid_address, epoch).await?;
+        settlement::reports_close_at(grid, state.as_ref(), epoch)
+    }
+
     /// Meters with an unsettled reading for `epoch`: (consumers, producers).
     /// One v0 settlement transaction over the grid's lookup tables, signed by the payer; a
     /// blockhash that expired before it landed is replaced.

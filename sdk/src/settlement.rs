@@ -9,6 +9,8 @@ use solana_hash::Hash;
 use solana_instruction::Instruction;
 use solana_message::{v0, CompileError};
 
+use crate::accounts::{Epoch, Grid};
+use crate::error::SdkError;
 use crate::instructions;
 use crate::lookup::GridTables;
 
@@ -52,6 +54,22 @@ pub fn settle_compute_units(meters: usize) -> u32 {
         .saturating_mul(meters)
         .saturating_add(SETTLE_BASE_UNITS)
         .min(MAX_COMPUTE_UNITS)
+}
+
+/// The first second at which `epoch` stops taking reports and may be settled: the program's
+/// rule (`Grid::reports_close_at`) with the epoch's own parameters once its account exists
+/// (`epoch_state`), and the grid's parameters for that epoch before, as `report` decides.
+pub fn reports_close_at(
+    grid: &Grid,
+    epoch_state: Option<&Epoch>,
+    epoch: u64,
+) -> Result<i64, SdkError> {
+    let grace_seconds = epoch_state.map_or_else(
+        || grid.params_for(epoch).grace_seconds,
+        |state| state.params.grace_seconds,
+    );
+    grid.reports_close_at(epoch, grace_seconds)
+        .map_err(|_| SdkError::Invalid(format!("epoch {epoch} is beyond the grid's clock")))
 }
 
 /// The instructions of one settlement transaction: a compute budget, then `settle`.

@@ -305,10 +305,27 @@ impl TestGrid {
         grid.epoch_at(self.now).expect("epoch")
     }
 
+    /// The first second at which `epoch` stops taking reports and can be settled: the SDK's
+    /// rule, with the epoch's account when it exists.
+    pub async fn reports_close_at(&mut self, epoch: u64) -> i64 {
+        let grid = self.grid_state().await;
+        let state = self
+            .ctx
+            .banks_client
+            .get_account(pda::epoch(&self.grid, epoch))
+            .await
+            .expect("read the epoch")
+            .map(|a| {
+                <Epoch as anchor_lang::AccountDeserialize>::try_deserialize(&mut a.data.as_slice())
+                    .expect("decode the epoch")
+            });
+        settlement::reports_close_at(&grid, state.as_ref(), epoch)
+            .expect("the epoch's report window")
+    }
+
     /// Moves the clock to the first second at which `epoch` can be settled.
     pub async fn close_epoch_window(&mut self, epoch: u64) {
-        let grid = self.grid_state().await;
-        let closes = grid.epoch_end(epoch).expect("end") + grid.params.grace_seconds as i64;
+        let closes = self.reports_close_at(epoch).await;
         if self.now < closes {
             self.set_time(closes).await;
         }

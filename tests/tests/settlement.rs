@@ -356,3 +356,41 @@ async fn a_day_of_hourly_settlements_keeps_every_coin_accounted_for() {
     }
     g.assert_books_balance().await;
 }
+
+/// An epoch closes for reports by its own grace window, which a change of the grid's
+/// parameters makes differ from the grid's current one: the crank can settle it from that
+/// second on, not before (the test harness used to add the current grace, and settled too early).
+#[tokio::test]
+async fn an_epoch_settles_once_its_own_grace_window_has_passed_after_a_change() {
+    use energy_utility::instructions::UpdateGridArgs;
+    use energy_utility_sdk::instructions as ix;
+    use solana_signer::Signer;
+    let mut g = TestGrid::seed_community().await;
+    let admin = g.admin.insecure_clone();
+    let grid = g.grid;
+    let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
+    // From the next epoch on, late reports get 30 minutes instead of 10.
+    let longer = UpdateGridArgs {
+        grace_seconds: Some(1_800),
+        ..Default::default()
+    };
+    g.send(
+        &[ix::update_grid(&admin.pubkey(), &grid, longer)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    g.enter_epoch(1).await;
+    g.report_seed_example(1).await;
+    assert_eq!(g.epoch_state(1).await.params.grace_seconds, 1_800);
+    let closes = g.reports_close_at(1).await;
+    assert_eq!(closes, g.grid_state().await.epoch_end(1).unwrap() + 1_800);
+
+    // A second before, the epoch is still open; from that second on it settles.
+    g.set_time(closes - 1).await;
+    assert_fails_with(g.settle(1, &meters).await, EnergyError::EpochStillOpen);
+    g.close_epoch_window(1).await;
+    g.settle(1, &meters).await.unwrap();
+    assert_eq!(g.epoch_state(1).await.status, EpochStatus::Settled);
+    g.assert_books_balance().await;
+}

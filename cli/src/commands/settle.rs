@@ -9,6 +9,7 @@ use anyhow::bail;
 use clap::Args;
 use energy_utility_sdk::accounts::{EpochStatus, Grid};
 use energy_utility_sdk::client::SettleOutcome;
+use energy_utility_sdk::settlement;
 use energy_utility_sdk::Client;
 use serde_json::{json, Value};
 
@@ -45,7 +46,7 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
         let Some(state) = state else {
             bail!("epoch {epoch} has no readings (or was settled and closed)");
         };
-        let closes = grid.epoch_end(epoch)? + state.params.grace_seconds as i64;
+        let closes = settlement::reports_close_at(&grid, Some(&state), epoch)?;
         if now < closes {
             bail!(
                 "epoch {epoch} is still open: reports are accepted for {} more seconds",
@@ -103,7 +104,7 @@ async fn pass(
         let Some(state) = client.epoch(&grid_address, epoch).await? else {
             continue;
         };
-        let closes = grid.epoch_end(epoch)? + state.params.grace_seconds as i64;
+        let closes = settlement::reports_close_at(&grid, Some(&state), epoch)?;
         if state.status != EpochStatus::Settled && now >= closes {
             let outcome = settle_one(client, &grid_address, &grid, epoch, output).await?;
             output.progress(&describe(&outcome));

@@ -209,8 +209,7 @@ async fn report_for_a_future_epoch_is_refused() {
 #[tokio::test]
 async fn report_after_the_grace_window_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid_state().await;
-    let closes = grid.epoch_end(0).unwrap() + grid.params.grace_seconds as i64;
+    let closes = g.reports_close_at(0).await;
     // The last second of the grace window still takes a late report ...
     g.set_time(closes - 1).await;
     g.report("carlos-house", 0, KWH).await.unwrap();

@@ -6,8 +6,7 @@ use super::*;
 async fn settle_an_open_epoch_is_refused() {
     let mut g = TestGrid::seed_community().await;
     g.report_seed_example(0).await;
-    let grid = g.grid_state().await;
-    let closes = grid.epoch_end(0).unwrap() + grid.params.grace_seconds as i64;
+    let closes = g.reports_close_at(0).await;
     let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
     // During the epoch ...
     let w = watch(&mut g, &[]).await;

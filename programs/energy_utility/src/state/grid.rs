@@ -196,11 +196,16 @@ impl Grid {
         }
     }
 
+    /// The first second at which reports for `epoch` are refused and it may be settled: the
+    /// epoch's end plus the grace window of its parameters.
+    pub fn reports_close_at(&self, epoch: u64, grace_seconds: u32) -> Result<i64> {
+        self.epoch_end(epoch)?.safe_add(grace_seconds as i64)
+    }
+
     /// Whether reports for `epoch` are still accepted at `now`: during the epoch and its
     /// grace window.
     pub fn accepts_reports(&self, epoch: u64, now: i64, grace_seconds: u32) -> Result<bool> {
-        let closes = self.epoch_end(epoch)?.safe_add(grace_seconds as i64)?;
-        Ok(now < closes)
+        Ok(now < self.reports_close_at(epoch, grace_seconds)?)
     }
 
     /// The last epoch whose report window (the epoch and its grace) has closed at `now`, if any.
