@@ -2,77 +2,21 @@
 //! transactions are applied once, the slot and block height only move forward, and a damaged
 //! ledger is one clear error.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::atomic::{AtomicU32, Ordering},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::Duration;
 
-use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use energy_utility_localnet::start;
 use solana_commitment_config::CommitmentConfig;
-use solana_keypair::Keypair;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::{client_error::Error as ClientError, config::RpcSendTransactionConfig};
 use solana_sdk::pubkey::Pubkey;
 use solana_signer::Signer;
 use solana_system_interface::instruction as system_instruction;
-use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
+
+mod common;
+use common::*;
 
 const SOL: u64 = 1_000_000_000;
 const FEE: u64 = 5_000;
-
-fn ledger_dir(name: &str) -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "deu-localnet-durability-{name}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn config(ledger: &Path, reset: bool) -> LocalnetConfig {
-    LocalnetConfig {
-        ledger: ledger.to_path_buf(),
-        reset,
-        bind: "127.0.0.1:0".parse().unwrap(),
-    }
-}
-
-async fn start_on(ledger: &Path) -> Localnet {
-    start(config(ledger, false)).await.unwrap()
-}
-
-fn client(localnet: &Localnet) -> RpcClient {
-    RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed())
-}
-
-async fn funded(rpc: &RpcClient, lamports: u64) -> Keypair {
-    let keypair = Keypair::new();
-    let signature = rpc
-        .request_airdrop(&keypair.pubkey(), lamports)
-        .await
-        .unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&signature).await.unwrap(),
-        Some(Ok(()))
-    );
-    keypair
-}
-
-async fn transfer(rpc: &RpcClient, from: &Keypair, to: &Pubkey, lamports: u64) -> Transaction {
-    let blockhash = rpc.get_latest_blockhash().await.unwrap();
-    Transaction::new_signed_with_payer(
-        &[system_instruction::transfer(&from.pubkey(), to, lamports)],
-        Some(&from.pubkey()),
-        &[from],
-        blockhash,
-    )
-}
 
 /// The transaction error a refused `sendTransaction` carries.
 fn refusal(err: &ClientError) -> TransactionError {
@@ -94,16 +38,16 @@ async fn a_transaction_signed_before_a_restart_is_applied_once() {
     let rpc = client(&localnet);
     let alice = funded(&rpc, 2 * SOL).await;
     let bob = Pubkey::new_unique();
-    let sent = transfer(&rpc, &alice, &bob, SOL / 10).await;
+    let sent = transfer_tx(&rpc, &alice, &bob, SOL / 10).await;
     let signature = rpc.send_and_confirm_transaction(&sent).await.unwrap();
     // Signed now, never sent before the restart.
-    let unsent = transfer(&rpc, &alice, &bob, SOL / 5).await;
+    let unsent = transfer_tx(&rpc, &alice, &bob, SOL / 5).await;
     // Sending the same bytes again while the cluster runs is refused too.
     let again = rpc.send_transaction(&sent).await.unwrap_err();
     assert_eq!(refusal(&again), TransactionError::AlreadyProcessed);
     localnet.shutdown().await.unwrap();
 
-    let localnet = start_on(&ledger).await;
+    let localnet = start_on(&ledger, false).await;
     let rpc = client(&localnet);
     let alice_before = rpc.get_balance(&alice.pubkey()).await.unwrap();
     assert_eq!(alice_before, 2 * SOL - SOL / 10 - FEE);
@@ -148,7 +92,7 @@ async fn a_transaction_signed_before_a_restart_is_applied_once() {
     );
     assert_eq!(rpc.get_balance(&bob).await.unwrap(), SOL / 10);
     // A fresh one goes through.
-    let fresh = transfer(&rpc, &alice, &bob, SOL / 10).await;
+    let fresh = transfer_tx(&rpc, &alice, &bob, SOL / 10).await;
     rpc.send_and_confirm_transaction(&fresh).await.unwrap();
     assert_eq!(rpc.get_balance(&bob).await.unwrap(), SOL / 5);
     localnet.shutdown().await.unwrap();
@@ -194,7 +138,7 @@ async fn slots_and_block_height_advance_with_wall_time_and_continue_after_a_rest
         .unwrap());
     localnet.shutdown().await.unwrap();
 
-    let localnet = start_on(&ledger).await;
+    let localnet = start_on(&ledger, false).await;
     let rpc = client(&localnet);
     let restarted_slot = rpc.get_slot().await.unwrap();
     let restarted_height = rpc.get_block_height().await.unwrap();

@@ -3,13 +3,9 @@
 //! natively), history by address, token accounts and balances, and v0 transactions that load
 //! addresses from a lookup table.
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::Duration;
 
 use energy_utility::instructions::InitializeGridArgs;
-use energy_utility_localnet::{start, Localnet, LocalnetConfig};
 use energy_utility_sdk::{events, instructions, pda};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -34,46 +30,11 @@ use solana_transaction_status_client_types::{
     EncodedConfirmedTransactionWithStatusMeta, UiLoadedAddresses,
 };
 
+mod common;
+use common::*;
+
 const SOL: u64 = 1_000_000_000;
 const FEE: u64 = 5_000;
-
-fn ledger_dir(name: &str) -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "deu-localnet-history-{name}-{}-{nanos}",
-        std::process::id()
-    ))
-}
-
-async fn start_on(ledger: &Path, reset: bool) -> Localnet {
-    start(LocalnetConfig {
-        ledger: ledger.to_path_buf(),
-        reset,
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .await
-    .unwrap()
-}
-
-fn client(localnet: &Localnet) -> RpcClient {
-    RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed())
-}
-
-async fn funded(rpc: &RpcClient, lamports: u64) -> Keypair {
-    let keypair = Keypair::new();
-    let signature = rpc
-        .request_airdrop(&keypair.pubkey(), lamports)
-        .await
-        .unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&signature).await.unwrap(),
-        Some(Ok(()))
-    );
-    keypair
-}
 
 async fn send(rpc: &RpcClient, instructions: &[Instruction], signers: &[&Keypair]) -> Signature {
     let blockhash = rpc.get_latest_blockhash().await.unwrap();

@@ -1,12 +1,8 @@
 //! The local cluster over real HTTP, through the stock nonblocking `RpcClient`.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::atomic::{AtomicU32, Ordering},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use energy_utility_localnet::{Localnet, LocalnetConfig};
 use serde_json::{json, Value};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -25,63 +21,15 @@ use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+use common::*;
+
 const SOL: u64 = 1_000_000_000;
 /// Program-test's fee per signature.
 const FEE: u64 = 5_000;
 /// The system program's "insufficient lamports" (`SystemError::ResultWithNegativeLamports`).
 const INSUFFICIENT_LAMPORTS: TransactionError =
     TransactionError::InstructionError(0, solana_sdk::instruction::InstructionError::Custom(1));
-
-fn ledger_dir(name: &str) -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "deu-localnet-test-{name}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-async fn start_on(ledger: &Path, reset: bool) -> Localnet {
-    start(LocalnetConfig {
-        ledger: ledger.to_path_buf(),
-        reset,
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .await
-    .unwrap()
-}
-
-fn client(localnet: &Localnet) -> RpcClient {
-    RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed())
-}
-
-/// A new keypair holding `lamports`, from the faucet.
-async fn funded(rpc: &RpcClient, lamports: u64) -> Keypair {
-    let keypair = Keypair::new();
-    let signature = rpc
-        .request_airdrop(&keypair.pubkey(), lamports)
-        .await
-        .unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&signature).await.unwrap(),
-        Some(Ok(()))
-    );
-    keypair
-}
-
-async fn transfer_tx(rpc: &RpcClient, from: &Keypair, to: &Pubkey, lamports: u64) -> Transaction {
-    let blockhash = rpc.get_latest_blockhash().await.unwrap();
-    Transaction::new_signed_with_payer(
-        &[system_instruction::transfer(&from.pubkey(), to, lamports)],
-        Some(&from.pubkey()),
-        &[from],
-        blockhash,
-    )
-}
 
 /// The JSON-RPC error code, message and data of a failed call.
 fn rpc_error(err: &ClientError) -> (i64, String, &RpcResponseErrorData) {
