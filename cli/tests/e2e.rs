@@ -294,15 +294,8 @@ fn the_worked_example_through_deu_survives_a_restart() {
 
 #[test]
 fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
-    let dir = std::env::temp_dir().join(format!("deu-e2e-watch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let net = Localnet::start(&dir.join("ledger"), free_port());
-    let url = net.url.clone();
-    let deu = Deu {
-        url: &url,
-        dir: &dir,
-    };
+    let cluster = Cluster::start("e2e-watch");
+    let deu = cluster.deu();
 
     deu.pubkey("admin");
     deu.ok("admin", &["airdrop", "10"]);
@@ -354,7 +347,7 @@ fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
     let cranks: Vec<Child> = (0..2)
         .map(|_| {
             Command::new(DEU)
-                .args(["-u", &url, "--grid", "seed", "-k"])
+                .args(["-u", deu.url, "--grid", "seed", "-k"])
                 .arg(deu.key("admin"))
                 .args(["settle", "--watch", "--interval", "1"])
                 .stdout(Stdio::null())
@@ -401,6 +394,5 @@ fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
         "45.500000"
     );
     assert_eq!(deu.ok("admin", &["grid", "show"])["treasury_k"], "0.030000");
-    net.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    cluster.stop();
 }

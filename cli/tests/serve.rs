@@ -88,15 +88,9 @@ fn serve_refuses_to_start_without_a_webhook_secret() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
-    let dir = std::env::temp_dir().join(format!("deu-serve-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let net = Localnet::start(&dir.join("ledger"), free_port());
-    let url = net.url.clone();
-    let cli = Deu {
-        url: &url,
-        dir: &dir,
-    };
+    let cluster = Cluster::start("serve");
+    let cli = cluster.deu();
+    let (url, dir) = (cli.url, cli.dir);
     cli.pubkey("admin");
     cli.ok("admin", &["airdrop", "10"]);
     let carlos = cli.pubkey("carlos");
@@ -136,7 +130,7 @@ async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
     let serve = deu()
         .args([
             "-u",
-            &url,
+            url,
             "--grid",
             "seed",
             "serve",
@@ -255,5 +249,5 @@ async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
         ["checkout.session.completed", "payout.paid"],
         "{lines:?}"
     );
-    drop(net);
+    drop(cluster);
 }

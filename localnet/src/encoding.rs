@@ -84,7 +84,7 @@ fn json_message(message: &VersionedMessage) -> Value {
             })
         })
         .collect();
-    let mut value = json!({
+    let value = json!({
         "header": {
             "numRequiredSignatures": header.num_required_signatures,
             "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
@@ -94,6 +94,12 @@ fn json_message(message: &VersionedMessage) -> Value {
         "recentBlockhash": message.recent_blockhash().to_string(),
         "instructions": instructions,
     });
+    with_table_lookups(value, message)
+}
+
+/// `value`, a message as shown, with the `addressTableLookups` a v0 message loads addresses
+/// through (both encodings show them the same way).
+fn with_table_lookups(mut value: Value, message: &VersionedMessage) -> Value {
     if let Some(lookups) = message.address_table_lookups() {
         value["addressTableLookups"] = Value::Array(
             lookups
@@ -145,26 +151,12 @@ fn parsed_message(message: &VersionedMessage, record: &TransactionRecord) -> Val
             })
         })
         .collect();
-    let mut value = json!({
+    let value = json!({
         "accountKeys": account_keys,
         "recentBlockhash": message.recent_blockhash().to_string(),
         "instructions": instructions,
     });
-    if let Some(lookups) = message.address_table_lookups() {
-        value["addressTableLookups"] = Value::Array(
-            lookups
-                .iter()
-                .map(|l| {
-                    json!({
-                        "accountKey": l.account_key.to_string(),
-                        "writableIndexes": l.writable_indexes,
-                        "readonlyIndexes": l.readonly_indexes,
-                    })
-                })
-                .collect(),
-        );
-    }
-    value
+    with_table_lookups(value, message)
 }
 
 /// `getTransaction`'s answer for a recorded transaction.

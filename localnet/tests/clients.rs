@@ -14,14 +14,13 @@ use std::{
 
 use anchor_lang::Discriminator;
 use energy_utility::{instructions::InitializeGridArgs, state::Grid};
-use energy_utility_localnet::{start, LocalnetConfig};
 use energy_utility_sdk::{instructions, pda};
-use solana_commitment_config::CommitmentConfig;
-use solana_keypair::Keypair;
-use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_sdk::pubkey::Pubkey;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
+
+mod common;
+use common::*;
 
 async fn web3js_and_kit_work_against_the_local_cluster_unchanged() {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
@@ -31,33 +30,12 @@ async fn web3js_and_kit_work_against_the_local_cluster_unchanged() {
         "the client libraries are not installed: run `bash {}/setup.sh` (scripts/test does)",
         here.display()
     );
-    let ledger = std::env::temp_dir().join(format!(
-        "deu-localnet-clients-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let localnet = start(LocalnetConfig {
-        ledger: ledger.clone(),
-        reset: true,
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .await
-    .unwrap();
-    let rpc = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
+    let ledger = ledger_dir("clients");
+    let localnet = start_on(&ledger, true).await;
+    let rpc = client(&localnet);
 
     // One program transaction for the clients to find.
-    let admin = Keypair::new();
-    let airdrop = rpc
-        .request_airdrop(&admin.pubkey(), 10_000_000_000)
-        .await
-        .unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&airdrop).await.unwrap(),
-        Some(Ok(()))
-    );
+    let admin = funded(&rpc, 10 * SOL).await;
     let name = "clients";
     let grid = pda::grid(name);
     let blockhash = rpc.get_latest_blockhash().await.unwrap();
@@ -126,36 +104,10 @@ async fn web3js_and_kit_work_against_the_local_cluster_unchanged() {
     std::fs::remove_dir_all(&ledger).unwrap();
 }
 
-/// A test of this file: its name and its body.
-type Test = (
-    &'static str,
-    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-);
-
-/// Without libtest's harness (`harness = false` in Cargo.toml): libtest captures what the
-/// threads a test starts print, and a natively run program's `msg!` lines are printed; here
-/// the process's stdout stays the program's, so the cluster can put them in the transaction's
-/// logs, as `deu localnet` does. Arguments filter the tests by name, as libtest's do.
+/// Without libtest's harness, so that the program's logs reach the cluster (see `run_tests`).
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let tests: Vec<Test> = vec![(
+    run_tests(vec![(
         "web3js_and_kit_work_against_the_local_cluster_unchanged",
         Box::pin(web3js_and_kit_work_against_the_local_cluster_unchanged()),
-    )];
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        eprintln!("test {name} ...");
-        runtime.block_on(test);
-        eprintln!("test {name} ... ok");
-    }
+    )]);
 }

@@ -15,9 +15,6 @@ use solana_transaction_error::TransactionError;
 mod common;
 use common::*;
 
-const SOL: u64 = 1_000_000_000;
-const FEE: u64 = 5_000;
-
 /// The transaction error a refused `sendTransaction` carries.
 fn refusal(err: &ClientError) -> TransactionError {
     err.get_transaction_error()

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use energy_utility::instructions::InitializeGridArgs;
-use energy_utility_sdk::{events, instructions, pda};
+use energy_utility_sdk::{events, instructions, lookup, pda};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
@@ -15,11 +15,7 @@ use solana_rpc_client_api::{
     config::{RpcTransactionConfig, UiTransactionEncoding},
     request::TokenAccountsFilter,
 };
-use solana_sdk::{
-    instruction::{AccountMeta, Instruction},
-    pubkey::Pubkey,
-    signature::Signature,
-};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey, signature::Signature};
 use solana_signer::Signer;
 use solana_system_interface::instruction as system_instruction;
 use solana_transaction::{
@@ -32,9 +28,6 @@ use solana_transaction_status_client_types::{
 
 mod common;
 use common::*;
-
-const SOL: u64 = 1_000_000_000;
-const FEE: u64 = 5_000;
 
 async fn send(rpc: &RpcClient, instructions: &[Instruction], signers: &[&Keypair]) -> Signature {
     let blockhash = rpc.get_latest_blockhash().await.unwrap();
@@ -245,60 +238,6 @@ fn spl_token_id() -> Pubkey {
         .unwrap()
 }
 
-/// The address lookup table program's instructions, encoded as its `ProgramInstruction`
-/// (bincode: a u32 variant, then the fields).
-mod lookup_table {
-    use super::*;
-
-    pub fn id() -> Pubkey {
-        "AddressLookupTab1e1111111111111111111111111"
-            .parse()
-            .unwrap()
-    }
-
-    pub fn create(authority: &Pubkey, payer: &Pubkey, recent_slot: u64) -> (Instruction, Pubkey) {
-        let (table, bump) =
-            Pubkey::find_program_address(&[authority.as_ref(), &recent_slot.to_le_bytes()], &id());
-        let mut data = 0u32.to_le_bytes().to_vec();
-        data.extend(recent_slot.to_le_bytes());
-        data.push(bump);
-        let ix = Instruction {
-            program_id: id(),
-            accounts: vec![
-                AccountMeta::new(table, false),
-                AccountMeta::new_readonly(*authority, true),
-                AccountMeta::new(*payer, true),
-                AccountMeta::new_readonly(solana_sdk_ids::system_program::id(), false),
-            ],
-            data,
-        };
-        (ix, table)
-    }
-
-    pub fn extend(
-        table: &Pubkey,
-        authority: &Pubkey,
-        payer: &Pubkey,
-        new: &[Pubkey],
-    ) -> Instruction {
-        let mut data = 2u32.to_le_bytes().to_vec();
-        data.extend((new.len() as u64).to_le_bytes());
-        for address in new {
-            data.extend(address.to_bytes());
-        }
-        Instruction {
-            program_id: id(),
-            accounts: vec![
-                AccountMeta::new(*table, false),
-                AccountMeta::new_readonly(*authority, true),
-                AccountMeta::new(*payer, true),
-                AccountMeta::new_readonly(solana_sdk_ids::system_program::id(), false),
-            ],
-            data,
-        }
-    }
-}
-
 async fn a_v0_transaction_loads_its_accounts_from_a_lookup_table() {
     let ledger = ledger_dir("v0");
     let localnet = start_on(&ledger, true).await;
@@ -310,11 +249,11 @@ async fn a_v0_transaction_loads_its_accounts_from_a_lookup_table() {
     // The table's slot must be a past one (in the SlotHashes sysvar); the confirmed slot is,
     // at once.
     let recent_slot = rpc.get_slot().await.unwrap();
-    let (create, table) = lookup_table::create(&payer.pubkey(), &payer.pubkey(), recent_slot);
+    let (create, table) = lookup::create_table(&payer.pubkey(), &payer.pubkey(), recent_slot);
     send(&rpc, &[create], &[&payer]).await;
     send(
         &rpc,
-        &[lookup_table::extend(
+        &[lookup::extend_table(
             &table,
             &payer.pubkey(),
             &payer.pubkey(),
@@ -324,7 +263,7 @@ async fn a_v0_transaction_loads_its_accounts_from_a_lookup_table() {
     )
     .await;
     let table_account = rpc.get_account(&table).await.unwrap();
-    assert_eq!(table_account.owner, lookup_table::id());
+    assert_eq!(table_account.owner, lookup::LOOKUP_TABLE_PROGRAM);
     assert_eq!(table_account.data.len(), 56 + 32 * recipients.len());
     next_slot(&rpc, rpc.get_slot().await.unwrap()).await;
 
@@ -401,27 +340,9 @@ async fn a_v0_transaction_loads_its_accounts_from_a_lookup_table() {
     std::fs::remove_dir_all(&ledger).unwrap();
 }
 
-/// A test of this file: its name and its body.
-type Test = (
-    &'static str,
-    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
-);
-
-/// Without libtest's harness (`harness = false` in Cargo.toml): libtest captures what the
-/// threads a test starts print, and a natively run program's `msg!` lines are printed; here
-/// the process's stdout stays the program's, so the cluster can put them in the transaction's
-/// logs, as `deu localnet` does. Arguments filter the tests by name, as libtest's do.
+/// Without libtest's harness, so that the program's logs reach the cluster (see `run_tests`).
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let tests: Vec<Test> = vec![
+    run_tests(vec![
         (
             "a_program_transaction_is_told_back_with_its_logs_history_and_token_accounts",
             Box::pin(a_program_transaction_is_told_back_with_its_logs_history_and_token_accounts()),
@@ -430,13 +351,5 @@ fn main() {
             "a_v0_transaction_loads_its_accounts_from_a_lookup_table",
             Box::pin(a_v0_transaction_loads_its_accounts_from_a_lookup_table()),
         ),
-    ];
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        eprintln!("test {name} ...");
-        runtime.block_on(test);
-        eprintln!("test {name} ... ok");
-    }
+    ]);
 }

@@ -1,4 +1,6 @@
-//! The local cluster over real HTTP, through the stock nonblocking `RpcClient`.
+//! The local cluster over real HTTP, through the stock nonblocking `RpcClient`: airdrops,
+//! accounts, the cluster's own queries, JSON-RPC batches and errors, the clock, and what a
+//! restart keeps. (Transactions sent to it: `transactions.rs`.)
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,58 +10,14 @@ use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_message::{v0, Message};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
-use solana_rpc_client_api::{
-    client_error::{Error as ClientError, ErrorKind},
-    config::{RpcSendTransactionConfig, UiTransactionEncoding},
-    request::{RpcError, RpcRequest, RpcResponseErrorData},
-    response::TransactionConfirmationStatus,
-};
-use solana_sdk::{hash::Hash, instruction::Instruction, pubkey::Pubkey, signature::Signature};
+use solana_sdk::{hash::Hash, pubkey::Pubkey};
 use solana_signer::Signer;
 use solana_system_interface::instruction as system_instruction;
 use solana_transaction::Transaction;
-use solana_transaction_error::TransactionError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
 use common::*;
-
-const SOL: u64 = 1_000_000_000;
-/// Program-test's fee per signature.
-const FEE: u64 = 5_000;
-/// The system program's "insufficient lamports" (`SystemError::ResultWithNegativeLamports`).
-const INSUFFICIENT_LAMPORTS: TransactionError =
-    TransactionError::InstructionError(0, solana_sdk::instruction::InstructionError::Custom(1));
-
-/// The JSON-RPC error code, message and data of a failed call.
-fn rpc_error(err: &ClientError) -> (i64, String, &RpcResponseErrorData) {
-    match err.kind() {
-        ErrorKind::RpcError(RpcError::RpcResponseError {
-            code,
-            message,
-            data,
-        }) => (*code, message.clone(), data),
-        other => panic!("expected a JSON-RPC error, got {other:?}"),
-    }
-}
-
-async fn custom(
-    rpc: &RpcClient,
-    method: &'static str,
-    params: Value,
-) -> Result<Value, ClientError> {
-    rpc.send::<Value>(RpcRequest::Custom { method }, params)
-        .await
-}
-
-/// The Clock sysvar's `unix_timestamp`, read as an account.
-async fn clock_sysvar_timestamp(rpc: &RpcClient) -> i64 {
-    let account = rpc
-        .get_account(&solana_sdk::sysvar::clock::id())
-        .await
-        .unwrap();
-    i64::from_le_bytes(account.data[32..40].try_into().unwrap())
-}
 
 fn now_unix() -> i64 {
     SystemTime::now()
@@ -87,11 +45,10 @@ async fn post_raw(localnet: &Localnet, body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn airdrop_then_balance() {
-    let ledger = ledger_dir("airdrop");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
+    let cluster = Cluster::start("airdrop").await;
+    let rpc = &cluster.rpc;
 
-    let keypair = funded(&rpc, 2 * SOL).await;
+    let keypair = funded(rpc, 2 * SOL).await;
     assert_eq!(rpc.get_balance(&keypair.pubkey()).await.unwrap(), 2 * SOL);
     // A second, equal airdrop is a different transaction.
     let again = rpc
@@ -104,67 +61,15 @@ async fn airdrop_then_balance() {
     );
     assert_eq!(rpc.get_balance(&keypair.pubkey()).await.unwrap(), 4 * SOL);
 
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_and_confirm_system_transfer() {
-    let ledger = ledger_dir("transfer");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, 2 * SOL).await;
-    let recipient = Pubkey::new_unique();
-    let tx = transfer_tx(&rpc, &sender, &recipient, SOL).await;
-    let signature = rpc.send_and_confirm_transaction(&tx).await.unwrap();
-    assert_eq!(signature, tx.signatures[0]);
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), SOL);
-    assert_eq!(
-        rpc.get_balance(&sender.pubkey()).await.unwrap(),
-        2 * SOL - SOL - FEE
-    );
-
-    let statuses = rpc
-        .get_signature_statuses(&[signature, Signature::default()])
-        .await
-        .unwrap()
-        .value;
-    assert_eq!(statuses.len(), 2);
-    let status = statuses[0].clone().unwrap();
-    assert_eq!(status.status, Ok(()));
-    assert_eq!(status.err, None);
-    assert_eq!(status.confirmations, None);
-    assert_eq!(
-        status.confirmation_status,
-        Some(TransactionConfirmationStatus::Finalized)
-    );
-    assert_eq!(statuses[1], None);
-
-    // base58, the default encoding of sendTransaction, works too.
-    let tx = transfer_tx(&rpc, &sender, &recipient, 2_000).await;
-    let config = RpcSendTransactionConfig {
-        encoding: Some(UiTransactionEncoding::Base58),
-        ..RpcSendTransactionConfig::default()
-    };
-    let signature = rpc.send_transaction_with_config(&tx, config).await.unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&signature).await.unwrap(),
-        Some(Ok(()))
-    );
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), SOL + 2_000);
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
+    cluster.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_info_of_missing_and_existing_accounts() {
-    let ledger = ledger_dir("accounts");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
+    let cluster = Cluster::start("accounts").await;
+    let rpc = &cluster.rpc;
 
-    let existing = funded(&rpc, 3 * SOL).await.pubkey();
+    let existing = funded(rpc, 3 * SOL).await.pubkey();
     let missing = Pubkey::new_unique();
 
     let none = rpc
@@ -191,7 +96,7 @@ async fn account_info_of_missing_and_existing_accounts() {
 
     // The raw shape: base64 data even when asked for base64+zstd, and `space`.
     let raw = post_raw(
-        &localnet,
+        &cluster.localnet,
         &json!({
             "jsonrpc": "2.0", "id": 7, "method": "getAccountInfo",
             "params": [existing.to_string(), {"encoding": "base64+zstd"}],
@@ -212,146 +117,13 @@ async fn account_info_of_missing_and_existing_accounts() {
         })
     );
 
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_signature_is_refused() {
-    let ledger = ledger_dir("badsig");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, SOL).await;
-    let recipient = Pubkey::new_unique();
-    let mut tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
-    // Signed by someone else.
-    tx.signatures[0] = Keypair::new().sign_message(&tx.message_data());
-    let err = rpc.send_transaction(&tx).await.unwrap_err();
-    let (code, message, _) = rpc_error(&err);
-    assert_eq!(code, -32003);
-    assert_eq!(message, "Transaction signature verification failure");
-    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
-    assert_eq!(
-        rpc.get_signature_status(&tx.signatures[0]).await.unwrap(),
-        None
-    );
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preflight_failure_returns_the_error() {
-    let ledger = ledger_dir("preflight");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, SOL).await;
-    let recipient = Pubkey::new_unique();
-    let tx = transfer_tx(&rpc, &sender, &recipient, 5 * SOL).await;
-    let err = rpc.send_and_confirm_transaction(&tx).await.unwrap_err();
-    let (code, message, data) = rpc_error(&err);
-    assert_eq!(code, -32002);
-    assert_eq!(
-        message,
-        "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1"
-    );
-    let RpcResponseErrorData::SendTransactionPreflightFailure(simulation) = data else {
-        panic!("no simulation result in {data:?}");
-    };
-    assert_eq!(simulation.err, Some(INSUFFICIENT_LAMPORTS.into()));
-    let logs = simulation.logs.clone().unwrap();
-    assert_eq!(
-        logs.first().map(String::as_str),
-        Some("Program 11111111111111111111111111111111 invoke [1]")
-    );
-    assert!(
-        logs.iter()
-            .any(|l| l == "Transfer: insufficient lamports 999995000, need 5000000000"),
-        "{logs:?}"
-    );
-    // Refused before the bank: no fee charged, nothing recorded.
-    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
-    assert_eq!(
-        rpc.get_signature_status(&tx.signatures[0]).await.unwrap(),
-        None
-    );
-
-    // Without preflight the transaction lands, fails and pays its fee.
-    let config = RpcSendTransactionConfig {
-        skip_preflight: true,
-        ..RpcSendTransactionConfig::default()
-    };
-    let signature = rpc.send_transaction_with_config(&tx, config).await.unwrap();
-    assert_eq!(
-        rpc.get_signature_status(&signature).await.unwrap(),
-        Some(Err(INSUFFICIENT_LAMPORTS))
-    );
-    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL - FEE);
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversize_transaction_is_refused() {
-    let ledger = ledger_dir("oversize");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, SOL).await;
-    let blockhash = rpc.get_latest_blockhash().await.unwrap();
-    let big = Instruction::new_with_bytes(Pubkey::new_unique(), &[7; 1300], vec![]);
-    let tx =
-        Transaction::new_signed_with_payer(&[big], Some(&sender.pubkey()), &[&sender], blockhash);
-    let err = rpc.send_transaction(&tx).await.unwrap_err();
-    let (code, message, _) = rpc_error(&err);
-    assert_eq!(code, -32602);
-    assert!(message.contains("too large"), "{message}");
-    // The cluster still serves.
-    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulation_changes_nothing() {
-    let ledger = ledger_dir("simulate");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, SOL).await;
-    let recipient = Pubkey::new_unique();
-    let tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
-    let simulation = rpc.simulate_transaction(&tx).await.unwrap().value;
-    assert_eq!(simulation.err, None);
-    assert_eq!(
-        simulation.logs.unwrap(),
-        vec![
-            "Program 11111111111111111111111111111111 invoke [1]".to_string(),
-            "Program 11111111111111111111111111111111 success".to_string(),
-        ]
-    );
-    assert_eq!(rpc.get_balance(&sender.pubkey()).await.unwrap(), SOL);
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 0);
-
-    let failing = transfer_tx(&rpc, &sender, &recipient, 2 * SOL).await;
-    let simulation = rpc.simulate_transaction(&failing).await.unwrap().value;
-    assert_eq!(simulation.err, Some(INSUFFICIENT_LAMPORTS.into()));
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
+    cluster.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_queries() {
-    let ledger = ledger_dir("queries");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
+    let cluster = Cluster::start("queries").await;
+    let rpc = &cluster.rpc;
 
     rpc.get_health().await.unwrap();
     assert_eq!(rpc.get_version().await.unwrap().solana_core, "3.1.12");
@@ -397,17 +169,15 @@ async fn cluster_queries() {
     let v0 = v0::Message::try_compile(&payer, &[ix], &[], blockhash).unwrap();
     assert_eq!(rpc.get_fee_for_message(&v0).await.unwrap(), FEE);
 
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
+    cluster.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_rpc_batches_and_errors() {
-    let ledger = ledger_dir("batch");
-    let localnet = start_on(&ledger, false).await;
+    let cluster = Cluster::start("batch").await;
 
     let answer = post_raw(
-        &localnet,
+        &cluster.localnet,
         r#"[{"jsonrpc":"2.0","id":1,"method":"getHealth"},
             {"jsonrpc":"2.0","id":"two","method":"noSuchMethod","params":[]},
             {"jsonrpc":"2.0","id":3,"method":"getBalance","params":["not a key"]},
@@ -431,15 +201,15 @@ async fn json_rpc_batches_and_errors() {
         json!({"solana-core": "3.1.12", "feature-set": 3112})
     );
 
-    let answer = post_raw(&localnet, "{not json").await;
+    let answer = post_raw(&cluster.localnet, "{not json").await;
     assert_eq!(answer["error"]["code"], json!(-32700));
 
-    let rpc = client(&localnet);
-    let err = custom(&rpc, "getStakeMinimumDelegation", json!([]))
+    let rpc = &cluster.rpc;
+    let err = custom(rpc, "getStakeMinimumDelegation", json!([]))
         .await
         .unwrap_err();
     assert_eq!(rpc_error(&err).0, -32601, "an unknown method");
-    let err = custom(&rpc, "getProgramAccounts", json!([]))
+    let err = custom(rpc, "getProgramAccounts", json!([]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -448,30 +218,28 @@ async fn json_rpc_batches_and_errors() {
         "a known method without its parameters"
     );
 
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
+    cluster.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advance_clock_moves_the_clock_sysvar() {
-    let ledger = ledger_dir("clock");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
+    let cluster = Cluster::start("clock").await;
+    let rpc = &cluster.rpc;
 
-    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    let clock = custom(rpc, "deuGetClock", Value::Null).await.unwrap();
     assert_eq!(clock["offsetSeconds"], json!(0));
-    let before = clock_sysvar_timestamp(&rpc).await;
+    let before = clock_sysvar_timestamp(rpc).await;
     assert_eq!(clock["unixTimestamp"], json!(before));
 
     let wall = now_unix();
-    let advanced = custom(&rpc, "deuAdvanceClock", json!([3 * 3600]))
+    let advanced = custom(rpc, "deuAdvanceClock", json!([3 * 3600]))
         .await
         .unwrap();
     assert_eq!(advanced["offsetSeconds"], json!(10_800));
     let t = advanced["unixTimestamp"].as_i64().unwrap();
     assert!(t >= before + 10_800 && t >= wall + 10_800 && t <= now_unix() + 10_800);
-    assert_eq!(clock_sysvar_timestamp(&rpc).await, t);
-    let clock = custom(&rpc, "deuGetClock", json!([])).await.unwrap();
+    assert_eq!(clock_sysvar_timestamp(rpc).await, t);
+    let clock = custom(rpc, "deuGetClock", json!([])).await.unwrap();
     assert_eq!(clock["offsetSeconds"], json!(10_800));
 
     for refused in [
@@ -481,48 +249,21 @@ async fn advance_clock_moves_the_clock_sysvar() {
         json!(["3600"]),
         json!([]),
     ] {
-        let err = custom(&rpc, "deuAdvanceClock", refused.clone())
+        let err = custom(rpc, "deuAdvanceClock", refused.clone())
             .await
             .unwrap_err();
         assert_eq!(rpc_error(&err).0, -32602, "{refused}");
     }
-    let clock = custom(&rpc, "deuGetClock", Value::Null).await.unwrap();
+    let clock = custom(rpc, "deuGetClock", Value::Null).await.unwrap();
     assert_eq!(clock["offsetSeconds"], json!(10_800));
 
     // Transactions keep the clock where it is (or later), never earlier.
-    let sender = funded(&rpc, SOL).await;
-    let tx = transfer_tx(&rpc, &sender, &Pubkey::new_unique(), 1_000_000).await;
+    let sender = funded(rpc, SOL).await;
+    let tx = transfer_tx(rpc, &sender, &Pubkey::new_unique(), 1_000_000).await;
     rpc.send_and_confirm_transaction(&tx).await.unwrap();
-    assert!(clock_sysvar_timestamp(&rpc).await >= t);
+    assert!(clock_sysvar_timestamp(rpc).await >= t);
 
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blockhash_stays_valid_for_seconds() {
-    let ledger = ledger_dir("blockhash");
-    let localnet = start_on(&ledger, false).await;
-    let rpc = client(&localnet);
-
-    let sender = funded(&rpc, SOL).await;
-    let recipient = Pubkey::new_unique();
-    let tx = transfer_tx(&rpc, &sender, &recipient, 1_000_000).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(rpc
-        .is_blockhash_valid(&tx.message.recent_blockhash, CommitmentConfig::processed())
-        .await
-        .unwrap());
-    rpc.send_and_confirm_transaction(&tx).await.unwrap();
-    assert_eq!(rpc.get_balance(&recipient).await.unwrap(), 1_000_000);
-    // New blockhashes keep coming meanwhile.
-    assert_ne!(
-        rpc.get_latest_blockhash().await.unwrap(),
-        tx.message.recent_blockhash
-    );
-
-    localnet.shutdown().await.unwrap();
-    std::fs::remove_dir_all(&ledger).unwrap();
+    cluster.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{carlos_session, processor, sandbox, SECRET_KEY};
+use common::{carlos_session, processor, refusal, sandbox, SECRET_KEY};
 use energy_utility_payments::client::{Processor, ProcessorError};
 use energy_utility_payments::wire::ApiErrorBody;
 
@@ -75,24 +75,16 @@ async fn idempotency_key_reused_with_other_params_is_refused() {
     let mut other = carlos_session();
     other.amount_cents = 2000;
 
-    let refused = processor
-        .create_checkout_session(&other, "order-3")
-        .await
-        .expect_err("a different request under a used key");
+    let (status, error) = refusal(
+        processor
+            .create_checkout_session(&other, "order-3")
+            .await
+            .expect_err("a different request under a used key"),
+    );
 
-    match refused {
-        ProcessorError::Rejected {
-            status,
-            kind,
-            message,
-            ..
-        } => {
-            assert_eq!(status, 400);
-            assert_eq!(kind, "idempotency_error");
-            assert!(message.contains("order-3"), "{message}");
-        }
-        other => panic!("expected Rejected, got {other:?}"),
-    }
+    assert_eq!(status, 400);
+    assert_eq!(error.kind, "idempotency_error");
+    assert!(error.message.contains("order-3"), "{}", error.message);
     assert_eq!(sandbox.checkout_sessions().len(), 1);
 }
 
@@ -101,27 +93,22 @@ async fn wrong_secret_key_is_rejected_with_401() {
     let sandbox = sandbox(None).await;
     let intruder = Processor::new(&sandbox.url(), "sk_test_not_the_sandbox_key");
 
-    let refused = intruder
-        .create_checkout_session(&carlos_session(), "order-4")
-        .await
-        .expect_err("wrong key");
+    let (status, error) = refusal(
+        intruder
+            .create_checkout_session(&carlos_session(), "order-4")
+            .await
+            .expect_err("wrong key"),
+    );
 
-    match refused {
-        ProcessorError::Rejected {
-            status,
-            kind,
-            message,
-            ..
-        } => {
-            assert_eq!(status, 401);
-            assert_eq!(kind, "invalid_request_error");
-            assert!(
-                message.contains("Invalid API Key provided: sk_test_****_key"),
-                "{message}"
-            );
-        }
-        other => panic!("expected Rejected, got {other:?}"),
-    }
+    assert_eq!(status, 401);
+    assert_eq!(error.kind, "invalid_request_error");
+    assert!(
+        error
+            .message
+            .contains("Invalid API Key provided: sk_test_****_key"),
+        "{}",
+        error.message
+    );
     assert!(sandbox.checkout_sessions().is_empty());
 }
 
@@ -155,21 +142,18 @@ async fn amount_below_stripes_minimum_is_rejected_naming_the_param() {
     let mut new = carlos_session();
     new.amount_cents = 49;
 
-    let refused = processor(&sandbox)
-        .create_checkout_session(&new, "order-5")
-        .await
-        .expect_err("49 cents");
+    let (status, error) = refusal(
+        processor(&sandbox)
+            .create_checkout_session(&new, "order-5")
+            .await
+            .expect_err("49 cents"),
+    );
 
-    match refused {
-        ProcessorError::Rejected { status, param, .. } => {
-            assert_eq!(status, 400);
-            assert_eq!(
-                param.as_deref(),
-                Some("line_items[0][price_data][unit_amount]")
-            );
-        }
-        other => panic!("expected Rejected, got {other:?}"),
-    }
+    assert_eq!(status, 400);
+    assert_eq!(
+        error.param.as_deref(),
+        Some("line_items[0][price_data][unit_amount]")
+    );
 }
 
 #[tokio::test]
@@ -186,17 +170,14 @@ async fn other_currency_and_relative_urls_are_rejected_naming_the_param() {
         (relative, "success_url"),
     ];
     for (new, expected_param) in cases {
-        let refused = processor
-            .create_checkout_session(&new, &format!("key-{expected_param}"))
-            .await
-            .expect_err("invalid");
-        match refused {
-            ProcessorError::Rejected { status, param, .. } => {
-                assert_eq!(status, 400);
-                assert_eq!(param.as_deref(), Some(expected_param));
-            }
-            other => panic!("expected Rejected, got {other:?}"),
-        }
+        let (status, error) = refusal(
+            processor
+                .create_checkout_session(&new, &format!("key-{expected_param}"))
+                .await
+                .expect_err("invalid"),
+        );
+        assert_eq!(status, 400);
+        assert_eq!(error.param.as_deref(), Some(expected_param));
     }
     assert!(sandbox.checkout_sessions().is_empty());
 }
@@ -228,24 +209,16 @@ async fn unknown_parameter_is_rejected() {
 async fn unknown_session_is_rejected_with_404_resource_missing() {
     let sandbox = sandbox(None).await;
 
-    let refused = processor(&sandbox)
-        .retrieve_checkout_session("cs_test_nope")
-        .await
-        .expect_err("no such session");
+    let (status, error) = refusal(
+        processor(&sandbox)
+            .retrieve_checkout_session("cs_test_nope")
+            .await
+            .expect_err("no such session"),
+    );
 
-    match refused {
-        ProcessorError::Rejected {
-            status,
-            code,
-            message,
-            ..
-        } => {
-            assert_eq!(status, 404);
-            assert_eq!(code.as_deref(), Some("resource_missing"));
-            assert_eq!(message, "No such checkout.session: 'cs_test_nope'");
-        }
-        other => panic!("expected Rejected, got {other:?}"),
-    }
+    assert_eq!(status, 404);
+    assert_eq!(error.code.as_deref(), Some("resource_missing"));
+    assert_eq!(error.message, "No such checkout.session: 'cs_test_nope'");
 }
 
 #[tokio::test]

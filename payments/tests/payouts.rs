@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{eventually, processor, sandbox, Receiver, SECRET_KEY};
+use common::{eventually, processor, refusal, sandbox, Receiver, SECRET_KEY};
 use energy_utility_payments::client::{NewPayout, ProcessorError};
 use energy_utility_payments::sandbox::{
     TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID,
@@ -132,10 +132,13 @@ async fn a_pending_payout_can_be_canceled_and_then_is_never_paid() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(receiver.delivered().len(), 2);
     assert_eq!(sandbox.payouts()[0].status, "canceled");
-    match processor.cancel_payout(&payout.id).await {
-        Err(ProcessorError::Rejected { status, .. }) => assert_eq!(status, 400),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let (status, _) = refusal(
+        processor
+            .cancel_payout(&payout.id)
+            .await
+            .expect_err("canceled twice"),
+    );
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -147,17 +150,14 @@ async fn payout_to_any_other_account_is_refused_naming_destination() {
     for destination in [Some("000999999999"), None] {
         let mut new = payout_to("");
         new.destination = destination.map(String::from);
-        let refused = processor
-            .create_payout(&new, &format!("payout-{destination:?}"))
-            .await
-            .expect_err("not a test account");
-        match refused {
-            ProcessorError::Rejected { status, param, .. } => {
-                assert_eq!(status, 400);
-                assert_eq!(param.as_deref(), Some("destination"));
-            }
-            other => panic!("expected Rejected, got {other:?}"),
-        }
+        let (status, error) = refusal(
+            processor
+                .create_payout(&new, &format!("payout-{destination:?}"))
+                .await
+                .expect_err("not a test account"),
+        );
+        assert_eq!(status, 400);
+        assert_eq!(error.param.as_deref(), Some("destination"));
     }
     assert!(sandbox.payouts().is_empty());
     assert!(sandbox.events().is_empty());

@@ -1,4 +1,5 @@
-//! Shared by the end-to-end tests: a `deu localnet` child process and a `deu` runner.
+//! Shared by the end-to-end tests: a `deu localnet` child process in a folder of its own and a
+//! `deu` runner.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -74,19 +75,54 @@ impl Drop for Localnet {
     }
 }
 
+/// A test's own folder (emptied first, for the keys and whatever else the test writes) with a
+/// `deu localnet` on its `ledger`.
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub net: Localnet,
+}
+
+impl Cluster {
+    pub fn start(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("deu-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let net = Localnet::start(&dir.join("ledger"), free_port());
+        Self { dir, net }
+    }
+
+    /// `deu` against this cluster, with its keys in the test's folder.
+    pub fn deu(&self) -> Deu<'_> {
+        Deu {
+            url: &self.net.url,
+            dir: &self.dir,
+        }
+    }
+
+    /// Ctrl-C to the cluster, then the folder is deleted.
+    pub fn stop(self) {
+        self.net.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 pub struct Deu<'a> {
     pub url: &'a str,
     pub dir: &'a Path,
 }
 
 impl Deu<'_> {
-    pub fn run(&self, keypair: &str, args: &[&str]) -> Output {
-        Command::new(DEU)
+    /// `deu` on this cluster and grid, signing with `keypair`, answering in JSON.
+    pub fn command(&self, keypair: &str) -> Command {
+        let mut command = Command::new(DEU);
+        command
             .args(["-u", self.url, "--grid", "seed", "--output", "json", "-k"])
-            .arg(self.key(keypair))
-            .args(args)
-            .output()
-            .expect("run deu")
+            .arg(self.key(keypair));
+        command
+    }
+
+    pub fn run(&self, keypair: &str, args: &[&str]) -> Output {
+        self.command(keypair).args(args).output().expect("run deu")
     }
 
     /// Runs a command that must succeed and returns its JSON.

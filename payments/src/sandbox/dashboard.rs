@@ -9,8 +9,9 @@ use axum::response::Html;
 
 use super::calendar::utc_string;
 use super::html::{dollars, escape, page};
-use super::store::{DeliveryState, Store};
-use super::App;
+use super::store::{DeliveryState, HostedSession, Store};
+use super::{App, DeliveryRecord};
+use crate::wire::{Event, Payout};
 
 /// The whole dashboard.
 pub(crate) async fn show(State(app): State<Arc<App>>) -> Html<String> {
@@ -40,135 +41,143 @@ pub(crate) async fn show(State(app): State<Arc<App>>) -> Html<String> {
 }
 
 fn sessions(store: &Store) -> String {
-    let mut rows = String::new();
-    for hosted in store.sessions.iter().rev() {
-        let s = &hosted.session;
-        let id = match &s.url {
-            Some(url) => format!("<a href=\"{}\">{}</a>", escape(url), escape(&s.id)),
-            None => escape(&s.id),
-        };
-        let _ = write!(
-            rows,
-            "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&hosted.product_name),
-            dollars(s.amount_total.unwrap_or(0)),
-            escape(s.status.as_deref().unwrap_or("")),
-            escape(&s.payment_status),
-            escape(s.client_reference_id.as_deref().unwrap_or("")),
-            utc_string(s.created),
-        );
-    }
     table(
         "Checkout sessions",
         "sessions",
         &[
-            "Id",
-            "Product",
-            "Amount",
-            "Status",
-            "Payment",
-            "Reference",
-            "Created (UTC)",
+            ("Id", &|hosted: &HostedSession| match &hosted.session.url {
+                Some(url) => format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape(url),
+                    escape(&hosted.session.id)
+                ),
+                None => escape(&hosted.session.id),
+            }),
+            ("Product", &|hosted| escape(&hosted.product_name)),
+            ("Amount", &|hosted| {
+                dollars(hosted.session.amount_total.unwrap_or(0))
+            }),
+            ("Status", &|hosted| {
+                escape_or_blank(hosted.session.status.as_deref())
+            }),
+            ("Payment", &|hosted| escape(&hosted.session.payment_status)),
+            ("Reference", &|hosted| {
+                escape_or_blank(hosted.session.client_reference_id.as_deref())
+            }),
+            ("Created (UTC)", &|hosted| {
+                utc_string(hosted.session.created)
+            }),
         ],
-        &rows,
+        store.sessions.iter().rev(),
     )
 }
 
 fn payouts(store: &Store) -> String {
-    let mut rows = String::new();
-    for p in store.payouts.iter().rev() {
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&p.id),
-            dollars(p.amount),
-            escape(p.destination.as_deref().unwrap_or("")),
-            escape(&p.status),
-            escape(p.failure_message.as_deref().unwrap_or("")),
-            escape(p.description.as_deref().unwrap_or("")),
-            utc_string(p.created),
-        );
-    }
     table(
         "Payouts",
         "payouts",
         &[
-            "Id",
-            "Amount",
-            "Destination",
-            "Status",
-            "Failure",
-            "Description",
-            "Created (UTC)",
+            ("Id", &|p: &Payout| escape(&p.id)),
+            ("Amount", &|p| dollars(p.amount)),
+            ("Destination", &|p| {
+                escape_or_blank(p.destination.as_deref())
+            }),
+            ("Status", &|p| escape(&p.status)),
+            ("Failure", &|p| {
+                escape_or_blank(p.failure_message.as_deref())
+            }),
+            ("Description", &|p| {
+                escape_or_blank(p.description.as_deref())
+            }),
+            ("Created (UTC)", &|p| utc_string(p.created)),
         ],
-        &rows,
+        store.payouts.iter().rev(),
     )
 }
 
 fn events(store: &Store) -> String {
-    let mut rows = String::new();
-    for e in store.events.iter().rev() {
-        let delivery = match store.delivery_states.get(&e.id) {
+    let delivery = |e: &Event| {
+        match store.delivery_states.get(&e.id) {
             None => "not sent",
             Some(DeliveryState::Retrying) => "<span class=\"bad\">retrying</span>",
             Some(DeliveryState::Delivered) => "<span class=\"ok\">delivered</span>",
             Some(DeliveryState::GaveUp) => "<span class=\"bad\">failed</span>",
-        };
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{delivery}</td></tr>",
-            escape(&e.id),
-            escape(&e.kind),
-            utc_string(e.created),
-        );
-    }
+        }
+        .to_string()
+    };
     table(
         "Events",
         "events",
-        &["Id", "Type", "Created (UTC)", "Delivery"],
-        &rows,
+        &[
+            ("Id", &|e: &Event| escape(&e.id)),
+            ("Type", &|e| escape(&e.kind)),
+            ("Created (UTC)", &|e| utc_string(e.created)),
+            ("Delivery", &delivery),
+        ],
+        store.events.iter().rev(),
     )
 }
 
 fn deliveries(store: &Store) -> String {
-    let mut rows = String::new();
-    for d in store.deliveries.iter().rev() {
-        let status = d
-            .status
-            .map_or_else(|| "—".to_string(), |code| code.to_string());
-        let outcome = if d.succeeded {
-            "<span class=\"ok\">delivered</span>"
-        } else if d.status.is_none() {
-            "<span class=\"bad\">connection failed</span>"
-        } else {
-            "<span class=\"bad\">refused</span>"
-        };
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{outcome}</td><td>{}</td></tr>",
-            escape(&d.event_id),
-            escape(&d.event_type),
-            d.attempt,
-            utc_string(d.at),
-            escape(&d.response),
-        );
-    }
     table(
         "Webhook delivery attempts",
         "deliveries",
         &[
-            "Event", "Type", "Attempt", "At (UTC)", "Status", "Outcome", "Response",
+            ("Event", &|d: &DeliveryRecord| escape(&d.event_id)),
+            ("Type", &|d| escape(&d.event_type)),
+            ("Attempt", &|d| d.attempt.to_string()),
+            ("At (UTC)", &|d| utc_string(d.at)),
+            ("Status", &|d| {
+                d.status
+                    .map_or_else(|| "—".to_string(), |code| code.to_string())
+            }),
+            ("Outcome", &|d| outcome(d).to_string()),
+            ("Response", &|d| escape(&d.response)),
         ],
-        &rows,
+        store.deliveries.iter().rev(),
     )
 }
 
-fn table(title: &str, id: &str, headings: &[&str], rows: &str) -> String {
-    let head: String = headings.iter().map(|h| format!("<th>{h}</th>")).collect();
-    let rows = if rows.is_empty() {
-        format!("<tr><td colspan=\"{}\">None yet.</td></tr>", headings.len())
+/// How a delivery attempt ended, as the dashboard colours it.
+fn outcome(d: &DeliveryRecord) -> &'static str {
+    if d.succeeded {
+        "<span class=\"ok\">delivered</span>"
+    } else if d.status.is_none() {
+        "<span class=\"bad\">connection failed</span>"
     } else {
-        rows.to_string()
-    };
+        "<span class=\"bad\">refused</span>"
+    }
+}
+
+/// An optional text, escaped; nothing when it is absent.
+fn escape_or_blank(text: Option<&str>) -> String {
+    escape(text.unwrap_or(""))
+}
+
+/// A column of a dashboard table: its heading and its cell (already HTML) for one item.
+type Column<'a, T> = (&'static str, &'a dyn Fn(&T) -> String);
+
+/// A table with a row per item, or one saying "None yet." when there is none.
+fn table<'t, T: 't>(
+    title: &str,
+    id: &str,
+    columns: &[Column<'_, T>],
+    items: impl Iterator<Item = &'t T>,
+) -> String {
+    let head: String = columns
+        .iter()
+        .map(|(h, _)| format!("<th>{h}</th>"))
+        .collect();
+    let mut rows = String::new();
+    for item in items {
+        rows.push_str("<tr>");
+        for (_, cell) in columns {
+            let _ = write!(rows, "<td>{}</td>", cell(item));
+        }
+        rows.push_str("</tr>");
+    }
+    if rows.is_empty() {
+        rows = format!("<tr><td colspan=\"{}\">None yet.</td></tr>", columns.len());
+    }
     format!("<h2>{title}</h2><table id=\"{id}\"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
 }

@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use energy_utility_payments::client::{NewCheckoutSession, Processor};
+use energy_utility_payments::client::{NewCheckoutSession, Processor, ProcessorError};
 use energy_utility_payments::sandbox::{self, Sandbox, SandboxConfig};
 use energy_utility_payments::signature;
-use energy_utility_payments::wire::Event;
+use energy_utility_payments::wire::{ApiErrorDetail, Event};
 
 pub const SECRET_KEY: &str = "sk_test_sandbox";
 pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
@@ -162,6 +162,29 @@ pub async fn sandbox_with(
 /// A client of `sandbox` with the right key.
 pub fn processor(sandbox: &Sandbox) -> Processor {
     Processor::new(&sandbox.url(), SECRET_KEY)
+}
+
+/// The HTTP status and Stripe's error of a request the processor refused; any other failure
+/// fails the test.
+pub fn refusal(err: ProcessorError) -> (u16, ApiErrorDetail) {
+    match err {
+        ProcessorError::Rejected {
+            status,
+            kind,
+            message,
+            code,
+            param,
+        } => (
+            status,
+            ApiErrorDetail {
+                kind,
+                message,
+                code,
+                param,
+            },
+        ),
+        other => panic!("expected Rejected, got {other:?}"),
+    }
 }
 
 /// A $12.50 session for Carlos.

@@ -8,7 +8,7 @@ use axum::Json;
 
 use super::error::ApiError;
 use super::params::Params;
-use super::Authorized;
+use super::{found, Authorized};
 use crate::sandbox::App;
 use crate::wire::{Event, List};
 
@@ -64,12 +64,11 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Event>, ApiError> {
     let store = app.store();
-    let event = store
-        .events
-        .iter()
-        .find(|event| event.id == id)
-        .ok_or_else(|| ApiError::no_such("event", &id))?;
-    Ok(Json(event.clone()))
+    found(
+        store.events.iter().find(|event| event.id == id),
+        "event",
+        &id,
+    )
 }
 
 /// Whether a `type` filter (`payout.paid`, or `payout.*`) selects an event type.

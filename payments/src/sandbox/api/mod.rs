@@ -135,6 +135,15 @@ fn to_json<T: serde::Serialize>(object: &T) -> Result<Value, ApiError> {
     serde_json::to_value(object).map_err(|e| ApiError::internal(format!("cannot encode: {e}")))
 }
 
+/// What `GET /v1/<objects>/{id}` answers: the object as it is now, or Stripe's
+/// `resource_missing` naming `kind` and `id`.
+fn found<T: Clone>(object: Option<&T>, kind: &str, id: &str) -> Result<Json<T>, ApiError> {
+    object
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::no_such(kind, id))
+}
+
 async fn unrecognized(method: Method, uri: Uri) -> ApiError {
     ApiError::unrecognized_url(method.as_str(), uri.path())
 }

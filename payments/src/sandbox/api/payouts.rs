@@ -14,7 +14,7 @@ use axum::Json;
 
 use super::error::ApiError;
 use super::params::{usd, Params};
-use super::{idempotency_key, replayed, to_json, Authorized};
+use super::{found, idempotency_key, replayed, to_json, Authorized};
 use crate::sandbox::calendar::unix_now;
 use crate::sandbox::store::random_id;
 use crate::sandbox::{webhooks, App};
@@ -100,10 +100,7 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<Payout>, ApiError> {
     let mut store = app.store();
-    let payout = store
-        .payout_mut(&id)
-        .ok_or_else(|| ApiError::no_such("payout", &id))?;
-    Ok(Json(payout.clone()))
+    found(store.payout_mut(&id).as_deref(), "payout", &id)
 }
 
 /// Cancels a payout that is still pending: `payout.canceled`. A payout already paid or failed

@@ -12,7 +12,7 @@ use axum::Json;
 
 use super::error::ApiError;
 use super::params::{usd, Params};
-use super::{idempotency_key, replayed, to_json, Authorized};
+use super::{found, idempotency_key, replayed, to_json, Authorized};
 use crate::sandbox::calendar::unix_now;
 use crate::sandbox::store::{random_id, HostedSession};
 use crate::sandbox::App;
@@ -98,10 +98,8 @@ pub(crate) async fn retrieve(
     Path(id): Path<String>,
 ) -> Result<Json<CheckoutSession>, ApiError> {
     let mut store = app.store();
-    let hosted = store
-        .session_mut(&id)
-        .ok_or_else(|| ApiError::no_such("checkout.session", &id))?;
-    Ok(Json(hosted.session.clone()))
+    let session = store.session_mut(&id).map(|hosted| &hosted.session);
+    found(session, "checkout.session", &id)
 }
 
 fn read(params: &mut Params) -> Result<SessionRequest, ApiError> {
