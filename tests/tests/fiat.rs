@@ -6,7 +6,7 @@
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
 use energy_utility::state::{Receipt, SaleStatus};
-use energy_utility_sdk::{fiat, instructions as ix, pda};
+use energy_utility_sdk::{fiat, pda};
 use energy_utility_tests::*;
 use solana_signer::Signer;
 
@@ -24,15 +24,11 @@ async fn receipt(g: &mut TestGrid, payment_id: &str) -> Receipt {
 }
 
 async fn set_price(g: &mut TestGrid, cents: u64) {
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
     let args = UpdateGridArgs {
         coin_price_cents: Some(cents),
         ..Default::default()
     };
-    g.send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin])
-        .await
-        .expect("update price");
+    g.update_grid(args).await.expect("update price");
     assert_eq!(g.grid_state().await.coin_price_cents, cents);
 }
 
@@ -227,17 +223,8 @@ async fn a_requested_sale_can_be_cancelled_with_its_rent_but_a_locked_one_cannot
     let wallet = g.resident("carlos").wallet.pubkey();
     let carlos = g.resident("carlos").resident;
     let before = g.lamports(&wallet).await;
-    let kept = g
-        .request_withdrawal("carlos", 3 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let locked = g
-        .request_withdrawal("carlos", 4 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", locked, 40, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let kept = g.request_sale("carlos", 3 * K).await;
+    let locked = g.lock_sale("carlos", 4 * K).await;
     assert_eq!(g.coins("carlos").await, 13 * K);
 
     // He changes his mind about the first: the coins and the rent come back, the sale is gone.

@@ -16,13 +16,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::mem::size_of;
 
 use energy_utility::instructions as on_chain;
-use energy_utility::instructions::RegisterMeterArgs;
 use energy_utility::state::{EpochStatus, Meter, MeterKind};
 use energy_utility_bank::heap::{self, SBF_ENTRYPOINT_BYTES_PER_ACCOUNT};
 use energy_utility_sdk::settlement::{
     settle_transaction, MAX_METERS_PER_SETTLE, MAX_METERS_PER_SETTLE_V0,
 };
-use energy_utility_sdk::{instructions as ix, pda};
 use energy_utility_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -68,9 +66,6 @@ async fn worst_case_community(consumers: usize, producers: usize) -> TestGrid {
     let mut g = TestGrid::start().await;
     g.add_resident("hoa").await;
     g.buy("hoa", 1_000_000).await;
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
-    let owner = g.resident("hoa").resident;
     for i in 0..consumers + producers {
         let producer = i >= consumers;
         let id = format!("{}-{i:0>27}", if producer { "roof" } else { "home" });
@@ -81,39 +76,8 @@ async fn worst_case_community(consumers: usize, producers: usize) -> TestGrid {
             MeterKind::Household
         };
         let gateway = Keypair::new();
-        g.airdrop(&gateway.pubkey(), 1_000_000_000).await;
-        let args = RegisterMeterArgs {
-            meter_id: id.clone(),
-            kind,
-            gateway: gateway.pubkey(),
-            label: "L".repeat(64),
-            latitude_micro: 45_000_000,
-            longitude_micro: -73_000_000,
-            capacity_w: DEFAULT_TEST_CAPACITY_W,
-            register_wh: 0,
-        };
-        let index = g.grid_state().await.meter_count;
-        g.send(
-            &[ix::register_meter(
-                &admin.pubkey(),
-                &grid,
-                &owner,
-                index,
-                args,
-            )],
-            &[&admin],
-        )
-        .await
-        .expect("register meter");
-        g.meters.insert(
-            id.clone(),
-            MeterRef {
-                address: pda::meter(&grid, &id),
-                gateway,
-                kind,
-                owner: "hoa".into(),
-            },
-        );
+        let args = meter_args(&id, kind, &gateway.pubkey(), &"L".repeat(64));
+        g.add_meter_from_args("hoa", gateway, args).await;
         if !producer {
             g.fund("hoa", &id, 10 * K).await.unwrap();
         }

@@ -6,18 +6,8 @@
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
 use energy_utility::state::{EpochParams, MeterKind};
-use energy_utility_sdk::{instructions as ix, pda};
+use energy_utility_sdk::pda;
 use energy_utility_tests::*;
-use solana_signer::Signer;
-
-async fn disconnect_silent(
-    g: &mut TestGrid,
-    meter: &str,
-) -> Result<(), solana_program_test::BanksClientError> {
-    let grid = g.grid;
-    let address = g.meter(meter).address;
-    g.send(&[ix::disconnect_silent(&grid, &address)], &[]).await
-}
 
 /// Carlos's house (20 kW service) with 20 k prepaid, and Angel's 5 kW roof.
 async fn street() -> TestGrid {
@@ -49,16 +39,16 @@ async fn a_consumer_silent_for_three_hours_pays_for_all_of_them_and_is_dark_whil
     g.enter_epoch(2).await;
     g.close_epoch_window(2).await;
     assert_fails_with(
-        disconnect_silent(&mut g, "angel-roof").await,
+        g.disconnect_silent("angel-roof").await,
         EnergyError::MeterNotSilent,
     );
-    disconnect_silent(&mut g, "carlos-house").await.unwrap();
+    g.disconnect_silent("carlos-house").await.unwrap();
     let dark = g.meter_state("carlos-house").await;
     assert!(dark.silent && !dark.connected, "silence is not free power");
     // Disconnecting it twice is refused, changing nothing.
     g.refresh_blockhash().await;
     assert_fails_with(
-        disconnect_silent(&mut g, "carlos-house").await,
+        g.disconnect_silent("carlos-house").await,
         EnergyError::MeterNotSilent,
     );
 
@@ -92,7 +82,7 @@ async fn a_silent_consumer_stays_dark_until_it_reports_and_can_pay() {
     let mut g = street().await;
     g.report_register("carlos-house", 0, KWH).await.unwrap();
     g.enter_epoch(3).await;
-    disconnect_silent(&mut g, "carlos-house").await.unwrap();
+    g.disconnect_silent("carlos-house").await.unwrap();
     // A neighbour's funding does not switch a silent meter back on: only a report does.
     g.fund("angel", "carlos-house", 5 * K).await.unwrap();
     assert!(!g.meter_state("carlos-house").await.connected);
@@ -145,21 +135,8 @@ async fn reports_come_once_per_epoch_and_in_order() {
 #[tokio::test]
 async fn a_producer_reporting_a_hundred_times_its_capacity_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
     // Bennie's roof has a 3 kW inverter; it really made 2.5 kWh.
-    let bennie = g.meter("bennie-roof").address;
-    g.send(
-        &[ix::set_meter_capacity(
-            &admin.pubkey(),
-            &grid,
-            &bennie,
-            3_000,
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.set_meter_capacity("bennie-roof", 3_000).await.unwrap();
     let w = watch(&mut g, &[]).await;
     assert_fails_with(
         g.report("bennie-roof", 0, 250 * KWH).await,
@@ -218,25 +195,12 @@ async fn a_replaced_meter_keeps_its_history_and_goes_on_from_its_new_register() 
     g.close_epoch_window(0).await;
     g.settle_all(0).await;
     // The meter breaks and is replaced: the new one starts at 0.
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
-    let meter = g.meter("carlos-house").address;
     g.enter_epoch(1).await;
     assert_fails_with(
         g.report_register("carlos-house", 1, 0).await,
         EnergyError::RegisterWentBackwards,
     );
-    g.send(
-        &[ix::replace_meter_register(
-            &admin.pubkey(),
-            &grid,
-            &meter,
-            0,
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.replace_meter_register("carlos-house", 0).await.unwrap();
     g.report_register("carlos-house", 1, 3 * KWH).await.unwrap();
     let state = g.meter_state("carlos-house").await;
     assert_eq!(state.pending_wh(1), Some(3 * KWH));
@@ -310,20 +274,11 @@ async fn the_loss_band_and_silence_are_grid_parameters() {
         ),
         (900, 2_000, 5)
     );
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
     let result = g
-        .send(
-            &[ix::update_grid(
-                &admin.pubkey(),
-                &grid,
-                UpdateGridArgs {
-                    max_silent_epochs: Some(0),
-                    ..Default::default()
-                },
-            )],
-            &[&admin],
-        )
+        .update_grid(UpdateGridArgs {
+            max_silent_epochs: Some(0),
+            ..Default::default()
+        })
         .await;
     assert_fails_with(result, EnergyError::InvalidReadingRules);
 }

@@ -6,30 +6,16 @@
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
 use energy_utility::state::{EpochParams, MeterKind, SaleStatus};
-use energy_utility_sdk::{fiat, instructions as ix, pda};
+use energy_utility_sdk::{instructions as ix, pda};
 use energy_utility_tests::*;
 use solana_signer::Signer;
-
-async fn update(g: &mut TestGrid, args: UpdateGridArgs) {
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
-    g.send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin])
-        .await
-        .expect("update grid");
-}
 
 /// Carlos with 20 k, one sale of 10 k ($1.00) locked for a payout to his bank account.
 async fn locked_sale() -> (TestGrid, u32) {
     let mut g = TestGrid::start().await;
     g.add_resident("carlos").await;
     g.buy("carlos", 200).await;
-    let number = g
-        .request_withdrawal("carlos", 10 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", number, 100, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.lock_sale("carlos", 10 * K).await;
     (g, number)
 }
 
@@ -70,14 +56,12 @@ async fn a_payout_that_fails_after_it_was_paid_gives_the_coins_back_once() {
 async fn a_price_change_between_lock_and_payout_burns_or_returns_exactly_the_locked_units() {
     // Paid: $1.00 locked at $0.10 (10 k); the price halves; the payout burns 10 k, not 20 k.
     let (mut g, number) = locked_sale().await;
-    update(
-        &mut g,
-        UpdateGridArgs {
-            coin_price_cents: Some(5),
-            ..Default::default()
-        },
-    )
-    .await;
+    g.update_grid(UpdateGridArgs {
+        coin_price_cents: Some(5),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     g.payout_paid("carlos", number, "po_1").await.unwrap();
     assert_eq!(g.supply().await, 10 * K);
     assert_eq!(g.coins("carlos").await, 10 * K);
@@ -90,21 +74,13 @@ async fn a_price_change_between_lock_and_payout_burns_or_returns_exactly_the_loc
     let mut g = TestGrid::start().await;
     g.add_resident("carlos").await;
     g.buy("carlos", 100).await;
-    let number = g
-        .request_withdrawal("carlos", 100_000, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", number, 1, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    update(
-        &mut g,
-        UpdateGridArgs {
-            coin_price_cents: Some(3),
-            ..Default::default()
-        },
-    )
-    .await;
+    let number = g.lock_sale("carlos", 100_000).await;
+    g.update_grid(UpdateGridArgs {
+        coin_price_cents: Some(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     g.payout_failed("carlos", number, "po_2").await.unwrap();
     assert_eq!(g.coins("carlos").await, 10 * K);
     let resident = g.resident_state("carlos").await;
@@ -124,47 +100,15 @@ async fn the_utility_collects_its_fees_and_sells_them_like_anyone() {
     assert_eq!(g.treasury().await, 30_000, "0.01 k an hour for three hours");
 
     // The utility registers its own resident account with the admin wallet.
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
-    let index = g.grid_state().await.resident_count;
-    g.send(
-        &[ix::register_resident(
-            &admin.pubkey(),
-            &grid,
-            index,
-            "utility",
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let utility = pda::resident(&grid, "utility");
-    g.residents.insert(
-        "utility".into(),
-        Actor {
-            wallet: admin.insecure_clone(),
-            resident: utility,
-            coins: pda::coins(&utility),
-        },
-    );
+    g.add_utility().await;
 
     // Part, then the rest.
-    g.send(
-        &[ix::collect_fees(&admin.pubkey(), &grid, &utility, 10_000)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.collect_fees("utility", 10_000).await.unwrap();
     assert_eq!(
         (g.treasury().await, g.coins("utility").await),
         (20_000, 10_000)
     );
-    g.send(
-        &[ix::collect_fees(&admin.pubkey(), &grid, &utility, 0)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.collect_fees("utility", 0).await.unwrap();
     assert_eq!((g.treasury().await, g.coins("utility").await), (0, 30_000));
     g.assert_books_balance().await;
 
@@ -179,12 +123,7 @@ async fn the_utility_collects_its_fees_and_sells_them_like_anyone() {
         g.close_epoch_window(epoch).await;
         g.settle_all(epoch).await;
     }
-    g.send(
-        &[ix::collect_fees(&admin.pubkey(), &grid, &utility, 0)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.collect_fees("utility", 0).await.unwrap();
     assert_eq!(g.coins("utility").await, 100_000);
     let supply = g.supply().await;
     let number = g.sell("utility", 100_000, "po_fees").await;
@@ -286,15 +225,13 @@ async fn the_oracle_mints_within_its_rolling_budget_and_again_as_the_window_free
     let mut g = TestGrid::start().await;
     g.add_resident("carlos").await;
     // 100 k per hour.
-    update(
-        &mut g,
-        UpdateGridArgs {
-            mint_limit_units: Some(100 * K),
-            mint_window_seconds: Some(3_600),
-            ..Default::default()
-        },
-    )
-    .await;
+    g.update_grid(UpdateGridArgs {
+        mint_limit_units: Some(100 * K),
+        mint_window_seconds: Some(3_600),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     g.add_fiat("carlos", 600, "evt_1").await.unwrap(); // 60 k
     assert_eq!(g.grid_state().await.mint_budget_at(g.now), 40 * K);
     // $5 more would be 50 k: refused, nothing minted.
@@ -318,14 +255,7 @@ async fn the_oracle_mints_within_its_rolling_budget_and_again_as_the_window_free
         EnergyError::MintLimitExceeded,
     );
     // A payout reversed after it was paid mints too, within the same budget.
-    let number = g
-        .request_withdrawal("carlos", 10 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let cents = fiat::quote_payout_cents(10 * K, 10).unwrap();
-    g.lock_withdrawal("carlos", number, cents, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.lock_sale("carlos", 10 * K).await;
     g.payout_paid("carlos", number, "po_1").await.unwrap();
     assert_fails_with(
         g.payout_failed("carlos", number, "po_1").await,
@@ -345,31 +275,20 @@ async fn the_fee_cap_is_fixed_at_creation_and_bounds_every_update() {
     .await;
     assert_eq!(g.grid_state().await.max_fee_units, 100_000);
     // Up to the cap is fine, from the next epoch.
-    update(
-        &mut g,
-        UpdateGridArgs {
-            fee_units: Some(100_000),
-            ..Default::default()
-        },
-    )
-    .await;
+    g.update_grid(UpdateGridArgs {
+        fee_units: Some(100_000),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     assert_eq!(g.grid_state().await.pending_params.fee_units, 100_000);
     // One unit more is refused, and nothing changes.
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
     let before = g.grid_state().await;
     let result = g
-        .send(
-            &[ix::update_grid(
-                &admin.pubkey(),
-                &grid,
-                UpdateGridArgs {
-                    fee_units: Some(100_001),
-                    ..Default::default()
-                },
-            )],
-            &[&admin],
-        )
+        .update_grid(UpdateGridArgs {
+            fee_units: Some(100_001),
+            ..Default::default()
+        })
         .await;
     assert_fails_with(result, EnergyError::FeeAboveCap);
     let after = g.grid_state().await;

@@ -363,23 +363,14 @@ async fn a_day_of_hourly_settlements_keeps_every_coin_accounted_for() {
 #[tokio::test]
 async fn an_epoch_settles_once_its_own_grace_window_has_passed_after_a_change() {
     use energy_utility::instructions::UpdateGridArgs;
-    use energy_utility_sdk::instructions as ix;
-    use solana_signer::Signer;
     let mut g = TestGrid::seed_community().await;
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
     let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
     // From the next epoch on, late reports get 30 minutes instead of 10.
     let longer = UpdateGridArgs {
         grace_seconds: Some(1_800),
         ..Default::default()
     };
-    g.send(
-        &[ix::update_grid(&admin.pubkey(), &grid, longer)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.update_grid(longer).await.unwrap();
     g.enter_epoch(1).await;
     g.report_seed_example(1).await;
     assert_eq!(g.epoch_state(1).await.params.grace_seconds, 1_800);

@@ -11,6 +11,7 @@ use energy_utility_sdk::{fiat, instructions as ix, pda};
 use energy_utility_tests::*;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
+use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
 mod admin;
@@ -47,44 +48,31 @@ struct OtherGrid {
     gateway: Keypair,
 }
 
+impl OtherGrid {
+    /// The other grid's meter reports `wh` for its own `epoch`, signed by its own gateway.
+    async fn report(&self, g: &mut TestGrid, epoch: u64, wh: u64) {
+        let payer = g.ctx.payer.pubkey();
+        let gateway = self.gateway.pubkey();
+        let instruction = ix::report(&gateway, &payer, &self.grid, &self.meter, epoch, wh);
+        g.send(&[instruction], &[&self.gateway])
+            .await
+            .expect("report in the other grid");
+    }
+}
+
 async fn other_grid(g: &mut TestGrid) -> OtherGrid {
     let grid = g.add_grid("other").await;
     let wallet = mallory(g).await;
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid)
+    g.register_resident(&wallet, &grid, "olga")
         .await
-        .resident_count;
-    g.send(
-        &[ix::register_resident(
-            &wallet.pubkey(),
-            &grid,
-            index,
-            "olga",
-        )],
-        &[&wallet],
-    )
-    .await
-    .expect("register resident in the other grid");
+        .expect("register resident in the other grid");
     let resident = pda::resident(&grid, "olga");
     let gateway = Keypair::new();
-    let args = meter_args("olga-house", MeterKind::Household, &gateway.pubkey());
+    let args = street_meter("olga-house", MeterKind::Household, &gateway.pubkey());
     let admin = g.admin.insecure_clone();
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid)
+    g.register_meter(&admin, &grid, &resident, args)
         .await
-        .meter_count;
-    g.send(
-        &[ix::register_meter(
-            &admin.pubkey(),
-            &grid,
-            &resident,
-            index,
-            args,
-        )],
-        &[&admin],
-    )
-    .await
-    .expect("register meter in the other grid");
+        .expect("register meter in the other grid");
     OtherGrid {
         grid,
         resident,
@@ -93,36 +81,19 @@ async fn other_grid(g: &mut TestGrid) -> OtherGrid {
     }
 }
 
-fn meter_args(id: &str, kind: MeterKind, gateway: &Pubkey) -> RegisterMeterArgs {
-    RegisterMeterArgs {
-        meter_id: id.to_string(),
-        kind,
-        gateway: *gateway,
-        label: "street pole".to_string(),
-        latitude_micro: 45_000_000,
-        longitude_micro: -73_000_000,
-        capacity_w: DEFAULT_TEST_CAPACITY_W,
-        register_wh: 0,
-    }
+/// Mallory creates her own grid, so she is an admin and an oracle, just not of this grid.
+async fn mallorys_grid(g: &mut TestGrid) -> (Keypair, Pubkey) {
+    let mallory = mallory(g).await;
+    let args = grid_args("mallory-grid", &mallory.pubkey());
+    g.send(&[ix::initialize_grid(&mallory.pubkey(), args)], &[&mallory])
+        .await
+        .expect("mallory's grid");
+    (mallory, pda::grid("mallory-grid"))
 }
 
-/// The utility's own resident account, registered with the admin's wallet: where its fees go.
-async fn register_utility(g: &mut TestGrid) -> Pubkey {
-    let admin = g.admin.insecure_clone();
-    let grid = g.grid;
-    let index = g.grid_state().await.resident_count;
-    g.send(
-        &[ix::register_resident(
-            &admin.pubkey(),
-            &grid,
-            index,
-            "utility",
-        )],
-        &[&admin],
-    )
-    .await
-    .expect("register the utility");
-    pda::resident(&grid, "utility")
+/// Registration arguments for a meter on a street pole, with the test community's defaults.
+fn street_meter(id: &str, kind: MeterKind, gateway: &Pubkey) -> RegisterMeterArgs {
+    meter_args(id, kind, gateway, "street pole")
 }
 
 fn grid_args(name: &str, oracle: &Pubkey) -> InitializeGridArgs {

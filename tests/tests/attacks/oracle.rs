@@ -2,6 +2,30 @@
 
 use super::*;
 
+/// The oracle ends Carlos's sale `number` with its payout `payout_id` paid, or failed.
+async fn end_payout(
+    g: &mut TestGrid,
+    paid: bool,
+    number: u32,
+    payout_id: &str,
+) -> Result<(), BanksClientError> {
+    if paid {
+        g.payout_paid("carlos", number, payout_id).await
+    } else {
+        g.payout_failed("carlos", number, payout_id).await
+    }
+}
+
+/// The oracle's payment of `cents` for Carlos under `payment_id` is refused with `expected`:
+/// nothing changes, and no receipt appears at the payment's address.
+async fn refused_payment(g: &mut TestGrid, cents: u64, payment_id: &str, expected: EnergyError) {
+    let receipt = pda::receipt(&g.grid, payment_id);
+    g.assert_refused(expected, &[receipt], async |g| {
+        g.add_fiat("carlos", cents, payment_id).await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn add_fiat_signed_by_a_non_oracle_is_refused() {
     let mut g = TestGrid::seed_community().await;
@@ -10,22 +34,17 @@ async fn add_fiat_signed_by_a_non_oracle_is_refused() {
     let carlos = g.resident("carlos").resident;
     let receipt = pda::receipt(&grid, "evt_forged");
     let supply = g.supply().await;
-    let w = watch(&mut g, &[receipt, mallory.pubkey()]).await;
-    let result = g
-        .send(
-            &[ix::add_fiat(
-                &mallory.pubkey(),
-                &grid,
-                &carlos,
-                1_000_000,
-                "evt_forged",
-                START_TS,
-            )],
-            &[&mallory],
-        )
+    let forged = ix::add_fiat(
+        &mallory.pubkey(),
+        &grid,
+        &carlos,
+        1_000_000,
+        "evt_forged",
+        START_TS,
+    );
+    let watched = [receipt, mallory.pubkey()];
+    g.assert_send_refused(&[forged], &[&mallory], EnergyError::NotGridOracle, &watched)
         .await;
-    assert_fails_with(result, EnergyError::NotGridOracle);
-    assert_unchanged(&mut g, &w).await;
     assert_eq!(g.supply().await, supply);
     assert!(!g.exists(&receipt).await);
 }
@@ -34,99 +53,66 @@ async fn add_fiat_signed_by_a_non_oracle_is_refused() {
 async fn add_fiat_from_another_grids_oracle_is_refused() {
     let mut g = TestGrid::seed_community().await;
     // Mallory runs her own grid and is its oracle; she names her grid and Carlos.
-    let mallory = mallory(&mut g).await;
-    let her_grid = pda::grid("mallory-grid");
-    g.send(
-        &[ix::initialize_grid(
-            &mallory.pubkey(),
-            grid_args("mallory-grid", &mallory.pubkey()),
-        )],
-        &[&mallory],
-    )
-    .await
-    .unwrap();
+    let (mallory, her_grid) = mallorys_grid(&mut g).await;
     let carlos = g.resident("carlos").resident;
     let receipt = pda::receipt(&her_grid, "evt_x");
-    let w = watch(&mut g, &[receipt, pda::mint(&her_grid)]).await;
-    let result = g
-        .send(
-            &[ix::add_fiat(
-                &mallory.pubkey(),
-                &her_grid,
-                &carlos,
-                100,
-                "evt_x",
-                START_TS,
-            )],
-            &[&mallory],
-        )
+    let mint = ix::add_fiat(
+        &mallory.pubkey(),
+        &her_grid,
+        &carlos,
+        100,
+        "evt_x",
+        START_TS,
+    );
+    let watched = [receipt, pda::mint(&her_grid)];
+    g.assert_send_refused(&[mint], &[&mallory], EnergyError::WrongGrid, &watched)
         .await;
-    assert_fails_with(result, EnergyError::WrongGrid);
-    assert_unchanged(&mut g, &w).await;
 }
 
 #[tokio::test]
 async fn add_fiat_of_zero_cents_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let receipt = pda::receipt(&g.grid, "evt_zero");
-    let w = watch(&mut g, &[receipt]).await;
-    let result = g.add_fiat("carlos", 0, "evt_zero").await;
-    assert_fails_with(result, EnergyError::ZeroAmount);
-    assert_unchanged(&mut g, &w).await;
+    refused_payment(&mut g, 0, "evt_zero", EnergyError::ZeroAmount).await;
 }
 
 #[tokio::test]
 async fn add_fiat_that_overflows_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let w = watch(&mut g, &[pda::receipt(&grid, "evt_max")]).await;
     // u64::MAX cents is 1.8e26 base units at 10 cents per k: more than a u64 holds.
-    let result = g.add_fiat("carlos", u64::MAX, "evt_max").await;
-    assert_fails_with(result, EnergyError::AmountTooLarge);
-    assert_unchanged(&mut g, &w).await;
+    refused_payment(&mut g, u64::MAX, "evt_max", EnergyError::AmountTooLarge).await;
 }
 
 #[tokio::test]
 async fn add_fiat_below_one_base_unit_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
     let args = UpdateGridArgs {
         coin_price_cents: Some(2 * K),
         ..Default::default()
     };
-    g.send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin])
-        .await
-        .unwrap();
-    let w = watch(&mut g, &[pda::receipt(&grid, "evt_cent")]).await;
+    g.update_grid(args).await.unwrap();
     // At $20,000 per k, one cent buys half a base unit, which rounds down to nothing.
-    let result = g.add_fiat("carlos", 1, "evt_cent").await;
-    assert_fails_with(result, EnergyError::AmountBelowOneUnit);
-    assert_unchanged(&mut g, &w).await;
+    refused_payment(&mut g, 1, "evt_cent", EnergyError::AmountBelowOneUnit).await;
 }
 
 #[tokio::test]
 async fn replayed_payment_id_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
     let supply = g.supply().await;
     g.add_fiat("carlos", 100, "evt_once").await.unwrap();
     assert_eq!(g.coins("carlos").await, 20 * K);
     assert_eq!(g.supply().await, supply + 10 * K);
 
-    let receipt = pda::receipt(&grid, "evt_once");
-    let w = watch(&mut g, &[receipt]).await;
+    let receipt = pda::receipt(&g.grid, "evt_once");
     // The same delivery again, then the same id with another amount and another resident.
     g.refresh_blockhash().await;
-    let result = g.add_fiat("carlos", 100, "evt_once").await;
-    assert_fails_with(result, EnergyError::PaymentAlreadyProcessed);
-    assert_unchanged(&mut g, &w).await;
-    let result = g.add_fiat("carlos", 100_000, "evt_once").await;
-    assert_fails_with(result, EnergyError::PaymentAlreadyProcessed);
-    assert_unchanged(&mut g, &w).await;
-    let result = g.add_fiat("danny", 100, "evt_once").await;
-    assert_fails_with(result, EnergyError::PaymentAlreadyProcessed);
-    assert_unchanged(&mut g, &w).await;
+    for (resident, cents) in [("carlos", 100), ("carlos", 100_000), ("danny", 100)] {
+        g.assert_refused(
+            EnergyError::PaymentAlreadyProcessed,
+            &[receipt],
+            async |g| g.add_fiat(resident, cents, "evt_once").await,
+        )
+        .await;
+    }
 
     assert_eq!(g.coins("carlos").await, 20 * K);
     assert_eq!(g.supply().await, supply + 10 * K);
@@ -136,18 +122,16 @@ async fn replayed_payment_id_is_refused() {
 #[tokio::test]
 async fn payment_id_longer_than_32_bytes_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
     let long = "evt_".to_string() + &"x".repeat(29);
     assert_eq!(long.len(), 33);
     // Its receipt address is derived from the first 32 bytes; nothing may be created there.
-    let receipt = pda::receipt(&grid, &long);
-    let w = watch(&mut g, &[receipt]).await;
-    let result = g.add_fiat("carlos", 100, &long).await;
-    assert_fails_with(result, EnergyError::InvalidPaymentId);
-    assert_unchanged(&mut g, &w).await;
-    let result = g.add_fiat("carlos", 100, &"y".repeat(200)).await;
-    assert_fails_with(result, EnergyError::InvalidPaymentId);
-    assert_unchanged(&mut g, &w).await;
+    let receipt = pda::receipt(&g.grid, &long);
+    for id in [long.clone(), "y".repeat(200)] {
+        g.assert_refused(EnergyError::InvalidPaymentId, &[receipt], async |g| {
+            g.add_fiat("carlos", 100, &id).await
+        })
+        .await;
+    }
     // 32 bytes is fine.
     g.add_fiat("carlos", 100, &long[..32]).await.unwrap();
 }
@@ -155,11 +139,7 @@ async fn payment_id_longer_than_32_bytes_is_refused() {
 #[tokio::test]
 async fn empty_payment_id_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let receipt = pda::receipt(&g.grid, "");
-    let w = watch(&mut g, &[receipt]).await;
-    let result = g.add_fiat("carlos", 100, "").await;
-    assert_fails_with(result, EnergyError::InvalidPaymentId);
-    assert_unchanged(&mut g, &w).await;
+    refused_payment(&mut g, 100, "", EnergyError::InvalidPaymentId).await;
 }
 
 #[tokio::test]
@@ -167,24 +147,20 @@ async fn add_fiat_dated_outside_the_receipt_retention_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     let retention = g.grid_state().await.oracle_limits.receipt_retention_seconds as i64;
-    let w = watch(
-        &mut g,
-        &[
-            pda::receipt(&grid, "evt_old"),
-            pda::receipt(&grid, "evt_future"),
-        ],
-    )
-    .await;
+    let receipts = [
+        pda::receipt(&grid, "evt_old"),
+        pda::receipt(&grid, "evt_future"),
+    ];
     // A payment older than the retention could already have had its receipt closed.
-    let result = g
-        .add_fiat_at("carlos", 100, "evt_old", START_TS - retention - 1)
+    for (payment_id, event_ts) in [
+        ("evt_old", START_TS - retention - 1),
+        ("evt_future", START_TS + retention + 1),
+    ] {
+        g.assert_refused(EnergyError::PaymentOutsideRetention, &receipts, async |g| {
+            g.add_fiat_at("carlos", 100, payment_id, event_ts).await
+        })
         .await;
-    assert_fails_with(result, EnergyError::PaymentOutsideRetention);
-    let result = g
-        .add_fiat_at("carlos", 100, "evt_future", START_TS + retention + 1)
-        .await;
-    assert_fails_with(result, EnergyError::PaymentOutsideRetention);
-    assert_unchanged(&mut g, &w).await;
+    }
     // Right at the edge it is applied.
     g.add_fiat_at("carlos", 100, "evt_old", START_TS - retention)
         .await
@@ -194,16 +170,12 @@ async fn add_fiat_dated_outside_the_receipt_retention_is_refused() {
 #[tokio::test]
 async fn a_mint_beyond_the_oracles_budget_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
     let left = g.grid_state().await.mint_budget_at(START_TS);
-    let w = watch(&mut g, &[pda::receipt(&grid, "evt_leak")]).await;
     // A leaked oracle key tries to mint a fortune: one unit more than the budget left.
     let price = g.grid_state().await.coin_price_cents;
     let cents = (left / K + 1) * price;
     assert!(fiat::quote_buy(cents, price).unwrap() > left);
-    let result = g.add_fiat("carlos", cents, "evt_leak").await;
-    assert_fails_with(result, EnergyError::MintLimitExceeded);
-    assert_unchanged(&mut g, &w).await;
+    refused_payment(&mut g, cents, "evt_leak", EnergyError::MintLimitExceeded).await;
 }
 
 #[tokio::test]
@@ -212,43 +184,29 @@ async fn lock_and_payout_outcomes_signed_by_a_non_oracle_are_refused() {
     let mallory = mallory(&mut g).await;
     let grid = g.grid;
     let carlos = g.resident("carlos").resident;
-    let first = g
-        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let second = g
-        .request_withdrawal("carlos", 2 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", second, 20, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let sales = [pda::sale(&carlos, first), pda::sale(&carlos, second)];
-    let w = watch(&mut g, &[sales[0], sales[1], mallory.pubkey()]).await;
-    // Mallory would lock Carlos's sale to her own account...
-    let result = g
-        .send(
-            &[ix::lock_withdrawal(
-                &mallory.pubkey(),
-                &grid,
-                &carlos,
-                first,
-                50,
-                fiat::destination_hash("000999999999"),
-            )],
-            &[&mallory],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::NotGridOracle);
-    // ...or end a locked sale's payout either way.
+    let first = g.request_sale("carlos", 5 * K).await;
+    let second = g.lock_sale("carlos", 2 * K).await;
+    let watched = [
+        pda::sale(&carlos, first),
+        pda::sale(&carlos, second),
+        mallory.pubkey(),
+    ];
+    let to_mallory = fiat::destination_hash("000999999999");
+    // Mallory would lock Carlos's sale to her own account, or end a locked sale's payout
+    // either way.
     for instruction in [
+        ix::lock_withdrawal(&mallory.pubkey(), &grid, &carlos, first, 50, to_mallory),
         ix::payout_paid(&mallory.pubkey(), &grid, &carlos, second, "po_x"),
         ix::payout_failed(&mallory.pubkey(), &grid, &carlos, second, "po_x"),
     ] {
-        let result = g.send(&[instruction], &[&mallory]).await;
-        assert_fails_with(result, EnergyError::NotGridOracle);
+        g.assert_send_refused(
+            &[instruction],
+            &[&mallory],
+            EnergyError::NotGridOracle,
+            &watched,
+        )
+        .await;
     }
-    assert_unchanged(&mut g, &w).await;
 }
 
 #[tokio::test]
@@ -256,103 +214,77 @@ async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let carlos = g.resident("carlos").resident;
     // Carlos sells 5 k ($0.50) to his own bank account.
-    let sale = g
-        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, sale)]).await;
-    // The oracle is told to pay elsewhere: refused, whatever the amount.
-    assert_fails_with(
-        g.lock_withdrawal("carlos", sale, 50, "000999999999").await,
-        EnergyError::WrongPayoutDestination,
-    );
-    // The right destination, but more (or less) than the coins are worth at $0.10 per k.
-    assert_fails_with(
-        g.lock_withdrawal("carlos", sale, 51, TEST_BANK_ACCOUNT)
-            .await,
-        EnergyError::QuoteMismatch,
-    );
-    assert_fails_with(
-        g.lock_withdrawal("carlos", sale, 49, TEST_BANK_ACCOUNT)
-            .await,
-        EnergyError::QuoteMismatch,
-    );
-    assert_unchanged(&mut g, &w).await;
+    let sale = g.request_sale("carlos", 5 * K).await;
+    let sale_address = pda::sale(&carlos, sale);
+    for (cents, destination, expected) in [
+        // The oracle is told to pay elsewhere: refused, whatever the amount.
+        (50, "000999999999", EnergyError::WrongPayoutDestination),
+        // The right destination, but more (or less) than the coins are worth at $0.10 per k.
+        (51, TEST_BANK_ACCOUNT, EnergyError::QuoteMismatch),
+        (49, TEST_BANK_ACCOUNT, EnergyError::QuoteMismatch),
+    ] {
+        g.assert_refused(expected, &[sale_address], async |g| {
+            g.lock_withdrawal("carlos", sale, cents, destination).await
+        })
+        .await;
+    }
     // A sale worth less than a cent cannot be paid out at all.
-    let dust = g
-        .request_withdrawal("carlos", 99_999, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, dust)]).await;
-    assert_fails_with(
-        g.lock_withdrawal("carlos", dust, 0, TEST_BANK_ACCOUNT)
-            .await,
+    let dust = g.request_sale("carlos", 99_999).await;
+    g.assert_refused(
         EnergyError::AmountBelowOneCent,
-    );
-    assert_unchanged(&mut g, &w).await;
+        &[pda::sale(&carlos, dust)],
+        async |g| {
+            g.lock_withdrawal("carlos", dust, 0, TEST_BANK_ACCOUNT)
+                .await
+        },
+    )
+    .await;
     // The right destination and amount lock it, once.
     g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
         .await
         .unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, sale)]).await;
     g.refresh_blockhash().await;
-    assert_fails_with(
+    g.assert_refused(EnergyError::SaleNotRequested, &[sale_address], async |g| {
         g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
-            .await,
-        EnergyError::SaleNotRequested,
-    );
-    assert_unchanged(&mut g, &w).await;
+            .await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn payout_outcomes_for_a_sale_not_locked_or_of_another_payout_are_refused() {
     let mut g = TestGrid::seed_community().await;
     let carlos = g.resident("carlos").resident;
-    let sale = g
-        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, sale)]).await;
+    let sale = g.request_sale("carlos", 5 * K).await;
+    let watched = [pda::sale(&carlos, sale)];
     // Requested, not locked: no payout can exist for it yet.
-    assert_fails_with(
-        g.payout_paid("carlos", sale, "po_1").await,
-        EnergyError::SaleNotLocked,
-    );
-    assert_fails_with(
-        g.payout_failed("carlos", sale, "po_1").await,
-        EnergyError::SaleNotLocked,
-    );
-    assert_unchanged(&mut g, &w).await;
+    for paid in [true, false] {
+        g.assert_refused(EnergyError::SaleNotLocked, &watched, async |g| {
+            end_payout(g, paid, sale, "po_1").await
+        })
+        .await;
+    }
     g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
         .await
         .unwrap();
     g.payout_paid("carlos", sale, "po_1").await.unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, sale)]).await;
-    // Another payout cannot end this sale a second time, either way.
-    assert_fails_with(
-        g.payout_failed("carlos", sale, "po_2").await,
-        EnergyError::WrongPayout,
-    );
-    assert_fails_with(
-        g.payout_paid("carlos", sale, "po_2").await,
-        EnergyError::WrongPayout,
-    );
-    // The same payout paid again: already applied.
     g.refresh_blockhash().await;
-    assert_fails_with(
-        g.payout_paid("carlos", sale, "po_1").await,
-        EnergyError::PaymentAlreadyProcessed,
-    );
-    // An empty or overlong payout id.
-    assert_fails_with(
-        g.payout_failed("carlos", sale, "").await,
-        EnergyError::InvalidPaymentId,
-    );
-    assert_fails_with(
-        g.payout_failed("carlos", sale, &"p".repeat(33)).await,
-        EnergyError::InvalidPaymentId,
-    );
-    assert_unchanged(&mut g, &w).await;
+    let overlong = "p".repeat(33);
+    for (paid, payout_id, expected) in [
+        // Another payout cannot end this sale a second time, either way.
+        (false, "po_2", EnergyError::WrongPayout),
+        (true, "po_2", EnergyError::WrongPayout),
+        // The same payout paid again (in a new transaction): already applied.
+        (true, "po_1", EnergyError::PaymentAlreadyProcessed),
+        // An empty or overlong payout id.
+        (false, "", EnergyError::InvalidPaymentId),
+        (false, overlong.as_str(), EnergyError::InvalidPaymentId),
+    ] {
+        g.assert_refused(expected, &watched, async |g| {
+            end_payout(g, paid, sale, payout_id).await
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -363,14 +295,8 @@ async fn a_payout_for_another_residents_or_another_grids_sale_is_refused() {
     let oracle = g.oracle.insecure_clone();
     let carlos = g.resident("carlos").resident;
     let danny = g.resident("danny").resident;
-    let sale = g
-        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let w = watch(&mut g, &[pda::sale(&carlos, sale), other.resident]).await;
+    let sale = g.lock_sale("carlos", 5 * K).await;
+    let watched = [pda::sale(&carlos, sale), other.resident];
     // Carlos's sale, named as Danny's: the sale's resident does not match.
     let mut instruction = ix::payout_failed(&oracle.pubkey(), &grid, &danny, sale, "po_1");
     swap_account(
@@ -378,21 +304,12 @@ async fn a_payout_for_another_residents_or_another_grids_sale_is_refused() {
         &pda::sale(&danny, sale),
         &pda::sale(&carlos, sale),
     );
-    let result = g.send(&[instruction], &[&oracle]).await;
-    assert_fails_with(result, EnergyError::WrongSale);
-    // Our oracle, the other grid's resident.
-    let result = g
-        .send(
-            &[ix::payout_paid(
-                &oracle.pubkey(),
-                &grid,
-                &other.resident,
-                0,
-                "po_2",
-            )],
-            &[&oracle],
-        )
+    g.assert_send_refused(&[instruction], &[&oracle], EnergyError::WrongSale, &watched)
         .await;
+    // Our oracle, the other grid's resident.
+    let w = watch(&mut g, &watched).await;
+    let instruction = ix::payout_paid(&oracle.pubkey(), &grid, &other.resident, 0, "po_2");
+    let result = g.send(&[instruction], &[&oracle]).await;
     assert!(result.is_err(), "another grid's resident has no sale here");
     assert_unchanged(&mut g, &w).await;
 }
@@ -409,36 +326,35 @@ async fn closing_a_receipt_or_a_sale_before_their_retention_is_refused() {
     let retention = g.grid_state().await.oracle_limits.receipt_retention_seconds as i64;
     let sale = pda::sale(&carlos, number);
     let receipt = pda::receipt(&grid, "evt_1");
+    let close_receipt = |rent_payer: &Pubkey| ix::close_receipt(&grid, "evt_1", rent_payer);
+    let close_sale = |sale: &Pubkey, rent_payer: &Pubkey| ix::close_sale(&grid, sale, rent_payer);
     // A day before the retention ends, and at its last second.
     for at in [START_TS + retention - 86_400, START_TS + retention] {
         g.set_time(at).await;
-        let w = watch(&mut g, &[sale, receipt, oracle, wallet]).await;
-        let result = g
-            .send(&[ix::close_receipt(&grid, "evt_1", &oracle)], &[])
-            .await;
-        assert_fails_with(result, EnergyError::ReceiptStillRetained);
-        let result = g.send(&[ix::close_sale(&grid, &sale, &wallet)], &[]).await;
-        assert_fails_with(result, EnergyError::SaleStillOpen);
-        assert_unchanged(&mut g, &w).await;
+        let watched = [sale, receipt, oracle, wallet];
+        for (instruction, expected) in [
+            (close_receipt(&oracle), EnergyError::ReceiptStillRetained),
+            (close_sale(&sale, &wallet), EnergyError::SaleStillOpen),
+        ] {
+            g.assert_send_refused(&[instruction], &[], expected, &watched)
+                .await;
+        }
     }
     // Afterwards, the rent must still go to whoever paid it.
     g.set_time(START_TS + retention + 1).await;
-    let w = watch(&mut g, &[sale, receipt]).await;
-    let result = g
-        .send(&[ix::close_receipt(&grid, "evt_1", &wallet)], &[])
+    for instruction in [close_receipt(&wallet), close_sale(&sale, &oracle)] {
+        g.assert_send_refused(
+            &[instruction],
+            &[],
+            EnergyError::WrongRentPayer,
+            &[sale, receipt],
+        )
         .await;
-    assert_fails_with(result, EnergyError::WrongRentPayer);
-    let result = g.send(&[ix::close_sale(&grid, &sale, &oracle)], &[]).await;
-    assert_fails_with(result, EnergyError::WrongRentPayer);
-    assert_unchanged(&mut g, &w).await;
+    }
     // A sale that has not ended is never closed.
-    let open = g
-        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let open = g.request_sale("carlos", K).await;
     let open = pda::sale(&carlos, open);
-    let w = watch(&mut g, &[open]).await;
-    let result = g.send(&[ix::close_sale(&grid, &open, &wallet)], &[]).await;
-    assert_fails_with(result, EnergyError::SaleStillOpen);
-    assert_unchanged(&mut g, &w).await;
+    let instruction = close_sale(&open, &wallet);
+    g.assert_send_refused(&[instruction], &[], EnergyError::SaleStillOpen, &[open])
+        .await;
 }

@@ -5,44 +5,18 @@ use super::*;
 #[tokio::test]
 async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused() {
     let mut g = TestGrid::seed_community().await;
-    let grid_address = g.grid;
-    let admin = g.admin.insecure_clone();
     g.report_seed_example(0).await;
     g.close_epoch_window(0).await;
-    g.send(
-        &[ix::set_paused(&admin.pubkey(), &grid_address, true)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.set_paused(true).await.unwrap();
     assert!(g.grid_state().await.paused);
 
-    let receipt = pda::receipt(&grid_address, "evt_paused");
+    let receipt = pda::receipt(&g.grid, "evt_paused");
     let meters = ["carlos-house", "danny-house", "angel-roof", "bennie-roof"];
     // A sale requested before the pause, and one locked for a payout.
-    g.send(
-        &[ix::set_paused(&admin.pubkey(), &grid_address, false)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let requested = g
-        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    let locked = g
-        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", locked, 10, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.send(
-        &[ix::set_paused(&admin.pubkey(), &grid_address, true)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.set_paused(false).await.unwrap();
+    let requested = g.request_sale("carlos", K).await;
+    let locked = g.lock_sale("carlos", K).await;
+    g.set_paused(true).await.unwrap();
     g.refresh_blockhash().await;
     let carlos = g.resident("carlos").resident;
     let sales = [pda::sale(&carlos, requested), pda::sale(&carlos, locked)];
@@ -87,21 +61,9 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
         g.request_withdrawal("carlos", K, TEST_BANK_ACCOUNT).await,
         EnergyError::GridPaused,
     );
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid_address)
-        .await
-        .resident_count;
+    let grid = g.grid;
     assert_fails_with(
-        g.send(
-            &[ix::register_resident(
-                &wallet.pubkey(),
-                &grid_address,
-                index,
-                "carlos-2",
-            )],
-            &[&wallet],
-        )
-        .await,
+        g.register_resident(&wallet, &grid, "carlos-2").await,
         EnergyError::GridPaused,
     );
     assert_unchanged(&mut g, &w).await;
@@ -110,12 +72,7 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     assert!(state.paused);
 
     // Unpaused, the very same requests go through.
-    g.send(
-        &[ix::set_paused(&admin.pubkey(), &grid_address, false)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.set_paused(false).await.unwrap();
     g.refresh_blockhash().await;
     g.report("carlos-house", 1, KWH).await.unwrap();
     g.fund("carlos", "carlos-house", K).await.unwrap();

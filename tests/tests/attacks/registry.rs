@@ -17,157 +17,75 @@ async fn register_resident_with_an_invalid_id_is_refused() {
         "tab\tid",
     ] {
         let address = pda::resident(&grid, id);
-        let w = watch(&mut g, &[address, pda::coins(&address), wallet.pubkey()]).await;
-        let index = g
-            .account::<energy_utility::state::Grid>(&grid)
-            .await
-            .resident_count;
-        let result = g
-            .send(
-                &[ix::register_resident(&wallet.pubkey(), &grid, index, id)],
-                &[&wallet],
-            )
-            .await;
-        assert_fails_with(result, EnergyError::InvalidId);
-        assert_unchanged(&mut g, &w).await;
+        let watched = [address, pda::coins(&address), wallet.pubkey()];
+        g.assert_refused(EnergyError::InvalidId, &watched, async |g| {
+            g.register_resident(&wallet, &grid, id).await
+        })
+        .await;
     }
     assert_eq!(g.grid_state().await.resident_count, 4);
+}
+
+/// The admin registers a pole for Angel with `args` changed by `tweak`: refused with
+/// `expected`, and nothing changes, at the meter's address either.
+async fn refused_pole(
+    g: &mut TestGrid,
+    id: &str,
+    tweak: impl FnOnce(&mut RegisterMeterArgs),
+    expected: EnergyError,
+) {
+    let grid = g.grid;
+    let admin = g.admin.insecure_clone();
+    let owner = g.resident("angel").resident;
+    let mut args = street_meter(id, MeterKind::Pole, &Pubkey::new_unique());
+    tweak(&mut args);
+    g.assert_refused(expected, &[pda::meter(&grid, id)], async |g| {
+        g.register_meter(&admin, &grid, &owner, args).await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn register_meter_with_an_invalid_id_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
-    let owner = g.resident("angel").resident;
     let long = "m".repeat(33);
     for id in ["pole 1", "", long.as_str()] {
-        let args = meter_args(id, MeterKind::Pole, &Pubkey::new_unique());
-        let w = watch(&mut g, &[pda::meter(&grid, id)]).await;
-        let index = g
-            .account::<energy_utility::state::Grid>(&grid)
-            .await
-            .meter_count;
-        let result = g
-            .send(
-                &[ix::register_meter(
-                    &admin.pubkey(),
-                    &grid,
-                    &owner,
-                    index,
-                    args,
-                )],
-                &[&admin],
-            )
-            .await;
-        assert_fails_with(result, EnergyError::InvalidId);
-        assert_unchanged(&mut g, &w).await;
+        refused_pole(&mut g, id, |_| {}, EnergyError::InvalidId).await;
     }
 }
 
 #[tokio::test]
 async fn register_meter_with_a_label_over_64_bytes_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
-    let owner = g.resident("angel").resident;
-    let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
-    args.label = "x".repeat(65);
-    let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid)
-        .await
-        .meter_count;
-    let result = g
-        .send(
-            &[ix::register_meter(
-                &admin.pubkey(),
-                &grid,
-                &owner,
-                index,
-                args.clone(),
-            )],
-            &[&admin],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::LabelTooLong);
-    assert_unchanged(&mut g, &w).await;
+    let label = |a: &mut RegisterMeterArgs| a.label = "x".repeat(65);
+    refused_pole(&mut g, "pole-1", label, EnergyError::LabelTooLong).await;
     // 64 bytes fit.
-    args.label = "x".repeat(64);
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid)
-        .await
-        .meter_count;
-    g.send(
-        &[ix::register_meter(
-            &admin.pubkey(),
-            &grid,
-            &owner,
-            index,
-            args,
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    let (admin, grid) = (g.admin.insecure_clone(), g.grid);
+    let owner = g.resident("angel").resident;
+    let args = RegisterMeterArgs {
+        label: "x".repeat(64),
+        ..street_meter("pole-1", MeterKind::Pole, &Pubkey::new_unique())
+    };
+    g.register_meter(&admin, &grid, &owner, args).await.unwrap();
 }
 
 #[tokio::test]
 async fn register_meter_off_the_map_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
-    let owner = g.resident("angel").resident;
     for (lat, lon) in [(90_000_001, 0), (0, -180_000_001), (i32::MIN, 0)] {
-        let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
-        args.latitude_micro = lat;
-        args.longitude_micro = lon;
-        let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
-        let index = g
-            .account::<energy_utility::state::Grid>(&grid)
-            .await
-            .meter_count;
-        let result = g
-            .send(
-                &[ix::register_meter(
-                    &admin.pubkey(),
-                    &grid,
-                    &owner,
-                    index,
-                    args,
-                )],
-                &[&admin],
-            )
-            .await;
-        assert_fails_with(result, EnergyError::InvalidPosition);
-        assert_unchanged(&mut g, &w).await;
+        let position = |a: &mut RegisterMeterArgs| {
+            a.latitude_micro = lat;
+            a.longitude_micro = lon;
+        };
+        refused_pole(&mut g, "pole-1", position, EnergyError::InvalidPosition).await;
     }
 }
 
 #[tokio::test]
 async fn register_meter_without_capacity_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
-    let owner = g.resident("angel").resident;
-    let mut args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
-    args.capacity_w = 0;
-    let w = watch(&mut g, &[pda::meter(&grid, "pole-1")]).await;
-    let index = g.grid_state().await.meter_count;
-    let result = g
-        .send(
-            &[ix::register_meter(
-                &admin.pubkey(),
-                &grid,
-                &owner,
-                index,
-                args,
-            )],
-            &[&admin],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::InvalidCapacity);
-    assert_unchanged(&mut g, &w).await;
+    let capacity = |a: &mut RegisterMeterArgs| a.capacity_w = 0;
+    refused_pole(&mut g, "pole-1", capacity, EnergyError::InvalidCapacity).await;
 }
 
 #[tokio::test]
@@ -176,26 +94,12 @@ async fn register_meter_owned_by_a_resident_of_another_grid_is_refused() {
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let admin = g.admin.insecure_clone();
-    let args = meter_args("pole-1", MeterKind::Pole, &Pubkey::new_unique());
-    let w = watch(&mut g, &[pda::meter(&grid, "pole-1"), other.resident]).await;
-    let index = g
-        .account::<energy_utility::state::Grid>(&grid)
-        .await
-        .meter_count;
-    let result = g
-        .send(
-            &[ix::register_meter(
-                &admin.pubkey(),
-                &grid,
-                &other.resident,
-                index,
-                args,
-            )],
-            &[&admin],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::WrongGrid);
-    assert_unchanged(&mut g, &w).await;
+    let args = street_meter("pole-1", MeterKind::Pole, &Pubkey::new_unique());
+    let watched = [pda::meter(&grid, "pole-1"), other.resident];
+    g.assert_refused(EnergyError::WrongGrid, &watched, async |g| {
+        g.register_meter(&admin, &grid, &other.resident, args).await
+    })
+    .await;
 }
 
 /// Tries to create a grid named `name` with `args` changed by `tweak`; nothing is created.
@@ -214,13 +118,9 @@ async fn refused_grid(tweak: impl FnOnce(&mut InitializeGridArgs), expected: Ene
         pda::escrow(&grid),
         admin.pubkey(),
     ];
-    let before = snapshot(&mut g, &addresses).await;
-    let result = g
-        .send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
+    let instruction = ix::initialize_grid(&admin.pubkey(), args);
+    g.assert_send_refused(&[instruction], &[&admin], expected, &addresses)
         .await;
-    assert_fails_with(result, expected);
-    let after = snapshot(&mut g, &addresses).await;
-    assert_same(&addresses, &before, &after);
     assert!(!g.exists(&grid).await);
 }
 
@@ -324,74 +224,41 @@ async fn initialize_grid_with_an_invalid_name_is_refused() {
 #[tokio::test]
 async fn update_grid_with_bad_parameters_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
-    let cases = [
+    type Tweak = fn(&mut UpdateGridArgs);
+    let cases: [(Tweak, EnergyError); 8] = [
         (
-            UpdateGridArgs {
-                tariff_units_per_kwh: Some(0),
-                ..Default::default()
-            },
+            |a| a.tariff_units_per_kwh = Some(0),
             EnergyError::InvalidTariff,
         ),
         (
-            UpdateGridArgs {
-                grace_seconds: Some(3_600),
-                ..Default::default()
-            },
+            |a| a.grace_seconds = Some(3_600),
             EnergyError::InvalidGraceWindow,
         ),
         (
-            UpdateGridArgs {
-                coin_price_cents: Some(0),
-                ..Default::default()
-            },
+            |a| a.coin_price_cents = Some(0),
             EnergyError::InvalidCoinPrice,
         ),
         (
-            UpdateGridArgs {
-                max_wh_per_epoch: Some(0),
-                ..Default::default()
-            },
+            |a| a.max_wh_per_epoch = Some(0),
             EnergyError::InvalidMeterLimit,
         ),
         // The cap fixed at creation is 0.1 k an hour: the admin cannot go past it.
+        (|a| a.fee_units = Some(100_001), EnergyError::FeeAboveCap),
+        (|a| a.fee_units = Some(u64::MAX), EnergyError::FeeAboveCap),
         (
-            UpdateGridArgs {
-                fee_units: Some(100_001),
-                ..Default::default()
-            },
-            EnergyError::FeeAboveCap,
-        ),
-        (
-            UpdateGridArgs {
-                fee_units: Some(u64::MAX),
-                ..Default::default()
-            },
-            EnergyError::FeeAboveCap,
-        ),
-        (
-            UpdateGridArgs {
-                mint_limit_units: Some(0),
-                ..Default::default()
-            },
+            |a| a.mint_limit_units = Some(0),
             EnergyError::InvalidOracleLimits,
         ),
         (
-            UpdateGridArgs {
-                receipt_retention_seconds: Some(60),
-                ..Default::default()
-            },
+            |a| a.receipt_retention_seconds = Some(60),
             EnergyError::InvalidOracleLimits,
         ),
     ];
-    let w = watch(&mut g, &[]).await;
-    for (args, expected) in cases {
-        let result = g
-            .send(&[ix::update_grid(&admin.pubkey(), &grid, args)], &[&admin])
+    for (tweak, expected) in cases {
+        let mut args = UpdateGridArgs::default();
+        tweak(&mut args);
+        g.assert_refused(expected, &[], async |g| g.update_grid(args).await)
             .await;
-        assert_fails_with(result, expected);
-        assert_unchanged(&mut g, &w).await;
     }
 }
 
@@ -408,49 +275,33 @@ async fn recording_a_lookup_table_is_the_admins_and_only_for_a_table_of_the_grid
 
     // Someone else than the admin.
     let stranger = mallory(&mut g).await;
-    let w = watch(&mut g, &[entry, stranger.pubkey()]).await;
-    let result = g
-        .send(
-            &[ix::record_lookup_table(
-                &stranger.pubkey(),
-                &grid,
-                0,
-                &table,
-            )],
-            &[&stranger],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::NotGridAdmin);
-    assert_unchanged(&mut g, &w).await;
+    let instruction = ix::record_lookup_table(&stranger.pubkey(), &grid, 0, &table);
+    let watched = [entry, stranger.pubkey()];
+    g.assert_send_refused(
+        &[instruction],
+        &[&stranger],
+        EnergyError::NotGridAdmin,
+        &watched,
+    )
+    .await;
 
     // An account that is not a lookup table (here a meter).
     let admin = g.admin.insecure_clone();
     let not_a_table = g.meter("carlos-house").address;
-    let w = watch(&mut g, &[entry]).await;
-    let result = g
-        .send(
-            &[ix::record_lookup_table(
-                &admin.pubkey(),
-                &grid,
-                0,
-                &not_a_table,
-            )],
-            &[&admin],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::NotALookupTable);
-    assert_unchanged(&mut g, &w).await;
+    let instruction = ix::record_lookup_table(&admin.pubkey(), &grid, 0, &not_a_table);
+    g.assert_send_refused(
+        &[instruction],
+        &[&admin],
+        EnergyError::NotALookupTable,
+        &[entry],
+    )
+    .await;
 
     // A table for meters the grid does not have.
     let beyond = pda::lookup_table_entry(&grid, 1);
-    let w = watch(&mut g, &[beyond]).await;
-    let result = g
-        .send(
-            &[ix::record_lookup_table(&admin.pubkey(), &grid, 1, &table)],
-            &[&admin],
-        )
+    let instruction = ix::record_lookup_table(&admin.pubkey(), &grid, 1, &table);
+    let expected = EnergyError::LookupTableBeyondMeters;
+    g.assert_send_refused(&[instruction], &[&admin], expected, &[beyond])
         .await;
-    assert_fails_with(result, EnergyError::LookupTableBeyondMeters);
-    assert_unchanged(&mut g, &w).await;
     assert!(!g.exists(&beyond).await);
 }

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// A report of 1 kWh for Carlos's house in `epoch`, naming `grid`, built for `gateway`'s key.
+fn carlos_report(g: &TestGrid, gateway: &Keypair, grid: &Pubkey, epoch: u64) -> Instruction {
+    let payer = g.ctx.payer.pubkey();
+    let meter = g.meter("carlos-house").address;
+    ix::report(&gateway.pubkey(), &payer, grid, &meter, epoch, KWH)
+}
+
 #[tokio::test]
 async fn report_signed_by_another_gateway_is_refused() {
     let mut g = TestGrid::seed_community().await;
@@ -10,63 +17,27 @@ async fn report_signed_by_another_gateway_is_refused() {
     let meter = g.meter("carlos-house").address;
     // Bennie's roof gateway tries to report for Carlos's house.
     let impostor = g.meter("bennie-roof").gateway.insecure_clone();
-    let w = watch(&mut g, &[]).await;
-    let result = g
-        .send(
-            &[ix::report(
-                &impostor.pubkey(),
-                &payer,
-                &grid,
-                &meter,
-                0,
-                999_999,
-            )],
-            &[&impostor],
-        )
+    let instruction = ix::report(&impostor.pubkey(), &payer, &grid, &meter, 0, 999_999);
+    g.assert_send_refused(&[instruction], &[&impostor], EnergyError::WrongGateway, &[])
         .await;
-    assert_fails_with(result, EnergyError::WrongGateway);
-    assert_unchanged(&mut g, &w).await;
     assert!(!g.exists(&pda::epoch(&grid, 0)).await);
 }
 
 #[tokio::test]
 async fn report_signed_by_a_rotated_out_gateway_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let meter = g.meter("carlos-house").address;
-    let admin = g.admin.insecure_clone();
     let new_gateway = Keypair::new();
-    g.send(
-        &[ix::rotate_gateway(
-            &admin.pubkey(),
-            &grid,
-            &meter,
-            &new_gateway.pubkey(),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let w = watch(&mut g, &[]).await;
+    g.rotate_gateway("carlos-house", &new_gateway.pubkey())
+        .await
+        .unwrap();
     // The harness still holds the old gateway key.
-    let result = g.report("carlos-house", 0, KWH).await;
-    assert_fails_with(result, EnergyError::WrongGateway);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::WrongGateway, &[], async |g| {
+        g.report("carlos-house", 0, KWH).await
+    })
+    .await;
 
-    let payer = g.ctx.payer.pubkey();
-    g.send(
-        &[ix::report(
-            &new_gateway.pubkey(),
-            &payer,
-            &grid,
-            &meter,
-            0,
-            KWH,
-        )],
-        &[&new_gateway],
-    )
-    .await
-    .unwrap();
+    let instruction = carlos_report(&g, &new_gateway, &g.grid, 0);
+    g.send(&[instruction], &[&new_gateway]).await.unwrap();
     assert_eq!(g.meter_state("carlos-house").await.pending_wh(0), Some(KWH));
 }
 
@@ -74,25 +45,24 @@ async fn report_signed_by_a_rotated_out_gateway_is_refused() {
 async fn report_for_a_meter_of_another_grid_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
-    let grid = g.grid;
     let payer = g.ctx.payer.pubkey();
-    let w = watch(&mut g, &[other.meter, pda::epoch(&other.grid, 0)]).await;
+    let watched = [other.meter, pda::epoch(&other.grid, 0)];
     // The other grid's meter, signed by its own gateway, reports into this grid's epoch.
-    let result = g
-        .send(
-            &[ix::report(
-                &other.gateway.pubkey(),
-                &payer,
-                &grid,
-                &other.meter,
-                0,
-                KWH,
-            )],
-            &[&other.gateway],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::WrongGrid);
-    assert_unchanged(&mut g, &w).await;
+    let instruction = ix::report(
+        &other.gateway.pubkey(),
+        &payer,
+        &g.grid,
+        &other.meter,
+        0,
+        KWH,
+    );
+    g.assert_send_refused(
+        &[instruction],
+        &[&other.gateway],
+        EnergyError::WrongGrid,
+        &watched,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -100,88 +70,69 @@ async fn report_naming_another_grid_with_this_grids_epoch_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let other = other_grid(&mut g).await;
     let grid = g.grid;
-    let payer = g.ctx.payer.pubkey();
-    let meter = g.meter("carlos-house").address;
     let gateway = g.meter("carlos-house").gateway.insecure_clone();
+    let watched = [other.meter, pda::epoch(&other.grid, 0)];
     // Grid account of the other grid, meter and epoch account of this one: the epoch's seeds
     // are checked (when it is opened) before the meter's grid.
-    let mut instruction = ix::report(&gateway.pubkey(), &payer, &other.grid, &meter, 0, KWH);
+    let mut instruction = carlos_report(&g, &gateway, &other.grid, 0);
     swap_account(
         &mut instruction,
         &pda::epoch(&other.grid, 0),
         &pda::epoch(&grid, 0),
     );
-    let w = watch(&mut g, &[other.meter, pda::epoch(&other.grid, 0)]).await;
-    let result = g.send(&[instruction], &[&gateway]).await;
-    assert_fails_with(result, AnchorError::ConstraintSeeds);
-    assert_unchanged(&mut g, &w).await;
+    let expected = AnchorError::ConstraintSeeds;
+    g.assert_send_refused(&[instruction], &[&gateway], expected, &watched)
+        .await;
 
     // With the other grid's epoch account the seeds hold, and the meter's grid does not.
-    let result = g
-        .send(
-            &[ix::report(
-                &gateway.pubkey(),
-                &payer,
-                &other.grid,
-                &meter,
-                0,
-                KWH,
-            )],
-            &[&gateway],
-        )
-        .await;
-    assert_fails_with(result, EnergyError::WrongGrid);
-    assert_unchanged(&mut g, &w).await;
+    let instruction = carlos_report(&g, &gateway, &other.grid, 0);
+    g.assert_send_refused(
+        &[instruction],
+        &[&gateway],
+        EnergyError::WrongGrid,
+        &watched,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn report_with_a_forged_epoch_account_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
-    let payer = g.ctx.payer.pubkey();
-    let meter = g.meter("carlos-house").address;
     let gateway = g.meter("carlos-house").gateway.insecure_clone();
     g.report("danny-house", 0, KWH).await.unwrap();
 
-    // Claims epoch 1 but passes epoch 0's (existing) account.
+    // Claims epoch 1 but passes epoch 0's (existing) account, or epoch 2's (not yet
+    // existing) address.
     g.enter_epoch(1).await;
-    let mut instruction = ix::report(&gateway.pubkey(), &payer, &grid, &meter, 1, KWH);
-    swap_account(
-        &mut instruction,
-        &pda::epoch(&grid, 1),
-        &pda::epoch(&grid, 0),
-    );
-    let w = watch(&mut g, &[]).await;
-    let result = g.send(&[instruction], &[&gateway]).await;
-    assert_fails_with(result, AnchorError::ConstraintSeeds);
-    assert_unchanged(&mut g, &w).await;
-
-    // Claims epoch 1 but passes epoch 2's (not yet existing) address.
-    let mut instruction = ix::report(&gateway.pubkey(), &payer, &grid, &meter, 1, KWH);
-    swap_account(
-        &mut instruction,
-        &pda::epoch(&grid, 1),
-        &pda::epoch(&grid, 2),
-    );
-    let result = g.send(&[instruction], &[&gateway]).await;
-    assert_fails_with(result, AnchorError::ConstraintSeeds);
-    assert_unchanged(&mut g, &w).await;
+    for forged in [0, 2] {
+        let mut instruction = carlos_report(&g, &gateway, &grid, 1);
+        swap_account(
+            &mut instruction,
+            &pda::epoch(&grid, 1),
+            &pda::epoch(&grid, forged),
+        );
+        let expected = AnchorError::ConstraintSeeds;
+        g.assert_send_refused(&[instruction], &[&gateway], expected, &[])
+            .await;
+    }
 }
 
 #[tokio::test]
 async fn duplicate_report_is_refused() {
     let mut g = TestGrid::seed_community().await;
     g.report("carlos-house", 0, 3 * KWH).await.unwrap();
-    let w = watch(&mut g, &[]).await;
     // A "correction" with another value.
-    let result = g.report("carlos-house", 0, KWH).await;
-    assert_fails_with(result, EnergyError::DuplicateReading);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::DuplicateReading, &[], async |g| {
+        g.report("carlos-house", 0, KWH).await
+    })
+    .await;
     // The very same report again, in a new transaction.
     g.refresh_blockhash().await;
-    let result = g.report("carlos-house", 0, 3 * KWH).await;
-    assert_fails_with(result, EnergyError::DuplicateReading);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::DuplicateReading, &[], async |g| {
+        g.report("carlos-house", 0, 3 * KWH).await
+    })
+    .await;
 
     let epoch = g.epoch_state(0).await;
     assert_eq!(epoch.consumer_readings, 1);
@@ -196,13 +147,13 @@ async fn report_for_a_future_epoch_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
     assert_eq!(g.current_epoch().await, 0);
-    let w = watch(&mut g, &[pda::epoch(&grid, u64::MAX)]).await;
-    let result = g.report("carlos-house", 1, KWH).await;
-    assert_fails_with(result, EnergyError::EpochNotStarted);
-    assert_unchanged(&mut g, &w).await;
-    let result = g.report("carlos-house", u64::MAX, KWH).await;
-    assert_fails_with(result, EnergyError::EpochNotStarted);
-    assert_unchanged(&mut g, &w).await;
+    for epoch in [1, u64::MAX] {
+        let watched = [pda::epoch(&grid, u64::MAX)];
+        g.assert_refused(EnergyError::EpochNotStarted, &watched, async |g| {
+            g.report("carlos-house", epoch, KWH).await
+        })
+        .await;
+    }
     assert!(!g.exists(&pda::epoch(&grid, 1)).await);
 }
 
@@ -215,17 +166,17 @@ async fn report_after_the_grace_window_is_refused() {
     g.report("carlos-house", 0, KWH).await.unwrap();
     // ... the next one does not, whether the epoch account exists or not.
     g.set_time(closes).await;
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("danny-house", 0, KWH).await;
-    assert_fails_with(result, EnergyError::EpochClosedForReports);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::EpochClosedForReports, &[], async |g| {
+        g.report("danny-house", 0, KWH).await
+    })
+    .await;
 
     g.enter_epoch(3).await;
     let address = pda::epoch(&g.grid, 1);
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("danny-house", 1, KWH).await;
-    assert_fails_with(result, EnergyError::EpochClosedForReports);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::EpochClosedForReports, &[], async |g| {
+        g.report("danny-house", 1, KWH).await
+    })
+    .await;
     assert!(!g.exists(&address).await);
 }
 
@@ -234,13 +185,12 @@ async fn reading_over_the_per_epoch_limit_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let limit = g.grid_state().await.params.max_wh_per_epoch;
     assert_eq!(limit, 1_000_000);
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("angel-roof", 0, limit + 1).await;
-    assert_fails_with(result, EnergyError::ReadingOverLimit);
-    assert_unchanged(&mut g, &w).await;
-    let result = g.report("angel-roof", 0, u64::MAX).await;
-    assert_fails_with(result, EnergyError::ReadingOverLimit);
-    assert_unchanged(&mut g, &w).await;
+    for wh in [limit + 1, u64::MAX] {
+        g.assert_refused(EnergyError::ReadingOverLimit, &[], async |g| {
+            g.report("angel-roof", 0, wh).await
+        })
+        .await;
+    }
     // The limit itself is accepted.
     g.report("angel-roof", 0, limit).await.unwrap();
 }
@@ -285,22 +235,22 @@ async fn report_into_a_ninth_unsettled_epoch_never_overwrites_and_its_energy_com
 async fn report_for_a_deactivated_meter_is_refused() {
     let mut g = TestGrid::seed_community().await;
     g.deactivate_meter("angel-roof").await.unwrap();
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("angel-roof", 0, KWH).await;
-    assert_fails_with(result, EnergyError::MeterInactive);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::MeterInactive, &[], async |g| {
+        g.report("angel-roof", 0, KWH).await
+    })
+    .await;
     // Deactivating it again is refused the same way.
     g.refresh_blockhash().await;
-    let result = g.deactivate_meter("angel-roof").await;
-    assert_fails_with(result, EnergyError::MeterInactive);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::MeterInactive, &[], async |g| {
+        g.deactivate_meter("angel-roof").await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn report_into_a_settled_and_closed_epoch_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let grid = g.grid;
-    let admin = g.admin.insecure_clone();
     g.report("carlos-house", 0, KWH).await.unwrap();
     g.report("angel-roof", 0, KWH).await.unwrap();
     // During epoch 0 the admin lengthens the grace window from 600 s to 1800 s, from epoch 1.
@@ -308,12 +258,7 @@ async fn report_into_a_settled_and_closed_epoch_is_refused() {
         grace_seconds: Some(1_800),
         ..Default::default()
     };
-    g.send(
-        &[ix::update_grid(&admin.pubkey(), &grid, longer_grace)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.update_grid(longer_grace).await.unwrap();
     // Epoch 0 closes after its own 600 s grace, is settled, and its account is closed.
     g.close_epoch_window(0).await;
     g.settle_all(0).await;
@@ -326,33 +271,24 @@ async fn report_into_a_settled_and_closed_epoch_is_refused() {
         coin_price_cents: Some(11),
         ..Default::default()
     };
-    g.send(&[ix::update_grid(&admin.pubkey(), &grid, price)], &[&admin])
-        .await
-        .unwrap();
+    g.update_grid(price).await.unwrap();
 
     // Danny never reported epoch 0; 100 s after it was settled, his report must be refused.
-    let w = watch(&mut g, &[]).await;
-    let result = g.report("danny-house", 0, 2 * KWH).await;
-    assert_fails_with(result, EnergyError::EpochClosedForReports);
-    assert_unchanged(&mut g, &w).await;
+    g.assert_refused(EnergyError::EpochClosedForReports, &[], async |g| {
+        g.report("danny-house", 0, 2 * KWH).await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn parameters_changed_during_an_epoch_do_not_apply_to_its_late_first_report() {
     let mut g = TestGrid::seed_community().await;
-    let grid = g.grid;
-    let admin = g.admin.insecure_clone();
     // During epoch 0 the tariff doubles, from epoch 1.
     let doubled = UpdateGridArgs {
         tariff_units_per_kwh: Some(2 * K),
         ..Default::default()
     };
-    g.send(
-        &[ix::update_grid(&admin.pubkey(), &grid, doubled)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    g.update_grid(doubled).await.unwrap();
     // In epoch 1, any update rolls the new tariff into the current parameters ...
     let end0 = g.grid_state().await.epoch_end(0).unwrap();
     g.set_time(end0 + 100).await;
@@ -360,9 +296,7 @@ async fn parameters_changed_during_an_epoch_do_not_apply_to_its_late_first_repor
         coin_price_cents: Some(11),
         ..Default::default()
     };
-    g.send(&[ix::update_grid(&admin.pubkey(), &grid, price)], &[&admin])
-        .await
-        .unwrap();
+    g.update_grid(price).await.unwrap();
     // ... and epoch 0's first report, late but within its grace window, opens it.
     g.report("carlos-house", 0, KWH).await.unwrap();
     let epoch = g.epoch_state(0).await;

@@ -1,0 +1,322 @@
+//! One typed call per instruction, by who signs it (as `instructions/<caller>/` in the
+//! program): the SDK's builder, the right signer from the community, and the bank's answer.
+
+use anchor_lang::prelude::Pubkey;
+use energy_utility::instructions::UpdateGridArgs;
+use energy_utility::state::{EpochStatus, MeterKind};
+use energy_utility_sdk::{fiat, instructions as ix, settlement};
+use solana_instruction::Instruction;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+
+use crate::{TestGrid, TEST_BANK_ACCOUNT};
+
+/// What the bank answered to one transaction.
+type Sent = Result<(), BanksClientError>;
+
+// Who signs: one way to send an instruction for each caller.
+impl TestGrid {
+    /// Sends the instruction `build` makes for the admin's key, signed by the admin.
+    async fn as_admin(&mut self, build: impl FnOnce(&Pubkey, &Pubkey) -> Instruction) -> Sent {
+        let admin = self.admin.insecure_clone();
+        let instruction = build(&admin.pubkey(), &self.grid);
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    /// Sends the instruction `build` makes for the oracle's key about `resident`'s account,
+    /// signed by the oracle.
+    async fn as_oracle(
+        &mut self,
+        resident: &str,
+        build: impl FnOnce(&Pubkey, &Pubkey, &Pubkey) -> Instruction,
+    ) -> Sent {
+        let oracle = self.oracle.insecure_clone();
+        let resident = self.resident(resident).resident;
+        let instruction = build(&oracle.pubkey(), &self.grid, &resident);
+        self.send(&[instruction], &[&oracle]).await
+    }
+
+    /// Sends the instruction `build` makes for `resident`'s wallet and account, signed by
+    /// their wallet.
+    async fn as_resident(
+        &mut self,
+        resident: &str,
+        build: impl FnOnce(&Pubkey, &Pubkey, &Pubkey) -> Instruction,
+    ) -> Sent {
+        let actor = self.resident(resident);
+        let wallet = actor.wallet.insecure_clone();
+        let instruction = build(&wallet.pubkey(), &self.grid, &actor.resident);
+        self.send(&[instruction], &[&wallet]).await
+    }
+}
+
+// The admin.
+impl TestGrid {
+    pub async fn update_grid(&mut self, args: UpdateGridArgs) -> Sent {
+        self.as_admin(|admin, grid| ix::update_grid(admin, grid, args))
+            .await
+    }
+
+    pub async fn set_paused(&mut self, paused: bool) -> Sent {
+        self.as_admin(|admin, grid| ix::set_paused(admin, grid, paused))
+            .await
+    }
+
+    pub async fn rotate_gateway(&mut self, meter: &str, gateway: &Pubkey) -> Sent {
+        let meter = self.meter(meter).address;
+        self.as_admin(|admin, grid| ix::rotate_gateway(admin, grid, &meter, gateway))
+            .await
+    }
+
+    pub async fn set_meter_capacity(&mut self, meter: &str, capacity_w: u64) -> Sent {
+        let meter = self.meter(meter).address;
+        self.as_admin(|admin, grid| ix::set_meter_capacity(admin, grid, &meter, capacity_w))
+            .await
+    }
+
+    pub async fn replace_meter_register(&mut self, meter: &str, register_wh: u64) -> Sent {
+        let meter = self.meter(meter).address;
+        self.as_admin(|admin, grid| ix::replace_meter_register(admin, grid, &meter, register_wh))
+            .await
+    }
+
+    /// The admin moves `amount_units` of fees (0: all) from the treasury to `resident`.
+    pub async fn collect_fees(&mut self, resident: &str, amount_units: u64) -> Sent {
+        let resident = self.resident(resident).resident;
+        self.as_admin(|admin, grid| ix::collect_fees(admin, grid, &resident, amount_units))
+            .await
+    }
+
+    /// The admin retires a meter; its spare coins go to its owner.
+    pub async fn deactivate_meter(&mut self, meter: &str) -> Sent {
+        let admin = self.admin.insecure_clone();
+        let instruction = self.deactivate_instruction(&admin.pubkey(), meter);
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    /// `deactivate_meter` for `meter`, signed by `admin` (who may not be the grid's).
+    pub fn deactivate_instruction(&self, admin: &Pubkey, meter: &str) -> Instruction {
+        let meter = self.meter(meter);
+        let owner = self.resident(&meter.owner).resident;
+        ix::deactivate_meter(admin, &self.grid, &meter.address, &owner)
+    }
+
+    /// The admin closes a retired meter whose readings are all settled.
+    pub async fn close_meter(&mut self, meter: &str) -> Sent {
+        let state = self.meter_state(meter).await;
+        let owner = self.resident(&self.meter(meter).owner).resident;
+        let address = self.meter(meter).address;
+        self.as_admin(|admin, grid| {
+            let (index, payer) = (state.index, &state.rent_payer);
+            ix::close_meter(admin, grid, &address, index, &owner, payer)
+        })
+        .await
+    }
+}
+
+// The payment oracle.
+impl TestGrid {
+    /// The oracle mints coins for `cents` paid by `resident`, under a fresh payment id.
+    pub async fn buy(&mut self, resident: &str, cents: u64) {
+        self.payments += 1;
+        let payment_id = format!("evt_test_{}", self.payments);
+        self.add_fiat(resident, cents, &payment_id)
+            .await
+            .expect("buy coins");
+    }
+
+    /// The oracle applies a payment of `cents` that happened now.
+    pub async fn add_fiat(&mut self, resident: &str, cents: u64, payment_id: &str) -> Sent {
+        let now = self.now;
+        self.add_fiat_at(resident, cents, payment_id, now).await
+    }
+
+    /// The oracle applies a payment of `cents` the processor dates `event_ts`.
+    pub async fn add_fiat_at(
+        &mut self,
+        resident: &str,
+        cents: u64,
+        payment_id: &str,
+        event_ts: i64,
+    ) -> Sent {
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::add_fiat(oracle, grid, resident, cents, payment_id, event_ts)
+        })
+        .await
+    }
+
+    /// The oracle locks sale `number` for a payout of `cents` to `destination`.
+    pub async fn lock_withdrawal(
+        &mut self,
+        resident: &str,
+        number: u32,
+        cents: u64,
+        destination: &str,
+    ) -> Sent {
+        let hash = fiat::destination_hash(destination);
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::lock_withdrawal(oracle, grid, resident, number, cents, hash)
+        })
+        .await
+    }
+
+    /// The oracle reports sale `number`'s payout paid.
+    pub async fn payout_paid(&mut self, resident: &str, number: u32, payout_id: &str) -> Sent {
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::payout_paid(oracle, grid, resident, number, payout_id)
+        })
+        .await
+    }
+
+    /// The oracle reports sale `number`'s payout failed (or canceled).
+    pub async fn payout_failed(&mut self, resident: &str, number: u32, payout_id: &str) -> Sent {
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::payout_failed(oracle, grid, resident, number, payout_id)
+        })
+        .await
+    }
+
+    /// A sale of `amount_units` to the test bank account, locked by the oracle for what they
+    /// are worth now. Returns the sale's number.
+    pub async fn lock_sale(&mut self, resident: &str, amount_units: u64) -> u32 {
+        let number = self.request_sale(resident, amount_units).await;
+        let price = self.grid_state().await.coin_price_cents;
+        let cents = fiat::quote_payout_cents(amount_units, price).expect("quote");
+        self.lock_withdrawal(resident, number, cents, TEST_BANK_ACCOUNT)
+            .await
+            .expect("lock withdrawal");
+        number
+    }
+
+    /// A whole sale of `amount_units` for what they are worth now: requested, locked, and the
+    /// payout paid. Returns the sale's number.
+    pub async fn sell(&mut self, resident: &str, amount_units: u64, payout: &str) -> u32 {
+        let number = self.lock_sale(resident, amount_units).await;
+        self.payout_paid(resident, number, payout)
+            .await
+            .expect("payout paid");
+        number
+    }
+}
+
+// Residents.
+impl TestGrid {
+    pub async fn fund(&mut self, funder: &str, meter: &str, amount_units: u64) -> Sent {
+        let meter = self.meter(meter).address;
+        self.as_resident(funder, |wallet, grid, resident| {
+            ix::fund(wallet, grid, resident, &meter, amount_units)
+        })
+        .await
+    }
+
+    /// The resident sells `amount_units` to be paid out to `destination`; returns the new
+    /// sale's number.
+    pub async fn request_withdrawal(
+        &mut self,
+        resident: &str,
+        amount_units: u64,
+        destination: &str,
+    ) -> Result<u32, BanksClientError> {
+        let number = self.resident_state(resident).await.sale_count;
+        let hash = fiat::destination_hash(destination);
+        self.as_resident(resident, |wallet, grid, resident| {
+            ix::request_withdrawal(wallet, grid, resident, number, amount_units, hash)
+        })
+        .await
+        .map(|_| number)
+    }
+
+    /// The resident sells `amount_units` to the test bank account; returns the sale's number.
+    pub async fn request_sale(&mut self, resident: &str, amount_units: u64) -> u32 {
+        self.request_withdrawal(resident, amount_units, TEST_BANK_ACCOUNT)
+            .await
+            .expect("request withdrawal")
+    }
+
+    /// The resident takes back their sale `number`.
+    pub async fn cancel_withdrawal(&mut self, resident: &str, number: u32) -> Sent {
+        self.as_resident(resident, |wallet, grid, resident| {
+            ix::cancel_withdrawal(wallet, grid, resident, number)
+        })
+        .await
+    }
+}
+
+// Gateways and the permissionless crank.
+impl TestGrid {
+    /// The meter's gateway reports that it used (or produced) `wh` since its last report: its
+    /// register moved that much from the last register the chain holds. The context payer
+    /// pays.
+    pub async fn report(&mut self, meter: &str, epoch: u64, wh: u64) -> Sent {
+        let register = self.meter_state(meter).await.last_register_wh + wh;
+        self.report_register(meter, epoch, register).await
+    }
+
+    /// The meter's gateway reports the meter's cumulative register for `epoch`.
+    pub async fn report_register(&mut self, meter: &str, epoch: u64, register_wh: u64) -> Sent {
+        let meter = self.meter(meter);
+        let gateway = meter.gateway.insecure_clone();
+        let address = meter.address;
+        let payer = self.ctx.payer.pubkey();
+        let instruction = ix::report(
+            &gateway.pubkey(),
+            &payer,
+            &self.grid,
+            &address,
+            epoch,
+            register_wh,
+        );
+        self.send(&[instruction], &[&gateway]).await
+    }
+
+    /// One settlement call over the named meters.
+    pub async fn settle(&mut self, epoch: u64, meters: &[&str]) -> Sent {
+        let addresses: Vec<Pubkey> = meters.iter().map(|m| self.meter(m).address).collect();
+        let grid = self.grid;
+        self.send(&[ix::settle(&grid, epoch, &addresses)], &[])
+            .await
+    }
+
+    /// Settles `epoch` the way the crank does: the SDK's batches, in order.
+    pub async fn settle_all(&mut self, epoch: u64) {
+        let mut consumers = Vec::new();
+        let mut producers = Vec::new();
+        let meters: Vec<(Pubkey, MeterKind)> =
+            self.meters.values().map(|m| (m.address, m.kind)).collect();
+        for (address, kind) in meters {
+            let state = self.meter_state_at(&address).await;
+            if state.pending_wh(epoch).is_some() {
+                if kind == MeterKind::Producer {
+                    producers.push(address);
+                } else {
+                    consumers.push(address);
+                }
+            }
+        }
+        let grid = self.grid;
+        for batch in settlement::plan_batches(&consumers, &producers) {
+            self.send(&settlement::settle_transaction(&grid, epoch, &batch), &[])
+                .await
+                .expect("settle batch");
+        }
+        let state = self.epoch_state(epoch).await;
+        assert_eq!(state.status, EpochStatus::Settled, "epoch {epoch} settled");
+    }
+
+    /// Anyone moves a producer meter's earnings to its owner's coin account.
+    pub async fn collect(&mut self, meter: &str) -> Sent {
+        let owner = self.resident(&self.meter(meter).owner).resident;
+        let address = self.meter(meter).address;
+        let grid = self.grid;
+        self.send(&[ix::collect_earnings(&grid, &address, &owner)], &[])
+            .await
+    }
+
+    /// Anyone disconnects a consumer meter that has been silent too long.
+    pub async fn disconnect_silent(&mut self, meter: &str) -> Sent {
+        let address = self.meter(meter).address;
+        let grid = self.grid;
+        self.send(&[ix::disconnect_silent(&grid, &address)], &[])
+            .await
+    }
+}
