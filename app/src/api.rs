@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use energy_utility::state::ReadingStatus;
 use energy_utility_sdk::accounts::{Meter, Resident};
-use energy_utility_sdk::amounts::{format_k, format_kwh, parse_k};
-use energy_utility_sdk::views::{meter_json, resident_json, sale_json, GridView};
-use energy_utility_sdk::{history, instructions, pda};
-use serde::Deserialize;
+use energy_utility_sdk::amounts::{format_k, format_usd, parse_k, parse_usd};
+use energy_utility_sdk::views::{readings, GridView, MeterView, ResidentView, SaleView};
+use energy_utility_sdk::{fiat, history, instructions, pda};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/meters/{id}", get(meter))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
+        .route("/api/quote", get(quote))
 }
 
 pub(crate) async fn grid(
@@ -66,14 +67,14 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
     let (address, grid) = grid(app).await?;
     let now = client.cluster_time().await?;
     let epoch = grid.epoch_at(now).unwrap_or(0);
-    let view = GridView {
-        address,
-        grid: &grid,
+    let view = GridView::new(
+        &address,
+        &grid,
         now,
-        current_epoch: epoch,
-        treasury_units: client.token_amount(&pda::treasury(&address)).await?,
-        pool_units: client.token_amount(&pda::pool(&address)).await?,
-    };
+        epoch,
+        client.token_amount(&pda::treasury(&address)).await?,
+        client.token_amount(&pda::pool(&address)).await?,
+    );
     let meters = client.meters(&address, grid.meter_count).await?;
     let owner_addresses: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
     let owners = client.resident_ids(&owner_addresses).await?;
@@ -81,7 +82,7 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         .iter()
         .zip(positions(&meters))
         .map(|((a, m), (x, y))| {
-            let mut row = meter_json(a, m, &owners[&m.owner]);
+            let mut row = json!(MeterView::new(a, m, &owners[&m.owner]));
             row["x"] = json!(x);
             row["y"] = json!(y);
             row
@@ -104,7 +105,7 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         .unwrap_or(None);
     let mut state = json!({
         "demo": app.custody.is_some(),
-        "grid": view.json(),
+        "grid": view,
         "clock": {
             "epoch": epoch,
             "unix_timestamp": now,
@@ -157,20 +158,23 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     let (address, grid) = grid(&app).await?;
     let (resident_address, resident) = client.resident(&address, &id).await?;
     let balance = client.token_amount(&resident.coins).await?;
-    let mut row = resident_json(&resident_address, &resident, balance);
+    let mut row = json!(ResidentView::new(&resident_address, &resident, balance));
     let all_meters = client.meters(&address, grid.meter_count).await?;
     let meters: Vec<(Pubkey, Meter)> = all_meters
         .iter()
         .filter(|(_, m)| m.owner == resident_address)
         .cloned()
         .collect();
-    row["meters"] = Value::Array(meters.iter().map(|(a, m)| meter_json(a, m, &id)).collect());
+    row["meters"] = json!(meters
+        .iter()
+        .map(|(a, m)| MeterView::new(a, m, &id))
+        .collect::<Vec<_>>());
     let sales = client.sales(&resident_address, resident.sale_count).await?;
     row["sales"] = Value::Array(
         sales
             .iter()
             .rev()
-            .map(|(number, address, sale)| sale_json(*number, address, sale))
+            .map(|(number, address, sale)| json!(SaleView::new(*number, address, sale)))
             .collect(),
     );
     row["history"] =
@@ -186,23 +190,8 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .account::<Resident>(&meter.owner)
         .await?
         .map_or_else(|| meter.owner.to_string(), |r| r.id);
-    let mut row = meter_json(&meter_address, &meter, &owner);
-    let mut readings: Vec<_> = meter
-        .readings
-        .iter()
-        .filter_map(|r| match r.status {
-            ReadingStatus::Empty => None,
-            ReadingStatus::Pending => Some((r.epoch, r.wh, r.hours, "pending")),
-            ReadingStatus::Settled => Some((r.epoch, r.wh, r.hours, "settled")),
-        })
-        .collect();
-    readings.sort_by_key(|r| std::cmp::Reverse(r.0));
-    row["readings"] = Value::Array(
-        readings
-            .into_iter()
-            .map(|(epoch, wh, hours, status)| json!({"epoch": epoch, "kwh": format_kwh(wh), "hours": hours, "status": status}))
-            .collect(),
-    );
+    let mut row = json!(MeterView::new(&meter_address, &meter, &owner));
+    row["readings"] = json!(readings(&meter));
     let told = app.chain.told(client, &[meter_address]).await?;
     let fundings = history::fundings(&meter_address, &told);
     let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
@@ -296,7 +285,82 @@ async fn fund(
         .map_or_else(|| meter.owner.to_string(), |r| r.id);
     let balance = client.token_amount(&resident.coins).await?;
     Ok(Json(json!({
-        "meter": meter_json(&meter_address, &meter, &owner),
+        "meter": MeterView::new(&meter_address, &meter, &owner),
         "resident": {"id": request.from, "balance_k": format_k(balance)},
     })))
+}
+
+#[derive(Deserialize)]
+struct QuoteRequest {
+    side: Option<String>,
+    usd: Option<String>,
+    coins_k: Option<String>,
+}
+
+/// A quote as the program will apply it: dollars paid and the coins they buy, or coins sold and
+/// the dollars their payout gets.
+#[derive(Serialize)]
+struct Quote {
+    side: &'static str,
+    usd: String,
+    coins_k: String,
+    coin_price_usd: String,
+}
+
+/// `GET /api/quote?side=buy|sell&usd=…` (or `&coins_k=…`): the SDK's quotes at the grid's coin
+/// price, so the page shows exactly what a purchase mints or a sale takes. From dollars: what
+/// they buy, or the coins a payout of them takes (with that payout); from coins: the fewest
+/// dollars that buy them (with what those buy), or the payout a sale of them gets.
+async fn quote(
+    State(app): Shared,
+    query: Result<Query<QuoteRequest>, QueryRejection>,
+) -> Result<Json<Quote>, ApiError> {
+    let Query(request) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "ask /api/quote?side=buy|sell&usd=… (or &coins_k=…): {}",
+            e.body_text()
+        ))
+    })?;
+    let side = match request.side.as_deref() {
+        Some("buy") => "buy",
+        Some("sell") => "sell",
+        _ => return Err(ApiError::bad_request("side must be buy or sell")),
+    };
+    let (_, grid) = grid(&app).await?;
+    let price = grid.coin_price_cents;
+    let quoted = match (&request.usd, &request.coins_k) {
+        (Some(usd), None) => {
+            let cents = parse_usd(usd)
+                .map_err(|e| ApiError::bad_request(format!("invalid dollar amount: {e}")))?;
+            if side == "buy" {
+                fiat::quote_buy(cents, price).map(|units| (cents, units))
+            } else {
+                fiat::quote_sell_units(cents, price)
+                    .and_then(|units| Some((fiat::quote_payout_cents(units, price)?, units)))
+            }
+        }
+        (None, Some(coins)) => {
+            let units = parse_k(coins)
+                .map_err(|e| ApiError::bad_request(format!("invalid amount: {e}")))?;
+            if side == "buy" {
+                fiat::cents_to_buy_ceil(units, price)
+                    .and_then(|cents| Some((cents, fiat::quote_buy(cents, price)?)))
+            } else {
+                fiat::quote_payout_cents(units, price).map(|cents| (cents, units))
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "send one amount: usd (dollars) or coins_k (coins)",
+            ))
+        }
+    };
+    let (cents, units) =
+        quoted.ok_or_else(|| ApiError::bad_request("the amount is too large to quote"))?;
+    Ok(Json(Quote {
+        side,
+        usd: format_usd(cents),
+        coins_k: format_k(units),
+        coin_price_usd: format_usd(price),
+    }))
 }

@@ -35,47 +35,21 @@ impl MeterPlan {
 }
 
 pub const RESIDENTS: &[ResidentPlan] = &[
-    ResidentPlan {
-        id: "angel",
-        buys_usd_cents: 300,
-    },
-    ResidentPlan {
-        id: "bennie",
-        buys_usd_cents: 300,
-    },
-    ResidentPlan {
-        id: "eve",
-        buys_usd_cents: 300,
-    },
-    ResidentPlan {
-        id: "carlos",
-        buys_usd_cents: 500,
-    },
-    ResidentPlan {
-        id: "danny",
-        buys_usd_cents: 500,
-    },
-    ResidentPlan {
-        id: "fay",
-        buys_usd_cents: 500,
-    },
-    ResidentPlan {
-        id: "gus",
-        buys_usd_cents: 150,
-    },
-    ResidentPlan {
-        id: "hana",
-        buys_usd_cents: 500,
-    },
-    ResidentPlan {
-        id: "hoa",
-        buys_usd_cents: 1_000,
-    },
-    ResidentPlan {
-        id: "tigers",
-        buys_usd_cents: 300,
-    },
+    resident("angel", 300),
+    resident("bennie", 300),
+    resident("eve", 300),
+    resident("carlos", 500),
+    resident("danny", 500),
+    resident("fay", 500),
+    resident("gus", 150),
+    resident("hana", 500),
+    resident("hoa", 1_000),
+    resident("tigers", 300),
 ];
+
+const fn resident(id: &'static str, buys_usd_cents: u64) -> ResidentPlan {
+    ResidentPlan { id, buys_usd_cents }
+}
 
 const fn meter(
     id: &'static str,
@@ -98,115 +72,21 @@ const fn meter(
     }
 }
 
+#[rustfmt::skip]
 pub const METERS: &[MeterPlan] = &[
-    meter(
-        "angel-roof",
-        MeterKind::Producer,
-        "angel",
-        "Angel's solar roof",
-        (0.14, 0.22),
-        &[],
-        5_000,
-    ),
-    meter(
-        "bennie-roof",
-        MeterKind::Producer,
-        "bennie",
-        "Bennie's solar roof",
-        (0.42, 0.18),
-        &[],
-        4_000,
-    ),
-    meter(
-        "eve-roof",
-        MeterKind::Producer,
-        "eve",
-        "Eve's solar barn",
-        (0.82, 0.2),
-        &[],
-        3_000,
-    ),
-    meter(
-        "carlos-house",
-        MeterKind::Household,
-        "carlos",
-        "Carlos's house",
-        (0.18, 0.5),
-        &[("carlos", 20)],
-        0,
-    ),
-    meter(
-        "danny-house",
-        MeterKind::Household,
-        "danny",
-        "Danny's house",
-        (0.34, 0.52),
-        &[("danny", 20)],
-        0,
-    ),
-    meter(
-        "fay-house",
-        MeterKind::Household,
-        "fay",
-        "Fay's house",
-        (0.5, 0.48),
-        &[("fay", 20)],
-        0,
-    ),
-    meter(
-        "gus-house",
-        MeterKind::Household,
-        "gus",
-        "Gus's cabin",
-        (0.66, 0.52),
-        &[("gus", 2)],
-        0,
-    ),
-    meter(
-        "hana-house",
-        MeterKind::Household,
-        "hana",
-        "Hana's house",
-        (0.12, 0.8),
-        &[("hana", 20)],
-        0,
-    ),
-    meter(
-        "pole-1",
-        MeterKind::Pole,
-        "hoa",
-        "Elm Street light",
-        (0.26, 0.36),
-        &[("hoa", 8)],
-        0,
-    ),
-    meter(
-        "pole-2",
-        MeterKind::Pole,
-        "hoa",
-        "Park path light",
-        (0.58, 0.34),
-        &[("hoa", 8)],
-        0,
-    ),
-    meter(
-        "pole-3",
-        MeterKind::Pole,
-        "hoa",
-        "Driveway light by the field",
-        (0.78, 0.62),
-        &[],
-        0,
-    ),
-    meter(
-        "stadium",
-        MeterKind::Stadium,
-        "tigers",
-        "Tigers' ballpark lights",
-        (0.6, 0.82),
-        &[("tigers", 12)],
-        0,
-    ),
+    //    id              kind                  owner     label                            (x, y) on the map  funding (who, k)     capacity W
+    meter("angel-roof",   MeterKind::Producer,  "angel",  "Angel's solar roof",            (0.14, 0.22), &[],                 5_000),
+    meter("bennie-roof",  MeterKind::Producer,  "bennie", "Bennie's solar roof",           (0.42, 0.18), &[],                 4_000),
+    meter("eve-roof",     MeterKind::Producer,  "eve",    "Eve's solar barn",              (0.82, 0.2),  &[],                 3_000),
+    meter("carlos-house", MeterKind::Household, "carlos", "Carlos's house",                (0.18, 0.5),  &[("carlos", 20)],   0),
+    meter("danny-house",  MeterKind::Household, "danny",  "Danny's house",                 (0.34, 0.52), &[("danny", 20)],    0),
+    meter("fay-house",    MeterKind::Household, "fay",    "Fay's house",                   (0.5, 0.48),  &[("fay", 20)],      0),
+    meter("gus-house",    MeterKind::Household, "gus",    "Gus's cabin",                   (0.66, 0.52), &[("gus", 2)],       0),
+    meter("hana-house",   MeterKind::Household, "hana",   "Hana's house",                  (0.12, 0.8),  &[("hana", 20)],     0),
+    meter("pole-1",       MeterKind::Pole,      "hoa",    "Elm Street light",              (0.26, 0.36), &[("hoa", 8)],       0),
+    meter("pole-2",       MeterKind::Pole,      "hoa",    "Park path light",               (0.58, 0.34), &[("hoa", 8)],       0),
+    meter("pole-3",       MeterKind::Pole,      "hoa",    "Driveway light by the field",   (0.78, 0.62), &[],                 0),
+    meter("stadium",      MeterKind::Stadium,   "tigers", "Tigers' ballpark lights",       (0.6, 0.82),  &[("tigers", 12)],   0),
 ];
 
 /// A small deterministic generator (xorshift64*), so a demo replays the same day.

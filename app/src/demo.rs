@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
-use energy_utility::constants::UNITS_PER_COIN;
-use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility_sdk::accounts::Meter;
 use energy_utility_sdk::amounts::{format_k, format_kwh};
-use energy_utility_sdk::views::epoch_json;
+use energy_utility_sdk::constants::UNITS_PER_COIN;
+use energy_utility_sdk::instructions::{InitializeGridArgs, RegisterMeterArgs};
+use energy_utility_sdk::views::EpochView;
 use energy_utility_sdk::{instructions, pda, Client, SdkError};
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
@@ -42,12 +42,10 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     let now = client.cluster_time().await?;
 
     let mut residents = BTreeMap::new();
-    for (index, plan) in RESIDENTS.iter().enumerate() {
+    for plan in RESIDENTS {
         let wallet = Keypair::new();
         client.airdrop(&wallet.pubkey(), SOL).await?;
-        let register =
-            instructions::register_resident(&wallet.pubkey(), &grid, index as u32, plan.id);
-        client.send(&[register], &[&wallet]).await?;
+        client.register_resident(&wallet, &grid, plan.id).await?;
         let resident = pda::resident(&grid, plan.id);
         let payment_id = format!("demo-buy-{}", plan.id);
         let buy = instructions::add_fiat(
@@ -63,7 +61,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     }
 
     let mut gateways = BTreeMap::new();
-    for (index, plan) in METERS.iter().enumerate() {
+    for plan in METERS {
         let gateway = Keypair::new();
         let args = RegisterMeterArgs {
             meter_id: plan.id.to_string(),
@@ -76,8 +74,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
             register_wh: 0,
         };
         let owner = pda::resident(&grid, plan.owner);
-        let ix = instructions::register_meter(&utility.pubkey(), &grid, &owner, index as u32, args);
-        client.send(&[ix], &[]).await?;
+        client.register_meter(&grid, &owner, args).await?;
         let meter = pda::meter(&grid, plan.id);
         for (funder, k) in plan.funding {
             let wallet = &residents[*funder];
@@ -213,7 +210,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     }
     let mut summary = match client.epoch(&grid_address, epoch).await? {
         Some(state) => {
-            let mut row = epoch_json(epoch, &state);
+            let mut row = json!(EpochView::new(epoch, &state));
             row["pool_k"] = json!(format_k(state.charged_units + state.carried_in_units));
             row["carried_in_k"] = json!(format_k(state.carried_in_units));
             row

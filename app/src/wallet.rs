@@ -17,7 +17,7 @@ use energy_utility_sdk::accounts::SaleStatus;
 use energy_utility_sdk::amounts::format_k;
 use energy_utility_sdk::program::state::validate_id;
 use energy_utility_sdk::{instructions, SdkError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use solana_transaction::versioned::VersionedTransaction;
 
@@ -82,28 +82,50 @@ fn wallet(account: &str) -> Result<Pubkey, ApiError> {
         .map_err(|_| ApiError::bad_request("account must be a wallet public key"))
 }
 
-/// The resident `id`, which must belong to `wallet`.
-async fn own_resident(
-    app: &App,
-    grid: &Pubkey,
-    id: &str,
-    wallet: &Pubkey,
-) -> Result<(Pubkey, energy_utility_sdk::accounts::Resident), ApiError> {
-    let (address, resident) = app.client.resident(grid, id).await?;
-    if resident.authority != *wallet {
+/// Who asks and for whom: the wallet in the request's body, the grid, and the resident `id`,
+/// which must belong to that wallet.
+struct Signer {
+    wallet: Pubkey,
+    grid: Pubkey,
+    resident: Pubkey,
+    state: energy_utility_sdk::accounts::Resident,
+}
+
+async fn own_resident(app: &App, body: &PayAccount, id: &str) -> Result<Signer, ApiError> {
+    let wallet = wallet(&body.account)?;
+    let (grid, _) = grid(app).await?;
+    let (resident, state) = app.client.resident(&grid, id).await?;
+    if state.authority != wallet {
         return Err(ApiError::forbidden(format!(
             "resident '{id}' belongs to another wallet"
         )));
     }
-    Ok((address, resident))
+    Ok(Signer {
+        wallet,
+        grid,
+        resident,
+        state,
+    })
 }
 
-/// A transaction with one instruction for `payer`'s wallet to sign, base64.
-async fn unsigned_transaction(
+/// The answer to a transaction request (Solana Pay's shape): one instruction for `payer`'s
+/// wallet to sign, base64, and a sentence that says what it does; a sale also tells its number.
+#[derive(Serialize)]
+struct TransactionRequest {
+    transaction: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sale: Option<u32>,
+    message: String,
+}
+
+type Requested = Result<Json<TransactionRequest>, ApiError>;
+
+async fn to_sign(
     client: &energy_utility_sdk::Client,
     ix: solana_transaction::Instruction,
     payer: &Pubkey,
-) -> Result<String, ApiError> {
+    message: String,
+) -> Requested {
     let blockhash = client
         .rpc
         .get_latest_blockhash()
@@ -113,7 +135,11 @@ async fn unsigned_transaction(
     tx.message.recent_blockhash = blockhash;
     let bytes = bincode::serialize(&tx)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    Ok(Json(TransactionRequest {
+        transaction: base64::engine::general_purpose::STANDARD.encode(bytes),
+        sale: None,
+        message,
+    }))
 }
 
 /// `GET /api/wallets/{wallet}`: the residents this wallet signs for.
@@ -134,9 +160,37 @@ async fn wallet_residents(State(app): Shared, Path(account): Path<String>) -> Ap
     ))
 }
 
+// The query strings of the transaction requests: who signs, and what for.
+
 #[derive(Deserialize)]
 struct RegisterQuery {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct FundQuery {
+    from: String,
+    meter: String,
+    amount_k: String,
+}
+
+#[derive(Deserialize)]
+struct SellQuery {
+    from: String,
+    amount_k: String,
+    /// The bank account (or processor destination id) the dollars go to.
+    to: String,
+}
+
+#[derive(Deserialize)]
+struct CancelQuery {
+    from: String,
+    sale: u32,
+}
+
+#[derive(Deserialize)]
+struct CollectQuery {
+    meter: String,
 }
 
 /// An unsigned `register_resident`: the wallet becomes resident `id`'s authority.
@@ -144,7 +198,7 @@ async fn pay_register(
     State(app): Shared,
     Query(query): Query<RegisterQuery>,
     Json(body): Json<PayAccount>,
-) -> ApiResult {
+) -> Requested {
     let account = wallet(&body.account)?;
     validate_id(&query.id).map_err(|_| {
         ApiError::bad_request(
@@ -164,18 +218,13 @@ async fn pay_register(
     }
     let ix =
         instructions::register_resident(&account, &address, grid_state.resident_count, &query.id);
-    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "message": format!("Register as resident {} of {}", query.id, app.grid_name),
-    })))
-}
-
-#[derive(Deserialize)]
-struct FundQuery {
-    from: String,
-    meter: String,
-    amount_k: String,
+    to_sign(
+        &app.client,
+        ix,
+        &account,
+        format!("Register as resident {} of {}", query.id, app.grid_name),
+    )
+    .await
 }
 
 /// An unsigned `fund`: the resident's wallet prepays a meter.
@@ -183,32 +232,18 @@ async fn pay_fund(
     State(app): Shared,
     Query(query): Query<FundQuery>,
     Json(body): Json<PayAccount>,
-) -> ApiResult {
+) -> Requested {
     let amount = amount_units(&Value::String(query.amount_k.clone()))?;
-    let account = wallet(&body.account)?;
-    let (address, _) = grid(&app).await?;
-    let (resident_address, _) = own_resident(&app, &address, &query.from, &account).await?;
-    let (meter_address, _) = app.client.meter(&address, &query.meter).await?;
-    let ix = instructions::fund(
-        &account,
-        &address,
-        &resident_address,
-        &meter_address,
-        amount,
+    let who = own_resident(&app, &body, &query.from).await?;
+    let (meter, _) = app.client.meter(&who.grid, &query.meter).await?;
+    let ix = instructions::fund(&who.wallet, &who.grid, &who.resident, &meter, amount);
+    let message = format!(
+        "Fund {} with {} k from {}",
+        query.meter,
+        format_k(amount),
+        query.from
     );
-    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "message": format!("Fund {} with {} k from {}", query.meter, format_k(amount), query.from),
-    })))
-}
-
-#[derive(Deserialize)]
-struct SellQuery {
-    from: String,
-    amount_k: String,
-    /// The bank account (or processor destination id) the dollars go to.
-    to: String,
+    to_sign(&app.client, ix, &who.wallet, message).await
 }
 
 /// An unsigned `request_withdrawal` (a sale of `amount_k` to be paid out to `to`). The
@@ -217,7 +252,7 @@ async fn pay_sale(
     State(app): Shared,
     Query(query): Query<SellQuery>,
     Json(body): Json<PayAccount>,
-) -> ApiResult {
+) -> Requested {
     let amount = amount_units(&Value::String(query.amount_k.clone()))?;
     let destination = energy_utility_sdk::fiat::normalize_destination(&query.to);
     if destination.is_empty() {
@@ -225,34 +260,25 @@ async fn pay_sale(
             "to must name the bank account the dollars go to",
         ));
     }
-    let account = wallet(&body.account)?;
-    let (address, _) = grid(&app).await?;
-    let (resident_address, resident) = own_resident(&app, &address, &query.from, &account).await?;
+    let who = own_resident(&app, &body, &query.from).await?;
+    let number = who.state.sale_count;
     let ix = instructions::request_withdrawal(
-        &account,
-        &address,
-        &resident_address,
-        resident.sale_count,
+        &who.wallet,
+        &who.grid,
+        &who.resident,
+        number,
         amount,
         energy_utility_sdk::fiat::destination_hash(&destination),
     );
-    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "sale": resident.sale_count,
-        "message": format!(
-            "Sell {} k from {} to be paid out to the account ending {}",
-            format_k(amount),
-            query.from,
-            &destination[destination.len().saturating_sub(4)..]
-        ),
-    })))
-}
-
-#[derive(Deserialize)]
-struct CancelQuery {
-    from: String,
-    sale: u32,
+    let message = format!(
+        "Sell {} k from {} to be paid out to the account ending {}",
+        format_k(amount),
+        query.from,
+        &destination[destination.len().saturating_sub(4)..]
+    );
+    let mut request = to_sign(&app.client, ix, &who.wallet, message).await?;
+    request.sale = Some(number);
+    Ok(request)
 }
 
 /// An unsigned `cancel_withdrawal`: a sale not yet locked for a payout gives its coins back.
@@ -260,10 +286,13 @@ async fn pay_cancel(
     State(app): Shared,
     Query(query): Query<CancelQuery>,
     Json(body): Json<PayAccount>,
-) -> ApiResult {
-    let account = wallet(&body.account)?;
-    let (address, _) = grid(&app).await?;
-    let (resident_address, resident) = own_resident(&app, &address, &query.from, &account).await?;
+) -> Requested {
+    let Signer {
+        wallet: account,
+        grid: address,
+        resident: resident_address,
+        state: resident,
+    } = own_resident(&app, &body, &query.from).await?;
     let sale = app
         .client
         .sales(&resident_address, resident.sale_count)
@@ -281,21 +310,18 @@ async fn pay_cancel(
         ));
     }
     let ix = instructions::cancel_withdrawal(&account, &address, &resident_address, query.sale);
-    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "message": format!(
+    to_sign(
+        &app.client,
+        ix,
+        &account,
+        format!(
             "Cancel sale {} of {}: {} k back to the coin account",
             query.sale,
             query.from,
             format_k(sale.2.units)
         ),
-    })))
-}
-
-#[derive(Deserialize)]
-struct CollectQuery {
-    meter: String,
+    )
+    .await
 }
 
 /// An unsigned `collect_earnings`: a producer meter's earnings go to its owner's coins.
@@ -304,7 +330,7 @@ async fn pay_collect(
     State(app): Shared,
     Query(query): Query<CollectQuery>,
     Json(body): Json<PayAccount>,
-) -> ApiResult {
+) -> Requested {
     let account = wallet(&body.account)?;
     let (address, _) = grid(&app).await?;
     let (meter_address, meter) = app.client.meter(&address, &query.meter).await?;
@@ -315,15 +341,17 @@ async fn pay_collect(
         ));
     }
     let ix = instructions::collect_earnings(&address, &meter_address, &meter.owner);
-    let transaction = unsigned_transaction(&app.client, ix, &account).await?;
-    Ok(Json(json!({
-        "transaction": transaction,
-        "message": format!(
+    to_sign(
+        &app.client,
+        ix,
+        &account,
+        format!(
             "Collect {} k earned by {}",
             format_k(meter.balance_units),
             query.meter
         ),
-    })))
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -106,8 +106,8 @@ async fn state_pages_and_the_hourly_clock() {
         "/",
         "/resident.html",
         "/meter.html",
-        "/static/app.js",
-        "/static/wallet.js",
+        "/static/js/map.js",
+        "/static/js/wallet.js",
         "/static/style.css",
     ] {
         let response = d
@@ -427,4 +427,113 @@ async fn histories_come_from_the_chain_and_another_server_tells_the_same() {
         d.meter("pole-3").await["funders"],
         other.meter("pole-3").await["funders"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quotes_are_the_sdks_at_the_grid_price_and_bad_input_is_refused() {
+    use energy_utility_sdk::amounts::{format_k, format_usd, parse_usd};
+    use energy_utility_sdk::fiat;
+
+    let d = demo_app("quote").await;
+    let (_, state) = d.get("/api/state").await;
+    let price_usd = state["grid"]["coin_price_usd"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let price = parse_usd(&price_usd).unwrap();
+    let quote = |usd: u64, units: u64| (format_usd(usd), format_k(units));
+
+    // From dollars: what they buy (rounded down); the coins a payout takes (rounded up) and the
+    // payout those coins get.
+    let sold = |cents| fiat::quote_sell_units(cents, price).unwrap();
+    let bought_for = |units| fiat::cents_to_buy_ceil(units, price).unwrap();
+    let cases = [
+        (
+            "buy",
+            "usd=5",
+            quote(500, fiat::quote_buy(500, price).unwrap()),
+        ),
+        (
+            "buy",
+            "usd=%242.57",
+            quote(257, fiat::quote_buy(257, price).unwrap()),
+        ),
+        (
+            "sell",
+            "usd=1.00",
+            quote(
+                fiat::quote_payout_cents(sold(100), price).unwrap(),
+                sold(100),
+            ),
+        ),
+        (
+            "sell",
+            "usd=0.07",
+            quote(fiat::quote_payout_cents(sold(7), price).unwrap(), sold(7)),
+        ),
+        // From coins: the fewest dollars that buy them (and all those buy), or a sale's payout.
+        (
+            "buy",
+            "coins_k=1.234567",
+            quote(
+                bought_for(1_234_567),
+                fiat::quote_buy(bought_for(1_234_567), price).unwrap(),
+            ),
+        ),
+        (
+            "sell",
+            "coins_k=3.333333",
+            quote(
+                fiat::quote_payout_cents(3_333_333, price).unwrap(),
+                3_333_333,
+            ),
+        ),
+    ];
+    for (side, amount, (usd, coins_k)) in cases {
+        let query = format!("side={side}&{amount}");
+        let (status, answer) = d.get(&format!("/api/quote?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {answer}");
+        assert_eq!(answer["side"], side, "{query}");
+        assert_eq!(answer["usd"], usd, "{query}");
+        assert_eq!(answer["coins_k"], coins_k, "{query}");
+        assert_eq!(answer["coin_price_usd"], price_usd.as_str(), "{query}");
+    }
+
+    let refused = [
+        ("side=lend&usd=1", "side must be buy or sell"),
+        ("usd=1", "side must be buy or sell"),
+        (
+            "side=buy&usd=abc",
+            "invalid dollar amount: 'abc' is not a decimal number",
+        ),
+        (
+            "side=sell&usd=1.005",
+            "invalid dollar amount: the amount has more than 2 decimals",
+        ),
+        (
+            "side=buy&usd=-1",
+            "invalid dollar amount: the amount must not be negative",
+        ),
+        (
+            "side=buy&coins_k=1.0000001",
+            "invalid amount: the amount has more than 6 decimals",
+        ),
+        (
+            "side=buy",
+            "send one amount: usd (dollars) or coins_k (coins)",
+        ),
+        (
+            "side=buy&usd=1&coins_k=1",
+            "send one amount: usd (dollars) or coins_k (coins)",
+        ),
+        (
+            "side=sell&usd=184467440737095516.15",
+            "the amount is too large to quote",
+        ),
+    ];
+    for (query, error) in refused {
+        let (status, answer) = d.get(&format!("/api/quote?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
+        assert_eq!(answer["error"], error, "{query}");
+    }
 }

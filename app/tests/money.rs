@@ -112,10 +112,8 @@ async fn a_sale_to_a_destination_the_resident_did_not_commit_to_is_refused() {
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
     assert_eq!(sale["usd"], "1.00");
-    s.until("the payout paid", || async {
-        s.sale("carlos", number).await.unwrap().status == SaleStatus::Paid
-    })
-    .await;
+    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+        .await;
     assert_eq!(
         s.sandbox.payouts()[0].destination.as_deref(),
         Some(TEST_ACCOUNT_PAID)
@@ -128,17 +126,13 @@ async fn a_payout_paid_then_failed_gives_the_coins_back_once_across_ten_redelive
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
     // The closed test account: paid first, then the bank sends the money back.
-    let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_CLOSED}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{sale}");
-    let number = sale["sale"].as_u64().unwrap() as u32;
-    s.until("the payout reversed", || async {
-        s.sale("carlos", number).await.unwrap().status == SaleStatus::Reversed
-    })
+    let (number, _) = s.sell("carlos", "1.00", TEST_ACCOUNT_CLOSED).await;
+    s.until_sale(
+        "the payout reversed",
+        "carlos",
+        number,
+        SaleStatus::Reversed,
+    )
     .await;
     assert_eq!(s.coins("carlos").await, before, "the 10 k came back");
     assert_eq!(s.supply().await, supply);
@@ -184,14 +178,7 @@ async fn a_canceled_payout_returns_the_coins() {
     )
     .await;
     let before = s.coins("carlos").await;
-    let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "2.00", "bank_account": TEST_ACCOUNT_PAID}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{sale}");
-    let number = sale["sale"].as_u64().unwrap() as u32;
+    let (number, sale) = s.sell("carlos", "2.00", TEST_ACCOUNT_PAID).await;
     assert_eq!(s.coins("carlos").await, before - 20 * K);
     // The utility cancels the pending payout at the processor.
     let processor = Processor::new(&s.sandbox.url(), API_KEY);
@@ -200,10 +187,8 @@ async fn a_canceled_payout_returns_the_coins() {
         .await
         .expect("canceled");
     assert_eq!(canceled.status, "canceled");
-    s.until("the coins returned", || async {
-        s.sale("carlos", number).await.unwrap().status == SaleStatus::Returned
-    })
-    .await;
+    s.until_sale("the coins returned", "carlos", number, SaleStatus::Returned)
+        .await;
     assert_eq!(s.coins("carlos").await, before);
     let carlos = s.resident("carlos").await;
     assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
@@ -360,18 +345,9 @@ async fn receipts_and_ended_sales_give_their_rent_back_after_the_retention_and_o
     let event = checkout_event("evt_retention0000000000001", "danny", 300);
     let (status, _) = s.deliver(&event, 0).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "danny", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
-        )
+    let (number, _) = s.sell("danny", "1.00", TEST_ACCOUNT_PAID).await;
+    s.until_sale("the sale paid", "danny", number, SaleStatus::Paid)
         .await;
-    assert_eq!(status, StatusCode::OK, "{sale}");
-    let number = sale["sale"].as_u64().unwrap() as u32;
-    s.until("the sale paid", || async {
-        s.sale("danny", number).await.unwrap().status == SaleStatus::Paid
-    })
-    .await;
     let grid = s.chain.grid(GRID).await.unwrap().1;
     let receipts = s.chain.grid_accounts::<Receipt>(&s.grid).await.unwrap();
     assert!(receipts.len() >= 2, "the demo's purchases and this one");

@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 use energy_utility_localnet::{start, LocalnetConfig};
 use energy_utility_payments::signature;
+use energy_utility_sdk::fiat;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -54,7 +55,7 @@ async fn buying_through_the_sandbox_checkout_mints_once_after_a_declined_card() 
         )),
         "{back}"
     );
-    let bought = coins_for(500, price);
+    let bought = fiat::quote_buy(500, price).unwrap();
     s.until("the minted coins", || async {
         s.coins("carlos").await == before + bought
     })
@@ -212,7 +213,7 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
-    let locked = coins_for(100, price);
+    let locked = fiat::quote_sell_units(100, price).unwrap();
     assert_eq!(s.resident("carlos").await.locked_units, locked);
     let number = sale["sale"].as_u64().unwrap() as u32;
     let (status, answer) = s
@@ -271,7 +272,7 @@ async fn the_same_event_delivered_ten_times_at_once_mints_once() {
         .filter(|(_, a)| a["result"] == "duplicate")
         .count();
     assert_eq!((applied, duplicates), (1, 9), "{answers:?}");
-    let bought = coins_for(300, price);
+    let bought = fiat::quote_buy(300, price).unwrap();
     assert_eq!(s.coins("danny").await, before + bought);
     assert_eq!(s.supply().await, supply + bought);
     // And again later, one by one.
@@ -322,7 +323,7 @@ async fn a_chain_outage_answers_5xx_and_the_processors_retry_mints_once() {
         s.sandbox.deliveries().iter().any(|d| d.succeeded)
     })
     .await;
-    let bought = coins_for(200, price);
+    let bought = fiat::quote_buy(200, price).unwrap();
     assert_eq!(s.coins("carlos").await, before + bought);
     let log = s.deliveries().await;
     let results: Vec<&str> = log
@@ -356,7 +357,7 @@ async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
     let price = s.price_cents().await;
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
-    let sold = coins_for(150, price);
+    let sold = fiat::quote_sell_units(150, price).unwrap();
 
     let (status, sale) = s
         .post(

@@ -15,6 +15,7 @@ use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_message::{v0, VersionedMessage};
 use solana_program_test::{BanksClient, ProgramTestContext};
+use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{Hash, Transaction};
@@ -292,21 +293,14 @@ pub async fn confirm_all(
                     .await
                     .context("transaction statuses")?;
                 let mut still = Vec::new();
-                for (signature, status) in pending.iter().zip(statuses) {
-                    match status {
-                        None => still.push(*signature),
-                        Some(status) => {
-                            if let Some(err) = status.err {
-                                bail!("transaction {signature} failed: {err:?}");
-                            }
-                        }
-                    }
-                }
-                if still.is_empty() {
+                sift(
+                    &pending,
+                    statuses,
+                    |s| s.err.as_ref().map(|e| format!("{e:?}")),
+                    &mut still,
+                )?;
+                if landed(&still, started, CONFIRM_TIMEOUT)? {
                     break;
-                }
-                if started.elapsed() > CONFIRM_TIMEOUT {
-                    bail!("{} transactions never landed", still.len());
                 }
                 pending = still;
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -314,4 +308,36 @@ pub async fn confirm_all(
         }
     }
     Ok(())
+}
+
+/// Moves the signatures without a status yet into `still`; fails on the first transaction
+/// whose status says it failed (`failure` reads the error from a status).
+pub fn sift<S>(
+    signatures: &[Signature],
+    statuses: Vec<Option<S>>,
+    failure: impl Fn(&S) -> Option<String>,
+    still: &mut Vec<Signature>,
+) -> Result<()> {
+    for (signature, status) in signatures.iter().zip(statuses) {
+        match status {
+            None => still.push(*signature),
+            Some(status) => {
+                if let Some(err) = failure(&status) {
+                    bail!("transaction {signature} failed: {err}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether nothing is left to wait for; an error once the wait has lasted `timeout`.
+pub fn landed(still: &[Signature], started: Instant, timeout: Duration) -> Result<bool> {
+    if still.is_empty() {
+        return Ok(true);
+    }
+    if started.elapsed() > timeout {
+        bail!("{} transactions never landed", still.len());
+    }
+    Ok(false)
 }

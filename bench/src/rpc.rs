@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{bail, ensure, Context, Result};
-use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::MeterKind;
 use energy_utility_localnet::LocalnetConfig;
+use energy_utility_sdk::accounts::MeterKind;
+use energy_utility_sdk::instructions::{InitializeGridArgs, RegisterMeterArgs};
 use energy_utility_sdk::{instructions as ix, pda, Client};
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -25,7 +25,7 @@ use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use tokio::sync::mpsc;
 
-use crate::net::{pack, Net};
+use crate::net::{landed, pack, sift, Net};
 use crate::rng::SplitMix64;
 
 const LAMPORTS_PER_SOL: u64 = 1_000_000_000;
@@ -310,22 +310,15 @@ async fn confirm(rpc: &RpcClient, signatures: Vec<Signature>) -> Result<()> {
                 .await
                 .context("getSignatureStatuses")?
                 .value;
-            for (signature, status) in chunk.iter().zip(statuses) {
-                match status {
-                    None => still.push(*signature),
-                    Some(status) => {
-                        if let Some(err) = status.err {
-                            bail!("transaction {signature} failed: {err}");
-                        }
-                    }
-                }
-            }
+            sift(
+                chunk,
+                statuses,
+                |s| s.err.as_ref().map(|e| e.to_string()),
+                &mut still,
+            )?;
         }
-        if still.is_empty() {
+        if landed(&still, started, CONFIRM_TIMEOUT)? {
             break;
-        }
-        if started.elapsed() > CONFIRM_TIMEOUT {
-            bail!("{} transactions never landed", still.len());
         }
         pending = still;
         tokio::time::sleep(Duration::from_millis(20)).await;

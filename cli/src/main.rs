@@ -5,6 +5,7 @@ mod commands;
 mod context;
 mod gateway;
 mod output;
+mod views;
 
 use clap::{Parser, Subcommand};
 

@@ -3,8 +3,8 @@
 use anchor_lang::AccountDeserialize;
 
 pub use energy_utility::state::{
-    DirectoryEntry, Epoch, EpochStatus, Grid, LookupTableEntry, Meter, MeterKind, OracleLimits,
-    Reading, ReadingStatus, Receipt, Resident, Sale, SaleStatus,
+    DirectoryEntry, Epoch, EpochParams, EpochStatus, Grid, LookupTableEntry, Meter, MeterKind,
+    OracleLimits, Reading, ReadingStatus, Receipt, Resident, Sale, SaleStatus,
 };
 
 /// Decodes an account of type `T`, checking its discriminator.

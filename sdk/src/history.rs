@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex};
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
-use solana_rpc_client_api::config::{RpcTransactionConfig, UiTransactionEncoding};
 use solana_signature::Signature;
 
 use crate::amounts::{format_k, format_kwh, format_usd};
 use crate::client::{rpc_error, Result};
-use crate::events::{decode_logs, Event};
+use crate::events::Event;
 use crate::Client;
 
 /// How many of an address's newest transactions a history reads.
@@ -103,28 +102,12 @@ impl History {
             let entry = match known {
                 Some(entry) => entry,
                 None => {
-                    let tx = client
-                        .rpc
-                        .get_transaction_with_config(
-                            &signature,
-                            RpcTransactionConfig {
-                                encoding: Some(UiTransactionEncoding::Json),
-                                commitment: Some(CommitmentConfig::confirmed()),
-                                max_supported_transaction_version: Some(0),
-                            },
-                        )
-                        .await
-                        .map_err(rpc_error)?;
-                    let logs: Vec<String> = tx
-                        .transaction
-                        .meta
-                        .and_then(|meta| Option::from(meta.log_messages))
-                        .unwrap_or_default();
+                    let landed = client.landed(&signature.to_string()).await?;
                     let entry = Arc::new(Told {
                         signature,
                         slot,
-                        at: tx.block_time.or(block_time).unwrap_or(0),
-                        events: decode_logs(&logs),
+                        at: landed.block_time.or(block_time).unwrap_or(0),
+                        events: landed.events,
                     });
                     if let Ok(mut cache) = self.told.lock() {
                         cache.insert(signature, entry.clone());

@@ -4,7 +4,7 @@ use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token;
-use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs, UpdateGridArgs};
+pub use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs, UpdateGridArgs};
 use energy_utility::{accounts, instruction, ID};
 
 use crate::pda;

@@ -28,6 +28,7 @@ use energy_utility_payments::wire::{self, CheckoutSession, Event, Payout};
 use energy_utility_payments::{signature, unix_now};
 use energy_utility_sdk::accounts::{Receipt, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd};
+use energy_utility_sdk::events::Event as ProgramEvent;
 use energy_utility_sdk::{fiat, instructions, pda, SdkError};
 use serde_json::json;
 
@@ -329,12 +330,14 @@ async fn apply_purchase(app: &App, payments: &Payments, order: &Order) -> Answer
         order.event_ts,
     );
     match oracle.send(&[ix], &[]).await {
-        Ok(signature) => {
-            let coins = match oracle.account::<Receipt>(&receipt_address).await {
-                Ok(Some(receipt)) => format_k(receipt.coin_units),
-                _ => "?".to_string(),
-            };
-            applied(order, coins, signature)
+        Ok(sent) => {
+            // What the program minted, as its event says.
+            let minted = sent.events.iter().find_map(|e| match e {
+                ProgramEvent::FiatApplied(applied) => Some(applied.coin_units),
+                _ => None,
+            });
+            let coins = minted.map_or_else(|| "?".to_string(), format_k);
+            applied(order, coins, sent.signature)
         }
         Err(err) => match refused(err) {
             Ok(answer) => answer,
@@ -386,7 +389,7 @@ async fn apply_payout(app: &App, payments: &Payments, order: &Order, address: Pu
         _ => instructions::payout_failed(&payer, &grid, resident, number, id),
     };
     match oracle.send(&[ix], &[]).await {
-        Ok(signature) => applied(order, format_k(sale.units), signature),
+        Ok(sent) => applied(order, format_k(sale.units), sent.signature),
         Err(err) => match refused(err) {
             Ok(answer) => answer,
             Err(err) => match oracle.account::<Sale>(&address).await {

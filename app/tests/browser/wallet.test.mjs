@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { createPrivateKey, createPublicKey, randomBytes, sign } from "node:crypto";
 import { after, before, test } from "node:test";
 
+import { toBase58 } from "../../static/js/base58.js";
 import { api, deu, keygen, launchBrowser, restartServe, screenshot, server, sleep, startServe, STARTUP_MS, STEP_MS, stopAll, TEST_MS, units, url, withPage } from "./support.mjs";
 
 const RESIDENT = "dana";
@@ -22,27 +23,11 @@ const WEBHOOK_MS = 30_000;
 /* The wallet's key: a real Ed25519 keypair held by this process       */
 /* ------------------------------------------------------------------ */
 
-const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-function base58(bytes) {
-  let n = 0n;
-  for (const b of bytes) n = n * 256n + BigInt(b);
-  let out = "";
-  while (n > 0n) {
-    out = BASE58[Number(n % 58n)] + out;
-    n /= 58n;
-  }
-  for (const b of bytes) {
-    if (b !== 0) break;
-    out = `1${out}`;
-  }
-  return out;
-}
-
 /** An Ed25519 key from a 32-byte seed (PKCS#8 DER: the fixed prefix, then the seed). */
 const seed = randomBytes(32);
 const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
 const publicKey = createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(-32);
-const ADDRESS = base58(publicKey);
+const ADDRESS = toBase58(publicKey);
 
 /** Every message the wallet signed (base64), in order: what the pages asked the key for. */
 const signed = [];

@@ -14,7 +14,7 @@ use energy_utility_app::{demo, App, Custody, Payments};
 use energy_utility_localnet::{start, Localnet, LocalnetConfig};
 use energy_utility_payments::sandbox::{self, Sandbox, SandboxConfig};
 use energy_utility_payments::signature;
-use energy_utility_sdk::accounts::{Receipt, Resident, Sale};
+use energy_utility_sdk::accounts::{Receipt, Resident, Sale, SaleStatus};
 use energy_utility_sdk::{pda, Client};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -253,6 +253,27 @@ impl Service {
         state.sale_count
     }
 
+    /// Sells `usd` dollars' worth of `id`'s coins to `bank_account` through the API, as the
+    /// page does; returns the sale's number and the API's answer.
+    pub async fn sell(&self, id: &str, usd: &str, bank_account: &str) -> (u32, Value) {
+        let (status, sale) = self
+            .post(
+                "/api/sell",
+                json!({"resident": id, "usd": usd, "bank_account": bank_account}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sale}");
+        (sale["sale"].as_u64().unwrap() as u32, sale)
+    }
+
+    /// Waits until sale `number` of `id` is in `status`.
+    pub async fn until_sale(&self, what: &str, id: &str, number: u32, status: SaleStatus) {
+        self.until(what, || async {
+            self.sale(id, number).await.unwrap().status == status
+        })
+        .await;
+    }
+
     pub async fn sale(&self, id: &str, number: u32) -> Option<Sale> {
         let resident = pda::resident(&self.grid, id);
         self.chain
@@ -374,8 +395,4 @@ impl Service {
             .await
             .unwrap()
     }
-}
-
-pub fn coins_for(cents: u64, price_cents: u64) -> u64 {
-    cents * 1_000_000 / price_cents
 }

@@ -1,11 +1,13 @@
 //! Cluster utilities: SOL from a faucet, the local cluster's clock, keypair files.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
 use energy_utility_sdk::amounts::{format_decimal, parse_decimal};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use solana_keypair::Keypair;
 use solana_rpc_client_api::request::RpcRequest;
 use solana_signer::Signer;
@@ -60,11 +62,32 @@ pub async fn airdrop(globals: &Globals, args: AirdropArgs) -> anyhow::Result<()>
         .await
         .context("airdrop refused")?;
     let balance = client.lamports(&to).await?;
-    globals.output().print(
-        json!({"to": to.to_string(), "sol": format_decimal(lamports, 9), "balance_sol": format_decimal(balance, 9), "signature": signature}),
-        || format!("{} SOL to {to}; balance {} SOL", format_decimal(lamports, 9), format_decimal(balance, 9)),
-    );
+    globals.output().show(&Airdropped {
+        to: to.to_string(),
+        sol: format_decimal(lamports, 9),
+        balance_sol: format_decimal(balance, 9),
+        signature,
+    });
     Ok(())
+}
+
+/// SOL the faucet sent, and the recipient's balance after it.
+#[derive(Serialize)]
+struct Airdropped {
+    to: String,
+    sol: String,
+    balance_sol: String,
+    signature: String,
+}
+
+impl fmt::Display for Airdropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} SOL to {}; balance {} SOL",
+            self.sol, self.to, self.balance_sol
+        )
+    }
 }
 
 pub async fn clock(globals: &Globals, command: ClockCommand) -> anyhow::Result<()> {
@@ -81,12 +104,15 @@ pub async fn clock(globals: &Globals, command: ClockCommand) -> anyhow::Result<(
         }
         ClockCommand::Show => ("deuGetClock", json!([])),
     };
-    let clock: Value = match client.rpc.send(RpcRequest::Custom { method }, params).await {
-        Ok(value) => value,
+    let clock: ClusterClock = match client.rpc.send(RpcRequest::Custom { method }, params).await {
+        Ok(clock) => clock,
         Err(e) if e.to_string().contains("Method not found") => {
             if method == "deuGetClock" {
-                let now = client.cluster_time().await?;
-                json!({"unixTimestamp": now, "offsetSeconds": 0})
+                // Any other cluster keeps real time: its clock is simply its time.
+                ClusterClock {
+                    unix_timestamp: client.cluster_time().await?,
+                    offset_seconds: 0,
+                }
             } else {
                 bail!(
                     "{} is not a local cluster started with `deu localnet`",
@@ -96,18 +122,28 @@ pub async fn clock(globals: &Globals, command: ClockCommand) -> anyhow::Result<(
         }
         Err(e) => return Err(e).context("the cluster refused"),
     };
-    let now = clock["unixTimestamp"].as_i64().unwrap_or_default();
-    let offset = clock["offsetSeconds"].as_i64().unwrap_or_default();
-    globals.output().print(
-        json!({"unix_timestamp": now, "offset_seconds": offset}),
-        || {
-            format!(
-                "cluster clock: {now} (unix seconds), {:.1} h ahead of wall time",
-                offset as f64 / 3600.0
-            )
-        },
-    );
+    globals.output().show(&clock);
     Ok(())
+}
+
+/// The cluster's clock as `deu localnet` answers `deuGetClock` and `deuAdvanceClock` (camelCase
+/// on the wire), shown in snake_case like every other result.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(rename_all(deserialize = "camelCase"), default)]
+struct ClusterClock {
+    unix_timestamp: i64,
+    offset_seconds: i64,
+}
+
+impl fmt::Display for ClusterClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cluster clock: {} (unix seconds), {:.1} h ahead of wall time",
+            self.unix_timestamp,
+            self.offset_seconds as f64 / 3600.0
+        )
+    }
 }
 
 pub fn keygen(globals: &Globals, args: KeygenArgs) -> anyhow::Result<()> {
@@ -123,15 +159,46 @@ pub fn keygen(globals: &Globals, args: KeygenArgs) -> anyhow::Result<()> {
     let keypair = Keypair::new();
     solana_keypair::write_keypair_file(&keypair, &args.path)
         .map_err(|e| anyhow!("cannot write {}: {e}", args.path.display()))?;
-    globals.output().print(
-        json!({"pubkey": keypair.pubkey().to_string(), "path": args.path.display().to_string()}),
-        || {
-            format!(
-                "Wrote a new keypair to {}\npubkey: {}",
-                args.path.display(),
-                keypair.pubkey()
-            )
-        },
-    );
+    globals.output().show(&KeypairWritten {
+        pubkey: keypair.pubkey().to_string(),
+        path: args.path.display().to_string(),
+    });
     Ok(())
+}
+
+/// A keypair file just written, and its public key.
+#[derive(Serialize)]
+struct KeypairWritten {
+    pubkey: String,
+    path: String,
+}
+
+impl fmt::Display for KeypairWritten {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Wrote a new keypair to {}\npubkey: {}",
+            self.path, self.pubkey
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_clock_is_read_in_camel_case_and_shown_in_snake_case() {
+        let clock: ClusterClock =
+            serde_json::from_value(json!({"unixTimestamp": 1_700_000_000, "offsetSeconds": 7_200}))
+                .unwrap();
+        assert_eq!(
+            serde_json::to_value(&clock).unwrap(),
+            json!({"unix_timestamp": 1_700_000_000, "offset_seconds": 7_200})
+        );
+        assert_eq!(
+            clock.to_string(),
+            "cluster clock: 1700000000 (unix seconds), 2.0 h ahead of wall time"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 use anyhow::bail;
 use clap::Subcommand;
 
+use energy_utility_sdk::views::EpochView;
+
 use crate::context::{current_epoch, load_grid, Globals};
-use energy_utility_sdk::views::{epoch_json, epoch_text};
 
 /// How far `epoch show` looks back for the latest epoch with readings.
 const LOOKBACK: u64 = 48;
@@ -26,9 +27,7 @@ pub async fn run(globals: &Globals, command: EpochCommand) -> anyhow::Result<()>
     };
     for n in candidates {
         if let Some(state) = client.epoch(&grid_address, n).await? {
-            globals
-                .output()
-                .print(epoch_json(n, &state), || epoch_text(n, &state));
+            globals.output().show(&EpochView::new(n, &state));
             return Ok(());
         }
     }

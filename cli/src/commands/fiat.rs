@@ -1,16 +1,19 @@
 //! `deu fiat` (the payment oracle, by hand: the payment service does this for every processor
 //! event) and `deu withdraw` (residents selling coins: their own signed sales).
 
+use std::fmt;
+
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use energy_utility_sdk::accounts::{Receipt, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_k, parse_usd};
-use energy_utility_sdk::views::{sale_json, sale_status_name};
+use energy_utility_sdk::views::{sale_status_name, SaleView};
 use energy_utility_sdk::{fiat, instructions, pda, Client};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::context::{load_grid, my_resident, Globals};
+use crate::output::{Row, Rows};
 
 #[derive(Subcommand)]
 pub enum FiatCommand {
@@ -159,28 +162,38 @@ async fn add(
         &payment_id,
         event_ts,
     );
-    let signature = client.send(&[ix], &[]).await?;
+    let signature = client.send(&[ix], &[]).await?.signature;
     let after = client.token_amount(&state.coins).await?;
-    let coins = after - before;
-    globals.output().print(
-        json!({
-            "resident": resident_id,
-            "amount_usd": format_usd(cents),
-            "coins_k": format_k(coins),
-            "balance_k": format_k(after),
-            "payment_id": payment_id,
-            "signature": signature,
-        }),
-        || {
-            format!(
-                "Minted {} k to {resident_id} for ${}; balance {} k",
-                format_k(coins),
-                format_usd(cents),
-                format_k(after)
-            )
-        },
-    );
+    globals.output().show(&Minted {
+        resident: resident_id,
+        amount_usd: format_usd(cents),
+        coins_k: format_k(after - before),
+        balance_k: format_k(after),
+        payment_id,
+        signature,
+    });
     Ok(())
+}
+
+/// A purchase applied: the coins minted for its dollars and the resident's balance after.
+#[derive(Serialize)]
+struct Minted {
+    resident: String,
+    amount_usd: String,
+    coins_k: String,
+    balance_k: String,
+    payment_id: String,
+    signature: String,
+}
+
+impl fmt::Display for Minted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Minted {} k to {} for ${}; balance {} k",
+            self.coins_k, self.resident, self.amount_usd, self.balance_k
+        )
+    }
 }
 
 async fn load_sale(
@@ -224,7 +237,7 @@ async fn lock(
         cents,
         hash,
     );
-    let signature = client.send(&[ix], &[]).await?;
+    let signature = client.send(&[ix], &[]).await?.signature;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
 }
 
@@ -244,7 +257,7 @@ async fn payout(
     } else {
         instructions::payout_failed(&oracle, &grid_address, &resident, number, &payout_id)
     };
-    let signature = client.send(&[ix], &[]).await?;
+    let signature = client.send(&[ix], &[]).await?.signature;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
 }
 
@@ -260,45 +273,97 @@ async fn show_sale(
         .account::<Sale>(address)
         .await?
         .ok_or_else(|| anyhow!("sale {number} is gone"))?;
-    let mut row = sale_json(number, address, &sale);
-    row["resident"] = json!(resident_id);
-    row["signature"] = json!(signature);
-    globals
-        .output()
-        .print(row, || sale_line(resident_id, number, &sale));
+    globals.output().show(&SaleChanged {
+        sale: SaleView::new(number, address, &sale),
+        resident: resident_id.to_string(),
+        signature: signature.to_string(),
+    });
     Ok(())
 }
 
-fn sale_line(resident_id: &str, number: u32, sale: &Sale) -> String {
-    let coins = format_k(sale.units);
-    let usd = format_usd(sale.cents);
-    let what = match sale.status {
-        SaleStatus::Requested => {
-            format!("{coins} k set aside, waiting for its payout (cancel with deu withdraw cancel {number})")
-        }
-        SaleStatus::Locked => format!("{coins} k locked for a ${usd} payout"),
-        SaleStatus::Paid => format!("${usd} paid out ({}); {coins} k burned", sale.payout_id),
-        SaleStatus::Returned => format!(
-            "payout {} failed; {coins} k returned to {resident_id}",
-            sale.payout_id
-        ),
-        SaleStatus::Reversed => format!(
-            "payout {} failed after it was paid; {coins} k given back to {resident_id}",
-            sale.payout_id
-        ),
-    };
-    format!("Sale {number} of {resident_id}: {what}")
+/// A sale the oracle just locked or settled, as it stands now.
+#[derive(Serialize)]
+struct SaleChanged {
+    #[serde(flatten)]
+    sale: SaleView,
+    resident: String,
+    signature: String,
+}
+
+impl fmt::Display for SaleChanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_sale(f, &self.resident, &self.sale)
+    }
+}
+
+/// A resident's sale in `deu withdraw list`.
+#[derive(Serialize)]
+struct SaleRow {
+    #[serde(flatten)]
+    sale: SaleView,
+    #[serde(skip)]
+    resident: String,
+}
+
+impl Row for SaleRow {
+    fn line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_sale(f, &self.resident, &self.sale)
+    }
+}
+
+/// Where a resident's sale stands, in words.
+fn write_sale(f: &mut fmt::Formatter<'_>, resident: &str, sale: &SaleView) -> fmt::Result {
+    let number = sale.number;
+    let coins = &sale.coins_k;
+    let usd = sale.usd.as_deref().unwrap_or_default();
+    let payout = sale.payout_id.as_deref().unwrap_or_default();
+    let is = |status| sale.status == sale_status_name(status);
+    write!(f, "Sale {number} of {resident}: ")?;
+    if is(SaleStatus::Requested) {
+        write!(f, "{coins} k set aside, waiting for its payout (cancel with deu withdraw cancel {number})")
+    } else if is(SaleStatus::Locked) {
+        write!(f, "{coins} k locked for a ${usd} payout")
+    } else if is(SaleStatus::Paid) {
+        write!(f, "${usd} paid out ({payout}); {coins} k burned")
+    } else if is(SaleStatus::Returned) {
+        write!(
+            f,
+            "payout {payout} failed; {coins} k returned to {resident}"
+        )
+    } else {
+        write!(
+            f,
+            "payout {payout} failed after it was paid; {coins} k given back to {resident}"
+        )
+    }
 }
 
 async fn close_expired(globals: &Globals) -> anyhow::Result<()> {
     let client = globals.client()?;
     let (grid_address, _) = load_grid(globals, &client).await?;
-    let (receipts, sales) = client.close_expired(&grid_address).await?;
-    globals.output().print(
-        json!({"receipts_closed": receipts, "sales_closed": sales}),
-        || format!("Closed {receipts} expired receipts and {sales} ended sales; their rent went back to who paid it"),
-    );
+    let (receipts_closed, sales_closed) = client.close_expired(&grid_address).await?;
+    globals.output().show(&ExpiredClosed {
+        receipts_closed,
+        sales_closed,
+    });
     Ok(())
+}
+
+/// Receipts and ended sales closed past the grid's retention.
+#[derive(Serialize)]
+struct ExpiredClosed {
+    receipts_closed: usize,
+    sales_closed: usize,
+}
+
+impl fmt::Display for ExpiredClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Closed {} expired receipts and {} ended sales; their rent went back to who paid it",
+            self.receipts_closed, self.sales_closed
+        )
+    }
 }
 
 pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Result<()> {
@@ -313,22 +378,18 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
     let id = state.id.clone();
     let (number, signature) = match &command {
         WithdrawCommand::List { .. } => {
-            let sales = client.sales(&resident, state.sale_count).await?;
-            let rows: Vec<_> = sales
+            let rows = client
+                .sales(&resident, state.sale_count)
+                .await?
                 .iter()
-                .map(|(n, address, sale)| sale_json(*n, address, sale))
+                .map(|(n, address, sale)| SaleRow {
+                    sale: SaleView::new(*n, address, sale),
+                    resident: id.clone(),
+                })
                 .collect();
-            globals.output().print(json!(rows), || {
-                if sales.is_empty() {
-                    format!("{id} has no sales")
-                } else {
-                    sales
-                        .iter()
-                        .map(|(n, _, sale)| sale_line(&id, *n, sale))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
-            });
+            globals
+                .output()
+                .show(&Rows::new(rows, format!("{id} has no sales")));
             return Ok(());
         }
         WithdrawCommand::Request { amount_k, to, .. } => {
@@ -345,12 +406,12 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
                 amount,
                 fiat::destination_hash(to),
             );
-            (number, client.send(&[ix], &[]).await?)
+            (number, client.send(&[ix], &[]).await?.signature)
         }
         WithdrawCommand::Cancel { sale, .. } => {
             let ix =
                 instructions::cancel_withdrawal(&client.payer(), &grid_address, &resident, *sale);
-            (*sale, client.send(&[ix], &[]).await?)
+            (*sale, client.send(&[ix], &[]).await?.signature)
         }
     };
     let balance = client.token_amount(&pda::coins(&resident)).await?;
@@ -359,25 +420,153 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
     let worth = sale
         .as_ref()
         .and_then(|s| fiat::quote_payout_cents(s.units, grid.coin_price_cents));
-    globals.output().print(
-        json!({
-            "resident": id,
-            "sale": number,
-            "sale_address": address.to_string(),
-            "status": sale.as_ref().map_or("cancelled", |s| sale_status_name(s.status)),
-            "worth_usd": worth.map(format_usd),
-            "balance_k": format_k(balance),
-            "signature": signature,
-        }),
-        || match (&sale, worth) {
-            (Some(sale), Some(cents)) => format!(
-                "Sale {number}: {} k set aside for a payout of about ${} (at today's price); {id} has {} k left. The payment service pays it once you ask it to (sale {number})",
-                format_k(sale.units),
-                format_usd(cents),
-                format_k(balance)
-            ),
-            _ => format!("Sale {number} cancelled: {id} has {} k", format_k(balance)),
-        },
-    );
+    globals.output().show(&Withdrawal {
+        resident: id,
+        sale: number,
+        sale_address: address.to_string(),
+        status: sale
+            .as_ref()
+            .map_or("cancelled", |s| sale_status_name(s.status)),
+        worth_usd: worth.map(format_usd),
+        balance_k: format_k(balance),
+        signature,
+        coins_k: sale.as_ref().map(|s| format_k(s.units)),
+    });
     Ok(())
+}
+
+/// A sale a resident just requested or cancelled, and the coins they have left.
+#[derive(Serialize)]
+struct Withdrawal {
+    resident: String,
+    sale: u32,
+    sale_address: String,
+    status: &'static str,
+    /// What the sale's coins are worth at today's price, while it stands.
+    worth_usd: Option<String>,
+    balance_k: String,
+    signature: String,
+    #[serde(skip)]
+    coins_k: Option<String>,
+}
+
+impl fmt::Display for Withdrawal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (number, id, balance) = (self.sale, &self.resident, &self.balance_k);
+        match (&self.coins_k, &self.worth_usd) {
+            (Some(coins), Some(usd)) => write!(
+                f,
+                "Sale {number}: {coins} k set aside for a payout of about ${usd} (at today's price); {id} has {balance} k left. The payment service pays it once you ask it to (sale {number})"
+            ),
+            _ => write!(f, "Sale {number} cancelled: {id} has {balance} k"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sale(status: &'static str, usd: Option<&str>, payout_id: Option<&str>) -> SaleView {
+        SaleView {
+            number: 0,
+            address: "SaLe".into(),
+            status,
+            coins_k: "2.000000".into(),
+            usd: usd.map(String::from),
+            payout_id: payout_id.map(String::from),
+            requested_ts: 100,
+            ended_ts: None,
+        }
+    }
+
+    fn line(sale: SaleView) -> String {
+        Rows::new(
+            vec![SaleRow {
+                sale,
+                resident: "angel".into(),
+            }],
+            "",
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn each_sale_state_reads_as_a_sentence() {
+        assert_eq!(
+            line(sale("requested", None, None)),
+            "Sale 0 of angel: 2.000000 k set aside, waiting for its payout (cancel with deu withdraw cancel 0)"
+        );
+        assert_eq!(
+            line(sale("locked", Some("0.20"), None)),
+            "Sale 0 of angel: 2.000000 k locked for a $0.20 payout"
+        );
+        assert_eq!(
+            line(sale("paid", Some("0.20"), Some("po_1"))),
+            "Sale 0 of angel: $0.20 paid out (po_1); 2.000000 k burned"
+        );
+        assert_eq!(
+            line(sale("returned", Some("0.20"), Some("po_1"))),
+            "Sale 0 of angel: payout po_1 failed; 2.000000 k returned to angel"
+        );
+        assert_eq!(
+            line(sale("reversed", Some("0.20"), Some("po_1"))),
+            "Sale 0 of angel: payout po_1 failed after it was paid; 2.000000 k given back to angel"
+        );
+    }
+
+    #[test]
+    fn a_listed_sale_is_the_sdk_view_and_a_changed_one_adds_who_and_the_signature() {
+        let listed = Rows::new(
+            vec![SaleRow {
+                sale: sale("locked", Some("0.20"), None),
+                resident: "angel".into(),
+            }],
+            "",
+        );
+        let view = json!({"number": 0, "address": "SaLe", "status": "locked", "coins_k": "2.000000",
+            "usd": "0.20", "payout_id": null, "requested_ts": 100, "ended_ts": null});
+        assert_eq!(
+            serde_json::to_value(&listed).unwrap(),
+            json!([view.clone()])
+        );
+        let changed = SaleChanged {
+            sale: sale("locked", Some("0.20"), None),
+            resident: "angel".into(),
+            signature: "SiG".into(),
+        };
+        let mut expected = view;
+        expected["resident"] = json!("angel");
+        expected["signature"] = json!("SiG");
+        assert_eq!(serde_json::to_value(&changed).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_withdrawal_is_set_aside_or_cancelled() {
+        let mut withdrawal = Withdrawal {
+            resident: "angel".into(),
+            sale: 0,
+            sale_address: "SaLe".into(),
+            status: "requested",
+            worth_usd: Some("0.20".into()),
+            balance_k: "0.721818".into(),
+            signature: "SiG".into(),
+            coins_k: Some("2.000000".into()),
+        };
+        assert_eq!(
+            withdrawal.to_string(),
+            "Sale 0: 2.000000 k set aside for a payout of about $0.20 (at today's price); angel has 0.721818 k left. The payment service pays it once you ask it to (sale 0)"
+        );
+        assert_eq!(
+            serde_json::to_value(&withdrawal).unwrap(),
+            json!({"resident": "angel", "sale": 0, "sale_address": "SaLe", "status": "requested",
+                "worth_usd": "0.20", "balance_k": "0.721818", "signature": "SiG"})
+        );
+        (withdrawal.status, withdrawal.worth_usd, withdrawal.coins_k) = ("cancelled", None, None);
+        assert_eq!(
+            withdrawal.to_string(),
+            "Sale 0 cancelled: angel has 0.721818 k"
+        );
+    }
 }

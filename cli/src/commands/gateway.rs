@@ -8,19 +8,20 @@
 //! ends it, logged with the reason. With no decision from the chain for longer than the grace
 //! window, a consumer's relay opens (`--fail-safe open`, the default).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
-use energy_utility_sdk::accounts::ReadingStatus;
 use energy_utility_sdk::amounts::format_kwh;
 use energy_utility_sdk::{instructions, Client, SdkError};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::context::{load_grid, Globals};
 use crate::gateway::spool::{Observed, Pending};
 use crate::gateway::{source, Actuator, MeterSource, Spool};
+use crate::views::Reported;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailSafe {
@@ -198,7 +199,7 @@ async fn tick(
     // Write ahead: the register is on disk before anything is sent.
     spool.save(path)?;
 
-    let mut reported: Vec<Value> = Vec::new();
+    let mut reported = Vec::new();
     let online = chain.is_some();
     if let Some((grid_address, meter)) = chain {
         // A single tick (--once) is a deliberate try: it does not wait out the backoff.
@@ -213,7 +214,7 @@ async fn tick(
                     p.epoch,
                     p.register_wh,
                 );
-                async move { client.send(&[ix], &[]).await }
+                async move { client.send_without_events(&[ix], &[]).await }
             };
             let mut target = pending;
             let mut outcome = judge(send(target).await);
@@ -225,16 +226,7 @@ async fn tick(
             match outcome {
                 Outcome::Reported => {
                     let (_, state) = client.meter(&grid_address, &args.meter).await?;
-                    let reading = state
-                        .readings
-                        .iter()
-                        .find(|r| r.epoch == target.epoch && r.status != ReadingStatus::Empty);
-                    reported.push(json!({
-                        "epoch": target.epoch,
-                        "register_kwh": format_kwh(target.register_wh),
-                        "kwh": reading.map(|r| format_kwh(r.wh)),
-                        "hours": reading.map(|r| r.hours),
-                    }));
+                    reported.push(Reported::new(&state, target.epoch, target.register_wh));
                     spool.sent();
                 }
                 Outcome::Dropped(reason) => {
@@ -279,32 +271,48 @@ async fn tick(
         )?;
     }
     spool.save(path)?;
-    globals.output().print(
-        json!({
-            "meter": args.meter,
-            "epoch": epoch,
-            "register_kwh": format_kwh(register),
-            "reported": reported,
-            "pending": usize::from(spool.pending.is_some()),
-            "connected": spool.connected,
-            "online": online,
-        }),
-        || {
-            format!(
-                "gateway {}: epoch {epoch}, register {} kWh, {} reported, {} waiting, relay {}",
-                args.meter,
-                format_kwh(register),
-                reported.len(),
-                usize::from(spool.pending.is_some()),
-                match spool.connected {
-                    Some(true) => "connected",
-                    Some(false) => "DISCONNECTED",
-                    None => "unknown",
-                }
-            )
-        },
-    );
+    globals.output().show(&Tick {
+        meter: args.meter.clone(),
+        epoch,
+        register_kwh: format_kwh(register),
+        reported,
+        pending: usize::from(spool.pending.is_some()),
+        connected: spool.connected,
+        online,
+    });
     Ok(())
+}
+
+/// One tick of the gateway: the meter's register, what it reported, what still waits, and the
+/// relay as the chain (or the fail-safe) last set it.
+#[derive(Serialize)]
+struct Tick {
+    meter: String,
+    epoch: u64,
+    register_kwh: String,
+    reported: Vec<Reported>,
+    pending: usize,
+    connected: Option<bool>,
+    online: bool,
+}
+
+impl fmt::Display for Tick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gateway {}: epoch {}, register {} kWh, {} reported, {} waiting, relay {}",
+            self.meter,
+            self.epoch,
+            self.register_kwh,
+            self.reported.len(),
+            self.pending,
+            match self.connected {
+                Some(true) => "connected",
+                Some(false) => "DISCONNECTED",
+                None => "unknown",
+            }
+        )
+    }
 }
 
 /// Drives the relay when the decision changed.

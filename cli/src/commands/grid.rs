@@ -1,86 +1,100 @@
 //! `deu grid`: create the community grid, change its parameters, inspect it.
 
+use std::fmt;
+
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use energy_utility::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
-use energy_utility::instructions::{InitializeGridArgs, UpdateGridArgs};
-use energy_utility::state::{EpochParams, OracleLimits};
+use energy_utility_sdk::accounts::{EpochParams, OracleLimits};
 use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_ratio_permille, parse_usd};
+use energy_utility_sdk::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
+use energy_utility_sdk::instructions::{InitializeGridArgs, UpdateGridArgs};
+use energy_utility_sdk::views::GridView;
 use energy_utility_sdk::{instructions, pda};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::context::{load_grid, pubkey_arg, Globals};
-use energy_utility_sdk::views::GridView;
 
 #[derive(Subcommand)]
 pub enum GridCommand {
     /// Create the grid named by --grid, with the keypair as its admin
-    Init {
-        /// The utility's fee per epoch, in k
-        #[arg(long, default_value = "0.01")]
-        fee: String,
-        /// What consumers pay per kWh, in k
-        #[arg(long, default_value = "1")]
-        tariff: String,
-        /// Dollar price of one coin k (the payment oracle mints and burns at it)
-        #[arg(long, default_value = "0.10")]
-        coin_price_usd: String,
-        /// Epoch length in seconds (fixed for the grid's life)
-        #[arg(long, default_value_t = DEFAULT_EPOCH_SECONDS)]
-        epoch_seconds: u32,
-        /// How long after an epoch ends late reports are accepted, in seconds
-        #[arg(long, default_value_t = DEFAULT_GRACE_SECONDS)]
-        grace_seconds: u32,
-        /// The most one meter may report per epoch, in kWh
-        #[arg(long, default_value = "1000")]
-        max_kwh: String,
-        /// The payment oracle's public key or keypair file [default: the keypair's]
-        #[arg(long)]
-        oracle: Option<String>,
-        /// The highest fee per epoch the grid may ever charge, in k: fixed for good
-        #[arg(long, default_value = "0.1")]
-        fee_cap: String,
-        #[command(flatten)]
-        limits: OracleLimitArgs,
-        #[command(flatten)]
-        rules: ReadingRuleArgs,
-    },
+    Init(InitArgs),
     /// Show the grid's parameters, clock, accounts and the oracle's mint budget
     Show,
     /// Change parameters (fee, tariff, limit and grace from the next epoch; price and oracle at once)
-    Update {
-        #[arg(long)]
-        fee: Option<String>,
-        #[arg(long)]
-        tariff: Option<String>,
-        #[arg(long)]
-        coin_price_usd: Option<String>,
-        #[arg(long)]
-        grace_seconds: Option<u32>,
-        #[arg(long)]
-        max_kwh: Option<String>,
-        #[arg(long)]
-        oracle: Option<String>,
-        #[command(flatten)]
-        limits: OracleLimitArgs,
-        #[command(flatten)]
-        rules: ReadingRuleArgs,
-    },
+    Update(UpdateArgs),
     /// Bring the grid's address lookup tables up to its meters, so the crank settles 55
     /// meters a transaction (admin; `deu meter register` does it after each registration)
     SyncTables,
     /// Move the utility's fees from the treasury to its own resident account, to sell (admin)
-    CollectFees {
-        /// Coins k to take [default: everything in the treasury]
-        amount_k: Option<String>,
-        /// The utility's resident id [default: the resident registered by the admin's keypair]
-        #[arg(long)]
-        to: Option<String>,
-    },
+    CollectFees(CollectFeesArgs),
     /// Stop every coin movement and report until resumed (admin)
     Pause,
     /// Resume a paused grid (admin)
     Resume,
+}
+
+// `deu grid init`'s flags.
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// The utility's fee per epoch, in k
+    #[arg(long, default_value = "0.01")]
+    fee: String,
+    /// What consumers pay per kWh, in k
+    #[arg(long, default_value = "1")]
+    tariff: String,
+    /// Dollar price of one coin k (the payment oracle mints and burns at it)
+    #[arg(long, default_value = "0.10")]
+    coin_price_usd: String,
+    /// Epoch length in seconds (fixed for the grid's life)
+    #[arg(long, default_value_t = DEFAULT_EPOCH_SECONDS)]
+    epoch_seconds: u32,
+    /// How long after an epoch ends late reports are accepted, in seconds
+    #[arg(long, default_value_t = DEFAULT_GRACE_SECONDS)]
+    grace_seconds: u32,
+    /// The most one meter may report per epoch, in kWh
+    #[arg(long, default_value = "1000")]
+    max_kwh: String,
+    /// The payment oracle's public key or keypair file [default: the keypair's]
+    #[arg(long)]
+    oracle: Option<String>,
+    /// The highest fee per epoch the grid may ever charge, in k: fixed for good
+    #[arg(long, default_value = "0.1")]
+    fee_cap: String,
+    #[command(flatten)]
+    limits: OracleLimitArgs,
+    #[command(flatten)]
+    rules: ReadingRuleArgs,
+}
+
+// `deu grid collect-fees`'s arguments.
+#[derive(clap::Args)]
+pub struct CollectFeesArgs {
+    /// Coins k to take [default: everything in the treasury]
+    amount_k: Option<String>,
+    /// The utility's resident id [default: the resident registered by the admin's keypair]
+    #[arg(long)]
+    to: Option<String>,
+}
+
+// `deu grid update`'s flags: each one left out keeps its value.
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    #[arg(long)]
+    fee: Option<String>,
+    #[arg(long)]
+    tariff: Option<String>,
+    #[arg(long)]
+    coin_price_usd: Option<String>,
+    #[arg(long)]
+    grace_seconds: Option<u32>,
+    #[arg(long)]
+    max_kwh: Option<String>,
+    #[arg(long)]
+    oracle: Option<String>,
+    #[command(flatten)]
+    limits: OracleLimitArgs,
+    #[command(flatten)]
+    rules: ReadingRuleArgs,
 }
 
 /// How meters' readings are judged: silence and the loss band.
@@ -152,128 +166,10 @@ impl OracleLimitArgs {
 
 pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> {
     match command {
-        GridCommand::Init {
-            fee,
-            tariff,
-            coin_price_usd,
-            epoch_seconds,
-            grace_seconds,
-            max_kwh,
-            oracle,
-            fee_cap,
-            limits,
-            rules,
-        } => {
-            let client = globals.client()?;
-            if client.grid(&globals.grid).await.is_ok() {
-                bail!("grid '{}' already exists", globals.grid);
-            }
-            let args = InitializeGridArgs {
-                name: globals.grid.clone(),
-                oracle: match oracle {
-                    Some(key) => pubkey_arg(&key)?,
-                    None => client.payer(),
-                },
-                params: EpochParams {
-                    fee_units: parse_k(&fee).map_err(|e| anyhow!("--fee: {e}"))?,
-                    tariff_units_per_kwh: parse_k(&tariff).map_err(|e| anyhow!("--tariff: {e}"))?,
-                    max_wh_per_epoch: parse_kwh(&max_kwh).map_err(|e| anyhow!("--max-kwh: {e}"))?,
-                    grace_seconds,
-                    max_silent_epochs: rules
-                        .max_silent_epochs
-                        .unwrap_or(EpochParams::default().max_silent_epochs),
-                    loss_band_min_permille: ReadingRuleArgs::ratio(
-                        &rules.loss_band_min,
-                        "--loss-band-min",
-                    )?
-                    .unwrap_or(EpochParams::default().loss_band_min_permille),
-                    loss_band_max_permille: ReadingRuleArgs::ratio(
-                        &rules.loss_band_max,
-                        "--loss-band-max",
-                    )?
-                    .unwrap_or(EpochParams::default().loss_band_max_permille),
-                },
-                coin_price_cents: parse_usd(&coin_price_usd)
-                    .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
-                epoch_seconds,
-                max_fee_units: parse_k(&fee_cap).map_err(|e| anyhow!("--fee-cap: {e}"))?,
-                oracle_limits: {
-                    let defaults = OracleLimits::default();
-                    OracleLimits {
-                        mint_limit_units: limits
-                            .mint_limit_units()?
-                            .unwrap_or(defaults.mint_limit_units),
-                        mint_window_seconds: limits
-                            .window_seconds()?
-                            .unwrap_or(defaults.mint_window_seconds),
-                        receipt_retention_seconds: limits
-                            .retention_seconds()?
-                            .unwrap_or(defaults.receipt_retention_seconds),
-                    }
-                },
-            };
-            client
-                .send(&[instructions::initialize_grid(&client.payer(), args)], &[])
-                .await?;
-            show(globals, &client).await
-        }
+        GridCommand::Init(args) => init(globals, args).await,
         GridCommand::Show => show(globals, &globals.reader()).await,
-        GridCommand::Update {
-            fee,
-            tariff,
-            coin_price_usd,
-            grace_seconds,
-            max_kwh,
-            oracle,
-            limits,
-            rules,
-        } => {
-            let client = globals.client()?;
-            let (grid, _) = load_grid(globals, &client).await?;
-            let args = UpdateGridArgs {
-                fee_units: fee
-                    .map(|f| parse_k(&f))
-                    .transpose()
-                    .map_err(|e| anyhow!("--fee: {e}"))?,
-                tariff_units_per_kwh: tariff
-                    .map(|t| parse_k(&t))
-                    .transpose()
-                    .map_err(|e| anyhow!("--tariff: {e}"))?,
-                max_wh_per_epoch: max_kwh
-                    .map(|m| parse_kwh(&m))
-                    .transpose()
-                    .map_err(|e| anyhow!("--max-kwh: {e}"))?,
-                grace_seconds,
-                max_silent_epochs: rules.max_silent_epochs,
-                loss_band_min_permille: ReadingRuleArgs::ratio(
-                    &rules.loss_band_min,
-                    "--loss-band-min",
-                )?,
-                loss_band_max_permille: ReadingRuleArgs::ratio(
-                    &rules.loss_band_max,
-                    "--loss-band-max",
-                )?,
-                coin_price_cents: coin_price_usd
-                    .map(|p| parse_usd(&p))
-                    .transpose()
-                    .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
-                oracle: oracle.map(|o| pubkey_arg(&o)).transpose()?,
-                mint_limit_units: limits.mint_limit_units()?,
-                mint_window_seconds: limits.window_seconds()?,
-                receipt_retention_seconds: limits.retention_seconds()?,
-            };
-            if args == UpdateGridArgs::default() {
-                bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max");
-            }
-            client
-                .send(
-                    &[instructions::update_grid(&client.payer(), &grid, args)],
-                    &[],
-                )
-                .await?;
-            show(globals, &client).await
-        }
-        GridCommand::CollectFees { amount_k, to } => collect_fees(globals, amount_k, to).await,
+        GridCommand::Update(args) => update(globals, args).await,
+        GridCommand::CollectFees(args) => collect_fees(globals, args).await,
         GridCommand::SyncTables => sync_tables(globals).await,
         GridCommand::Pause | GridCommand::Resume => {
             let paused = matches!(command, GridCommand::Pause);
@@ -288,6 +184,112 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             show(globals, &client).await
         }
     }
+}
+
+async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    if client.grid(&globals.grid).await.is_ok() {
+        bail!("grid '{}' already exists", globals.grid);
+    }
+    let InitArgs { limits, rules, .. } = &flags;
+    let args = InitializeGridArgs {
+        name: globals.grid.clone(),
+        oracle: match &flags.oracle {
+            Some(key) => pubkey_arg(key)?,
+            None => client.payer(),
+        },
+        params: EpochParams {
+            fee_units: parse_k(&flags.fee).map_err(|e| anyhow!("--fee: {e}"))?,
+            tariff_units_per_kwh: parse_k(&flags.tariff).map_err(|e| anyhow!("--tariff: {e}"))?,
+            max_wh_per_epoch: parse_kwh(&flags.max_kwh).map_err(|e| anyhow!("--max-kwh: {e}"))?,
+            grace_seconds: flags.grace_seconds,
+            max_silent_epochs: rules
+                .max_silent_epochs
+                .unwrap_or(EpochParams::default().max_silent_epochs),
+            loss_band_min_permille: ReadingRuleArgs::ratio(
+                &rules.loss_band_min,
+                "--loss-band-min",
+            )?
+            .unwrap_or(EpochParams::default().loss_band_min_permille),
+            loss_band_max_permille: ReadingRuleArgs::ratio(
+                &rules.loss_band_max,
+                "--loss-band-max",
+            )?
+            .unwrap_or(EpochParams::default().loss_band_max_permille),
+        },
+        coin_price_cents: parse_usd(&flags.coin_price_usd)
+            .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
+        epoch_seconds: flags.epoch_seconds,
+        max_fee_units: parse_k(&flags.fee_cap).map_err(|e| anyhow!("--fee-cap: {e}"))?,
+        oracle_limits: {
+            let defaults = OracleLimits::default();
+            OracleLimits {
+                mint_limit_units: limits
+                    .mint_limit_units()?
+                    .unwrap_or(defaults.mint_limit_units),
+                mint_window_seconds: limits
+                    .window_seconds()?
+                    .unwrap_or(defaults.mint_window_seconds),
+                receipt_retention_seconds: limits
+                    .retention_seconds()?
+                    .unwrap_or(defaults.receipt_retention_seconds),
+            }
+        },
+    };
+    client
+        .send(&[instructions::initialize_grid(&client.payer(), args)], &[])
+        .await?;
+    show(globals, &client).await
+}
+
+async fn update(globals: &Globals, flags: UpdateArgs) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid, _) = load_grid(globals, &client).await?;
+    let UpdateArgs { limits, rules, .. } = &flags;
+    let args = UpdateGridArgs {
+        fee_units: flags
+            .fee
+            .as_deref()
+            .map(parse_k)
+            .transpose()
+            .map_err(|e| anyhow!("--fee: {e}"))?,
+        tariff_units_per_kwh: flags
+            .tariff
+            .as_deref()
+            .map(parse_k)
+            .transpose()
+            .map_err(|e| anyhow!("--tariff: {e}"))?,
+        max_wh_per_epoch: flags
+            .max_kwh
+            .as_deref()
+            .map(parse_kwh)
+            .transpose()
+            .map_err(|e| anyhow!("--max-kwh: {e}"))?,
+        grace_seconds: flags.grace_seconds,
+        max_silent_epochs: rules.max_silent_epochs,
+        loss_band_min_permille: ReadingRuleArgs::ratio(&rules.loss_band_min, "--loss-band-min")?,
+        loss_band_max_permille: ReadingRuleArgs::ratio(&rules.loss_band_max, "--loss-band-max")?,
+        coin_price_cents: flags
+            .coin_price_usd
+            .as_deref()
+            .map(parse_usd)
+            .transpose()
+            .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
+        oracle: flags.oracle.as_deref().map(pubkey_arg).transpose()?,
+        mint_limit_units: limits.mint_limit_units()?,
+        mint_window_seconds: limits.window_seconds()?,
+        receipt_retention_seconds: limits.retention_seconds()?,
+    };
+    if args == UpdateGridArgs::default() {
+        bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max");
+    }
+    client
+        .send(
+            &[instructions::update_grid(&client.payer(), &grid, args)],
+            &[],
+        )
+        .await?;
+    show(globals, &client).await
 }
 
 async fn sync_tables(globals: &Globals) -> anyhow::Result<()> {
@@ -310,30 +312,35 @@ async fn sync_tables(globals: &Globals) -> anyhow::Result<()> {
         .iter()
         .filter(|m| tables.lists(m))
         .count();
-    globals.output().print(
-        json!({
-            "meters": grid.meter_count,
-            "listed": listed,
-            "added": added,
-            "tables": tables.tables().len(),
-        }),
-        || {
-            format!(
-                "{} of {} meters listed in {} lookup tables ({added} added now): the crank settles them in v0 transactions",
-                listed,
-                grid.meter_count,
-                tables.tables().len()
-            )
-        },
-    );
+    globals.output().show(&TablesSynced {
+        meters: grid.meter_count,
+        listed,
+        added,
+        tables: tables.tables().len(),
+    });
     Ok(())
 }
 
-async fn collect_fees(
-    globals: &Globals,
-    amount_k: Option<String>,
-    to: Option<String>,
-) -> anyhow::Result<()> {
+/// The grid's lookup tables after `deu grid sync-tables`: how many of its meters they list.
+#[derive(Serialize)]
+struct TablesSynced {
+    meters: u32,
+    listed: usize,
+    added: usize,
+    tables: usize,
+}
+
+impl fmt::Display for TablesSynced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} meters listed in {} lookup tables ({} added now): the crank settles them in v0 transactions",
+            self.listed, self.meters, self.tables, self.added
+        )
+    }
+}
+
+async fn collect_fees(globals: &Globals, args: CollectFeesArgs) -> anyhow::Result<()> {
     let client = globals.client()?;
     let (grid_address, grid) = load_grid(globals, &client).await?;
     if grid.admin != client.payer() {
@@ -343,13 +350,14 @@ async fn collect_fees(
             client.payer()
         );
     }
-    let amount_units = amount_k
+    let amount_units = args
+        .amount_k
         .as_deref()
         .map(parse_k)
         .transpose()
         .map_err(|e| anyhow!("invalid amount: {e}"))?
         .unwrap_or(0);
-    let (resident, state) = match to {
+    let (resident, state) = match args.to {
         Some(id) => client.resident(&grid_address, &id).await?,
         None => client
             .residents(&grid_address, grid.resident_count)
@@ -363,43 +371,49 @@ async fn collect_fees(
     let treasury = pda::treasury(&grid_address);
     let before = client.token_amount(&treasury).await?;
     let ix = instructions::collect_fees(&client.payer(), &grid_address, &resident, amount_units);
-    let signature = client.send(&[ix], &[]).await?;
+    let signature = client.send(&[ix], &[]).await?.signature;
     let after = client.token_amount(&treasury).await?;
     let balance = client.token_amount(&state.coins).await?;
-    let collected = before - after;
-    globals.output().print(
-        json!({
-            "resident": state.id,
-            "collected_k": format_k(collected),
-            "treasury_k": format_k(after),
-            "balance_k": format_k(balance),
-            "signature": signature,
-        }),
-        || {
-            format!(
-                "Collected {} k of fees into {}; the treasury holds {} k, {} has {} k to sell (deu withdraw request)",
-                format_k(collected),
-                state.id,
-                format_k(after),
-                state.id,
-                format_k(balance)
-            )
-        },
-    );
+    globals.output().show(&FeesCollected {
+        resident: state.id,
+        collected_k: format_k(before - after),
+        treasury_k: format_k(after),
+        balance_k: format_k(balance),
+        signature,
+    });
     Ok(())
+}
+
+/// The utility's fees moved from the treasury into its own resident account.
+#[derive(Serialize)]
+struct FeesCollected {
+    resident: String,
+    collected_k: String,
+    treasury_k: String,
+    balance_k: String,
+    signature: String,
+}
+
+impl fmt::Display for FeesCollected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Collected {} k of fees into {}; the treasury holds {} k, {} has {} k to sell (deu withdraw request)",
+            self.collected_k, self.resident, self.treasury_k, self.resident, self.balance_k
+        )
+    }
 }
 
 async fn show(globals: &Globals, client: &energy_utility_sdk::Client) -> anyhow::Result<()> {
     let (address, grid) = load_grid(globals, client).await?;
     let now = client.cluster_time().await?;
-    let view = GridView {
-        address,
+    globals.output().show(&GridView::new(
+        &address,
+        &grid,
         now,
-        current_epoch: grid.epoch_at(now).unwrap_or(0),
-        treasury_units: client.token_amount(&pda::treasury(&address)).await?,
-        pool_units: client.token_amount(&pda::pool(&address)).await?,
-        grid: &grid,
-    };
-    globals.output().print(view.json(), || view.text());
+        grid.epoch_at(now).unwrap_or(0),
+        client.token_amount(&pda::treasury(&address)).await?,
+        client.token_amount(&pda::pool(&address)).await?,
+    ));
     Ok(())
 }

@@ -1,17 +1,20 @@
 //! `deu meter`: install meters (admin), show and list them.
 
+use std::fmt;
+
 use anchor_lang::prelude::Pubkey;
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
-use energy_utility::instructions::RegisterMeterArgs;
 use energy_utility_sdk::accounts::MeterKind;
-use energy_utility_sdk::amounts::{format_k, format_kwh, parse_kwh};
+use energy_utility_sdk::amounts::{format_k, parse_kwh};
+use energy_utility_sdk::instructions::RegisterMeterArgs;
 use energy_utility_sdk::meters::default_capacity_w;
-use energy_utility_sdk::{instructions, Client};
-use serde_json::Value;
+use energy_utility_sdk::views::MeterView;
+use energy_utility_sdk::{instructions, pda, Client};
+use serde::Serialize;
 
 use crate::context::{load_grid, pubkey_arg, Globals};
-use energy_utility_sdk::views::{kind_name, meter_json, meter_text};
+use crate::output::{Row, Rows};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Kind {
@@ -37,31 +40,7 @@ impl From<Kind> for MeterKind {
 #[derive(Subcommand)]
 pub enum MeterCommand {
     /// Install a meter (the grid's admin keypair)
-    Register {
-        meter_id: String,
-        #[arg(long, value_enum)]
-        kind: Kind,
-        /// The resident who owns it (and receives a producer's earnings)
-        #[arg(long)]
-        owner: String,
-        /// The meter device's public key (or its keypair file): the only key that can report
-        #[arg(long)]
-        gateway: String,
-        #[arg(long, default_value = "")]
-        label: String,
-        /// Position on the community map, in degrees
-        #[arg(long, allow_negative_numbers = true, requires = "lon")]
-        lat: Option<f64>,
-        #[arg(long, allow_negative_numbers = true, requires = "lat")]
-        lon: Option<f64>,
-        /// Nameplate power in kW: no reading may exceed it over the hours it covers
-        /// [default: producer 10, household 20, pole 1, stadium 500, other 50]
-        #[arg(long)]
-        capacity_kw: Option<String>,
-        /// The meter's register when installed, in kWh (a used meter's reading)
-        #[arg(long, default_value = "0")]
-        register_kwh: String,
-    },
+    Register(RegisterArgs),
     /// Change a meter's nameplate capacity, in kW (admin)
     SetCapacity {
         meter_id: String,
@@ -91,6 +70,34 @@ pub enum MeterCommand {
     Close { meter_id: String },
 }
 
+// `deu meter register`'s arguments.
+#[derive(clap::Args)]
+pub struct RegisterArgs {
+    meter_id: String,
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// The resident who owns it (and receives a producer's earnings)
+    #[arg(long)]
+    owner: String,
+    /// The meter device's public key (or its keypair file): the only key that can report
+    #[arg(long)]
+    gateway: String,
+    #[arg(long, default_value = "")]
+    label: String,
+    /// Position on the community map, in degrees
+    #[arg(long, allow_negative_numbers = true, requires = "lon")]
+    lat: Option<f64>,
+    #[arg(long, allow_negative_numbers = true, requires = "lat")]
+    lon: Option<f64>,
+    /// Nameplate power in kW: no reading may exceed it over the hours it covers
+    /// [default: producer 10, household 20, pole 1, stadium 500, other 50]
+    #[arg(long)]
+    capacity_kw: Option<String>,
+    /// The meter's register when installed, in kWh (a used meter's reading)
+    #[arg(long, default_value = "0")]
+    register_kwh: String,
+}
+
 /// Kilowatts as whole watts (e.g. "4.2" → 4,200), more than zero.
 fn kw_arg(text: &str, name: &str) -> anyhow::Result<u64> {
     let watts = parse_kwh(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
@@ -110,52 +117,7 @@ fn micro_degrees(value: Option<f64>, limit: f64, name: &str) -> anyhow::Result<i
 
 pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()> {
     match command {
-        MeterCommand::Register {
-            meter_id,
-            kind,
-            owner,
-            gateway,
-            label,
-            lat,
-            lon,
-            capacity_kw,
-            register_kwh,
-        } => {
-            let client = globals.client()?;
-            let (grid_address, grid) = load_grid(globals, &client).await?;
-            let (owner_address, _) = client.resident(&grid_address, &owner).await?;
-            let kind: MeterKind = kind.into();
-            let capacity_w = match capacity_kw {
-                Some(kw) => kw_arg(&kw, "--capacity-kw")?,
-                None => default_capacity_w(kind),
-            };
-            let register_wh =
-                parse_kwh(&register_kwh).map_err(|e| anyhow::anyhow!("--register-kwh: {e}"))?;
-            if client.meter(&grid_address, &meter_id).await.is_ok() {
-                bail!("meter '{meter_id}' already exists in grid '{}'", grid.name);
-            }
-            let args = RegisterMeterArgs {
-                meter_id: meter_id.clone(),
-                kind,
-                gateway: pubkey_arg(&gateway)?,
-                label,
-                latitude_micro: micro_degrees(lat, 90.0, "lat")?,
-                longitude_micro: micro_degrees(lon, 180.0, "lon")?,
-                capacity_w,
-                register_wh,
-            };
-            let ix = instructions::register_meter(
-                &client.payer(),
-                &grid_address,
-                &owner_address,
-                grid.meter_count,
-                args,
-            );
-            client.send(&[ix], &[]).await?;
-            // The meter joins the grid's lookup tables, so the crank settles it in v0 batches.
-            client.sync_lookup_tables(&grid_address).await?;
-            show(globals, &client, &grid_address, &meter_id).await
-        }
+        MeterCommand::Register(args) => register(globals, args).await,
         MeterCommand::SetCapacity {
             meter_id,
             capacity_kw,
@@ -211,35 +173,14 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             let meters = client.meters(&grid_address, grid.meter_count).await?;
             let owners: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
             let owners = client.resident_ids(&owners).await?;
-            let rows: Vec<Value> = meters
+            let rows = meters
                 .iter()
-                .map(|(address, m)| meter_json(address, m, &owners[&m.owner]))
+                .map(|(address, m)| MeterView::new(address, m, &owners[&m.owner]))
                 .collect();
-            let lines: Vec<String> = meters
-                .iter()
-                .map(|(_, m)| {
-                    format!(
-                        "{:<20} {:<10} {:<12} {:>14} k  {:>12} kWh  {}",
-                        m.id,
-                        kind_name(m.kind),
-                        owners[&m.owner],
-                        format_k(m.balance_units),
-                        format_kwh(m.lifetime_wh),
-                        if m.connected {
-                            "connected"
-                        } else {
-                            "DISCONNECTED"
-                        }
-                    )
-                })
-                .collect();
-            globals.output().print(Value::Array(rows), || {
-                if lines.is_empty() {
-                    "no meters yet (install one with `deu meter register`)".to_string()
-                } else {
-                    lines.join("\n")
-                }
-            });
+            globals.output().show(&Rows::new(
+                rows,
+                "no meters yet (install one with `deu meter register`)",
+            ));
             Ok(())
         }
         MeterCommand::RotateGateway { meter_id, gateway } => {
@@ -252,99 +193,269 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             client.send(&[ix], &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
-        MeterCommand::Deactivate { meter_id } => {
-            let client = globals.client()?;
-            let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
-            let owner_coins = energy_utility_sdk::pda::coins(&state.owner);
-            let before = client.token_amount(&owner_coins).await?;
-            let ix = instructions::deactivate_meter(
-                &client.payer(),
-                &grid_address,
-                &meter,
-                &state.owner,
-            );
-            client.send(&[ix], &[]).await?;
-            let refunded = client.token_amount(&owner_coins).await? - before;
-            let (address, after) = client.meter(&grid_address, &meter_id).await?;
-            let owners = client.resident_ids(&[after.owner]).await?;
-            let owner = &owners[&after.owner];
-            let mut row = meter_json(&address, &after, owner);
-            row["refunded_k"] = Value::String(format_k(refunded));
-            globals.output().print(row, || {
-                format!(
-                    "Retired {meter_id}: {} k refunded to {owner}{}\n{}",
-                    format_k(refunded),
-                    if after.has_pending_readings() {
-                        "; its unsettled readings still settle, then `deu meter close` returns the rest and the rent"
-                    } else {
-                        "; `deu meter close` returns its rent"
-                    },
-                    meter_text(&address, &after, owner)
-                )
-            });
-            Ok(())
-        }
-        MeterCommand::Close { meter_id } => {
-            let client = globals.client()?;
-            let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
-            let owner_coins = energy_utility_sdk::pda::coins(&state.owner);
-            let before = client.token_amount(&owner_coins).await?;
-            let rent_before = client.lamports(&state.rent_payer).await?;
-            let ix = instructions::close_meter(
-                &client.payer(),
-                &grid_address,
-                &meter,
-                state.index,
-                &state.owner,
-                &state.rent_payer,
-            );
-            let signature = client.send(&[ix], &[]).await?;
-            let refunded = client.token_amount(&owner_coins).await? - before;
-            let rent = client
-                .lamports(&state.rent_payer)
-                .await?
-                .saturating_sub(rent_before);
-            globals.output().print(
-                serde_json::json!({
-                    "meter": meter_id,
-                    "closed": true,
-                    "refunded_k": format_k(refunded),
-                    "forgiven_debt_k": format_k(state.debt_units),
-                    "rent_lamports": rent,
-                    "signature": signature,
-                }),
-                || {
-                    format!(
-                        "Closed {meter_id}: {} k to its owner, {} lamports of rent back to {}{}",
-                        format_k(refunded),
-                        rent,
-                        state.rent_payer,
-                        if state.debt_units > 0 {
-                            format!(
-                                "; its {} k of debt is written off",
-                                format_k(state.debt_units)
-                            )
-                        } else {
-                            String::new()
-                        }
-                    )
-                },
-            );
-            Ok(())
-        }
+        MeterCommand::Deactivate { meter_id } => deactivate(globals, &meter_id).await,
+        MeterCommand::Close { meter_id } => close(globals, &meter_id).await,
     }
+}
+
+async fn register(globals: &Globals, flags: RegisterArgs) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    let (owner_address, _) = client.resident(&grid_address, &flags.owner).await?;
+    let kind: MeterKind = flags.kind.into();
+    let capacity_w = match &flags.capacity_kw {
+        Some(kw) => kw_arg(kw, "--capacity-kw")?,
+        None => default_capacity_w(kind),
+    };
+    let register_wh =
+        parse_kwh(&flags.register_kwh).map_err(|e| anyhow::anyhow!("--register-kwh: {e}"))?;
+    let meter_id = flags.meter_id;
+    if client.meter(&grid_address, &meter_id).await.is_ok() {
+        bail!("meter '{meter_id}' already exists in grid '{}'", grid.name);
+    }
+    let args = RegisterMeterArgs {
+        meter_id: meter_id.clone(),
+        kind,
+        gateway: pubkey_arg(&flags.gateway)?,
+        label: flags.label,
+        latitude_micro: micro_degrees(flags.lat, 90.0, "lat")?,
+        longitude_micro: micro_degrees(flags.lon, 180.0, "lon")?,
+        capacity_w,
+        register_wh,
+    };
+    client
+        .register_meter(&grid_address, &owner_address, args)
+        .await?;
+    // The meter joins the grid's lookup tables, so the crank settles it in v0 batches.
+    client.sync_lookup_tables(&grid_address).await?;
+    show(globals, &client, &grid_address, &meter_id).await
 }
 
 async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
     let (address, meter) = client.meter(grid, id).await?;
     let owners = client.resident_ids(&[meter.owner]).await?;
-    let owner = &owners[&meter.owner];
     globals
         .output()
-        .print(meter_json(&address, &meter, owner), || {
-            meter_text(&address, &meter, owner)
-        });
+        .show(&MeterView::new(&address, &meter, &owners[&meter.owner]));
     Ok(())
+}
+
+impl Row for MeterView {
+    fn line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<20} {:<10} {:<12} {:>14} k  {:>12} kWh  {}",
+            self.id,
+            self.kind,
+            self.owner,
+            self.balance_k,
+            self.lifetime_kwh,
+            if self.connected {
+                "connected"
+            } else {
+                "DISCONNECTED"
+            }
+        )
+    }
+}
+
+async fn deactivate(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, _) = load_grid(globals, &client).await?;
+    let (meter, state) = client.meter(&grid_address, meter_id).await?;
+    let owner_coins = pda::coins(&state.owner);
+    let before = client.token_amount(&owner_coins).await?;
+    let ix = instructions::deactivate_meter(&client.payer(), &grid_address, &meter, &state.owner);
+    client.send(&[ix], &[]).await?;
+    let refunded = client.token_amount(&owner_coins).await? - before;
+    let (address, after) = client.meter(&grid_address, meter_id).await?;
+    let owners = client.resident_ids(&[after.owner]).await?;
+    globals.output().show(&Retired {
+        meter: MeterView::new(&address, &after, &owners[&after.owner]),
+        refunded_k: format_k(refunded),
+        pending_readings: after.has_pending_readings(),
+    });
+    Ok(())
+}
+
+/// A meter just retired: the meter as it is now, and the spare coins its owner got back.
+#[derive(Serialize)]
+struct Retired {
+    #[serde(flatten)]
+    meter: MeterView,
+    refunded_k: String,
+    /// Whether readings still wait for settlement before the meter can be closed.
+    #[serde(skip)]
+    pending_readings: bool,
+}
+
+impl fmt::Display for Retired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Retired {}: {} k refunded to {}{}\n{}",
+            self.meter.id,
+            self.refunded_k,
+            self.meter.owner,
+            if self.pending_readings {
+                "; its unsettled readings still settle, then `deu meter close` returns the rest and the rent"
+            } else {
+                "; `deu meter close` returns its rent"
+            },
+            self.meter
+        )
+    }
+}
+
+async fn close(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, _) = load_grid(globals, &client).await?;
+    let (meter, state) = client.meter(&grid_address, meter_id).await?;
+    let owner_coins = pda::coins(&state.owner);
+    let before = client.token_amount(&owner_coins).await?;
+    let rent_before = client.lamports(&state.rent_payer).await?;
+    let ix = instructions::close_meter(
+        &client.payer(),
+        &grid_address,
+        &meter,
+        state.index,
+        &state.owner,
+        &state.rent_payer,
+    );
+    let signature = client.send(&[ix], &[]).await?.signature;
+    let refunded = client.token_amount(&owner_coins).await? - before;
+    let rent = client
+        .lamports(&state.rent_payer)
+        .await?
+        .saturating_sub(rent_before);
+    globals.output().show(&Closed {
+        meter: meter_id.to_string(),
+        closed: true,
+        refunded_k: format_k(refunded),
+        forgiven_debt_k: format_k(state.debt_units),
+        rent_lamports: rent,
+        signature,
+        rent_payer: state.rent_payer.to_string(),
+        forgives_debt: state.debt_units > 0,
+    });
+    Ok(())
+}
+
+/// A retired meter closed: the coins its owner got, the debt written off, the rent returned.
+#[derive(Serialize)]
+struct Closed {
+    meter: String,
+    closed: bool,
+    refunded_k: String,
+    forgiven_debt_k: String,
+    rent_lamports: u64,
+    signature: String,
+    #[serde(skip)]
+    rent_payer: String,
+    #[serde(skip)]
+    forgives_debt: bool,
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Closed {}: {} k to its owner, {} lamports of rent back to {}",
+            self.meter, self.refunded_k, self.rent_lamports, self.rent_payer
+        )?;
+        if self.forgives_debt {
+            write!(f, "; its {} k of debt is written off", self.forgiven_debt_k)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn carlos_house() -> MeterView {
+        MeterView {
+            id: "carlos-house".into(),
+            address: "MeTeR".into(),
+            kind: "household",
+            owner: "carlos".into(),
+            label: String::new(),
+            gateway: "GaTe".into(),
+            active: false,
+            retired: true,
+            connected: true,
+            balance_k: "2.000000".into(),
+            committed_k: "0.000000".into(),
+            debt_k: "0.000000".into(),
+            lifetime_kwh: "3.000".into(),
+            lifetime_k: "3.000000".into(),
+            funded_k: "5.000000".into(),
+            last_epoch: Some(7),
+            last_kwh: Some("3.000".into()),
+            last_hours: Some(1),
+            last_reported_epoch: Some(7),
+            register_kwh: "3.000".into(),
+            capacity_kw: "20.000".into(),
+            silent: false,
+            latitude: 0.0,
+            longitude: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_listed_meter_is_one_line() {
+        assert_eq!(
+            Rows::new(vec![carlos_house()], "").to_string(),
+            "carlos-house         household  carlos             2.000000 k         3.000 kWh  connected"
+        );
+    }
+
+    #[test]
+    fn a_retired_meter_is_the_meter_and_its_refund() {
+        let retired = Retired {
+            meter: carlos_house(),
+            refunded_k: "2.000000".into(),
+            pending_readings: true,
+        };
+        let mut expected = serde_json::to_value(carlos_house()).unwrap();
+        expected["refunded_k"] = json!("2.000000");
+        assert_eq!(serde_json::to_value(&retired).unwrap(), expected);
+        assert_eq!(
+            retired.to_string(),
+            format!(
+                "Retired carlos-house: 2.000000 k refunded to carlos; its unsettled readings still settle, then `deu meter close` returns the rest and the rent\n{}",
+                carlos_house()
+            )
+        );
+    }
+
+    #[test]
+    fn a_closed_meter_names_the_debt_it_forgives() {
+        let mut closed = Closed {
+            meter: "carlos-house".into(),
+            closed: true,
+            refunded_k: "0.000000".into(),
+            forgiven_debt_k: "0.500000".into(),
+            rent_lamports: 3_000_000,
+            signature: "SiG".into(),
+            rent_payer: "AdMiN".into(),
+            forgives_debt: true,
+        };
+        assert_eq!(
+            closed.to_string(),
+            "Closed carlos-house: 0.000000 k to its owner, 3000000 lamports of rent back to AdMiN; its 0.500000 k of debt is written off"
+        );
+        assert_eq!(
+            serde_json::to_value(&closed).unwrap(),
+            json!({"meter": "carlos-house", "closed": true, "refunded_k": "0.000000",
+                "forgiven_debt_k": "0.500000", "rent_lamports": 3_000_000, "signature": "SiG"})
+        );
+        (closed.forgiven_debt_k, closed.forgives_debt) = ("0.000000".into(), false);
+        assert_eq!(
+            closed.to_string(),
+            "Closed carlos-house: 0.000000 k to its owner, 3000000 lamports of rent back to AdMiN"
+        );
+    }
 }

@@ -2,13 +2,16 @@
 //! the hour's energy (`deu report METER 2.5`: added to the register the chain holds) or the
 //! meter's own cumulative register (`--register 1234.5`), as a gateway sends it.
 
+use std::fmt;
+
 use anyhow::{anyhow, bail};
 use clap::Args;
-use energy_utility_sdk::amounts::{format_kwh, parse_kwh};
+use energy_utility_sdk::amounts::parse_kwh;
 use energy_utility_sdk::instructions;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::context::{current_epoch, load_grid, Globals};
+use crate::views::Reported;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -55,47 +58,44 @@ pub async fn run(globals: &Globals, args: ReportArgs) -> anyhow::Result<()> {
     };
     let payer = client.payer();
     let ix = instructions::report(&payer, &payer, &grid_address, &meter, epoch, register_wh);
-    let signature = client.send(&[ix], &[]).await?;
+    let signature = client.send(&[ix], &[]).await?.signature;
     let (_, after) = client.meter(&grid_address, &args.meter_id).await?;
-    let reading = after
-        .readings
-        .iter()
-        .find(|r| {
-            r.epoch == epoch && r.status != energy_utility_sdk::accounts::ReadingStatus::Empty
-        })
-        .copied();
-    globals.output().print(
-        json!({
-            "meter": args.meter_id,
-            "epoch": epoch,
-            "register_kwh": format_kwh(register_wh),
-            "kwh": reading.map(|r| format_kwh(r.wh)),
-            "hours": reading.map(|r| r.hours),
-            "deferred": reading.is_none(),
-            "connected": after.connected,
-            "signature": signature,
-        }),
-        || {
-            let what = match reading {
-                Some(r) if r.hours > 1 => format!(
-                    "{} kWh over the {} epochs since its last reading",
-                    format_kwh(r.wh),
-                    r.hours
-                ),
-                Some(r) => format!("{} kWh", format_kwh(r.wh)),
-                None => "kept for its next reading (the crank is behind)".to_string(),
-            };
-            format!(
-                "{}: register {} kWh for epoch {epoch}: {what}; {}",
-                args.meter_id,
-                format_kwh(register_wh),
-                if after.connected {
-                    "stay connected"
-                } else {
-                    "DISCONNECT (prepaid balance exhausted)"
-                }
-            )
-        },
-    );
+    let reported = Reported::new(&after, epoch, register_wh);
+    globals.output().show(&Report {
+        meter: args.meter_id,
+        deferred: reported.kwh.is_none(),
+        reported,
+        connected: after.connected,
+        signature,
+    });
     Ok(())
+}
+
+/// A meter's report: its register, the reading the chain made of it, and whether the meter
+/// stays connected.
+#[derive(Serialize)]
+struct Report {
+    meter: String,
+    #[serde(flatten)]
+    reported: Reported,
+    /// The chain kept the register for the meter's next reading.
+    deferred: bool,
+    connected: bool,
+    signature: String,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}; {}",
+            self.meter,
+            self.reported,
+            if self.connected {
+                "stay connected"
+            } else {
+                "DISCONNECT (prepaid balance exhausted)"
+            }
+        )
+    }
 }

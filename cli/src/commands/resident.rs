@@ -1,11 +1,14 @@
 //! `deu resident`: register the keypair as a resident, show or list residents.
 
+use std::fmt;
+
+use anchor_lang::prelude::Pubkey;
 use clap::Subcommand;
-use energy_utility_sdk::{instructions, pda};
-use serde_json::Value;
+use energy_utility_sdk::views::ResidentView;
+use energy_utility_sdk::{pda, Client};
 
 use crate::context::{load_grid, Globals};
-use energy_utility_sdk::views::{resident_json, resident_text};
+use crate::output::{Row, Rows};
 
 #[derive(Subcommand)]
 pub enum ResidentCommand {
@@ -25,13 +28,9 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
             if client.resident(&grid_address, &id).await.is_ok() {
                 anyhow::bail!("resident '{id}' already exists in grid '{}'", grid.name);
             }
-            let ix = instructions::register_resident(
-                &client.payer(),
-                &grid_address,
-                grid.resident_count,
-                &id,
-            );
-            client.send(&[ix], &[]).await?;
+            client
+                .register_resident(&client.payer, &grid_address, &id)
+                .await?;
             show(globals, &client, &grid_address, &id).await
         }
         ResidentCommand::Show { id } => {
@@ -44,37 +43,52 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
             let (grid_address, grid) = load_grid(globals, &client).await?;
             let residents = client.residents(&grid_address, grid.resident_count).await?;
             let mut rows = Vec::new();
-            let mut lines = Vec::new();
             for (address, resident) in residents {
                 let balance = client.token_amount(&pda::coins(&address)).await?;
-                rows.push(resident_json(&address, &resident, balance));
-                lines.push(format!(
-                    "{:<20} {:>16} k  {}",
-                    resident.id,
-                    energy_utility_sdk::amounts::format_k(balance),
-                    resident.authority
-                ));
+                rows.push(ResidentView::new(&address, &resident, balance));
             }
-            globals
-                .output()
-                .print(Value::Array(rows), || lines.join("\n"));
+            globals.output().show(&Rows::new(rows, ""));
             Ok(())
         }
     }
 }
 
-async fn show(
-    globals: &Globals,
-    client: &energy_utility_sdk::Client,
-    grid: &anchor_lang::prelude::Pubkey,
-    id: &str,
-) -> anyhow::Result<()> {
+impl Row for ResidentView {
+    fn line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<20} {:>16} k  {}",
+            self.id, self.balance_k, self.owner
+        )
+    }
+}
+
+async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
     let (address, resident) = client.resident(grid, id).await?;
     let balance = client.token_amount(&resident.coins).await?;
     globals
         .output()
-        .print(resident_json(&address, &resident, balance), || {
-            resident_text(&address, &resident, balance)
-        });
+        .show(&ResidentView::new(&address, &resident, balance));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_resident_is_one_line() {
+        let carlos = ResidentView {
+            id: "carlos".into(),
+            address: "ReSiDeNt".into(),
+            owner: "WaLLet".into(),
+            balance_k: "5.000000".into(),
+            escrow_k: "0.000000".into(),
+            locked_k: "0.000000".into(),
+        };
+        assert_eq!(
+            Rows::new(vec![carlos], "").to_string(),
+            "carlos                       5.000000 k  WaLLet"
+        );
+    }
 }

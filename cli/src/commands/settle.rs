@@ -2,6 +2,7 @@
 //! fit, resumes whatever a crashed or concurrent crank left, and closes old epoch accounts so
 //! their rent goes back to whoever paid it.
 
+use std::fmt;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
@@ -10,12 +11,12 @@ use clap::Args;
 use energy_utility_sdk::accounts::{EpochStatus, Grid};
 use energy_utility_sdk::client::SettleOutcome;
 use energy_utility_sdk::settlement;
+use energy_utility_sdk::views::EpochView;
 use energy_utility_sdk::Client;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::context::{current_epoch, load_grid, Globals};
 use crate::output::Output;
-use energy_utility_sdk::views::epoch_json;
 
 #[derive(Args)]
 pub struct SettleArgs {
@@ -54,29 +55,27 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
             );
         }
         let outcome = settle_one(&client, &grid_address, &grid, epoch, &output).await?;
-        let state = client.epoch(&grid_address, epoch).await?;
-        let mut json = state.map_or(json!({"epoch": epoch}), |s| epoch_json(epoch, &s));
-        json["transactions"] = json!(outcome.transactions);
-        json["already_settled"] = json!(outcome.already_settled);
-        output.print(json, || describe(&outcome));
+        let books = match client.epoch(&grid_address, epoch).await? {
+            Some(state) => Books::Kept(Box::new(EpochView::new(epoch, &state))),
+            None => Books::Closed { epoch },
+        };
+        output.show(&EpochSettled {
+            books,
+            run: CrankRun::from(&outcome),
+        });
         return Ok(());
     }
     loop {
         match pass(globals, &client, &args, &output).await {
             Ok(settled) if !args.watch => {
-                output.print(Value::Array(settled.clone()), || {
-                    if settled.is_empty() {
-                        "nothing to settle".to_string()
-                    } else {
-                        format!("settled {} epoch(s)", settled.len())
-                    }
-                });
+                output.show(&Settled(settled));
                 return Ok(());
             }
+            // Watching, each settled epoch is one JSON line; in text the progress told it.
             Ok(settled) => {
                 if output.is_json() {
-                    for row in settled {
-                        println!("{row}");
+                    for row in &settled {
+                        output.show(row);
                     }
                 }
             }
@@ -94,7 +93,7 @@ async fn pass(
     client: &Client,
     args: &SettleArgs,
     output: &Output,
-) -> anyhow::Result<Vec<Value>> {
+) -> anyhow::Result<Vec<SettledEpoch>> {
     let (grid_address, grid) = load_grid(globals, client).await?;
     let now = client.cluster_time().await?;
     let current = current_epoch(client, &grid).await?;
@@ -107,11 +106,12 @@ async fn pass(
         let closes = settlement::reports_close_at(&grid, Some(&state), epoch)?;
         if state.status != EpochStatus::Settled && now >= closes {
             let outcome = settle_one(client, &grid_address, &grid, epoch, output).await?;
-            output.progress(&describe(&outcome));
+            output.progress(&CrankRun::from(&outcome).to_string());
             if let Some(state) = client.epoch(&grid_address, epoch).await? {
-                let mut row = epoch_json(epoch, &state);
-                row["transactions"] = json!(outcome.transactions);
-                settled.push(row);
+                settled.push(SettledEpoch {
+                    books: EpochView::new(epoch, &state),
+                    transactions: outcome.transactions,
+                });
             }
         } else if state.status == EpochStatus::Settled && epoch + args.keep_epochs < current {
             client.close_epoch(&grid_address, epoch).await?;
@@ -146,13 +146,172 @@ async fn settle_one(
         .await?)
 }
 
-fn describe(outcome: &SettleOutcome) -> String {
-    if outcome.already_settled {
-        format!("epoch {} was already settled", outcome.epoch)
-    } else {
-        format!(
-            "epoch {} settled: {} readings in {} transaction(s)",
-            outcome.epoch, outcome.readings, outcome.transactions
+/// What one run of the crank did to an epoch.
+#[derive(Serialize)]
+struct CrankRun {
+    transactions: usize,
+    already_settled: bool,
+    #[serde(skip)]
+    epoch: u64,
+    #[serde(skip)]
+    readings: usize,
+}
+
+impl From<&SettleOutcome> for CrankRun {
+    fn from(outcome: &SettleOutcome) -> Self {
+        Self {
+            transactions: outcome.transactions,
+            already_settled: outcome.already_settled,
+            epoch: outcome.epoch,
+            readings: outcome.readings,
+        }
+    }
+}
+
+impl fmt::Display for CrankRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.already_settled {
+            write!(f, "epoch {} was already settled", self.epoch)
+        } else {
+            write!(
+                f,
+                "epoch {} settled: {} readings in {} transaction(s)",
+                self.epoch, self.readings, self.transactions
+            )
+        }
+    }
+}
+
+/// An epoch's books, or its number alone once its account is closed.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Books {
+    Kept(Box<EpochView>),
+    Closed { epoch: u64 },
+}
+
+/// `deu settle --epoch N`: the epoch's books and what this run did to it.
+#[derive(Serialize)]
+struct EpochSettled {
+    #[serde(flatten)]
+    books: Books,
+    #[serde(flatten)]
+    run: CrankRun,
+}
+
+impl fmt::Display for EpochSettled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.run.fmt(f)
+    }
+}
+
+/// An epoch a sweep settled: its books and the transactions it took.
+#[derive(Serialize)]
+struct SettledEpoch {
+    #[serde(flatten)]
+    books: EpochView,
+    transactions: usize,
+}
+
+impl fmt::Display for SettledEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "epoch {} settled in {} transaction(s)",
+            self.books.epoch, self.transactions
         )
+    }
+}
+
+/// The epochs one sweep settled.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Settled(Vec<SettledEpoch>);
+
+impl fmt::Display for Settled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("nothing to settle")
+        } else {
+            write!(f, "settled {} epoch(s)", self.0.len())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn books(epoch: u64) -> EpochView {
+        EpochView {
+            epoch,
+            state: "settled",
+            consumer_readings: 2,
+            producer_readings: 2,
+            consumed_kwh: "5.000".into(),
+            produced_kwh: "5.500".into(),
+            billed_k: "5.000000".into(),
+            charged_k: "5.000000".into(),
+            unpaid_k: "0.000000".into(),
+            carried_in_k: "0.000000".into(),
+            fee_k: "0.010000".into(),
+            distributable_k: "4.990000".into(),
+            paid_k: "4.989999".into(),
+            carried_k: "0.000001".into(),
+            loss_ratio: Some("1.100".into()),
+            outside_loss_band: false,
+        }
+    }
+
+    fn run(epoch: u64, already_settled: bool) -> CrankRun {
+        CrankRun::from(&SettleOutcome {
+            epoch,
+            transactions: usize::from(!already_settled),
+            readings: if already_settled { 0 } else { 4 },
+            already_settled,
+        })
+    }
+
+    #[test]
+    fn an_epoch_settled_by_hand_is_its_books_and_the_run() {
+        let settled = EpochSettled {
+            books: Books::Kept(Box::new(books(3))),
+            run: run(3, false),
+        };
+        let mut expected = serde_json::to_value(books(3)).unwrap();
+        expected["transactions"] = json!(1);
+        expected["already_settled"] = json!(false);
+        assert_eq!(serde_json::to_value(&settled).unwrap(), expected);
+        assert_eq!(
+            settled.to_string(),
+            "epoch 3 settled: 4 readings in 1 transaction(s)"
+        );
+    }
+
+    #[test]
+    fn an_epoch_whose_account_is_gone_is_its_number() {
+        let settled = EpochSettled {
+            books: Books::Closed { epoch: 3 },
+            run: run(3, true),
+        };
+        assert_eq!(
+            serde_json::to_value(&settled).unwrap(),
+            json!({"epoch": 3, "transactions": 0, "already_settled": true})
+        );
+        assert_eq!(settled.to_string(), "epoch 3 was already settled");
+    }
+
+    #[test]
+    fn a_sweep_is_its_epochs_each_with_its_transactions() {
+        let sweep = Settled(vec![SettledEpoch {
+            books: books(3),
+            transactions: 1,
+        }]);
+        let mut row = serde_json::to_value(books(3)).unwrap();
+        row["transactions"] = json!(1);
+        assert_eq!(serde_json::to_value(&sweep).unwrap(), json!([row]));
+        assert_eq!(sweep.to_string(), "settled 1 epoch(s)");
+        assert_eq!(Settled(vec![]).to_string(), "nothing to settle");
     }
 }

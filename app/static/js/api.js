@@ -1,0 +1,45 @@
+// api.js — the pages' requests to the server: JSON in, JSON out, and the server's error sentence as an ApiError.
+
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** GET `path` (or POST `body` as JSON when given); resolves to the JSON answer, rejects with the server's `error` sentence. */
+export async function api(path, { method = "GET", body } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("Cannot reach the server. Check the connection and try again.", 0);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = data && typeof data.error === "string" ? data.error : `The server answered ${response.status} ${response.statusText}`.trim();
+    throw new ApiError(message, response.status);
+  }
+  if (data === null) throw new ApiError("The server sent an answer this page cannot read.", response.status);
+  return data;
+}
+
+/** The grid's state (its meters and residents, for the pickers and id lists), or null when the server cannot be read. */
+export async function loadDirectory() {
+  try {
+    return await api("/api/state");
+  } catch {
+    return null;
+  }
+}

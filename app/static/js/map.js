@@ -1,0 +1,303 @@
+// map.js — the map page (index): every meter on the plan of the village, the grid clock, the last settlement, the residents and the table of all meters.
+
+import { api } from "./api.js";
+import { $, h, replaceChildren, s, say } from "./dom.js";
+import { fmtK, fmtKwh } from "./format.js";
+import { live, memo } from "./live.js";
+import { glyph, KINDS, kindOf, shownBalance, statePill, stateWord } from "./meters.js";
+import { meterUrl, pollErrorReporter, residentUrl, showGridName } from "./page.js";
+import "./wallet.js"; // the wallet bar in the header and the "Your wallet" card
+
+const MAP = { w: 1000, h: 650, left: 86, right: 86, top: 56, bottom: 110 };
+/** A meter's footprint around its centre: the glyph above, the label plate below. */
+const BOX = { x0: -74, x1: 74, y0: -40, y1: 98 };
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const clamp01 = (v) => (Number.isFinite(Number(v)) ? clamp(Number(v), 0, 1) : 0.5);
+
+function anchorOf(meter) {
+  return [
+    MAP.left + clamp01(meter.x) * (MAP.w - MAP.left - MAP.right),
+    MAP.top + clamp01(meter.y) * (MAP.h - MAP.top - MAP.bottom),
+  ];
+}
+
+/** Places each meter at its (x, y), nudging it aside when it would cover another one. */
+function layoutMeters(meters) {
+  const placed = [];
+  const spots = new Map();
+  const free = (x, y) => placed.every(([px, py]) => Math.abs(px - x) >= BOX.x1 - BOX.x0 + 6 || Math.abs(py - y) >= BOX.y1 - BOX.y0 + 6);
+  const order = [...meters].sort((a, b) => clamp01(a.y) - clamp01(b.y) || clamp01(a.x) - clamp01(b.x) || String(a.id).localeCompare(String(b.id)));
+  for (const meter of order) {
+    const [ax, ay] = anchorOf(meter);
+    let at = null;
+    for (let r = 0; r <= 360 && !at; r += 12) {
+      const steps = r === 0 ? 1 : Math.ceil((2 * Math.PI * r) / 24);
+      for (let i = 0; i < steps; i++) {
+        const angle = (i / steps) * 2 * Math.PI;
+        const x = clamp(ax + r * Math.cos(angle), -BOX.x0 + 4, MAP.w - BOX.x1 - 4);
+        const y = clamp(ay + r * Math.sin(angle), -BOX.y0 + 4, MAP.h - BOX.y1 - 4);
+        if (free(x, y)) {
+          at = [x, y];
+          break;
+        }
+      }
+    }
+    at = at || [ax, ay];
+    placed.push(at);
+    spots.set(meter.id, { anchor: [ax, ay], at });
+  }
+  return spots;
+}
+
+const shortId = (id) => (id.length > 13 ? `${id.slice(0, 12)}…` : id);
+
+/** Builds a meter's group once; `updateMapMeter` refreshes its numbers in place. */
+function buildMapMeter(meter) {
+  const kind = kindOf(meter);
+  const text = (cls, x, y, anchor) => s("text", { class: cls, x, y, "text-anchor": anchor || null });
+  const parts = {
+    title: s("title"),
+    id: text("meter-id", -64, 45),
+    state: text("state", 50, 45, "middle"),
+    kwh: text("kwh", -64, 61),
+    lifetime: text("lifetime", -64, 76),
+    balance: text("balance", -64, 91),
+  };
+  const link = s(
+    "a",
+    { class: "meter-link", href: meterUrl(meter.id) },
+    parts.title,
+    glyph(kind),
+    s("rect", { class: "plate", x: -72, y: 29, width: 144, height: 70, rx: 10, filter: "url(#plate-shadow)" }),
+    parts.id,
+    s("rect", { class: "state-pill", x: 34, y: 34.5, width: 32, height: 14, rx: 7 }),
+    parts.state,
+    parts.kwh,
+    text("caption", 64, 61, "end"),
+    parts.lifetime,
+    text("caption", 64, 76, "end"),
+    parts.balance,
+    text("caption", 64, 91, "end"),
+  );
+  const captions = link.querySelectorAll(".caption");
+  captions[0].textContent = "last hour";
+  captions[1].textContent = "lifetime";
+  captions[2].textContent = KINDS[kind].balance;
+  const g = s("g", { class: `meter meter-${kind}`, "data-meter-id": meter.id, "data-kind": meter.kind }, link);
+  g._parts = parts;
+  g._link = link;
+  return g;
+}
+
+function updateMapMeter(g, meter, at) {
+  const p = g._parts;
+  const kind = kindOf(meter);
+  g.setAttribute("transform", `translate(${at[0].toFixed(1)} ${at[1].toFixed(1)})`);
+  g.setAttribute("data-connected", meter.connected ? "true" : "false");
+  g.setAttribute("data-retired", meter.retired ? "true" : "false");
+  p.id.textContent = shortId(String(meter.id));
+  p.state.textContent = meter.retired ? "OUT" : meter.connected ? "ON" : "OFF";
+  p.kwh.textContent = fmtKwh(meter.last_kwh);
+  p.lifetime.textContent = fmtKwh(meter.lifetime_kwh);
+  p.balance.textContent = fmtK(shownBalance(meter));
+  const hour = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `${fmtKwh(meter.last_kwh)} in epoch ${meter.last_epoch}${meter.last_hours > 1 ? ` (covering ${meter.last_hours} hours)` : ""}`;
+  const summary =
+    `${meter.id}${meter.label ? ` (${meter.label})` : ""}: ${KINDS[kind].name.toLowerCase()} of ${meter.owner}, ${stateWord(meter)}. ` +
+    `Last hour: ${hour}. Register: ${fmtKwh(meter.register_kwh)}. Lifetime: ${fmtKwh(meter.lifetime_kwh)}. ${KINDS[kind].balanceLong}: ${fmtK(shownBalance(meter))}.`;
+  p.title.textContent = summary;
+  g._link.setAttribute("aria-label", `${summary} Open the meter page.`);
+}
+
+function renderMapMeters(meters) {
+  const layer = $("#meters");
+  const leaders = $("#leaders");
+  const existing = new Map([...layer.children].map((g) => [g.getAttribute("data-meter-id"), g]));
+  const spots = layoutMeters(meters);
+  // Lower meters are drawn last, so their glyphs sit over the plates of the ones above.
+  const order = [...meters].sort((a, b) => spots.get(a.id).at[1] - spots.get(b.id).at[1]);
+  const lines = [];
+  order.forEach((meter, index) => {
+    let g = existing.get(meter.id);
+    if (!g || g.getAttribute("data-kind") !== meter.kind) {
+      if (g) g.remove();
+      g = buildMapMeter(meter);
+    }
+    existing.delete(meter.id);
+    const { anchor, at } = spots.get(meter.id);
+    updateMapMeter(g, meter, at);
+    if (layer.children[index] !== g) layer.insertBefore(g, layer.children[index] || null);
+    if (Math.hypot(anchor[0] - at[0], anchor[1] - at[1]) > 8) {
+      lines.push(s("line", { class: "leader", x1: anchor[0], y1: anchor[1], x2: at[0], y2: at[1] + 10 }), s("circle", { class: "leader-dot", cx: anchor[0], cy: anchor[1], r: 3.5 }));
+    }
+  });
+  for (const g of existing.values()) g.remove();
+  replaceChildren(leaders, lines);
+  // The stadium's field lies under the stadium.
+  const stadium = meters.find((m) => m.kind === "stadium");
+  if (stadium) {
+    const [x, y] = spots.get(stadium.id).at;
+    $("#field").setAttribute("transform", `translate(${x.toFixed(1)} ${(y + 18).toFixed(1)})`);
+  }
+}
+
+function renderFacts(state) {
+  const grid = state.grid || {};
+  const fact = (label, value) => [h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, value))];
+  replaceChildren(
+    $("#grid-facts"),
+    fact("Tariff", `${fmtK(grid.tariff_k_per_kwh)} per kWh`),
+    fact("Utility fee", `${fmtK(grid.fee_k)} per hour`),
+    fact("Coin price", grid.coin_price_usd ? `$${grid.coin_price_usd} per k` : "—"),
+    fact("Pool now", fmtK(grid.pool_k)),
+    fact("Carried", fmtK(grid.carry_k)),
+    fact("Treasury", fmtK(grid.treasury_k)),
+    grid.paused ? h("div", { class: "fact fact-alert" }, h("dt", {}, "Grid"), h("dd", {}, "paused")) : null,
+    state.demo ? h("div", { class: "fact fact-demo" }, h("dt", {}, "Mode"), h("dd", {}, "demo")) : null,
+  );
+}
+
+function renderLedger(settlement) {
+  const ledger = $("#ledger");
+  const title = h("h2", { id: "ledger-title" }, "Last settlement");
+  if (!settlement) {
+    replaceChildren(ledger, title, h("p", { class: "muted" }, "No hour has been settled by this server yet. Press the clock to let one pass."));
+    return;
+  }
+  const step = (cls, label, value, note) =>
+    h("li", { class: `flow-step ${cls}` }, h("span", { class: "flow-label" }, label), h("strong", { class: "flow-value" }, value), note ? h("span", { class: "flow-note" }, note) : null);
+  const flow = h(
+    "ol",
+    { class: "flow", "aria-label": "Where the coins went" },
+    step("flow-pool", "Pool", fmtK(settlement.pool_k), settlement.charged_k !== undefined ? `${fmtK(settlement.charged_k)} charged + ${fmtK(settlement.carried_in_k)} carried in` : null),
+    step("flow-fee", "Utility fee", fmtK(settlement.fee_k)),
+    step("flow-paid", "To producers", fmtK(settlement.paid_k)),
+    step("flow-carry", "Carried to next hour", fmtK(settlement.carried_k)),
+  );
+  const payouts = settlement.payouts || [];
+  const payoutRow = (p) =>
+    h(
+      "tr",
+      { "data-payout-meter": p.meter },
+      h("td", {}, h("a", { href: meterUrl(p.meter) }, p.meter), h("span", { class: "sub" }, "to ", h("a", { href: residentUrl(p.owner) }, p.owner))),
+      h("td", { class: "num" }, fmtKwh(p.kwh)),
+      h("td", { class: "num" }, h("strong", {}, fmtK(p.payout_k))),
+    );
+  const table = payouts.length
+    ? h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "table compact" },
+          h("caption", {}, "Producers, paid pro rata to what they produced"),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Producer"), h("th", { scope: "col", class: "num" }, "Produced"), h("th", { scope: "col", class: "num" }, "Payout"))),
+          h("tbody", {}, payouts.map(payoutRow)),
+        ),
+      )
+    : h("p", { class: "muted" }, "No producer was paid this hour.");
+  const summary = h(
+    "p",
+    { class: "ledger-sub" },
+    `Epoch ${settlement.epoch}`,
+    settlement.consumed_kwh !== undefined ? ` · ${fmtKwh(settlement.consumed_kwh)} used, ${fmtKwh(settlement.produced_kwh)} produced` : "",
+    settlement.loss_ratio ? ` (×${settlement.loss_ratio})` : "",
+  );
+  // Producers reporting far more (or less) than consumers used: a meter may be lying or broken.
+  const band = settlement.outside_loss_band
+    ? h("p", { class: "notice", id: "loss-band", role: "note" }, `Flagged: producers reported ×${settlement.loss_ratio} of what consumers used, outside the grid's loss band. A meter may be lying or broken.`)
+    : null;
+  replaceChildren(ledger, title, summary, band, flow, table);
+}
+
+function renderResidents(residents) {
+  const list = $("#residents");
+  if (!residents.length) {
+    replaceChildren(list, h("li", { class: "muted" }, "No resident yet."));
+    return;
+  }
+  replaceChildren(
+    list,
+    residents.map((r) =>
+      h("li", { "data-resident-id": r.id }, h("a", { href: residentUrl(r.id) }, h("span", { class: "avatar", "aria-hidden": "true" }, String(r.id).charAt(0).toUpperCase()), h("span", { class: "person-id" }, r.id)), h("span", { class: "person-balance" }, fmtK(r.balance_k))),
+    ),
+  );
+}
+
+function renderMeterTable(meters, residents) {
+  const known = new Set(residents.map((r) => r.id));
+  const rows = meters.map((m) =>
+    h(
+      "tr",
+      { "data-row-meter": m.id, class: m.connected ? "" : "row-off" },
+      h("th", { scope: "row" }, h("a", { href: meterUrl(m.id) }, m.id), m.label ? h("span", { class: "sub" }, m.label) : null),
+      h("td", {}, KINDS[kindOf(m)].name),
+      h("td", {}, known.has(m.owner) ? h("a", { href: residentUrl(m.owner) }, m.owner) : m.owner),
+      h("td", { class: "num" }, fmtKwh(m.last_kwh)),
+      h("td", { class: "num" }, fmtKwh(m.lifetime_kwh)),
+      h("td", { class: "num" }, fmtK(shownBalance(m)), kindOf(m) === "producer" ? h("span", { class: "sub" }, "earned in all") : null),
+      h("td", {}, statePill(m)),
+    ),
+  );
+  replaceChildren($("#meter-table tbody"), rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No meter yet.")));
+}
+
+/** "Day 2, 19:00" → 19, to dim the plan at night (the label is the server's). */
+function hourOfDay(label) {
+  const match = /(\d{1,2}):\d{2}/.exec(label || "");
+  return match ? Number(match[1]) : null;
+}
+
+function initMap() {
+  const clock = $("#clock");
+  const status = $("#status");
+  const changed = memo();
+  let demo = true;
+  let clockBusy = false;
+
+  function renderState(state) {
+    showGridName(state);
+    demo = Boolean(state.demo);
+    const label = (state.clock && state.clock.hour_label) || `Hour ${state.clock ? state.clock.epoch : "?"}`;
+    clock.textContent = label;
+    $("#epoch").textContent = `epoch ${state.clock ? state.clock.epoch : "?"}`;
+    clock.disabled = clockBusy || !demo;
+    clock.title = demo ? "Let one hour pass: every meter reports, the hour is settled" : "The clock only moves in the demo; a real grid follows real time";
+    const hour = hourOfDay(label);
+    $("#map").dataset.daypart = hour === null ? "day" : hour < 6 || hour >= 20 ? "night" : hour < 8 || hour >= 17 ? "dusk" : "day";
+    if (changed("facts", [state.grid, state.demo])) renderFacts(state);
+    if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
+    if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
+    if (changed("ledger", state.last_settlement)) renderLedger(state.last_settlement);
+    if (changed("residents", state.residents)) renderResidents(state.residents || []);
+  }
+
+  const feed = live(() => api("/api/state"), renderState, pollErrorReporter());
+
+  clock.addEventListener("click", async () => {
+    if (clockBusy || !demo) return;
+    clockBusy = true;
+    clock.disabled = true;
+    clock.setAttribute("aria-busy", "true");
+    clock.classList.add("busy");
+    say(status, "An hour passes: every meter reports, then the hour is settled…", "busy");
+    try {
+      const state = await feed.action(() => api("/api/clock/advance", { method: "POST" }));
+      clockBusy = false;
+      renderState(state);
+      const settled = state.last_settlement;
+      say(status, settled ? `Epoch ${settled.epoch} settled: pool ${fmtK(settled.pool_k)}, fee ${fmtK(settled.fee_k)}, ${fmtK(settled.paid_k)} paid to producers.` : "The hour has passed.", "ok");
+    } catch (error) {
+      say(status, error.message, "error");
+    } finally {
+      clockBusy = false;
+      clock.disabled = !demo;
+      clock.removeAttribute("aria-busy");
+      clock.classList.remove("busy");
+    }
+  });
+
+  feed.start();
+}
+
+initMap();

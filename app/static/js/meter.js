@@ -1,0 +1,116 @@
+// meter.js — one meter's page (what the QR code on a pole opens): its state, balance, readings, who funded it, and the fund form.
+
+import { api, loadDirectory } from "./api.js";
+import { $, fillDatalist, h, replaceChildren } from "./dom.js";
+import { fmtK, fmtKwh, timeEl } from "./format.js";
+import { wireFundForm } from "./fund.js";
+import { live, memo } from "./live.js";
+import { glyph, KINDS, kindOf, stateWord } from "./meters.js";
+import { meterUrl, notFoundOr, queryParam, remembered, residentUrl, showGridName } from "./page.js";
+import "./wallet.js"; // the wallet bar in the header
+
+function renderReadings(table, readings) {
+  const body = $("tbody", table);
+  if (!readings.length) {
+    replaceChildren(body, h("tr", {}, h("td", { colspan: 3, class: "muted" }, "No reading yet.")));
+    return;
+  }
+  replaceChildren(
+    body,
+    readings.map((r) => h("tr", { "data-epoch": r.epoch }, h("td", {}, r.hours > 1 ? `${r.epoch} (${r.hours} hours)` : String(r.epoch)), h("td", { class: "num" }, fmtKwh(r.kwh)), h("td", {}, h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status)))),
+  );
+}
+
+function renderFunders(list, funders) {
+  if (!funders.length) {
+    replaceChildren(list, h("li", { class: "muted" }, "Nobody has funded this meter yet."));
+    return;
+  }
+  replaceChildren(
+    list,
+    funders.map((f) => h("li", { "data-funder": f.resident }, h("a", { href: residentUrl(f.resident) }, h("span", { class: "avatar", "aria-hidden": "true" }, String(f.resident).charAt(0).toUpperCase()), h("span", {}, f.resident)), h("span", { class: "funder-amount" }, fmtK(f.amount_k), f.at !== undefined ? h("span", { class: "sub" }, " · ", timeEl(f.at)) : null))),
+  );
+}
+
+function initMeter() {
+  const id = queryParam("id");
+  loadDirectory().then((state) => {
+    const meters = (state && state.meters) || [];
+    replaceChildren(
+      $("#pick-list"),
+      meters.length
+        ? meters.map((m) => h("li", {}, h("a", { href: meterUrl(m.id), class: `chip ${m.connected ? "" : "chip-off"}` }, m.id, h("span", { class: "sub" }, KINDS[kindOf(m)].name))))
+        : h("li", { class: "muted" }, state ? "No meter yet." : "Could not load the meters."),
+    );
+    if (!state) return;
+    showGridName(state);
+    fillDatalist($("#resident-ids"), (state.residents || []).map((r) => r.id));
+    fillDatalist($("#meter-ids"), meters.map((m) => m.id));
+  });
+
+  if (!id) {
+    $("#pick").hidden = false;
+    return;
+  }
+
+  document.title = `${id} — community grid`;
+  $("#meter").hidden = false;
+  $("#meter-id").textContent = id;
+  const form = $("#fund-form");
+  if (!form.elements.from.value) form.elements.from.value = remembered.get();
+  const changed = memo();
+  let glyphKind = null;
+
+  const feed = live(
+    () => api(`/api/meters/${encodeURIComponent(id)}`),
+    (meter) => {
+      const kind = kindOf(meter);
+      const hero = $("#hero");
+      hero.dataset.connected = String(Boolean(meter.connected));
+      hero.dataset.kind = kind;
+      if (glyphKind !== kind) {
+        replaceChildren($("#hero-glyph"), glyph(kind));
+        glyphKind = kind;
+      }
+      $("#kind").textContent = KINDS[kind].name;
+      $("#meter-title").textContent = meter.label || meter.id;
+      $("#meter-id").textContent = meter.id;
+      const owner = $("#owner");
+      owner.textContent = meter.owner;
+      owner.href = residentUrl(meter.owner);
+      $("#state").textContent = stateWord(meter);
+      $("#state-note").textContent = meter.retired
+        ? "Retired by the utility: its spare coins went back to its owner, and it can no longer be funded."
+        : meter.silent
+          ? "Its meter stopped reporting: disconnected until it reports again (the silent hours are billed then)."
+          : meter.connected
+          ? kind === "producer"
+            ? "Producing for the community grid."
+            : "Power flows: the prepaid coins cover what it uses."
+          : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
+      $("#balance-label").textContent = KINDS[kind].balanceLong;
+      $("#balance").textContent = fmtK(meter.balance_k);
+      $("#debt").textContent = fmtK(meter.debt_k);
+      $("#debt").parentElement.classList.toggle("stat-alert", Number.parseFloat(meter.debt_k) > 0);
+      $("#fund-jump").hidden = meter.connected || meter.retired || kind === "producer";
+      $("#last-kwh").textContent = fmtKwh(meter.last_kwh);
+      $("#last-kwh-note").textContent = meter.last_epoch === null || meter.last_epoch === undefined ? "no reading yet" : `(epoch ${meter.last_epoch})`;
+      $("#lifetime").textContent = fmtKwh(meter.lifetime_kwh);
+      $("#register").textContent = fmtKwh(meter.register_kwh);
+      $("#capacity-note").textContent = meter.capacity_kw ? `(capacity ${Number.parseFloat(meter.capacity_kw)} kW)` : "";
+      $("#committed").textContent = fmtK(meter.committed_k);
+      $("#funded").textContent = fmtK(meter.funded_k);
+      $("#label").textContent = meter.label || "—";
+      $("#gateway").textContent = meter.gateway || "—";
+      $("#fund-card").hidden = kind === "producer" || Boolean(meter.retired);
+      $("#producer-note").hidden = kind !== "producer";
+      if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
+      if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);
+    },
+    notFoundOr("meter", id),
+  );
+  wireFundForm(form, { meter: id }, () => feed.refresh());
+  feed.start();
+}
+
+initMeter();

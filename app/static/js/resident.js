@@ -1,0 +1,153 @@
+// resident.js — a resident's page: their coins, their meters (a producer's earnings collected by their wallet), their history, the fund form, and buying and selling coins (payments.js).
+
+import { api, loadDirectory } from "./api.js";
+import { $, fillDatalist, h, replaceChildren, s, say } from "./dom.js";
+import { fmtK, fmtKwh, parseUnits } from "./format.js";
+import { wireFundForm } from "./fund.js";
+import { renderHistory } from "./history.js";
+import { live, memo } from "./live.js";
+import { glyph, KINDS, kindOf, shownBalance, statePill } from "./meters.js";
+import { meterUrl, notFoundOr, queryParam, remembered, residentUrl, showGridName } from "./page.js";
+import { initPayments } from "./payments.js";
+import { gridWallet, walletOwns } from "./wallet.js";
+
+/** `collect(meter)` gives a producer's "Collect earnings" button, or null. */
+function renderResidentMeters(node, meters, onFund, collect) {
+  if (!meters.length) {
+    replaceChildren(node, h("p", { class: "muted" }, "No meter is registered to this resident."));
+    return;
+  }
+  replaceChildren(
+    node,
+    h(
+      "ul",
+      { class: "meter-cards" },
+      meters.map((m) => {
+        const collectButton = kindOf(m) === "producer" ? collect(m) : null;
+        return h(
+          "li",
+          { class: `meter-card ${m.connected ? "" : "is-off"}`, "data-card-meter": m.id, "data-connected": String(Boolean(m.connected)) },
+          s("svg", { class: "mini-glyph", viewBox: "-40 -40 80 66", "aria-hidden": "true" }, glyph(kindOf(m))),
+          h(
+            "div",
+            { class: "meter-card-body" },
+            h("p", { class: "meter-card-title" }, h("a", { href: meterUrl(m.id) }, m.id), " ", statePill(m)),
+            h("p", { class: "sub" }, `${KINDS[kindOf(m)].name}${m.label ? ` · ${m.label}` : ""}`),
+            h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(shownBalance(m))), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
+            collectButton ? h("p", { class: "sub to-collect" }, `${fmtK(m.balance_k)} earned, waiting to be collected`) : null,
+          ),
+          kindOf(m) === "producer" ? collectButton : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
+        );
+      }),
+    ),
+  );
+}
+
+function initResident() {
+  const id = queryParam("id");
+  loadDirectory().then((state) => {
+    const residents = (state && state.residents) || [];
+    replaceChildren(
+      $("#pick-list"),
+      residents.length
+        ? residents.map((r) => h("li", {}, h("a", { href: residentUrl(r.id), class: "chip" }, r.id, h("span", { class: "sub" }, fmtK(r.balance_k)))))
+        : h("li", { class: "muted" }, state ? "No resident yet." : "Could not load the residents."),
+    );
+    if (!state) return;
+    showGridName(state);
+    fillDatalist($("#resident-ids"), residents.map((r) => r.id));
+    fillDatalist($("#meter-ids"), (state.meters || []).map((m) => m.id));
+    if (state.grid && state.grid.coin_price_usd) $("#coin-price").textContent = `1 k costs $${state.grid.coin_price_usd}.`;
+  });
+
+  if (!id) {
+    $("#pick").hidden = false;
+    const input = $("#pick-id");
+    if (!input.value) input.value = remembered.get();
+    return;
+  }
+
+  document.title = `${id} — community grid`;
+  $("#resident").hidden = false;
+  $("#resident-name").textContent = id;
+  const form = $("#fund-form");
+  const changed = memo();
+  const fundMeter = (meterId) => {
+    form.elements.meter.value = meterId;
+    form.elements.amount_k.focus();
+  };
+  const status = $("#status");
+  // Back from the processor's checkout: say how it went, then drop the parameter from the address.
+  let checkout = queryParam("checkout");
+  if (checkout === "cancelled") say(status, "Checkout cancelled; nothing was charged.", "");
+  else if (/^cs_[A-Za-z0-9_]+$/.test(checkout)) say(status, "Payment received — your coins appear as soon as the processor confirms it.", "busy");
+  else checkout = "";
+  if (new URLSearchParams(location.search).has("checkout")) {
+    const address = new URL(location.href);
+    address.searchParams.delete("checkout");
+    history.replaceState(history.state, "", address.href);
+  }
+  let payments = null;
+  let checkoutEvent = "";
+  /** A producer's earnings, collected into the resident's coins by the connected wallet. */
+  const collectButton = (m) =>
+    walletOwns(id) && (parseUnits(m.balance_k) || 0n) > 0n
+      ? gridWallet.button({
+          label: "Collect earnings",
+          busyLabel: "Collecting…",
+          path: `/api/pay/collect?${new URLSearchParams({ meter: m.id })}`,
+          message: $("#meters-message"),
+          ok: () => `Collected ${fmtK(m.balance_k)} earned by ${m.id} into your coins.`,
+          done: () => feed.refresh(),
+        })
+      : null;
+
+  const feed = live(
+    () => api(`/api/residents/${encodeURIComponent(id)}`),
+    (resident) => {
+      remembered.set(id);
+      $("#resident-name").textContent = resident.id || id;
+      $("#owner").textContent = resident.owner || "—";
+      $("#total").textContent = fmtK(resident.balance_k);
+      $("#escrow").textContent = fmtK(resident.escrow_k);
+      const locked = $("#locked");
+      locked.textContent = fmtK(resident.locked_k);
+      locked.parentElement.classList.toggle("stat-busy", (parseUnits(resident.locked_k) || 0n) > 0n);
+      if (checkout && checkout !== "cancelled") {
+        // The chain records the processor's payment event; the delivery log says which
+        // event paid this checkout.
+        if (!checkoutEvent) {
+          api("/api/payments/deliveries")
+            .then((log) => {
+              const hit = (log.deliveries || []).find((d) => d.result === "applied" && (d.detail || "").includes(checkout));
+              if (hit && hit.event_id) {
+                checkoutEvent = hit.event_id;
+                feed.refresh();
+              }
+            })
+            .catch(() => {});
+        }
+        const bought = checkoutEvent && (resident.history || []).find((e) => e.kind === "fiat" && (e.detail || "").includes(checkoutEvent));
+        if (bought) {
+          say(status, `Payment confirmed: ${fmtK(bought.amount_k)} added to your coins.`, "ok");
+          checkout = "";
+        }
+      }
+      if (payments) payments.render(resident);
+      if (changed("meters", [resident.meters, walletOwns(id)])) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter, collectButton);
+      if (changed("history", resident.history)) renderHistory($("#history"), resident.history || []);
+      if (!form.elements.meter.value && !form.dataset.prefilled) {
+        const own = (resident.meters || []).find((m) => kindOf(m) !== "producer");
+        if (own) form.elements.meter.value = own.id;
+        form.dataset.prefilled = "yes";
+      }
+    },
+    notFoundOr("resident", id),
+  );
+  wireFundForm(form, { from: id }, () => feed.refresh());
+  payments = initPayments(id, feed);
+  gridWallet.onChange(() => feed.refresh());
+  feed.start();
+}
+
+initResident();

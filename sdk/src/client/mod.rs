@@ -1,0 +1,247 @@
+//! A client over Solana JSON-RPC (nonblocking `solana-rpc-client`): sends and confirms
+//! transactions with retries and reads back the events they emitted (this file), reads
+//! grids, residents, meters and epochs (`read`), registers residents and meters at the next
+//! directory slot (`registry`), keeps the grid's lookup tables (`tables`) and runs the
+//! settlement crank in as few transactions as fit (`crank`).
+
+use anchor_lang::prelude::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::SerializableTransaction;
+use solana_rpc_client_api::client_error::Error as ClientError;
+use solana_rpc_client_api::config::{RpcTransactionConfig, UiTransactionEncoding};
+use solana_signature::Signature;
+use solana_signer::Signer;
+use solana_transaction::{versioned::VersionedTransaction, Transaction};
+use solana_transaction_error::TransactionError;
+
+use crate::error::SdkError;
+use crate::events::{decode_logs, Event};
+use crate::settlement;
+
+mod crank;
+mod read;
+mod registry;
+mod tables;
+
+pub use crank::SettleOutcome;
+
+/// How often a transaction whose blockhash expired is signed again and resent.
+const SEND_ATTEMPTS: usize = 3;
+/// `getMultipleAccounts` takes at most 100 addresses.
+const ACCOUNTS_PER_REQUEST: usize = 100;
+
+pub type Result<T> = std::result::Result<T, SdkError>;
+
+/// Why a submitted transaction did not land.
+enum Submitted {
+    /// Its blockhash expired: sign it again.
+    Expired(SdkError),
+    Failed(SdkError),
+}
+
+/// A transaction that landed: its signature, its block's time (when the cluster keeps it)
+/// and the events the program emitted, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub signature: String,
+    pub block_time: Option<i64>,
+    pub events: Vec<Event>,
+}
+
+pub struct Client {
+    pub rpc: RpcClient,
+    pub payer: Keypair,
+}
+
+impl Client {
+    pub fn new(url: &str, payer: Keypair) -> Self {
+        Self {
+            rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
+            payer,
+        }
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.payer.pubkey()
+    }
+
+    /// Signs with the payer and `signers`, sends, waits for confirmation and reads back what
+    /// the program said: the signature and the decoded events, in order. A transaction whose
+    /// blockhash expired before it landed is signed again with a fresh one.
+    pub async fn send(&self, instructions: &[Instruction], signers: &[&Keypair]) -> Result<Sent> {
+        let signature = self.send_without_events(instructions, signers).await?;
+        self.landed(&signature).await
+    }
+
+    /// `send` without reading the transaction back (one `getTransaction` fewer): for the hot
+    /// paths that only need it to land (a gateway's reports, the crank's batches).
+    pub async fn send_without_events(
+        &self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<String> {
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|s| s.pubkey() != self.payer()),
+        );
+        let mut last_error = None;
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+            let tx = Transaction::new_signed_with_payer(
+                instructions,
+                Some(&self.payer()),
+                &all,
+                blockhash,
+            );
+            check_size(&tx)?;
+            match self.submit(&tx).await {
+                Err(Submitted::Expired(err)) => last_error = Some(err),
+                Err(Submitted::Failed(err)) => return Err(err),
+                Ok(signature) => return Ok(signature),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
+    }
+
+    /// A confirmed transaction of this cluster: its time and the program's events.
+    pub async fn landed(&self, signature: &str) -> Result<Sent> {
+        let parsed = signature
+            .parse::<Signature>()
+            .map_err(|e| SdkError::Invalid(format!("'{signature}' is not a signature: {e}")))?;
+        let tx = self
+            .rpc
+            .get_transaction_with_config(
+                &parsed,
+                RpcTransactionConfig {
+                    encoding: Some(UiTransactionEncoding::Json),
+                    commitment: Some(CommitmentConfig::confirmed()),
+                    max_supported_transaction_version: Some(0),
+                },
+            )
+            .await
+            .map_err(rpc_error)?;
+        let logs: Vec<String> = tx
+            .transaction
+            .meta
+            .and_then(|meta| Option::from(meta.log_messages))
+            .unwrap_or_default();
+        Ok(Sent {
+            signature: signature.to_string(),
+            block_time: tx.block_time,
+            events: decode_logs(&logs),
+        })
+    }
+
+    /// Sends a transaction someone else signed (a resident's wallet) and waits for
+    /// confirmation. An expired one is refused with a sentence that says to sign it again.
+    pub async fn send_signed(&self, tx: &VersionedTransaction) -> Result<String> {
+        match self.submit(tx).await {
+            Ok(signature) => Ok(signature),
+            Err(Submitted::Failed(err)) => Err(err),
+            Err(Submitted::Expired(_)) => Err(SdkError::Invalid(
+                "the transaction expired before it reached the cluster (a blockhash lasts about a minute): sign it again".into(),
+            )),
+        }
+    }
+
+    /// Sends `tx` and waits for confirmation; the outcome of bytes already processed is theirs.
+    async fn submit(
+        &self,
+        tx: &(impl SerializableTransaction + Sync),
+    ) -> std::result::Result<String, Submitted> {
+        let err = match self.rpc.send_and_confirm_transaction(tx).await {
+            Ok(signature) => return Ok(signature.to_string()),
+            Err(err) => err,
+        };
+        match err.get_transaction_error() {
+            Some(TransactionError::BlockhashNotFound) => Err(Submitted::Expired(rpc_error(err))),
+            // These very bytes went through before (the same instructions signed again within
+            // one block, e.g. by a process that crashed after sending): their outcome is this
+            // send's.
+            Some(TransactionError::AlreadyProcessed) => {
+                let signature = *tx.get_signature();
+                match self.rpc.get_signature_status(&signature).await {
+                    Ok(Some(Ok(()))) => Ok(signature.to_string()),
+                    Ok(Some(Err(tx_err))) => {
+                        Err(Submitted::Failed(SdkError::from_transaction_error(tx_err)))
+                    }
+                    Ok(None) => Err(Submitted::Failed(rpc_error(err))),
+                    Err(e) => Err(Submitted::Failed(rpc_error(e))),
+                }
+            }
+            Some(tx_err) => Err(Submitted::Failed(SdkError::from_transaction_error(tx_err))),
+            None => Err(Submitted::Failed(rpc_error(err))),
+        }
+    }
+
+    /// SOL from the cluster's faucet (local cluster, devnet), confirmed before returning the
+    /// transaction's signature.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<String> {
+        let signature = self
+            .rpc
+            .request_airdrop(to, lamports)
+            .await
+            .map_err(rpc_error)?;
+        for _ in 0..120 {
+            if self
+                .rpc
+                .confirm_transaction(&signature)
+                .await
+                .map_err(rpc_error)?
+            {
+                return Ok(signature.to_string());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        Err(SdkError::Rpc(format!(
+            "airdrop {signature} was not confirmed"
+        )))
+    }
+
+    /// Moves a local cluster's clock forward (`deu localnet` only: other clusters refuse).
+    /// Returns the new cluster time.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<i64> {
+        let clock: serde_json::Value = self
+            .rpc
+            .send(
+                solana_rpc_client_api::request::RpcRequest::Custom {
+                    method: "deuAdvanceClock",
+                },
+                serde_json::json!([seconds]),
+            )
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("Method not found") {
+                    SdkError::Invalid("only a local cluster's clock can be moved".into())
+                } else {
+                    rpc_error(e)
+                }
+            })?;
+        clock["unixTimestamp"]
+            .as_i64()
+            .ok_or_else(|| SdkError::Rpc("deuAdvanceClock returned no time".into()))
+    }
+}
+
+fn check_size(tx: &Transaction) -> Result<()> {
+    let size = bincode::serialize(tx)
+        .map_err(|e| SdkError::Invalid(format!("transaction does not serialize: {e}")))?
+        .len();
+    if size > settlement::MAX_TRANSACTION_BYTES {
+        return Err(SdkError::Invalid(format!(
+            "transaction is {size} bytes, over Solana's {} byte limit",
+            settlement::MAX_TRANSACTION_BYTES
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn rpc_error(err: ClientError) -> SdkError {
+    SdkError::Rpc(err.to_string())
+}
