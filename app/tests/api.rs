@@ -7,6 +7,10 @@ use energy_utility_app::{demo, App};
 use energy_utility_localnet::{start, Localnet, LocalnetConfig};
 use energy_utility_sdk::Client;
 use reqwest::StatusCode;
+
+const BAD_REQUEST: StatusCode = StatusCode::BAD_REQUEST;
+const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
+const CONFLICT: StatusCode = StatusCode::CONFLICT;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 
@@ -204,60 +208,29 @@ async fn funding_a_dark_pole_reconnects_it_and_bad_input_changes_nothing() {
     let pole = d.meter("pole-3").await;
     assert_eq!(pole["funders"][0]["resident"], "carlos");
 
+    // (from, meter, amount_k) refused with (status, what the error says).
+    #[rustfmt::skip]
     let cases = [
-        (
-            json!({"from": "nobody", "meter": "pole-3", "amount_k": "1"}),
-            StatusCode::NOT_FOUND,
-            "resident 'nobody' not found",
-        ),
-        (
-            json!({"from": "carlos", "meter": "nowhere", "amount_k": "1"}),
-            StatusCode::NOT_FOUND,
-            "meter 'nowhere' not found",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "-1"}),
-            StatusCode::BAD_REQUEST,
-            "must not be negative",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "0"}),
-            StatusCode::BAD_REQUEST,
-            "more than zero",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "lots"}),
-            StatusCode::BAD_REQUEST,
-            "not a decimal number",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "1.0000001"}),
-            StatusCode::BAD_REQUEST,
-            "more than 6 decimals",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "99999999999999999999"}),
-            StatusCode::BAD_REQUEST,
-            "too large",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": "1000"}),
-            StatusCode::CONFLICT,
-            "Not enough coins",
-        ),
-        (
-            json!({"from": "carlos", "meter": "angel-roof", "amount_k": "1"}),
-            StatusCode::CONFLICT,
-            "Only consumer meters can be funded",
-        ),
-        (
-            json!({"from": "carlos", "meter": "pole-3", "amount_k": true}),
-            StatusCode::BAD_REQUEST,
-            "decimal number",
-        ),
-        (json!({"from": "carlos"}), StatusCode::BAD_REQUEST, "send"),
+        ("nobody", "pole-3",     json!("1"),                    NOT_FOUND,   "resident 'nobody' not found"),
+        ("carlos", "nowhere",    json!("1"),                    NOT_FOUND,   "meter 'nowhere' not found"),
+        ("carlos", "pole-3",     json!("-1"),                   BAD_REQUEST, "must not be negative"),
+        ("carlos", "pole-3",     json!("0"),                    BAD_REQUEST, "more than zero"),
+        ("carlos", "pole-3",     json!("lots"),                 BAD_REQUEST, "not a decimal number"),
+        ("carlos", "pole-3",     json!("1.0000001"),            BAD_REQUEST, "more than 6 decimals"),
+        ("carlos", "pole-3",     json!("99999999999999999999"), BAD_REQUEST, "too large"),
+        ("carlos", "pole-3",     json!("1000"),                 CONFLICT,    "Not enough coins"),
+        ("carlos", "angel-roof", json!("1"),                    CONFLICT,    "Only consumer meters can be funded"),
+        ("carlos", "pole-3",     json!(true),                   BAD_REQUEST, "decimal number"),
     ];
-    for (body, status, message) in cases {
+    let bodies = cases.map(|(from, meter, amount, status, message)| {
+        (
+            json!({"from": from, "meter": meter, "amount_k": amount}),
+            status,
+            message,
+        )
+    });
+    let incomplete = (json!({"from": "carlos"}), BAD_REQUEST, "send");
+    for (body, status, message) in bodies.into_iter().chain([incomplete]) {
         let (got, error) = d.post("/api/fund", body.clone()).await;
         assert_eq!(got, status, "{body}: {error}");
         assert!(
@@ -536,4 +509,87 @@ async fn quotes_are_the_sdks_at_the_grid_price_and_bad_input_is_refused() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
         assert_eq!(answer["error"], error, "{query}");
     }
+}
+
+/// Registrations take the grid's next directory slot by themselves (`Client::register_resident`
+/// and `register_meter` read its counter): on a grid that already has a community, and when two
+/// wallets race for the same slot, the one that loses it reads the counter again and lands next.
+#[tokio::test(flavor = "multi_thread")]
+async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_land() {
+    use energy_utility_sdk::accounts::MeterKind;
+    use energy_utility_sdk::events::Event;
+    use energy_utility_sdk::instructions::RegisterMeterArgs;
+    use energy_utility_sdk::meters::default_capacity_w;
+    use energy_utility_sdk::pda;
+    use solana_signer::Signer;
+
+    let ledger = std::env::temp_dir().join(format!("deu-app-register-{}", std::process::id()));
+    let net = start(LocalnetConfig {
+        ledger,
+        reset: true,
+        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    })
+    .await
+    .expect("start the cluster");
+    // The seeding client's payer is the grid's admin.
+    let admin = Client::new(&net.rpc_url(), Keypair::new());
+    demo::seed(&admin, "register").await.expect("seed");
+    let (grid, before) = admin.grid("register").await.unwrap();
+    assert!(before.resident_count > 0 && before.meter_count > 0);
+
+    let (ivy, jo) = (Keypair::new(), Keypair::new());
+    for wallet in [&ivy, &jo] {
+        admin
+            .airdrop(&wallet.pubkey(), 1_000_000_000)
+            .await
+            .unwrap();
+    }
+    let (a, b) = tokio::join!(
+        admin.register_resident(&ivy, &grid, "ivy"),
+        admin.register_resident(&jo, &grid, "jo"),
+    );
+    for (sent, id) in [
+        (a.expect("ivy registers"), "ivy"),
+        (b.expect("jo registers"), "jo"),
+    ] {
+        assert!(
+            sent.events
+                .iter()
+                .any(|e| matches!(e, Event::ResidentRegistered(r) if r.id == id)),
+            "{id}: {:?}",
+            sent.events
+        );
+    }
+    let (_, after) = admin.grid("register").await.unwrap();
+    assert_eq!(after.resident_count, before.resident_count + 2);
+    let residents = admin.residents(&grid, after.resident_count).await.unwrap();
+    let mut newest: Vec<&str> = residents[residents.len() - 2..]
+        .iter()
+        .map(|(_, r)| r.id.as_str())
+        .collect();
+    newest.sort();
+    assert_eq!(newest, ["ivy", "jo"], "both listed in the grid's directory");
+
+    let args = RegisterMeterArgs {
+        meter_id: "ivy-house".into(),
+        kind: MeterKind::Household,
+        gateway: Keypair::new().pubkey(),
+        label: "Ivy's house".into(),
+        latitude_micro: 0,
+        longitude_micro: 0,
+        capacity_w: default_capacity_w(MeterKind::Household),
+        register_wh: 0,
+    };
+    let sent = admin
+        .register_meter(&grid, &pda::resident(&grid, "ivy"), args)
+        .await
+        .expect("the meter registers at the next slot");
+    assert!(sent
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MeterRegistered(m) if m.id == "ivy-house")));
+    let meters = admin.meters(&grid, before.meter_count + 1).await.unwrap();
+    assert_eq!(meters.len() as u32, before.meter_count + 1);
+    assert_eq!(meters.last().unwrap().1.id, "ivy-house");
+    net.shutdown().await.unwrap();
 }
