@@ -1,14 +1,30 @@
 //! Coin movements between the grid's token accounts, signed by the grid PDA. Every token
 //! account the program uses has the grid PDA as its authority, so only these calls move coins.
+//! Each instruction that moves coins lists the token program among its accounts (the runtime
+//! needs it there); its address is Anchor's `Token` id, which these calls use.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, Mint, MintTo, Token, TokenAccount, Transfer};
 
-use crate::error::EnergyError;
 use crate::state::Grid;
 
+/// A token instruction's CPI, as `anchor_spl::token` exposes it.
+type TokenCall<'info, T> = fn(CpiContext<'_, '_, '_, 'info, T>, u64) -> Result<()>;
+
+/// Calls `call` with the grid PDA's signature.
+fn signed_by_grid<'info, T: ToAccountMetas + ToAccountInfos<'info>>(
+    grid: &Account<'info, Grid>,
+    accounts: T,
+    call: TokenCall<'info, T>,
+    amount_units: u64,
+) -> Result<()> {
+    let seeds = grid.signer_seeds();
+    let signers = [&seeds[..]];
+    let context = CpiContext::new_with_signer(Token::id(), accounts, &signers);
+    call(context, amount_units)
+}
+
 pub fn move_coins<'info>(
-    token_program: &Program<'info, Token>,
     grid: &Account<'info, Grid>,
     from: &Account<'info, TokenAccount>,
     to: &Account<'info, TokenAccount>,
@@ -17,79 +33,85 @@ pub fn move_coins<'info>(
     if amount_units == 0 {
         return Ok(());
     }
-    let seeds = grid.signer_seeds();
-    token::transfer(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            Transfer {
-                from: from.to_account_info(),
-                to: to.to_account_info(),
-                authority: grid.to_account_info(),
-            },
-            &[&seeds],
-        ),
-        amount_units,
-    )
+    let accounts = Transfer {
+        from: from.to_account_info(),
+        to: to.to_account_info(),
+        authority: grid.to_account_info(),
+    };
+    signed_by_grid(grid, accounts, token::transfer, amount_units)
 }
 
 pub fn mint_coins<'info>(
-    token_program: &Program<'info, Token>,
     grid: &Account<'info, Grid>,
     mint: &Account<'info, Mint>,
     to: &Account<'info, TokenAccount>,
     amount_units: u64,
 ) -> Result<()> {
-    let seeds = grid.signer_seeds();
-    token::mint_to(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            MintTo {
-                mint: mint.to_account_info(),
-                to: to.to_account_info(),
-                authority: grid.to_account_info(),
-            },
-            &[&seeds],
-        ),
-        amount_units,
-    )
+    let accounts = MintTo {
+        mint: mint.to_account_info(),
+        to: to.to_account_info(),
+        authority: grid.to_account_info(),
+    };
+    signed_by_grid(grid, accounts, token::mint_to, amount_units)
 }
 
-pub fn burn_coins<'info>(
-    token_program: &Program<'info, Token>,
-    grid: &Account<'info, Grid>,
-    mint: &Account<'info, Mint>,
-    from: &Account<'info, TokenAccount>,
+// Movements that change the grid's books: the entry is made first, the coins move, and the
+// token account is checked to still back its book.
+
+/// Pays `amount_units` out of the meters' balances in the vault to an owner's coin account: a
+/// retired meter's refund, a producer's earnings.
+pub fn pay_out_of_vault<'info>(
+    grid: &mut Account<'info, Grid>,
+    vault: &mut Account<'info, TokenAccount>,
+    coins: &Account<'info, TokenAccount>,
     amount_units: u64,
 ) -> Result<()> {
-    let seeds = grid.signer_seeds();
-    token::burn(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            Burn {
-                mint: mint.to_account_info(),
-                from: from.to_account_info(),
-                authority: grid.to_account_info(),
-            },
-            &[&seeds],
-        ),
-        amount_units,
-    )
+    grid.debit_meters(amount_units)?;
+    move_coins(grid, vault, coins, amount_units)?;
+    vault.reload()?;
+    grid.check_vault(vault.amount)
 }
 
-/// Moves `amount_units` out of the grid's escrow back to a resident's coin account, keeps the
-/// grid's escrow total, and checks the escrow still backs it.
+/// Moves a resident's coins into the grid's escrow, set aside for a sale.
+pub fn hold_in_escrow<'info>(
+    grid: &mut Account<'info, Grid>,
+    coins: &Account<'info, TokenAccount>,
+    escrow: &mut Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    grid.hold_in_escrow(amount_units)?;
+    move_coins(grid, coins, escrow, amount_units)?;
+    escrow.reload()?;
+    grid.check_escrow(escrow.amount)
+}
+
+/// Moves `amount_units` out of the grid's escrow back to a resident's coin account.
 pub fn release_escrow<'info>(
-    token_program: &Program<'info, Token>,
     grid: &mut Account<'info, Grid>,
     escrow: &mut Account<'info, TokenAccount>,
     coins: &Account<'info, TokenAccount>,
     amount_units: u64,
 ) -> Result<()> {
-    grid.escrow_units = grid
-        .escrow_units
-        .checked_sub(amount_units)
-        .ok_or(EnergyError::VaultShortfall)?;
-    move_coins(token_program, grid, escrow, coins, amount_units)?;
+    grid.release_from_escrow(amount_units)?;
+    move_coins(grid, escrow, coins, amount_units)?;
     escrow.reload()?;
-    grid.check_backing(None, None, Some(escrow.amount))
+    grid.check_escrow(escrow.amount)
+}
+
+/// Burns `amount_units` of the grid's escrow: a sale's payout was paid.
+pub fn burn_escrowed<'info>(
+    grid: &mut Account<'info, Grid>,
+    mint: &Account<'info, Mint>,
+    escrow: &mut Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    grid.release_from_escrow(amount_units)?;
+    let accounts = Burn {
+        mint: mint.to_account_info(),
+        from: escrow.to_account_info(),
+        authority: grid.to_account_info(),
+    };
+    signed_by_grid(grid, accounts, token::burn, amount_units)?;
+    escrow.reload()?;
+    grid.check_escrow(escrow.amount)
 }

@@ -40,6 +40,15 @@ macro_rules! impl_safe_sub {
 }
 impl_safe_sub!(u32, u64, i64);
 
+/// Moves `units` from one running total to another, as one entry: both change or neither does.
+/// `from` holding less is `shortfall`; `to` overflowing is `MathOverflow`.
+pub fn move_units(from: &mut u64, to: &mut u64, units: u64, shortfall: EnergyError) -> Result<()> {
+    let from_left = from.safe_sub(units, shortfall)?;
+    *to = to.safe_add(units)?;
+    *from = from_left;
+    Ok(())
+}
+
 /// `a × b / d`, rounded down. `None` on overflow or division by zero.
 pub fn mul_div_floor(a: u64, b: u64, d: u64) -> Option<u64> {
     if d == 0 {
@@ -210,6 +219,51 @@ mod tests {
         assert_eq!(split.fee_units, 4_000);
         assert_eq!(split.payouts_units, vec![0]);
         assert_eq!(split.carried_out_units, 0);
+    }
+
+    #[test]
+    fn checked_sums_and_differences_name_their_error() {
+        assert_eq!(u64::MAX.safe_add(0).unwrap(), u64::MAX);
+        assert_eq!(
+            u64::MAX.safe_add(1).unwrap_err(),
+            EnergyError::MathOverflow.into()
+        );
+        assert_eq!(
+            u32::MAX.safe_add(1).unwrap_err(),
+            EnergyError::MathOverflow.into()
+        );
+        assert_eq!(5u64.safe_sub(5, EnergyError::VaultShortfall).unwrap(), 0);
+        assert_eq!(
+            5u64.safe_sub(6, EnergyError::VaultShortfall).unwrap_err(),
+            EnergyError::VaultShortfall.into()
+        );
+        assert_eq!(
+            0u32.safe_sub(1, EnergyError::ConservationViolated)
+                .unwrap_err(),
+            EnergyError::ConservationViolated.into()
+        );
+        assert_eq!(
+            i64::MIN.safe_sub(1, EnergyError::MathOverflow).unwrap_err(),
+            EnergyError::MathOverflow.into()
+        );
+    }
+
+    #[test]
+    fn moved_units_leave_one_total_for_the_other_or_neither_changes() {
+        let (mut from, mut to) = (5u64, 1u64);
+        move_units(&mut from, &mut to, 3, EnergyError::VaultShortfall).unwrap();
+        assert_eq!((from, to), (2, 4));
+        assert_eq!(
+            move_units(&mut from, &mut to, 3, EnergyError::VaultShortfall).unwrap_err(),
+            EnergyError::VaultShortfall.into()
+        );
+        assert_eq!((from, to), (2, 4));
+        let mut full = u64::MAX;
+        assert_eq!(
+            move_units(&mut from, &mut full, 1, EnergyError::VaultShortfall).unwrap_err(),
+            EnergyError::MathOverflow.into()
+        );
+        assert_eq!((from, full), (2, u64::MAX));
     }
 
     #[test]

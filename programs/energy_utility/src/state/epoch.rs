@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::math::SafeAdd;
+use crate::math::{SafeAdd, SafeSub};
 use crate::state::EpochParams;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -57,6 +57,41 @@ pub struct Epoch {
 }
 
 impl Epoch {
+    /// Epoch `index` of `grid`, opened by its first report with the parameters in force for
+    /// it: taking reports, its books empty.
+    pub fn new(
+        grid: Pubkey,
+        index: u64,
+        rent_payer: Pubkey,
+        params: EpochParams,
+        bump: u8,
+    ) -> Self {
+        Self {
+            grid,
+            index,
+            rent_payer,
+            status: EpochStatus::Open,
+            params,
+            consumer_readings: 0,
+            producer_readings: 0,
+            consumers_charged: 0,
+            producers_paid: 0,
+            consumed_wh: 0,
+            produced_wh: 0,
+            billed_units: 0,
+            charged_units: 0,
+            unpaid_units: 0,
+            carried_in_units: 0,
+            fee_units: 0,
+            distributable_units: 0,
+            paid_units: 0,
+            carried_out_units: 0,
+            loss_ratio_permille: 0,
+            outside_loss_band: false,
+            bump,
+        }
+    }
+
     pub fn is_new(&self) -> bool {
         self.grid == Pubkey::default()
     }
@@ -120,8 +155,7 @@ impl Epoch {
     pub fn finish(&mut self) -> Result<u64> {
         self.carried_out_units = self
             .distributable_units
-            .checked_sub(self.paid_units)
-            .ok_or(EnergyError::ConservationViolated)?;
+            .safe_sub(self.paid_units, EnergyError::ConservationViolated)?;
         self.status = EpochStatus::Settled;
         self.loss_ratio_permille =
             crate::math::loss_ratio_permille(self.produced_wh, self.consumed_wh);
@@ -141,7 +175,7 @@ impl Epoch {
             EnergyError::ConservationViolated
         );
         require!(
-            self.billed_units == self.charged_units + self.unpaid_units
+            self.billed_units as u128 == self.charged_units as u128 + self.unpaid_units as u128
                 || self.status == EpochStatus::Open
                 || self.status == EpochStatus::Charging,
             EnergyError::ConservationViolated
@@ -153,5 +187,101 @@ impl Epoch {
             require!(came_in == went_out, EnergyError::ConservationViolated);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::tests::refused;
+
+    fn epoch() -> Epoch {
+        let params = EpochParams::default();
+        Epoch::new(Pubkey::new_unique(), 7, Pubkey::new_unique(), params, 255)
+    }
+
+    /// The worked example up to its last producer: 5 k charged, 0.01 k fee, one of two paid.
+    fn paying() -> Epoch {
+        let mut e = epoch();
+        e.record_reading(false, 3_000, 3_000_000).unwrap();
+        e.record_reading(false, 2_000, 2_000_000).unwrap();
+        e.record_reading(true, 3_000, 0).unwrap();
+        e.record_reading(true, 2_500, 0).unwrap();
+        e.status = EpochStatus::Charging;
+        e.record_charge(3_000_000, 0).unwrap();
+        e.record_charge(2_000_000, 0).unwrap();
+        e.start_paying(0).unwrap();
+        e.record_payout(2_721_818).unwrap();
+        e
+    }
+
+    #[test]
+    fn a_new_epoch_takes_reports_with_empty_books() {
+        let e = epoch();
+        assert!(!e.is_new());
+        assert_eq!(e.status, EpochStatus::Open);
+        assert_eq!(
+            (e.consumer_readings, e.billed_units, e.paid_units),
+            (0, 0, 0)
+        );
+        e.invariant().unwrap();
+    }
+
+    #[test]
+    fn the_worked_example_settles_and_conserves() {
+        let mut e = paying();
+        assert_eq!((e.fee_units, e.distributable_units), (10_000, 4_990_000));
+        e.invariant().unwrap();
+        e.record_payout(2_268_181).unwrap();
+        assert!(e.all_producers_paid());
+        assert_eq!(e.finish().unwrap(), 1);
+        assert_eq!(e.status, EpochStatus::Settled);
+        assert_eq!(e.loss_ratio_permille, 1_100);
+        e.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_payout_beyond_the_distributable_breaks_conservation() {
+        let mut e = paying();
+        refused(
+            e.record_payout(2_268_183),
+            EnergyError::ConservationViolated,
+        );
+    }
+
+    #[test]
+    fn the_invariant_refuses_more_charged_or_paid_than_reported() {
+        let mut e = paying();
+        e.consumers_charged = 3;
+        refused(e.invariant(), EnergyError::ConservationViolated);
+        let mut e = paying();
+        e.producers_paid = 3;
+        refused(e.invariant(), EnergyError::ConservationViolated);
+        let mut e = paying();
+        e.paid_units = e.distributable_units + 1;
+        refused(e.invariant(), EnergyError::ConservationViolated);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_bill_not_split_into_charged_and_unpaid() {
+        let mut e = paying();
+        e.unpaid_units = 1;
+        refused(e.invariant(), EnergyError::ConservationViolated);
+        // While consumers are still being charged, the split is not complete yet.
+        e.status = EpochStatus::Charging;
+        e.invariant().unwrap();
+        e.charged_units = u64::MAX;
+        e.unpaid_units = u64::MAX;
+        e.status = EpochStatus::Paying;
+        refused(e.invariant(), EnergyError::ConservationViolated);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_settled_epoch_that_lost_a_unit() {
+        let mut e = paying();
+        e.record_payout(2_268_181).unwrap();
+        e.finish().unwrap();
+        e.carried_out_units = 0;
+        refused(e.invariant(), EnergyError::ConservationViolated);
     }
 }

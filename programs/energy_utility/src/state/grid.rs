@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::math::SafeAdd;
+use crate::math::{move_units, SafeAdd, SafeSub};
 
 /// Parameters that settle an epoch. A change applies from the next epoch, and each epoch
 /// keeps a copy of the ones it was opened with.
@@ -279,27 +279,165 @@ impl Grid {
         ]
     }
 
-    /// The grid's token accounts hold at least the balances it records for them (anyone may
-    /// send coins to a PDA's token account, so `>=`, never `==`).
-    pub fn check_backing(
-        &self,
-        vault_amount: Option<u64>,
-        pool_amount: Option<u64>,
-        escrow_amount: Option<u64>,
-    ) -> Result<()> {
-        if let Some(vault) = vault_amount {
-            require!(
-                vault >= self.meter_balances_units,
-                EnergyError::VaultShortfall
-            );
-        }
-        if let Some(pool) = pool_amount {
-            let owed = self.carry_units.safe_add(self.pool_in_flight_units)?;
-            require!(pool >= owed, EnergyError::VaultShortfall);
-        }
-        if let Some(escrow) = escrow_amount {
-            require!(escrow >= self.escrow_units, EnergyError::VaultShortfall);
-        }
+    /// Registers one more resident; returns its index in the grid's directory.
+    pub fn add_resident(&mut self) -> Result<u32> {
+        let index = self.resident_count;
+        self.resident_count = index.safe_add(1)?;
+        Ok(index)
+    }
+
+    /// Registers one more meter; returns its index in the grid's directory.
+    pub fn add_meter(&mut self) -> Result<u32> {
+        let index = self.meter_count;
+        self.meter_count = index.safe_add(1)?;
+        Ok(index)
+    }
+
+    // The books: what each of the grid's token accounts owes. Every coin entering or leaving
+    // the meters' balances (the vault), the pool or the escrow is recorded here, and a balance
+    // that would go below zero names the broken book. A refused move changes nothing.
+
+    /// Coins enter the meters' balances in the vault: a funding's deposit.
+    pub fn credit_meters(&mut self, units: u64) -> Result<()> {
+        self.meter_balances_units = self.meter_balances_units.safe_add(units)?;
+        Ok(())
+    }
+
+    /// Coins leave the meters' balances for an owner's account: a refund, collected earnings.
+    pub fn debit_meters(&mut self, units: u64) -> Result<()> {
+        self.meter_balances_units = self
+            .meter_balances_units
+            .safe_sub(units, EnergyError::VaultShortfall)?;
+        Ok(())
+    }
+
+    /// Coins that repaid a meter's debt enter the pool as carry: producers were already paid
+    /// without them, so the next epoch that pays producers takes them.
+    pub fn carry_repaid_debt(&mut self, units: u64) -> Result<()> {
+        self.carry_units = self.carry_units.safe_add(units)?;
+        Ok(())
+    }
+
+    /// A consumer is charged: coins move from its balance into the pool, owed to the epoch's
+    /// producers.
+    pub fn charge_into_pool(&mut self, units: u64) -> Result<()> {
+        move_units(
+            &mut self.meter_balances_units,
+            &mut self.pool_in_flight_units,
+            units,
+            EnergyError::VaultShortfall,
+        )
+    }
+
+    /// An epoch starts paying producers: the whole carry joins what it owes them. Returns the
+    /// carry taken.
+    pub fn take_carry(&mut self) -> Result<u64> {
+        let carried_units = self.carry_units;
+        move_units(
+            &mut self.carry_units,
+            &mut self.pool_in_flight_units,
+            carried_units,
+            EnergyError::ConservationViolated,
+        )?;
+        Ok(carried_units)
+    }
+
+    /// The epoch's fee leaves the pool for the treasury.
+    pub fn take_fee(&mut self, units: u64) -> Result<()> {
+        self.pool_in_flight_units = self
+            .pool_in_flight_units
+            .safe_sub(units, EnergyError::ConservationViolated)?;
+        Ok(())
+    }
+
+    /// A producer is paid: coins move from the pool into its meter's balance.
+    pub fn pay_from_pool(&mut self, units: u64) -> Result<()> {
+        move_units(
+            &mut self.pool_in_flight_units,
+            &mut self.meter_balances_units,
+            units,
+            EnergyError::ConservationViolated,
+        )
+    }
+
+    /// An epoch is settled: what its producers were not paid stays in the pool as carry.
+    pub fn carry_forward(&mut self, units: u64) -> Result<()> {
+        move_units(
+            &mut self.pool_in_flight_units,
+            &mut self.carry_units,
+            units,
+            EnergyError::ConservationViolated,
+        )
+    }
+
+    /// Coins a resident sets aside to sell enter the escrow.
+    pub fn hold_in_escrow(&mut self, units: u64) -> Result<()> {
+        self.escrow_units = self.escrow_units.safe_add(units)?;
+        Ok(())
+    }
+
+    /// Coins leave the escrow: burned for a payout, or back to the resident who set them aside.
+    pub fn release_from_escrow(&mut self, units: u64) -> Result<()> {
+        self.escrow_units = self
+            .escrow_units
+            .safe_sub(units, EnergyError::VaultShortfall)?;
+        Ok(())
+    }
+
+    /// What the pool owes: the carry, and the coins of epochs still paying their producers.
+    pub fn pool_owed_units(&self) -> Result<u64> {
+        self.carry_units.safe_add(self.pool_in_flight_units)
+    }
+
+    // Backing: each token account holds at least what the books say it owes (anyone may send
+    // coins to a PDA's token account, so `>=`, never `==`).
+
+    /// The vault backs every meter balance.
+    pub fn check_vault(&self, vault_amount: u64) -> Result<()> {
+        require!(
+            vault_amount >= self.meter_balances_units,
+            EnergyError::VaultShortfall
+        );
+        Ok(())
+    }
+
+    /// The pool backs the carry and every epoch still paying producers.
+    pub fn check_pool(&self, pool_amount: u64) -> Result<()> {
+        require!(
+            pool_amount >= self.pool_owed_units()?,
+            EnergyError::VaultShortfall
+        );
+        Ok(())
+    }
+
+    /// The escrow backs every resident's coins set aside or locked for a payout.
+    pub fn check_escrow(&self, escrow_amount: u64) -> Result<()> {
+        require!(
+            escrow_amount >= self.escrow_units,
+            EnergyError::VaultShortfall
+        );
+        Ok(())
+    }
+
+    /// What holds after every instruction that changes the grid: the pool's debts add up, the
+    /// oracle's mint budget never exceeds its limit, and no fee in force or waiting is above
+    /// the cap fixed at creation.
+    pub fn invariant(&self) -> Result<()> {
+        self.pool_owed_units()?;
+        require!(
+            self.mint_budget_scaled <= self.oracle_limits.full_budget_scaled(),
+            EnergyError::MintLimitExceeded
+        );
+        require!(
+            [self.prior_params, self.params, self.pending_params]
+                .iter()
+                .all(|p| p.fee_units <= self.max_fee_units),
+            EnergyError::FeeAboveCap
+        );
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "grid_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ID_LEN, MAX_LABEL_LEN, READING_SLOTS};
 use crate::error::EnergyError;
-use crate::math::{consumption_cost_ceil, mul_div_floor, SafeAdd};
+use crate::math::{consumption_cost_ceil, mul_div_floor, SafeAdd, SafeSub};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum MeterKind {
@@ -180,9 +180,7 @@ impl Meter {
             register_wh >= self.last_register_wh,
             EnergyError::RegisterWentBackwards
         );
-        let wh = register_wh
-            .checked_sub(self.register_wh)
-            .ok_or(EnergyError::RegisterWentBackwards)?;
+        let wh = register_wh.safe_sub(self.register_wh, EnergyError::RegisterWentBackwards)?;
         let hours = epoch - self.next_reading_epoch + 1;
         let seconds = hours
             .checked_mul(rules.epoch_seconds as u64)
@@ -283,8 +281,7 @@ impl Meter {
         self.balance_units -= charged;
         self.committed_units = self
             .committed_units
-            .checked_sub(cost_units)
-            .ok_or(EnergyError::ConservationViolated)?;
+            .safe_sub(cost_units, EnergyError::ConservationViolated)?;
         self.debt_units = self.debt_units.safe_add(unpaid)?;
         self.lifetime_units = self.lifetime_units.safe_add(charged)?;
         self.mark_settled(epoch);
@@ -321,12 +318,12 @@ impl Meter {
     pub fn retire(&mut self) -> u64 {
         self.active = false;
         self.connected = false;
-        self.take_refund()
+        self.take_uncommitted()
     }
 
     /// Coins beyond what unsettled readings will cost (a consumer's prepaid rest, a
     /// producer's earnings), taken off the meter for its owner.
-    pub fn take_refund(&mut self) -> u64 {
+    pub fn take_uncommitted(&mut self) -> u64 {
         // What is above the committed coins; nothing when the balance is below them (a
         // reading it cannot pay becomes debt when settled, not a negative refund).
         let refund = self.balance_units.saturating_sub(self.committed_units);
@@ -351,11 +348,33 @@ impl Meter {
         self.connected = connected;
         changed.then_some(connected)
     }
+
+    /// What holds after every instruction that changes a meter: a producer owes nothing; a
+    /// meter in debt holds no prepaid coins (funding repays debt first, and a charge takes the
+    /// whole balance before it leaves debt); the register never goes back; a retired meter is
+    /// never connected.
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.is_consumer() || (self.committed_units == 0 && self.debt_units == 0),
+            EnergyError::ConservationViolated
+        );
+        require!(
+            self.debt_units == 0 || self.balance_units == 0,
+            EnergyError::ConservationViolated
+        );
+        require!(
+            self.register_wh <= self.last_register_wh,
+            EnergyError::RegisterWentBackwards
+        );
+        require!(self.active || !self.connected, EnergyError::MeterInactive);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::tests::refused;
 
     fn meter(id: &str, kind: MeterKind) -> Meter {
         Meter {
@@ -399,5 +418,100 @@ mod tests {
             }
         }
         assert_eq!(Meter::peek_kind(&[0u8; 20]), None);
+    }
+
+    const RULES: ReadingRules = ReadingRules {
+        epoch_seconds: 3_600,
+        max_wh_per_epoch: 1_000_000,
+        tariff_units_per_kwh: 1_000_000,
+    };
+
+    #[test]
+    fn a_consumer_keeps_its_books_through_report_charge_funding_and_retirement() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.capacity_w = 10_000;
+        m.balance_units = 1_000_000;
+        m.report(0, 3_000, &RULES).unwrap();
+        assert_eq!(m.committed_units, 3_000_000);
+        m.invariant().unwrap();
+        // The balance covers a third: the rest is debt, and the balance is gone.
+        assert_eq!(m.charge(0, 3_000_000).unwrap(), (1_000_000, 2_000_000));
+        assert_eq!(
+            (m.balance_units, m.debt_units, m.committed_units),
+            (0, 2_000_000, 0)
+        );
+        m.invariant().unwrap();
+        // Funding repays the debt first.
+        assert_eq!(m.fund(2_500_000).unwrap(), 2_000_000);
+        assert_eq!((m.balance_units, m.debt_units), (500_000, 0));
+        m.invariant().unwrap();
+        m.report(1, 3_200, &RULES).unwrap();
+        assert_eq!(m.retire(), 300_000);
+        assert_eq!((m.balance_units, m.committed_units), (200_000, 200_000));
+        assert!(!m.active && !m.connected);
+        m.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_producer_gives_up_its_whole_balance() {
+        let mut m = meter("angel-roof", MeterKind::Producer);
+        m.credit_payout(0, 7).unwrap();
+        assert_eq!(m.take_uncommitted(), 10);
+        assert_eq!(m.balance_units, 0);
+        m.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_charge_beyond_the_committed_coins_breaks_conservation() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        refused(m.charge(0, 1), EnergyError::ConservationViolated);
+    }
+
+    #[test]
+    fn payouts_and_fundings_beyond_u64_overflow() {
+        let mut m = meter("angel-roof", MeterKind::Producer);
+        m.balance_units = u64::MAX;
+        refused(m.credit_payout(0, 1), EnergyError::MathOverflow);
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.balance_units = u64::MAX;
+        refused(m.fund(1), EnergyError::MathOverflow);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_producer_that_owes() {
+        let mut m = meter("angel-roof", MeterKind::Producer);
+        m.invariant().unwrap();
+        m.committed_units = 1;
+        refused(m.invariant(), EnergyError::ConservationViolated);
+        m.committed_units = 0;
+        m.debt_units = 1;
+        m.balance_units = 0;
+        refused(m.invariant(), EnergyError::ConservationViolated);
+    }
+
+    #[test]
+    fn the_invariant_refuses_debt_beside_prepaid_coins() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.debt_units = 1;
+        refused(m.invariant(), EnergyError::ConservationViolated);
+        m.balance_units = 0;
+        m.invariant().unwrap();
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_register_ahead_of_the_last_reported() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.register_wh = 2;
+        m.last_register_wh = 1;
+        refused(m.invariant(), EnergyError::RegisterWentBackwards);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_retired_meter_left_connected() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.active = false;
+        refused(m.invariant(), EnergyError::MeterInactive);
+        m.connected = false;
+        m.invariant().unwrap();
     }
 }

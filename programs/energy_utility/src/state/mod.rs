@@ -31,3 +31,24 @@ pub fn validate_id(id: &str) -> Result<()> {
     require!(valid, EnergyError::InvalidId);
     Ok(())
 }
+
+/// Payment and payout ids are the processor's (`evt_…`, `po_…`) and a receipt's PDA seed: 1 to
+/// 32 bytes, otherwise unchecked.
+pub fn validate_payment_id(payment_id: &str) -> Result<()> {
+    require!(
+        !payment_id.is_empty() && payment_id.len() <= MAX_ID_LEN,
+        EnergyError::InvalidPaymentId
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// `result` is the refusal `error`, by its code.
+    #[track_caller]
+    pub fn refused<T: std::fmt::Debug>(result: Result<T>, error: EnergyError) {
+        assert_eq!(result.unwrap_err(), error.into());
+    }
+}

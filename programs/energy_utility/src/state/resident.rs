@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::MAX_ID_LEN;
 use crate::error::EnergyError;
-use crate::math::{SafeAdd, SafeSub};
+use crate::math::{move_units, SafeAdd, SafeSub};
 
 #[account]
 #[derive(InitSpace)]
@@ -32,9 +32,10 @@ pub struct Resident {
 impl Resident {
     /// Books a new sale of `units`: set aside, cancellable. Returns the sale's number.
     pub fn set_aside(&mut self, units: u64) -> Result<u32> {
-        self.escrow_units = self.escrow_units.safe_add(units)?;
+        let escrow_units = self.escrow_units.safe_add(units)?;
         let number = self.sale_count;
         self.sale_count = number.safe_add(1)?;
+        self.escrow_units = escrow_units;
         Ok(number)
     }
 
@@ -48,9 +49,12 @@ impl Resident {
 
     /// A requested sale locked for a payout: no longer cancellable.
     pub fn lock(&mut self, units: u64) -> Result<()> {
-        self.cancel(units)?;
-        self.locked_units = self.locked_units.safe_add(units)?;
-        Ok(())
+        move_units(
+            &mut self.escrow_units,
+            &mut self.locked_units,
+            units,
+            EnergyError::VaultShortfall,
+        )
     }
 
     /// A locked sale's payout ended (paid: burned; failed: returned).
@@ -59,5 +63,111 @@ impl Resident {
             .locked_units
             .safe_sub(units, EnergyError::VaultShortfall)?;
         Ok(())
+    }
+
+    /// The resident's coins in the grid's escrow: set aside or locked for a payout.
+    pub fn escrowed_units(&self) -> Result<u64> {
+        self.escrow_units.safe_add(self.locked_units)
+    }
+
+    /// Coins in the escrow belong to the resident's sales: their sum fits the grid's escrow
+    /// total (a u64), and a resident who never requested a sale has none there.
+    pub fn invariant(&self) -> Result<()> {
+        let escrowed_units = self.escrowed_units()?;
+        require!(
+            self.sale_count > 0 || escrowed_units == 0,
+            EnergyError::VaultShortfall
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::tests::refused;
+
+    fn resident() -> Resident {
+        Resident {
+            grid: Pubkey::new_unique(),
+            authority: Pubkey::new_unique(),
+            id: "carlos".into(),
+            coins: Pubkey::new_unique(),
+            escrow_units: 0,
+            locked_units: 0,
+            index: 0,
+            sale_count: 0,
+            bump: 255,
+        }
+    }
+
+    #[test]
+    fn a_sale_is_set_aside_then_locked_then_unlocked() {
+        let mut r = resident();
+        assert_eq!(r.set_aside(5).unwrap(), 0);
+        assert_eq!(r.set_aside(2).unwrap(), 1);
+        assert_eq!((r.escrow_units, r.locked_units, r.sale_count), (7, 0, 2));
+        r.lock(5).unwrap();
+        assert_eq!((r.escrow_units, r.locked_units), (2, 5));
+        r.cancel(2).unwrap();
+        r.unlock(5).unwrap();
+        assert_eq!((r.escrow_units, r.locked_units, r.sale_count), (0, 0, 2));
+        r.invariant().unwrap();
+    }
+
+    #[test]
+    fn setting_aside_beyond_u64_overflows() {
+        let mut r = resident();
+        r.set_aside(u64::MAX).unwrap();
+        refused(r.set_aside(1), EnergyError::MathOverflow);
+        r.sale_count = u32::MAX;
+        r.escrow_units = 0;
+        refused(r.set_aside(1), EnergyError::MathOverflow);
+        assert_eq!((r.escrow_units, r.sale_count), (0, u32::MAX));
+    }
+
+    #[test]
+    fn locking_beyond_u64_overflows() {
+        let mut r = resident();
+        r.set_aside(1).unwrap();
+        r.locked_units = u64::MAX;
+        refused(r.lock(1), EnergyError::MathOverflow);
+        assert_eq!(r.escrow_units, 1);
+    }
+
+    #[test]
+    fn cancelling_or_locking_more_than_is_set_aside_is_a_shortfall() {
+        let mut r = resident();
+        r.set_aside(3).unwrap();
+        refused(r.cancel(4), EnergyError::VaultShortfall);
+        refused(r.lock(4), EnergyError::VaultShortfall);
+        assert_eq!((r.escrow_units, r.locked_units), (3, 0));
+    }
+
+    #[test]
+    fn unlocking_more_than_is_locked_is_a_shortfall() {
+        let mut r = resident();
+        r.set_aside(3).unwrap();
+        r.lock(3).unwrap();
+        refused(r.unlock(4), EnergyError::VaultShortfall);
+    }
+
+    #[test]
+    fn the_invariant_refuses_escrowed_coins_beyond_u64() {
+        let mut r = resident();
+        r.sale_count = 2;
+        r.escrow_units = u64::MAX;
+        r.locked_units = 1;
+        refused(r.invariant(), EnergyError::MathOverflow);
+    }
+
+    #[test]
+    fn the_invariant_refuses_escrowed_coins_without_a_sale() {
+        let mut r = resident();
+        r.escrow_units = 1;
+        refused(r.invariant(), EnergyError::VaultShortfall);
+        r.escrow_units = 0;
+        r.locked_units = 1;
+        refused(r.invariant(), EnergyError::VaultShortfall);
     }
 }

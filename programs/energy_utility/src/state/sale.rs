@@ -8,6 +8,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::MAX_ID_LEN;
 use crate::error::EnergyError;
+use crate::state::validate_payment_id;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum SaleStatus {
@@ -89,10 +90,7 @@ impl Sale {
     /// The payout serving this sale is `payout_id`: the first outcome names it, later ones
     /// must repeat it.
     fn bind_payout(&mut self, payout_id: &str) -> Result<()> {
-        require!(
-            !payout_id.is_empty() && payout_id.len() <= MAX_ID_LEN,
-            EnergyError::InvalidPaymentId
-        );
+        validate_payment_id(payout_id)?;
         if self.payout_id.is_empty() {
             self.payout_id = payout_id.to_string();
         }
@@ -140,6 +138,17 @@ impl Sale {
         Ok(failure)
     }
 
+    /// A sale holds coins, and once locked it keeps the dollars and the price its payout was
+    /// computed at.
+    pub fn invariant(&self) -> Result<()> {
+        require!(self.units > 0, EnergyError::ZeroAmount);
+        require!(
+            self.status == SaleStatus::Requested || (self.cents > 0 && self.coin_price_cents > 0),
+            EnergyError::AmountBelowOneCent
+        );
+        Ok(())
+    }
+
     /// An ended sale may be closed once late events about it would be refused anyway.
     pub fn closable_at(&self, now: i64, retention_seconds: u32) -> bool {
         let ended = matches!(
@@ -151,5 +160,73 @@ impl Sale {
                 .ended_ts
                 .checked_add(retention_seconds as i64)
                 .is_some_and(|end| now > end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::tests::refused;
+
+    fn requested(units: u64) -> Sale {
+        Sale {
+            grid: Pubkey::new_unique(),
+            resident: Pubkey::new_unique(),
+            number: 0,
+            rent_payer: Pubkey::new_unique(),
+            status: SaleStatus::Requested,
+            destination_hash: [7; 32],
+            units,
+            cents: 0,
+            coin_price_cents: 0,
+            payout_id: String::new(),
+            requested_ts: 1,
+            locked_ts: 0,
+            ended_ts: 0,
+            bump: 255,
+        }
+    }
+
+    #[test]
+    fn a_sale_is_locked_at_its_worth_then_paid_once() {
+        let mut sale = requested(2_000_000);
+        sale.invariant().unwrap();
+        sale.lock(&[7; 32], 20, 10, 2).unwrap();
+        sale.invariant().unwrap();
+        sale.record_paid("po_1", 3).unwrap();
+        sale.invariant().unwrap();
+        refused(
+            sale.record_paid("po_1", 4),
+            EnergyError::PaymentAlreadyProcessed,
+        );
+        refused(sale.record_failed("po_2", 4), EnergyError::WrongPayout);
+    }
+
+    #[test]
+    fn a_payout_id_must_be_1_to_32_bytes() {
+        let mut sale = requested(2_000_000);
+        sale.lock(&[7; 32], 20, 10, 2).unwrap();
+        refused(sale.record_paid("", 3), EnergyError::InvalidPaymentId);
+        refused(
+            sale.record_failed(&"x".repeat(MAX_ID_LEN + 1), 3),
+            EnergyError::InvalidPaymentId,
+        );
+        assert_eq!(sale.status, SaleStatus::Locked);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_sale_of_nothing() {
+        refused(requested(0).invariant(), EnergyError::ZeroAmount);
+    }
+
+    #[test]
+    fn the_invariant_refuses_a_locked_sale_without_its_quote() {
+        let mut sale = requested(2_000_000);
+        sale.status = SaleStatus::Locked;
+        refused(sale.invariant(), EnergyError::AmountBelowOneCent);
+        sale.cents = 20;
+        refused(sale.invariant(), EnergyError::AmountBelowOneCent);
+        sale.coin_price_cents = 10;
+        sale.invariant().unwrap();
     }
 }

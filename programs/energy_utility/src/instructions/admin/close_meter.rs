@@ -6,10 +6,10 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
+use crate::coins::pay_out_of_vault;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, MeterClosed};
-use crate::instructions::admin::deactivate_meter::refund;
 use crate::state::{DirectoryEntry, Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -54,9 +54,8 @@ pub struct CloseMeter<'info> {
 pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let meter = &mut accounts.meter;
-    let refunded_units = meter.take_refund();
-    refund(
-        &accounts.token_program,
+    let refunded_units = meter.take_uncommitted();
+    pay_out_of_vault(
         &mut accounts.grid,
         &mut accounts.vault,
         &accounts.coins,
@@ -69,5 +68,6 @@ pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
         forgiven_debt_units: meter.debt_units,
         rent_payer: accounts.rent_payer.key(),
     });
-    Ok(())
+    // The meter account closes: only the grid's books outlive the instruction.
+    accounts.grid.invariant()
 }

@@ -44,7 +44,6 @@ pub fn handler(ctx: Context<CollectFees>, amount_units: u64) -> Result<()> {
     };
     require!(amount_units <= available, EnergyError::InsufficientCoins);
     move_coins(
-        &accounts.token_program,
         &accounts.grid,
         &accounts.treasury,
         &accounts.coins,

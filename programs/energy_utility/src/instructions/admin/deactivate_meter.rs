@@ -6,10 +6,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::move_coins;
+use crate::coins::pay_out_of_vault;
 use crate::error::EnergyError;
 use crate::events::{emit, MeterDeactivated};
-use crate::math::SafeSub;
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -41,8 +40,7 @@ pub fn handler(ctx: Context<DeactivateMeter>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let meter = &mut accounts.meter;
     let refunded_units = meter.retire();
-    refund(
-        &accounts.token_program,
+    pay_out_of_vault(
         &mut accounts.grid,
         &mut accounts.vault,
         &accounts.coins,
@@ -54,21 +52,6 @@ pub fn handler(ctx: Context<DeactivateMeter>) -> Result<()> {
         refunded_units,
         committed_units: meter.committed_units,
     });
-    Ok(())
-}
-
-/// Moves a retired meter's coins from the vault to its owner, keeping the vault's books.
-pub fn refund<'info>(
-    token_program: &Program<'info, Token>,
-    grid: &mut Account<'info, Grid>,
-    vault: &mut Account<'info, TokenAccount>,
-    coins: &Account<'info, TokenAccount>,
-    amount_units: u64,
-) -> Result<()> {
-    grid.meter_balances_units = grid
-        .meter_balances_units
-        .safe_sub(amount_units, EnergyError::VaultShortfall)?;
-    move_coins(token_program, grid, vault, coins, amount_units)?;
-    vault.reload()?;
-    grid.check_backing(Some(vault.amount), None, None)
+    accounts.grid.invariant()?;
+    meter.invariant()
 }

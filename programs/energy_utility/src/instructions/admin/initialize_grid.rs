@@ -159,5 +159,5 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         epoch_seconds: grid.epoch_seconds,
         genesis_ts: grid.genesis_ts,
     });
-    Ok(())
+    grid.invariant()
 }

@@ -5,7 +5,6 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, MeterRegistered};
-use crate::math::SafeAdd;
 use crate::state::{validate_id, DirectoryEntry, Grid, Meter, MeterKind, Reading, Resident};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -72,8 +71,7 @@ impl RegisterMeter<'_> {
 pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
     let current_epoch = ctx.accounts.grid.epoch_at(Clock::get()?.unix_timestamp)?;
     let grid = &mut ctx.accounts.grid;
-    let index = grid.meter_count;
-    grid.meter_count = index.safe_add(1)?;
+    let index = grid.add_meter()?;
     let meter = &mut ctx.accounts.meter;
     meter.set_inner(Meter {
         grid: grid.key(),
@@ -118,5 +116,6 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         owner: meter.owner,
         gateway: meter.gateway,
     });
-    Ok(())
+    grid.invariant()?;
+    meter.invariant()
 }

@@ -31,5 +31,5 @@ pub fn handler(ctx: Context<ReplaceMeterRegister>, register_wh: u64) -> Result<(
         old_register_wh,
         new_register_wh: register_wh,
     });
-    Ok(())
+    meter.invariant()
 }

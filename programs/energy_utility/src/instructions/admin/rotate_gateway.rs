@@ -24,5 +24,5 @@ pub fn handler(ctx: Context<RotateGateway>, new_gateway: Pubkey) -> Result<()> {
         old_gateway,
         new_gateway,
     });
-    Ok(())
+    meter.invariant()
 }

@@ -26,5 +26,5 @@ pub fn handler(ctx: Context<SetMeterCapacity>, capacity_w: u64) -> Result<()> {
         old_capacity_w,
         new_capacity_w: capacity_w,
     });
-    Ok(())
+    meter.invariant()
 }

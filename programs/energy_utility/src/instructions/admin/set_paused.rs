@@ -22,5 +22,5 @@ pub fn handler(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
         old_paused,
         new_paused: paused,
     });
-    Ok(())
+    grid.invariant()
 }

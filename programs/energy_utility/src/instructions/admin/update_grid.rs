@@ -99,5 +99,5 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
         old_oracle_limits,
         new_oracle_limits,
     });
-    Ok(())
+    grid.invariant()
 }

@@ -36,5 +36,5 @@ pub fn handler(ctx: Context<DisconnectSilent>) -> Result<()> {
         last_reported_epoch: meter.has_reported.then_some(meter.last_reported_epoch),
         silent_epochs,
     });
-    Ok(())
+    meter.invariant()
 }

@@ -63,40 +63,37 @@ impl Settle<'_> {
     }
 }
 
-/// Coins one call moves, applied with one transfer each at the end.
-#[derive(Default)]
-struct BatchTotals {
-    charged_units: u64,
-    fee_units: u64,
-    paid_units: u64,
-}
-
 #[access_control(ctx.accounts.validate(epoch))]
 pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<()> {
     let remaining = ctx.remaining_accounts;
     check_batch(ctx.program_id, remaining)?;
     let accounts = &mut *ctx.accounts;
     let grid_key = accounts.grid.key();
-    let grid = &mut accounts.grid;
-    let epoch_account = &mut accounts.epoch_account;
-    let mut totals = BatchTotals::default();
+    let mut batch = Batch {
+        grid: &mut accounts.grid,
+        epoch: &mut accounts.epoch_account,
+        charged_units: 0,
+        fee_units: 0,
+        paid_units: 0,
+    };
 
-    if epoch_account.status == EpochStatus::Open {
-        epoch_account.status = EpochStatus::Charging;
+    if batch.epoch.status == EpochStatus::Open {
+        batch.epoch.status = EpochStatus::Charging;
     }
-    let charging = epoch_account.status == EpochStatus::Charging;
+    let charging = batch.epoch.status == EpochStatus::Charging;
     // Every meter of the batch is checked here; consumers are charged while charging.
     for info in remaining {
         let mut meter = load_meter(info, &grid_key, epoch)?;
         if charging && meter.is_consumer() {
-            charge_consumer(&mut meter, grid, epoch_account, &mut totals)?;
+            batch.charge_consumer(&mut meter)?;
+            meter.invariant()?;
             meter.exit(ctx.program_id)?;
         }
     }
-    if charging && epoch_account.all_consumers_charged() {
-        totals.fee_units = start_paying(grid, epoch_account)?;
+    if charging && batch.epoch.all_consumers_charged() {
+        batch.start_paying()?;
     }
-    if epoch_account.status == EpochStatus::Paying {
+    if batch.epoch.status == EpochStatus::Paying {
         for info in remaining {
             // Consumers were checked in the first pass (or a call before): skip them unread.
             let kind = Meter::peek_kind(&info.try_borrow_data()?);
@@ -105,39 +102,32 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<
             }
             let mut meter = load_meter(info, &grid_key, epoch)?;
             if meter.kind.is_producer() {
-                pay_producer(&mut meter, grid, epoch_account, &mut totals)?;
+                batch.pay_producer(&mut meter)?;
+                meter.invariant()?;
                 meter.exit(ctx.program_id)?;
             }
         }
-        if epoch_account.all_producers_paid() {
-            finish(grid, epoch_account)?;
+        if batch.epoch.all_producers_paid() {
+            batch.finish()?;
         }
     }
 
-    let tp = &accounts.token_program;
-    move_coins(
-        tp,
-        grid,
-        &accounts.vault,
-        &accounts.pool,
-        totals.charged_units,
-    )?;
-    move_coins(
-        tp,
-        grid,
-        &accounts.pool,
-        &accounts.treasury,
-        totals.fee_units,
-    )?;
-    move_coins(tp, grid, &accounts.pool, &accounts.vault, totals.paid_units)?;
+    let Batch {
+        charged_units,
+        fee_units,
+        paid_units,
+        ..
+    } = batch;
+    let grid = &accounts.grid;
+    move_coins(grid, &accounts.vault, &accounts.pool, charged_units)?;
+    move_coins(grid, &accounts.pool, &accounts.treasury, fee_units)?;
+    move_coins(grid, &accounts.pool, &accounts.vault, paid_units)?;
     accounts.vault.reload()?;
     accounts.pool.reload()?;
-    grid.check_backing(
-        Some(accounts.vault.amount),
-        Some(accounts.pool.amount),
-        None,
-    )?;
-    epoch_account.invariant()
+    grid.check_vault(accounts.vault.amount)?;
+    grid.check_pool(accounts.pool.amount)?;
+    grid.invariant()?;
+    accounts.epoch_account.invariant()
 }
 
 /// The batch's accounts before any is read: writable, this program's, each once.
@@ -169,118 +159,102 @@ fn load_meter<'info>(
     Ok(meter)
 }
 
-fn charge_consumer(
-    meter: &mut Account<Meter>,
-    grid: &mut Grid,
-    epoch_account: &mut Epoch,
-    totals: &mut BatchTotals,
-) -> Result<()> {
-    let epoch = epoch_account.index;
-    let Some(wh) = meter.pending_wh(epoch) else {
-        return Ok(());
-    };
-    let billed_units = consumption_cost_ceil(wh, epoch_account.params.tariff_units_per_kwh)
-        .ok_or(EnergyError::MathOverflow)?;
-    let (charged_units, unpaid_units) = meter.charge(epoch, billed_units)?;
-    epoch_account.record_charge(charged_units, unpaid_units)?;
-    grid.meter_balances_units = grid
-        .meter_balances_units
-        .checked_sub(charged_units)
-        .ok_or(EnergyError::VaultShortfall)?;
-    grid.pool_in_flight_units = grid.pool_in_flight_units.safe_add(charged_units)?;
-    totals.charged_units = totals.charged_units.safe_add(charged_units)?;
-    emit(ConsumerCharged {
-        meter: meter.key(),
-        epoch,
-        wh,
-        billed_units,
-        charged_units,
-        unpaid_units,
-    });
-    if meter.decide_connection() == Some(false) {
-        emit(MeterDisconnected {
+/// One call's settlement: the grid's and the epoch's books as each reading is applied, and the
+/// coins the call moves, with one transfer each at the end.
+struct Batch<'a> {
+    grid: &'a mut Grid,
+    epoch: &'a mut Epoch,
+    charged_units: u64,
+    fee_units: u64,
+    paid_units: u64,
+}
+
+impl Batch<'_> {
+    fn charge_consumer(&mut self, meter: &mut Account<Meter>) -> Result<()> {
+        let epoch = self.epoch.index;
+        let Some(wh) = meter.pending_wh(epoch) else {
+            return Ok(());
+        };
+        let billed_units = consumption_cost_ceil(wh, self.epoch.params.tariff_units_per_kwh)
+            .ok_or(EnergyError::MathOverflow)?;
+        let (charged_units, unpaid_units) = meter.charge(epoch, billed_units)?;
+        self.epoch.record_charge(charged_units, unpaid_units)?;
+        self.grid.charge_into_pool(charged_units)?;
+        self.charged_units = self.charged_units.safe_add(charged_units)?;
+        emit(ConsumerCharged {
             meter: meter.key(),
             epoch,
-            balance_units: meter.balance_units,
-            debt_units: meter.debt_units,
+            wh,
+            billed_units,
+            charged_units,
+            unpaid_units,
         });
+        if meter.decide_connection() == Some(false) {
+            emit(MeterDisconnected {
+                meter: meter.key(),
+                epoch,
+                balance_units: meter.balance_units,
+                debt_units: meter.debt_units,
+            });
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Every consumer is charged: take the grid's carry into this epoch and the fee out of it.
-fn start_paying(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<u64> {
-    let carried_in_units = grid.carry_units;
-    grid.carry_units = 0;
-    epoch_account.start_paying(carried_in_units)?;
-    grid.pool_in_flight_units = grid
-        .pool_in_flight_units
-        .safe_add(carried_in_units)?
-        .checked_sub(epoch_account.fee_units)
-        .ok_or(EnergyError::ConservationViolated)?;
-    emit(FeeCollected {
-        grid: epoch_account.grid,
-        epoch: epoch_account.index,
-        fee_units: epoch_account.fee_units,
-        carried_in_units,
-        distributable_units: epoch_account.distributable_units,
-    });
-    Ok(epoch_account.fee_units)
-}
+    /// Every consumer is charged: take the grid's carry into this epoch and the fee out of it.
+    fn start_paying(&mut self) -> Result<()> {
+        let carried_in_units = self.grid.take_carry()?;
+        self.epoch.start_paying(carried_in_units)?;
+        self.grid.take_fee(self.epoch.fee_units)?;
+        self.fee_units = self.epoch.fee_units;
+        emit(FeeCollected {
+            grid: self.epoch.grid,
+            epoch: self.epoch.index,
+            fee_units: self.epoch.fee_units,
+            carried_in_units,
+            distributable_units: self.epoch.distributable_units,
+        });
+        Ok(())
+    }
 
-fn pay_producer(
-    meter: &mut Account<Meter>,
-    grid: &mut Grid,
-    epoch_account: &mut Epoch,
-    totals: &mut BatchTotals,
-) -> Result<()> {
-    let epoch = epoch_account.index;
-    let Some(wh) = meter.pending_wh(epoch) else {
-        return Ok(());
-    };
-    let payout_units = producer_payout_floor(
-        epoch_account.distributable_units,
-        wh,
-        epoch_account.produced_wh,
-    )
-    .ok_or(EnergyError::MathOverflow)?;
-    meter.credit_payout(epoch, payout_units)?;
-    epoch_account.record_payout(payout_units)?;
-    grid.pool_in_flight_units = grid
-        .pool_in_flight_units
-        .checked_sub(payout_units)
-        .ok_or(EnergyError::ConservationViolated)?;
-    grid.meter_balances_units = grid.meter_balances_units.safe_add(payout_units)?;
-    totals.paid_units = totals.paid_units.safe_add(payout_units)?;
-    emit(ProducerPaid {
-        meter: meter.key(),
-        epoch,
-        wh,
-        payout_units,
-    });
-    Ok(())
-}
+    fn pay_producer(&mut self, meter: &mut Account<Meter>) -> Result<()> {
+        let epoch = self.epoch.index;
+        let Some(wh) = meter.pending_wh(epoch) else {
+            return Ok(());
+        };
+        let payout_units =
+            producer_payout_floor(self.epoch.distributable_units, wh, self.epoch.produced_wh)
+                .ok_or(EnergyError::MathOverflow)?;
+        meter.credit_payout(epoch, payout_units)?;
+        self.epoch.record_payout(payout_units)?;
+        self.grid.pay_from_pool(payout_units)?;
+        self.paid_units = self.paid_units.safe_add(payout_units)?;
+        emit(ProducerPaid {
+            meter: meter.key(),
+            epoch,
+            wh,
+            payout_units,
+        });
+        Ok(())
+    }
 
-/// Every reading is settled: carry the remainder forward and check conservation.
-fn finish(grid: &mut Grid, epoch_account: &mut Epoch) -> Result<()> {
-    let carried_out_units = epoch_account.finish()?;
-    grid.pool_in_flight_units = grid
-        .pool_in_flight_units
-        .checked_sub(carried_out_units)
-        .ok_or(EnergyError::ConservationViolated)?;
-    grid.carry_units = grid.carry_units.safe_add(carried_out_units)?;
-    emit(EpochSettled {
-        grid: epoch_account.grid,
-        epoch: epoch_account.index,
-        consumed_wh: epoch_account.consumed_wh,
-        produced_wh: epoch_account.produced_wh,
-        charged_units: epoch_account.charged_units,
-        fee_units: epoch_account.fee_units,
-        paid_units: epoch_account.paid_units,
-        carried_in_units: epoch_account.carried_in_units,
-        carried_out_units,
-        loss_ratio_permille: epoch_account.loss_ratio_permille,
-        outside_loss_band: epoch_account.outside_loss_band,
-    });
-    Ok(())
+    /// Every reading is settled: carry the remainder forward and check conservation.
+    fn finish(&mut self) -> Result<()> {
+        let epoch = &mut *self.epoch;
+        let carried_out_units = epoch.finish()?;
+        self.grid.carry_forward(carried_out_units)?;
+        emit(EpochSettled {
+            grid: epoch.grid,
+            epoch: epoch.index,
+            consumed_wh: epoch.consumed_wh,
+            produced_wh: epoch.produced_wh,
+            charged_units: epoch.charged_units,
+            fee_units: epoch.fee_units,
+            paid_units: epoch.paid_units,
+            carried_in_units: epoch.carried_in_units,
+            carried_out_units,
+            loss_ratio_permille: epoch.loss_ratio_permille,
+            outside_loss_band: epoch.outside_loss_band,
+        });
+        Ok(())
+    }
 }

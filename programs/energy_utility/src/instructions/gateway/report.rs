@@ -71,30 +71,13 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
     let grid = &accounts.grid;
     let epoch_account = &mut accounts.epoch_account;
     if epoch_account.is_new() {
-        epoch_account.set_inner(Epoch {
-            grid: grid.key(),
-            index: epoch,
-            rent_payer: accounts.payer.key(),
-            status: EpochStatus::Open,
-            params: grid.params_for(epoch),
-            consumer_readings: 0,
-            producer_readings: 0,
-            consumers_charged: 0,
-            producers_paid: 0,
-            consumed_wh: 0,
-            produced_wh: 0,
-            billed_units: 0,
-            charged_units: 0,
-            unpaid_units: 0,
-            carried_in_units: 0,
-            fee_units: 0,
-            distributable_units: 0,
-            paid_units: 0,
-            carried_out_units: 0,
-            loss_ratio_permille: 0,
-            outside_loss_band: false,
-            bump: ctx.bumps.epoch_account,
-        });
+        epoch_account.set_inner(Epoch::new(
+            grid.key(),
+            epoch,
+            accounts.payer.key(),
+            grid.params_for(epoch),
+            ctx.bumps.epoch_account,
+        ));
     }
 
     let meter = &mut accounts.meter;
@@ -138,5 +121,7 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
         deferred: reported == Reported::Deferred,
         connected: meter.connected,
     });
+    meter.invariant()?;
+    epoch_account.invariant()?;
     Ok(meter.connected)
 }

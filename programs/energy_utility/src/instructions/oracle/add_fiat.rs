@@ -12,7 +12,7 @@ use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, FiatApplied};
 use crate::math::coins_bought_floor;
-use crate::state::{Grid, Receipt, Resident};
+use crate::state::{Grid, Payment, Receipt, Resident};
 
 #[derive(Accounts)]
 #[instruction(amount_cents: u64, payment_id: String)]
@@ -73,25 +73,22 @@ pub fn handler(
     let coin_units = coins_bought_floor(amount_cents, price).ok_or(EnergyError::AmountTooLarge)?;
     require!(coin_units > 0, EnergyError::AmountBelowOneUnit);
     grid.take_mint_budget(now, coin_units)?;
-    mint_coins(
-        &accounts.token_program,
-        grid,
-        &accounts.mint,
-        &accounts.coins,
-        coin_units,
-    )?;
+    mint_coins(grid, &accounts.mint, &accounts.coins, coin_units)?;
 
-    accounts.receipt.set_inner(Receipt {
-        grid: grid.key(),
-        resident: accounts.resident.key(),
-        payment_id: payment_id.clone(),
+    let payment = Payment {
+        id: payment_id.clone(),
         amount_cents,
-        coin_units,
         event_ts,
-        applied_ts: now,
-        rent_payer: accounts.oracle.key(),
-        bump: ctx.bumps.receipt,
-    });
+    };
+    accounts.receipt.set_inner(Receipt::new(
+        grid.key(),
+        accounts.resident.key(),
+        payment,
+        coin_units,
+        now,
+        accounts.oracle.key(),
+        ctx.bumps.receipt,
+    ));
     emit(FiatApplied {
         grid: grid.key(),
         resident: accounts.resident.key(),
@@ -100,5 +97,5 @@ pub fn handler(
         coin_units,
         coin_price_cents: price,
     });
-    Ok(())
+    grid.invariant()
 }

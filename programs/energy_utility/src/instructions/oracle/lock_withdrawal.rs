@@ -46,5 +46,6 @@ pub fn handler(
         cents: sale.cents,
         coin_price_cents: price,
     });
-    Ok(())
+    accounts.resident.invariant()?;
+    sale.invariant()
 }

@@ -47,26 +47,15 @@ pub fn handler(ctx: Context<PayoutFailed>, payout_id: String) -> Result<()> {
     let sale = &mut accounts.sale;
     let failure = sale.record_failed(&payout_id, now)?;
     let units = sale.units;
+    let grid = &mut accounts.grid;
     match failure {
         PayoutFailure::Returned => {
             accounts.resident.unlock(units)?;
-            release_escrow(
-                &accounts.token_program,
-                &mut accounts.grid,
-                &mut accounts.escrow,
-                &accounts.coins,
-                units,
-            )?;
+            release_escrow(grid, &mut accounts.escrow, &accounts.coins, units)?;
         }
         PayoutFailure::Reversed => {
-            accounts.grid.take_mint_budget(now, units)?;
-            mint_coins(
-                &accounts.token_program,
-                &accounts.grid,
-                &accounts.mint,
-                &accounts.coins,
-                units,
-            )?;
+            grid.take_mint_budget(now, units)?;
+            mint_coins(grid, &accounts.mint, &accounts.coins, units)?;
         }
     }
     emit(SalePayoutFailed {
@@ -77,5 +66,7 @@ pub fn handler(ctx: Context<PayoutFailed>, payout_id: String) -> Result<()> {
         returned_units: units,
         reversed: failure == PayoutFailure::Reversed,
     });
-    Ok(())
+    grid.invariant()?;
+    accounts.resident.invariant()?;
+    sale.invariant()
 }

@@ -5,10 +5,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::coins::burn_coins;
+use crate::coins::burn_escrowed;
 use crate::error::EnergyError;
 use crate::events::{emit, SalePaid};
-use crate::math::SafeSub;
 use crate::state::{Grid, Resident, Sale};
 
 #[derive(Accounts)]
@@ -42,18 +41,7 @@ pub fn handler(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
     sale.record_paid(&payout_id, now)?;
     accounts.resident.unlock(sale.units)?;
     let grid = &mut accounts.grid;
-    grid.escrow_units = grid
-        .escrow_units
-        .safe_sub(sale.units, EnergyError::VaultShortfall)?;
-    burn_coins(
-        &accounts.token_program,
-        grid,
-        &accounts.mint,
-        &accounts.escrow,
-        sale.units,
-    )?;
-    accounts.escrow.reload()?;
-    grid.check_backing(None, None, Some(accounts.escrow.amount))?;
+    burn_escrowed(grid, &accounts.mint, &mut accounts.escrow, sale.units)?;
     emit(SalePaid {
         resident: accounts.resident.key(),
         sale: sale.key(),
@@ -61,5 +49,7 @@ pub fn handler(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
         cents: sale.cents,
         burned_units: sale.units,
     });
-    Ok(())
+    grid.invariant()?;
+    accounts.resident.invariant()?;
+    sale.invariant()
 }

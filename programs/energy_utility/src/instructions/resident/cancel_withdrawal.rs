@@ -41,17 +41,14 @@ pub fn handler(ctx: Context<CancelWithdrawal>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let returned_units = accounts.sale.units;
     accounts.resident.cancel(returned_units)?;
-    release_escrow(
-        &accounts.token_program,
-        &mut accounts.grid,
-        &mut accounts.escrow,
-        &accounts.coins,
-        returned_units,
-    )?;
+    let grid = &mut accounts.grid;
+    release_escrow(grid, &mut accounts.escrow, &accounts.coins, returned_units)?;
     emit(SaleCancelled {
         resident: accounts.resident.key(),
         sale: accounts.sale.key(),
         returned_units,
     });
-    Ok(())
+    // The sale account closes: the grid and the resident keep the books.
+    grid.invariant()?;
+    accounts.resident.invariant()
 }

@@ -4,7 +4,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::move_coins;
+use crate::coins::pay_out_of_vault;
 use crate::error::EnergyError;
 use crate::events::{emit, EarningsCollected};
 use crate::state::{Grid, Meter, Resident};
@@ -33,26 +33,19 @@ pub struct CollectEarnings<'info> {
 pub fn handler(ctx: Context<CollectEarnings>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let meter = &mut accounts.meter;
-    let amount_units = meter.balance_units;
-    meter.balance_units = 0;
-    let grid = &mut accounts.grid;
-    grid.meter_balances_units = grid
-        .meter_balances_units
-        .checked_sub(amount_units)
-        .ok_or(EnergyError::VaultShortfall)?;
-    move_coins(
-        &accounts.token_program,
-        grid,
-        &accounts.vault,
+    // The whole balance: a producer's readings never commit coins.
+    let amount_units = meter.take_uncommitted();
+    pay_out_of_vault(
+        &mut accounts.grid,
+        &mut accounts.vault,
         &accounts.coins,
         amount_units,
     )?;
-    accounts.vault.reload()?;
-    grid.check_backing(Some(accounts.vault.amount), None, None)?;
     emit(EarningsCollected {
         meter: meter.key(),
         resident: accounts.owner.key(),
         amount_units,
     });
-    Ok(())
+    accounts.grid.invariant()?;
+    meter.invariant()
 }

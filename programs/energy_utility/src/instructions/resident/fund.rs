@@ -8,7 +8,6 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::coins::move_coins;
 use crate::error::EnergyError;
 use crate::events::{emit, MeterConnected, MeterFunded};
-use crate::math::SafeAdd;
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -59,19 +58,15 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     let deposited_units = amount_units - debt_repaid_units;
 
     let grid = &mut accounts.grid;
-    grid.meter_balances_units = grid.meter_balances_units.safe_add(deposited_units)?;
-    grid.carry_units = grid.carry_units.safe_add(debt_repaid_units)?;
+    grid.credit_meters(deposited_units)?;
+    grid.carry_repaid_debt(debt_repaid_units)?;
 
-    let tp = &accounts.token_program;
-    move_coins(tp, grid, &accounts.coins, &accounts.vault, deposited_units)?;
-    move_coins(tp, grid, &accounts.coins, &accounts.pool, debt_repaid_units)?;
+    move_coins(grid, &accounts.coins, &accounts.vault, deposited_units)?;
+    move_coins(grid, &accounts.coins, &accounts.pool, debt_repaid_units)?;
     accounts.vault.reload()?;
     accounts.pool.reload()?;
-    grid.check_backing(
-        Some(accounts.vault.amount),
-        Some(accounts.pool.amount),
-        None,
-    )?;
+    grid.check_vault(accounts.vault.amount)?;
+    grid.check_pool(accounts.pool.amount)?;
 
     emit(MeterFunded {
         meter: meter.key(),
@@ -87,5 +82,6 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
             epoch,
         });
     }
-    Ok(())
+    grid.invariant()?;
+    meter.invariant()
 }

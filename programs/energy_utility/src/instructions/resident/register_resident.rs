@@ -6,7 +6,6 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, ResidentRegistered};
-use crate::math::SafeAdd;
 use crate::state::{validate_id, DirectoryEntry, Grid, Resident};
 
 #[derive(Accounts)]
@@ -50,8 +49,7 @@ pub struct RegisterResident<'info> {
 pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()> {
     validate_id(&resident_id)?;
     let grid = &mut ctx.accounts.grid;
-    let index = grid.resident_count;
-    grid.resident_count = index.safe_add(1)?;
+    let index = grid.add_resident()?;
     let resident = &mut ctx.accounts.resident;
     resident.set_inner(Resident {
         grid: grid.key(),
@@ -76,5 +74,6 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         authority: resident.authority,
         coins: resident.coins,
     });
-    Ok(())
+    grid.invariant()?;
+    resident.invariant()
 }

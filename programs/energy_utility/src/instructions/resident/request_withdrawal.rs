@@ -6,11 +6,10 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::move_coins;
+use crate::coins::hold_in_escrow;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, SaleRequested};
-use crate::math::SafeAdd;
 use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
@@ -70,7 +69,6 @@ pub fn handler(
     let resident = &mut accounts.resident;
     let number = resident.set_aside(amount_units)?;
     let grid = &mut accounts.grid;
-    grid.escrow_units = grid.escrow_units.safe_add(amount_units)?;
     accounts.sale.set_inner(Sale {
         grid: grid.key(),
         resident: resident.key(),
@@ -87,15 +85,7 @@ pub fn handler(
         ended_ts: 0,
         bump: ctx.bumps.sale,
     });
-    move_coins(
-        &accounts.token_program,
-        grid,
-        &accounts.coins,
-        &accounts.escrow,
-        amount_units,
-    )?;
-    accounts.escrow.reload()?;
-    grid.check_backing(None, None, Some(accounts.escrow.amount))?;
+    hold_in_escrow(grid, &accounts.coins, &mut accounts.escrow, amount_units)?;
     emit(SaleRequested {
         resident: resident.key(),
         sale: accounts.sale.key(),
@@ -103,5 +93,7 @@ pub fn handler(
         units: amount_units,
         destination_hash,
     });
-    Ok(())
+    grid.invariant()?;
+    resident.invariant()?;
+    accounts.sale.invariant()
 }

@@ -1,0 +1,180 @@
+//! The grid's ledger moves and invariant: each refusal returns its named error and changes nothing.
+
+use super::*;
+use crate::state::tests::refused;
+
+fn grid() -> Grid {
+    let params = EpochParams::default();
+    let limits = OracleLimits::default();
+    Grid {
+        name: "village".into(),
+        admin: Pubkey::new_unique(),
+        oracle: Pubkey::new_unique(),
+        mint: Pubkey::new_unique(),
+        vault: Pubkey::new_unique(),
+        pool: Pubkey::new_unique(),
+        treasury: Pubkey::new_unique(),
+        escrow: Pubkey::new_unique(),
+        genesis_ts: 0,
+        epoch_seconds: DEFAULT_EPOCH_SECONDS,
+        params,
+        params_from_epoch: 0,
+        prior_params: params,
+        pending_params: params,
+        pending_from_epoch: NO_PENDING_EPOCH,
+        coin_price_cents: DEFAULT_COIN_PRICE_CENTS,
+        paused: false,
+        resident_count: 0,
+        meter_count: 0,
+        meter_balances_units: 0,
+        carry_units: 0,
+        pool_in_flight_units: 0,
+        escrow_units: 0,
+        max_fee_units: DEFAULT_MAX_FEE_UNITS,
+        oracle_limits: limits,
+        mint_budget_scaled: limits.full_budget_scaled(),
+        mint_budget_ts: 0,
+        bump: 255,
+    }
+}
+
+/// (meter balances, carry, pool in flight, escrow)
+fn books(g: &Grid) -> (u64, u64, u64, u64) {
+    (
+        g.meter_balances_units,
+        g.carry_units,
+        g.pool_in_flight_units,
+        g.escrow_units,
+    )
+}
+
+#[test]
+fn residents_and_meters_are_numbered_in_registration_order() {
+    let mut g = grid();
+    assert_eq!(g.add_resident().unwrap(), 0);
+    assert_eq!(g.add_resident().unwrap(), 1);
+    assert_eq!(g.add_meter().unwrap(), 0);
+    assert_eq!((g.resident_count, g.meter_count), (2, 1));
+    g.resident_count = u32::MAX;
+    g.meter_count = u32::MAX;
+    refused(g.add_resident(), EnergyError::MathOverflow);
+    refused(g.add_meter(), EnergyError::MathOverflow);
+}
+
+#[test]
+fn an_epoch_moves_coins_through_the_books_and_conserves_them() {
+    let mut g = grid();
+    g.credit_meters(10).unwrap(); // funded
+    g.carry_repaid_debt(3).unwrap(); // a debt repaid, into the pool
+    g.charge_into_pool(6).unwrap(); // a consumer charged
+    assert_eq!(books(&g), (4, 3, 6, 0));
+    assert_eq!(g.take_carry().unwrap(), 3);
+    g.take_fee(1).unwrap();
+    g.pay_from_pool(7).unwrap();
+    g.carry_forward(1).unwrap();
+    assert_eq!(books(&g), (11, 1, 0, 0));
+    g.debit_meters(11).unwrap(); // collected or refunded
+    assert_eq!(books(&g), (0, 1, 0, 0));
+    g.invariant().unwrap();
+}
+
+#[test]
+fn coins_leaving_meter_balances_they_do_not_hold_are_a_vault_shortfall() {
+    let mut g = grid();
+    g.credit_meters(5).unwrap();
+    refused(g.debit_meters(6), EnergyError::VaultShortfall);
+    refused(g.charge_into_pool(6), EnergyError::VaultShortfall);
+    assert_eq!(books(&g), (5, 0, 0, 0));
+}
+
+#[test]
+fn paying_more_than_the_pool_owes_breaks_conservation() {
+    let mut g = grid();
+    g.credit_meters(5).unwrap();
+    g.charge_into_pool(5).unwrap();
+    refused(g.take_fee(6), EnergyError::ConservationViolated);
+    refused(g.pay_from_pool(6), EnergyError::ConservationViolated);
+    refused(g.carry_forward(6), EnergyError::ConservationViolated);
+    assert_eq!(books(&g), (0, 0, 5, 0));
+}
+
+#[test]
+fn book_totals_beyond_u64_overflow() {
+    let mut g = grid();
+    g.credit_meters(u64::MAX).unwrap();
+    refused(g.credit_meters(1), EnergyError::MathOverflow);
+    g.carry_repaid_debt(u64::MAX).unwrap();
+    refused(g.carry_repaid_debt(1), EnergyError::MathOverflow);
+    g.hold_in_escrow(u64::MAX).unwrap();
+    refused(g.hold_in_escrow(1), EnergyError::MathOverflow);
+
+    let mut g = grid();
+    g.pool_in_flight_units = u64::MAX;
+    g.meter_balances_units = 1;
+    refused(g.charge_into_pool(1), EnergyError::MathOverflow);
+    g.carry_units = 1;
+    refused(g.take_carry(), EnergyError::MathOverflow);
+    assert_eq!(books(&g), (1, 1, u64::MAX, 0));
+
+    let mut g = grid();
+    g.meter_balances_units = u64::MAX;
+    g.pool_in_flight_units = 1;
+    refused(g.pay_from_pool(1), EnergyError::MathOverflow);
+    g.carry_units = u64::MAX;
+    refused(g.carry_forward(1), EnergyError::MathOverflow);
+    assert_eq!(books(&g), (u64::MAX, u64::MAX, 1, 0));
+}
+
+#[test]
+fn the_escrow_releases_only_what_it_holds() {
+    let mut g = grid();
+    g.hold_in_escrow(4).unwrap();
+    g.release_from_escrow(3).unwrap();
+    refused(g.release_from_escrow(2), EnergyError::VaultShortfall);
+    assert_eq!(g.escrow_units, 1);
+}
+
+#[test]
+fn each_token_account_backs_its_book() {
+    let mut g = grid();
+    g.credit_meters(5).unwrap();
+    g.carry_repaid_debt(2).unwrap();
+    g.charge_into_pool(1).unwrap();
+    g.hold_in_escrow(7).unwrap();
+    // Coins sent to a grid account from outside are more than enough, never too much.
+    g.check_vault(4).unwrap();
+    g.check_vault(5).unwrap();
+    refused(g.check_vault(3), EnergyError::VaultShortfall);
+    g.check_pool(3).unwrap();
+    g.check_pool(9).unwrap();
+    refused(g.check_pool(2), EnergyError::VaultShortfall);
+    g.check_escrow(7).unwrap();
+    refused(g.check_escrow(6), EnergyError::VaultShortfall);
+}
+
+#[test]
+fn the_invariant_refuses_pool_debts_beyond_u64() {
+    let mut g = grid();
+    g.carry_units = u64::MAX;
+    g.pool_in_flight_units = 1;
+    refused(g.invariant(), EnergyError::MathOverflow);
+    refused(g.check_pool(u64::MAX), EnergyError::MathOverflow);
+}
+
+#[test]
+fn the_invariant_refuses_a_mint_budget_above_the_limit() {
+    let mut g = grid();
+    g.invariant().unwrap();
+    g.mint_budget_scaled += 1;
+    refused(g.invariant(), EnergyError::MintLimitExceeded);
+}
+
+#[test]
+fn the_invariant_refuses_a_fee_above_the_cap_in_force_before_or_waiting() {
+    for field in 0..3 {
+        let mut g = grid();
+        let params = [&mut g.prior_params, &mut g.params, &mut g.pending_params];
+        params.into_iter().nth(field).unwrap().fee_units = DEFAULT_MAX_FEE_UNITS + 1;
+        refused(g.invariant(), EnergyError::FeeAboveCap);
+    }
+}
