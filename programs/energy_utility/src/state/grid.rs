@@ -439,5 +439,4 @@ impl Grid {
 }
 
 #[cfg(test)]
-#[path = "grid_tests.rs"]
 mod tests;
