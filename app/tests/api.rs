@@ -21,15 +21,20 @@ struct Demo {
     http: reqwest::Client,
 }
 
-async fn demo_app(name: &str) -> Demo {
+/// A fresh local cluster on its own ledger.
+async fn cluster(name: &str) -> Localnet {
     let ledger = std::env::temp_dir().join(format!("deu-app-{name}-{}", std::process::id()));
-    let net = start(LocalnetConfig {
+    start(LocalnetConfig {
         ledger,
         reset: true,
         bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
     })
     .await
-    .expect("start the cluster");
+    .expect("start the cluster")
+}
+
+async fn demo_app(name: &str) -> Demo {
+    let net = cluster(name).await;
     let client = Client::new(&net.rpc_url(), Keypair::new());
     let custody = demo::seed(&client, "demo")
         .await
@@ -523,14 +528,7 @@ async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_l
     use energy_utility_sdk::pda;
     use solana_signer::Signer;
 
-    let ledger = std::env::temp_dir().join(format!("deu-app-register-{}", std::process::id()));
-    let net = start(LocalnetConfig {
-        ledger,
-        reset: true,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    })
-    .await
-    .expect("start the cluster");
+    let net = cluster("register").await;
     // The seeding client's payer is the grid's admin.
     let admin = Client::new(&net.rpc_url(), Keypair::new());
     demo::seed(&admin, "register").await.expect("seed");

@@ -47,30 +47,29 @@ impl Client {
     }
 
     pub async fn grid(&self, name: &str) -> Result<(Pubkey, Grid)> {
-        let address = pda::grid(name);
-        let grid = self.account(&address).await?.ok_or(SdkError::NotFound {
-            what: "grid",
-            id: name.to_string(),
-        })?;
-        Ok((address, grid))
+        self.named(pda::grid(name), "grid", name).await
     }
 
     pub async fn resident(&self, grid: &Pubkey, id: &str) -> Result<(Pubkey, Resident)> {
-        let address = pda::resident(grid, id);
-        let resident = self.account(&address).await?.ok_or(SdkError::NotFound {
-            what: "resident",
-            id: id.to_string(),
-        })?;
-        Ok((address, resident))
+        self.named(pda::resident(grid, id), "resident", id).await
     }
 
     pub async fn meter(&self, grid: &Pubkey, id: &str) -> Result<(Pubkey, Meter)> {
-        let address = pda::meter(grid, id);
-        let meter = self.account(&address).await?.ok_or(SdkError::NotFound {
-            what: "meter",
+        self.named(pda::meter(grid, id), "meter", id).await
+    }
+
+    /// The account at `address`, or `NotFound` naming it as the `what` called `id`.
+    async fn named<T: AccountDeserialize>(
+        &self,
+        address: Pubkey,
+        what: &'static str,
+        id: &str,
+    ) -> Result<(Pubkey, T)> {
+        let account = self.account(&address).await?.ok_or(SdkError::NotFound {
+            what,
             id: id.to_string(),
         })?;
-        Ok((address, meter))
+        Ok((address, account))
     }
 
     pub async fn epoch(&self, grid: &Pubkey, epoch: u64) -> Result<Option<Epoch>> {
