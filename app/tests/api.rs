@@ -1,18 +1,19 @@
 //! The HTTP API against a real local cluster with the demo community: every endpoint, bad
 //! input refused with a clear error and nothing changed on chain.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod common;
 
+use common::{answer, cluster};
 use energy_utility_app::{demo, App};
-use energy_utility_localnet::{start, Localnet, LocalnetConfig};
+use energy_utility_localnet::Localnet;
 use energy_utility_sdk::Client;
 use reqwest::StatusCode;
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
 
 const BAD_REQUEST: StatusCode = StatusCode::BAD_REQUEST;
 const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
 const CONFLICT: StatusCode = StatusCode::CONFLICT;
-use serde_json::{json, Value};
-use solana_keypair::Keypair;
 
 struct Demo {
     /// The cluster, when this server started it.
@@ -21,20 +22,8 @@ struct Demo {
     http: reqwest::Client,
 }
 
-/// A fresh local cluster on its own ledger.
-async fn cluster(name: &str) -> Localnet {
-    let ledger = std::env::temp_dir().join(format!("deu-app-{name}-{}", std::process::id()));
-    start(LocalnetConfig {
-        ledger,
-        reset: true,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    })
-    .await
-    .expect("start the cluster")
-}
-
 async fn demo_app(name: &str) -> Demo {
-    let net = cluster(name).await;
+    let (net, _) = cluster(name).await;
     let client = Client::new(&net.rpc_url(), Keypair::new());
     let custody = demo::seed(&client, "demo")
         .await
@@ -52,39 +41,21 @@ async fn demo_app(name: &str) -> Demo {
 
 impl Demo {
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        answer(self.http.get(format!("{}{path}", self.base))).await
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        answer(self.http.post(format!("{}{path}", self.base)).json(&body)).await
     }
 
     async fn post_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let request = self.http.post(format!("{}{path}", self.base));
+        answer(
+            request
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     async fn meter(&self, id: &str) -> Value {
@@ -528,7 +499,7 @@ async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_l
     use energy_utility_sdk::pda;
     use solana_signer::Signer;
 
-    let net = cluster("register").await;
+    let (net, _) = cluster("register").await;
     // The seeding client's payer is the grid's admin.
     let admin = Client::new(&net.rpc_url(), Keypair::new());
     demo::seed(&admin, "register").await.expect("seed");

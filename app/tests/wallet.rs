@@ -58,17 +58,6 @@ async fn act(s: &Service, path: &str, wallet: &Keypair) -> String {
     sent["signature"].as_str().unwrap().to_string()
 }
 
-async fn get(s: &Service, path: &str) -> (StatusCode, Value) {
-    let response = s
-        .http
-        .get(format!("{}{path}", s.base))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn funded_wallet(s: &Service) -> Keypair {
     let wallet = Keypair::new();
     s.chain
@@ -117,14 +106,14 @@ async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signat
     let s = service_with("wallet-flow", serve_mode()).await;
     let zoe = funded_wallet(&s).await;
     let me = zoe.pubkey().to_string();
-    let (_, mine) = get(&s, &format!("/api/wallets/{me}")).await;
+    let (_, mine) = s.get(&format!("/api/wallets/{me}")).await;
     assert_eq!(mine["residents"], json!([]));
 
     // Zoe registers herself; the id is then hers and taken.
     act(&s, "/api/pay/register?id=zoe", &zoe).await;
-    let (_, mine) = get(&s, &format!("/api/wallets/{me}")).await;
+    let (_, mine) = s.get(&format!("/api/wallets/{me}")).await;
     assert_eq!(mine["residents"], json!(["zoe"]));
-    let (status, _) = get(&s, "/api/residents/zoe").await;
+    let (status, _) = s.get("/api/residents/zoe").await;
     assert_eq!(status, StatusCode::OK);
     let taken = s
         .post("/api/pay/register?id=zoe", json!({"account": me}))
@@ -183,7 +172,7 @@ async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signat
     );
 
     // The chain's history tells it, each line with its transaction.
-    let (_, page) = get(&s, "/api/residents/zoe").await;
+    let (_, page) = s.get("/api/residents/zoe").await;
     let history = page["history"].as_array().unwrap();
     let kinds: Vec<&str> = history
         .iter()

@@ -60,8 +60,9 @@ pub async fn service(name: &str) -> Service {
     service_with(name, Setup::default()).await
 }
 
-pub async fn service_with(name: &str, setup: Setup) -> Service {
-    let ledger = std::env::temp_dir().join(format!("deu-pay-{name}-{}", std::process::id()));
+/// A fresh local cluster on its own ledger folder (named after the test).
+pub async fn cluster(name: &str) -> (Localnet, PathBuf) {
+    let ledger = std::env::temp_dir().join(format!("deu-app-{name}-{}", std::process::id()));
     let net = start(LocalnetConfig {
         ledger: ledger.clone(),
         reset: true,
@@ -69,6 +70,19 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
     })
     .await
     .expect("start the cluster");
+    (net, ledger)
+}
+
+/// Sends an HTTP request to the app and reads its answer: the status and the JSON body (null
+/// when the body is not JSON).
+pub async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn service_with(name: &str, setup: Setup) -> Service {
+    let (net, ledger) = cluster(&format!("pay-{name}")).await;
     let rpc_url = net.rpc_url();
     let rpc: SocketAddr = rpc_url
         .trim_start_matches("http://")
@@ -286,16 +300,12 @@ impl Service {
         pda::sale(&pda::resident(&self.grid, id), number)
     }
 
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        answer(self.http.get(format!("{}{path}", self.base))).await
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        answer(self.http.post(format!("{}{path}", self.base)).json(&body)).await
     }
 
     /// Delivers raw bytes with a given signature header (or none).
@@ -308,9 +318,7 @@ impl Service {
         if let Some(header) = header {
             request = request.header(signature::HEADER, header);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        answer(request).await
     }
 
     /// Delivers an event signed as the processor signs it, `age_secs` ago.
