@@ -30,6 +30,9 @@ pub use crank::SettleOutcome;
 
 /// How often a transaction whose blockhash expired is signed again and resent.
 const SEND_ATTEMPTS: usize = 3;
+/// How often `send` asks for a landed transaction's logs, and how long it waits between.
+const READ_BACK_ATTEMPTS: usize = 3;
+const READ_BACK_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 /// `getMultipleAccounts` takes at most 100 addresses.
 const ACCOUNTS_PER_REQUEST: usize = 100;
 
@@ -70,10 +73,25 @@ impl Client {
 
     /// Signs with the payer and `signers`, sends, waits for confirmation and reads back what
     /// the program said: the signature and the decoded events, in order. A transaction whose
-    /// blockhash expired before it landed is signed again with a fresh one.
+    /// blockhash expired before it landed is signed again with a fresh one. The transaction
+    /// has landed once this returns `Ok`: when the cluster cannot tell it back (a node that
+    /// keeps no transaction history, or one still behind after a few tries) its events are
+    /// empty rather than the send reported as failed.
     pub async fn send(&self, instructions: &[Instruction], signers: &[&Keypair]) -> Result<Sent> {
         let signature = self.send_without_events(instructions, signers).await?;
-        self.landed(&signature).await
+        for attempt in 0..READ_BACK_ATTEMPTS {
+            if let Ok(sent) = self.landed(&signature).await {
+                return Ok(sent);
+            }
+            if attempt + 1 < READ_BACK_ATTEMPTS {
+                tokio::time::sleep(READ_BACK_PAUSE).await;
+            }
+        }
+        Ok(Sent {
+            signature,
+            block_time: None,
+            events: Vec::new(),
+        })
     }
 
     /// `send` without reading the transaction back (one `getTransaction` fewer): for the hot
