@@ -42,17 +42,25 @@ pub fn sale_status_name(status: SaleStatus) -> &'static str {
 }
 
 /// One sale of a resident's coins: its number and address, coins, state and, once locked,
-/// the dollars it pays.
+/// the dollars it pays. (Its sentence names the resident, so it is the CLI's: `deu withdraw`.)
 #[derive(Debug, Clone, Serialize)]
 pub struct SaleView {
     pub number: u32,
     pub address: String,
-    pub status: &'static str,
+    #[serde(serialize_with = "sale_status_as_name")]
+    pub status: SaleStatus,
     pub coins_k: String,
     pub usd: Option<String>,
     pub payout_id: Option<String>,
     pub requested_ts: i64,
     pub ended_ts: Option<i64>,
+}
+
+fn sale_status_as_name<S: serde::Serializer>(
+    status: &SaleStatus,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(sale_status_name(*status))
 }
 
 impl SaleView {
@@ -61,30 +69,13 @@ impl SaleView {
         Self {
             number,
             address: address.to_string(),
-            status: sale_status_name(s.status),
+            status: s.status,
             coins_k: format_k(s.units),
             usd: locked.then(|| format_usd(s.cents)),
             payout_id: (!s.payout_id.is_empty()).then(|| s.payout_id.clone()),
             requested_ts: s.requested_ts,
             ended_ts: (s.ended_ts != 0).then_some(s.ended_ts),
         }
-    }
-}
-
-impl fmt::Display for SaleView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Sale {} ({}): {} k, {}",
-            self.number, self.address, self.coins_k, self.status
-        )?;
-        if let Some(usd) = &self.usd {
-            write!(f, ", pays ${usd}")?;
-        }
-        if let Some(payout) = &self.payout_id {
-            write!(f, " (payout {payout})")?;
-        }
-        Ok(())
     }
 }
 

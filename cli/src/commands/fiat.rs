@@ -317,24 +317,13 @@ fn write_sale(f: &mut fmt::Formatter<'_>, resident: &str, sale: &SaleView) -> fm
     let coins = &sale.coins_k;
     let usd = sale.usd.as_deref().unwrap_or_default();
     let payout = sale.payout_id.as_deref().unwrap_or_default();
-    let is = |status| sale.status == sale_status_name(status);
     write!(f, "Sale {number} of {resident}: ")?;
-    if is(SaleStatus::Requested) {
-        write!(f, "{coins} k set aside, waiting for its payout (cancel with deu withdraw cancel {number})")
-    } else if is(SaleStatus::Locked) {
-        write!(f, "{coins} k locked for a ${usd} payout")
-    } else if is(SaleStatus::Paid) {
-        write!(f, "${usd} paid out ({payout}); {coins} k burned")
-    } else if is(SaleStatus::Returned) {
-        write!(
-            f,
-            "payout {payout} failed; {coins} k returned to {resident}"
-        )
-    } else {
-        write!(
-            f,
-            "payout {payout} failed after it was paid; {coins} k given back to {resident}"
-        )
+    match sale.status {
+        SaleStatus::Requested => write!(f, "{coins} k set aside, waiting for its payout (cancel with deu withdraw cancel {number})"),
+        SaleStatus::Locked => write!(f, "{coins} k locked for a ${usd} payout"),
+        SaleStatus::Paid => write!(f, "${usd} paid out ({payout}); {coins} k burned"),
+        SaleStatus::Returned => write!(f, "payout {payout} failed; {coins} k returned to {resident}"),
+        SaleStatus::Reversed => write!(f, "payout {payout} failed after it was paid; {coins} k given back to {resident}"),
     }
 }
 
@@ -468,7 +457,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn sale(status: &'static str, usd: Option<&str>, payout_id: Option<&str>) -> SaleView {
+    fn sale(status: SaleStatus, usd: Option<&str>, payout_id: Option<&str>) -> SaleView {
         SaleView {
             number: 0,
             address: "SaLe".into(),
@@ -495,23 +484,23 @@ mod tests {
     #[test]
     fn each_sale_state_reads_as_a_sentence() {
         assert_eq!(
-            line(sale("requested", None, None)),
+            line(sale(SaleStatus::Requested, None, None)),
             "Sale 0 of angel: 2.000000 k set aside, waiting for its payout (cancel with deu withdraw cancel 0)"
         );
         assert_eq!(
-            line(sale("locked", Some("0.20"), None)),
+            line(sale(SaleStatus::Locked, Some("0.20"), None)),
             "Sale 0 of angel: 2.000000 k locked for a $0.20 payout"
         );
         assert_eq!(
-            line(sale("paid", Some("0.20"), Some("po_1"))),
+            line(sale(SaleStatus::Paid, Some("0.20"), Some("po_1"))),
             "Sale 0 of angel: $0.20 paid out (po_1); 2.000000 k burned"
         );
         assert_eq!(
-            line(sale("returned", Some("0.20"), Some("po_1"))),
+            line(sale(SaleStatus::Returned, Some("0.20"), Some("po_1"))),
             "Sale 0 of angel: payout po_1 failed; 2.000000 k returned to angel"
         );
         assert_eq!(
-            line(sale("reversed", Some("0.20"), Some("po_1"))),
+            line(sale(SaleStatus::Reversed, Some("0.20"), Some("po_1"))),
             "Sale 0 of angel: payout po_1 failed after it was paid; 2.000000 k given back to angel"
         );
     }
@@ -520,7 +509,7 @@ mod tests {
     fn a_listed_sale_is_the_sdk_view_and_a_changed_one_adds_who_and_the_signature() {
         let listed = Rows::new(
             vec![SaleRow {
-                sale: sale("locked", Some("0.20"), None),
+                sale: sale(SaleStatus::Locked, Some("0.20"), None),
                 resident: "angel".into(),
             }],
             "",
@@ -532,7 +521,7 @@ mod tests {
             json!([view.clone()])
         );
         let changed = SaleChanged {
-            sale: sale("locked", Some("0.20"), None),
+            sale: sale(SaleStatus::Locked, Some("0.20"), None),
             resident: "angel".into(),
             signature: "SiG".into(),
         };
