@@ -20,7 +20,8 @@ use energy_utility::constants::{UNITS_PER_COIN, WH_PER_KWH};
 pub use energy_utility_bank::{program_test, MAINNET_ACCOUNT_LOCKS};
 pub use grid::{meter_args, Actor, MeterRef, TestGrid};
 pub use refusal::{
-    assert_fails_with, assert_same, assert_unchanged, custom_error, snapshot, watch, Watch,
+    assert_fails_with, assert_same, assert_unchanged, custom_error, grid_accounts, snapshot, watch,
+    Watch,
 };
 pub use solana_instruction::error::InstructionError;
 

@@ -25,16 +25,21 @@ pub struct Watch {
     pub before: Vec<Option<Account>>,
 }
 
+/// A grid's account and the token accounts it owns: mint, vault, pool, treasury, escrow.
+pub fn grid_accounts(grid: &Pubkey) -> [Pubkey; 6] {
+    [
+        *grid,
+        pda::mint(grid),
+        pda::vault(grid),
+        pda::pool(grid),
+        pda::treasury(grid),
+        pda::escrow(grid),
+    ]
+}
+
 pub async fn watch(g: &mut TestGrid, extra: &[Pubkey]) -> Watch {
     let grid = g.grid;
-    let mut addresses = vec![
-        grid,
-        pda::mint(&grid),
-        pda::vault(&grid),
-        pda::pool(&grid),
-        pda::treasury(&grid),
-        pda::escrow(&grid),
-    ];
+    let mut addresses = grid_accounts(&grid).to_vec();
     for actor in g.residents.values() {
         addresses.extend([actor.wallet.pubkey(), actor.resident, actor.coins]);
     }

@@ -109,15 +109,8 @@ async fn refused_grid(tweak: impl FnOnce(&mut InitializeGridArgs), expected: Ene
     let mut args = grid_args("bad-grid", &g.oracle.pubkey());
     tweak(&mut args);
     let grid = pda::grid(&args.name);
-    let addresses = [
-        grid,
-        pda::mint(&grid),
-        pda::vault(&grid),
-        pda::pool(&grid),
-        pda::treasury(&grid),
-        pda::escrow(&grid),
-        admin.pubkey(),
-    ];
+    let mut addresses = grid_accounts(&grid).to_vec();
+    addresses.push(admin.pubkey());
     let instruction = ix::initialize_grid(&admin.pubkey(), args);
     g.assert_send_refused(&[instruction], &[&admin], expected, &addresses)
         .await;
