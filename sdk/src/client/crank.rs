@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use solana_message::VersionedMessage;
 use solana_transaction::versioned::VersionedTransaction;
 
-use super::{rpc_error, Client, Result, Submitted, SEND_ATTEMPTS};
+use super::{Client, Result};
 use crate::accounts::{EpochStatus, Grid, Receipt, Sale};
 use crate::error::SdkError;
 use crate::{instructions, lookup, settlement};
@@ -108,23 +108,16 @@ impl Client {
         batch: &[Pubkey],
         tables: &lookup::GridTables,
     ) -> Result<String> {
-        let mut last_error = None;
-        for _ in 0..SEND_ATTEMPTS {
-            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+        self.sign_and_submit(|blockhash| {
             let message =
                 settlement::settle_message_v0(&self.payer(), grid, epoch, batch, tables, blockhash)
                     .map_err(|e| {
                         SdkError::Invalid(format!("compile the settlement message: {e}"))
                     })?;
-            let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.payer])
-                .map_err(|e| SdkError::Invalid(format!("sign the settlement: {e}")))?;
-            match self.submit(&tx).await {
-                Ok(signature) => return Ok(signature),
-                Err(Submitted::Expired(err)) => last_error = Some(err),
-                Err(Submitted::Failed(err)) => return Err(err),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| SdkError::Rpc("transaction expired".into())))
+            VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.payer])
+                .map_err(|e| SdkError::Invalid(format!("sign the settlement: {e}")))
+        })
+        .await
     }
 
     /// Meters with an unsettled reading for `epoch`: (consumers, producers).

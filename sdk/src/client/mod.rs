@@ -6,6 +6,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
+use solana_hash::Hash;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -108,9 +109,7 @@ impl Client {
                 .copied()
                 .filter(|s| s.pubkey() != self.payer()),
         );
-        let mut last_error = None;
-        for _ in 0..SEND_ATTEMPTS {
-            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+        self.sign_and_submit(|blockhash| {
             let tx = Transaction::new_signed_with_payer(
                 instructions,
                 Some(&self.payer()),
@@ -118,7 +117,21 @@ impl Client {
                 blockhash,
             );
             check_size(&tx)?;
-            match self.submit(&tx).await {
+            Ok(tx)
+        })
+        .await
+    }
+
+    /// Signs with a fresh blockhash (`sign`), sends and waits for confirmation; a transaction
+    /// whose blockhash expired before it landed is signed again, up to `SEND_ATTEMPTS` times.
+    async fn sign_and_submit<T: SerializableTransaction + Sync>(
+        &self,
+        sign: impl Fn(Hash) -> Result<T>,
+    ) -> Result<String> {
+        let mut last_error = None;
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.rpc.get_latest_blockhash().await.map_err(rpc_error)?;
+            match self.submit(&sign(blockhash)?).await {
                 Err(Submitted::Expired(err)) => last_error = Some(err),
                 Err(Submitted::Failed(err)) => return Err(err),
                 Ok(signature) => return Ok(signature),
