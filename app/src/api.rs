@@ -277,7 +277,7 @@ async fn fund(
         &meter_address,
         amount,
     );
-    client.send(&[ix], &[wallet]).await?;
+    client.send_without_events(&[ix], &[wallet]).await?;
     let (_, meter) = client.meter(&address, &request.meter).await?;
     let owner = client
         .account::<Resident>(&meter.owner)

@@ -33,7 +33,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
     let args = InitializeGridArgs::with_defaults(grid_name, utility.pubkey());
     client
-        .send(
+        .send_without_events(
             &[instructions::initialize_grid(&utility.pubkey(), args)],
             &[],
         )
@@ -56,7 +56,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
             &payment_id,
             now,
         );
-        client.send(&[buy], &[]).await?;
+        client.send_without_events(&[buy], &[]).await?;
         residents.insert(plan.id.to_string(), wallet);
     }
 
@@ -86,7 +86,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
                 &meter,
                 k * UNITS_PER_COIN,
             );
-            client.send(&[ix], &[wallet]).await?;
+            client.send_without_events(&[ix], &[wallet]).await?;
         }
         gateways.insert(plan.id.to_string(), gateway);
     }
@@ -160,7 +160,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
             epoch,
             meter.last_register_wh + wh,
         );
-        match client.send(&[ix], &[gateway]).await {
+        match client.send_without_events(&[ix], &[gateway]).await {
             Ok(_) => {}
             Err(e) if e.program_error_name() == Some("DuplicateReading") => {}
             Err(e) => return Err(e.into()),
@@ -193,7 +193,7 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
         payouts.push(json!({"meter": meter.id, "owner": owner, "kwh": format_kwh(wh), "payout_k": format_k(meter.balance_units)}));
         if meter.balance_units > 0 {
             match client
-                .send(
+                .send_without_events(
                     &[instructions::collect_earnings(
                         &grid_address,
                         address,

@@ -206,7 +206,7 @@ pub async fn sell(
                 units,
                 fiat::destination_hash(&bank_account),
             );
-            app.client.send(&[ix], &[wallet]).await?;
+            app.client.send_without_events(&[ix], &[wallet]).await?;
             number
         }
         (None, None) => {
@@ -254,7 +254,7 @@ pub async fn sell(
                 number,
                 REFUSED_PAYOUT_ID,
             );
-            payments.oracle.send(&[ix], &[]).await?;
+            payments.oracle.send_without_events(&[ix], &[]).await?;
             let ApiError { status, message } = processor_error(err);
             let message = message.trim_end_matches('.');
             return Err(ApiError::new(
@@ -369,7 +369,7 @@ impl SaleOrder {
             cents,
             self.state.destination_hash,
         );
-        payments.oracle.send(&[ix], &[]).await?;
+        payments.oracle.send_without_events(&[ix], &[]).await?;
         self.state = payments
             .oracle
             .account::<Sale>(&self.address)

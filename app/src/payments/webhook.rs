@@ -388,8 +388,8 @@ async fn apply_payout(app: &App, payments: &Payments, order: &Order, address: Pu
         Action::PayoutPaid => instructions::payout_paid(&payer, &grid, resident, number, id),
         _ => instructions::payout_failed(&payer, &grid, resident, number, id),
     };
-    match oracle.send(&[ix], &[]).await {
-        Ok(sent) => applied(order, format_k(sale.units), sent.signature),
+    match oracle.send_without_events(&[ix], &[]).await {
+        Ok(signature) => applied(order, format_k(sale.units), signature),
         Err(err) => match refused(err) {
             Ok(answer) => answer,
             Err(err) => match oracle.account::<Sale>(&address).await {

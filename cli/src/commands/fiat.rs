@@ -162,7 +162,7 @@ async fn add(
         &payment_id,
         event_ts,
     );
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     let after = client.token_amount(&state.coins).await?;
     globals.output().show(&Minted {
         resident: resident_id,
@@ -237,7 +237,7 @@ async fn lock(
         cents,
         hash,
     );
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
 }
 
@@ -257,7 +257,7 @@ async fn payout(
     } else {
         instructions::payout_failed(&oracle, &grid_address, &resident, number, &payout_id)
     };
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
 }
 
@@ -395,12 +395,12 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
                 amount,
                 fiat::destination_hash(to),
             );
-            (number, client.send(&[ix], &[]).await?.signature)
+            (number, client.send_without_events(&[ix], &[]).await?)
         }
         WithdrawCommand::Cancel { sale, .. } => {
             let ix =
                 instructions::cancel_withdrawal(&client.payer(), &grid_address, &resident, *sale);
-            (*sale, client.send(&[ix], &[]).await?.signature)
+            (*sale, client.send_without_events(&[ix], &[]).await?)
         }
     };
     let balance = client.token_amount(&pda::coins(&resident)).await?;

@@ -36,7 +36,7 @@ pub async fn fund(globals: &Globals, args: FundArgs) -> anyhow::Result<()> {
     let (resident, state) =
         my_resident(&client, &grid_address, &grid, args.from.as_deref()).await?;
     let ix = instructions::fund(&client.payer(), &grid_address, &resident, &meter, amount);
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     let (_, after) = client.meter(&grid_address, &args.meter_id).await?;
     let left = client.token_amount(&state.coins).await?;
     globals.output().show(&Funded {
@@ -90,7 +90,7 @@ pub async fn collect(globals: &Globals, args: CollectArgs) -> anyhow::Result<()>
     let (grid_address, _) = load_grid(globals, &client).await?;
     let (meter, state) = client.meter(&grid_address, &args.meter_id).await?;
     let ix = instructions::collect_earnings(&grid_address, &meter, &state.owner);
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     globals.output().show(&Collected {
         meter: args.meter_id,
         collected_k: format_k(state.balance_units),

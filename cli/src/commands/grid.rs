@@ -176,7 +176,7 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
             let client = globals.client()?;
             let (grid, _) = load_grid(globals, &client).await?;
             client
-                .send(
+                .send_without_events(
                     &[instructions::set_paused(&client.payer(), &grid, paused)],
                     &[],
                 )
@@ -237,7 +237,7 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
         },
     };
     client
-        .send(&[instructions::initialize_grid(&client.payer(), args)], &[])
+        .send_without_events(&[instructions::initialize_grid(&client.payer(), args)], &[])
         .await?;
     show(globals, &client).await
 }
@@ -284,7 +284,7 @@ async fn update(globals: &Globals, flags: UpdateArgs) -> anyhow::Result<()> {
         bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max");
     }
     client
-        .send(
+        .send_without_events(
             &[instructions::update_grid(&client.payer(), &grid, args)],
             &[],
         )
@@ -371,7 +371,7 @@ async fn collect_fees(globals: &Globals, args: CollectFeesArgs) -> anyhow::Resul
     let treasury = pda::treasury(&grid_address);
     let before = client.token_amount(&treasury).await?;
     let ix = instructions::collect_fees(&client.payer(), &grid_address, &resident, amount_units);
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     let after = client.token_amount(&treasury).await?;
     let balance = client.token_amount(&state.coins).await?;
     globals.output().show(&FeesCollected {

@@ -132,7 +132,7 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
                 &meter,
                 capacity_w,
             );
-            client.send(&[ix], &[]).await?;
+            client.send_without_events(&[ix], &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::Replace {
@@ -159,7 +159,7 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
                     &pubkey_arg(&gateway)?,
                 ));
             }
-            client.send(&ixs, &[]).await?;
+            client.send_without_events(&ixs, &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::Show { meter_id } => {
@@ -190,7 +190,7 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             let new_gateway = pubkey_arg(&gateway)?;
             let ix =
                 instructions::rotate_gateway(&client.payer(), &grid_address, &meter, &new_gateway);
-            client.send(&[ix], &[]).await?;
+            client.send_without_events(&[ix], &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::Deactivate { meter_id } => deactivate(globals, &meter_id).await,
@@ -266,7 +266,7 @@ async fn deactivate(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
     let owner_coins = pda::coins(&state.owner);
     let before = client.token_amount(&owner_coins).await?;
     let ix = instructions::deactivate_meter(&client.payer(), &grid_address, &meter, &state.owner);
-    client.send(&[ix], &[]).await?;
+    client.send_without_events(&[ix], &[]).await?;
     let refunded = client.token_amount(&owner_coins).await? - before;
     let (address, after) = client.meter(&grid_address, meter_id).await?;
     let owners = client.resident_ids(&[after.owner]).await?;
@@ -322,7 +322,7 @@ async fn close(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
         &state.owner,
         &state.rent_payer,
     );
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     let refunded = client.token_amount(&owner_coins).await? - before;
     let rent = client
         .lamports(&state.rent_payer)

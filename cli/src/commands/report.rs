@@ -58,7 +58,7 @@ pub async fn run(globals: &Globals, args: ReportArgs) -> anyhow::Result<()> {
     };
     let payer = client.payer();
     let ix = instructions::report(&payer, &payer, &grid_address, &meter, epoch, register_wh);
-    let signature = client.send(&[ix], &[]).await?.signature;
+    let signature = client.send_without_events(&[ix], &[]).await?;
     let (_, after) = client.meter(&grid_address, &args.meter_id).await?;
     let reported = Reported::new(&after, epoch, register_wh);
     globals.output().show(&Report {

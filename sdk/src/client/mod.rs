@@ -95,8 +95,8 @@ impl Client {
         })
     }
 
-    /// `send` without reading the transaction back (one `getTransaction` fewer): for the hot
-    /// paths that only need it to land (a gateway's reports, the crank's batches).
+    /// `send` without reading the transaction back (one `getTransaction` fewer): for callers
+    /// that only need it to land (a gateway's reports, the crank's batches, the demo's hour).
     pub async fn send_without_events(
         &self,
         instructions: &[Instruction],
