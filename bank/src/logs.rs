@@ -13,7 +13,9 @@
 //! How: the program is registered through [`native_builtin`], which notes the invoke context's
 //! log collector while the program runs and points stdout at a pipe for that time; the syscall
 //! stubs are wrapped so that `sol_log_data` writes `Program data:` lines to the noted collector,
-//! after the `msg!` lines printed before it.
+//! after the `msg!` lines printed before it. With [`keep_events_in_logs`] (the benchmark) only
+//! the events go to the collector, and when the bank records no logs they go nowhere, as on a
+//! validator (program-test's stubs would format and print each one to stdout).
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -24,8 +26,8 @@ use std::sync::{Mutex, Once};
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
-use base64::Engine as _;
 use solana_program_runtime::invoke_context::BuiltinFunctionWithContext;
+use solana_program_runtime::stable_log::program_data;
 use solana_program_test::{
     get_runtime_environment_key, invoke_builtin_function, EbpfError, EbpfVm, InvokeContext,
 };
@@ -41,6 +43,8 @@ thread_local! {
 
 /// Whether stdout is captured while the program runs.
 static CAPTURE: AtomicBool = AtomicBool::new(false);
+/// Whether the program's events go to the transaction's logs (without capturing stdout).
+static EVENTS: AtomicBool = AtomicBool::new(false);
 /// The pipe stdout is pointed at while the program runs, and the real stdout.
 static PIPE: Mutex<Option<Pipe>> = Mutex::new(None);
 /// Held while the program runs with stdout captured. The program never invokes itself, so a
@@ -105,6 +109,16 @@ pub fn install_stubs() {
         let inner = set_syscall_stubs(Box::new(DefaultStubs));
         set_syscall_stubs(Box::new(CapturingStubs { inner }));
     });
+}
+
+/// Puts the program's events (`Program data:` lines) in the running transaction's logs, as a
+/// validator does, and leaves `msg!` lines on stdout: the benchmark's bank, whose stdout is
+/// /dev/null, then spends on an event what a cluster spends (encode, append) instead of a
+/// formatted write to stdout per event. Call it once a bank was started; calling it again
+/// does nothing.
+pub fn keep_events_in_logs() {
+    install_stubs();
+    EVENTS.store(true, Ordering::Relaxed);
 }
 
 /// Turns the capture on for this process (once program-test has installed its syscall stubs,
@@ -258,22 +272,17 @@ impl SyscallStubs for DefaultStubs {}
 
 impl CapturingStubs {
     fn log_data(&self, fields: &[&[u8]]) {
-        let logged = COLLECTOR.with(|c| c.borrow().is_some());
-        if !(CAPTURE.load(Ordering::Relaxed) && logged) {
+        let capture = CAPTURE.load(Ordering::Relaxed);
+        if !(capture || EVENTS.load(Ordering::Relaxed)) {
             return self.inner.sol_log_data(fields);
         }
-        drain_into_collector();
-        let encoded: Vec<String> = fields
-            .iter()
-            .map(|f| base64::engine::general_purpose::STANDARD.encode(f))
-            .collect();
-        COLLECTOR.with(|c| {
-            if let Some(collector) = c.borrow().as_ref() {
-                collector
-                    .borrow_mut()
-                    .log(&format!("Program data: {}", encoded.join(" ")));
-            }
-        });
+        // What the runtime's `sol_log_data` syscall does: a `Program data:` line in the
+        // transaction's logs when they are recorded, nothing when they are not.
+        let collector = COLLECTOR.with(|c| c.borrow().clone());
+        if capture && collector.is_some() {
+            drain_into_collector();
+        }
+        program_data(&collector, fields);
     }
 }
 

@@ -440,7 +440,8 @@ impl Community {
 
     /// Settles `epoch` with the SDK's batches: the batches of consumers only in any order,
     /// then the batch that charges the last consumers, then the producers' batches in any
-    /// order. Returns the number of transactions.
+    /// order. Within a phase, signing the next window overlaps with the bank executing the
+    /// previous one, as in the reports. Returns the number of transactions.
     async fn settle_all(&self, epoch: u64, out: &mut Outcome) -> Result<usize> {
         let per_transaction = self.settle.per_transaction();
         let batches = plan_batches_of(&self.consumers, &self.producers, per_transaction);
@@ -451,6 +452,7 @@ impl Community {
             &batches[last_charging..with_consumers],
             &batches[with_consumers..],
         ];
+        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
         for phase in phases {
             for window in phase.chunks(self.net.window()) {
                 let blockhash = self.net.blockhash().await?;
@@ -481,12 +483,30 @@ impl Community {
                     out.settle_txs += 1;
                     txs.push(tx);
                 }
-                self.net
-                    .confirm_all(txs)
-                    .await
-                    .with_context(|| format!("settle epoch {epoch}"))?;
+                in_flight.push_back(tokio::spawn(confirm_all(
+                    self.net.client(),
+                    self.net.mode,
+                    txs,
+                )));
+                while in_flight.len() > self.overlap() {
+                    if let Some(handle) = in_flight.pop_front() {
+                        settled(handle, epoch).await?;
+                    }
+                }
+            }
+            // The next phase starts once this one has landed.
+            while let Some(handle) = in_flight.pop_front() {
+                settled(handle, epoch).await?;
             }
         }
         Ok(batches.len())
     }
+}
+
+/// Waits for a window of settlement transactions sent in the background.
+async fn settled(handle: tokio::task::JoinHandle<Result<()>>, epoch: u64) -> Result<()> {
+    handle
+        .await
+        .context("join settlements")?
+        .with_context(|| format!("settle epoch {epoch}"))
 }

@@ -52,6 +52,8 @@ impl Community {
             }
         }
         let ctx = pt.start_with_context().await;
+        // Events land in each transaction's logs, as on a cluster (not formatted to stdout).
+        energy_utility_bank::logs::keep_events_in_logs();
         let mut net = Net {
             ctx,
             mode: cfg.mode,
