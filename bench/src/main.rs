@@ -7,7 +7,7 @@
 //! default) or legacy ones (`--settle legacy`); `--compare-legacy` runs every size both ways,
 //! side by side. `--rpc-sizes` adds report ingestion through a local cluster's JSON-RPC.
 //!
-//! `cargo run --profile bench -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
+//! `cargo run --profile benchmark -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
 
 mod community;
 mod net;
