@@ -5,7 +5,9 @@
 //!
 //! Settlement goes through v0 transactions over the grid's lookup tables (`--settle v0`, the
 //! default) or legacy ones (`--settle legacy`); `--compare-legacy` runs every size both ways,
-//! side by side. `--rpc-sizes` adds report ingestion through a local cluster's JSON-RPC.
+//! side by side, and `--alternate` settles one community's epochs both ways in turn, for a
+//! comparison the machine's drift does not bias. `--rpc-sizes` adds report ingestion through a
+//! local cluster's JSON-RPC.
 //!
 //! `cargo run --profile benchmark -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
 
@@ -56,6 +58,12 @@ struct Args {
     /// Run every size twice, v0 over lookup tables then legacy, and compare their settlement.
     #[arg(long)]
     compare_legacy: bool,
+    /// Settle one community's epochs alternately in v0 and legacy transactions (v0, legacy,
+    /// legacy, v0, and again) and compare the paths' median settlement times: a drift of the
+    /// machine's speed during the run weighs on both alike, which two runs one after the other
+    /// (`--compare-legacy`) cannot promise. At least 2 hours; 4, 8, … balance the order.
+    #[arg(long, conflicts_with = "compare_legacy")]
+    alternate: bool,
     /// Also send one hour of every meter's report through a local cluster's JSON-RPC (the
     /// server behind `deu localnet`, in this process, on a fresh ledger) at these sizes.
     #[arg(long, value_delimiter = ',')]
@@ -99,19 +107,26 @@ async fn main() -> Result<()> {
             .find(|(size, _)| *size == meters)
             .map_or(args.hours, |(_, hours)| *hours);
         anyhow::ensure!(hours > 0, "{meters} meters: at least one hour");
+        anyhow::ensure!(
+            hours >= 2 || !args.alternate,
+            "{meters} meters: --alternate needs at least 2 hours (one each way)"
+        );
         let paths = if args.compare_legacy {
             vec![SettlePath::V0, SettlePath::Legacy]
         } else {
             vec![args.settle]
         };
         for settle in paths {
-            eprintln!(
-                "{meters} meters, {hours} hours, {} settlement",
+            let label = if args.alternate {
+                ALTERNATING
+            } else {
                 settle.label()
-            );
+            };
+            eprintln!("{meters} meters, {hours} hours, {label} settlement");
             let cfg = Config {
                 meters,
                 settle,
+                alternate: args.alternate,
                 hours,
                 seed: args.seed,
                 relayer: args.relayer,
@@ -120,7 +135,7 @@ async fn main() -> Result<()> {
             };
             let outcome = community::run(&cfg)
                 .await
-                .with_context(|| format!("{meters} meters, {} settlement", settle.label()))?;
+                .with_context(|| format!("{meters} meters, {label} settlement"))?;
             eprintln!(
                 "  done in {:.1} s (setup {:.1} s), peak memory {:.1} GiB",
                 outcome.total.as_secs_f64(),
@@ -145,8 +160,69 @@ async fn main() -> Result<()> {
         silenced.restore().context("restore stdout")?;
     }
     print_table(&args, &outcomes, started.elapsed());
+    print_alternating(&outcomes);
     print_ingestion(&args, &outcomes, &ingestions);
     Ok(())
+}
+
+const ALTERNATING: &str = "v0 and legacy, alternating";
+
+/// The alternating runs: each path's settlement times, their medians and the ratio of these.
+fn print_alternating(outcomes: &[Outcome]) {
+    let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.path.is_none()).collect();
+    if runs.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "| Meters | Epochs (v0 / legacy) | v0 settle per epoch (median; each, in order) \
+         | Legacy settle per epoch (median; each, in order) | v0 / legacy (medians) |"
+    );
+    println!("|---:|---|---|---|---:|");
+    for o in runs {
+        let times = |path: SettlePath| -> Vec<Duration> {
+            o.alternated
+                .iter()
+                .filter(|(p, _)| *p == path)
+                .map(|(_, t)| *t)
+                .collect()
+        };
+        let (v0, legacy) = (times(SettlePath::V0), times(SettlePath::Legacy));
+        let each = |times: &[Duration]| {
+            times
+                .iter()
+                .map(|t| duration(*t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (a, b) = (median(&v0), median(&legacy));
+        println!(
+            "| {} | {} / {} | {} ({}) | {} ({}) | {:.2}× |",
+            thousands(o.meters as u64),
+            v0.len(),
+            legacy.len(),
+            duration(a),
+            each(&v0),
+            duration(b),
+            each(&legacy),
+            a.as_secs_f64() / b.as_secs_f64().max(1e-9),
+        );
+    }
+    println!(
+        "One community per size, its lookup tables kept; epochs settled v0, legacy, legacy, v0, \
+         and again; each timed as the settle time above."
+    );
+}
+
+/// The middle time (the mean of the two middle ones for an even count).
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
 }
 
 fn thousands(n: u64) -> String {
@@ -199,13 +275,21 @@ fn mean(times: &[Duration]) -> Duration {
 }
 
 fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
+    if outcomes.iter().any(|o| o.path.is_some()) {
+        print_rows(outcomes);
+    }
+    print_notes(args, outcomes, total);
+}
+
+/// The table's rows: one per size and path (alternating runs have their own table).
+fn print_rows(outcomes: &[Outcome]) {
     println!(
         "| Meters | Hours | Settlement | Tx per epoch (reports + settle + close) | Readings per settle tx (avg / max) \
          | Largest settle tx (bytes / locks) | Lamports per meter-hour (fees + rent not returned) \
          | Report wall time per epoch (mean / max) | Settle wall time per epoch (mean / max) |"
     );
     println!("|---:|---:|---|---|---|---|---|---|---|");
-    for o in outcomes {
+    for o in outcomes.iter().filter(|o| o.path.is_some()) {
         let meter_hours = (o.meters as u64 * o.hours) as f64;
         let per = |x: f64| {
             let v = x / meter_hours;
@@ -236,6 +320,9 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
         );
     }
     println!();
+}
+
+fn print_notes(args: &Args, outcomes: &[Outcome], total: Duration) {
     let program = match energy_utility_bank::bpf_program_path() {
         Some(path) => format!("BPF ({})", path.display()),
         None => "native (host-compiled, compute units not metered)".to_string(),
@@ -265,7 +352,7 @@ fn print_table(args: &Args, outcomes: &[Outcome], total: Duration) {
              peak memory {:.2} GiB.",
             thousands(o.meters as u64),
             o.hours,
-            o.path.map_or("", SettlePath::label),
+            o.path.map_or(ALTERNATING, SettlePath::label),
             duration(o.setup),
             thousands(o.setup_txs as u64),
             if o.lookup_tables > 0 {

@@ -68,6 +68,15 @@ impl SettlePath {
         }
     }
 
+    /// The path of the `hour`-th epoch when the two alternate: v0, legacy, legacy, v0, and
+    /// again, so that a drift of the machine's speed over the run weighs on both alike.
+    pub fn alternating(hour: u64) -> Self {
+        match hour % 4 {
+            0 | 3 => SettlePath::V0,
+            _ => SettlePath::Legacy,
+        }
+    }
+
     fn per_transaction(self) -> usize {
         match self {
             SettlePath::V0 => MAX_METERS_PER_SETTLE_V0,
@@ -79,6 +88,8 @@ impl SettlePath {
 pub struct Config {
     pub meters: usize,
     pub settle: SettlePath,
+    /// Settle the epochs alternately both ways (`SettlePath::alternating`) instead of `settle`.
+    pub alternate: bool,
     pub hours: u64,
     pub seed: u64,
     /// One relayer pays every report (two signatures each) instead of each gateway its own.
@@ -91,7 +102,10 @@ pub struct Config {
 #[derive(Default)]
 pub struct Outcome {
     pub meters: usize,
+    /// The settlement path; `None` when the epochs alternate between both.
     pub path: Option<SettlePath>,
+    /// Alternating runs: each epoch's path and settlement time.
+    pub alternated: Vec<(SettlePath, Duration)>,
     pub lookup_tables: usize,
     /// The process's peak resident memory so far (VmHWM), in KiB.
     pub peak_rss_kib: u64,
@@ -135,7 +149,6 @@ struct MeterRef {
 
 struct Community {
     net: Net,
-    settle: SettlePath,
     /// The grid's lookup tables (v0 path; empty on the legacy one).
     tables: GridTables,
     grid: Pubkey,
@@ -171,7 +184,7 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
     let started = Instant::now();
     let mut out = Outcome {
         meters: cfg.meters,
-        path: Some(cfg.settle),
+        path: (!cfg.alternate).then_some(cfg.settle),
         hours: cfg.hours,
         ..Outcome::default()
     };
@@ -284,8 +297,15 @@ impl Community {
         let first_epoch = grid_state.epoch_at(START_TS)?;
         let payers = self.payers();
         let lamports_before = self.net.lamports(&payers).await?;
+        // Settlement transactions per epoch, by path (v0, legacy): the same every epoch.
+        let mut settles_by_path = [None, None];
 
         for hour in 0..cfg.hours {
+            let path = if cfg.alternate {
+                SettlePath::alternating(hour)
+            } else {
+                cfg.settle
+            };
             let epoch = first_epoch + hour;
             let epoch_start = genesis + epoch as i64 * epoch_seconds;
             self.net.set_time(epoch_start + epoch_seconds / 2).await?;
@@ -313,8 +333,11 @@ impl Community {
             let closes = reports_close_at(&grid_state, Some(&state), epoch)?;
             self.net.set_time(closes).await?;
             let t = Instant::now();
-            let settles = self.settle_all(epoch, out).await?;
+            let settles = self.settle_all(epoch, path, out).await?;
             let settle_time = t.elapsed();
+            if cfg.alternate {
+                out.alternated.push((path, settle_time));
+            }
 
             // Untimed: the epoch is settled and its books match what was reported.
             let address = pda::epoch(&self.grid, epoch);
@@ -363,16 +386,18 @@ impl Community {
                 out.settle_txs_per_epoch = settles;
                 out.close_txs_per_epoch = 1;
             }
+            let same_path = &mut settles_by_path[path as usize];
             ensure!(
-                reports == out.report_txs_per_epoch && settles == out.settle_txs_per_epoch,
+                reports == out.report_txs_per_epoch && *same_path.get_or_insert(settles) == settles,
                 "epoch {epoch}: the number of transactions changed"
             );
             out.report_times.push(report_time);
             out.settle_times.push(settle_time);
             out.close_times.push(close_time);
             eprintln!(
-                "  epoch {epoch}: {reports} reports in {:.3} s, {settles} settlement transactions in {:.3} s, closed in {:.1} ms",
+                "  epoch {epoch}: {reports} reports in {:.3} s, {settles} {} settlement transactions in {:.3} s, closed in {:.1} ms",
                 report_time.as_secs_f64(),
+                path.label(),
                 settle_time.as_secs_f64(),
                 close_time.as_secs_f64() * 1e3
             );
@@ -442,8 +467,8 @@ impl Community {
     /// then the batch that charges the last consumers, then the producers' batches in any
     /// order. Within a phase, signing the next window overlaps with the bank executing the
     /// previous one, as in the reports. Returns the number of transactions.
-    async fn settle_all(&self, epoch: u64, out: &mut Outcome) -> Result<usize> {
-        let per_transaction = self.settle.per_transaction();
+    async fn settle_all(&self, epoch: u64, path: SettlePath, out: &mut Outcome) -> Result<usize> {
+        let per_transaction = path.per_transaction();
         let batches = plan_batches_of(&self.consumers, &self.producers, per_transaction);
         let with_consumers = self.consumers.len().div_ceil(per_transaction);
         let last_charging = with_consumers.saturating_sub(1);
@@ -458,7 +483,7 @@ impl Community {
                 let blockhash = self.net.blockhash().await?;
                 let mut txs = Vec::with_capacity(window.len());
                 for batch in window {
-                    let (tx, shape) = match self.settle {
+                    let (tx, shape) = match path {
                         SettlePath::V0 => {
                             let message = settle_message_v0(
                                 &self.crank.pubkey(),

@@ -59,12 +59,11 @@ impl Community {
             mode: cfg.mode,
             window: cfg.window,
         };
-        let tables = match cfg.settle {
-            SettlePath::V0 => {
-                let addresses: Vec<Pubkey> = meters.iter().map(|m| m.address).collect();
-                create_lookup_tables(&mut net, &admin, &addresses, out).await?
-            }
-            SettlePath::Legacy => Vec::new(),
+        let tables = if cfg.settle == SettlePath::V0 || cfg.alternate {
+            let addresses: Vec<Pubkey> = meters.iter().map(|m| m.address).collect();
+            create_lookup_tables(&mut net, &admin, &addresses, out).await?
+        } else {
+            Vec::new()
         };
         net.set_time(START_TS).await?;
 
@@ -93,7 +92,6 @@ impl Community {
         out.lookup_tables = tables.len();
         let c = Self {
             net,
-            settle: cfg.settle,
             tables: GridTables::new(tables.clone()),
             grid,
             admin,
