@@ -378,7 +378,8 @@ fn print_notes(args: &Args, outcomes: &[Outcome], total: Duration) {
         "Report time: signing, sending and confirming every meter's report of the epoch. Settle \
          time: the SDK's `plan_batches_of` + `settle_message_v0` (v0) or `settle_transaction` \
          (legacy), signed and confirmed (consumer batches pipelined, then the batch that charges \
-         the last consumers, then producer batches pipelined); `close_epoch` is one more \
+         the last consumers, then producer batches pipelined; each window of transactions is \
+         signed while the bank runs the previous one); `close_epoch` is one more \
          transaction, timed apart (above). Lamports: measured drop of the crank's and the report \
          payers' balances over the run; fees = 5,000 × signatures; rent not returned = the rest \
          (every epoch account is closed, checked). Peak memory: the process's VmHWM so far."

@@ -5,6 +5,7 @@
 //! (SIMD-0083 `relax_intrabatch_account_locks`, active in program-test), so many in-flight
 //! reports that all write the same epoch account are executed one after another, not refused.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::{Clock, Pubkey};
@@ -19,7 +20,7 @@ use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::{Hash, Transaction};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Solana's packet limit: the bank panics on a larger legacy transaction, so refuse it here.
 pub const MAX_TX_BYTES: usize = 1_232;
@@ -114,6 +115,46 @@ pub fn pack(instructions: Vec<Instruction>, payer: &Pubkey) -> Result<Vec<Vec<In
     Ok(groups)
 }
 
+/// Windows of signed transactions confirming in the background while the caller signs the
+/// next: one window left in flight (none in `Seq` mode, where order matters).
+pub struct Pipeline {
+    client: BanksClient,
+    mode: SendMode,
+    in_flight: VecDeque<JoinHandle<Result<()>>>,
+}
+
+impl Pipeline {
+    /// Sends `txs` in the background; returns once at most one earlier window is still
+    /// confirming.
+    pub async fn push(&mut self, txs: Vec<VersionedTransaction>) -> Result<()> {
+        let job = confirm_all(self.client.clone(), self.mode, txs);
+        self.in_flight.push_back(tokio::spawn(job));
+        let overlap = match self.mode {
+            SendMode::Seq => 0,
+            SendMode::Join | SendMode::Fire => 1,
+        };
+        while self.in_flight.len() > overlap {
+            self.wait_oldest().await?;
+        }
+        Ok(())
+    }
+
+    /// Returns once every window sent has landed.
+    pub async fn drain(&mut self) -> Result<()> {
+        while !self.in_flight.is_empty() {
+            self.wait_oldest().await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_oldest(&mut self) -> Result<()> {
+        match self.in_flight.pop_front() {
+            Some(handle) => handle.await.context("join a window")?,
+            None => Ok(()),
+        }
+    }
+}
+
 pub struct Net {
     pub ctx: ProgramTestContext,
     pub mode: SendMode,
@@ -132,6 +173,15 @@ impl Net {
 
     pub fn client(&self) -> BanksClient {
         self.ctx.banks_client.clone()
+    }
+
+    /// A pipeline for windows of transactions that do not depend on each other's order.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            client: self.client(),
+            mode: self.mode,
+            in_flight: VecDeque::new(),
+        }
     }
 
     pub async fn blockhash(&self) -> Result<Hash> {

@@ -8,6 +8,7 @@ use energy_utility_sdk::{fiat, instructions as ix, settlement};
 use solana_instruction::Instruction;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
+use solana_transaction::Transaction;
 
 use crate::{TestGrid, TEST_BANK_ACCOUNT};
 
@@ -254,19 +255,30 @@ impl TestGrid {
 
     /// The meter's gateway reports the meter's cumulative register for `epoch`.
     pub async fn report_register(&mut self, meter: &str, epoch: u64, register_wh: u64) -> Sent {
+        let tx = self.report_transaction(meter, epoch, register_wh).await?;
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// The gateway's report of the meter's cumulative register for `epoch`, signed under the
+    /// latest blockhash (the context payer pays) and not yet sent.
+    pub async fn report_transaction(
+        &mut self,
+        meter: &str,
+        epoch: u64,
+        register_wh: u64,
+    ) -> Result<Transaction, BanksClientError> {
         let meter = self.meter(meter);
         let gateway = meter.gateway.insecure_clone();
-        let address = meter.address;
-        let payer = self.ctx.payer.pubkey();
         let instruction = ix::report(
             &gateway.pubkey(),
-            &payer,
+            &self.ctx.payer.pubkey(),
             &self.grid,
-            &address,
+            &meter.address,
             epoch,
             register_wh,
         );
-        self.send(&[instruction], &[&gateway]).await
+        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
+        Ok(self.transaction(&[instruction], &[&gateway]))
     }
 
     /// One settlement call over the named meters.

@@ -12,9 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
 use energy_utility::events::ReadingReported;
-use energy_utility_sdk::instructions as ix;
 use energy_utility_tests::*;
-use solana_signer::Signer;
 
 /// What the process wrote to its stdout (fd 1) while `run` ran.
 async fn stdout_of<T>(run: impl std::future::Future<Output = T>) -> (T, String) {
@@ -32,23 +30,13 @@ async fn stdout_of<T>(run: impl std::future::Future<Output = T>) -> (T, String) 
     (out, printed)
 }
 
-/// One report of `meter` for the current epoch, signed and ready.
+/// One report of `meter` for the current epoch, `wh` past its last register, signed and ready.
 async fn report(g: &mut TestGrid, meter: &str, wh: u64) -> solana_transaction::Transaction {
     let epoch = g.current_epoch().await;
     let register = g.meter_state(meter).await.last_register_wh + wh;
-    let m = g.meter(meter);
-    let (gateway, address) = (m.gateway.insecure_clone(), m.address);
-    let payer = g.ctx.payer.pubkey();
-    let report = ix::report(
-        &gateway.pubkey(),
-        &payer,
-        &g.grid,
-        &address,
-        epoch,
-        register,
-    );
-    g.refresh_blockhash().await;
-    g.transaction(&[report], &[&gateway])
+    g.report_transaction(meter, epoch, register)
+        .await
+        .expect("sign a report")
 }
 
 async fn events_land_where_a_validator_puts_them() {

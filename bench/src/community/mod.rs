@@ -1,7 +1,6 @@
 //! One community of N meters in a fresh bank: setup, then `hours` epochs of reports,
 //! settlement and closing, measured; then the books are checked from the accounts.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
@@ -23,7 +22,7 @@ use solana_keypair::Keypair;
 use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
 
-use crate::net::{confirm_all, pack, Net, SendMode, Shape};
+use crate::net::{pack, Net, SendMode, Shape};
 use crate::rng::SplitMix64;
 
 mod books;
@@ -225,14 +224,6 @@ impl Community {
         first..(first + METERS_PER_RESIDENT).min(self.meters.len())
     }
 
-    /// Windows left in flight while the next is signed: none in `Seq` mode.
-    fn overlap(&self) -> usize {
-        match self.net.mode {
-            SendMode::Seq => 0,
-            SendMode::Join | SendMode::Fire => 1,
-        }
-    }
-
     fn report_payer<'a>(&'a self, meter: &'a MeterRef) -> &'a Keypair {
         self.relayer.as_ref().unwrap_or(&meter.gateway)
     }
@@ -423,7 +414,7 @@ impl Community {
     /// Every meter reports its register `registers[i]` for `epoch`. Signing the next window
     /// overlaps with the bank executing the previous one. Returns the number of transactions.
     async fn report_all(&self, epoch: u64, registers: &[u64], out: &mut Outcome) -> Result<usize> {
-        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
+        let mut pipeline = self.net.pipeline();
         let mut count = 0;
         let indices: Vec<usize> = (0..self.meters.len()).collect();
         for window in indices.chunks(self.net.window()) {
@@ -446,20 +437,9 @@ impl Community {
                 txs.push(tx);
             }
             count += txs.len();
-            in_flight.push_back(tokio::spawn(confirm_all(
-                self.net.client(),
-                self.net.mode,
-                txs,
-            )));
-            while in_flight.len() > self.overlap() {
-                if let Some(handle) = in_flight.pop_front() {
-                    handle.await.context("join reports")?.context("reports")?;
-                }
-            }
+            pipeline.push(txs).await.context("reports")?;
         }
-        while let Some(handle) = in_flight.pop_front() {
-            handle.await.context("join reports")?.context("reports")?;
-        }
+        pipeline.drain().await.context("reports")?;
         Ok(count)
     }
 
@@ -477,7 +457,8 @@ impl Community {
             &batches[last_charging..with_consumers],
             &batches[with_consumers..],
         ];
-        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<()>>> = VecDeque::new();
+        let mut pipeline = self.net.pipeline();
+        let settling = || format!("settle epoch {epoch}");
         for phase in phases {
             for window in phase.chunks(self.net.window()) {
                 let blockhash = self.net.blockhash().await?;
@@ -508,30 +489,11 @@ impl Community {
                     out.settle_txs += 1;
                     txs.push(tx);
                 }
-                in_flight.push_back(tokio::spawn(confirm_all(
-                    self.net.client(),
-                    self.net.mode,
-                    txs,
-                )));
-                while in_flight.len() > self.overlap() {
-                    if let Some(handle) = in_flight.pop_front() {
-                        settled(handle, epoch).await?;
-                    }
-                }
+                pipeline.push(txs).await.with_context(settling)?;
             }
             // The next phase starts once this one has landed.
-            while let Some(handle) = in_flight.pop_front() {
-                settled(handle, epoch).await?;
-            }
+            pipeline.drain().await.with_context(settling)?;
         }
         Ok(batches.len())
     }
-}
-
-/// Waits for a window of settlement transactions sent in the background.
-async fn settled(handle: tokio::task::JoinHandle<Result<()>>, epoch: u64) -> Result<()> {
-    handle
-        .await
-        .context("join settlements")?
-        .with_context(|| format!("settle epoch {epoch}"))
 }
