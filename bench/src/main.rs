@@ -181,9 +181,9 @@ fn print_alternating(outcomes: &[Outcome]) {
     println!("|---:|---|---|---|---:|");
     for o in runs {
         let times = |path: SettlePath| -> Vec<Duration> {
-            o.alternated
-                .iter()
-                .filter(|(p, _)| *p == path)
+            (0..)
+                .zip(&o.settle_times)
+                .filter(|(hour, _)| SettlePath::alternating(*hour) == path)
                 .map(|(_, t)| *t)
                 .collect()
         };

@@ -101,10 +101,9 @@ pub struct Config {
 #[derive(Default)]
 pub struct Outcome {
     pub meters: usize,
-    /// The settlement path; `None` when the epochs alternate between both.
+    /// The settlement path; `None` when the epochs alternate between both
+    /// (`SettlePath::alternating` gives each epoch's).
     pub path: Option<SettlePath>,
-    /// Alternating runs: each epoch's path and settlement time.
-    pub alternated: Vec<(SettlePath, Duration)>,
     pub lookup_tables: usize,
     /// The process's peak resident memory so far (VmHWM), in KiB.
     pub peak_rss_kib: u64,
@@ -326,9 +325,6 @@ impl Community {
             let t = Instant::now();
             let settles = self.settle_all(epoch, path, out).await?;
             let settle_time = t.elapsed();
-            if cfg.alternate {
-                out.alternated.push((path, settle_time));
-            }
 
             // Untimed: the epoch is settled and its books match what was reported.
             let address = pda::epoch(&self.grid, epoch);
