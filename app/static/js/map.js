@@ -252,7 +252,7 @@ function initMap() {
   const clock = $("#clock");
   const status = $("#status");
   const changed = memo();
-  let demo = true;
+  let demo = false; // until the server's state says this is the demo, the clock stays disabled
   let clockBusy = false;
 
   function renderState(state) {

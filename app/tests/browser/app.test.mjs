@@ -74,6 +74,7 @@ test("map: 12 meters drawn, the clock lets an hour pass and the page shows the s
     const carlos = mapMeter(page, "carlos-house");
     const balanceBefore = (await carlos.locator("text.balance").textContent()).trim();
     const clock = page.locator("#clock");
+    assert.equal(await clock.isEnabled(), true, "in the demo the clock lets an hour pass");
     const labelBefore = (await clock.textContent()).trim();
     const epochBefore = Number(/^epoch (\d+)$/.exec((await page.locator("#epoch").textContent()).trim())[1]);
 

@@ -309,13 +309,26 @@ async function shot(page, name) {
 
 test("no wallet in the browser: the header says so plainly, and nothing else changes", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
-    await page.goto(url("/"));
+    // The page's reads of /api/state are held until the first paint has been checked: until
+    // the server says this is the demo, the clock must not offer to move (the wallet bar and
+    // the map read the state separately, so either may learn the mode first).
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    await page.route("**/api/state", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(url("/"), { waitUntil: "domcontentloaded" });
+    assert.equal(await page.locator("#clock").isDisabled(), true, "before the server's state arrives, the clock does not move");
+    release();
     await until(page, "the wallet bar says no wallet was found", () => document.querySelector("#wallet-bar")?.dataset.state === "none");
+    await until(page, "the map shows the grid's hour", () => !/…/.test(document.querySelector("#clock").textContent));
     assert.equal(await text(page, "#wallet-bar"), NO_WALLET);
     assert.ok(await page.locator("#wallet-card").isVisible(), "the map's wallet card shows in serve mode");
     assert.match(await text(page, "#wallet-intro"), /No Solana wallet found/);
     assert.equal(await page.locator("#join-form").isVisible(), false, "nothing to join with");
     assert.equal(await page.locator("#clock").isDisabled(), true, "the clock only moves in the demo");
+    assert.match(await page.locator("#clock").getAttribute("title"), /only moves in the demo/);
     await shot(page, "no-wallet");
   });
 });
