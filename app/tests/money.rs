@@ -9,13 +9,14 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::faults::Fault;
 use common::*;
 use energy_utility_payments::client::{NewCheckoutSession, NewPayout, Processor};
 use energy_utility_payments::sandbox::{TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_PAID};
 use energy_utility_sdk::accounts::{Receipt, SaleStatus};
 use energy_utility_sdk::instructions;
 use energy_utility_sdk::program::instructions::UpdateGridArgs;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use solana_signer::Signer;
 
@@ -192,6 +193,152 @@ async fn a_canceled_payout_returns_the_coins() {
     assert_eq!(s.coins("carlos").await, before);
     let carlos = s.resident("carlos").await;
     assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
+}
+
+/// Sends sale `number` of carlos to the paid test account again, as the page does after a
+/// lost answer.
+async fn sell_again(s: &Service, number: u32) -> (StatusCode, serde_json::Value) {
+    s.post(
+        "/api/sell",
+        json!({"resident": "carlos", "sale": number, "bank_account": TEST_ACCOUNT_PAID}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_sale_sent_again_after_the_processor_forgot_its_idempotency_key_gets_no_second_payout() {
+    // Stripe forgets an idempotency key after 24 hours while a bank payout may stay pending for
+    // days; here the key lives 500 ms and the payout stays pending for 5 s.
+    let s = service_with(
+        "pruned-key",
+        Setup {
+            payout_delay: Duration::from_secs(5),
+            idempotency_ttl: Duration::from_millis(500),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let before = s.coins("carlos").await;
+    let supply = s.supply().await;
+    let (number, first) = s.sell("carlos", "1.00", TEST_ACCOUNT_PAID).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let (status, again) = sell_again(&s, number).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        again["payout_id"], first["payout_id"],
+        "the payout already made for the sale: {again}"
+    );
+    assert_eq!(s.sandbox.payouts().len(), 1, "one payout for one sale");
+    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+        .await;
+    assert_eq!(s.coins("carlos").await, before - 10 * K);
+    assert_eq!(s.supply().await, supply - 10 * K, "burned once");
+    assert_eq!(s.sandbox.payouts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_sale_whose_payout_answer_was_lost_is_never_returned_while_its_payout_exists() {
+    let s = service_with(
+        "lost-answer",
+        Setup {
+            payout_delay: Duration::from_secs(3),
+            faults: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    let faults = s.faults.as_ref().unwrap();
+    // The processor makes the payout but its answer is lost; the page sends the sale again and
+    // the processor refuses that request for now (another one under its key still running).
+    faults.next(Method::POST, "/v1/payouts", Fault::LostAnswer);
+    faults.next(Method::POST, "/v1/payouts", Fault::key_in_use());
+    let before = s.coins("carlos").await;
+    let supply = s.supply().await;
+
+    let (status, lost) = s
+        .post(
+            "/api/sell",
+            json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{lost}");
+    let number = s.resident("carlos").await.sale_count - 1;
+    assert!(
+        lost["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("\"sale\": {number}")),
+        "{lost}"
+    );
+    assert_eq!(
+        s.sale("carlos", number).await.unwrap().status,
+        SaleStatus::Locked
+    );
+    let made = s.sandbox.payouts();
+    assert_eq!(made.len(), 1, "the processor made the payout");
+
+    let (status, again) = sell_again(&s, number).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["payout_id"], json!(made[0].id), "{again}");
+    assert_eq!(
+        s.sale("carlos", number).await.unwrap().status,
+        SaleStatus::Locked,
+        "the coins stay with the payout"
+    );
+    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+        .await;
+    assert_eq!(
+        s.coins("carlos").await,
+        before - 10 * K,
+        "paid once, coins not given back"
+    );
+    assert_eq!(s.supply().await, supply - 10 * K);
+    assert_eq!(s.sandbox.payouts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_payout_the_processor_refuses_for_now_keeps_the_sale_locked_and_a_retry_pays_it_once() {
+    let s = service_with(
+        "rate-limited",
+        Setup {
+            faults: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    let faults = s.faults.as_ref().unwrap();
+    faults.next(Method::POST, "/v1/payouts", Fault::rate_limited());
+    let before = s.coins("carlos").await;
+    let supply = s.supply().await;
+
+    let (status, refused) = s
+        .post(
+            "/api/sell",
+            json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    let number = s.resident("carlos").await.sale_count - 1;
+    assert!(
+        refused["error"].as_str().unwrap().contains("stay locked"),
+        "{refused}"
+    );
+    assert_eq!(
+        s.sale("carlos", number).await.unwrap().status,
+        SaleStatus::Locked
+    );
+    assert_eq!(s.coins("carlos").await, before - 10 * K);
+    assert!(s.sandbox.payouts().is_empty());
+
+    let (status, again) = sell_again(&s, number).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+        .await;
+    assert_eq!(s.coins("carlos").await, before - 10 * K);
+    assert_eq!(s.supply().await, supply - 10 * K, "burned once");
+    assert_eq!(s.sandbox.payouts().len(), 1);
+    assert_eq!(faults.pending(), 0);
 }
 
 #[tokio::test]

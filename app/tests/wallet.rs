@@ -22,6 +22,7 @@ fn serve_mode() -> Setup {
     Setup {
         custody: false,
         payout_delay: Duration::from_millis(300),
+        ..Setup::default()
     }
 }
 

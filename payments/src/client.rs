@@ -9,7 +9,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
-use crate::wire::{ApiErrorBody, CheckoutSession, Payout};
+use crate::wire::{ApiErrorBody, CheckoutSession, List, Payout};
 
 /// Stripe's live and test-mode API; which mode is decided by the secret key.
 pub const STRIPE_API_URL: &str = "https://api.stripe.com";
@@ -95,6 +95,26 @@ pub enum ProcessorError {
     Decode(String),
 }
 
+impl ProcessorError {
+    /// Whether the processor refused the request itself, so nothing was made by it nor by any
+    /// earlier request under the same idempotency key: a 400, 402 or 404 that is not about the
+    /// key (Stripe replays a saved answer to a repeated key, and answers 409 while a request
+    /// under it is still running). Anything else — a rate limit (429), a key that stopped
+    /// working (401, 403), a 409, a 5xx, no answer — proves nothing: a payout may exist.
+    pub fn is_final_refusal(&self) -> bool {
+        match self {
+            ProcessorError::Rejected {
+                status, kind, code, ..
+            } => {
+                matches!(status, 400 | 402 | 404)
+                    && kind != "idempotency_error"
+                    && code.as_deref() != Some("idempotency_key_in_use")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Debug for Processor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Processor")
@@ -156,6 +176,50 @@ impl Processor {
     ) -> Result<Payout, ProcessorError> {
         let form = payout_form(new);
         self.post("/v1/payouts", &form, idempotency_key).await
+    }
+
+    /// One page (up to 100) of the payouts created at or after `created_gte` (Unix seconds),
+    /// newest first, after the payout `starting_after`.
+    pub async fn list_payouts(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<List<Payout>, ProcessorError> {
+        let mut query = vec![
+            pair("created[gte]", &created_gte.to_string()),
+            pair("limit", "100"),
+        ];
+        if let Some(after) = starting_after {
+            query.push(pair("starting_after", after));
+        }
+        self.send(self.request(Method::GET, "/v1/payouts").query(&query))
+            .await
+    }
+
+    /// The payout whose metadata holds `key` = `value`, among every payout created at or after
+    /// `created_gte`: what was made for one of our records, found whether or not the
+    /// idempotency key it was made under is still remembered (Stripe prunes them after 24 h).
+    pub async fn find_payout(
+        &self,
+        created_gte: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Payout>, ProcessorError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_payouts(created_gte, after.as_deref()).await?;
+            if let Some(found) = page
+                .data
+                .iter()
+                .find(|p| p.metadata.get(key).map(String::as_str) == Some(value))
+            {
+                return Ok(Some(found.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
     }
 
     /// Cancels a payout that is still pending; its outcome arrives as `payout.canceled`.
@@ -322,6 +386,35 @@ mod tests {
              &client_reference_id=carlos\
              &metadata%5Bmeter%5D=carlos-house"
         );
+    }
+
+    fn rejected(status: u16, kind: &str, code: Option<&str>) -> ProcessorError {
+        ProcessorError::Rejected {
+            status,
+            kind: kind.into(),
+            message: "refused".into(),
+            code: code.map(Into::into),
+            param: None,
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_request_itself_is_final() {
+        let invalid = "invalid_request_error";
+        assert!(rejected(400, invalid, Some("resource_missing")).is_final_refusal());
+        assert!(rejected(404, invalid, None).is_final_refusal());
+        assert!(rejected(402, "card_error", None).is_final_refusal());
+        assert!(!rejected(409, invalid, Some("idempotency_key_in_use")).is_final_refusal());
+        assert!(!rejected(400, "idempotency_error", None).is_final_refusal());
+        assert!(!rejected(429, "rate_limit_error", None).is_final_refusal());
+        assert!(!rejected(401, "authentication_error", None).is_final_refusal());
+        assert!(!rejected(403, invalid, None).is_final_refusal());
+        let server = ProcessorError::Server {
+            status: 500,
+            body: String::new(),
+        };
+        assert!(!server.is_final_refusal());
+        assert!(!ProcessorError::Unreachable("timed out".into()).is_final_refusal());
     }
 
     #[test]

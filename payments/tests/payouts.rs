@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{eventually, processor, refusal, sandbox, Receiver, SECRET_KEY};
+use common::{eventually, processor, refusal, sandbox, sandbox_with, Receiver, SECRET_KEY};
 use energy_utility_payments::client::{NewPayout, ProcessorError};
 use energy_utility_payments::sandbox::{
     TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID,
@@ -201,6 +201,101 @@ async fn repeated_payout_request_pays_once() {
     assert_eq!(sandbox.payouts().len(), 1);
     assert_eq!(receiver.delivered_of(PAYOUT_CREATED).len(), 1);
     assert_eq!(receiver.delivered_of(PAYOUT_PAID).len(), 1);
+}
+
+#[tokio::test]
+async fn a_payout_request_repeated_after_its_idempotency_key_was_pruned_is_a_new_payout() {
+    // Stripe keeps a key for 24 hours; here for 200 ms.
+    let sandbox = sandbox_with(None, |c| c.idempotency_ttl = Duration::from_millis(200)).await;
+    let processor = processor(&sandbox);
+    let first = processor
+        .create_payout(&payout_to(TEST_ACCOUNT_PAID), "payout-ttl")
+        .await
+        .expect("created");
+    let replayed = processor
+        .create_payout(&payout_to(TEST_ACCOUNT_PAID), "payout-ttl")
+        .await
+        .expect("replayed");
+    assert_eq!(
+        replayed.id, first.id,
+        "within the key's life: the same payout"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = processor
+        .create_payout(&payout_to(TEST_ACCOUNT_PAID), "payout-ttl")
+        .await
+        .expect("created anew");
+    assert_ne!(
+        later.id, first.id,
+        "after the key was pruned: a second payout"
+    );
+    assert_eq!(sandbox.payouts().len(), 2);
+}
+
+#[tokio::test]
+async fn payouts_are_listed_newest_first_by_creation_time_and_found_by_metadata() {
+    let sandbox = sandbox(None).await;
+    let processor = processor(&sandbox);
+    let start = common::now();
+    let mut made = Vec::new();
+    for n in 0..105 {
+        let mut new = payout_to(TEST_ACCOUNT_PAID);
+        new.metadata.insert("sale".into(), format!("sale-{n}"));
+        made.push(
+            processor
+                .create_payout(&new, &format!("listed-{n}"))
+                .await
+                .expect("created")
+                .id,
+        );
+    }
+
+    let first = processor.list_payouts(start, None).await.expect("a page");
+    assert_eq!(first.object, "list");
+    assert_eq!(first.data.len(), 100);
+    assert!(first.has_more);
+    assert_eq!(first.data[0].id, made[104], "newest first");
+    let last = &first.data[99].id;
+    let second = processor
+        .list_payouts(start, Some(last))
+        .await
+        .expect("the next page");
+    let ids: Vec<&str> = second.data.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [&made[4], &made[3], &made[2], &made[1], &made[0]]);
+    assert!(!second.has_more);
+    let future = processor
+        .list_payouts(common::now() + 3600, None)
+        .await
+        .expect("an empty page");
+    assert!(
+        future.data.is_empty(),
+        "created[gte] filters by creation time"
+    );
+
+    // The oldest one is on the second page: found by its metadata all the same.
+    let found = processor
+        .find_payout(start, "sale", "sale-0")
+        .await
+        .expect("searched")
+        .expect("found");
+    assert_eq!(found.id, made[0]);
+    assert_eq!(
+        processor
+            .find_payout(start, "sale", "sale-105")
+            .await
+            .expect("searched"),
+        None
+    );
+    let (status, error) = refusal(
+        processor
+            .list_payouts(start, Some("po_nope"))
+            .await
+            .expect_err("an unknown cursor"),
+    );
+    assert_eq!(
+        (status, error.code.as_deref()),
+        (404, Some("resource_missing"))
+    );
 }
 
 #[tokio::test]

@@ -160,6 +160,9 @@ pub struct SellRequest {
 /// exists, so the coins go back under this name.
 const REFUSED_PAYOUT_ID: &str = "refused_by_processor";
 
+/// How far before a sale's lock its payout is looked for (see [`SaleOrder::payouts_since`]).
+const PAYOUT_LOOKUP_MARGIN_SECS: i64 = 7 * 24 * 3600;
+
 pub async fn sell(
     State(app): State<Arc<App>>,
     body: Result<Json<SellRequest>, axum::extract::rejection::JsonRejection>,
@@ -217,60 +220,78 @@ pub async fn sell(
     };
     let sale = SaleOrder::load(&app, grid, resident, &id, number).await?;
     sale.check_destination(&bank_account)?;
+    let sent_before = sale.state.status == SaleStatus::Locked;
     let sale = sale.lock(payments, grid_state.coin_price_cents).await?;
     let (units, cents) = (sale.state.units, sale.state.cents);
-
-    let new = NewPayout {
-        amount_cents: cents as i64,
-        currency: "usd".into(),
-        destination: Some(bank_account.clone()),
-        description: format!("{id} sells {} k of energy coins", format_k(units)),
-        metadata: BTreeMap::from([
-            (super::META_RESIDENT.to_string(), id.clone()),
-            (super::META_GRID.to_string(), app.grid_name.clone()),
-            (super::META_SALE.to_string(), sale.address.to_string()),
-            ("coins_k".to_string(), format_k(units)),
-        ]),
+    let kept = |why: String| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{why}; your {} k stay locked for this sale: send it again with \"sale\": {number}",
+                format_k(units)
+            ),
+        )
     };
-    let payout = match payments
-        .processor
-        .create_payout(&new, &sale.idempotency_key())
-        .await
-    {
-        Ok(payout) => payout,
-        Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
-            // A payout may exist for this sale: its coins stay locked for it.
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("sale {number} was sent with other details; send it exactly as before"),
-            ));
-        }
-        Err(err @ ProcessorError::Rejected { .. }) => {
-            // No payout exists: the sale's coins go back to the resident.
-            let ix = instructions::payout_failed(
-                &payments.oracle.payer(),
-                &grid,
-                &resident,
-                number,
-                REFUSED_PAYOUT_ID,
-            );
-            payments.oracle.send_without_events(&[ix], &[]).await?;
-            let ApiError { status, message } = processor_error(err);
-            let message = message.trim_end_matches('.');
-            return Err(ApiError::new(
-                status,
-                format!("{message}; your {} k were returned", format_k(units)),
-            ));
-        }
-        Err(err) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the payment processor is unavailable ({err}); your {} k stay locked for this sale: send it again with \"sale\": {number}",
-                    format_k(units)
-                ),
-            ))
-        }
+
+    // A sale sent before may have its payout already, whatever answer got lost: it is looked
+    // up by the sale it names, not only by the idempotency key, which the processor forgets
+    // after a day while a payout may stay pending for longer.
+    let existing = match sent_before {
+        true => payments
+            .processor
+            .find_payout(
+                sale.payouts_since(),
+                super::META_SALE,
+                &sale.address.to_string(),
+            )
+            .await
+            .map_err(|err| kept(format!("the payment processor is unavailable ({err})")))?,
+        false => None,
+    };
+    let payout = match existing {
+        Some(payout) => payout,
+        None => match payments
+            .processor
+            .create_payout(
+                &sale.payout(&id, &app.grid_name, &bank_account),
+                &sale.idempotency_key(),
+            )
+            .await
+        {
+            Ok(payout) => payout,
+            Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
+                // A payout may exist for this sale: its coins stay locked for it.
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!("sale {number} was sent with other details; send it exactly as before"),
+                ));
+            }
+            Err(err) if err.is_final_refusal() => {
+                // The processor refused the payout itself, so none exists: the sale's coins go
+                // back to the resident.
+                let ix = instructions::payout_failed(
+                    &payments.oracle.payer(),
+                    &grid,
+                    &resident,
+                    number,
+                    REFUSED_PAYOUT_ID,
+                );
+                payments.oracle.send_without_events(&[ix], &[]).await?;
+                let ApiError { status, message } = processor_error(err);
+                let message = message.trim_end_matches('.');
+                return Err(ApiError::new(
+                    status,
+                    format!("{message}; your {} k were returned", format_k(units)),
+                ));
+            }
+            // No answer, or one that proves nothing (a rate limit, a request still running
+            // under the same key): a payout may exist, so the coins stay locked for it.
+            Err(err) => {
+                return Err(kept(format!(
+                    "the payment processor is unavailable ({err})"
+                )))
+            }
+        },
     };
     Ok(Json(json!({
         "payout_id": payout.id,
@@ -330,6 +351,36 @@ impl SaleOrder {
     /// The processor's idempotency key: one payout per sale, however often it is sent.
     fn idempotency_key(&self) -> String {
         format!("sale-{}", self.address)
+    }
+
+    /// The payout this sale asks for: its locked cents to `bank_account`, naming the sale.
+    fn payout(&self, id: &str, grid_name: &str, bank_account: &str) -> NewPayout {
+        NewPayout {
+            amount_cents: self.state.cents as i64,
+            currency: "usd".into(),
+            destination: Some(bank_account.to_string()),
+            description: format!(
+                "{id} sells {} k of energy coins",
+                format_k(self.state.units)
+            ),
+            metadata: BTreeMap::from([
+                (super::META_RESIDENT.to_string(), id.to_string()),
+                (super::META_GRID.to_string(), grid_name.to_string()),
+                (super::META_SALE.to_string(), self.address.to_string()),
+                ("coins_k".to_string(), format_k(self.state.units)),
+            ]),
+        }
+    }
+
+    /// Since when (processor time, Unix seconds) a payout for this locked sale can exist: it is
+    /// asked for right after the lock. The chain's clock and the processor's differ (a local
+    /// cluster's runs ahead after `deu clock advance`), so the earlier of the lock's time and now,
+    /// less a week of margin.
+    fn payouts_since(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.state.locked_ts.min(now) - PAYOUT_LOOKUP_MARGIN_SECS
     }
 
     /// Locks a requested sale for what its coins are worth now; a sale already locked (a

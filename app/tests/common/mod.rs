@@ -3,6 +3,8 @@
 //! signed events, read the chain and wait.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +33,10 @@ pub struct Setup {
     pub custody: bool,
     /// How long a sandbox payout stays pending.
     pub payout_delay: Duration,
+    /// How long the sandbox remembers an idempotency key (Stripe: 24 hours).
+    pub idempotency_ttl: Duration,
+    /// The payment service reaches the sandbox through a fault injector ([`Service::faults`]).
+    pub faults: bool,
 }
 
 impl Default for Setup {
@@ -38,6 +44,8 @@ impl Default for Setup {
         Self {
             custody: true,
             payout_delay: Duration::from_millis(300),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            faults: false,
         }
     }
 }
@@ -49,6 +57,8 @@ pub struct Service {
     pub base: String,
     pub http: reqwest::Client,
     pub sandbox: Sandbox,
+    /// The fault injector the service reaches the sandbox through, with [`Setup::faults`].
+    pub faults: Option<faults::Faults>,
     pub secret: String,
     pub chain: Client,
     pub grid: Pubkey,
@@ -101,11 +111,18 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
     );
     config.retry_delays = vec![Duration::from_millis(250); 80];
     config.payout_delay = setup.payout_delay;
+    config.idempotency_ttl = setup.idempotency_ttl;
     let sandbox = sandbox::start(config).await.expect("start the sandbox");
+    let faults = match setup.faults {
+        true => Some(faults::Faults::start(&sandbox.url()).await),
+        false => None,
+    };
     let payments = Payments::connect(
         PaymentsConfig {
             webhook_secret: secret.clone(),
-            processor_url: sandbox.url(),
+            processor_url: faults
+                .as_ref()
+                .map_or_else(|| sandbox.url(), |f| f.url.clone()),
             processor_key: API_KEY.into(),
             oracle: custody.utility.insecure_clone(),
             public_url: base.clone(),
@@ -149,6 +166,7 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
             .build()
             .unwrap(),
         sandbox,
+        faults,
         secret,
         chain,
         grid,

@@ -33,6 +33,9 @@ use tasks::Tasks;
 /// Stripe's retry schedule, compressed from days into minutes.
 const DEFAULT_RETRY_DELAYS_SECS: [u64; 9] = [1, 2, 4, 8, 16, 30, 60, 120, 300];
 
+/// Stripe keeps an idempotency key for (at least) 24 hours.
+const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
 /// How the sandbox listens, authenticates and delivers.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -48,10 +51,14 @@ pub struct SandboxConfig {
     pub retry_delays: Vec<Duration>,
     /// How long a payout stays pending before it is paid or fails.
     pub payout_delay: Duration,
+    /// How long an `Idempotency-Key` is remembered: Stripe prunes keys once they are at least
+    /// 24 hours old, and a request repeated after that is carried out anew.
+    pub idempotency_ttl: Duration,
 }
 
 impl SandboxConfig {
-    /// A configuration with the default retry schedule (1 s … 300 s) and a 2 s payout delay.
+    /// A configuration with the default retry schedule (1 s … 300 s), a 2 s payout delay and
+    /// idempotency keys kept for 24 hours.
     pub fn new(
         bind: SocketAddr,
         secret_key: impl Into<String>,
@@ -68,6 +75,7 @@ impl SandboxConfig {
                 .map(|secs| Duration::from_secs(*secs))
                 .collect(),
             payout_delay: Duration::from_secs(2),
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! requests, all in memory.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -33,6 +34,8 @@ struct IdempotentRequest {
     request: String,
     params: BTreeMap<String, String>,
     response: Value,
+    /// When it was first answered: after the key's time to live it is forgotten.
+    at: Instant,
 }
 
 /// Everything the sandbox has created, oldest first.
@@ -107,14 +110,17 @@ impl Store {
     }
 
     /// Looks an `Idempotency-Key` up for `request` (e.g. `"POST /v1/payouts"`) with these params.
+    /// A key older than `ttl` has been pruned, as Stripe prunes them: the request is new again.
     pub(crate) fn replay(
         &self,
         key: &str,
         request: &str,
         params: &BTreeMap<String, String>,
+        ttl: Duration,
     ) -> Replay {
         match self.idempotent.get(key) {
             None => Replay::New,
+            Some(first) if first.at.elapsed() >= ttl => Replay::New,
             Some(first) if first.request == request && &first.params == params => {
                 Replay::Same(first.response.clone())
             }
@@ -134,6 +140,7 @@ impl Store {
             request: request.into(),
             params,
             response,
+            at: Instant::now(),
         };
         self.idempotent.insert(key.into(), first);
     }
@@ -154,11 +161,16 @@ mod tests {
         assert_ne!(random_id("evt_"), id);
     }
 
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
     #[test]
     fn idempotency_key_replays_same_request_and_refuses_another() {
         let mut store = Store::default();
         let params = BTreeMap::from([("amount".to_string(), "100".to_string())]);
-        assert_eq!(store.replay("k", "POST /v1/payouts", &params), Replay::New);
+        assert_eq!(
+            store.replay("k", "POST /v1/payouts", &params, DAY),
+            Replay::New
+        );
         store.remember(
             "k",
             "POST /v1/payouts",
@@ -166,17 +178,40 @@ mod tests {
             json!({"id": "po_1"}),
         );
         assert_eq!(
-            store.replay("k", "POST /v1/payouts", &params),
+            store.replay("k", "POST /v1/payouts", &params, DAY),
             Replay::Same(json!({"id": "po_1"}))
         );
         let other = BTreeMap::from([("amount".to_string(), "200".to_string())]);
         assert_eq!(
-            store.replay("k", "POST /v1/payouts", &other),
+            store.replay("k", "POST /v1/payouts", &other, DAY),
             Replay::Conflict
         );
         assert_eq!(
-            store.replay("k", "POST /v1/checkout/sessions", &params),
+            store.replay("k", "POST /v1/checkout/sessions", &params, DAY),
             Replay::Conflict
+        );
+    }
+
+    #[test]
+    fn an_idempotency_key_past_its_time_to_live_is_forgotten() {
+        let mut store = Store::default();
+        let params = BTreeMap::from([("amount".to_string(), "100".to_string())]);
+        store.remember(
+            "k",
+            "POST /v1/payouts",
+            params.clone(),
+            json!({"id": "po_1"}),
+        );
+        assert_eq!(
+            store.replay("k", "POST /v1/payouts", &params, Duration::ZERO),
+            Replay::New,
+            "a pruned key: the request is carried out anew"
+        );
+        let other = BTreeMap::from([("amount".to_string(), "200".to_string())]);
+        assert_eq!(
+            store.replay("k", "POST /v1/payouts", &other, Duration::ZERO),
+            Replay::New,
+            "a pruned key no longer conflicts"
         );
     }
 }

@@ -8,13 +8,9 @@ use axum::Json;
 
 use super::error::ApiError;
 use super::params::Params;
-use super::{found, Authorized};
+use super::{found, Authorized, Paging};
 use crate::sandbox::App;
 use crate::wire::{Event, List};
-
-/// Stripe's page size when `limit` is not given, and its largest.
-const DEFAULT_LIMIT: usize = 10;
-const MAX_LIMIT: usize = 100;
 
 /// Events newest first, Stripe's list shape, with `limit`, `type` (`payout.*` works) and
 /// `starting_after` (the last id of the previous page).
@@ -24,37 +20,18 @@ pub(crate) async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<List<Event>>, ApiError> {
     let mut params = Params::from_query(query.as_deref())?;
-    let limit = match params.optional("limit") {
-        None => DEFAULT_LIMIT,
-        Some(limit) => limit
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid_param("limit", format!("limit must be 1 to {MAX_LIMIT}."))
-            })?,
-    };
+    let paging = Paging::read(&mut params)?;
     let kind = params.optional("type");
-    let starting_after = params.optional("starting_after");
     params.finish()?;
-
     let store = app.store();
-    let mut newest_first = store.events.iter().rev();
-    if let Some(after) = &starting_after {
-        if !newest_first.any(|event| &event.id == after) {
-            return Err(ApiError::no_such("event", after));
-        }
-    }
-    let mut matching =
-        newest_first.filter(|event| kind.as_deref().is_none_or(|k| type_matches(k, &event.kind)));
-    let data: Vec<Event> = matching.by_ref().take(limit).cloned().collect();
-    let has_more = matching.next().is_some();
-    Ok(Json(List {
-        object: "list".into(),
-        data,
-        has_more,
-        url: "/v1/events".into(),
-    }))
+    let page = paging.page(
+        &store.events,
+        "event",
+        "/v1/events",
+        |event| &event.id,
+        |event| kind.as_deref().is_none_or(|k| type_matches(k, &event.kind)),
+    )?;
+    Ok(Json(page))
 }
 
 /// One event.

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use super::store::{Replay, Store};
 use super::App;
+use crate::wire::List;
 use error::ApiError;
 
 /// Stripe's limit on `Idempotency-Key`.
@@ -31,7 +32,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/v1/checkout/sessions", post(sessions::create))
         .route("/v1/checkout/sessions/{id}", get(sessions::retrieve))
-        .route("/v1/payouts", post(payouts::create))
+        .route("/v1/payouts", post(payouts::create).get(payouts::list))
         .route("/v1/payouts/{id}", get(payouts::retrieve))
         .route("/v1/payouts/{id}/cancel", post(payouts::cancel))
         .route("/v1/events", get(events::list))
@@ -115,18 +116,75 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// For a request under an idempotency key: the first answer when this is a repeat, or a refusal
 /// when the key was used for something else. `None` means: carry the request out.
 fn replayed(
+    app: &App,
     store: &Store,
     key: Option<&str>,
     request: &str,
     params: &params::Params,
 ) -> Result<Option<Response>, ApiError> {
     let Some(key) = key else { return Ok(None) };
-    match store.replay(key, request, params.all()) {
+    match store.replay(key, request, params.all(), app.config.idempotency_ttl) {
         Replay::New => Ok(None),
         Replay::Same(first) => Ok(Some(
             ([("Idempotent-Replayed", "true")], Json(first)).into_response(),
         )),
         Replay::Conflict => Err(ApiError::idempotency_conflict(key)),
+    }
+}
+
+/// Stripe's page size when `limit` is not given, and its largest.
+const DEFAULT_LIMIT: usize = 10;
+const MAX_LIMIT: usize = 100;
+
+/// A list endpoint's `limit` and `starting_after` (the last id of the previous page).
+pub(crate) struct Paging {
+    limit: usize,
+    starting_after: Option<String>,
+}
+
+impl Paging {
+    fn read(params: &mut params::Params) -> Result<Self, ApiError> {
+        let limit = match params.optional("limit") {
+            None => DEFAULT_LIMIT,
+            Some(limit) => limit
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid_param("limit", format!("limit must be 1 to {MAX_LIMIT}."))
+                })?,
+        };
+        Ok(Self {
+            limit,
+            starting_after: params.optional("starting_after"),
+        })
+    }
+
+    /// One page of `oldest_first` (named `kind` in errors), newest first, of the items `keep`
+    /// selects, after `starting_after`.
+    fn page<'a, T: Clone + 'a>(
+        &self,
+        oldest_first: &'a [T],
+        kind: &str,
+        url: &str,
+        id: impl Fn(&T) -> &str,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<List<T>, ApiError> {
+        let mut newest_first = oldest_first.iter().rev();
+        if let Some(after) = &self.starting_after {
+            if !newest_first.any(|item| id(item) == after) {
+                return Err(ApiError::no_such(kind, after));
+            }
+        }
+        let mut matching = newest_first.filter(|item| keep(item));
+        let data: Vec<T> = matching.by_ref().take(self.limit).cloned().collect();
+        let has_more = matching.next().is_some();
+        Ok(List {
+            object: "list".into(),
+            data,
+            has_more,
+            url: url.into(),
+        })
     }
 }
 

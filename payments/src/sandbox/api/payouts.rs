@@ -1,4 +1,5 @@
-//! `POST /v1/payouts`, `GET /v1/payouts/{id}` and `POST /v1/payouts/{id}/cancel`: payouts to
+//! `POST /v1/payouts`, `GET /v1/payouts` (newest first, by creation time and status),
+//! `GET /v1/payouts/{id}` and `POST /v1/payouts/{id}/cancel`: payouts to
 //! Stripe's test bank accounts, which stay pending for the configured delay (and can be canceled
 //! meanwhile) and then are paid or fail, each step an event. One account is paid and then,
 //! after another delay, fails: what a bank returning the money days later looks like.
@@ -7,18 +8,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::error::ApiError;
 use super::params::{usd, Params};
-use super::{found, idempotency_key, replayed, to_json, Authorized};
+use super::{found, idempotency_key, replayed, to_json, Authorized, Paging};
 use crate::sandbox::calendar::unix_now;
 use crate::sandbox::store::random_id;
 use crate::sandbox::{webhooks, App};
-use crate::wire::{Payout, PAYOUT_CANCELED, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID};
+use crate::wire::{List, Payout, PAYOUT_CANCELED, PAYOUT_CREATED, PAYOUT_FAILED, PAYOUT_PAID};
 
 /// Stripe's test account number whose payouts are paid.
 pub const TEST_ACCOUNT_PAID: &str = "000123456789";
@@ -56,7 +57,7 @@ pub(crate) async fn create(
     let key = idempotency_key(&headers)?;
     let (json, event, id) = {
         let mut store = app.store();
-        if let Some(first) = replayed(&store, key.as_deref(), REQUEST, &params)? {
+        if let Some(first) = replayed(&app, &store, key.as_deref(), REQUEST, &params)? {
             return Ok(first);
         }
         let fingerprint = params.all().clone();
@@ -91,6 +92,40 @@ pub(crate) async fn create(
     webhooks::dispatch(&app, &event);
     app.tasks.spawn(settle(app.clone(), id));
     Ok(Json(json).into_response())
+}
+
+/// Payouts newest first, Stripe's list shape: `created[gt|gte|lt|lte]` (Unix seconds),
+/// `status`, `limit` and `starting_after`.
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    _: Authorized,
+    RawQuery(query): RawQuery,
+) -> Result<Json<List<Payout>>, ApiError> {
+    let mut params = Params::from_query(query.as_deref())?;
+    let paging = Paging::read(&mut params)?;
+    let mut bound = |op: &str| -> Result<Option<i64>, ApiError> {
+        let key = format!("created[{op}]");
+        params
+            .optional(&key)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::invalid_param(&key, "Invalid integer."))
+            })
+            .transpose()
+    };
+    let (gt, gte, lt, lte) = (bound("gt")?, bound("gte")?, bound("lt")?, bound("lte")?);
+    let status = params.optional("status");
+    params.finish()?;
+    let keep = |payout: &Payout| {
+        gt.is_none_or(|t| payout.created > t)
+            && gte.is_none_or(|t| payout.created >= t)
+            && lt.is_none_or(|t| payout.created < t)
+            && lte.is_none_or(|t| payout.created <= t)
+            && status.as_deref().is_none_or(|s| payout.status == s)
+    };
+    let store = app.store();
+    let page = paging.page(&store.payouts, "payout", "/v1/payouts", |p| &p.id, keep)?;
+    Ok(Json(page))
 }
 
 /// The payout as it is now.

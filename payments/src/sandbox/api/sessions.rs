@@ -55,7 +55,7 @@ pub(crate) async fn create(
     let mut params = Params::from_body(&headers, &body)?;
     let key = idempotency_key(&headers)?;
     let mut store = app.store();
-    if let Some(first) = replayed(&store, key.as_deref(), REQUEST, &params)? {
+    if let Some(first) = replayed(&app, &store, key.as_deref(), REQUEST, &params)? {
         return Ok(first);
     }
     let fingerprint = params.all().clone();
