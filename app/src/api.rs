@@ -169,7 +169,7 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .iter()
         .map(|(a, m)| MeterView::new(a, m, &id))
         .collect::<Vec<_>>());
-    let sales = client.sales(&resident_address, resident.sale_count).await?;
+    let sales = client.sales(&resident_address, &resident).await?;
     row["sales"] = Value::Array(
         sales
             .iter()

@@ -27,11 +27,22 @@ pub const MAP_SPAN_LON: f64 = 0.010;
 
 const SOL: u64 = 1_000_000_000;
 
+/// The demo grid's notice: what the utility changes alone waits two hours (two clicks of the
+/// clock), short enough to watch a change come, and to veto it.
+pub const DEMO_NOTICE_SECONDS: u32 = 2 * 3_600;
+
+/// The change the demo's utility proposes alone at the start, for the Tigers to see on their
+/// page (and veto, or let through): the ballpark's lights to 600 kW.
+pub const DEMO_PROPOSED_CAPACITY_W: u64 = 600_000;
+
 /// Creates the grid and the community on a fresh cluster; returns the keys it holds.
 pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     let utility = client.payer.insecure_clone();
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
-    let args = InitializeGridArgs::with_defaults(grid_name, utility.pubkey());
+    let args = InitializeGridArgs {
+        notice_seconds: DEMO_NOTICE_SECONDS,
+        ..InitializeGridArgs::with_defaults(grid_name, utility.pubkey())
+    };
     client
         .send_without_events(
             &[instructions::initialize_grid(&utility.pubkey(), args)],
@@ -92,6 +103,31 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     }
     // Every meter in the grid's lookup tables: the crank settles the hour in v0 batches.
     client.sync_lookup_tables(&grid).await?;
+    // The founding roofs wait for the grid's notice like any new producer: the demo's clock
+    // starts at the first epoch they earn in, so they earn from the first hour shown.
+    let (_, grid_state) = client.grid(grid_name).await?;
+    let earning = client
+        .meters(&grid, grid_state.meter_count)
+        .await?
+        .iter()
+        .map(|(_, m)| m.earns_from_epoch)
+        .max()
+        .unwrap_or(0);
+    let starts = grid_state.genesis_ts + earning as i64 * grid_state.epoch_seconds as i64;
+    let now = client.cluster_time().await?;
+    if starts > now {
+        client.advance_clock(starts - now).await?;
+    }
+    // The utility proposes, alone, bigger lights for the ballpark: it waits for the notice,
+    // shown on the map and the Tigers' pages, where they may veto it.
+    let stadium = pda::meter(&grid, "stadium");
+    let tigers = pda::resident(&grid, "tigers");
+    let act = instructions::MeterAct::SetCapacity {
+        capacity_w: DEMO_PROPOSED_CAPACITY_W,
+    };
+    let propose =
+        instructions::change_meter(&utility.pubkey(), &grid, &stadium, &tigers, None, act);
+    client.send_without_events(&[propose], &[]).await?;
     Ok(Custody {
         utility,
         residents,
@@ -175,6 +211,8 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
         .settle_epoch(&grid_address, grid.meter_count, epoch, &mut no_progress)
         .await?;
     client.disconnect_silent_meters(&grid_address).await?;
+    // What the utility proposed and its notice has let through applies.
+    client.apply_due_changes(&grid_address).await?;
 
     // Producers' earnings go to their owners.
     let mut payouts = Vec::new();

@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use energy_utility_sdk::accounts::SaleStatus;
-use energy_utility_sdk::amounts::format_k;
+use energy_utility_sdk::amounts::{format_k, format_usd};
 use energy_utility_sdk::program::state::validate_id;
-use energy_utility_sdk::{instructions, SdkError};
+use energy_utility_sdk::{instructions, pda, SdkError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use solana_transaction::versioned::VersionedTransaction;
@@ -262,18 +262,18 @@ async fn pay_sale(
     }
     let who = own_resident(&app, &body, &query.from).await?;
     let number = who.state.sale_count;
-    let ix = instructions::request_withdrawal(
-        &who.wallet,
-        &who.grid,
-        &who.resident,
-        number,
-        amount,
-        energy_utility_sdk::fiat::destination_hash(&destination),
-    );
+    let sale = pda::sale(&who.resident, who.state.index, number);
+    let (_, grid) = app.client.grid(&app.grid_name).await?;
+    let request =
+        energy_utility_sdk::fiat::sale_request(amount, &destination, grid.coin_price_cents)
+            .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
+    let ix =
+        instructions::request_withdrawal(&who.wallet, &who.grid, &who.resident, &sale, request);
     let message = format!(
-        "Sell {} k from {} to be paid out to the account ending {}",
+        "Sell {} k from {} for at least ${} to be paid out to the account ending {}",
         format_k(amount),
         query.from,
+        format_usd(request.min_cents),
         &destination[destination.len().saturating_sub(4)..]
     );
     let mut request = to_sign(&app.client, ix, &who.wallet, message).await?;
@@ -295,7 +295,7 @@ async fn pay_cancel(
     } = own_resident(&app, &body, &query.from).await?;
     let sale = app
         .client
-        .sales(&resident_address, resident.sale_count)
+        .sales(&resident_address, &resident)
         .await?
         .into_iter()
         .find(|(number, _, _)| *number == query.sale)
@@ -309,7 +309,7 @@ async fn pay_cancel(
             ),
         ));
     }
-    let ix = instructions::cancel_withdrawal(&account, &address, &resident_address, query.sale);
+    let ix = instructions::cancel_withdrawal(&account, &address, &resident_address, &sale.1);
     to_sign(
         &app.client,
         ix,

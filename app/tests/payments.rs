@@ -148,7 +148,7 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     let carlos = s.coins("carlos").await;
     // Carlos has signed a sale of 10 k that nobody has locked for a payout yet.
     let requested = s.sign_sale("carlos", 10_000_000, "000123456789").await;
-    let requested_sale = s.sale_address("carlos", requested);
+    let requested_sale = s.sale_address("carlos", requested).await;
 
     let cases = [
         (
@@ -216,6 +216,7 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     let locked = fiat::quote_sell_units(100, price).unwrap();
     assert_eq!(s.resident("carlos").await.locked_units, locked);
     let number = sale["sale"].as_u64().unwrap() as u32;
+    let sale_address = s.sale_address("carlos", number).await;
     let (status, answer) = s
         .deliver(
             &payout_event(
@@ -223,7 +224,7 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
                 "po_toomuch000000000000000001",
                 "carlos",
                 101,
-                Some(&s.sale_address("carlos", number)),
+                Some(&sale_address),
             ),
             0,
         )

@@ -83,7 +83,10 @@ async fn run(url: &str, meters: usize, gateways: usize, seed: u64) -> Result<Ing
 
     let name = "bench-rpc";
     let grid = pda::grid(name);
-    let args = InitializeGridArgs::with_defaults(name, admin.pubkey());
+    let args = InitializeGridArgs {
+        notice_seconds: 0,
+        ..InitializeGridArgs::with_defaults(name, admin.pubkey())
+    };
     client
         .send(&[ix::initialize_grid(&admin.pubkey(), args)], &[])
         .await

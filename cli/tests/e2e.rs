@@ -79,6 +79,17 @@ fn the_worked_example_through_deu_survives_a_restart() {
     assert_eq!(synced["tables"], 1, "{synced}");
     let refused = deu.fails("carlos", &["grid", "sync-tables"]);
     assert!(refused.contains("only the grid's admin"), "{refused}");
+    // The new roofs share the pool once the grid's notice has passed (72 hours, fixed when
+    // the grid was created): until then they show as pending. On the local cluster, let the
+    // notice pass.
+    let roof = deu.ok("admin", &["meter", "show", "angel-roof"]);
+    let now = deu.ok("admin", &["grid", "show"]);
+    assert_eq!(now["notice_seconds"], 72 * 3_600);
+    assert!(
+        roof["earns_from_epoch"].as_u64().unwrap() > now["current_epoch"].as_u64().unwrap() + 71,
+        "{roof}"
+    );
+    deu.ok("admin", &["clock", "advance", "--hours", "72"]);
 
     // Carlos and Danny buy $1.00 of coins (10 k) and prepay their houses.
     deu.ok(
@@ -299,7 +310,8 @@ fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
 
     deu.pubkey("admin");
     deu.ok("admin", &["airdrop", "10"]);
-    deu.ok("admin", &["grid", "init"]);
+    // No notice: the new roof earns from its first hour.
+    deu.ok("admin", &["grid", "init", "--notice-hours", "0"]);
     deu.ok("admin", &["resident", "register", "hoa"]);
     for gw in ["roof-gw", "pole-gw"] {
         let key = deu.pubkey(gw);

@@ -18,7 +18,17 @@ fn house_grid(name: &str, register_kwh: &str, fund_k: &str) -> Cluster {
     deu.pubkey("admin");
     deu.ok("admin", &["airdrop", "10"]);
     // A grace window of almost an hour, so that moving the clock one hour always lands inside it.
-    deu.ok("admin", &["grid", "init", "--grace-seconds", "3599"]);
+    deu.ok(
+        "admin",
+        &[
+            "grid",
+            "init",
+            "--grace-seconds",
+            "3599",
+            "--notice-hours",
+            "0",
+        ],
+    );
     deu.ok("admin", &["resident", "register", "hoa"]);
     deu.ok(
         "admin",

@@ -31,6 +31,21 @@ pub fn quote_payout_cents(units: u64, price_cents: u64) -> Option<u64> {
     payout_cents_floor(units, price_cents)
 }
 
+/// A sale of `units` to `destination` that accepts no less than they are worth at
+/// `price_cents` per k (the price in force when the resident signs): a lock after a price cut
+/// is refused, and the resident may cancel and sign again.
+pub fn sale_request(
+    units: u64,
+    destination: &str,
+    price_cents: u64,
+) -> Option<crate::instructions::SaleRequest> {
+    Some(crate::instructions::SaleRequest {
+        amount_units: units,
+        destination_hash: destination_hash(destination),
+        min_cents: quote_payout_cents(units, price_cents)?,
+    })
+}
+
 /// A processor payment id the program accepts: 1 to 32 bytes.
 pub fn check_payment_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > MAX_ID_LEN {

@@ -5,6 +5,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token;
 pub use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs, UpdateGridArgs};
+pub use energy_utility::state::MeterAct;
 use energy_utility::{accounts, instruction, ID};
 
 use crate::pda;
@@ -77,34 +78,36 @@ pub fn register_meter(
     )
 }
 
-pub fn rotate_gateway(
-    admin: &Pubkey,
-    grid: &Pubkey,
-    meter: &Pubkey,
-    new_gateway: &Pubkey,
-) -> Instruction {
-    build(
-        accounts::RotateGateway {
-            admin: *admin,
-            grid: *grid,
-            meter: *meter,
-        },
-        instruction::RotateGateway {
-            new_gateway: *new_gateway,
-        },
-    )
-}
-
-/// Retires `meter`, refunding its spare coins to `owner`, its owning resident.
-pub fn deactivate_meter(
+/// The admin proposes `act` for `meter`, whose owning resident is `owner`. With
+/// `owner_authority` (the owner's wallet, which then signs too) it applies at once; without,
+/// after the grid's notice, unless the owner vetoes it.
+pub fn change_meter(
     admin: &Pubkey,
     grid: &Pubkey,
     meter: &Pubkey,
     owner: &Pubkey,
+    owner_authority: Option<&Pubkey>,
+    act: MeterAct,
 ) -> Instruction {
     build(
-        accounts::DeactivateMeter {
+        accounts::ChangeMeter {
             admin: *admin,
+            grid: *grid,
+            meter: *meter,
+            owner: *owner,
+            owner_authority: owner_authority.copied(),
+            coins: pda::coins(owner),
+            vault: pda::vault(grid),
+            token_program: token::ID,
+        },
+        instruction::ChangeMeter { act },
+    )
+}
+
+/// Anyone applies the change proposed for `meter` once its notice has passed.
+pub fn apply_meter_change(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instruction {
+    build(
+        accounts::ApplyMeterChange {
             grid: *grid,
             meter: *meter,
             owner: *owner,
@@ -112,7 +115,89 @@ pub fn deactivate_meter(
             vault: pda::vault(grid),
             token_program: token::ID,
         },
-        instruction::DeactivateMeter {},
+        instruction::ApplyMeterChange {},
+    )
+}
+
+/// The meter's owner (its wallet `authority` signs) turns down the change proposed for it.
+pub fn veto_meter_change(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    owner: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::VetoMeterChange {
+            authority: *authority,
+            grid: *grid,
+            meter: *meter,
+            owner: *owner,
+        },
+        instruction::VetoMeterChange {},
+    )
+}
+
+/// Anyone writes down the grid's proposed terms whose notice has passed.
+pub fn apply_grid_changes(grid: &Pubkey) -> Instruction {
+    build(
+        accounts::ApplyGridChanges { grid: *grid },
+        instruction::ApplyGridChanges {},
+    )
+}
+
+/// The admin withdraws every proposed change that has not taken effect.
+pub fn cancel_grid_changes(admin: &Pubkey, grid: &Pubkey) -> Instruction {
+    build(
+        accounts::CancelGridChanges {
+            admin: *admin,
+            grid: *grid,
+        },
+        instruction::CancelGridChanges {},
+    )
+}
+
+/// The admin offers its role to `new_admin` (`Pubkey::default()` withdraws the offer).
+pub fn propose_admin(admin: &Pubkey, grid: &Pubkey, new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::ProposeAdmin {
+            admin: *admin,
+            grid: *grid,
+        },
+        instruction::ProposeAdmin {
+            new_admin: *new_admin,
+        },
+    )
+}
+
+/// The wallet the admin role was offered to takes it (it signs).
+pub fn accept_admin(new_admin: &Pubkey, grid: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAdmin {
+            new_admin: *new_admin,
+            grid: *grid,
+        },
+        instruction::AcceptAdmin {},
+    )
+}
+
+/// An empty resident (its wallet `authority` signs) closes its accounts; `resident_index` is
+/// its `Resident::index`.
+pub fn close_resident(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    resident_index: u32,
+) -> Instruction {
+    build(
+        accounts::CloseResident {
+            authority: *authority,
+            grid: *grid,
+            resident: *resident,
+            coins: pda::coins(resident),
+            resident_entry: pda::resident_entry(grid, resident_index),
+            token_program: token::ID,
+        },
+        instruction::CloseResident {},
     )
 }
 
@@ -205,16 +290,25 @@ pub fn collect_earnings(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instru
     )
 }
 
-/// The resident (signed by `authority`, who pays the sale's rent) sells `amount_units` to be
-/// paid out to the destination whose `sales::destination_hash` is given. `number` is the
-/// resident's `sale_count` before this sale: the new sale's number.
+/// A resident's sale to request: what is sold, where the dollars go, and the least accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleRequest {
+    pub amount_units: u64,
+    /// `fiat::destination_hash` of the payout destination.
+    pub destination_hash: [u8; 32],
+    /// The least the resident accepts, in cents (`fiat::quote_payout_cents` at today's price:
+    /// a lock for less, after a price cut, is refused).
+    pub min_cents: u64,
+}
+
+/// The resident (signed by `authority`, who pays the sale's rent) sells coins. `sale` is the
+/// new sale's address: `pda::sale(resident, its index, its sale_count)`.
 pub fn request_withdrawal(
     authority: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    number: u32,
-    amount_units: u64,
-    destination_hash: [u8; 32],
+    sale: &Pubkey,
+    request: SaleRequest,
 ) -> Instruction {
     build(
         accounts::RequestWithdrawal {
@@ -223,23 +317,24 @@ pub fn request_withdrawal(
             resident: *resident,
             coins: pda::coins(resident),
             escrow: pda::escrow(grid),
-            sale: pda::sale(resident, number),
+            sale: *sale,
             token_program: token::ID,
             system_program: system_program::ID,
         },
         instruction::RequestWithdrawal {
-            amount_units,
-            destination_hash,
+            amount_units: request.amount_units,
+            destination_hash: request.destination_hash,
+            min_cents: request.min_cents,
         },
     )
 }
 
-/// The resident takes back their sale `number`, if it is not locked for a payout yet.
+/// The resident takes back their `sale`, if it is not locked for a payout yet.
 pub fn cancel_withdrawal(
     authority: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    number: u32,
+    sale: &Pubkey,
 ) -> Instruction {
     build(
         accounts::CancelWithdrawal {
@@ -248,7 +343,7 @@ pub fn cancel_withdrawal(
             resident: *resident,
             coins: pda::coins(resident),
             escrow: pda::escrow(grid),
-            sale: pda::sale(resident, number),
+            sale: *sale,
             token_program: token::ID,
         },
         instruction::CancelWithdrawal {},
@@ -290,40 +385,6 @@ pub fn disconnect_silent(grid: &Pubkey, meter: &Pubkey) -> Instruction {
     )
 }
 
-pub fn set_meter_capacity(
-    admin: &Pubkey,
-    grid: &Pubkey,
-    meter: &Pubkey,
-    capacity_w: u64,
-) -> Instruction {
-    build(
-        accounts::SetMeterCapacity {
-            admin: *admin,
-            grid: *grid,
-            meter: *meter,
-        },
-        instruction::SetMeterCapacity { capacity_w },
-    )
-}
-
-/// The meter was replaced: readings go on from its new `register_wh`.
-pub fn replace_meter_register(
-    admin: &Pubkey,
-    grid: &Pubkey,
-    meter: &Pubkey,
-    register_wh: u64,
-) -> Instruction {
-    build(
-        accounts::ReplaceMeterRegister {
-            admin: *admin,
-            grid: *grid,
-            meter: *meter,
-        },
-        instruction::ReplaceMeterRegister { register_wh },
-    )
-}
-
-/// One settlement batch: `meters` are the epoch's meters to settle in this call.
 /// Records `table` as the lookup table listing the grid's meters `index * 256 ..` (admin).
 pub fn record_lookup_table(
     admin: &Pubkey,
@@ -343,6 +404,7 @@ pub fn record_lookup_table(
     )
 }
 
+/// One settlement batch: `meters` are the epoch's meters to settle in this call.
 pub fn settle(grid: &Pubkey, epoch: u64, meters: &[Pubkey]) -> Instruction {
     let mut ix = build(
         accounts::Settle {
@@ -400,14 +462,14 @@ pub fn add_fiat(
     )
 }
 
-/// Signed by the grid's oracle before it creates the payout of the resident's sale `number`:
+/// Signed by the grid's oracle before it creates the payout of the resident's `sale`:
 /// `amount_cents` must be what the sale's coins are worth now (`quote_payout_cents`), and
 /// `destination_hash` the destination the resident committed.
 pub fn lock_withdrawal(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    number: u32,
+    sale: &Pubkey,
     amount_cents: u64,
     destination_hash: [u8; 32],
 ) -> Instruction {
@@ -416,7 +478,7 @@ pub fn lock_withdrawal(
             oracle: *oracle,
             grid: *grid,
             resident: *resident,
-            sale: pda::sale(resident, number),
+            sale: *sale,
         },
         instruction::LockWithdrawal {
             amount_cents,
@@ -425,12 +487,12 @@ pub fn lock_withdrawal(
     )
 }
 
-/// Signed by the grid's oracle when the sale's payout `payout_id` was paid: burns its coins.
+/// Signed by the grid's oracle when the `sale`'s payout `payout_id` was paid: burns its coins.
 pub fn payout_paid(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    number: u32,
+    sale: &Pubkey,
     payout_id: &str,
 ) -> Instruction {
     build(
@@ -438,7 +500,7 @@ pub fn payout_paid(
             oracle: *oracle,
             grid: *grid,
             resident: *resident,
-            sale: pda::sale(resident, number),
+            sale: *sale,
             mint: pda::mint(grid),
             escrow: pda::escrow(grid),
             token_program: token::ID,
@@ -449,13 +511,13 @@ pub fn payout_paid(
     )
 }
 
-/// Signed by the grid's oracle when the sale's payout failed or was canceled (before or after
-/// it was paid): its coins go back to the resident.
+/// Signed by the grid's oracle when the `sale`'s payout failed or was canceled (before or
+/// after it was paid): its coins go back to the resident.
 pub fn payout_failed(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
-    number: u32,
+    sale: &Pubkey,
     payout_id: &str,
 ) -> Instruction {
     build(
@@ -464,7 +526,7 @@ pub fn payout_failed(
             grid: *grid,
             resident: *resident,
             coins: pda::coins(resident),
-            sale: pda::sale(resident, number),
+            sale: *sale,
             mint: pda::mint(grid),
             escrow: pda::escrow(grid),
             token_program: token::ID,
@@ -490,10 +552,16 @@ pub fn close_receipt(grid: &Pubkey, payment_id: &str, rent_payer: &Pubkey) -> In
 }
 
 /// Permissionless, after the grid's receipt retention: returns an ended sale's rent.
-pub fn close_sale(grid: &Pubkey, sale: &Pubkey, rent_payer: &Pubkey) -> Instruction {
+pub fn close_sale(
+    grid: &Pubkey,
+    resident: &Pubkey,
+    sale: &Pubkey,
+    rent_payer: &Pubkey,
+) -> Instruction {
     build(
         accounts::CloseSale {
             grid: *grid,
+            resident: *resident,
             sale: *sale,
             rent_payer: *rent_payer,
         },

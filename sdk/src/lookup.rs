@@ -34,6 +34,15 @@ pub fn tables_for(meter_count: u32) -> u32 {
     meter_count.div_ceil(METERS_PER_LOOKUP_TABLE)
 }
 
+/// Whether a lookup table account is still active: its deactivation slot (after the table's
+/// 4-byte type) is `u64::MAX` until its authority deactivates it. A deactivated table soon
+/// stops resolving and can be closed, so nothing should be sent through it.
+pub fn is_active(data: &[u8]) -> bool {
+    data.get(4..12)
+        .and_then(|slot| slot.try_into().ok())
+        .is_some_and(|slot| u64::from_le_bytes(slot) == u64::MAX)
+}
+
 /// The addresses a lookup table account lists.
 pub fn addresses(data: &[u8]) -> Vec<Pubkey> {
     data.get(TABLE_HEADER..)
@@ -149,6 +158,17 @@ mod tests {
         assert_eq!(tables_for(1), 1);
         assert_eq!(tables_for(256), 1);
         assert_eq!(tables_for(257), 2);
+    }
+
+    #[test]
+    fn a_table_is_active_until_its_deactivation_slot_is_set() {
+        let mut data = vec![0u8; TABLE_HEADER];
+        data[..4].copy_from_slice(&1u32.to_le_bytes());
+        data[4..12].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(is_active(&data));
+        data[4..12].copy_from_slice(&1_234u64.to_le_bytes());
+        assert!(!is_active(&data));
+        assert!(!is_active(&[0u8; 6]));
     }
 
     #[test]

@@ -68,9 +68,15 @@ pub fn lookup_table_entry(grid: &Pubkey, index: u32) -> Pubkey {
     find(&[LOOKUP_TABLE_SEED, grid.as_ref(), &index.to_le_bytes()])
 }
 
-/// A resident's `number`-th sale of coins for dollars.
-pub fn sale(resident: &Pubkey, number: u32) -> Pubkey {
-    find(&[SALE_SEED, resident.as_ref(), &number.to_le_bytes()])
+/// The `number`-th sale of coins for dollars of the resident registered at `resident` with
+/// directory index `resident_index` (`Resident::index`).
+pub fn sale(resident: &Pubkey, resident_index: u32, number: u32) -> Pubkey {
+    find(&[
+        SALE_SEED,
+        resident.as_ref(),
+        &resident_index.to_le_bytes(),
+        &number.to_le_bytes(),
+    ])
 }
 
 #[cfg(test)]
@@ -89,8 +95,10 @@ mod tests {
         assert_ne!(meter_entry(&a, 0), resident_entry(&a, 0));
         assert_ne!(meter_entry(&a, 0), meter_entry(&a, 1));
         let carlos = resident(&a, "carlos");
-        assert_ne!(sale(&carlos, 0), sale(&carlos, 1));
-        assert_ne!(sale(&carlos, 0), sale(&resident(&a, "danny"), 0));
+        assert_ne!(sale(&carlos, 0, 0), sale(&carlos, 0, 1));
+        assert_ne!(sale(&carlos, 0, 0), sale(&resident(&a, "danny"), 0, 0));
+        // Carlos's id registered again (after he closed) never reaches his old sales.
+        assert_ne!(sale(&carlos, 0, 0), sale(&carlos, 5, 0));
         let accounts = [mint(&a), vault(&a), pool(&a), treasury(&a), escrow(&a)];
         for (i, x) in accounts.iter().enumerate() {
             for y in &accounts[i + 1..] {

@@ -8,7 +8,8 @@ use anchor_lang::prelude::Pubkey;
 use serde::Serialize;
 
 use crate::accounts::{
-    Epoch, EpochStatus, Grid, Meter, MeterKind, Reading, ReadingStatus, Resident, Sale, SaleStatus,
+    Epoch, EpochParams, EpochStatus, Grid, Meter, MeterAct, MeterKind, Reading, ReadingStatus,
+    Resident, Sale, SaleStatus, NO_PENDING_EPOCH,
 };
 use crate::amounts::{format_k, format_kwh, format_usd};
 
@@ -50,6 +51,8 @@ pub struct SaleView {
     #[serde(serialize_with = "sale_status_as_name")]
     pub status: SaleStatus,
     pub coins_k: String,
+    /// The least the resident accepted for the coins.
+    pub min_usd: String,
     pub usd: Option<String>,
     pub payout_id: Option<String>,
     pub requested_ts: i64,
@@ -71,6 +74,7 @@ impl SaleView {
             address: address.to_string(),
             status: s.status,
             coins_k: format_k(s.units),
+            min_usd: format_usd(s.min_cents),
             usd: locked.then(|| format_usd(s.cents)),
             payout_id: (!s.payout_id.is_empty()).then(|| s.payout_id.clone()),
             requested_ts: s.requested_ts,
@@ -110,6 +114,165 @@ pub struct GridView {
     pub mint_budget_k: String,
     pub mint_used_k: String,
     pub receipt_retention_seconds: u32,
+    /// How long what the admin alone changes waits, fixed when the grid was created.
+    pub notice_seconds: u32,
+    /// What the admin proposed that has not taken effect yet, with when it will.
+    pub pending: Vec<PendingChangeView>,
+    /// The wallet the admin role was offered to, until it accepts.
+    pub pending_admin: Option<String>,
+}
+
+/// One change the admin proposed, not in force yet: what, from what to what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingChangeView {
+    pub what: &'static str,
+    pub from: String,
+    pub to: String,
+    /// When it takes effect (unix seconds).
+    pub effective_ts: i64,
+    /// For epoch parameters: the first epoch they apply to.
+    pub effective_epoch: Option<u64>,
+}
+
+impl fmt::Display for PendingChangeView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} -> {} from {}",
+            self.what,
+            self.from,
+            self.to,
+            format_time(self.effective_ts)
+        )?;
+        if let Some(epoch) = self.effective_epoch {
+            write!(f, " (epoch {epoch})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The changes the admin proposed for `g` that are not in force at `now`.
+pub fn pending_changes(g: &Grid, now: i64) -> Vec<PendingChangeView> {
+    let mut pending = Vec::new();
+    if g.pending_from_epoch != NO_PENDING_EPOCH && g.epoch_at(now).ok() < Some(g.pending_from_epoch)
+    {
+        let epoch = g.pending_from_epoch;
+        let starts = g.epoch_end(epoch).unwrap_or(i64::MAX) - g.epoch_seconds as i64;
+        let (old, new) = (g.params, g.pending_params);
+        let params: [(&'static str, fn(&EpochParams) -> String); 6] = [
+            ("fee", |p| format!("{} k per epoch", format_k(p.fee_units))),
+            ("tariff", |p| {
+                format!("{} k per kWh", format_k(p.tariff_units_per_kwh))
+            }),
+            ("meter limit", |p| {
+                format!("{} kWh per epoch", format_kwh(p.max_wh_per_epoch))
+            }),
+            ("grace", |p| format!("{} s", p.grace_seconds)),
+            ("silence limit", |p| {
+                format!("{} epochs", p.max_silent_epochs)
+            }),
+            ("loss band", |p| {
+                format!(
+                    "{}-{}",
+                    format_ratio(p.loss_band_min_permille),
+                    format_ratio(p.loss_band_max_permille)
+                )
+            }),
+        ];
+        for (what, show) in params {
+            let (from, to) = (show(&old), show(&new));
+            if from != to {
+                pending.push(PendingChangeView {
+                    what,
+                    from,
+                    to,
+                    effective_ts: starts,
+                    effective_epoch: Some(epoch),
+                });
+            }
+        }
+    }
+    if let Some(change) = g.pending_change.filter(|c| c.effective_ts > now) {
+        let mut push = |what, from: String, to: String| {
+            if from != to {
+                pending.push(PendingChangeView {
+                    what,
+                    from,
+                    to,
+                    effective_ts: change.effective_ts,
+                    effective_epoch: None,
+                });
+            }
+        };
+        push(
+            "coin price",
+            format!("${} per k", format_usd(g.coin_price_cents)),
+            format!("${} per k", format_usd(change.coin_price_cents)),
+        );
+        push("oracle", g.oracle.to_string(), change.oracle.to_string());
+        let (old, new) = (g.oracle_limits, change.oracle_limits);
+        push(
+            "mint limit",
+            format!(
+                "{} k per {} s",
+                format_k(old.mint_limit_units),
+                old.mint_window_seconds
+            ),
+            format!(
+                "{} k per {} s",
+                format_k(new.mint_limit_units),
+                new.mint_window_seconds
+            ),
+        );
+        push(
+            "receipt retention",
+            format!("{} days", old.receipt_retention_seconds / 86_400),
+            format!("{} days", new.receipt_retention_seconds / 86_400),
+        );
+    }
+    pending
+}
+
+/// Unix seconds as a UTC date and time ("2027-01-04 14:00 UTC").
+pub fn format_time(ts: i64) -> String {
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3_600,
+        secs % 3_600 / 60
+    )
+}
+
+/// What a proposed meter change would do, in words.
+pub fn describe_act(act: &MeterAct) -> String {
+    match act {
+        MeterAct::RotateGateway { gateway } => format!("rotate its gateway to {gateway}"),
+        MeterAct::ReplaceRegister { register_wh } => {
+            format!("restart its register at {} kWh", format_kwh(*register_wh))
+        }
+        MeterAct::SetCapacity { capacity_w } => {
+            format!("set its capacity to {} kW", format_kwh(*capacity_w))
+        }
+        MeterAct::Deactivate => "retire it (disconnected for good)".to_string(),
+    }
+}
+
+/// A change the admin proposed for a meter without its owner: what, and from when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeterChangeView {
+    pub act: String,
+    pub effective_ts: i64,
 }
 
 impl GridView {
@@ -123,7 +286,8 @@ impl GridView {
         pool_units: u64,
     ) -> Self {
         let p = g.params_for(current_epoch);
-        let limit = g.oracle_limits.mint_limit_units;
+        let limits = g.oracle_limits_at(now);
+        let limit = limits.mint_limit_units;
         let budget = g.mint_budget_at(now);
         Self {
             name: g.name.clone(),
@@ -140,7 +304,7 @@ impl GridView {
                 format_ratio(p.loss_band_min_permille),
                 format_ratio(p.loss_band_max_permille),
             ],
-            coin_price_usd: format_usd(g.coin_price_cents),
+            coin_price_usd: format_usd(g.coin_price_at(now)),
             epoch_seconds: g.epoch_seconds,
             genesis_ts: g.genesis_ts,
             current_epoch,
@@ -152,11 +316,15 @@ impl GridView {
             carry_k: format_k(g.carry_units),
             fee_cap_k: format_k(g.max_fee_units),
             mint_limit_k: format_k(limit),
-            mint_window_seconds: g.oracle_limits.mint_window_seconds,
+            mint_window_seconds: limits.mint_window_seconds,
             mint_budget_k: format_k(budget),
             // What the oracle minted in the current window: the limit minus the budget left.
             mint_used_k: format_k(limit - budget.min(limit)),
-            receipt_retention_seconds: g.oracle_limits.receipt_retention_seconds,
+            receipt_retention_seconds: limits.receipt_retention_seconds,
+            notice_seconds: g.notice_seconds,
+            pending: pending_changes(g, now),
+            pending_admin: (g.pending_admin != Pubkey::default())
+                .then(|| g.pending_admin.to_string()),
         }
     }
 }
@@ -186,7 +354,19 @@ impl fmt::Display for GridView {
             self.mint_used_k,
             self.mint_budget_k,
             self.receipt_retention_seconds / 86_400,
-        )
+        )?;
+        write!(
+            f,
+            "\n  notice:        {} h before what the admin alone changes applies",
+            self.notice_seconds as f64 / 3_600.0
+        )?;
+        for change in &self.pending {
+            write!(f, "\n  PENDING        {change}")?;
+        }
+        if let Some(admin) = &self.pending_admin {
+            write!(f, "\n  PENDING        admin role offered to {admin}")?;
+        }
+        Ok(())
     }
 }
 
@@ -307,6 +487,10 @@ pub struct MeterView {
     pub silent: bool,
     pub latitude: f64,
     pub longitude: f64,
+    /// Its readings count from this epoch on (a new producer waits for the grid's notice).
+    pub earns_from_epoch: u64,
+    /// What the admin proposed for it without its owner, until it applies or is vetoed.
+    pub pending_change: Option<MeterChangeView>,
 }
 
 impl MeterView {
@@ -338,6 +522,11 @@ impl MeterView {
             silent: m.silent,
             latitude: m.latitude_micro as f64 / 1e6,
             longitude: m.longitude_micro as f64 / 1e6,
+            earns_from_epoch: m.earns_from_epoch,
+            pending_change: m.pending_change.map(|c| MeterChangeView {
+                act: describe_act(&c.act),
+                effective_ts: c.effective_ts,
+            }),
         }
     }
 }
@@ -374,7 +563,16 @@ impl fmt::Display for MeterView {
             self.register_kwh,
             self.capacity_kw,
             self.lifetime_kwh,
-        )
+        )?;
+        if let Some(change) = &self.pending_change {
+            write!(
+                f,
+                "\n  PENDING:  the admin proposed to {} from {} (the owner may veto it until then)",
+                change.act,
+                format_time(change.effective_ts)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -394,6 +592,8 @@ pub struct EpochView {
     pub carried_in_k: String,
     pub fee_k: String,
     pub distributable_k: String,
+    /// The pool beyond what the epoch's production was worth at its tariff (carried).
+    pub withheld_k: String,
     pub paid_k: String,
     pub carried_k: String,
     /// Produced over consumed, once settled.
@@ -416,6 +616,7 @@ impl EpochView {
             carried_in_k: format_k(e.carried_in_units),
             fee_k: format_k(e.fee_units),
             distributable_k: format_k(e.distributable_units),
+            withheld_k: format_k(e.withheld_units),
             paid_k: format_k(e.paid_units),
             carried_k: format_k(e.carried_out_units),
             loss_ratio: (e.status == EpochStatus::Settled)
@@ -451,5 +652,96 @@ impl fmt::Display for EpochView {
             self.carried_in_k,
             self.carried_k,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{GridChange, OracleLimits};
+
+    #[test]
+    fn times_are_shown_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_800_000_000), "2027-01-15 08:00 UTC");
+        assert_eq!(format_time(951_782_400 + 3_661), "2000-02-29 01:01 UTC");
+    }
+
+    #[test]
+    fn pending_changes_name_what_changes_from_what_to_what_and_when() {
+        let mut g = test_grid();
+        assert!(pending_changes(&g, 0).is_empty());
+        g.pending_params = EpochParams {
+            tariff_units_per_kwh: 500_000,
+            ..g.params
+        };
+        g.pending_from_epoch = 80;
+        g.pending_change = Some(GridChange {
+            coin_price_cents: 12,
+            oracle: g.oracle,
+            oracle_limits: g.oracle_limits,
+            effective_ts: 7_200,
+        });
+        let pending = pending_changes(&g, 3_600);
+        assert_eq!(pending.len(), 2, "{pending:?}");
+        assert_eq!(
+            (
+                pending[0].what,
+                pending[0].from.as_str(),
+                pending[0].to.as_str()
+            ),
+            ("tariff", "1.000000 k per kWh", "0.500000 k per kWh")
+        );
+        assert_eq!(
+            (pending[0].effective_ts, pending[0].effective_epoch),
+            (80 * 3_600, Some(80))
+        );
+        assert_eq!(
+            pending[1].to_string(),
+            "coin price: $0.10 per k -> $0.12 per k from 1970-01-01 02:00 UTC"
+        );
+        // Once in force, nothing is pending.
+        assert!(pending_changes(&g, 80 * 3_600).is_empty());
+    }
+
+    fn test_grid() -> Grid {
+        let params = EpochParams::default();
+        Grid {
+            name: "g".into(),
+            admin: Pubkey::new_unique(),
+            oracle: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            vault: Pubkey::new_unique(),
+            pool: Pubkey::new_unique(),
+            treasury: Pubkey::new_unique(),
+            escrow: Pubkey::new_unique(),
+            genesis_ts: 0,
+            epoch_seconds: 3_600,
+            params,
+            params_from_epoch: 0,
+            prior_params: params,
+            pending_params: params,
+            pending_from_epoch: NO_PENDING_EPOCH,
+            coin_price_cents: 10,
+            paused: false,
+            resident_count: 0,
+            meter_count: 0,
+            meter_balances_units: 0,
+            carry_units: 0,
+            pool_in_flight_units: 0,
+            escrow_units: 0,
+            max_fee_units: 100_000,
+            oracle_limits: OracleLimits::default(),
+            mint_budget_scaled: 0,
+            mint_budget_ts: 0,
+            receipts_closed_through_ts: i64::MIN,
+            silence_from_epoch: 0,
+            notice_seconds: 3_600,
+            pending_change: None,
+            pending_admin: Pubkey::default(),
+            prior_from_epoch: 0,
+            older_peak_tariff_units_per_kwh: 0,
+            bump: 255,
+        }
     }
 }

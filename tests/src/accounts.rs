@@ -69,8 +69,15 @@ impl TestGrid {
     }
 
     pub async fn sale_state(&mut self, resident: &str, number: u32) -> Sale {
-        let address = pda::sale(&self.resident(resident).resident, number);
+        let address = self.sale_address(resident, number).await;
         self.account(&address).await
+    }
+
+    /// The address of `resident`'s sale `number`.
+    pub async fn sale_address(&mut self, resident: &str, number: u32) -> Pubkey {
+        let address = self.resident(resident).resident;
+        let index = self.resident_state(resident).await.index;
+        pda::sale(&address, index, number)
     }
 
     pub async fn token_amount(&mut self, token_account: &Pubkey) -> u64 {

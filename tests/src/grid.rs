@@ -58,23 +58,45 @@ pub fn meter_args(id: &str, kind: MeterKind, gateway: &Pubkey, label: &str) -> R
 }
 
 impl TestGrid {
-    /// A grid named "green-valley" with the design's defaults.
+    /// A grid named "green-valley" with the design's defaults, except that what the admin
+    /// changes applies without notice (tests of the notice start with `start_with_notice`).
     pub async fn start() -> Self {
         Self::start_with(EpochParams::default()).await
     }
 
     pub async fn start_with(params: EpochParams) -> Self {
+        Self::start_grid(params, 0).await
+    }
+
+    /// A grid whose admin's changes wait `notice_seconds` (the design's default is 72 hours).
+    pub async fn start_with_notice(notice_seconds: u32) -> Self {
+        Self::start_grid(EpochParams::default(), notice_seconds).await
+    }
+
+    async fn start_grid(params: EpochParams, notice_seconds: u32) -> Self {
         let ctx = program_test().start_with_context().await;
         let mut grid = Self::from_context(ctx, "green-valley");
         grid.set_time(START_TS).await;
-        grid.init_grid(params).await;
+        grid.init_grid(params, notice_seconds).await;
         grid
     }
 
     /// The design's community: Angel and Bennie produce; Carlos and Danny consume. Everyone
     /// has bought 20 k ($2.00 at $0.10 per k), and the consumers have prepaid 10 k each.
     pub async fn seed_community() -> Self {
-        let mut g = Self::start().await;
+        Self::populate(Self::start().await).await
+    }
+
+    /// The design's community on a grid with `notice_seconds` of notice, its producers
+    /// earning already (the clock moved past their notice).
+    pub async fn seed_community_with_notice(notice_seconds: u32) -> Self {
+        let mut g = Self::populate(Self::start_with_notice(notice_seconds).await).await;
+        let earns = g.meter_state("angel-roof").await.earns_from_epoch;
+        g.enter_epoch(earns).await;
+        g
+    }
+
+    async fn populate(mut g: Self) -> Self {
         for id in ["angel", "bennie", "carlos", "danny"] {
             g.add_resident(id).await;
             g.buy(id, 200).await;
@@ -108,9 +130,12 @@ impl TestGrid {
         }
     }
 
-    /// A second grid in the same bank (for cross-grid attacks).
+    /// A second grid in the same bank (for cross-grid attacks), without notice.
     pub async fn add_grid(&mut self, name: &str) -> Pubkey {
-        let args = InitializeGridArgs::with_defaults(name, self.oracle.pubkey());
+        let args = InitializeGridArgs {
+            notice_seconds: 0,
+            ..InitializeGridArgs::with_defaults(name, self.oracle.pubkey())
+        };
         let admin = self.admin.insecure_clone();
         self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
             .await
@@ -132,13 +157,14 @@ impl TestGrid {
         }
     }
 
-    async fn init_grid(&mut self, params: EpochParams) {
+    async fn init_grid(&mut self, params: EpochParams, notice_seconds: u32) {
         let admin = self.admin.insecure_clone();
         let oracle = self.oracle.pubkey();
         self.airdrop(&admin.pubkey(), 10_000_000_000).await;
         self.airdrop(&oracle, 10_000_000_000).await;
         let args = InitializeGridArgs {
             params,
+            notice_seconds,
             ..InitializeGridArgs::with_defaults(&self.name, oracle)
         };
         self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])

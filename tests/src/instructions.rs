@@ -3,9 +3,10 @@
 
 use anchor_lang::prelude::Pubkey;
 use energy_utility::instructions::UpdateGridArgs;
-use energy_utility::state::{EpochStatus, MeterKind};
+use energy_utility::state::{EpochStatus, MeterAct, MeterKind};
 use energy_utility_sdk::{fiat, instructions as ix, settlement};
 use solana_instruction::Instruction;
+use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
@@ -63,21 +64,98 @@ impl TestGrid {
             .await
     }
 
+    /// The admin alone rotates `meter`'s gateway (at once on a grid without notice).
     pub async fn rotate_gateway(&mut self, meter: &str, gateway: &Pubkey) -> Sent {
-        let meter = self.meter(meter).address;
-        self.as_admin(|admin, grid| ix::rotate_gateway(admin, grid, &meter, gateway))
+        let gateway = *gateway;
+        self.change_meter(meter, MeterAct::RotateGateway { gateway }, false)
             .await
     }
 
     pub async fn set_meter_capacity(&mut self, meter: &str, capacity_w: u64) -> Sent {
-        let meter = self.meter(meter).address;
-        self.as_admin(|admin, grid| ix::set_meter_capacity(admin, grid, &meter, capacity_w))
+        self.change_meter(meter, MeterAct::SetCapacity { capacity_w }, false)
             .await
     }
 
     pub async fn replace_meter_register(&mut self, meter: &str, register_wh: u64) -> Sent {
-        let meter = self.meter(meter).address;
-        self.as_admin(|admin, grid| ix::replace_meter_register(admin, grid, &meter, register_wh))
+        self.change_meter(meter, MeterAct::ReplaceRegister { register_wh }, false)
+            .await
+    }
+
+    /// The admin proposes `act` for `meter`; `with_owner`: the owner's wallet signs too.
+    pub async fn change_meter(&mut self, meter: &str, act: MeterAct, with_owner: bool) -> Sent {
+        let admin = self.admin.insecure_clone();
+        let owner = self
+            .resident(&self.meter(meter).owner)
+            .wallet
+            .insecure_clone();
+        let instruction = self.change_meter_instruction(
+            &admin.pubkey(),
+            meter,
+            act,
+            with_owner.then_some(&owner),
+        );
+        let signers: Vec<&Keypair> = if with_owner {
+            vec![&admin, &owner]
+        } else {
+            vec![&admin]
+        };
+        self.send(&[instruction], &signers).await
+    }
+
+    /// `change_meter` of `act` for `meter`, signed by `admin` (who may not be the grid's) and,
+    /// with `owner`, by that wallet as the owner's.
+    pub fn change_meter_instruction(
+        &self,
+        admin: &Pubkey,
+        meter: &str,
+        act: MeterAct,
+        owner: Option<&Keypair>,
+    ) -> Instruction {
+        let meter = self.meter(meter);
+        let resident = self.resident(&meter.owner).resident;
+        let owner = owner.map(|w| w.pubkey());
+        ix::change_meter(
+            admin,
+            &self.grid,
+            &meter.address,
+            &resident,
+            owner.as_ref(),
+            act,
+        )
+    }
+
+    /// Anyone applies the change proposed for `meter` once its notice has passed.
+    pub async fn apply_meter_change(&mut self, meter: &str) -> Sent {
+        let meter = self.meter(meter);
+        let (address, owner) = (meter.address, self.resident(&meter.owner).resident);
+        let grid = self.grid;
+        self.send(&[ix::apply_meter_change(&grid, &address, &owner)], &[])
+            .await
+    }
+
+    /// The meter's owner vetoes the change proposed for it.
+    pub async fn veto_meter_change(&mut self, meter: &str) -> Sent {
+        let meter = self.meter(meter);
+        let address = meter.address;
+        let owner = meter.owner.clone();
+        self.as_resident(&owner, |wallet, grid, resident| {
+            ix::veto_meter_change(wallet, grid, &address, resident)
+        })
+        .await
+    }
+
+    /// Anyone writes down the grid's proposed terms whose notice has passed.
+    pub async fn apply_grid_changes(&mut self) -> Sent {
+        let grid = self.grid;
+        self.send(&[ix::apply_grid_changes(&grid)], &[]).await
+    }
+
+    pub async fn cancel_grid_changes(&mut self) -> Sent {
+        self.as_admin(ix::cancel_grid_changes).await
+    }
+
+    pub async fn propose_admin(&mut self, new_admin: &Pubkey) -> Sent {
+        self.as_admin(|admin, grid| ix::propose_admin(admin, grid, new_admin))
             .await
     }
 
@@ -88,18 +166,15 @@ impl TestGrid {
             .await
     }
 
-    /// The admin retires a meter; its spare coins go to its owner.
+    /// The admin retires a meter (at once on a grid without notice); its spare coins go to
+    /// its owner.
     pub async fn deactivate_meter(&mut self, meter: &str) -> Sent {
-        let admin = self.admin.insecure_clone();
-        let instruction = self.deactivate_instruction(&admin.pubkey(), meter);
-        self.send(&[instruction], &[&admin]).await
+        self.change_meter(meter, MeterAct::Deactivate, false).await
     }
 
-    /// `deactivate_meter` for `meter`, signed by `admin` (who may not be the grid's).
+    /// Retiring `meter`, signed by `admin` alone (who may not be the grid's).
     pub fn deactivate_instruction(&self, admin: &Pubkey, meter: &str) -> Instruction {
-        let meter = self.meter(meter);
-        let owner = self.resident(&meter.owner).resident;
-        ix::deactivate_meter(admin, &self.grid, &meter.address, &owner)
+        self.change_meter_instruction(admin, meter, MeterAct::Deactivate, None)
     }
 
     /// The admin closes a retired meter whose readings are all settled.
@@ -155,24 +230,27 @@ impl TestGrid {
         destination: &str,
     ) -> Sent {
         let hash = fiat::destination_hash(destination);
+        let sale = self.sale_address(resident, number).await;
         self.as_oracle(resident, |oracle, grid, resident| {
-            ix::lock_withdrawal(oracle, grid, resident, number, cents, hash)
+            ix::lock_withdrawal(oracle, grid, resident, &sale, cents, hash)
         })
         .await
     }
 
     /// The oracle reports sale `number`'s payout paid.
     pub async fn payout_paid(&mut self, resident: &str, number: u32, payout_id: &str) -> Sent {
+        let sale = self.sale_address(resident, number).await;
         self.as_oracle(resident, |oracle, grid, resident| {
-            ix::payout_paid(oracle, grid, resident, number, payout_id)
+            ix::payout_paid(oracle, grid, resident, &sale, payout_id)
         })
         .await
     }
 
     /// The oracle reports sale `number`'s payout failed (or canceled).
     pub async fn payout_failed(&mut self, resident: &str, number: u32, payout_id: &str) -> Sent {
+        let sale = self.sale_address(resident, number).await;
         self.as_oracle(resident, |oracle, grid, resident| {
-            ix::payout_failed(oracle, grid, resident, number, payout_id)
+            ix::payout_failed(oracle, grid, resident, &sale, payout_id)
         })
         .await
     }
@@ -181,7 +259,7 @@ impl TestGrid {
     /// are worth now. Returns the sale's number.
     pub async fn lock_sale(&mut self, resident: &str, amount_units: u64) -> u32 {
         let number = self.request_sale(resident, amount_units).await;
-        let price = self.grid_state().await.coin_price_cents;
+        let price = self.grid_state().await.coin_price_at(self.now);
         let cents = fiat::quote_payout_cents(amount_units, price).expect("quote");
         self.lock_withdrawal(resident, number, cents, TEST_BANK_ACCOUNT)
             .await
@@ -210,18 +288,37 @@ impl TestGrid {
         .await
     }
 
-    /// The resident sells `amount_units` to be paid out to `destination`; returns the new
-    /// sale's number.
+    /// The resident sells `amount_units` to be paid out to `destination`, accepting no less
+    /// than they are worth now; returns the new sale's number.
     pub async fn request_withdrawal(
         &mut self,
         resident: &str,
         amount_units: u64,
         destination: &str,
     ) -> Result<u32, BanksClientError> {
+        let price = self.grid_state().await.coin_price_at(self.now);
+        let min_cents = fiat::quote_payout_cents(amount_units, price).unwrap_or(0);
+        self.request_withdrawal_for(resident, amount_units, destination, min_cents)
+            .await
+    }
+
+    /// The resident sells `amount_units` to `destination` for at least `min_cents`.
+    pub async fn request_withdrawal_for(
+        &mut self,
+        resident: &str,
+        amount_units: u64,
+        destination: &str,
+        min_cents: u64,
+    ) -> Result<u32, BanksClientError> {
         let number = self.resident_state(resident).await.sale_count;
-        let hash = fiat::destination_hash(destination);
+        let sale = self.sale_address(resident, number).await;
+        let request = ix::SaleRequest {
+            amount_units,
+            destination_hash: fiat::destination_hash(destination),
+            min_cents,
+        };
         self.as_resident(resident, |wallet, grid, resident| {
-            ix::request_withdrawal(wallet, grid, resident, number, amount_units, hash)
+            ix::request_withdrawal(wallet, grid, resident, &sale, request)
         })
         .await
         .map(|_| number)
@@ -236,8 +333,18 @@ impl TestGrid {
 
     /// The resident takes back their sale `number`.
     pub async fn cancel_withdrawal(&mut self, resident: &str, number: u32) -> Sent {
+        let sale = self.sale_address(resident, number).await;
         self.as_resident(resident, |wallet, grid, resident| {
-            ix::cancel_withdrawal(wallet, grid, resident, number)
+            ix::cancel_withdrawal(wallet, grid, resident, &sale)
+        })
+        .await
+    }
+
+    /// An empty resident closes its accounts.
+    pub async fn close_resident(&mut self, resident: &str) -> Sent {
+        let index = self.resident_state(resident).await.index;
+        self.as_resident(resident, |wallet, grid, resident| {
+            ix::close_resident(wallet, grid, resident, index)
         })
         .await
     }

@@ -221,17 +221,17 @@ async fn a_requested_sale_can_be_cancelled_with_its_rent_but_a_locked_one_cannot
     let mut g = residents(&["carlos"]).await;
     g.buy("carlos", 200).await;
     let wallet = g.resident("carlos").wallet.pubkey();
-    let carlos = g.resident("carlos").resident;
     let before = g.lamports(&wallet).await;
     let kept = g.request_sale("carlos", 3 * K).await;
     let locked = g.lock_sale("carlos", 4 * K).await;
     assert_eq!(g.coins("carlos").await, 13 * K);
 
     // He changes his mind about the first: the coins and the rent come back, the sale is gone.
-    let rent = g.lamports(&pda::sale(&carlos, kept)).await;
+    let kept_sale = g.sale_address("carlos", kept).await;
+    let rent = g.lamports(&kept_sale).await;
     let mid = g.lamports(&wallet).await;
     g.cancel_withdrawal("carlos", kept).await.unwrap();
-    assert!(!g.exists(&pda::sale(&carlos, kept)).await);
+    assert!(!g.exists(&kept_sale).await);
     assert_eq!(g.lamports(&wallet).await, mid + rent);
     assert!(
         g.lamports(&wallet).await < before,

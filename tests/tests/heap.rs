@@ -158,22 +158,16 @@ fn accounts_structs_are_small() {
             "register_meter",
             size_of::<on_chain::RegisterMeter<'static>>(),
         ),
+        ("change_meter", size_of::<on_chain::ChangeMeter<'static>>()),
         (
-            "rotate_gateway",
-            size_of::<on_chain::RotateGateway<'static>>(),
+            "cancel_grid_changes",
+            size_of::<on_chain::CancelGridChanges<'static>>(),
         ),
         (
-            "set_meter_capacity",
-            size_of::<on_chain::SetMeterCapacity<'static>>(),
+            "propose_admin",
+            size_of::<on_chain::ProposeAdmin<'static>>(),
         ),
-        (
-            "replace_meter_register",
-            size_of::<on_chain::ReplaceMeterRegister<'static>>(),
-        ),
-        (
-            "deactivate_meter",
-            size_of::<on_chain::DeactivateMeter<'static>>(),
-        ),
+        ("accept_admin", size_of::<on_chain::AcceptAdmin<'static>>()),
         ("close_meter", size_of::<on_chain::CloseMeter<'static>>()),
         ("collect_fees", size_of::<on_chain::CollectFees<'static>>()),
         (
@@ -199,8 +193,24 @@ fn accounts_structs_are_small() {
         ),
         ("report", size_of::<on_chain::Report<'static>>()),
         (
+            "veto_meter_change",
+            size_of::<on_chain::VetoMeterChange<'static>>(),
+        ),
+        (
+            "close_resident",
+            size_of::<on_chain::CloseResident<'static>>(),
+        ),
+        (
             "disconnect_silent",
             size_of::<on_chain::DisconnectSilent<'static>>(),
+        ),
+        (
+            "apply_grid_changes",
+            size_of::<on_chain::ApplyGridChanges<'static>>(),
+        ),
+        (
+            "apply_meter_change",
+            size_of::<on_chain::ApplyMeterChange<'static>>(),
         ),
         ("settle", size_of::<on_chain::Settle<'static>>()),
         ("close_epoch", size_of::<on_chain::CloseEpoch<'static>>()),

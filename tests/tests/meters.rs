@@ -350,3 +350,90 @@ async fn a_crank_thirty_epochs_late_costs_nobody_a_kwh_once_it_catches_up() {
     assert!(!g.exists(&pda::epoch(&g.grid, 31)).await);
     g.assert_books_balance().await;
 }
+
+/// Carlos's house with its ring full: eight hourly readings of 1 kWh (8 k committed of its
+/// 20 k) that nobody has settled, in epochs 0 to 7.
+async fn street_with_a_full_ring() -> TestGrid {
+    let mut g = street().await;
+    for epoch in 0..8 {
+        g.enter_epoch(epoch).await;
+        g.report_register("carlos-house", epoch, (epoch + 1) * KWH)
+            .await
+            .unwrap();
+    }
+    assert_eq!(g.meter_state("carlos-house").await.committed_units, 8 * K);
+    g
+}
+
+#[tokio::test]
+async fn energy_kept_while_the_crank_is_behind_counts_against_the_prepaid_balance() {
+    let mut g = street_with_a_full_ring().await;
+    // Epochs 8 to 10: the house draws 5 kWh an hour; each report is kept as a register.
+    for (epoch, register) in [(8, 13), (9, 18), (10, 23)] {
+        g.enter_epoch(epoch).await;
+        g.report_register("carlos-house", epoch, register * KWH)
+            .await
+            .unwrap();
+    }
+    let meter = g.meter_state("carlos-house").await;
+    assert_eq!(meter.last_register_wh - meter.register_wh, 15 * KWH);
+    assert_eq!(meter.deferred_units, 15 * K, "the kept 15 kWh at 1 k/kWh");
+    // 8 k committed and 15 k kept are more than its 20 k: no more power on credit.
+    assert!(!meter.connected, "a kept register is not free power");
+    // Funding that covers it switches it back on.
+    g.buy("carlos", 50).await;
+    g.fund("carlos", "carlos-house", 4 * K).await.unwrap();
+    assert!(g.meter_state("carlos-house").await.connected);
+
+    // Once the crank catches up, the next report bills the kept energy and nothing is kept.
+    g.enter_epoch(11).await;
+    g.close_epoch_window(10).await;
+    for epoch in 0..11 {
+        g.settle_all(epoch).await;
+    }
+    g.report_register("carlos-house", 11, 24 * KWH)
+        .await
+        .unwrap();
+    let meter = g.meter_state("carlos-house").await;
+    assert_eq!(meter.deferred_units, 0);
+    assert_eq!(meter.pending_wh(11), Some(16 * KWH));
+    assert_eq!(meter.committed_units, 16 * K);
+}
+
+#[tokio::test]
+async fn a_meter_with_kept_energy_is_neither_replaced_nor_retired_until_it_is_billed() {
+    let mut g = street_with_a_full_ring().await;
+    g.enter_epoch(8).await;
+    g.report_register("carlos-house", 8, 11 * KWH)
+        .await
+        .unwrap();
+    let house = g.meter("carlos-house").address;
+    // Replacing the register now would erase the 2 kWh kept; retiring would refund them.
+    g.assert_refused(EnergyError::MeterHasDeferredEnergy, &[house], async |g| {
+        g.replace_meter_register("carlos-house", 0).await
+    })
+    .await;
+    let carlos = g.resident("carlos").coins;
+    g.assert_refused(
+        EnergyError::MeterHasDeferredEnergy,
+        &[house, carlos],
+        async |g| g.deactivate_meter("carlos-house").await,
+    )
+    .await;
+    // Settled and reported once more, the energy is a reading: now both are allowed.
+    g.enter_epoch(9).await;
+    g.close_epoch_window(8).await;
+    for epoch in 0..9 {
+        g.settle_all(epoch).await;
+    }
+    g.report_register("carlos-house", 9, 11 * KWH)
+        .await
+        .unwrap();
+    assert_eq!(
+        g.meter_state("carlos-house").await.pending_wh(9),
+        Some(3 * KWH)
+    );
+    g.replace_meter_register("carlos-house", 0).await.unwrap();
+    g.deactivate_meter("carlos-house").await.unwrap();
+    assert_eq!(g.meter_state("carlos-house").await.lifetime_wh, 11 * KWH);
+}

@@ -188,7 +188,7 @@ async fn receipts_and_ended_sales_return_their_rent_after_the_retention_and_old_
     g.add_fiat("carlos", 100, "evt_1").await.unwrap();
     let number = g.sell("carlos", 2 * K, "po_1").await;
     let receipt = pda::receipt(&grid, "evt_1");
-    let sale = pda::sale(&carlos, number);
+    let sale = g.sale_address("carlos", number).await;
     let receipt_rent = g.lamports(&receipt).await;
     let sale_rent = g.lamports(&sale).await;
 
@@ -197,7 +197,7 @@ async fn receipts_and_ended_sales_return_their_rent_after_the_retention_and_old_
     g.send(&[ix::close_receipt(&grid, "evt_1", &oracle)], &[])
         .await
         .unwrap();
-    g.send(&[ix::close_sale(&grid, &sale, &wallet)], &[])
+    g.send(&[ix::close_sale(&grid, &carlos, &sale, &wallet)], &[])
         .await
         .unwrap();
     assert!(!g.exists(&receipt).await && !g.exists(&sale).await);
@@ -217,6 +217,51 @@ async fn receipts_and_ended_sales_return_their_rent_after_the_retention_and_old_
         .unwrap();
     assert_eq!(next, number + 1);
     assert_eq!(g.supply().await, supply);
+    g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_payment_whose_receipt_was_closed_stays_refused_when_the_retention_is_raised() {
+    const DAY: i64 = 86_400;
+    let mut g = TestGrid::start().await;
+    g.add_resident("carlos").await;
+    let (grid, oracle) = (g.grid, g.oracle.pubkey());
+    let retention = |days: i64| UpdateGridArgs {
+        receipt_retention_seconds: Some((days * DAY) as u32),
+        ..Default::default()
+    };
+    g.update_grid(retention(4)).await.unwrap();
+    g.add_fiat("carlos", 100, "evt_1").await.unwrap();
+    // Five days on, the payment service's sweep closes the receipt; then the admin raises the
+    // retention to 35 days, and an operator resends the event from the processor's dashboard.
+    g.set_time(START_TS + 5 * DAY).await;
+    g.send(&[ix::close_receipt(&grid, "evt_1", &oracle)], &[])
+        .await
+        .unwrap();
+    g.update_grid(retention(35)).await.unwrap();
+    let supply = g.supply().await;
+    let receipt = pda::receipt(&grid, "evt_1");
+    g.assert_refused(
+        EnergyError::PaymentOutsideRetention,
+        &[receipt],
+        async |g| g.add_fiat_at("carlos", 100, "evt_1", START_TS).await,
+    )
+    .await;
+    // Nor any other payment from before the closed one.
+    g.assert_refused(
+        EnergyError::PaymentOutsideRetention,
+        &[pda::receipt(&grid, "evt_0")],
+        async |g| g.add_fiat_at("carlos", 100, "evt_0", START_TS - DAY).await,
+    )
+    .await;
+    assert_eq!(g.supply().await, supply, "nothing minted twice");
+    assert!(!g.exists(&receipt).await);
+    // Payments after it apply as ever.
+    g.add_fiat_at("carlos", 100, "evt_2", START_TS + 1)
+        .await
+        .unwrap();
+    g.add_fiat("carlos", 100, "evt_3").await.unwrap();
+    assert_eq!(g.supply().await, supply + 20 * K);
     g.assert_books_balance().await;
 }
 

@@ -195,20 +195,25 @@ async fn pools_without_producers_and_remainders_are_carried_to_the_next_epoch() 
     assert_eq!(first.carried_out_units, 4_990_000);
     assert_eq!(g.grid_state().await.carry_units, 4_990_000);
 
-    // Epoch 1: the worked example, plus the carried 4.99 k.
+    // Epoch 1: the worked example, plus the carried 4.99 k: 9.98 k after the fee. The
+    // producers' 5.5 kWh are worth 5.5 k at the tariff, and that is all they share; the rest
+    // is withheld and carried on to hours whose energy is worth more than they take in.
     g.enter_epoch(1).await;
     g.report_seed_example(1).await;
     g.close_epoch_window(1).await;
     g.settle_all(1).await;
     let second = g.epoch_state(1).await;
     assert_eq!(second.carried_in_units, 4_990_000);
-    let distributable = 5 * K + 4_990_000 - 10_000;
+    let after_fee = 5 * K + 4_990_000 - 10_000;
+    let distributable = 5_500_000;
     assert_eq!(second.distributable_units, distributable);
+    assert_eq!(second.withheld_units, after_fee - distributable);
     let angel = distributable * 3_000 / 5_500;
     let bennie = distributable * 2_500 / 5_500;
+    assert_eq!((angel, bennie), (3 * K, 2_500_000), "1 k per kWh, exactly");
     assert_eq!(g.meter_state("angel-roof").await.balance_units, angel);
     assert_eq!(g.meter_state("bennie-roof").await.balance_units, bennie);
-    assert_eq!(second.carried_out_units, distributable - angel - bennie);
+    assert_eq!(second.carried_out_units, after_fee - angel - bennie);
     assert_eq!(g.grid_state().await.carry_units, second.carried_out_units);
     assert_eq!(g.treasury().await, 20_000);
     g.assert_books_balance().await;

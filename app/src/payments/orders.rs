@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use energy_utility_payments::client::{NewCheckoutSession, NewPayout, ProcessorError};
 use energy_utility_payments::random_id;
-use energy_utility_sdk::accounts::{Sale, SaleStatus};
+use energy_utility_sdk::accounts::{Resident, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_usd};
 use energy_utility_sdk::views::sale_status_name;
 use energy_utility_sdk::{fiat, instructions, pda};
@@ -201,13 +201,15 @@ pub async fn sell(
                 ));
             };
             let number = resident_state.sale_count;
+            let sale = pda::sale(&resident, resident_state.index, number);
+            let request = fiat::sale_request(units, &bank_account, grid_state.coin_price_cents)
+                .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
             let ix = instructions::request_withdrawal(
                 &wallet.pubkey(),
                 &grid,
                 &resident,
-                number,
-                units,
-                fiat::destination_hash(&bank_account),
+                &sale,
+                request,
             );
             app.client.send_without_events(&[ix], &[wallet]).await?;
             number
@@ -218,7 +220,7 @@ pub async fn sell(
             ))
         }
     };
-    let sale = SaleOrder::load(&app, grid, resident, &id, number).await?;
+    let sale = SaleOrder::load(&app, grid, (resident, &resident_state), &id, number).await?;
     sale.check_destination(&bank_account)?;
     let sent_before = sale.state.status == SaleStatus::Locked;
     let sale = sale.lock(payments, grid_state.coin_price_cents).await?;
@@ -273,7 +275,7 @@ pub async fn sell(
                     &payments.oracle.payer(),
                     &grid,
                     &resident,
-                    number,
+                    &sale.address,
                     REFUSED_PAYOUT_ID,
                 );
                 payments.oracle.send_without_events(&[ix], &[]).await?;
@@ -317,11 +319,11 @@ impl SaleOrder {
     async fn load(
         app: &App,
         grid: Pubkey,
-        resident: Pubkey,
+        (resident, resident_state): (Pubkey, &Resident),
         id: &str,
         number: u32,
     ) -> Result<Self, ApiError> {
-        let address = pda::sale(&resident, number);
+        let address = pda::sale(&resident, resident_state.index, number);
         let state = app.client.account::<Sale>(&address).await?.ok_or_else(|| {
             ApiError::not_found(format!(
                 "{id} has no sale {number}: sign one first with deu withdraw request AMOUNT_K --to BANK_ACCOUNT --from {id}"
@@ -416,7 +418,7 @@ impl SaleOrder {
             &payments.oracle.payer(),
             &self.grid,
             &self.resident,
-            self.number,
+            &self.address,
             cents,
             self.state.destination_hash,
         );

@@ -383,10 +383,10 @@ async fn apply_payout(app: &App, payments: &Payments, order: &Order, address: Pu
         ));
     }
     let payer = oracle.payer();
-    let (resident, number, id) = (&sale.resident, sale.number, order.payment_id.as_str());
+    let (resident, id) = (&sale.resident, order.payment_id.as_str());
     let ix = match order.action {
-        Action::PayoutPaid => instructions::payout_paid(&payer, &grid, resident, number, id),
-        _ => instructions::payout_failed(&payer, &grid, resident, number, id),
+        Action::PayoutPaid => instructions::payout_paid(&payer, &grid, resident, &address, id),
+        _ => instructions::payout_failed(&payer, &grid, resident, &address, id),
     };
     match oracle.send_without_events(&[ix], &[]).await {
         Ok(signature) => applied(order, format_k(sale.units), signature),

@@ -270,13 +270,17 @@ impl Service {
     pub async fn sign_sale(&self, id: &str, units: u64, bank_account: &str) -> u32 {
         let wallet = self.wallet(id);
         let (resident, state) = self.chain.resident(&self.grid, id).await.unwrap();
+        let (_, grid) = self.chain.grid_at(&self.grid).await.unwrap();
+        let sale = pda::sale(&resident, state.index, state.sale_count);
+        let request =
+            energy_utility_sdk::fiat::sale_request(units, bank_account, grid.coin_price_cents)
+                .expect("a sale's quote");
         let ix = energy_utility_sdk::instructions::request_withdrawal(
             &wallet.payer(),
             &self.grid,
             &resident,
-            state.sale_count,
-            units,
-            energy_utility_sdk::fiat::destination_hash(bank_account),
+            &sale,
+            request,
         );
         wallet
             .send(&[ix], &[])
@@ -307,15 +311,13 @@ impl Service {
     }
 
     pub async fn sale(&self, id: &str, number: u32) -> Option<Sale> {
-        let resident = pda::resident(&self.grid, id);
-        self.chain
-            .account(&pda::sale(&resident, number))
-            .await
-            .unwrap()
+        let address = self.sale_address(id, number).await;
+        self.chain.account(&address).await.unwrap()
     }
 
-    pub fn sale_address(&self, id: &str, number: u32) -> Pubkey {
-        pda::sale(&pda::resident(&self.grid, id), number)
+    pub async fn sale_address(&self, id: &str, number: u32) -> Pubkey {
+        let (resident, state) = self.chain.resident(&self.grid, id).await.unwrap();
+        pda::sale(&resident, state.index, number)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {

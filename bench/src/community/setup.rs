@@ -71,6 +71,8 @@ impl Community {
         let mut args = InitializeGridArgs::with_defaults(name, oracle.pubkey());
         args.coin_price_cents = COIN_PRICE_CENTS;
         args.oracle_limits.mint_limit_units = u64::MAX;
+        // The community's producers earn from the first hour measured: no notice to wait for.
+        args.notice_seconds = 0;
         net.send(&[ix::initialize_grid(&admin.pubkey(), args)], &admin, &[])
             .await
             .context("initialize grid")?;

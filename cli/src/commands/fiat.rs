@@ -69,6 +69,11 @@ pub enum WithdrawCommand {
         /// Where the dollars go: the bank account number (only its hash goes on chain)
         #[arg(long)]
         to: String,
+        /// The least you accept, in dollars [default: what the coins are worth at today's
+        /// price]: if the price falls before the payout is locked, the lock is refused and you
+        /// may cancel
+        #[arg(long)]
+        min_usd: Option<String>,
         #[arg(long)]
         from: Option<String>,
     },
@@ -202,8 +207,8 @@ async fn load_sale(
     resident_id: &str,
     number: u32,
 ) -> anyhow::Result<(Pubkey, Pubkey, Sale)> {
-    let (resident, _) = client.resident(grid, resident_id).await?;
-    let address = pda::sale(&resident, number);
+    let (resident, state) = client.resident(grid, resident_id).await?;
+    let address = pda::sale(&resident, state.index, number);
     let sale = client
         .account::<Sale>(&address)
         .await?
@@ -229,11 +234,18 @@ async fn lock(
     }
     let cents = fiat::quote_payout_cents(sale.units, grid.coin_price_cents)
         .ok_or_else(|| anyhow!("the sale is too large to price"))?;
+    if cents < sale.min_cents {
+        bail!(
+            "sale {number} is worth ${} at today's price, less than the ${} {resident_id} accepted: they may cancel it and sign again",
+            format_usd(cents),
+            format_usd(sale.min_cents)
+        );
+    }
     let ix = instructions::lock_withdrawal(
         &client.payer(),
         &grid_address,
         &resident,
-        number,
+        &address,
         cents,
         hash,
     );
@@ -253,9 +265,9 @@ async fn payout(
     let (resident, address, _) = load_sale(&client, &grid_address, &resident_id, number).await?;
     let oracle = client.payer();
     let ix = if paid {
-        instructions::payout_paid(&oracle, &grid_address, &resident, number, &payout_id)
+        instructions::payout_paid(&oracle, &grid_address, &resident, &address, &payout_id)
     } else {
-        instructions::payout_failed(&oracle, &grid_address, &resident, number, &payout_id)
+        instructions::payout_failed(&oracle, &grid_address, &resident, &address, &payout_id)
     };
     let signature = client.send_without_events(&[ix], &[]).await?;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
@@ -368,7 +380,7 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
     let (number, signature) = match &command {
         WithdrawCommand::List { .. } => {
             let rows = client
-                .sales(&resident, state.sale_count)
+                .sales(&resident, &state)
                 .await?
                 .iter()
                 .map(|(n, address, sale)| SaleRow {
@@ -381,30 +393,52 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
                 .show(&Rows::new(rows, format!("{id} has no sales")));
             return Ok(());
         }
-        WithdrawCommand::Request { amount_k, to, .. } => {
+        WithdrawCommand::Request {
+            amount_k,
+            to,
+            min_usd,
+            ..
+        } => {
             let amount = parse_k(amount_k).map_err(|e| anyhow!("invalid amount: {e}"))?;
             if fiat::normalize_destination(to).is_empty() {
                 bail!("--to must name the bank account the dollars go to");
             }
             let number = state.sale_count;
+            let mut request = fiat::sale_request(amount, to, grid.coin_price_cents)
+                .ok_or_else(|| anyhow!("the amount is too large"))?;
+            if let Some(min_usd) = min_usd {
+                let min_cents = parse_usd(min_usd).map_err(|e| anyhow!("--min-usd: {e}"))?;
+                if min_cents > request.min_cents {
+                    bail!(
+                        "--min-usd: {amount_k} k are worth ${} at today's price; a sale cannot ask for more",
+                        format_usd(request.min_cents)
+                    );
+                }
+                request.min_cents = min_cents;
+            }
+            let sale = pda::sale(&resident, state.index, number);
             let ix = instructions::request_withdrawal(
                 &client.payer(),
                 &grid_address,
                 &resident,
-                number,
-                amount,
-                fiat::destination_hash(to),
+                &sale,
+                request,
             );
             (number, client.send_without_events(&[ix], &[]).await?)
         }
         WithdrawCommand::Cancel { sale, .. } => {
-            let ix =
-                instructions::cancel_withdrawal(&client.payer(), &grid_address, &resident, *sale);
+            let address = pda::sale(&resident, state.index, *sale);
+            let ix = instructions::cancel_withdrawal(
+                &client.payer(),
+                &grid_address,
+                &resident,
+                &address,
+            );
             (*sale, client.send_without_events(&[ix], &[]).await?)
         }
     };
     let balance = client.token_amount(&pda::coins(&resident)).await?;
-    let address = pda::sale(&resident, number);
+    let address = pda::sale(&resident, state.index, number);
     let sale = client.account::<Sale>(&address).await?;
     let worth = sale
         .as_ref()
@@ -463,6 +497,7 @@ mod tests {
             address: "SaLe".into(),
             status,
             coins_k: "2.000000".into(),
+            min_usd: "0.20".into(),
             usd: usd.map(String::from),
             payout_id: payout_id.map(String::from),
             requested_ts: 100,

@@ -1,4 +1,5 @@
-//! `deu grid`: create the community grid, change its parameters, inspect it.
+//! `deu grid`: create the community grid, propose changes to its terms (which wait for the
+//! grid's notice), inspect it, hand the admin role on.
 
 use std::fmt;
 
@@ -6,7 +7,9 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use energy_utility_sdk::accounts::{EpochParams, OracleLimits};
 use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_ratio_permille, parse_usd};
-use energy_utility_sdk::constants::{DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS};
+use energy_utility_sdk::constants::{
+    DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS, MAX_NOTICE_SECONDS,
+};
 use energy_utility_sdk::instructions::{InitializeGridArgs, UpdateGridArgs};
 use energy_utility_sdk::views::GridView;
 use energy_utility_sdk::{instructions, pda};
@@ -18,10 +21,25 @@ use crate::context::{load_grid, pubkey_arg, Globals};
 pub enum GridCommand {
     /// Create the grid named by --grid, with the keypair as its admin
     Init(InitArgs),
-    /// Show the grid's parameters, clock, accounts and the oracle's mint budget
+    /// Show the grid's parameters, clock, accounts, the oracle's mint budget, and what the
+    /// admin proposed that waits for its notice
     Show,
-    /// Change parameters (fee, tariff, limit and grace from the next epoch; price and oracle at once)
+    /// Propose new terms (admin): epoch parameters apply from the first epoch after the grid's
+    /// notice, price, oracle and oracle limits once it has passed; a lower mint limit at once
     Update(UpdateArgs),
+    /// Withdraw every proposed change that has not taken effect yet (admin)
+    CancelChanges,
+    /// Write down the proposed terms whose notice has passed (anyone; instructions read them
+    /// as in force anyway)
+    ApplyChanges,
+    /// Offer the admin role to another wallet, e.g. a multisig's vault (admin); nothing
+    /// changes until that wallet accepts
+    ProposeAdmin {
+        /// The new admin's public key (or keypair file)
+        new_admin: String,
+    },
+    /// Take the admin role the admin offered this keypair
+    AcceptAdmin,
     /// Bring the grid's address lookup tables up to its meters, so the crank settles 55
     /// meters a transaction (admin; `deu meter register` does it after each registration)
     SyncTables,
@@ -60,6 +78,10 @@ pub struct InitArgs {
     /// The highest fee per epoch the grid may ever charge, in k: fixed for good
     #[arg(long, default_value = "0.1")]
     fee_cap: String,
+    /// How long what the admin changes alone waits before it applies (the grid's economics,
+    /// a resident's meter, a new producer's earnings), in hours: fixed for good
+    #[arg(long, default_value = "72")]
+    notice_hours: f64,
     #[command(flatten)]
     limits: OracleLimitArgs,
     #[command(flatten)]
@@ -169,6 +191,27 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
         GridCommand::Init(args) => init(globals, args).await,
         GridCommand::Show => show(globals, &globals.reader()).await,
         GridCommand::Update(args) => update(globals, args).await,
+        GridCommand::CancelChanges | GridCommand::ApplyChanges | GridCommand::AcceptAdmin => {
+            let client = globals.client()?;
+            let (grid, _) = load_grid(globals, &client).await?;
+            let ix = match command {
+                GridCommand::CancelChanges => {
+                    instructions::cancel_grid_changes(&client.payer(), &grid)
+                }
+                GridCommand::ApplyChanges => instructions::apply_grid_changes(&grid),
+                _ => instructions::accept_admin(&client.payer(), &grid),
+            };
+            client.send_without_events(&[ix], &[]).await?;
+            show(globals, &client).await
+        }
+        GridCommand::ProposeAdmin { new_admin } => {
+            let client = globals.client()?;
+            let (grid, _) = load_grid(globals, &client).await?;
+            let new_admin = pubkey_arg(&new_admin)?;
+            let ix = instructions::propose_admin(&client.payer(), &grid, &new_admin);
+            client.send_without_events(&[ix], &[]).await?;
+            show(globals, &client).await
+        }
         GridCommand::CollectFees(args) => collect_fees(globals, args).await,
         GridCommand::SyncTables => sync_tables(globals).await,
         GridCommand::Pause | GridCommand::Resume => {
@@ -192,6 +235,13 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
         bail!("grid '{}' already exists", globals.grid);
     }
     let InitArgs { limits, rules, .. } = &flags;
+    let notice_seconds = flags.notice_hours * 3_600.0;
+    if !(0.0..=f64::from(MAX_NOTICE_SECONDS)).contains(&notice_seconds) {
+        bail!(
+            "--notice-hours must be between 0 and {}",
+            MAX_NOTICE_SECONDS / 3_600
+        );
+    }
     let args = InitializeGridArgs {
         name: globals.grid.clone(),
         oracle: match &flags.oracle {
@@ -235,6 +285,7 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
                     .unwrap_or(defaults.receipt_retention_seconds),
             }
         },
+        notice_seconds: notice_seconds.round() as u32,
     };
     client
         .send_without_events(&[instructions::initialize_grid(&client.payer(), args)], &[])

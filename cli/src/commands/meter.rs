@@ -1,11 +1,13 @@
-//! `deu meter`: install meters (admin), show and list them.
+//! `deu meter`: install meters (admin), show and list them, and change them: what the admin
+//! changes alone waits for the grid's notice (the owner sees it, and may veto it); with the
+//! owner's keypair beside the admin's it applies at once.
 
 use std::fmt;
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
-use energy_utility_sdk::accounts::MeterKind;
+use energy_utility_sdk::accounts::{MeterAct, MeterKind};
 use energy_utility_sdk::amounts::{format_k, parse_kwh};
 use energy_utility_sdk::instructions::RegisterMeterArgs;
 use energy_utility_sdk::meters::default_capacity_w;
@@ -13,7 +15,7 @@ use energy_utility_sdk::views::MeterView;
 use energy_utility_sdk::{instructions, pda, Client};
 use serde::Serialize;
 
-use crate::context::{load_grid, pubkey_arg, Globals};
+use crate::context::{load_grid, pubkey_arg, read_keypair, Globals};
 use crate::output::{Row, Rows};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,35 +41,67 @@ impl From<Kind> for MeterKind {
 
 #[derive(Subcommand)]
 pub enum MeterCommand {
-    /// Install a meter (the grid's admin keypair)
+    /// Install a meter (the grid's admin keypair). A new producer earns once the grid's notice
+    /// has passed; until then its reports only set its starting register
     Register(RegisterArgs),
-    /// Change a meter's nameplate capacity, in kW (admin)
+    /// Change a meter's nameplate capacity, in kW (admin; after the grid's notice unless the
+    /// owner co-signs)
     SetCapacity {
         meter_id: String,
         capacity_kw: String,
+        #[command(flatten)]
+        owner: OwnerSignature,
     },
-    /// A meter was replaced: readings go on from the new meter's register (admin). Report the
-    /// old meter's last register first, or its last hours are not billed
+    /// A meter was replaced: readings go on from the new meter's register (admin; after the
+    /// grid's notice unless the owner co-signs). Report the old meter's last register first,
+    /// or its last hours are not billed
     Replace {
         meter_id: String,
         /// The new meter's register, in kWh
         #[arg(long)]
         register_kwh: String,
-        /// The new device's gateway key, if it has one of its own
-        #[arg(long)]
+        /// The new device's gateway key, if it has one of its own (needs --owner-keypair:
+        /// only one change can wait for the notice at a time)
+        #[arg(long, requires = "owner_keypair")]
         gateway: Option<String>,
+        #[command(flatten)]
+        owner: OwnerSignature,
     },
-    /// Show a meter: balance, connection, lifetime kWh
+    /// Show a meter: balance, connection, lifetime kWh, and any change waiting for its notice
     Show { meter_id: String },
     /// List the grid's meters
     List,
-    /// Give a meter a new gateway key (admin)
-    RotateGateway { meter_id: String, gateway: String },
-    /// Retire a meter (admin): disconnected for good; its spare coins go back to its owner
-    Deactivate { meter_id: String },
+    /// Give a meter a new gateway key (admin; after the grid's notice unless the owner
+    /// co-signs)
+    RotateGateway {
+        meter_id: String,
+        gateway: String,
+        #[command(flatten)]
+        owner: OwnerSignature,
+    },
+    /// Retire a meter (admin; after the grid's notice unless the owner co-signs):
+    /// disconnected for good; its spare coins go back to its owner
+    Deactivate {
+        meter_id: String,
+        #[command(flatten)]
+        owner: OwnerSignature,
+    },
+    /// Turn down the change the admin proposed for your meter (-k: the owner's wallet)
+    Veto { meter_id: String },
+    /// Apply the change proposed for a meter once its notice has passed (anyone)
+    Apply { meter_id: String },
     /// Close a retired meter once its readings are settled (admin): the rest of its coins go to
     /// its owner, its rent back to the admin, and its id is free again
     Close { meter_id: String },
+}
+
+/// The meter owner's wallet, co-signing an admin's change so that it applies at once.
+#[derive(clap::Args)]
+pub struct OwnerSignature {
+    /// The owner's keypair file: with it the change applies now; without it, after the
+    /// grid's notice, and the owner may veto it meanwhile
+    #[arg(long)]
+    owner_keypair: Option<std::path::PathBuf>,
 }
 
 // `deu meter register`'s arguments.
@@ -121,46 +155,26 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
         MeterCommand::SetCapacity {
             meter_id,
             capacity_kw,
+            owner,
         } => {
             let capacity_w = kw_arg(&capacity_kw, "capacity")?;
-            let client = globals.client()?;
-            let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
-            let ix = instructions::set_meter_capacity(
-                &client.payer(),
-                &grid_address,
-                &meter,
-                capacity_w,
-            );
-            client.send_without_events(&[ix], &[]).await?;
-            show(globals, &client, &grid_address, &meter_id).await
+            let act = MeterAct::SetCapacity { capacity_w };
+            change(globals, &meter_id, &[act], owner).await
         }
         MeterCommand::Replace {
             meter_id,
             register_kwh,
             gateway,
+            owner,
         } => {
             let register_wh =
                 parse_kwh(&register_kwh).map_err(|e| anyhow::anyhow!("--register-kwh: {e}"))?;
-            let client = globals.client()?;
-            let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
-            let mut ixs = vec![instructions::replace_meter_register(
-                &client.payer(),
-                &grid_address,
-                &meter,
-                register_wh,
-            )];
+            let mut acts = vec![MeterAct::ReplaceRegister { register_wh }];
             if let Some(gateway) = gateway {
-                ixs.push(instructions::rotate_gateway(
-                    &client.payer(),
-                    &grid_address,
-                    &meter,
-                    &pubkey_arg(&gateway)?,
-                ));
+                let gateway = pubkey_arg(&gateway)?;
+                acts.push(MeterAct::RotateGateway { gateway });
             }
-            client.send_without_events(&ixs, &[]).await?;
-            show(globals, &client, &grid_address, &meter_id).await
+            change(globals, &meter_id, &acts, owner).await
         }
         MeterCommand::Show { meter_id } => {
             let client = globals.reader();
@@ -183,19 +197,85 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             ));
             Ok(())
         }
-        MeterCommand::RotateGateway { meter_id, gateway } => {
+        MeterCommand::RotateGateway {
+            meter_id,
+            gateway,
+            owner,
+        } => {
+            let gateway = pubkey_arg(&gateway)?;
+            let act = MeterAct::RotateGateway { gateway };
+            change(globals, &meter_id, &[act], owner).await
+        }
+        MeterCommand::Deactivate { meter_id, owner } => deactivate(globals, &meter_id, owner).await,
+        MeterCommand::Veto { meter_id } => {
             let client = globals.client()?;
             let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, _) = client.meter(&grid_address, &meter_id).await?;
-            let new_gateway = pubkey_arg(&gateway)?;
-            let ix =
-                instructions::rotate_gateway(&client.payer(), &grid_address, &meter, &new_gateway);
+            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
+            let ix = instructions::veto_meter_change(
+                &client.payer(),
+                &grid_address,
+                &meter,
+                &state.owner,
+            );
             client.send_without_events(&[ix], &[]).await?;
             show(globals, &client, &grid_address, &meter_id).await
         }
-        MeterCommand::Deactivate { meter_id } => deactivate(globals, &meter_id).await,
+        MeterCommand::Apply { meter_id } => {
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
+            let ix = instructions::apply_meter_change(&grid_address, &meter, &state.owner);
+            client.send_without_events(&[ix], &[]).await?;
+            show(globals, &client, &grid_address, &meter_id).await
+        }
         MeterCommand::Close { meter_id } => close(globals, &meter_id).await,
     }
+}
+
+/// Proposes `acts` for `meter_id` (the keypair: the grid's admin), co-signed by the owner's
+/// wallet when given: applied at once then, else waiting for the grid's notice.
+async fn change(
+    globals: &Globals,
+    meter_id: &str,
+    acts: &[MeterAct],
+    owner: OwnerSignature,
+) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, _) = load_grid(globals, &client).await?;
+    send_change(&client, &grid_address, meter_id, acts, &owner).await?;
+    show(globals, &client, &grid_address, meter_id).await
+}
+
+async fn send_change(
+    client: &Client,
+    grid: &Pubkey,
+    meter_id: &str,
+    acts: &[MeterAct],
+    owner: &OwnerSignature,
+) -> anyhow::Result<()> {
+    let (meter, state) = client.meter(grid, meter_id).await?;
+    let owner_wallet = owner
+        .owner_keypair
+        .as_deref()
+        .map(read_keypair)
+        .transpose()?;
+    let owner_key = owner_wallet.as_ref().map(solana_signer::Signer::pubkey);
+    let ixs: Vec<_> = acts
+        .iter()
+        .map(|act| {
+            instructions::change_meter(
+                &client.payer(),
+                grid,
+                &meter,
+                &state.owner,
+                owner_key.as_ref(),
+                *act,
+            )
+        })
+        .collect();
+    let signers: Vec<&solana_keypair::Keypair> = owner_wallet.iter().collect();
+    client.send_without_events(&ixs, &signers).await?;
+    Ok(())
 }
 
 async fn register(globals: &Globals, flags: RegisterArgs) -> anyhow::Result<()> {
@@ -259,16 +339,30 @@ impl Row for MeterView {
     }
 }
 
-async fn deactivate(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
+async fn deactivate(
+    globals: &Globals,
+    meter_id: &str,
+    owner: OwnerSignature,
+) -> anyhow::Result<()> {
     let client = globals.client()?;
     let (grid_address, _) = load_grid(globals, &client).await?;
-    let (meter, state) = client.meter(&grid_address, meter_id).await?;
+    let (_, state) = client.meter(&grid_address, meter_id).await?;
     let owner_coins = pda::coins(&state.owner);
     let before = client.token_amount(&owner_coins).await?;
-    let ix = instructions::deactivate_meter(&client.payer(), &grid_address, &meter, &state.owner);
-    client.send_without_events(&[ix], &[]).await?;
-    let refunded = client.token_amount(&owner_coins).await? - before;
+    send_change(
+        &client,
+        &grid_address,
+        meter_id,
+        &[MeterAct::Deactivate],
+        &owner,
+    )
+    .await?;
     let (address, after) = client.meter(&grid_address, meter_id).await?;
+    if after.active {
+        // Waiting for the notice: the meter shows the pending retirement.
+        return show(globals, &client, &grid_address, meter_id).await;
+    }
+    let refunded = client.token_amount(&owner_coins).await? - before;
     let owners = client.resident_ids(&[after.owner]).await?;
     globals.output().show(&Retired {
         meter: MeterView::new(&address, &after, &owners[&after.owner]),
@@ -401,6 +495,8 @@ mod tests {
             silent: false,
             latitude: 0.0,
             longitude: 0.0,
+            earns_from_epoch: 0,
+            pending_change: None,
         }
     }
 

@@ -18,6 +18,9 @@ pub enum ResidentCommand {
     Show { id: String },
     /// List the grid's residents
     List,
+    /// Close the keypair's resident (no coins, nothing set aside, no meter, every sale
+    /// closed): its accounts' rent goes back to the wallet, and the id is free again
+    Close { id: String },
 }
 
 pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<()> {
@@ -37,6 +40,26 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
             let client = globals.reader();
             let (grid_address, _) = load_grid(globals, &client).await?;
             show(globals, &client, &grid_address, &id).await
+        }
+        ResidentCommand::Close { id } => {
+            let client = globals.client()?;
+            let (grid_address, _) = load_grid(globals, &client).await?;
+            let (address, resident) = client.resident(&grid_address, &id).await?;
+            let before = client.lamports(&client.payer()).await?;
+            let ix = energy_utility_sdk::instructions::close_resident(
+                &client.payer(),
+                &grid_address,
+                &address,
+                resident.index,
+            );
+            let signature = client.send_without_events(&[ix], &[]).await?;
+            let after = client.lamports(&client.payer()).await?;
+            globals.output().show(&ResidentClosed {
+                id,
+                rent_returned_sol: after.saturating_sub(before) as f64 / 1e9,
+                signature,
+            });
+            Ok(())
         }
         ResidentCommand::List => {
             let client = globals.reader();
@@ -59,6 +82,24 @@ impl Row for ResidentView {
             f,
             "{:<20} {:>16} k  {}",
             self.id, self.balance_k, self.owner
+        )
+    }
+}
+
+/// A resident that closed its accounts, and the rent its wallet got back (less the fee).
+#[derive(serde::Serialize)]
+struct ResidentClosed {
+    id: String,
+    rent_returned_sol: f64,
+    signature: String,
+}
+
+impl fmt::Display for ResidentClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Closed resident {}: {:.6} SOL of rent back to its wallet; the id is free again",
+            self.id, self.rent_returned_sol
         )
     }
 }

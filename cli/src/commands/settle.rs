@@ -121,6 +121,16 @@ async fn pass(
             ));
         }
     }
+    // What the admin proposed and its notice has let through is written down.
+    let (changed, terms) = client.apply_due_changes(&grid_address).await?;
+    if terms {
+        output.progress("grid: proposed terms in force now, written down");
+    }
+    for meter in changed {
+        output.progress(&format!(
+            "meter {meter}: the change proposed for it applied, its notice over"
+        ));
+    }
     // Consumers that went silent are disconnected: silence is not free power.
     for meter in client.disconnect_silent_meters(&grid_address).await? {
         output.progress(&format!(
@@ -257,6 +267,7 @@ mod tests {
             carried_in_k: "0.000000".into(),
             fee_k: "0.010000".into(),
             distributable_k: "4.990000".into(),
+            withheld_k: "0.000000".into(),
             paid_k: "4.989999".into(),
             carried_k: "0.000001".into(),
             loss_ratio: Some("1.100".into()),

@@ -51,8 +51,10 @@ pub const EPOCH_SEED: &[u8] = b"epoch";
 /// `[RECEIPT_SEED, grid, payment_id]`: proof that a fiat payment was applied once.
 #[constant]
 pub const RECEIPT_SEED: &[u8] = b"receipt";
-/// `[SALE_SEED, resident, number.to_le_bytes()]` (number: u32): one sale of a resident's coins
-/// for dollars, from the resident's request to the payout's end.
+/// `[SALE_SEED, resident, resident_index.to_le_bytes(), number.to_le_bytes()]` (both u32): one
+/// sale of a resident's coins for dollars, from the resident's request to the payout's end. The
+/// resident's registration index is in the seeds so that a closed resident's id, registered
+/// again, never reaches an old sale's address.
 #[constant]
 pub const SALE_SEED: &[u8] = b"sale";
 
@@ -100,6 +102,14 @@ pub const DEFAULT_MINT_WINDOW_SECONDS: u32 = 86_400;
 pub const DEFAULT_RECEIPT_RETENTION_SECONDS: u32 = 35 * 86_400;
 /// Receipts are kept at least 4 days, whatever the admin sets.
 pub const MIN_RECEIPT_RETENTION_SECONDS: u32 = 4 * 86_400;
+
+/// What the admin alone changes about the grid's economics or a resident's meter takes effect
+/// this long after it is proposed (visible on chain meanwhile, and vetoable by the meter's
+/// owner): 72 hours unless the grid's creator sets another, fixed at creation.
+#[constant]
+pub const DEFAULT_NOTICE_SECONDS: u32 = 72 * 3_600;
+/// The longest notice a grid may set: a year.
+pub const MAX_NOTICE_SECONDS: u32 = 365 * 86_400;
 
 /// An id as a PDA seed. Seeds are at most 32 bytes; a longer id is cut here so that deriving
 /// its address cannot fail, and then refused by the instruction with `InvalidId`.

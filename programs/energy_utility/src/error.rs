@@ -140,4 +140,20 @@ pub enum EnergyError {
     NotALookupTable,
     #[msg("The grid has no meters for that lookup table yet")]
     LookupTableBeyondMeters,
+    #[msg("The sale's coins are now worth less than the least the resident accepted: they may cancel it and sign again")]
+    PriceFellSinceSale,
+    #[msg("The meter reported energy that waits for the crank to settle its readings first")]
+    MeterHasDeferredEnergy,
+    #[msg("The least accepted for the sale is more than its coins are worth at the grid's price")]
+    MinimumAboveWorth,
+    #[msg("The notice period must be at most a year")]
+    InvalidNotice,
+    #[msg("Nothing is waiting for its notice to end")]
+    NoPendingChange,
+    #[msg("The change's notice period has not ended yet")]
+    ChangeNotDue,
+    #[msg("Only the wallet the admin role was offered to may accept it")]
+    NotPendingAdmin,
+    #[msg("The resident still holds coins, owns meters or has sales not yet closed")]
+    ResidentNotEmpty,
 }

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{EpochParams, MeterKind, OracleLimits};
+use crate::state::{EpochParams, MeterAct, MeterKind, OracleLimits};
 
 /// The largest event logged from the stack; a larger one (none today) goes through the heap.
 const EVENT_BUFFER: usize = 320;
@@ -49,6 +49,7 @@ pub struct GridInitialized {
     pub coin_price_cents: u64,
     pub epoch_seconds: u32,
     pub genesis_ts: i64,
+    pub notice_seconds: u32,
 }
 
 #[event]
@@ -65,6 +66,60 @@ pub struct GridUpdated {
     pub new_oracle: Pubkey,
     pub old_oracle_limits: OracleLimits,
     pub new_oracle_limits: OracleLimits,
+    /// When the new price, oracle and limits apply (the proposal's time plus the notice).
+    pub effective_ts: i64,
+}
+
+/// The admin's proposals whose notice ended were written into the grid.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridChangesApplied {
+    pub grid: Pubkey,
+    pub params: EpochParams,
+    pub coin_price_cents: u64,
+    pub oracle: Pubkey,
+    pub oracle_limits: OracleLimits,
+}
+
+/// The admin withdrew every change still waiting for its notice.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridChangesCancelled {
+    pub grid: Pubkey,
+}
+
+/// The admin offered its role to another wallet (`Pubkey::default()`: withdrew the offer).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminProposed {
+    pub grid: Pubkey,
+    pub admin: Pubkey,
+    pub proposed_admin: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAccepted {
+    pub grid: Pubkey,
+    pub old_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+/// The admin proposed a change to a resident's meter without the owner's signature: it
+/// applies at `effective_ts` unless the owner vetoes it.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterChangeProposed {
+    pub meter: Pubkey,
+    pub act: MeterAct,
+    pub effective_ts: i64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterChangeVetoed {
+    pub meter: Pubkey,
+    pub act: MeterAct,
 }
 
 #[event]
@@ -94,6 +149,8 @@ pub struct MeterRegistered {
     pub kind: MeterKind,
     pub owner: Pubkey,
     pub gateway: Pubkey,
+    /// Its readings count from this epoch on (a new producer's after the grid's notice).
+    pub earns_from_epoch: u64,
 }
 
 #[event]
@@ -167,6 +224,8 @@ pub struct ReadingReported {
     pub wh: u64,
     pub hours: u32,
     pub deferred: bool,
+    /// A new producer before its notice ended: the register only sets its starting point.
+    pub before_earning: bool,
     pub connected: bool,
 }
 
@@ -225,6 +284,8 @@ pub struct FeeCollected {
     pub fee_units: u64,
     pub carried_in_units: u64,
     pub distributable_units: u64,
+    /// The pool beyond what the epoch's production is worth at its tariff: carried forward.
+    pub withheld_units: u64,
 }
 
 #[event]
@@ -267,6 +328,8 @@ pub struct SaleRequested {
     pub number: u32,
     pub units: u64,
     pub destination_hash: [u8; 32],
+    /// The least the resident accepts for the coins.
+    pub min_cents: u64,
 }
 
 #[event]
@@ -357,4 +420,14 @@ pub struct LookupTableRecorded {
     pub grid: Pubkey,
     pub index: u32,
     pub table: Pubkey,
+}
+
+/// An empty resident closed its accounts; their rent went back to its wallet.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentClosed {
+    pub grid: Pubkey,
+    pub resident: Pubkey,
+    pub id: String,
+    pub authority: Pubkey,
 }

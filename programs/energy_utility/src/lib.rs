@@ -12,6 +12,7 @@ pub mod math;
 pub mod state;
 
 use instructions::*;
+use state::MeterAct;
 
 declare_id!("3TfETuz85mNaxJW3PrA6468xvwzxauwfDq4XK985NQZx");
 
@@ -37,27 +38,26 @@ pub mod energy_utility {
         instructions::admin::register_meter::handler(ctx, args)
     }
 
-    pub fn rotate_gateway(ctx: Context<RotateGateway>, new_gateway: Pubkey) -> Result<()> {
-        instructions::admin::rotate_gateway::handler(ctx, new_gateway)
+    pub fn cancel_grid_changes(ctx: Context<CancelGridChanges>) -> Result<()> {
+        instructions::admin::cancel_grid_changes::handler(ctx)
     }
 
-    pub fn deactivate_meter(ctx: Context<DeactivateMeter>) -> Result<()> {
-        instructions::admin::deactivate_meter::handler(ctx)
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, new_admin: Pubkey) -> Result<()> {
+        instructions::admin::propose_admin::handler(ctx, new_admin)
+    }
+
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::admin::accept_admin::handler(ctx)
+    }
+
+    /// Rotate a meter's gateway, replace its register, set its capacity or retire it: at once
+    /// with its owner's signature, after the grid's notice without.
+    pub fn change_meter(ctx: Context<ChangeMeter>, act: MeterAct) -> Result<()> {
+        instructions::admin::change_meter::handler(ctx, act)
     }
 
     pub fn record_lookup_table(ctx: Context<RecordLookupTable>, index: u32) -> Result<()> {
         instructions::admin::record_lookup_table::handler(ctx, index)
-    }
-
-    pub fn set_meter_capacity(ctx: Context<SetMeterCapacity>, capacity_w: u64) -> Result<()> {
-        instructions::admin::set_meter_capacity::handler(ctx, capacity_w)
-    }
-
-    pub fn replace_meter_register(
-        ctx: Context<ReplaceMeterRegister>,
-        register_wh: u64,
-    ) -> Result<()> {
-        instructions::admin::replace_meter_register::handler(ctx, register_wh)
     }
 
     pub fn close_meter(ctx: Context<CloseMeter>) -> Result<()> {
@@ -86,12 +86,26 @@ pub mod energy_utility {
         ctx: Context<RequestWithdrawal>,
         amount_units: u64,
         destination_hash: [u8; 32],
+        min_cents: u64,
     ) -> Result<()> {
-        instructions::resident::request_withdrawal::handler(ctx, amount_units, destination_hash)
+        instructions::resident::request_withdrawal::handler(
+            ctx,
+            amount_units,
+            destination_hash,
+            min_cents,
+        )
     }
 
     pub fn cancel_withdrawal(ctx: Context<CancelWithdrawal>) -> Result<()> {
         instructions::resident::cancel_withdrawal::handler(ctx)
+    }
+
+    pub fn veto_meter_change(ctx: Context<VetoMeterChange>) -> Result<()> {
+        instructions::resident::veto_meter_change::handler(ctx)
+    }
+
+    pub fn close_resident(ctx: Context<CloseResident>) -> Result<()> {
+        instructions::resident::close_resident::handler(ctx)
     }
 
     // Meter gateways: the cumulative register. Returns whether the meter stays connected.
@@ -112,6 +126,14 @@ pub mod energy_utility {
 
     pub fn disconnect_silent(ctx: Context<DisconnectSilent>) -> Result<()> {
         instructions::crank::disconnect_silent::handler(ctx)
+    }
+
+    pub fn apply_grid_changes(ctx: Context<ApplyGridChanges>) -> Result<()> {
+        instructions::crank::apply_grid_changes::handler(ctx)
+    }
+
+    pub fn apply_meter_change(ctx: Context<ApplyMeterChange>) -> Result<()> {
+        instructions::crank::apply_meter_change::handler(ctx)
     }
 
     pub fn close_receipt(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {

@@ -144,11 +144,11 @@ impl Client {
     /// Closes the grid's receipts and ended sales whose retention has passed, returning each
     /// rent to its payer: `(receipts, sales)` closed.
     pub async fn close_expired(&self, grid: &Pubkey) -> Result<(usize, usize)> {
-        let (_, state) = self.grid_state(grid).await?;
+        let (_, state) = self.grid_at(grid).await?;
         let now = self.cluster_time().await?;
-        let retention = state.oracle_limits.receipt_retention_seconds;
         let mut closed = (0, 0);
         for (_, receipt) in self.grid_accounts::<Receipt>(grid).await? {
+            let retention = state.retention_for(receipt.retention_seconds, now);
             if receipt.closable_at(now, retention) {
                 let ix =
                     instructions::close_receipt(grid, &receipt.payment_id, &receipt.rent_payer);
@@ -157,12 +157,10 @@ impl Client {
             }
         }
         for (address, sale) in self.grid_accounts::<Sale>(grid).await? {
+            let retention = state.retention_for(sale.retention_seconds, now);
             if sale.closable_at(now, retention) {
-                self.send_without_events(
-                    &[instructions::close_sale(grid, &address, &sale.rent_payer)],
-                    &[],
-                )
-                .await?;
+                let ix = instructions::close_sale(grid, &sale.resident, &address, &sale.rent_payer);
+                self.send_without_events(&[ix], &[]).await?;
                 closed.1 += 1;
             }
         }
@@ -172,21 +170,25 @@ impl Client {
     /// Disconnects every consumer meter that has been silent for the grid's
     /// `max_silent_epochs` closed epochs (permissionless). Returns their ids.
     pub async fn disconnect_silent_meters(&self, grid: &Pubkey) -> Result<Vec<String>> {
-        let (_, state) = self.grid_state(grid).await?;
+        let (_, state) = self.grid_at(grid).await?;
         let now = self.cluster_time().await?;
         let Ok(current) = state.epoch_at(now) else {
             return Ok(Vec::new());
         };
+        if state.paused {
+            return Ok(Vec::new());
+        }
         let params = state.params_for(current);
-        let Some(last_closed) = state.last_closed_epoch(now, params.grace_seconds) else {
+        let Some(last_closed) = state.last_closed_epoch(now) else {
             return Ok(Vec::new());
         };
+        let counts_from = state.silence_from_epoch;
         let mut silenced = Vec::new();
         for (address, meter) in self.meters(grid, state.meter_count).await? {
             let silent = meter.is_consumer()
                 && meter.active
                 && !meter.silent
-                && meter.silent_epochs(last_closed) >= params.max_silent_epochs as u64;
+                && meter.silent_epochs(last_closed, counts_from) >= params.max_silent_epochs as u64;
             if silent {
                 match self
                     .send_without_events(&[instructions::disconnect_silent(grid, &address)], &[])
@@ -200,6 +202,51 @@ impl Client {
             }
         }
         Ok(silenced)
+    }
+
+    /// Applies what the admin proposed once its notice has passed (permissionless): the grid's
+    /// terms, and each meter's change its owner did not veto. Returns the ids of the meters
+    /// changed, and whether the grid's terms were written down.
+    pub async fn apply_due_changes(&self, grid: &Pubkey) -> Result<(Vec<String>, bool)> {
+        // The grid as written on chain, not as in force: what is due but not written down.
+        let state = self
+            .account::<Grid>(grid)
+            .await?
+            .ok_or(SdkError::NotFound {
+                what: "grid",
+                id: grid.to_string(),
+            })?;
+        let now = self.cluster_time().await?;
+        let terms_due = state.pending_change.is_some_and(|c| c.effective_ts <= now);
+        let mut terms_applied = false;
+        if terms_due {
+            match self
+                .send_without_events(&[instructions::apply_grid_changes(grid)], &[])
+                .await
+            {
+                Ok(_) => terms_applied = true,
+                // Another crank was first.
+                Err(e) if e.program_error_name() == Some("NoPendingChange") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut changed = Vec::new();
+        if state.paused {
+            return Ok((changed, terms_applied));
+        }
+        for (address, meter) in self.meters(grid, state.meter_count).await? {
+            let due = meter.pending_change.is_some_and(|c| c.effective_ts <= now);
+            if !due {
+                continue;
+            }
+            let ix = instructions::apply_meter_change(grid, &address, &meter.owner);
+            match self.send_without_events(&[ix], &[]).await {
+                Ok(_) => changed.push(meter.id),
+                Err(e) if e.program_error_name() == Some("NoPendingChange") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((changed, terms_applied))
     }
 
     /// Closes a settled epoch's account, returning its rent to whoever paid it.

@@ -46,8 +46,42 @@ impl Client {
         Ok(out)
     }
 
+    /// The grid named `name`, with its terms as in force at the cluster's time: a change the
+    /// admin proposed whose notice has passed shows as applied (as every instruction reads
+    /// it), even before anyone wrote it down with `apply_grid_changes`.
     pub async fn grid(&self, name: &str) -> Result<(Pubkey, Grid)> {
-        self.named(pda::grid(name), "grid", name).await
+        let address = pda::grid(name);
+        let grid = self
+            .grid_in_force(&address)
+            .await?
+            .ok_or(SdkError::NotFound {
+                what: "grid",
+                id: name.to_string(),
+            })?;
+        Ok((address, grid))
+    }
+
+    /// The grid at `address` and the cluster's clock, read together; the grid's due changes
+    /// applied to the copy.
+    async fn grid_in_force(&self, address: &Pubkey) -> Result<Option<Grid>> {
+        let clock = solana_sdk_ids::sysvar::clock::ID;
+        let accounts = self
+            .rpc
+            .get_multiple_accounts(&[*address, clock])
+            .await
+            .map_err(rpc_error)?;
+        let [grid, clock] = <[_; 2]>::try_from(accounts)
+            .map_err(|_| SdkError::Rpc("the cluster answered for other accounts".into()))?;
+        let Some(grid) = grid else {
+            return Ok(None);
+        };
+        let mut grid = Grid::try_deserialize(&mut grid.data.as_slice())
+            .map_err(|e| SdkError::Invalid(format!("grid {address} does not decode: {e}")))?;
+        if let Some(now) = clock.as_ref().and_then(|c| clock_time(&c.data)) {
+            // Only what is due applies; a grid whose clock is before genesis keeps its terms.
+            let _ = grid.roll_changes(now);
+        }
+        Ok(Some(grid))
     }
 
     pub async fn resident(&self, grid: &Pubkey, id: &str) -> Result<(Pubkey, Resident)> {
@@ -132,12 +166,8 @@ impl Client {
             .get_account(&solana_sdk_ids::sysvar::clock::ID)
             .await
             .map_err(rpc_error)?;
-        let bytes: [u8; 8] = clock
-            .data
-            .get(32..40)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| SdkError::Rpc("the clock sysvar does not decode".into()))?;
-        Ok(i64::from_le_bytes(bytes))
+        clock_time(&clock.data)
+            .ok_or_else(|| SdkError::Rpc("the clock sysvar does not decode".into()))
     }
 
     /// The addresses of the grid's meters, in registration order (from its directory).
@@ -154,14 +184,17 @@ impl Client {
             .collect())
     }
 
-    /// The resident's sales that still exist (ended ones are closed after the grid's receipt
-    /// retention), oldest first, with their numbers.
+    /// The sales of the resident at `address` that still exist (ended ones are closed after
+    /// the grid's receipt retention), oldest first, with their numbers.
     pub async fn sales(
         &self,
-        resident: &Pubkey,
-        sale_count: u32,
+        address: &Pubkey,
+        resident: &Resident,
     ) -> Result<Vec<(u32, Pubkey, Sale)>> {
-        let addresses: Vec<Pubkey> = (0..sale_count).map(|n| pda::sale(resident, n)).collect();
+        let sale_count = resident.sale_count;
+        let addresses: Vec<Pubkey> = (0..sale_count)
+            .map(|n| pda::sale(address, resident.index, n))
+            .collect();
         let sales = self.accounts::<Sale>(&addresses).await?;
         Ok((0..sale_count)
             .zip(addresses)
@@ -208,14 +241,18 @@ impl Client {
             .collect()
     }
 
-    pub(super) async fn grid_state(&self, grid: &Pubkey) -> Result<(Pubkey, Grid)> {
-        let state = self
-            .account::<Grid>(grid)
-            .await?
-            .ok_or(SdkError::NotFound {
-                what: "grid",
-                id: grid.to_string(),
-            })?;
+    /// The grid at `grid`, its terms as in force at the cluster's time (see `grid`).
+    pub async fn grid_at(&self, grid: &Pubkey) -> Result<(Pubkey, Grid)> {
+        let state = self.grid_in_force(grid).await?.ok_or(SdkError::NotFound {
+            what: "grid",
+            id: grid.to_string(),
+        })?;
         Ok((*grid, state))
     }
+}
+
+/// The unix time in a clock sysvar's data.
+fn clock_time(data: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = data.get(32..40)?.try_into().ok()?;
+    Some(i64::from_le_bytes(bytes))
 }

@@ -66,14 +66,14 @@ impl Client {
         count: impl Fn(&Grid) -> u32,
         build: impl Fn(u32) -> (solana_instruction::Instruction, Vec<&'k Keypair>),
     ) -> Result<Sent> {
-        let mut index = count(&self.grid_state(grid).await?.1);
+        let mut index = count(&self.grid_at(grid).await?.1);
         let mut attempt = 1;
         loop {
             let (ix, signers) = build(index);
             match self.send(&[ix], &signers).await {
                 Ok(sent) => return Ok(sent),
                 Err(err) => {
-                    let now = count(&self.grid_state(grid).await?.1);
+                    let now = count(&self.grid_at(grid).await?.1);
                     if now == index || attempt == REGISTER_ATTEMPTS {
                         return Err(err);
                     }

@@ -8,8 +8,9 @@ use crate::accounts::LookupTableEntry;
 use crate::{instructions, lookup, pda};
 
 impl Client {
-    /// The grid's lookup tables that are recorded, with the addresses each lists (in order:
-    /// table `k` lists meters `k * 256 ..`).
+    /// The grid's lookup tables that are recorded and still active, with the addresses each
+    /// lists (in order: table `k` lists meters `k * 256 ..`). A deactivated table is left out,
+    /// so its meters settle in legacy transactions until `sync_lookup_tables` replaces it.
     pub async fn lookup_tables(
         &self,
         grid: &Pubkey,
@@ -33,7 +34,10 @@ impl Client {
                 .await
                 .map_err(rpc_error)?;
             for (key, account) in chunk.iter().zip(accounts) {
-                if let Some(account) = account.filter(|a| a.owner == lookup::LOOKUP_TABLE_PROGRAM) {
+                let account = account.filter(|a| {
+                    a.owner == lookup::LOOKUP_TABLE_PROGRAM && lookup::is_active(&a.data)
+                });
+                if let Some(account) = account {
                     found.push(AddressLookupTableAccount {
                         key: *key,
                         addresses: lookup::addresses(&account.data),
@@ -47,10 +51,10 @@ impl Client {
     /// Brings the grid's lookup tables up to its meters (the payer must be the grid's admin,
     /// who owns the tables): each table is extended with the meters registered since, a new
     /// one created and recorded for every 256, and a table that lists anything else is
-    /// replaced. Returns how many addresses were added. Ends once the cluster has moved past
+    /// replaced, as is one that was deactivated. Returns how many addresses were added. Ends once the cluster has moved past
     /// the slot of the last change, when the new addresses become usable.
     pub async fn sync_lookup_tables(&self, grid: &Pubkey) -> Result<usize> {
-        let (_, state) = self.grid_state(grid).await?;
+        let (_, state) = self.grid_at(grid).await?;
         let meters = self.meter_addresses(grid, state.meter_count).await?;
         let entries: Vec<Pubkey> = (0..lookup::tables_for(state.meter_count))
             .map(|k| pda::lookup_table_entry(grid, k))
@@ -69,7 +73,9 @@ impl Client {
                     .get_account(&entry.table)
                     .await
                     .ok()
-                    .filter(|a| a.owner == lookup::LOOKUP_TABLE_PROGRAM)
+                    .filter(|a| {
+                        a.owner == lookup::LOOKUP_TABLE_PROGRAM && lookup::is_active(&a.data)
+                    })
                     .map(|a| (entry.table, lookup::addresses(&a.data))),
                 None => None,
             };

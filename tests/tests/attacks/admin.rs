@@ -50,9 +50,9 @@ async fn set_paused_by_a_non_admin_is_refused() {
 async fn rotate_gateway_by_a_non_admin_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
-    let meter = g.meter("carlos-house").address;
-    let to = mallory.pubkey();
-    let instruction = ix::rotate_gateway(&mallory.pubkey(), &g.grid, &meter, &to);
+    let gateway = mallory.pubkey();
+    let act = MeterAct::RotateGateway { gateway };
+    let instruction = g.change_meter_instruction(&mallory.pubkey(), "carlos-house", act, None);
     g.assert_send_refused(&[instruction], &[&mallory], EnergyError::NotGridAdmin, &[])
         .await;
     let gateway = g.meter("carlos-house").gateway.pubkey();
@@ -83,9 +83,11 @@ async fn admin_key_without_its_signature_is_refused() {
 async fn rotate_gateway_by_the_admin_of_another_grid_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let (mallory, her_grid) = mallorys_grid(&mut g).await;
-    let meter = g.meter("carlos-house").address;
-    let to = mallory.pubkey();
-    let instruction = ix::rotate_gateway(&mallory.pubkey(), &her_grid, &meter, &to);
+    let gateway = mallory.pubkey();
+    let act = MeterAct::RotateGateway { gateway };
+    let mut instruction = g.change_meter_instruction(&mallory.pubkey(), "carlos-house", act, None);
+    let grid = g.grid;
+    swap_account(&mut instruction, &grid, &her_grid);
     g.assert_send_refused(&[instruction], &[&mallory], EnergyError::WrongGrid, &[])
         .await;
 }
@@ -192,13 +194,15 @@ async fn closing_a_meter_by_a_non_admin_or_paying_its_rent_elsewhere_is_refused(
 async fn meter_capacity_and_register_changed_by_a_non_admin_are_refused() {
     let mut g = TestGrid::seed_community().await;
     let mallory = mallory(&mut g).await;
-    let grid = g.grid;
-    let meter = g.meter("bennie-roof").address;
     // Bennie's roof would claim a bigger inverter, or a register rolled back to bill again.
-    for instruction in [
-        ix::set_meter_capacity(&mallory.pubkey(), &grid, &meter, 1_000_000_000),
-        ix::replace_meter_register(&mallory.pubkey(), &grid, &meter, 0),
-    ] {
+    let acts = [
+        MeterAct::SetCapacity {
+            capacity_w: 1_000_000_000,
+        },
+        MeterAct::ReplaceRegister { register_wh: 0 },
+    ];
+    for act in acts {
+        let instruction = g.change_meter_instruction(&mallory.pubkey(), "bennie-roof", act, None);
         let watched = [mallory.pubkey()];
         g.assert_send_refused(
             &[instruction],

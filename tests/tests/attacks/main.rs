@@ -6,7 +6,7 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::{AccountMeta, Pubkey};
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs, UpdateGridArgs};
-use energy_utility::state::{EpochStatus, Grid, MeterKind, Resident};
+use energy_utility::state::{EpochStatus, Grid, MeterAct, MeterKind, Resident};
 use energy_utility_sdk::{fiat, instructions as ix, pda};
 use energy_utility_tests::*;
 use solana_instruction::Instruction;

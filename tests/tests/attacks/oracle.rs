@@ -186,18 +186,18 @@ async fn lock_and_payout_outcomes_signed_by_a_non_oracle_are_refused() {
     let carlos = g.resident("carlos").resident;
     let first = g.request_sale("carlos", 5 * K).await;
     let second = g.lock_sale("carlos", 2 * K).await;
-    let watched = [
-        pda::sale(&carlos, first),
-        pda::sale(&carlos, second),
-        mallory.pubkey(),
-    ];
+    let (first, second) = (
+        g.sale_address("carlos", first).await,
+        g.sale_address("carlos", second).await,
+    );
+    let watched = [first, second, mallory.pubkey()];
     let to_mallory = fiat::destination_hash("000999999999");
     // Mallory would lock Carlos's sale to her own account, or end a locked sale's payout
     // either way.
     for instruction in [
-        ix::lock_withdrawal(&mallory.pubkey(), &grid, &carlos, first, 50, to_mallory),
-        ix::payout_paid(&mallory.pubkey(), &grid, &carlos, second, "po_x"),
-        ix::payout_failed(&mallory.pubkey(), &grid, &carlos, second, "po_x"),
+        ix::lock_withdrawal(&mallory.pubkey(), &grid, &carlos, &first, 50, to_mallory),
+        ix::payout_paid(&mallory.pubkey(), &grid, &carlos, &second, "po_x"),
+        ix::payout_failed(&mallory.pubkey(), &grid, &carlos, &second, "po_x"),
     ] {
         g.assert_send_refused(
             &[instruction],
@@ -212,10 +212,9 @@ async fn lock_and_payout_outcomes_signed_by_a_non_oracle_are_refused() {
 #[tokio::test]
 async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    let carlos = g.resident("carlos").resident;
     // Carlos sells 5 k ($0.50) to his own bank account.
     let sale = g.request_sale("carlos", 5 * K).await;
-    let sale_address = pda::sale(&carlos, sale);
+    let sale_address = g.sale_address("carlos", sale).await;
     for (cents, destination, expected) in [
         // The oracle is told to pay elsewhere: refused, whatever the amount.
         (50, "000999999999", EnergyError::WrongPayoutDestination),
@@ -230,9 +229,10 @@ async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
     }
     // A sale worth less than a cent cannot be paid out at all.
     let dust = g.request_sale("carlos", 99_999).await;
+    let dust_address = g.sale_address("carlos", dust).await;
     g.assert_refused(
         EnergyError::AmountBelowOneCent,
-        &[pda::sale(&carlos, dust)],
+        &[dust_address],
         async |g| {
             g.lock_withdrawal("carlos", dust, 0, TEST_BANK_ACCOUNT)
                 .await
@@ -254,9 +254,8 @@ async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
 #[tokio::test]
 async fn payout_outcomes_for_a_sale_not_locked_or_of_another_payout_are_refused() {
     let mut g = TestGrid::seed_community().await;
-    let carlos = g.resident("carlos").resident;
     let sale = g.request_sale("carlos", 5 * K).await;
-    let watched = [pda::sale(&carlos, sale)];
+    let watched = [g.sale_address("carlos", sale).await];
     // Requested, not locked: no payout can exist for it yet.
     for paid in [true, false] {
         g.assert_refused(EnergyError::SaleNotLocked, &watched, async |g| {
@@ -293,22 +292,26 @@ async fn a_payout_for_another_residents_or_another_grids_sale_is_refused() {
     let other = other_grid(&mut g).await;
     let grid = g.grid;
     let oracle = g.oracle.insecure_clone();
-    let carlos = g.resident("carlos").resident;
     let danny = g.resident("danny").resident;
     let sale = g.lock_sale("carlos", 5 * K).await;
-    let watched = [pda::sale(&carlos, sale), other.resident];
+    let carlos_sale = g.sale_address("carlos", sale).await;
+    let watched = [carlos_sale, other.resident];
     // Carlos's sale, named as Danny's: the sale's resident does not match.
-    let mut instruction = ix::payout_failed(&oracle.pubkey(), &grid, &danny, sale, "po_1");
-    swap_account(
-        &mut instruction,
-        &pda::sale(&danny, sale),
-        &pda::sale(&carlos, sale),
-    );
+    let danny_sale = g.sale_address("danny", sale).await;
+    let mut instruction = ix::payout_failed(&oracle.pubkey(), &grid, &danny, &danny_sale, "po_1");
+    swap_account(&mut instruction, &danny_sale, &carlos_sale);
     g.assert_send_refused(&[instruction], &[&oracle], EnergyError::WrongSale, &watched)
         .await;
     // Our oracle, the other grid's resident.
     let w = watch(&mut g, &watched).await;
-    let instruction = ix::payout_paid(&oracle.pubkey(), &grid, &other.resident, 0, "po_2");
+    let others_sale = pda::sale(&other.resident, 0, 0);
+    let instruction = ix::payout_paid(
+        &oracle.pubkey(),
+        &grid,
+        &other.resident,
+        &others_sale,
+        "po_2",
+    );
     let result = g.send(&[instruction], &[&oracle]).await;
     assert!(result.is_err(), "another grid's resident has no sale here");
     assert_unchanged(&mut g, &w).await;
@@ -324,10 +327,11 @@ async fn closing_a_receipt_or_a_sale_before_their_retention_is_refused() {
     let oracle = g.oracle.pubkey();
     let wallet = g.resident("carlos").wallet.pubkey();
     let retention = g.grid_state().await.oracle_limits.receipt_retention_seconds as i64;
-    let sale = pda::sale(&carlos, number);
+    let sale = g.sale_address("carlos", number).await;
     let receipt = pda::receipt(&grid, "evt_1");
     let close_receipt = |rent_payer: &Pubkey| ix::close_receipt(&grid, "evt_1", rent_payer);
-    let close_sale = |sale: &Pubkey, rent_payer: &Pubkey| ix::close_sale(&grid, sale, rent_payer);
+    let close_sale =
+        |sale: &Pubkey, rent_payer: &Pubkey| ix::close_sale(&grid, &carlos, sale, rent_payer);
     // A day before the retention ends, and at its last second.
     for at in [START_TS + retention - 86_400, START_TS + retention] {
         g.set_time(at).await;
@@ -353,7 +357,7 @@ async fn closing_a_receipt_or_a_sale_before_their_retention_is_refused() {
     }
     // A sale that has not ended is never closed.
     let open = g.request_sale("carlos", K).await;
-    let open = pda::sale(&carlos, open);
+    let open = g.sale_address("carlos", open).await;
     let instruction = close_sale(&open, &wallet);
     g.assert_send_refused(&[instruction], &[], EnergyError::SaleStillOpen, &[open])
         .await;

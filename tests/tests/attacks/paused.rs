@@ -18,13 +18,12 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     let locked = g.lock_sale("carlos", K).await;
     g.set_paused(true).await.unwrap();
     g.refresh_blockhash().await;
-    let carlos = g.resident("carlos").resident;
-    let sales = [pda::sale(&carlos, requested), pda::sale(&carlos, locked)];
-    let w = watch(
-        &mut g,
-        &[receipt, sales[0], sales[1], pda::sale(&carlos, 2)],
-    )
-    .await;
+    let sales = [
+        g.sale_address("carlos", requested).await,
+        g.sale_address("carlos", locked).await,
+    ];
+    let third_sale = g.sale_address("carlos", 2).await;
+    let w = watch(&mut g, &[receipt, sales[0], sales[1], third_sale]).await;
     assert_fails_with(
         g.report("carlos-house", 1, KWH).await,
         EnergyError::GridPaused,
@@ -87,4 +86,31 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     // Bought 10 k, funded 1 k, sold 1 k.
     assert_eq!(g.coins("carlos").await, 10 * K - K + 10 * K - K);
     g.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_pause_silences_nobody_and_silence_counts_again_from_the_resume() {
+    let mut g = TestGrid::seed_community().await;
+    g.report_seed_example(0).await;
+    g.set_paused(true).await.unwrap();
+    // Three epochs close while the pause refuses every report: nobody may be disconnected for
+    // a silence the pause itself made.
+    g.close_epoch_window(3).await;
+    let house = g.meter("carlos-house").address;
+    g.assert_refused(EnergyError::GridPaused, &[house], async |g| {
+        g.disconnect_silent("carlos-house").await
+    })
+    .await;
+    // Resumed in epoch 4: the silence counts from there.
+    g.set_paused(false).await.unwrap();
+    g.refresh_blockhash().await;
+    g.assert_refused(EnergyError::MeterNotSilent, &[house], async |g| {
+        g.disconnect_silent("carlos-house").await
+    })
+    .await;
+    // Two closed epochs after the resume without a report: now it is silent.
+    g.close_epoch_window(5).await;
+    g.disconnect_silent("carlos-house").await.unwrap();
+    let meter = g.meter_state("carlos-house").await;
+    assert!(meter.silent && !meter.connected);
 }

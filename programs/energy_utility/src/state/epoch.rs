@@ -43,10 +43,16 @@ pub struct Epoch {
     /// Taken from the grid's carry when producers started being paid.
     pub carried_in_units: u64,
     pub fee_units: u64,
-    /// `charged + carried_in - fee`: what producers share.
+    /// What producers share: `charged + carried_in - fee`, but never more than their energy
+    /// is worth at the epoch's tariff.
     pub distributable_units: u64,
+    /// The pool beyond what the epoch's production is worth at its tariff: carried forward,
+    /// so no producer earns more per kWh than the tariff by reporting into an hour when
+    /// nobody else produced.
+    pub withheld_units: u64,
     pub paid_units: u64,
-    /// Rounding remainder (or the whole distributable without producers), back to the carry.
+    /// Rounding remainder and what was withheld (or the whole pool without producers), back
+    /// to the carry.
     pub carried_out_units: u64,
     /// Σproduced / Σconsumed in ‰, set when settled (`u32::MAX` when producers reported
     /// energy that no consumer did; 0 for an epoch without energy).
@@ -84,6 +90,7 @@ impl Epoch {
             carried_in_units: 0,
             fee_units: 0,
             distributable_units: 0,
+            withheld_units: 0,
             paid_units: 0,
             carried_out_units: 0,
             loss_ratio_permille: 0,
@@ -120,9 +127,10 @@ impl Epoch {
         self.consumers_charged == self.consumer_readings
     }
 
-    /// Takes the fee from what consumers paid plus the carry; the rest is distributable. An
-    /// epoch without any reading (its reports were all deferred) takes no fee: it carries the
-    /// carry through untouched.
+    /// Takes the fee from what consumers paid plus the carry; the rest is distributable, up
+    /// to what the epoch's production is worth at its tariff, and the part above it is
+    /// withheld for later epochs. An epoch without any reading (its reports were all deferred)
+    /// takes no fee: it carries the carry through untouched.
     pub fn start_paying(&mut self, carried_in_units: u64) -> Result<()> {
         let available = self.charged_units.safe_add(carried_in_units)?;
         self.carried_in_units = carried_in_units;
@@ -131,8 +139,16 @@ impl Epoch {
         } else {
             self.params.fee_units
         };
-        self.fee_units = crate::math::fee_taken(available, fee);
-        self.distributable_units = available - self.fee_units;
+        let split = crate::math::pool_shares(
+            available,
+            fee,
+            self.produced_wh,
+            self.params.tariff_units_per_kwh,
+        )
+        .ok_or(EnergyError::MathOverflow)?;
+        self.fee_units = split.fee_units;
+        self.distributable_units = split.distributable_units;
+        self.withheld_units = split.withheld_units;
         self.status = EpochStatus::Paying;
         Ok(())
     }
@@ -151,11 +167,13 @@ impl Epoch {
         self.producers_paid == self.producer_readings
     }
 
-    /// Closes the books: whatever producers were not paid is carried forward.
+    /// Closes the books: whatever producers were not paid, and what was withheld, is carried
+    /// forward.
     pub fn finish(&mut self) -> Result<u64> {
         self.carried_out_units = self
             .distributable_units
-            .safe_sub(self.paid_units, EnergyError::ConservationViolated)?;
+            .safe_sub(self.paid_units, EnergyError::ConservationViolated)?
+            .safe_add(self.withheld_units)?;
         self.status = EpochStatus::Settled;
         self.loss_ratio_permille =
             crate::math::loss_ratio_permille(self.produced_wh, self.consumed_wh);
@@ -180,6 +198,20 @@ impl Epoch {
                 || self.status == EpochStatus::Charging,
             EnergyError::ConservationViolated
         );
+        if self.status == EpochStatus::Paying || self.status == EpochStatus::Settled {
+            // The pool's split: what came in is the fee, the producers' share and what is
+            // withheld; the share never pays more than the energy is worth.
+            let came_in = self.charged_units as u128 + self.carried_in_units as u128;
+            let split = self.fee_units as u128
+                + self.distributable_units as u128
+                + self.withheld_units as u128;
+            let worth = self.produced_wh as u128 * self.params.tariff_units_per_kwh as u128
+                / crate::constants::WH_PER_KWH as u128;
+            require!(
+                came_in == split && self.distributable_units as u128 <= worth,
+                EnergyError::ConservationViolated
+            );
+        }
         if self.status == EpochStatus::Settled {
             let came_in = self.charged_units as u128 + self.carried_in_units as u128;
             let went_out =

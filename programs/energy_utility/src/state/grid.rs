@@ -102,6 +102,17 @@ impl OracleLimits {
 /// No parameter change is waiting.
 pub const NO_PENDING_EPOCH: u64 = u64::MAX;
 
+/// The grid's terms that are not per epoch — the coin price, the oracle's key and its limits —
+/// as the admin proposed them, in force from `effective_ts` (the proposal's time plus the
+/// grid's notice). A tightening of the oracle's mint limit does not wait.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct GridChange {
+    pub coin_price_cents: u64,
+    pub oracle: Pubkey,
+    pub oracle_limits: OracleLimits,
+    pub effective_ts: i64,
+}
+
 #[account]
 #[derive(InitSpace)]
 pub struct Grid {
@@ -150,6 +161,26 @@ pub struct Grid {
     /// refills of a fraction of a unit per second are never rounded away).
     pub mint_budget_scaled: u128,
     pub mint_budget_ts: i64,
+    /// The latest payment time of any receipt closed so far: a payment dated at or before it
+    /// is refused whatever the retention is now, since its receipt may be gone.
+    pub receipts_closed_through_ts: i64,
+    /// Silence counts from this epoch on: the epoch the grid was last resumed in (a paused
+    /// grid refuses every report, so the epochs of a pause are nobody's silence).
+    pub silence_from_epoch: u64,
+    /// How long what the admin alone changes waits before it applies (the grid's economics, a
+    /// resident's meter, a new producer's earnings): fixed at creation, so residents know the
+    /// rule they joined under.
+    pub notice_seconds: u32,
+    /// The price, oracle or oracle limits the admin proposed, waiting for their notice to end.
+    pub pending_change: Option<GridChange>,
+    /// The wallet the admin offered its role to (a multisig, say); it becomes the admin when
+    /// it accepts. `Pubkey::default()` when no handover is offered.
+    pub pending_admin: Pubkey,
+    /// First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
+    /// reading that covers many epochs be billed at the highest tariff among them.
+    pub prior_from_epoch: u64,
+    /// The highest tariff of every parameter set before `prior_from_epoch`.
+    pub older_peak_tariff_units_per_kwh: u64,
     pub bump: u8,
 }
 
@@ -189,11 +220,164 @@ impl Grid {
     /// replaces for the epochs before it.
     pub fn roll_params(&mut self, current_epoch: u64) {
         if current_epoch >= self.pending_from_epoch {
+            self.older_peak_tariff_units_per_kwh = self
+                .older_peak_tariff_units_per_kwh
+                .max(self.prior_params.tariff_units_per_kwh);
             self.prior_params = self.params;
+            self.prior_from_epoch = self.params_from_epoch;
             self.params = self.pending_params;
             self.params_from_epoch = self.pending_from_epoch;
             self.pending_from_epoch = NO_PENDING_EPOCH;
         }
+    }
+
+    /// The parameters the latest proposal leads to: the pending ones if a change waits, else
+    /// those in force. A new proposal starts from them.
+    pub fn latest_params(&self) -> EpochParams {
+        if self.pending_from_epoch == NO_PENDING_EPOCH {
+            self.params
+        } else {
+            self.pending_params
+        }
+    }
+
+    /// The highest tariff of the epochs `first..=last`: what a reading covering them is billed
+    /// at, so that reporting late never costs less than reporting on time. Exact over the
+    /// parameter sets the grid keeps (before, in force, pending); a reading reaching back
+    /// beyond them pays the highest tariff any earlier set had.
+    pub fn highest_tariff(&self, first: u64, last: u64) -> u64 {
+        let mut tariff = 0;
+        if first < self.prior_from_epoch {
+            tariff = self.older_peak_tariff_units_per_kwh;
+        }
+        let spans = [
+            (
+                self.prior_from_epoch,
+                self.params_from_epoch,
+                self.prior_params,
+            ),
+            (self.params_from_epoch, self.pending_from_epoch, self.params),
+            (self.pending_from_epoch, u64::MAX, self.pending_params),
+        ];
+        for (from, until, params) in spans {
+            // The set applies to epochs `from..until`; does it meet `first..=last`?
+            if from < until && first < until && last >= from {
+                tariff = tariff.max(params.tariff_units_per_kwh);
+            }
+        }
+        tariff
+    }
+
+    /// The first epoch a change proposed at `now` may apply to: the first that starts once the
+    /// grid's notice has passed, and never the epoch in progress (it keeps the terms it
+    /// opened with).
+    pub fn first_epoch_after_notice(&self, now: i64) -> Result<u64> {
+        let current = self.epoch_at(now)?;
+        let ends = now.safe_add(self.notice_seconds as i64)?;
+        let elapsed = (ends - self.genesis_ts) as u64;
+        let epoch_seconds = self.epoch_seconds as u64;
+        Ok(elapsed.div_ceil(epoch_seconds).max(current.safe_add(1)?))
+    }
+
+    /// When a change proposed at `now` takes effect: the grid's notice later.
+    pub fn notice_ends_at(&self, now: i64) -> Result<i64> {
+        now.safe_add(self.notice_seconds as i64)
+    }
+
+    /// The coin price in force at `now` (a proposed price once its notice has passed).
+    pub fn coin_price_at(&self, now: i64) -> u64 {
+        self.due_change(now)
+            .map_or(self.coin_price_cents, |c| c.coin_price_cents)
+    }
+
+    /// The oracle's key in force at `now`.
+    pub fn oracle_at(&self, now: i64) -> Pubkey {
+        self.due_change(now).map_or(self.oracle, |c| c.oracle)
+    }
+
+    /// Whether `key` is the grid's oracle at the cluster's time.
+    pub fn is_oracle_now(&self, key: &Pubkey) -> bool {
+        Clock::get().is_ok_and(|clock| self.oracle_at(clock.unix_timestamp) == *key)
+    }
+
+    /// The oracle's limits in force at `now`.
+    pub fn oracle_limits_at(&self, now: i64) -> OracleLimits {
+        self.due_change(now)
+            .map_or(self.oracle_limits, |c| c.oracle_limits)
+    }
+
+    fn due_change(&self, now: i64) -> Option<GridChange> {
+        self.pending_change.filter(|c| c.effective_ts <= now)
+    }
+
+    /// Applies what the admin proposed once its notice has passed: the epoch parameters whose
+    /// epoch has come, and the price, oracle and limits whose time has. Returns whether
+    /// anything changed.
+    pub fn roll_changes(&mut self, now: i64) -> Result<bool> {
+        let params_due = self.epoch_at(now)? >= self.pending_from_epoch;
+        self.roll_params(self.epoch_at(now)?);
+        let Some(change) = self.due_change(now) else {
+            return Ok(params_due);
+        };
+        self.coin_price_cents = change.coin_price_cents;
+        self.oracle = change.oracle;
+        if change.oracle_limits != self.oracle_limits {
+            self.set_oracle_limits(change.oracle_limits, now)?;
+        }
+        self.pending_change = None;
+        Ok(true)
+    }
+
+    /// Proposes a new price, oracle or oracle limits, in force once the notice has passed.
+    /// Tightening the mint limit (less minted, over no shorter a window, the retention kept)
+    /// applies at once: it only protects residents. A proposal back to the terms in force
+    /// withdraws the pending one.
+    pub fn propose_terms(
+        &mut self,
+        coin_price_cents: u64,
+        oracle: Pubkey,
+        oracle_limits: OracleLimits,
+        now: i64,
+    ) -> Result<()> {
+        require!(coin_price_cents > 0, EnergyError::InvalidCoinPrice);
+        oracle_limits.validate()?;
+        let current = self.oracle_limits;
+        let tightening = oracle_limits.receipt_retention_seconds
+            == current.receipt_retention_seconds
+            && oracle_limits.mint_limit_units <= current.mint_limit_units
+            && oracle_limits.mint_window_seconds >= current.mint_window_seconds;
+        if tightening && oracle_limits != current {
+            self.set_oracle_limits(oracle_limits, now)?;
+        }
+        let unchanged = coin_price_cents == self.coin_price_cents
+            && oracle == self.oracle
+            && oracle_limits == self.oracle_limits;
+        self.pending_change = (!unchanged).then_some(GridChange {
+            coin_price_cents,
+            oracle,
+            oracle_limits,
+            effective_ts: self.notice_ends_at(now)?,
+        });
+        // A grid without notice applies its changes at once.
+        self.roll_changes(now)?;
+        Ok(())
+    }
+
+    /// The terms the latest proposal leads to: the pending ones if a change waits.
+    pub fn latest_terms(&self) -> (u64, Pubkey, OracleLimits) {
+        match self.pending_change {
+            Some(c) => (c.coin_price_cents, c.oracle, c.oracle_limits),
+            None => (self.coin_price_cents, self.oracle, self.oracle_limits),
+        }
+    }
+
+    /// Withdraws every change the admin proposed that has not taken effect yet.
+    pub fn cancel_changes(&mut self, now: i64) -> Result<()> {
+        self.roll_changes(now)?;
+        self.pending_from_epoch = NO_PENDING_EPOCH;
+        self.pending_params = self.params;
+        self.pending_change = None;
+        Ok(())
     }
 
     /// The first second at which reports for `epoch` are refused and it may be settled: the
@@ -208,19 +392,40 @@ impl Grid {
         Ok(now < self.reports_close_at(epoch, grace_seconds)?)
     }
 
-    /// The last epoch whose report window (the epoch and its grace) has closed at `now`, if any.
-    pub fn last_closed_epoch(&self, now: i64, grace_seconds: u32) -> Option<u64> {
-        let closes_by = now.checked_sub(grace_seconds as i64)?;
-        self.epoch_at(closes_by).ok()?.checked_sub(1)
+    /// The last epoch whose report window (the epoch and its own grace) has closed at `now`,
+    /// if any. The grace is shorter than an epoch, so it is the previous epoch or the one
+    /// before.
+    pub fn last_closed_epoch(&self, now: i64) -> Option<u64> {
+        let current = self.epoch_at(now).ok()?;
+        let previous = current.checked_sub(1)?;
+        let grace = self.params_for(previous).grace_seconds;
+        if !self.accepts_reports(previous, now, grace).ok()? {
+            Some(previous)
+        } else {
+            previous.checked_sub(1)
+        }
+    }
+
+    /// Pauses the grid, or resumes it: silence counts again from the epoch it resumed in,
+    /// since a paused grid refuses every report.
+    pub fn set_paused(&mut self, paused: bool, now: i64) -> Result<()> {
+        if self.paused && !paused {
+            self.silence_from_epoch = self.epoch_at(now)?;
+        }
+        self.paused = paused;
+        Ok(())
     }
 
     /// Whether a payment dated `event_ts` may apply at `now`: within the receipt retention
     /// window either way, so a receipt is only closed once its payment would be refused.
     pub fn accepts_payment_at(&self, event_ts: i64, now: i64) -> bool {
         let retention = self.oracle_limits.receipt_retention_seconds as i64;
-        event_ts
-            .checked_add(retention)
-            .is_some_and(|end| now <= end)
+        // A payment dated at or before a closed receipt's may be that receipt's: refused,
+        // whatever the retention has become since.
+        event_ts > self.receipts_closed_through_ts
+            && event_ts
+                .checked_add(retention)
+                .is_some_and(|end| now <= end)
             && now
                 .checked_add(retention)
                 .is_some_and(|end| event_ts <= end)
@@ -269,6 +474,19 @@ impl Grid {
         self.mint_budget_scaled = limits.full_budget_scaled();
         self.mint_budget_ts = now;
         Ok(())
+    }
+
+    /// A receipt of a payment dated `event_ts` was closed: no payment dated at or before it
+    /// applies again.
+    pub fn record_closed_receipt(&mut self, event_ts: i64) {
+        self.receipts_closed_through_ts = self.receipts_closed_through_ts.max(event_ts);
+    }
+
+    /// The receipt retention a receipt or sale made under `recorded_seconds` is kept for: the
+    /// longer of that and the grid's at `now`, so a change of retention never shortens a
+    /// receipt's life.
+    pub fn retention_for(&self, recorded_seconds: u32, now: i64) -> u32 {
+        recorded_seconds.max(self.oracle_limits_at(now).receipt_retention_seconds)
     }
 
     pub fn signer_seeds(&self) -> [&[u8]; 3] {
@@ -425,6 +643,10 @@ impl Grid {
     pub fn invariant(&self) -> Result<()> {
         self.pool_owed_units()?;
         require!(
+            self.notice_seconds <= MAX_NOTICE_SECONDS,
+            EnergyError::InvalidNotice
+        );
+        require!(
             self.mint_budget_scaled <= self.oracle_limits.full_budget_scaled(),
             EnergyError::MintLimitExceeded
         );
@@ -433,6 +655,11 @@ impl Grid {
                 .iter()
                 .all(|p| p.fee_units <= self.max_fee_units),
             EnergyError::FeeAboveCap
+        );
+        require!(
+            self.prior_from_epoch <= self.params_from_epoch
+                && self.params_from_epoch < self.pending_from_epoch,
+            EnergyError::InvalidReadingRules
         );
         Ok(())
     }

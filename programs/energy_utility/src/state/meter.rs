@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_ID_LEN, MAX_LABEL_LEN, READING_SLOTS};
 use crate::error::EnergyError;
 use crate::math::{consumption_cost_ceil, mul_div_floor, SafeAdd, SafeSub};
+use crate::state::PendingMeterChange;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum MeterKind {
@@ -40,6 +41,9 @@ pub struct Reading {
     pub wh: u64,
     pub hours: u32,
     pub status: ReadingStatus,
+    /// Consumers: what the reading costs, at the highest tariff of the epochs it covers (so a
+    /// reading caught up after a tariff cut costs what it would have on time, or more).
+    pub cost_units: u64,
 }
 
 impl Reading {
@@ -48,6 +52,7 @@ impl Reading {
         wh: 0,
         hours: 0,
         status: ReadingStatus::Empty,
+        cost_units: 0,
     };
 }
 
@@ -63,6 +68,9 @@ pub enum Reported {
     /// The meter's ring still holds an unsettled reading in this epoch's slot (the crank is
     /// eight epochs behind): the register is kept and its energy goes into the next reading.
     Deferred,
+    /// A new producer before the grid's notice has passed: the register is its starting
+    /// point, and it earns from the next report on or after `earns_from_epoch`.
+    BeforeEarning,
 }
 
 /// The limits a register report is checked against, from the grid and the epoch.
@@ -70,7 +78,6 @@ pub enum Reported {
 pub struct ReadingRules {
     pub epoch_seconds: u32,
     pub max_wh_per_epoch: u64,
-    pub tariff_units_per_kwh: u64,
 }
 
 #[account]
@@ -99,6 +106,10 @@ pub struct Meter {
     pub committed_units: u64,
     /// Consumers: what settlement could not charge; paid off first by the next funding.
     pub debt_units: u64,
+    /// Consumers: what the energy of kept registers (reported while the ring was full, beyond
+    /// `register_wh`) will cost at the tariff it was reported at; it becomes a reading once the
+    /// crank catches up. It counts against the balance like `committed_units`.
+    pub deferred_units: u64,
     pub lifetime_wh: u64,
     /// Consumers: coins charged over the meter's life. Producers: coins earned.
     pub lifetime_units: u64,
@@ -124,6 +135,12 @@ pub struct Meter {
     pub index: u32,
     /// Who paid this account's rent (the admin who registered it); closing returns it.
     pub rent_payer: Pubkey,
+    /// Readings count (and producers earn) from this epoch on: a new producer waits for the
+    /// grid's notice, so residents see it coming before it shares their pool.
+    pub earns_from_epoch: u64,
+    /// What the admin alone proposed for this meter, waiting for the grid's notice; the
+    /// owner may veto it meanwhile.
+    pub pending_change: Option<PendingMeterChange>,
     pub bump: u8,
 }
 
@@ -148,14 +165,16 @@ impl Meter {
 
     /// Takes the meter's cumulative register for `epoch`. The reading is what the register
     /// moved since the last recorded reading, over every epoch since then: hours nobody
-    /// reported are billed (or paid) now, never lost. One report per epoch, in order; a register
-    /// never goes back; the energy never exceeds the meter's capacity (nor the grid's per-epoch
-    /// limit) over those hours.
+    /// reported are billed (or paid) now, never lost, at the highest tariff among them
+    /// (`tariff(first, last)`). One report per epoch, in order; a register never goes back;
+    /// the energy never exceeds the meter's capacity (nor the grid's per-epoch limit) over
+    /// those hours.
     pub fn report(
         &mut self,
         epoch: u64,
         register_wh: u64,
         rules: &ReadingRules,
+        tariff: impl Fn(u64, u64) -> u64,
     ) -> Result<Reported> {
         let recorded = &self.readings[Self::slot(epoch)];
         require!(
@@ -200,22 +219,32 @@ impl Meter {
         self.last_reported_epoch = epoch;
         self.last_register_wh = register_wh;
         self.silent = false;
-        let slot = &mut self.readings[Self::slot(epoch)];
-        if slot.status == ReadingStatus::Pending {
-            return Ok(Reported::Deferred);
+        if epoch < self.earns_from_epoch {
+            self.register_wh = register_wh;
+            self.next_reading_epoch = epoch + 1;
+            return Ok(Reported::BeforeEarning);
         }
         let cost_units = if self.kind.is_producer() {
             0
         } else {
-            consumption_cost_ceil(wh, rules.tariff_units_per_kwh)
+            consumption_cost_ceil(wh, tariff(self.next_reading_epoch, epoch))
                 .ok_or(EnergyError::MathOverflow)?
         };
+        let slot = &mut self.readings[Self::slot(epoch)];
+        if slot.status == ReadingStatus::Pending {
+            // Kept for the next reading; until then its cost holds the balance like a
+            // reading's would.
+            self.deferred_units = cost_units;
+            return Ok(Reported::Deferred);
+        }
         *slot = Reading {
             epoch,
             wh,
             hours,
             status: ReadingStatus::Pending,
+            cost_units,
         };
+        self.deferred_units = 0;
         self.committed_units = self.committed_units.safe_add(cost_units)?;
         self.lifetime_wh = self.lifetime_wh.safe_add(wh)?;
         self.register_wh = register_wh;
@@ -227,30 +256,48 @@ impl Meter {
         })
     }
 
-    /// A new physical meter (or a reset register) starts from `register_wh`; the meter's
-    /// history, balance and readings stay.
-    pub fn replace_register(&mut self, register_wh: u64) {
-        self.register_wh = register_wh;
-        self.last_register_wh = register_wh;
+    /// Whether the meter holds a register beyond its last reading (reported while its ring
+    /// was full): energy not billed or paid yet, which no register change may drop.
+    pub fn has_deferred_energy(&self) -> bool {
+        self.last_register_wh > self.register_wh
     }
 
-    /// Closed epochs in a row without a report, given the last closed epoch.
-    pub fn silent_epochs(&self, last_closed_epoch: u64) -> u64 {
+    /// A new physical meter (or a reset register) starts from `register_wh`; the meter's
+    /// history, balance and readings stay. Refused while energy waits to become a reading.
+    pub fn replace_register(&mut self, register_wh: u64) -> Result<()> {
+        require!(
+            !self.has_deferred_energy(),
+            EnergyError::MeterHasDeferredEnergy
+        );
+        self.register_wh = register_wh;
+        self.last_register_wh = register_wh;
+        Ok(())
+    }
+
+    /// Closed epochs in a row without a report, given the last closed epoch; silence counts
+    /// from `counts_from_epoch` at the earliest (the grid's last resume).
+    pub fn silent_epochs(&self, last_closed_epoch: u64, counts_from_epoch: u64) -> u64 {
         let first_unreported = if self.has_reported {
             self.last_reported_epoch + 1
         } else {
             self.next_reading_epoch
         };
-        (last_closed_epoch + 1).saturating_sub(first_unreported)
+        (last_closed_epoch + 1).saturating_sub(first_unreported.max(counts_from_epoch))
     }
 
     /// A consumer silent for `max_silent_epochs` closed epochs is disconnected until it
     /// reports again: silence must never mean free power.
-    pub fn silence(&mut self, last_closed_epoch: u64, max_silent_epochs: u32) -> Result<()> {
+    pub fn silence(
+        &mut self,
+        last_closed_epoch: u64,
+        counts_from_epoch: u64,
+        max_silent_epochs: u32,
+    ) -> Result<()> {
         require!(
             self.is_consumer()
                 && !self.silent
-                && self.silent_epochs(last_closed_epoch) >= max_silent_epochs as u64,
+                && self.silent_epochs(last_closed_epoch, counts_from_epoch)
+                    >= max_silent_epochs as u64,
             EnergyError::MeterNotSilent
         );
         self.silent = true;
@@ -258,10 +305,15 @@ impl Meter {
         Ok(())
     }
 
+    /// This meter's unsettled reading for `epoch`, if it has one.
+    pub fn pending_reading(&self, epoch: u64) -> Option<Reading> {
+        let slot = self.readings[Self::slot(epoch)];
+        (slot.epoch == epoch && slot.status == ReadingStatus::Pending).then_some(slot)
+    }
+
     /// The Wh of this meter's unsettled reading for `epoch`, if it has one.
     pub fn pending_wh(&self, epoch: u64) -> Option<u64> {
-        let slot = &self.readings[Self::slot(epoch)];
-        (slot.epoch == epoch && slot.status == ReadingStatus::Pending).then_some(slot.wh)
+        self.pending_reading(epoch).map(|r| r.wh)
     }
 
     pub fn is_settled(&self, epoch: u64) -> bool {
@@ -273,8 +325,8 @@ impl Meter {
         self.readings[Self::slot(epoch)].status = ReadingStatus::Settled;
     }
 
-    /// Charges a consumer's reading: as much of `cost_units` as the balance covers, the
-    /// rest becomes debt. Returns `(charged, unpaid)`.
+    /// Charges a consumer's reading: as much of `cost_units` (what the reading committed) as
+    /// the balance covers, the rest becomes debt. Returns `(charged, unpaid)`.
     pub fn charge(&mut self, epoch: u64, cost_units: u64) -> Result<(u64, u64)> {
         let charged = cost_units.min(self.balance_units);
         let unpaid = cost_units - charged;
@@ -314,11 +366,17 @@ impl Meter {
     }
 
     /// Takes the meter out of service: disconnected, and every coin its unsettled readings
-    /// will not need leaves it. Returns those coins, for the owner.
-    pub fn retire(&mut self) -> u64 {
+    /// will not need leaves it. Returns those coins, for the owner. Refused while energy waits
+    /// to become a reading (retired, the meter could never report it).
+    pub fn retire(&mut self) -> Result<u64> {
+        require!(self.active, EnergyError::MeterInactive);
+        require!(
+            !self.has_deferred_energy(),
+            EnergyError::MeterHasDeferredEnergy
+        );
         self.active = false;
         self.connected = false;
-        self.take_uncommitted()
+        Ok(self.take_uncommitted())
     }
 
     /// Coins beyond what unsettled readings will cost (a consumer's prepaid rest, a
@@ -332,13 +390,15 @@ impl Meter {
     }
 
     /// A consumer may draw power while it owes nothing and its balance exceeds what its
-    /// unsettled readings will cost. Producers are always connected. A retired meter never is.
+    /// unsettled readings and kept registers will cost. Producers are always connected. A
+    /// retired meter never is.
     pub fn can_draw_power(&self) -> bool {
         self.active
             && (self.kind.is_producer()
                 || (!self.silent
                     && self.debt_units == 0
-                    && self.balance_units > self.committed_units))
+                    && (self.balance_units as u128)
+                        > self.committed_units as u128 + self.deferred_units as u128))
     }
 
     /// Re-decides the connection; returns `Some(new_state)` when it changed.
@@ -391,6 +451,7 @@ mod tests {
             balance_units: 3,
             committed_units: 0,
             debt_units: 0,
+            deferred_units: 0,
             lifetime_wh: 0,
             lifetime_units: 0,
             lifetime_funded_units: 0,
@@ -404,6 +465,8 @@ mod tests {
             silent: false,
             index: 0,
             rent_payer: Pubkey::new_unique(),
+            earns_from_epoch: 0,
+            pending_change: None,
             bump: 255,
         }
     }
@@ -423,15 +486,19 @@ mod tests {
     const RULES: ReadingRules = ReadingRules {
         epoch_seconds: 3_600,
         max_wh_per_epoch: 1_000_000,
-        tariff_units_per_kwh: 1_000_000,
     };
+
+    /// One tariff for every epoch: 1 k per kWh.
+    fn flat(_first: u64, _last: u64) -> u64 {
+        1_000_000
+    }
 
     #[test]
     fn a_consumer_keeps_its_books_through_report_charge_funding_and_retirement() {
         let mut m = meter("carlos-house", MeterKind::Household);
         m.capacity_w = 10_000;
         m.balance_units = 1_000_000;
-        m.report(0, 3_000, &RULES).unwrap();
+        m.report(0, 3_000, &RULES, flat).unwrap();
         assert_eq!(m.committed_units, 3_000_000);
         m.invariant().unwrap();
         // The balance covers a third: the rest is debt, and the balance is gone.
@@ -445,8 +512,8 @@ mod tests {
         assert_eq!(m.fund(2_500_000).unwrap(), 2_000_000);
         assert_eq!((m.balance_units, m.debt_units), (500_000, 0));
         m.invariant().unwrap();
-        m.report(1, 3_200, &RULES).unwrap();
-        assert_eq!(m.retire(), 300_000);
+        m.report(1, 3_200, &RULES, flat).unwrap();
+        assert_eq!(m.retire().unwrap(), 300_000);
         assert_eq!((m.balance_units, m.committed_units), (200_000, 200_000));
         assert!(!m.active && !m.connected);
         m.invariant().unwrap();
@@ -513,5 +580,76 @@ mod tests {
         refused(m.invariant(), EnergyError::MeterInactive);
         m.connected = false;
         m.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_catch_up_costs_the_highest_tariff_of_the_hours_it_covers() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.capacity_w = 10_000;
+        // Silent in epochs 0 and 1 (tariff 2 k), back in epoch 2 (tariff 1 k).
+        let tariff = |first: u64, _last: u64| if first <= 1 { 2_000_000 } else { 1_000_000 };
+        m.report(2, 3_000, &RULES, tariff).unwrap();
+        assert_eq!(m.pending_reading(2).unwrap().cost_units, 6_000_000);
+        assert_eq!(m.committed_units, 6_000_000);
+    }
+
+    #[test]
+    fn a_kept_register_holds_the_balance_and_blocks_retirement_and_replacement() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.capacity_w = 10_000;
+        m.balance_units = 5_000_000;
+        for epoch in 0..READING_SLOTS as u64 {
+            m.report(epoch, (epoch + 1) * 100, &RULES, flat).unwrap();
+        }
+        assert_eq!(m.committed_units, 800_000);
+        // The ring is full: epoch 8's report is kept, and its 4.2 kWh hold the balance.
+        assert_eq!(
+            m.report(8, 5_000, &RULES, flat).unwrap(),
+            Reported::Deferred
+        );
+        assert_eq!(m.deferred_units, 4_200_000);
+        assert!(
+            !m.can_draw_power(),
+            "5 k cannot cover 0.8 k committed and 4.2 k kept"
+        );
+        refused(m.retire(), EnergyError::MeterHasDeferredEnergy);
+        refused(m.replace_register(0), EnergyError::MeterHasDeferredEnergy);
+        assert!(m.active);
+        m.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_new_producer_reports_its_starting_register_until_it_earns() {
+        let mut m = meter("mike-roof", MeterKind::Producer);
+        m.capacity_w = 5_000;
+        m.earns_from_epoch = 3;
+        assert_eq!(
+            m.report(1, 4_000, &RULES, flat).unwrap(),
+            Reported::BeforeEarning
+        );
+        assert_eq!((m.register_wh, m.next_reading_epoch), (4_000, 2));
+        assert!(m.readings.iter().all(|r| r.status == ReadingStatus::Empty));
+        // From epoch 3 its readings count, from the register it had before.
+        let reported = m.report(3, 6_000, &RULES, flat).unwrap();
+        assert!(matches!(
+            reported,
+            Reported::Recorded {
+                wh: 2_000,
+                hours: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn silence_counts_from_the_grids_last_resume() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.capacity_w = 10_000;
+        m.report(0, 100, &RULES, flat).unwrap();
+        assert_eq!(m.silent_epochs(5, 0), 5);
+        assert_eq!(m.silent_epochs(5, 4), 2);
+        refused(m.silence(5, 5, 2), EnergyError::MeterNotSilent);
+        m.silence(5, 4, 2).unwrap();
+        assert!(m.silent && !m.connected);
     }
 }

@@ -22,6 +22,9 @@ pub struct Receipt {
     pub applied_ts: i64,
     /// Who paid the rent (the oracle); closing returns it.
     pub rent_payer: Pubkey,
+    /// The grid's receipt retention when the payment applied: the receipt is kept at least
+    /// that long, whatever the retention becomes.
+    pub retention_seconds: u32,
     pub bump: u8,
 }
 
@@ -35,7 +38,9 @@ pub struct Payment {
 }
 
 impl Receipt {
-    /// The receipt of `payment`, applied at `applied_ts` as `coin_units` minted to `resident`.
+    /// The receipt of `payment`, applied at `applied_ts` as `coin_units` minted to `resident`,
+    /// under a retention of `retention_seconds`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         grid: Pubkey,
         resident: Pubkey,
@@ -43,6 +48,7 @@ impl Receipt {
         coin_units: u64,
         applied_ts: i64,
         rent_payer: Pubkey,
+        retention_seconds: u32,
         bump: u8,
     ) -> Self {
         Self {
@@ -54,6 +60,7 @@ impl Receipt {
             event_ts: payment.event_ts,
             applied_ts,
             rent_payer,
+            retention_seconds,
             bump,
         }
     }
@@ -69,7 +76,8 @@ impl Receipt {
         Ok(())
     }
 
-    /// Once a delivery of this payment would be refused as too old, the receipt can go.
+    /// Once a delivery of this payment would be refused as too old, the receipt can go:
+    /// `retention_seconds` after the payment (the longer of its own and the grid's retention).
     pub fn closable_at(&self, now: i64, retention_seconds: u32) -> bool {
         self.event_ts
             .checked_add(retention_seconds as i64)
@@ -98,6 +106,7 @@ mod tests {
             10_000_000,
             1_005,
             Pubkey::new_unique(),
+            4 * 86_400,
             254,
         )
     }

@@ -26,6 +26,11 @@ pub struct Resident {
     pub index: u32,
     /// Sales requested so far: the next sale's number.
     pub sale_count: u32,
+    /// Meters the resident owns: it can close only when it owns none (a new resident under
+    /// its id would otherwise inherit them).
+    pub meters_owned: u32,
+    /// Sale accounts not closed yet (requested, locked, or ended within the retention).
+    pub open_sales: u32,
     pub bump: u8,
 }
 
@@ -33,17 +38,54 @@ impl Resident {
     /// Books a new sale of `units`: set aside, cancellable. Returns the sale's number.
     pub fn set_aside(&mut self, units: u64) -> Result<u32> {
         let escrow_units = self.escrow_units.safe_add(units)?;
+        let open_sales = self.open_sales.safe_add(1)?;
         let number = self.sale_count;
         self.sale_count = number.safe_add(1)?;
         self.escrow_units = escrow_units;
+        self.open_sales = open_sales;
         Ok(number)
     }
 
-    /// A requested sale cancelled: its coins go back to the resident.
+    /// A requested sale cancelled: its coins go back to the resident, and its account closes.
     pub fn cancel(&mut self, units: u64) -> Result<()> {
         self.escrow_units = self
             .escrow_units
             .safe_sub(units, EnergyError::VaultShortfall)?;
+        self.close_sale()
+    }
+
+    /// A sale's account closed.
+    pub fn close_sale(&mut self) -> Result<()> {
+        self.open_sales = self
+            .open_sales
+            .safe_sub(1, EnergyError::ConservationViolated)?;
+        Ok(())
+    }
+
+    /// A meter registered to this resident.
+    pub fn add_meter(&mut self) -> Result<()> {
+        self.meters_owned = self.meters_owned.safe_add(1)?;
+        Ok(())
+    }
+
+    /// One of its meters closed.
+    pub fn remove_meter(&mut self) -> Result<()> {
+        self.meters_owned = self
+            .meters_owned
+            .safe_sub(1, EnergyError::ConservationViolated)?;
+        Ok(())
+    }
+
+    /// Whether the resident may close: no coins in its account (`coin_units`), nothing in the
+    /// escrow, no meter and no sale account left.
+    pub fn check_empty(&self, coin_units: u64) -> Result<()> {
+        require!(
+            coin_units == 0
+                && self.escrowed_units()? == 0
+                && self.meters_owned == 0
+                && self.open_sales == 0,
+            EnergyError::ResidentNotEmpty
+        );
         Ok(())
     }
 
@@ -78,6 +120,10 @@ impl Resident {
             self.sale_count > 0 || escrowed_units == 0,
             EnergyError::VaultShortfall
         );
+        require!(
+            self.open_sales <= self.sale_count,
+            EnergyError::ConservationViolated
+        );
         Ok(())
     }
 }
@@ -97,6 +143,8 @@ mod tests {
             locked_units: 0,
             index: 0,
             sale_count: 0,
+            meters_owned: 0,
+            open_sales: 0,
             bump: 255,
         }
     }
@@ -169,5 +217,21 @@ mod tests {
         r.escrow_units = 0;
         r.locked_units = 1;
         refused(r.invariant(), EnergyError::VaultShortfall);
+    }
+
+    #[test]
+    fn a_resident_is_empty_only_without_coins_escrow_meters_or_open_sales() {
+        let mut r = resident();
+        r.check_empty(0).unwrap();
+        refused(r.check_empty(1), EnergyError::ResidentNotEmpty);
+        r.add_meter().unwrap();
+        refused(r.check_empty(0), EnergyError::ResidentNotEmpty);
+        r.remove_meter().unwrap();
+        r.set_aside(5).unwrap();
+        refused(r.check_empty(0), EnergyError::ResidentNotEmpty);
+        r.cancel(5).unwrap();
+        assert_eq!((r.open_sales, r.sale_count), (0, 1));
+        r.check_empty(0).unwrap();
+        refused(r.close_sale(), EnergyError::ConservationViolated);
     }
 }

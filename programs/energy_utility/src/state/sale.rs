@@ -47,6 +47,8 @@ pub struct Sale {
     pub destination_hash: [u8; 32],
     /// The coins sold.
     pub units: u64,
+    /// The least the resident accepts for them, as they signed it: a lock for less is refused.
+    pub min_cents: u64,
     /// Set when locked: the dollars the payout pays, and the coin price they were computed at.
     pub cents: u64,
     pub coin_price_cents: u64,
@@ -57,6 +59,9 @@ pub struct Sale {
     pub locked_ts: i64,
     /// When the payout ended (paid, returned or reversed).
     pub ended_ts: i64,
+    /// The grid's receipt retention when the sale was requested: the sale is kept at least
+    /// that long after it ends, whatever the retention becomes.
+    pub retention_seconds: u32,
     pub bump: u8,
 }
 
@@ -80,6 +85,7 @@ impl Sale {
             .ok_or(EnergyError::AmountTooLarge)?;
         require!(worth > 0, EnergyError::AmountBelowOneCent);
         require!(cents == worth, EnergyError::QuoteMismatch);
+        require!(cents >= self.min_cents, EnergyError::PriceFellSinceSale);
         self.status = SaleStatus::Locked;
         self.cents = cents;
         self.coin_price_cents = price;
@@ -149,7 +155,8 @@ impl Sale {
         Ok(())
     }
 
-    /// An ended sale may be closed once late events about it would be refused anyway.
+    /// An ended sale may be closed once late events about it would be refused anyway:
+    /// `retention_seconds` after it ended (the longer of its own and the grid's retention).
     pub fn closable_at(&self, now: i64, retention_seconds: u32) -> bool {
         let ended = matches!(
             self.status,
@@ -177,12 +184,14 @@ mod tests {
             status: SaleStatus::Requested,
             destination_hash: [7; 32],
             units,
+            min_cents: 0,
             cents: 0,
             coin_price_cents: 0,
             payout_id: String::new(),
             requested_ts: 1,
             locked_ts: 0,
             ended_ts: 0,
+            retention_seconds: 4 * 86_400,
             bump: 255,
         }
     }
@@ -228,5 +237,20 @@ mod tests {
         refused(sale.invariant(), EnergyError::AmountBelowOneCent);
         sale.coin_price_cents = 10;
         sale.invariant().unwrap();
+    }
+
+    #[test]
+    fn a_lock_below_the_least_the_resident_accepted_is_refused() {
+        let mut sale = requested(2_000_000);
+        sale.min_cents = 20;
+        // The price fell from $0.10 to $0.05: 2 k are worth $0.10, less than the $0.20 accepted.
+        refused(
+            sale.lock(&[7; 32], 10, 5, 2),
+            EnergyError::PriceFellSinceSale,
+        );
+        assert_eq!(sale.status, SaleStatus::Requested);
+        // At $0.12 they are worth $0.24: more than accepted, locked.
+        sale.lock(&[7; 32], 24, 12, 2).unwrap();
+        assert_eq!((sale.cents, sale.coin_price_cents), (24, 12));
     }
 }

@@ -39,7 +39,7 @@ pub struct CloseMeter<'info> {
         close = rent_payer,
     )]
     pub meter_entry: Box<Account<'info, DirectoryEntry>>,
-    #[account(has_one = coins @ EnergyError::WrongCoinAccount)]
+    #[account(mut, has_one = coins @ EnergyError::WrongCoinAccount)]
     pub owner: Box<Account<'info, Resident>>,
     #[account(mut)]
     pub coins: Box<Account<'info, TokenAccount>>,
@@ -55,6 +55,7 @@ pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let meter = &mut accounts.meter;
     let refunded_units = meter.take_uncommitted();
+    accounts.owner.remove_meter()?;
     pay_out_of_vault(
         &mut accounts.grid,
         &mut accounts.vault,
@@ -68,6 +69,7 @@ pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
         forgiven_debt_units: meter.debt_units,
         rent_payer: accounts.rent_payer.key(),
     });
-    // The meter account closes: only the grid's books outlive the instruction.
+    // The meter account closes: the grid and the owner keep the books.
+    accounts.owner.invariant()?;
     accounts.grid.invariant()
 }

@@ -18,11 +18,14 @@ pub struct InitializeGridArgs {
     /// The highest fee this grid may ever charge: fixed here, for good.
     pub max_fee_units: u64,
     pub oracle_limits: OracleLimits,
+    /// How long what the admin alone changes waits before it applies: fixed here, for good.
+    pub notice_seconds: u32,
 }
 
 impl InitializeGridArgs {
     /// A grid named `name` with the design's defaults: 0.01 k hourly fee (capped at 0.1 k),
-    /// 1 k per kWh, $0.10 per k, hourly epochs, and the default oracle limits.
+    /// 1 k per kWh, $0.10 per k, hourly epochs, the default oracle limits and 72 hours'
+    /// notice.
     pub fn with_defaults(name: &str, oracle: Pubkey) -> Self {
         Self {
             name: name.to_string(),
@@ -32,6 +35,7 @@ impl InitializeGridArgs {
             epoch_seconds: DEFAULT_EPOCH_SECONDS,
             max_fee_units: DEFAULT_MAX_FEE_UNITS,
             oracle_limits: OracleLimits::default(),
+            notice_seconds: DEFAULT_NOTICE_SECONDS,
         }
     }
 }
@@ -106,6 +110,10 @@ impl InitializeGrid<'_> {
             EnergyError::InvalidEpochLength
         );
         require!(args.coin_price_cents > 0, EnergyError::InvalidCoinPrice);
+        require!(
+            args.notice_seconds <= MAX_NOTICE_SECONDS,
+            EnergyError::InvalidNotice
+        );
         args.oracle_limits.validate()?;
         args.params.validate(args.epoch_seconds, args.max_fee_units)
     }
@@ -145,6 +153,13 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         oracle_limits: args.oracle_limits,
         mint_budget_scaled: 0,
         mint_budget_ts: now,
+        receipts_closed_through_ts: i64::MIN,
+        silence_from_epoch: 0,
+        notice_seconds: args.notice_seconds,
+        pending_change: None,
+        pending_admin: Pubkey::default(),
+        prior_from_epoch: 0,
+        older_peak_tariff_units_per_kwh: 0,
         bump: ctx.bumps.grid,
     });
     grid.start_oracle_limits(args.oracle_limits, now)?;
@@ -158,6 +173,7 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         coin_price_cents: grid.coin_price_cents,
         epoch_seconds: grid.epoch_seconds,
         genesis_ts: grid.genesis_ts,
+        notice_seconds: grid.notice_seconds,
     });
     grid.invariant()
 }

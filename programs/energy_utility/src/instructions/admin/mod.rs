@@ -1,26 +1,28 @@
-//! Signed by the grid's admin: create and tune the grid, install and manage meters.
+//! Signed by the grid's admin: create and tune the grid, install and manage meters, hand the
+//! role on. What the admin changes alone about a resident's meter or the grid's economics
+//! waits for the grid's notice.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod accept_admin;
+pub mod cancel_grid_changes;
+pub mod change_meter;
 pub mod close_meter;
 pub mod collect_fees;
-pub mod deactivate_meter;
 pub mod initialize_grid;
+pub mod propose_admin;
 pub mod record_lookup_table;
 pub mod register_meter;
-pub mod replace_meter_register;
-pub mod rotate_gateway;
-pub mod set_meter_capacity;
 pub mod set_paused;
 pub mod update_grid;
 
+pub use accept_admin::*;
+pub use cancel_grid_changes::*;
+pub use change_meter::*;
 pub use close_meter::*;
 pub use collect_fees::*;
-pub use deactivate_meter::*;
 pub use initialize_grid::*;
+pub use propose_admin::*;
 pub use record_lookup_table::*;
 pub use register_meter::*;
-pub use replace_meter_register::*;
-pub use rotate_gateway::*;
-pub use set_meter_capacity::*;
 pub use set_paused::*;
 pub use update_grid::*;

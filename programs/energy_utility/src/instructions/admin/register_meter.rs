@@ -1,4 +1,6 @@
-//! Installs a meter: the utility registers it with its kind, owner, gateway key and place.
+//! Installs a meter: the utility registers it with its kind, owner, gateway key and place. A
+//! new producer shares the pool only once the grid's notice has passed: residents see it
+//! coming, and its reports until then only set its starting register.
 
 use anchor_lang::prelude::*;
 
@@ -32,7 +34,7 @@ pub struct RegisterMeter<'info> {
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
     pub grid: Box<Account<'info, Grid>>,
-    #[account(has_one = grid @ EnergyError::WrongGrid)]
+    #[account(mut, has_one = grid @ EnergyError::WrongGrid)]
     pub owner: Box<Account<'info, Resident>>,
     #[account(
         init,
@@ -69,8 +71,15 @@ impl RegisterMeter<'_> {
 
 #[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<()> {
-    let current_epoch = ctx.accounts.grid.epoch_at(Clock::get()?.unix_timestamp)?;
+    let now = Clock::get()?.unix_timestamp;
+    let current_epoch = ctx.accounts.grid.epoch_at(now)?;
     let grid = &mut ctx.accounts.grid;
+    let earns_from_epoch = if args.kind.is_producer() && grid.notice_seconds > 0 {
+        grid.first_epoch_after_notice(now)?
+    } else {
+        current_epoch
+    };
+    ctx.accounts.owner.add_meter()?;
     let index = grid.add_meter()?;
     let meter = &mut ctx.accounts.meter;
     meter.set_inner(Meter {
@@ -88,6 +97,7 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         balance_units: 0,
         committed_units: 0,
         debt_units: 0,
+        deferred_units: 0,
         lifetime_wh: 0,
         lifetime_units: 0,
         lifetime_funded_units: 0,
@@ -96,6 +106,8 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         readings: [Reading::EMPTY; READING_SLOTS],
         index,
         rent_payer: ctx.accounts.admin.key(),
+        earns_from_epoch,
+        pending_change: None,
         capacity_w: args.capacity_w,
         register_wh: args.register_wh,
         last_register_wh: args.register_wh,
@@ -115,7 +127,9 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         kind: args.kind,
         owner: meter.owner,
         gateway: meter.gateway,
+        earns_from_epoch,
     });
     grid.invariant()?;
+    ctx.accounts.owner.invariant()?;
     meter.invariant()
 }

@@ -1,4 +1,5 @@
-//! Pauses or resumes a grid: while paused, no coins move and no readings are taken.
+//! Pauses or resumes a grid: while paused, no coins move and no readings are taken. Pausing
+//! needs no notice: it protects everyone. Silence counts again from the epoch it resumes in.
 
 use anchor_lang::prelude::*;
 
@@ -16,7 +17,7 @@ pub struct SetPaused<'info> {
 pub fn handler(ctx: Context<SetPaused>, paused: bool) -> Result<()> {
     let grid = &mut ctx.accounts.grid;
     let old_paused = grid.paused;
-    grid.paused = paused;
+    grid.set_paused(paused, Clock::get()?.unix_timestamp)?;
     emit(GridPauseChanged {
         grid: grid.key(),
         old_paused,

@@ -1,13 +1,17 @@
-//! Changes a grid's parameters: epoch parameters from the next epoch, price and oracle at once.
+//! The admin proposes new terms for the grid: its epoch parameters (fee, tariff, limits, grace,
+//! silence, loss band), its coin price, its oracle's key and the oracle's limits. None applies
+//! before the grid's notice has passed (fixed at creation, 72 hours by default): epoch
+//! parameters from the first epoch that starts once it has, the rest from that moment. Until
+//! then the change is on the grid for everyone to read. A tightening of the oracle's mint limit
+//! applies at once; a proposal back to the terms in force withdraws the pending one.
 
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
 use crate::events::{emit, GridUpdated};
-use crate::math::SafeAdd;
-use crate::state::{EpochParams, Grid, OracleLimits};
+use crate::state::{EpochParams, Grid, OracleLimits, NO_PENDING_EPOCH};
 
-/// Fields left `None` keep their value.
+/// Fields left `None` keep their value (or the value already proposed).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpdateGridArgs {
     pub fee_units: Option<u64>,
@@ -24,6 +28,56 @@ pub struct UpdateGridArgs {
     pub receipt_retention_seconds: Option<u32>,
 }
 
+impl UpdateGridArgs {
+    /// `base` with the epoch parameters these arguments set.
+    pub fn epoch_params(&self, base: EpochParams) -> EpochParams {
+        EpochParams {
+            fee_units: self.fee_units.unwrap_or(base.fee_units),
+            tariff_units_per_kwh: self
+                .tariff_units_per_kwh
+                .unwrap_or(base.tariff_units_per_kwh),
+            max_wh_per_epoch: self.max_wh_per_epoch.unwrap_or(base.max_wh_per_epoch),
+            grace_seconds: self.grace_seconds.unwrap_or(base.grace_seconds),
+            max_silent_epochs: self.max_silent_epochs.unwrap_or(base.max_silent_epochs),
+            loss_band_min_permille: self
+                .loss_band_min_permille
+                .unwrap_or(base.loss_band_min_permille),
+            loss_band_max_permille: self
+                .loss_band_max_permille
+                .unwrap_or(base.loss_band_max_permille),
+        }
+    }
+
+    /// `base` with the oracle limits these arguments set.
+    pub fn oracle_limits(&self, base: OracleLimits) -> OracleLimits {
+        OracleLimits {
+            mint_limit_units: self.mint_limit_units.unwrap_or(base.mint_limit_units),
+            mint_window_seconds: self.mint_window_seconds.unwrap_or(base.mint_window_seconds),
+            receipt_retention_seconds: self
+                .receipt_retention_seconds
+                .unwrap_or(base.receipt_retention_seconds),
+        }
+    }
+
+    fn sets_epoch_params(&self) -> bool {
+        self.fee_units.is_some()
+            || self.tariff_units_per_kwh.is_some()
+            || self.max_wh_per_epoch.is_some()
+            || self.grace_seconds.is_some()
+            || self.max_silent_epochs.is_some()
+            || self.loss_band_min_permille.is_some()
+            || self.loss_band_max_permille.is_some()
+    }
+
+    fn sets_terms(&self) -> bool {
+        self.coin_price_cents.is_some()
+            || self.oracle.is_some()
+            || self.mint_limit_units.is_some()
+            || self.mint_window_seconds.is_some()
+            || self.receipt_retention_seconds.is_some()
+    }
+}
+
 #[derive(Accounts)]
 pub struct UpdateGrid<'info> {
     pub admin: Signer<'info>,
@@ -34,70 +88,43 @@ pub struct UpdateGrid<'info> {
 pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
     let grid = &mut ctx.accounts.grid;
     let now = Clock::get()?.unix_timestamp;
-    let current_epoch = grid.epoch_at(now)?;
-    grid.roll_params(current_epoch);
+    grid.roll_changes(now)?;
 
-    let old_params = grid.params_for(current_epoch + 1);
-    let new_params = EpochParams {
-        fee_units: args.fee_units.unwrap_or(old_params.fee_units),
-        tariff_units_per_kwh: args
-            .tariff_units_per_kwh
-            .unwrap_or(old_params.tariff_units_per_kwh),
-        max_wh_per_epoch: args.max_wh_per_epoch.unwrap_or(old_params.max_wh_per_epoch),
-        grace_seconds: args.grace_seconds.unwrap_or(old_params.grace_seconds),
-        max_silent_epochs: args
-            .max_silent_epochs
-            .unwrap_or(old_params.max_silent_epochs),
-        loss_band_min_permille: args
-            .loss_band_min_permille
-            .unwrap_or(old_params.loss_band_min_permille),
-        loss_band_max_permille: args
-            .loss_band_max_permille
-            .unwrap_or(old_params.loss_band_max_permille),
-    };
-    new_params.validate(grid.epoch_seconds, grid.max_fee_units)?;
-    if let Some(price) = args.coin_price_cents {
-        require!(price > 0, EnergyError::InvalidCoinPrice);
+    let old_params = grid.latest_params();
+    let (old_price, old_oracle, old_oracle_limits) = grid.latest_terms();
+    if args.sets_epoch_params() {
+        let new_params = args.epoch_params(old_params);
+        new_params.validate(grid.epoch_seconds, grid.max_fee_units)?;
+        if new_params == grid.params {
+            grid.pending_from_epoch = NO_PENDING_EPOCH;
+            grid.pending_params = grid.params;
+        } else {
+            grid.pending_params = new_params;
+            grid.pending_from_epoch = grid.first_epoch_after_notice(now)?;
+        }
+    }
+    if args.sets_terms() {
+        grid.propose_terms(
+            args.coin_price_cents.unwrap_or(old_price),
+            args.oracle.unwrap_or(old_oracle),
+            args.oracle_limits(old_oracle_limits),
+            now,
+        )?;
     }
 
-    let old_price = grid.coin_price_cents;
-    let old_oracle = grid.oracle;
-    let effective_epoch = current_epoch.safe_add(1)?;
-    if new_params != grid.params {
-        grid.pending_params = new_params;
-        grid.pending_from_epoch = effective_epoch;
-    } else {
-        grid.pending_from_epoch = crate::state::NO_PENDING_EPOCH;
-    }
-    grid.coin_price_cents = args.coin_price_cents.unwrap_or(old_price);
-    grid.oracle = args.oracle.unwrap_or(old_oracle);
-    let old_oracle_limits = grid.oracle_limits;
-    let new_oracle_limits = OracleLimits {
-        mint_limit_units: args
-            .mint_limit_units
-            .unwrap_or(old_oracle_limits.mint_limit_units),
-        mint_window_seconds: args
-            .mint_window_seconds
-            .unwrap_or(old_oracle_limits.mint_window_seconds),
-        receipt_retention_seconds: args
-            .receipt_retention_seconds
-            .unwrap_or(old_oracle_limits.receipt_retention_seconds),
-    };
-    if new_oracle_limits != old_oracle_limits {
-        grid.set_oracle_limits(new_oracle_limits, now)?;
-    }
-
+    let (new_price, new_oracle, new_oracle_limits) = grid.latest_terms();
     emit(GridUpdated {
         grid: grid.key(),
         old_params,
-        new_params,
-        effective_epoch,
+        new_params: grid.latest_params(),
+        effective_epoch: grid.pending_from_epoch,
         old_coin_price_cents: old_price,
-        new_coin_price_cents: grid.coin_price_cents,
+        new_coin_price_cents: new_price,
         old_oracle,
-        new_oracle: grid.oracle,
+        new_oracle,
         old_oracle_limits,
         new_oracle_limits,
+        effective_ts: grid.pending_change.map_or(now, |c| c.effective_ts),
     });
     grid.invariant()
 }

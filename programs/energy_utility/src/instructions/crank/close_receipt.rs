@@ -1,6 +1,8 @@
-//! Closes a purchase's receipt once the grid's receipt retention has passed since the payment:
-//! by then any delivery of it is refused as too old, so the receipt has nothing left to guard,
-//! and its rent goes back, in full, to the oracle that paid it. Permissionless.
+//! Closes a purchase's receipt once the receipt retention has passed since the payment (the
+//! longer of the one it was made under and the grid's now): by then any delivery of it is
+//! refused as too old, so the receipt has nothing left to guard, and its rent goes back, in
+//! full, to the oracle that paid it. The grid remembers the latest payment time it closed, and
+//! refuses any payment dated at or before it, whatever the retention becomes. Permissionless.
 
 use anchor_lang::prelude::*;
 
@@ -12,6 +14,7 @@ use crate::state::{Grid, Receipt};
 #[derive(Accounts)]
 #[instruction(payment_id: String)]
 pub struct CloseReceipt<'info> {
+    #[account(mut)]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
         mut,
@@ -29,15 +32,21 @@ pub struct CloseReceipt<'info> {
 
 pub fn handler(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let retention = ctx.accounts.grid.oracle_limits.receipt_retention_seconds;
+    let receipt = &ctx.accounts.receipt;
+    let retention = ctx
+        .accounts
+        .grid
+        .retention_for(receipt.retention_seconds, now);
     require!(
-        ctx.accounts.receipt.closable_at(now, retention),
+        receipt.closable_at(now, retention),
         EnergyError::ReceiptStillRetained
     );
+    let event_ts = receipt.event_ts;
+    ctx.accounts.grid.record_closed_receipt(event_ts);
     emit(ReceiptClosed {
         grid: ctx.accounts.grid.key(),
         payment_id,
         rent_payer: ctx.accounts.rent_payer.key(),
     });
-    Ok(())
+    ctx.accounts.grid.invariant()
 }

@@ -1,9 +1,10 @@
 //! The permissionless settlement crank. Each call takes a batch of the epoch's meters as
 //! remaining accounts (writable, any order) and settles what it can:
 //!
-//! 1. consumers are charged the tariff for their reading, as far as their prepaid balance
-//!    goes; the rest becomes debt and disconnects them;
-//! 2. once every consumer is charged, the utility fee leaves the pool, once;
+//! 1. consumers are charged what their reading cost when reported, as far as their prepaid
+//!    balance goes; the rest becomes debt and disconnects them;
+//! 2. once every consumer is charged, the utility fee leaves the pool, once, and the pool
+//!    beyond what the epoch's production is worth at its tariff is withheld for later epochs;
 //! 3. then producers are credited `distributable × wh / Σwh`, rounded down.
 //!
 //! Each reading is marked settled on its meter as it is applied, so a repeated, partial or
@@ -26,7 +27,7 @@ use crate::error::EnergyError;
 use crate::events::{
     emit, ConsumerCharged, EpochSettled, FeeCollected, MeterDisconnected, ProducerPaid,
 };
-use crate::math::{consumption_cost_ceil, producer_payout_floor, SafeAdd};
+use crate::math::{producer_payout_floor, SafeAdd};
 use crate::state::{Epoch, EpochStatus, Grid, Meter};
 
 #[derive(Accounts)]
@@ -172,11 +173,10 @@ struct Batch<'a> {
 impl Batch<'_> {
     fn charge_consumer(&mut self, meter: &mut Account<Meter>) -> Result<()> {
         let epoch = self.epoch.index;
-        let Some(wh) = meter.pending_wh(epoch) else {
+        let Some(reading) = meter.pending_reading(epoch) else {
             return Ok(());
         };
-        let billed_units = consumption_cost_ceil(wh, self.epoch.params.tariff_units_per_kwh)
-            .ok_or(EnergyError::MathOverflow)?;
+        let (wh, billed_units) = (reading.wh, reading.cost_units);
         let (charged_units, unpaid_units) = meter.charge(epoch, billed_units)?;
         self.epoch.record_charge(charged_units, unpaid_units)?;
         self.grid.charge_into_pool(charged_units)?;
@@ -212,6 +212,7 @@ impl Batch<'_> {
             fee_units: self.epoch.fee_units,
             carried_in_units,
             distributable_units: self.epoch.distributable_units,
+            withheld_units: self.epoch.withheld_units,
         });
         Ok(())
     }

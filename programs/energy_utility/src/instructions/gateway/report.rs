@@ -84,9 +84,12 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
     let rules = ReadingRules {
         epoch_seconds: grid.epoch_seconds,
         max_wh_per_epoch: epoch_account.params.max_wh_per_epoch,
-        tariff_units_per_kwh: epoch_account.params.tariff_units_per_kwh,
     };
-    let reported = meter.report(epoch, register_wh, &rules)?;
+    // A reading covering several epochs costs the highest tariff among them: catching up
+    // after a tariff cut never costs less than reporting on time.
+    let epoch_tariff = epoch_account.params.tariff_units_per_kwh;
+    let tariff = |first, last| grid.highest_tariff(first, last).max(epoch_tariff);
+    let reported = meter.report(epoch, register_wh, &rules, tariff)?;
     let (wh, hours) = match reported {
         Reported::Recorded {
             wh,
@@ -96,7 +99,7 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
             epoch_account.record_reading(meter.kind.is_producer(), wh, cost_units)?;
             (wh, hours)
         }
-        Reported::Deferred => (0, 0),
+        Reported::Deferred | Reported::BeforeEarning => (0, 0),
     };
 
     match meter.decide_connection() {
@@ -119,6 +122,7 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
         wh,
         hours,
         deferred: reported == Reported::Deferred,
+        before_earning: reported == Reported::BeforeEarning,
         connected: meter.connected,
     });
     meter.invariant()?;

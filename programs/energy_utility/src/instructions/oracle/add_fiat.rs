@@ -21,7 +21,7 @@ pub struct AddFiat<'info> {
     pub oracle: Signer<'info>,
     #[account(
         mut,
-        has_one = oracle @ EnergyError::NotGridOracle,
+        constraint = grid.is_oracle_now(&oracle.key()) @ EnergyError::NotGridOracle,
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
     pub grid: Box<Account<'info, Grid>>,
@@ -47,19 +47,14 @@ pub struct AddFiat<'info> {
 }
 
 impl AddFiat<'_> {
-    pub fn validate(&self, amount_cents: u64, payment_id: &str, event_ts: i64) -> Result<()> {
+    pub fn validate(&self, amount_cents: u64, payment_id: &str) -> Result<()> {
         self.receipt.check_unused(payment_id)?;
         require!(amount_cents > 0, EnergyError::ZeroAmount);
-        let now = Clock::get()?.unix_timestamp;
-        require!(
-            self.grid.accepts_payment_at(event_ts, now),
-            EnergyError::PaymentOutsideRetention
-        );
         Ok(())
     }
 }
 
-#[access_control(ctx.accounts.validate(amount_cents, &payment_id, event_ts))]
+#[access_control(ctx.accounts.validate(amount_cents, &payment_id))]
 pub fn handler(
     ctx: Context<AddFiat>,
     amount_cents: u64,
@@ -69,6 +64,11 @@ pub fn handler(
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
     let grid = &mut accounts.grid;
+    grid.roll_changes(now)?;
+    require!(
+        grid.accepts_payment_at(event_ts, now),
+        EnergyError::PaymentOutsideRetention
+    );
     let price = grid.coin_price_cents;
     let coin_units = coins_bought_floor(amount_cents, price).ok_or(EnergyError::AmountTooLarge)?;
     require!(coin_units > 0, EnergyError::AmountBelowOneUnit);
@@ -87,6 +87,7 @@ pub fn handler(
         coin_units,
         now,
         accounts.oracle.key(),
+        grid.oracle_limits.receipt_retention_seconds,
         ctx.bumps.receipt,
     ));
     emit(FiatApplied {

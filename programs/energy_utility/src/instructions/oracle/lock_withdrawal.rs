@@ -2,7 +2,8 @@
 //! destination the resident committed to (a payout anywhere else is refused here) and the
 //! dollars the sale's coins are worth now, `floor(units × price / 10⁶)` cents. From then on the
 //! resident cannot cancel, and the payout's outcome burns or returns exactly these units
-//! whatever the price becomes. A sale is locked once.
+//! whatever the price becomes. A sale is locked once, and never for less than the least the
+//! resident accepted when signing it.
 
 use anchor_lang::prelude::*;
 
@@ -14,7 +15,8 @@ use crate::state::{Grid, Resident, Sale};
 pub struct LockWithdrawal<'info> {
     pub oracle: Signer<'info>,
     #[account(
-        has_one = oracle @ EnergyError::NotGridOracle,
+        mut,
+        constraint = grid.is_oracle_now(&oracle.key()) @ EnergyError::NotGridOracle,
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
     pub grid: Box<Account<'info, Grid>>,
@@ -35,6 +37,7 @@ pub fn handler(
 ) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
+    accounts.grid.roll_changes(now)?;
     let price = accounts.grid.coin_price_cents;
     let sale = &mut accounts.sale;
     sale.lock(&destination_hash, amount_cents, price, now)?;
@@ -46,6 +49,7 @@ pub fn handler(
         cents: sale.cents,
         coin_price_cents: price,
     });
+    accounts.grid.invariant()?;
     accounts.resident.invariant()?;
     sale.invariant()
 }

@@ -16,7 +16,7 @@ pub struct PayoutFailed<'info> {
     pub oracle: Signer<'info>,
     #[account(
         mut,
-        has_one = oracle @ EnergyError::NotGridOracle,
+        constraint = grid.is_oracle_now(&oracle.key()) @ EnergyError::NotGridOracle,
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
     pub grid: Box<Account<'info, Grid>>,
@@ -44,6 +44,7 @@ pub struct PayoutFailed<'info> {
 pub fn handler(ctx: Context<PayoutFailed>, payout_id: String) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
+    accounts.grid.roll_changes(now)?;
     let sale = &mut accounts.sale;
     let failure = sale.record_failed(&payout_id, now)?;
     let units = sale.units;

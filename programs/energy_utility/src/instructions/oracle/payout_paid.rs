@@ -15,7 +15,7 @@ pub struct PayoutPaid<'info> {
     pub oracle: Signer<'info>,
     #[account(
         mut,
-        has_one = oracle @ EnergyError::NotGridOracle,
+        constraint = grid.is_oracle_now(&oracle.key()) @ EnergyError::NotGridOracle,
         constraint = !grid.paused @ EnergyError::GridPaused,
     )]
     pub grid: Box<Account<'info, Grid>>,
@@ -37,6 +37,7 @@ pub struct PayoutPaid<'info> {
 pub fn handler(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
+    accounts.grid.roll_changes(now)?;
     let sale = &mut accounts.sale;
     sale.record_paid(&payout_id, now)?;
     accounts.resident.unlock(sale.units)?;

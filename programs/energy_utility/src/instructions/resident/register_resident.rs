@@ -60,6 +60,8 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         locked_units: 0,
         index,
         sale_count: 0,
+        meters_owned: 0,
+        open_sales: 0,
         bump: ctx.bumps.resident,
     });
     ctx.accounts.resident_entry.set_inner(DirectoryEntry {

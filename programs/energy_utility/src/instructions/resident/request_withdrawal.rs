@@ -1,7 +1,8 @@
-//! A resident sells coins for dollars: they sign which coins and where the dollars go (the
-//! hash of the processor's payout destination). The coins move to the grid's escrow and a sale
-//! account records the request; only a payout to that destination can take them, and until the
-//! oracle locks them for one, the resident may cancel.
+//! A resident sells coins for dollars: they sign which coins, where the dollars go (the hash of
+//! the processor's payout destination) and the least they accept for them. The coins move to
+//! the grid's escrow and a sale account records the request; only a payout of at least that
+//! much to that destination can take them, and until the oracle locks them for one, the
+//! resident may cancel.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -10,6 +11,7 @@ use crate::coins::hold_in_escrow;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, SaleRequested};
+use crate::math::payout_cents_floor;
 use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
@@ -35,7 +37,12 @@ pub struct RequestWithdrawal<'info> {
         init,
         payer = authority,
         space = 8 + Sale::INIT_SPACE,
-        seeds = [SALE_SEED, resident.key().as_ref(), &resident.sale_count.to_le_bytes()],
+        seeds = [
+            SALE_SEED,
+            resident.key().as_ref(),
+            &resident.index.to_le_bytes(),
+            &resident.sale_count.to_le_bytes(),
+        ],
         bump,
     )]
     pub sale: Box<Account<'info, Sale>>,
@@ -44,8 +51,18 @@ pub struct RequestWithdrawal<'info> {
 }
 
 impl RequestWithdrawal<'_> {
-    pub fn validate(&self, amount_units: u64, destination_hash: &[u8; 32]) -> Result<()> {
+    pub fn validate(
+        &self,
+        amount_units: u64,
+        destination_hash: &[u8; 32],
+        min_cents: u64,
+    ) -> Result<()> {
         require!(amount_units > 0, EnergyError::ZeroAmount);
+        // A floor the coins cannot reach today would leave the sale waiting for a price rise.
+        let now = Clock::get()?.unix_timestamp;
+        let worth = payout_cents_floor(amount_units, self.grid.coin_price_at(now))
+            .ok_or(EnergyError::AmountTooLarge)?;
+        require!(min_cents <= worth, EnergyError::MinimumAboveWorth);
         require!(
             self.coins.amount >= amount_units,
             EnergyError::InsufficientCoins
@@ -58,11 +75,12 @@ impl RequestWithdrawal<'_> {
     }
 }
 
-#[access_control(ctx.accounts.validate(amount_units, &destination_hash))]
+#[access_control(ctx.accounts.validate(amount_units, &destination_hash, min_cents))]
 pub fn handler(
     ctx: Context<RequestWithdrawal>,
     amount_units: u64,
     destination_hash: [u8; 32],
+    min_cents: u64,
 ) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
@@ -77,12 +95,14 @@ pub fn handler(
         status: SaleStatus::Requested,
         destination_hash,
         units: amount_units,
+        min_cents,
         cents: 0,
         coin_price_cents: 0,
         payout_id: String::new(),
         requested_ts: now,
         locked_ts: 0,
         ended_ts: 0,
+        retention_seconds: grid.oracle_limits_at(now).receipt_retention_seconds,
         bump: ctx.bumps.sale,
     });
     hold_in_escrow(grid, &accounts.coins, &mut accounts.escrow, amount_units)?;
@@ -92,6 +112,7 @@ pub fn handler(
         number,
         units: amount_units,
         destination_hash,
+        min_cents,
     });
     grid.invariant()?;
     resident.invariant()?;

@@ -34,6 +34,13 @@ fn grid() -> Grid {
         oracle_limits: limits,
         mint_budget_scaled: limits.full_budget_scaled(),
         mint_budget_ts: 0,
+        receipts_closed_through_ts: i64::MIN,
+        silence_from_epoch: 0,
+        notice_seconds: 0,
+        pending_change: None,
+        pending_admin: Pubkey::default(),
+        prior_from_epoch: 0,
+        older_peak_tariff_units_per_kwh: 0,
         bump: 255,
     }
 }
@@ -177,4 +184,140 @@ fn the_invariant_refuses_a_fee_above_the_cap_in_force_before_or_waiting() {
         params.into_iter().nth(field).unwrap().fee_units = DEFAULT_MAX_FEE_UNITS + 1;
         refused(g.invariant(), EnergyError::FeeAboveCap);
     }
+}
+
+/// A grid with 72 hours' notice, at `now` = 10 hours after genesis.
+fn noticed() -> Grid {
+    Grid {
+        notice_seconds: 72 * 3_600,
+        ..grid()
+    }
+}
+
+#[test]
+fn a_change_applies_from_the_first_epoch_after_the_notice_and_never_to_the_current_one() {
+    let now = 10 * 3_600 + 1_234;
+    assert_eq!(noticed().first_epoch_after_notice(now).unwrap(), 83);
+    // Exactly on an epoch boundary, that epoch is the first.
+    assert_eq!(noticed().first_epoch_after_notice(10 * 3_600).unwrap(), 82);
+    // Without notice: the next epoch, as the epoch in progress keeps its terms.
+    assert_eq!(grid().first_epoch_after_notice(now).unwrap(), 11);
+    assert_eq!(grid().first_epoch_after_notice(10 * 3_600).unwrap(), 11);
+}
+
+#[test]
+fn a_proposed_price_and_oracle_apply_only_once_the_notice_has_passed() {
+    let mut g = noticed();
+    let now = 10 * 3_600;
+    let oracle = Pubkey::new_unique();
+    g.propose_terms(5, oracle, g.oracle_limits, now).unwrap();
+    assert_eq!((g.coin_price_cents, g.coin_price_at(now)), (10, 10));
+    let due = now + 72 * 3_600;
+    assert_eq!(g.coin_price_at(due - 1), 10);
+    assert_eq!((g.coin_price_at(due), g.oracle_at(due)), (5, oracle));
+    assert!(g.roll_changes(due).unwrap());
+    assert_eq!(
+        (g.coin_price_cents, g.oracle, g.pending_change),
+        (5, oracle, None)
+    );
+    g.invariant().unwrap();
+}
+
+#[test]
+fn tightening_the_mint_limit_applies_at_once_and_loosening_waits() {
+    let mut g = noticed();
+    let now = 10 * 3_600;
+    let (price, oracle) = (g.coin_price_cents, g.oracle);
+    let tighter = OracleLimits {
+        mint_limit_units: g.oracle_limits.mint_limit_units / 2,
+        ..g.oracle_limits
+    };
+    g.propose_terms(price, oracle, tighter, now).unwrap();
+    assert_eq!((g.oracle_limits, g.pending_change), (tighter, None));
+    let looser = OracleLimits {
+        mint_limit_units: tighter.mint_limit_units * 4,
+        ..tighter
+    };
+    g.propose_terms(price, oracle, looser, now).unwrap();
+    assert_eq!(g.oracle_limits, tighter);
+    assert_eq!(g.oracle_limits_at(now + 72 * 3_600), looser);
+    // A longer retention waits too: a receipt kept longer changes what may be minted.
+    let mut g = noticed();
+    let oracle = g.oracle;
+    let longer = OracleLimits {
+        receipt_retention_seconds: g.oracle_limits.receipt_retention_seconds + 1,
+        ..g.oracle_limits
+    };
+    g.propose_terms(price, oracle, longer, now).unwrap();
+    assert_ne!(g.oracle_limits, longer);
+    // Proposing the terms in force withdraws what waits.
+    let limits = g.oracle_limits;
+    g.propose_terms(price, oracle, limits, now).unwrap();
+    assert_eq!(g.pending_change, None);
+}
+
+#[test]
+fn a_reading_over_epochs_of_several_tariffs_pays_the_highest() {
+    let mut g = grid();
+    let tariff = |t: u64| EpochParams {
+        tariff_units_per_kwh: t,
+        ..EpochParams::default()
+    };
+    // Tariff 3 from epoch 0, 1 from epoch 5, 2 from epoch 9, 4 pending from epoch 12.
+    for (from, t) in [(5, 1), (9, 2), (12, 4)] {
+        g.pending_params = tariff(t);
+        g.pending_from_epoch = from;
+        g.roll_params(from);
+    }
+    g.pending_params = tariff(4);
+    g.pending_from_epoch = 12;
+    g.params = tariff(2);
+    g.params_from_epoch = 9;
+    g.prior_params = tariff(1);
+    g.prior_from_epoch = 5;
+    g.older_peak_tariff_units_per_kwh = 3;
+    assert_eq!(g.highest_tariff(6, 8), 1);
+    assert_eq!(g.highest_tariff(6, 9), 2);
+    assert_eq!(g.highest_tariff(10, 11), 2);
+    assert_eq!(g.highest_tariff(11, 12), 4);
+    assert_eq!(
+        g.highest_tariff(4, 6),
+        3,
+        "before the sets it keeps: the highest of them"
+    );
+    g.invariant().unwrap();
+}
+
+#[test]
+fn a_payment_dated_at_or_before_a_closed_receipt_is_refused_whatever_the_retention() {
+    let mut g = grid();
+    let now = 100 * 86_400;
+    assert!(g.accepts_payment_at(now - 10 * 86_400, now));
+    g.record_closed_receipt(now - 10 * 86_400);
+    assert!(!g.accepts_payment_at(now - 10 * 86_400, now));
+    assert!(!g.accepts_payment_at(now - 11 * 86_400, now));
+    assert!(g.accepts_payment_at(now - 10 * 86_400 + 1, now));
+}
+
+#[test]
+fn resuming_a_paused_grid_restarts_the_silence_count() {
+    let mut g = grid();
+    g.set_paused(true, 2 * 3_600).unwrap();
+    assert_eq!(g.silence_from_epoch, 0);
+    g.set_paused(false, 5 * 3_600 + 10).unwrap();
+    assert_eq!((g.paused, g.silence_from_epoch), (false, 5));
+}
+
+#[test]
+fn the_last_closed_epoch_uses_that_epochs_own_grace() {
+    let mut g = grid();
+    // Epoch 4 kept a 600 s grace; from epoch 5 the grace is 1,800 s.
+    g.pending_params = EpochParams {
+        grace_seconds: 1_800,
+        ..g.params
+    };
+    g.pending_from_epoch = 5;
+    let now = 5 * 3_600 + 700;
+    assert_eq!(g.last_closed_epoch(now), Some(4));
+    assert_eq!(g.last_closed_epoch(5 * 3_600 + 500), Some(3));
 }
