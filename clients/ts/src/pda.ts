@@ -55,6 +55,17 @@ export const findResidentEntryPda = ({ grid, index }: { grid: Address; index: nu
 /** The record of a payment the oracle applied, by the processor's payment id. */
 export const findReceiptPda = ({ grid, paymentId }: { grid: Address; paymentId: string }) =>
   find([utf8.encode('receipt'), address.encode(grid), idSeed(paymentId)]);
-/** A resident's `number`-th sale of coins for dollars. */
-export const findSalePda = ({ resident, number }: { resident: Address; number: number }) =>
-  find([utf8.encode('sale'), address.encode(resident), u32.encode(number)]);
+/**
+ * The `number`-th sale of coins for dollars of the resident registered at `resident` with
+ * directory index `residentIndex` (`Resident.index`: a resident's id registered again after it
+ * closed never reaches an old sale).
+ */
+export const findSalePda = ({
+  resident,
+  residentIndex,
+  number,
+}: {
+  resident: Address;
+  residentIndex: number;
+  number: number;
+}) => find([utf8.encode('sale'), address.encode(resident), u32.encode(residentIndex), u32.encode(number)]);

@@ -1,8 +1,10 @@
 // The client against a real `deu localnet` (started by cli/tests/ts_client.rs, which sets
-// DEU_RPC_URL and DEU_WS_URL): a grid created, two residents registered, coins bought through
-// the oracle, meters registered, a house funded, an hour reported and settled, earnings
-// collected, the community listed, a meter followed, and a refusal decoded. Amounts are
-// exact: the house uses 3 kWh at 1 k/kWh, the fee is 0.01 k, the roof earns 2.99 k.
+// DEU_RPC_URL and DEU_WS_URL): a grid created with an hour's notice, two residents
+// registered, coins bought through the oracle, meters registered (the roof earning once the
+// notice has passed), a house funded, an hour reported and settled, earnings collected, a
+// change the admin proposed alone vetoed by the owner, the community listed, a meter followed,
+// and a refusal decoded. Amounts are exact: the house uses 3 kWh at 1 k/kWh, the fee is
+// 0.01 k, the roof earns 2.99 k.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import {
@@ -21,6 +23,8 @@ import {
   signTransactionMessageWithSigners,
   getSignatureFromTransaction,
   address,
+  isNone,
+  isSome,
 } from '@solana/kit';
 import {
   ENERGY_UTILITY_ERROR__INSUFFICIENT_COINS,
@@ -45,7 +49,11 @@ import {
   findVaultPda,
   formatK,
   getAddFiatInstruction,
+  getChangeMeterInstruction,
   getCollectEarningsInstruction,
+  getVetoMeterChangeInstruction,
+  isMeterAct,
+  meterAct,
   getEnergyUtilityErrorMessage,
   getFundInstruction,
   getInitializeGridInstruction,
@@ -152,6 +160,7 @@ before(async () => {
       epochSeconds: HOUR,
       maxFeeUnits: parseK('0.1'),
       oracleLimits: { mintLimitUnits: parseK('100000'), mintWindowSeconds: 86_400, receiptRetentionSeconds: 35 * 86_400 },
+      noticeSeconds: HOUR,
     }),
   ]);
 
@@ -208,6 +217,14 @@ before(async () => {
     ]);
     c[meterId] = { meter, gateway };
   }
+
+  // The new roof shares the pool once the grid's notice has passed: move the clock there.
+  const roof = (await fetchMeter(rpc, c['angel-roof'].meter)).data;
+  const { data: grid } = await fetchGrid(rpc, c.grid);
+  const earnsAt = grid.genesisTs + roof.earnsFromEpoch * BigInt(grid.epochSeconds);
+  const now = await clusterTime();
+  assert.ok(earnsAt > now, `the roof earns from epoch ${roof.earnsFromEpoch}, after the notice`);
+  await advanceClock(Number(earnsAt - now) + 1);
 });
 
 test('coins bought through the oracle are in Carol’s account', async () => {
@@ -300,6 +317,34 @@ test('an hour reported, settled and paid out, to the unit', async () => {
   ]);
   assert.equal(await coinBalance(c.angel.resident), parseK('2.99'));
   assert.equal((await fetchMeter(rpc, c['angel-roof'].meter)).data.balanceUnits, 0n);
+});
+
+test('a change the admin proposes alone waits for the notice, and the owner vetoes it', async () => {
+  const house = c['carol-house'].meter;
+  await send(c.admin, [
+    getChangeMeterInstruction({
+      admin: c.admin,
+      grid: c.grid,
+      meter: house,
+      owner: c.carol.resident,
+      coins: c.carol.coins,
+      vault: c.vault,
+      act: meterAct('SetCapacity', { capacityW: 1_000n }),
+    }),
+  ]);
+  const proposed = (await fetchMeter(rpc, house)).data;
+  assert.equal(proposed.capacityW, 20_000n, 'nothing changes before the notice ends');
+  assert.ok(isSome(proposed.pendingChange), 'the proposal is on the meter');
+  const change = proposed.pendingChange.value;
+  assert.ok(isMeterAct('SetCapacity', change.act) && change.act.capacityW === 1_000n);
+  const now = await clusterTime();
+  assert.ok(change.effectiveTs > now && change.effectiveTs <= now + BigInt(HOUR), `effective at ${change.effectiveTs}, now ${now}`);
+  await send(c.carol.wallet, [
+    getVetoMeterChangeInstruction({ authority: c.carol.wallet, grid: c.grid, meter: house, owner: c.carol.resident }),
+  ]);
+  const vetoed = (await fetchMeter(rpc, house)).data;
+  assert.ok(isNone(vetoed.pendingChange));
+  assert.equal(vetoed.capacityW, 20_000n);
 });
 
 test('the community is listed through its directory, in registration order', async () => {

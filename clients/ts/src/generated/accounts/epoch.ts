@@ -85,10 +85,22 @@ export type Epoch = {
   /** Taken from the grid's carry when producers started being paid. */
   carriedInUnits: bigint;
   feeUnits: bigint;
-  /** `charged + carried_in - fee`: what producers share. */
+  /**
+   * What producers share: `charged + carried_in - fee`, but never more than their energy
+   * is worth at the epoch's tariff.
+   */
   distributableUnits: bigint;
+  /**
+   * The pool beyond what the epoch's production is worth at its tariff: carried forward,
+   * so no producer earns more per kWh than the tariff by reporting into an hour when
+   * nobody else produced.
+   */
+  withheldUnits: bigint;
   paidUnits: bigint;
-  /** Rounding remainder (or the whole distributable without producers), back to the carry. */
+  /**
+   * Rounding remainder and what was withheld (or the whole pool without producers), back
+   * to the carry.
+   */
   carriedOutUnits: bigint;
   /**
    * Σproduced / Σconsumed in ‰, set when settled (`u32::MAX` when producers reported
@@ -123,10 +135,22 @@ export type EpochArgs = {
   /** Taken from the grid's carry when producers started being paid. */
   carriedInUnits: number | bigint;
   feeUnits: number | bigint;
-  /** `charged + carried_in - fee`: what producers share. */
+  /**
+   * What producers share: `charged + carried_in - fee`, but never more than their energy
+   * is worth at the epoch's tariff.
+   */
   distributableUnits: number | bigint;
+  /**
+   * The pool beyond what the epoch's production is worth at its tariff: carried forward,
+   * so no producer earns more per kWh than the tariff by reporting into an hour when
+   * nobody else produced.
+   */
+  withheldUnits: number | bigint;
   paidUnits: number | bigint;
-  /** Rounding remainder (or the whole distributable without producers), back to the carry. */
+  /**
+   * Rounding remainder and what was withheld (or the whole pool without producers), back
+   * to the carry.
+   */
   carriedOutUnits: number | bigint;
   /**
    * Σproduced / Σconsumed in ‰, set when settled (`u32::MAX` when producers reported
@@ -160,6 +184,7 @@ export function getEpochEncoder(): FixedSizeEncoder<EpochArgs> {
       ["carriedInUnits", getU64Encoder()],
       ["feeUnits", getU64Encoder()],
       ["distributableUnits", getU64Encoder()],
+      ["withheldUnits", getU64Encoder()],
       ["paidUnits", getU64Encoder()],
       ["carriedOutUnits", getU64Encoder()],
       ["lossRatioPermille", getU32Encoder()],
@@ -191,6 +216,7 @@ export function getEpochDecoder(): FixedSizeDecoder<Epoch> {
     ["carriedInUnits", getU64Decoder()],
     ["feeUnits", getU64Decoder()],
     ["distributableUnits", getU64Decoder()],
+    ["withheldUnits", getU64Decoder()],
     ["paidUnits", getU64Decoder()],
     ["carriedOutUnits", getU64Decoder()],
     ["lossRatioPermille", getU32Decoder()],
@@ -258,5 +284,5 @@ export async function fetchAllMaybeEpoch(
 }
 
 export function getEpochSize(): number {
-  return 223;
+  return 231;
 }

@@ -25,6 +25,8 @@ import {
   getBytesEncoder,
   getI64Decoder,
   getI64Encoder,
+  getOptionDecoder,
+  getOptionEncoder,
   getStructDecoder,
   getStructEncoder,
   getU128Decoder,
@@ -48,15 +50,21 @@ import {
   type FetchAccountsConfig,
   type MaybeAccount,
   type MaybeEncodedAccount,
+  type Option,
+  type OptionOrNullable,
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
   getEpochParamsDecoder,
   getEpochParamsEncoder,
+  getGridChangeDecoder,
+  getGridChangeEncoder,
   getOracleLimitsDecoder,
   getOracleLimitsEncoder,
   type EpochParams,
   type EpochParamsArgs,
+  type GridChange,
+  type GridChangeArgs,
   type OracleLimits,
   type OracleLimitsArgs,
 } from "../types";
@@ -121,6 +129,36 @@ export type Grid = {
    */
   mintBudgetScaled: bigint;
   mintBudgetTs: bigint;
+  /**
+   * The latest payment time of any receipt closed so far: a payment dated at or before it
+   * is refused whatever the retention is now, since its receipt may be gone.
+   */
+  receiptsClosedThroughTs: bigint;
+  /**
+   * Silence counts from this epoch on: the epoch the grid was last resumed in (a paused
+   * grid refuses every report, so the epochs of a pause are nobody's silence).
+   */
+  silenceFromEpoch: bigint;
+  /**
+   * How long what the admin alone changes waits before it applies (the grid's economics, a
+   * resident's meter, a new producer's earnings): fixed at creation, so residents know the
+   * rule they joined under.
+   */
+  noticeSeconds: number;
+  /** The price, oracle or oracle limits the admin proposed, waiting for their notice to end. */
+  pendingChange: Option<GridChange>;
+  /**
+   * The wallet the admin offered its role to (a multisig, say); it becomes the admin when
+   * it accepts. `Pubkey::default()` when no handover is offered.
+   */
+  pendingAdmin: Address;
+  /**
+   * First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
+   * reading that covers many epochs be billed at the highest tariff among them.
+   */
+  priorFromEpoch: bigint;
+  /** The highest tariff of every parameter set before `prior_from_epoch`. */
+  olderPeakTariffUnitsPerKwh: bigint;
   bump: number;
 };
 
@@ -175,6 +213,36 @@ export type GridArgs = {
    */
   mintBudgetScaled: number | bigint;
   mintBudgetTs: number | bigint;
+  /**
+   * The latest payment time of any receipt closed so far: a payment dated at or before it
+   * is refused whatever the retention is now, since its receipt may be gone.
+   */
+  receiptsClosedThroughTs: number | bigint;
+  /**
+   * Silence counts from this epoch on: the epoch the grid was last resumed in (a paused
+   * grid refuses every report, so the epochs of a pause are nobody's silence).
+   */
+  silenceFromEpoch: number | bigint;
+  /**
+   * How long what the admin alone changes waits before it applies (the grid's economics, a
+   * resident's meter, a new producer's earnings): fixed at creation, so residents know the
+   * rule they joined under.
+   */
+  noticeSeconds: number;
+  /** The price, oracle or oracle limits the admin proposed, waiting for their notice to end. */
+  pendingChange: OptionOrNullable<GridChangeArgs>;
+  /**
+   * The wallet the admin offered its role to (a multisig, say); it becomes the admin when
+   * it accepts. `Pubkey::default()` when no handover is offered.
+   */
+  pendingAdmin: Address;
+  /**
+   * First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
+   * reading that covers many epochs be billed at the highest tariff among them.
+   */
+  priorFromEpoch: number | bigint;
+  /** The highest tariff of every parameter set before `prior_from_epoch`. */
+  olderPeakTariffUnitsPerKwh: number | bigint;
   bump: number;
 };
 
@@ -210,6 +278,13 @@ export function getGridEncoder(): Encoder<GridArgs> {
       ["oracleLimits", getOracleLimitsEncoder()],
       ["mintBudgetScaled", getU128Encoder()],
       ["mintBudgetTs", getI64Encoder()],
+      ["receiptsClosedThroughTs", getI64Encoder()],
+      ["silenceFromEpoch", getU64Encoder()],
+      ["noticeSeconds", getU32Encoder()],
+      ["pendingChange", getOptionEncoder(getGridChangeEncoder())],
+      ["pendingAdmin", getAddressEncoder()],
+      ["priorFromEpoch", getU64Encoder()],
+      ["olderPeakTariffUnitsPerKwh", getU64Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: GRID_DISCRIMINATOR }),
@@ -247,6 +322,13 @@ export function getGridDecoder(): Decoder<Grid> {
     ["oracleLimits", getOracleLimitsDecoder()],
     ["mintBudgetScaled", getU128Decoder()],
     ["mintBudgetTs", getI64Decoder()],
+    ["receiptsClosedThroughTs", getI64Decoder()],
+    ["silenceFromEpoch", getU64Decoder()],
+    ["noticeSeconds", getU32Decoder()],
+    ["pendingChange", getOptionDecoder(getGridChangeDecoder())],
+    ["pendingAdmin", getAddressDecoder()],
+    ["priorFromEpoch", getU64Decoder()],
+    ["olderPeakTariffUnitsPerKwh", getU64Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

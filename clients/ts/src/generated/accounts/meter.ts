@@ -27,6 +27,8 @@ import {
   getBytesEncoder,
   getI32Decoder,
   getI32Encoder,
+  getOptionDecoder,
+  getOptionEncoder,
   getStructDecoder,
   getStructEncoder,
   getU32Decoder,
@@ -48,15 +50,21 @@ import {
   type FetchAccountsConfig,
   type MaybeAccount,
   type MaybeEncodedAccount,
+  type Option,
+  type OptionOrNullable,
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
   getMeterKindDecoder,
   getMeterKindEncoder,
+  getPendingMeterChangeDecoder,
+  getPendingMeterChangeEncoder,
   getReadingDecoder,
   getReadingEncoder,
   type MeterKind,
   type MeterKindArgs,
+  type PendingMeterChange,
+  type PendingMeterChangeArgs,
   type Reading,
   type ReadingArgs,
 } from "../types";
@@ -94,6 +102,12 @@ export type Meter = {
   committedUnits: bigint;
   /** Consumers: what settlement could not charge; paid off first by the next funding. */
   debtUnits: bigint;
+  /**
+   * Consumers: what the energy of kept registers (reported while the ring was full, beyond
+   * `register_wh`) will cost at the tariff it was reported at; it becomes a reading once the
+   * crank catches up. It counts against the balance like `committed_units`.
+   */
+  deferredUnits: bigint;
   lifetimeWh: bigint;
   /** Consumers: coins charged over the meter's life. Producers: coins earned. */
   lifetimeUnits: bigint;
@@ -123,6 +137,16 @@ export type Meter = {
   index: number;
   /** Who paid this account's rent (the admin who registered it); closing returns it. */
   rentPayer: Address;
+  /**
+   * Readings count (and producers earn) from this epoch on: a new producer waits for the
+   * grid's notice, so residents see it coming before it shares their pool.
+   */
+  earnsFromEpoch: bigint;
+  /**
+   * What the admin alone proposed for this meter, waiting for the grid's notice; the
+   * owner may veto it meanwhile.
+   */
+  pendingChange: Option<PendingMeterChange>;
   bump: number;
 };
 
@@ -150,6 +174,12 @@ export type MeterArgs = {
   committedUnits: number | bigint;
   /** Consumers: what settlement could not charge; paid off first by the next funding. */
   debtUnits: number | bigint;
+  /**
+   * Consumers: what the energy of kept registers (reported while the ring was full, beyond
+   * `register_wh`) will cost at the tariff it was reported at; it becomes a reading once the
+   * crank catches up. It counts against the balance like `committed_units`.
+   */
+  deferredUnits: number | bigint;
   lifetimeWh: number | bigint;
   /** Consumers: coins charged over the meter's life. Producers: coins earned. */
   lifetimeUnits: number | bigint;
@@ -179,6 +209,16 @@ export type MeterArgs = {
   index: number;
   /** Who paid this account's rent (the admin who registered it); closing returns it. */
   rentPayer: Address;
+  /**
+   * Readings count (and producers earn) from this epoch on: a new producer waits for the
+   * grid's notice, so residents see it coming before it shares their pool.
+   */
+  earnsFromEpoch: number | bigint;
+  /**
+   * What the admin alone proposed for this meter, waiting for the grid's notice; the
+   * owner may veto it meanwhile.
+   */
+  pendingChange: OptionOrNullable<PendingMeterChangeArgs>;
   bump: number;
 };
 
@@ -200,6 +240,7 @@ export function getMeterEncoder(): Encoder<MeterArgs> {
       ["balanceUnits", getU64Encoder()],
       ["committedUnits", getU64Encoder()],
       ["debtUnits", getU64Encoder()],
+      ["deferredUnits", getU64Encoder()],
       ["lifetimeWh", getU64Encoder()],
       ["lifetimeUnits", getU64Encoder()],
       ["lifetimeFundedUnits", getU64Encoder()],
@@ -213,6 +254,8 @@ export function getMeterEncoder(): Encoder<MeterArgs> {
       ["silent", getBooleanEncoder()],
       ["index", getU32Encoder()],
       ["rentPayer", getAddressEncoder()],
+      ["earnsFromEpoch", getU64Encoder()],
+      ["pendingChange", getOptionEncoder(getPendingMeterChangeEncoder())],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: METER_DISCRIMINATOR }),
@@ -236,6 +279,7 @@ export function getMeterDecoder(): Decoder<Meter> {
     ["balanceUnits", getU64Decoder()],
     ["committedUnits", getU64Decoder()],
     ["debtUnits", getU64Decoder()],
+    ["deferredUnits", getU64Decoder()],
     ["lifetimeWh", getU64Decoder()],
     ["lifetimeUnits", getU64Decoder()],
     ["lifetimeFundedUnits", getU64Decoder()],
@@ -249,6 +293,8 @@ export function getMeterDecoder(): Decoder<Meter> {
     ["silent", getBooleanDecoder()],
     ["index", getU32Decoder()],
     ["rentPayer", getAddressDecoder()],
+    ["earnsFromEpoch", getU64Decoder()],
+    ["pendingChange", getOptionDecoder(getPendingMeterChangeDecoder())],
     ["bump", getU8Decoder()],
   ]);
 }

@@ -68,6 +68,11 @@ export type Receipt = {
   appliedTs: bigint;
   /** Who paid the rent (the oracle); closing returns it. */
   rentPayer: Address;
+  /**
+   * The grid's receipt retention when the payment applied: the receipt is kept at least
+   * that long, whatever the retention becomes.
+   */
+  retentionSeconds: number;
   bump: number;
 };
 
@@ -83,6 +88,11 @@ export type ReceiptArgs = {
   appliedTs: number | bigint;
   /** Who paid the rent (the oracle); closing returns it. */
   rentPayer: Address;
+  /**
+   * The grid's receipt retention when the payment applied: the receipt is kept at least
+   * that long, whatever the retention becomes.
+   */
+  retentionSeconds: number;
   bump: number;
 };
 
@@ -99,6 +109,7 @@ export function getReceiptEncoder(): Encoder<ReceiptArgs> {
       ["eventTs", getI64Encoder()],
       ["appliedTs", getI64Encoder()],
       ["rentPayer", getAddressEncoder()],
+      ["retentionSeconds", getU32Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RECEIPT_DISCRIMINATOR }),
@@ -117,6 +128,7 @@ export function getReceiptDecoder(): Decoder<Receipt> {
     ["eventTs", getI64Decoder()],
     ["appliedTs", getI64Decoder()],
     ["rentPayer", getAddressDecoder()],
+    ["retentionSeconds", getU32Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

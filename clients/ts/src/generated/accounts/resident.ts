@@ -72,6 +72,13 @@ export type Resident = {
   index: number;
   /** Sales requested so far: the next sale's number. */
   saleCount: number;
+  /**
+   * Meters the resident owns: it can close only when it owns none (a new resident under
+   * its id would otherwise inherit them).
+   */
+  metersOwned: number;
+  /** Sale accounts not closed yet (requested, locked, or ended within the retention). */
+  openSales: number;
   bump: number;
 };
 
@@ -93,6 +100,13 @@ export type ResidentArgs = {
   index: number;
   /** Sales requested so far: the next sale's number. */
   saleCount: number;
+  /**
+   * Meters the resident owns: it can close only when it owns none (a new resident under
+   * its id would otherwise inherit them).
+   */
+  metersOwned: number;
+  /** Sale accounts not closed yet (requested, locked, or ended within the retention). */
+  openSales: number;
   bump: number;
 };
 
@@ -109,6 +123,8 @@ export function getResidentEncoder(): Encoder<ResidentArgs> {
       ["lockedUnits", getU64Encoder()],
       ["index", getU32Encoder()],
       ["saleCount", getU32Encoder()],
+      ["metersOwned", getU32Encoder()],
+      ["openSales", getU32Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RESIDENT_DISCRIMINATOR }),
@@ -127,6 +143,8 @@ export function getResidentDecoder(): Decoder<Resident> {
     ["lockedUnits", getU64Decoder()],
     ["index", getU32Decoder()],
     ["saleCount", getU32Decoder()],
+    ["metersOwned", getU32Decoder()],
+    ["openSales", getU32Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

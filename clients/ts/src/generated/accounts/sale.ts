@@ -74,6 +74,8 @@ export type Sale = {
   destinationHash: ReadonlyUint8Array;
   /** The coins sold. */
   units: bigint;
+  /** The least the resident accepts for them, as they signed it: a lock for less is refused. */
+  minCents: bigint;
   /** Set when locked: the dollars the payout pays, and the coin price they were computed at. */
   cents: bigint;
   coinPriceCents: bigint;
@@ -83,6 +85,11 @@ export type Sale = {
   lockedTs: bigint;
   /** When the payout ended (paid, returned or reversed). */
   endedTs: bigint;
+  /**
+   * The grid's receipt retention when the sale was requested: the sale is kept at least
+   * that long after it ends, whatever the retention becomes.
+   */
+  retentionSeconds: number;
   bump: number;
 };
 
@@ -98,6 +105,8 @@ export type SaleArgs = {
   destinationHash: ReadonlyUint8Array;
   /** The coins sold. */
   units: number | bigint;
+  /** The least the resident accepts for them, as they signed it: a lock for less is refused. */
+  minCents: number | bigint;
   /** Set when locked: the dollars the payout pays, and the coin price they were computed at. */
   cents: number | bigint;
   coinPriceCents: number | bigint;
@@ -107,6 +116,11 @@ export type SaleArgs = {
   lockedTs: number | bigint;
   /** When the payout ended (paid, returned or reversed). */
   endedTs: number | bigint;
+  /**
+   * The grid's receipt retention when the sale was requested: the sale is kept at least
+   * that long after it ends, whatever the retention becomes.
+   */
+  retentionSeconds: number;
   bump: number;
 };
 
@@ -122,12 +136,14 @@ export function getSaleEncoder(): Encoder<SaleArgs> {
       ["status", getSaleStatusEncoder()],
       ["destinationHash", fixEncoderSize(getBytesEncoder(), 32)],
       ["units", getU64Encoder()],
+      ["minCents", getU64Encoder()],
       ["cents", getU64Encoder()],
       ["coinPriceCents", getU64Encoder()],
       ["payoutId", addEncoderSizePrefix(getUtf8Encoder(), getU32Encoder())],
       ["requestedTs", getI64Encoder()],
       ["lockedTs", getI64Encoder()],
       ["endedTs", getI64Encoder()],
+      ["retentionSeconds", getU32Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: SALE_DISCRIMINATOR }),
@@ -145,12 +161,14 @@ export function getSaleDecoder(): Decoder<Sale> {
     ["status", getSaleStatusDecoder()],
     ["destinationHash", fixDecoderSize(getBytesDecoder(), 32)],
     ["units", getU64Decoder()],
+    ["minCents", getU64Decoder()],
     ["cents", getU64Decoder()],
     ["coinPriceCents", getU64Decoder()],
     ["payoutId", addDecoderSizePrefix(getUtf8Decoder(), getU32Decoder())],
     ["requestedTs", getI64Decoder()],
     ["lockedTs", getI64Decoder()],
     ["endedTs", getI64Decoder()],
+    ["retentionSeconds", getU32Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

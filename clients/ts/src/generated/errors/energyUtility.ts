@@ -150,11 +150,28 @@ export const ENERGY_UTILITY_ERROR__INVALID_READING_RULES = 0x17b1; // 6065
 export const ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE = 0x17b2; // 6066
 /** LookupTableBeyondMeters: The grid has no meters for that lookup table yet */
 export const ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS = 0x17b3; // 6067
+/** PriceFellSinceSale: The sale's coins are now worth less than the least the resident accepted: they may cancel it and sign again */
+export const ENERGY_UTILITY_ERROR__PRICE_FELL_SINCE_SALE = 0x17b4; // 6068
+/** MeterHasDeferredEnergy: The meter reported energy that waits for the crank to settle its readings first */
+export const ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY = 0x17b5; // 6069
+/** MinimumAboveWorth: The least accepted for the sale is more than its coins are worth at the grid's price */
+export const ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH = 0x17b6; // 6070
+/** InvalidNotice: The notice period must be at most a year */
+export const ENERGY_UTILITY_ERROR__INVALID_NOTICE = 0x17b7; // 6071
+/** NoPendingChange: Nothing is waiting for its notice to end */
+export const ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE = 0x17b8; // 6072
+/** ChangeNotDue: The change's notice period has not ended yet */
+export const ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE = 0x17b9; // 6073
+/** NotPendingAdmin: Only the wallet the admin role was offered to may accept it */
+export const ENERGY_UTILITY_ERROR__NOT_PENDING_ADMIN = 0x17ba; // 6074
+/** ResidentNotEmpty: The resident still holds coins, owns meters or has sales not yet closed */
+export const ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY = 0x17bb; // 6075
 
 export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_UNIT
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_TOO_LARGE
+  | typeof ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE
   | typeof ENERGY_UTILITY_ERROR__CLOCK_BEFORE_GENESIS
   | typeof ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED
   | typeof ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH
@@ -173,6 +190,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__INVALID_GRACE_WINDOW
   | typeof ENERGY_UTILITY_ERROR__INVALID_ID
   | typeof ENERGY_UTILITY_ERROR__INVALID_METER_LIMIT
+  | typeof ENERGY_UTILITY_ERROR__INVALID_NOTICE
   | typeof ENERGY_UTILITY_ERROR__INVALID_ORACLE_LIMITS
   | typeof ENERGY_UTILITY_ERROR__INVALID_PAYMENT_ID
   | typeof ENERGY_UTILITY_ERROR__INVALID_POSITION
@@ -181,31 +199,37 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__LABEL_TOO_LONG
   | typeof ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS
   | typeof ENERGY_UTILITY_ERROR__MATH_OVERFLOW
+  | typeof ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_NO_READING
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS
   | typeof ENERGY_UTILITY_ERROR__METER_INACTIVE
   | typeof ENERGY_UTILITY_ERROR__METER_NOT_SILENT
   | typeof ENERGY_UTILITY_ERROR__METER_NOT_WRITABLE
   | typeof ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE
+  | typeof ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH
   | typeof ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED
   | typeof ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION
+  | typeof ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN
   | typeof ENERGY_UTILITY_ERROR__NOT_GRID_ORACLE
   | typeof ENERGY_UTILITY_ERROR__NOTHING_TO_COLLECT
+  | typeof ENERGY_UTILITY_ERROR__NOT_PENDING_ADMIN
   | typeof ENERGY_UTILITY_ERROR__NOT_PRODUCER_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_RESIDENT_OWNER
   | typeof ENERGY_UTILITY_ERROR__PAYMENT_ALREADY_PROCESSED
   | typeof ENERGY_UTILITY_ERROR__PAYMENT_OUTSIDE_RETENTION
   | typeof ENERGY_UTILITY_ERROR__PAYOUT_ALREADY_FAILED
+  | typeof ENERGY_UTILITY_ERROR__PRICE_FELL_SINCE_SALE
   | typeof ENERGY_UTILITY_ERROR__QUOTE_MISMATCH
   | typeof ENERGY_UTILITY_ERROR__READING_OUT_OF_ORDER
   | typeof ENERGY_UTILITY_ERROR__READING_OVER_CAPACITY
   | typeof ENERGY_UTILITY_ERROR__READING_OVER_LIMIT
   | typeof ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED
   | typeof ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS
+  | typeof ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY
   | typeof ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED
   | typeof ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED
   | typeof ENERGY_UTILITY_ERROR__SALE_STILL_OPEN
@@ -227,6 +251,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT]: `The coins are worth less than one cent`,
     [ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_UNIT]: `The amount is less than one coin base unit at the current price`,
     [ENERGY_UTILITY_ERROR__AMOUNT_TOO_LARGE]: `The amount is too large`,
+    [ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE]: `The change's notice period has not ended yet`,
     [ENERGY_UTILITY_ERROR__CLOCK_BEFORE_GENESIS]: `The cluster clock is before the grid's first epoch`,
     [ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED]: `Settlement would break conservation: charged != fee + payouts + carried`,
     [ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH]: `A meter appears twice in the settlement batch`,
@@ -245,6 +270,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__INVALID_GRACE_WINDOW]: `The grace window for late reports must be shorter than an epoch`,
     [ENERGY_UTILITY_ERROR__INVALID_ID]: `Ids and names must be 1 to 32 characters of letters, digits, '-', '_' or '.'`,
     [ENERGY_UTILITY_ERROR__INVALID_METER_LIMIT]: `The per-epoch meter limit must be more than zero Wh`,
+    [ENERGY_UTILITY_ERROR__INVALID_NOTICE]: `The notice period must be at most a year`,
     [ENERGY_UTILITY_ERROR__INVALID_ORACLE_LIMITS]: `The oracle's mint limit and window must be more than zero, and receipts kept at least 4 days`,
     [ENERGY_UTILITY_ERROR__INVALID_PAYMENT_ID]: `The payment id must be 1 to 32 bytes`,
     [ENERGY_UTILITY_ERROR__INVALID_POSITION]: `Latitude must be within ±90° and longitude within ±180°`,
@@ -253,31 +279,37 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__LABEL_TOO_LONG]: `Meter label is longer than 64 bytes`,
     [ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS]: `The grid has no meters for that lookup table yet`,
     [ENERGY_UTILITY_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
+    [ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY]: `The meter reported energy that waits for the crank to settle its readings first`,
     [ENERGY_UTILITY_ERROR__METER_HAS_NO_READING]: `A meter in the settlement batch has no reading for this epoch`,
     [ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS]: `The meter has readings the crank has not settled yet`,
     [ENERGY_UTILITY_ERROR__METER_INACTIVE]: `The meter is deactivated`,
     [ENERGY_UTILITY_ERROR__METER_NOT_SILENT]: `The meter has reported recently enough, or is already disconnected for its silence`,
     [ENERGY_UTILITY_ERROR__METER_NOT_WRITABLE]: `Meter accounts in a settlement batch must be writable`,
     [ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE]: `Only a deactivated meter can be closed`,
+    [ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH]: `The least accepted for the sale is more than its coins are worth at the grid's price`,
     [ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED]: `Minting this would exceed the grid's mint limit for its window; retry later`,
     [ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION]: `A sale needs a payout destination`,
+    [ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE]: `Nothing is waiting for its notice to end`,
     [ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE]: `The account is not an address lookup table`,
     [ENERGY_UTILITY_ERROR__NOT_A_METER]: `A settlement account is not a meter of this program`,
     [ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER]: `Only consumer meters can be funded`,
     [ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN]: `Only the grid's admin may do this`,
     [ENERGY_UTILITY_ERROR__NOT_GRID_ORACLE]: `Only the grid's payment oracle may do this`,
     [ENERGY_UTILITY_ERROR__NOTHING_TO_COLLECT]: `The meter has no earnings to collect`,
+    [ENERGY_UTILITY_ERROR__NOT_PENDING_ADMIN]: `Only the wallet the admin role was offered to may accept it`,
     [ENERGY_UTILITY_ERROR__NOT_PRODUCER_METER]: `Only producer meters earn payouts`,
     [ENERGY_UTILITY_ERROR__NOT_RESIDENT_OWNER]: `This wallet is not the resident's owner`,
     [ENERGY_UTILITY_ERROR__PAYMENT_ALREADY_PROCESSED]: `This payment was already applied`,
     [ENERGY_UTILITY_ERROR__PAYMENT_OUTSIDE_RETENTION]: `The payment's time is outside the grid's receipt retention window`,
     [ENERGY_UTILITY_ERROR__PAYOUT_ALREADY_FAILED]: `The payout already failed and its coins were returned`,
+    [ENERGY_UTILITY_ERROR__PRICE_FELL_SINCE_SALE]: `The sale's coins are now worth less than the least the resident accepted: they may cancel it and sign again`,
     [ENERGY_UTILITY_ERROR__QUOTE_MISMATCH]: `The payout amount is not what the sale's coins are worth at the grid's price`,
     [ENERGY_UTILITY_ERROR__READING_OUT_OF_ORDER]: `The meter already reported a later epoch`,
     [ENERGY_UTILITY_ERROR__READING_OVER_CAPACITY]: `The reading is more than the meter's capacity could deliver in the hours it covers`,
     [ENERGY_UTILITY_ERROR__READING_OVER_LIMIT]: `The reading is above the grid's per-epoch limit for one meter`,
     [ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED]: `The receipt is still kept for replay protection`,
     [ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS]: `The meter's register went backwards; a replaced meter needs the admin to record its new register`,
+    [ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY]: `The resident still holds coins, owns meters or has sales not yet closed`,
     [ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED]: `The sale is not locked for a payout`,
     [ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED]: `The sale is no longer waiting: it is locked for a payout or ended`,
     [ENERGY_UTILITY_ERROR__SALE_STILL_OPEN]: `The sale has not ended, or is still kept for late payout events`,

@@ -72,7 +72,7 @@ export type CloseMeterInstruction<
         ? WritableAccount<TAccountMeterEntry>
         : TAccountMeterEntry,
       TAccountOwner extends string
-        ? ReadonlyAccount<TAccountOwner>
+        ? WritableAccount<TAccountOwner>
         : TAccountOwner,
       TAccountCoins extends string
         ? WritableAccount<TAccountCoins>
@@ -185,7 +185,7 @@ export function getCloseMeterInstruction<
     grid: { value: input.grid ?? null, isWritable: true },
     meter: { value: input.meter ?? null, isWritable: true },
     meterEntry: { value: input.meterEntry ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
     rentPayer: { value: input.rentPayer ?? null, isWritable: true },

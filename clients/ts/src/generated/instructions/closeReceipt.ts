@@ -29,7 +29,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlyUint8Array,
   type WritableAccount,
 } from "@solana/kit";
@@ -57,7 +56,7 @@ export type CloseReceiptInstruction<
   InstructionWithAccounts<
     [
       TAccountGrid extends string
-        ? ReadonlyAccount<TAccountGrid>
+        ? WritableAccount<TAccountGrid>
         : TAccountGrid,
       TAccountReceipt extends string
         ? WritableAccount<TAccountReceipt>
@@ -134,7 +133,7 @@ export function getCloseReceiptInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    grid: { value: input.grid ?? null, isWritable: false },
+    grid: { value: input.grid ?? null, isWritable: true },
     receipt: { value: input.receipt ?? null, isWritable: true },
     rentPayer: { value: input.rentPayer ?? null, isWritable: true },
   };

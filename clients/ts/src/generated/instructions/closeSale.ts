@@ -41,6 +41,7 @@ export function getCloseSaleDiscriminatorBytes() {
 export type CloseSaleInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountGrid extends string | AccountMeta<string> = string,
+  TAccountResident extends string | AccountMeta<string> = string,
   TAccountSale extends string | AccountMeta<string> = string,
   TAccountRentPayer extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -51,6 +52,9 @@ export type CloseSaleInstruction<
       TAccountGrid extends string
         ? ReadonlyAccount<TAccountGrid>
         : TAccountGrid,
+      TAccountResident extends string
+        ? WritableAccount<TAccountResident>
+        : TAccountResident,
       TAccountSale extends string
         ? WritableAccount<TAccountSale>
         : TAccountSale,
@@ -90,25 +94,34 @@ export function getCloseSaleInstructionDataCodec(): FixedSizeCodec<
 
 export type CloseSaleInput<
   TAccountGrid extends string = string,
+  TAccountResident extends string = string,
   TAccountSale extends string = string,
   TAccountRentPayer extends string = string,
 > = {
   grid: Address<TAccountGrid>;
+  resident: Address<TAccountResident>;
   sale: Address<TAccountSale>;
   rentPayer: Address<TAccountRentPayer>;
 };
 
 export function getCloseSaleInstruction<
   TAccountGrid extends string,
+  TAccountResident extends string,
   TAccountSale extends string,
   TAccountRentPayer extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
-  input: CloseSaleInput<TAccountGrid, TAccountSale, TAccountRentPayer>,
+  input: CloseSaleInput<
+    TAccountGrid,
+    TAccountResident,
+    TAccountSale,
+    TAccountRentPayer
+  >,
   config?: { programAddress?: TProgramAddress },
 ): CloseSaleInstruction<
   TProgramAddress,
   TAccountGrid,
+  TAccountResident,
   TAccountSale,
   TAccountRentPayer
 > {
@@ -119,6 +132,7 @@ export function getCloseSaleInstruction<
   // Original accounts.
   const originalAccounts = {
     grid: { value: input.grid ?? null, isWritable: false },
+    resident: { value: input.resident ?? null, isWritable: true },
     sale: { value: input.sale ?? null, isWritable: true },
     rentPayer: { value: input.rentPayer ?? null, isWritable: true },
   };
@@ -131,6 +145,7 @@ export function getCloseSaleInstruction<
   return Object.freeze({
     accounts: [
       getAccountMeta(accounts.grid),
+      getAccountMeta(accounts.resident),
       getAccountMeta(accounts.sale),
       getAccountMeta(accounts.rentPayer),
     ],
@@ -139,6 +154,7 @@ export function getCloseSaleInstruction<
   } as CloseSaleInstruction<
     TProgramAddress,
     TAccountGrid,
+    TAccountResident,
     TAccountSale,
     TAccountRentPayer
   >);
@@ -151,8 +167,9 @@ export type ParsedCloseSaleInstruction<
   programAddress: Address<TProgram>;
   accounts: {
     grid: TAccountMetas[0];
-    sale: TAccountMetas[1];
-    rentPayer: TAccountMetas[2];
+    resident: TAccountMetas[1];
+    sale: TAccountMetas[2];
+    rentPayer: TAccountMetas[3];
   };
   data: CloseSaleInstructionData;
 };
@@ -165,7 +182,7 @@ export function parseCloseSaleInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCloseSaleInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 3) {
+  if (instruction.accounts.length < 4) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -179,6 +196,7 @@ export function parseCloseSaleInstruction<
     programAddress: instruction.programAddress,
     accounts: {
       grid: getNextAccount(),
+      resident: getNextAccount(),
       sale: getNextAccount(),
       rentPayer: getNextAccount(),
     },

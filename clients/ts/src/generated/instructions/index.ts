@@ -6,29 +6,33 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./acceptAdmin";
 export * from "./addFiat";
+export * from "./applyGridChanges";
+export * from "./applyMeterChange";
+export * from "./cancelGridChanges";
 export * from "./cancelWithdrawal";
+export * from "./changeMeter";
 export * from "./closeEpoch";
 export * from "./closeMeter";
 export * from "./closeReceipt";
+export * from "./closeResident";
 export * from "./closeSale";
 export * from "./collectEarnings";
 export * from "./collectFees";
-export * from "./deactivateMeter";
 export * from "./disconnectSilent";
 export * from "./fund";
 export * from "./initializeGrid";
 export * from "./lockWithdrawal";
 export * from "./payoutFailed";
 export * from "./payoutPaid";
+export * from "./proposeAdmin";
 export * from "./recordLookupTable";
 export * from "./registerMeter";
 export * from "./registerResident";
-export * from "./replaceMeterRegister";
 export * from "./report";
 export * from "./requestWithdrawal";
-export * from "./rotateGateway";
-export * from "./setMeterCapacity";
 export * from "./setPaused";
 export * from "./settle";
 export * from "./updateGrid";
+export * from "./vetoMeterChange";

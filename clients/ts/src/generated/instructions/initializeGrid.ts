@@ -134,6 +134,8 @@ export type InitializeGridInstructionData = {
   /** The highest fee this grid may ever charge: fixed here, for good. */
   maxFeeUnits: bigint;
   oracleLimits: OracleLimits;
+  /** How long what the admin alone changes waits before it applies: fixed here, for good. */
+  noticeSeconds: number;
 };
 
 export type InitializeGridInstructionDataArgs = {
@@ -145,6 +147,8 @@ export type InitializeGridInstructionDataArgs = {
   /** The highest fee this grid may ever charge: fixed here, for good. */
   maxFeeUnits: number | bigint;
   oracleLimits: OracleLimitsArgs;
+  /** How long what the admin alone changes waits before it applies: fixed here, for good. */
+  noticeSeconds: number;
 };
 
 export function getInitializeGridInstructionDataEncoder(): Encoder<InitializeGridInstructionDataArgs> {
@@ -158,6 +162,7 @@ export function getInitializeGridInstructionDataEncoder(): Encoder<InitializeGri
       ["epochSeconds", getU32Encoder()],
       ["maxFeeUnits", getU64Encoder()],
       ["oracleLimits", getOracleLimitsEncoder()],
+      ["noticeSeconds", getU32Encoder()],
     ]),
     (value) => ({ ...value, discriminator: INITIALIZE_GRID_DISCRIMINATOR }),
   );
@@ -173,6 +178,7 @@ export function getInitializeGridInstructionDataDecoder(): Decoder<InitializeGri
     ["epochSeconds", getU32Decoder()],
     ["maxFeeUnits", getU64Decoder()],
     ["oracleLimits", getOracleLimitsDecoder()],
+    ["noticeSeconds", getU32Decoder()],
   ]);
 }
 
@@ -213,6 +219,7 @@ export type InitializeGridAsyncInput<
   epochSeconds: InitializeGridInstructionDataArgs["epochSeconds"];
   maxFeeUnits: InitializeGridInstructionDataArgs["maxFeeUnits"];
   oracleLimits: InitializeGridInstructionDataArgs["oracleLimits"];
+  noticeSeconds: InitializeGridInstructionDataArgs["noticeSeconds"];
 };
 
 export async function getInitializeGridInstructionAsync<
@@ -370,6 +377,7 @@ export type InitializeGridInput<
   epochSeconds: InitializeGridInstructionDataArgs["epochSeconds"];
   maxFeeUnits: InitializeGridInstructionDataArgs["maxFeeUnits"];
   oracleLimits: InitializeGridInstructionDataArgs["oracleLimits"];
+  noticeSeconds: InitializeGridInstructionDataArgs["noticeSeconds"];
 };
 
 export function getInitializeGridInstruction<

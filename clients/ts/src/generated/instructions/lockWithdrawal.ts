@@ -26,7 +26,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -61,7 +60,7 @@ export type LockWithdrawalInstruction<
             AccountSignerMeta<TAccountOracle>
         : TAccountOracle,
       TAccountGrid extends string
-        ? ReadonlyAccount<TAccountGrid>
+        ? WritableAccount<TAccountGrid>
         : TAccountGrid,
       TAccountResident extends string
         ? WritableAccount<TAccountResident>
@@ -155,7 +154,7 @@ export function getLockWithdrawalInstruction<
   // Original accounts.
   const originalAccounts = {
     oracle: { value: input.oracle ?? null, isWritable: false },
-    grid: { value: input.grid ?? null, isWritable: false },
+    grid: { value: input.grid ?? null, isWritable: true },
     resident: { value: input.resident ?? null, isWritable: true },
     sale: { value: input.sale ?? null, isWritable: true },
   };

@@ -83,7 +83,7 @@ export type RegisterMeterInstruction<
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
       TAccountOwner extends string
-        ? ReadonlyAccount<TAccountOwner>
+        ? WritableAccount<TAccountOwner>
         : TAccountOwner,
       TAccountMeter extends string
         ? WritableAccount<TAccountMeter>
@@ -225,7 +225,7 @@ export function getRegisterMeterInstruction<
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: true },
     grid: { value: input.grid ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     meter: { value: input.meter ?? null, isWritable: true },
     meterEntry: { value: input.meterEntry ?? null, isWritable: true },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },

@@ -95,11 +95,13 @@ export type RequestWithdrawalInstructionData = {
   discriminator: ReadonlyUint8Array;
   amountUnits: bigint;
   destinationHash: ReadonlyUint8Array;
+  minCents: bigint;
 };
 
 export type RequestWithdrawalInstructionDataArgs = {
   amountUnits: number | bigint;
   destinationHash: ReadonlyUint8Array;
+  minCents: number | bigint;
 };
 
 export function getRequestWithdrawalInstructionDataEncoder(): FixedSizeEncoder<RequestWithdrawalInstructionDataArgs> {
@@ -108,6 +110,7 @@ export function getRequestWithdrawalInstructionDataEncoder(): FixedSizeEncoder<R
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
       ["amountUnits", getU64Encoder()],
       ["destinationHash", fixEncoderSize(getBytesEncoder(), 32)],
+      ["minCents", getU64Encoder()],
     ]),
     (value) => ({ ...value, discriminator: REQUEST_WITHDRAWAL_DISCRIMINATOR }),
   );
@@ -118,6 +121,7 @@ export function getRequestWithdrawalInstructionDataDecoder(): FixedSizeDecoder<R
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
     ["amountUnits", getU64Decoder()],
     ["destinationHash", fixDecoderSize(getBytesDecoder(), 32)],
+    ["minCents", getU64Decoder()],
   ]);
 }
 
@@ -155,6 +159,7 @@ export type RequestWithdrawalInput<
   systemProgram?: Address<TAccountSystemProgram>;
   amountUnits: RequestWithdrawalInstructionDataArgs["amountUnits"];
   destinationHash: RequestWithdrawalInstructionDataArgs["destinationHash"];
+  minCents: RequestWithdrawalInstructionDataArgs["minCents"];
 };
 
 export function getRequestWithdrawalInstruction<

@@ -17,58 +17,66 @@ import {
   type ReadonlyUint8Array,
 } from "@solana/kit";
 import {
+  parseAcceptAdminInstruction,
   parseAddFiatInstruction,
+  parseApplyGridChangesInstruction,
+  parseApplyMeterChangeInstruction,
+  parseCancelGridChangesInstruction,
   parseCancelWithdrawalInstruction,
+  parseChangeMeterInstruction,
   parseCloseEpochInstruction,
   parseCloseMeterInstruction,
   parseCloseReceiptInstruction,
+  parseCloseResidentInstruction,
   parseCloseSaleInstruction,
   parseCollectEarningsInstruction,
   parseCollectFeesInstruction,
-  parseDeactivateMeterInstruction,
   parseDisconnectSilentInstruction,
   parseFundInstruction,
   parseInitializeGridInstruction,
   parseLockWithdrawalInstruction,
   parsePayoutFailedInstruction,
   parsePayoutPaidInstruction,
+  parseProposeAdminInstruction,
   parseRecordLookupTableInstruction,
   parseRegisterMeterInstruction,
   parseRegisterResidentInstruction,
-  parseReplaceMeterRegisterInstruction,
   parseReportInstruction,
   parseRequestWithdrawalInstruction,
-  parseRotateGatewayInstruction,
-  parseSetMeterCapacityInstruction,
   parseSetPausedInstruction,
   parseSettleInstruction,
   parseUpdateGridInstruction,
+  parseVetoMeterChangeInstruction,
+  type ParsedAcceptAdminInstruction,
   type ParsedAddFiatInstruction,
+  type ParsedApplyGridChangesInstruction,
+  type ParsedApplyMeterChangeInstruction,
+  type ParsedCancelGridChangesInstruction,
   type ParsedCancelWithdrawalInstruction,
+  type ParsedChangeMeterInstruction,
   type ParsedCloseEpochInstruction,
   type ParsedCloseMeterInstruction,
   type ParsedCloseReceiptInstruction,
+  type ParsedCloseResidentInstruction,
   type ParsedCloseSaleInstruction,
   type ParsedCollectEarningsInstruction,
   type ParsedCollectFeesInstruction,
-  type ParsedDeactivateMeterInstruction,
   type ParsedDisconnectSilentInstruction,
   type ParsedFundInstruction,
   type ParsedInitializeGridInstruction,
   type ParsedLockWithdrawalInstruction,
   type ParsedPayoutFailedInstruction,
   type ParsedPayoutPaidInstruction,
+  type ParsedProposeAdminInstruction,
   type ParsedRecordLookupTableInstruction,
   type ParsedRegisterMeterInstruction,
   type ParsedRegisterResidentInstruction,
-  type ParsedReplaceMeterRegisterInstruction,
   type ParsedReportInstruction,
   type ParsedRequestWithdrawalInstruction,
-  type ParsedRotateGatewayInstruction,
-  type ParsedSetMeterCapacityInstruction,
   type ParsedSetPausedInstruction,
   type ParsedSettleInstruction,
   type ParsedUpdateGridInstruction,
+  type ParsedVetoMeterChangeInstruction,
 } from "../instructions";
 
 export const ENERGY_UTILITY_PROGRAM_ADDRESS =
@@ -183,38 +191,53 @@ export function identifyEnergyUtilityAccount(
 }
 
 export enum EnergyUtilityInstruction {
+  AcceptAdmin,
   AddFiat,
+  ApplyGridChanges,
+  ApplyMeterChange,
+  CancelGridChanges,
   CancelWithdrawal,
+  ChangeMeter,
   CloseEpoch,
   CloseMeter,
   CloseReceipt,
+  CloseResident,
   CloseSale,
   CollectEarnings,
   CollectFees,
-  DeactivateMeter,
   DisconnectSilent,
   Fund,
   InitializeGrid,
   LockWithdrawal,
   PayoutFailed,
   PayoutPaid,
+  ProposeAdmin,
   RecordLookupTable,
   RegisterMeter,
   RegisterResident,
-  ReplaceMeterRegister,
   Report,
   RequestWithdrawal,
-  RotateGateway,
-  SetMeterCapacity,
   SetPaused,
   Settle,
   UpdateGrid,
+  VetoMeterChange,
 }
 
 export function identifyEnergyUtilityInstruction(
   instruction: { data: ReadonlyUint8Array } | ReadonlyUint8Array,
 ): EnergyUtilityInstruction {
   const data = "data" in instruction ? instruction.data : instruction;
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([112, 42, 45, 90, 116, 181, 13, 170]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.AcceptAdmin;
+  }
   if (
     containsBytes(
       data,
@@ -230,12 +253,56 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([168, 2, 39, 125, 9, 112, 104, 71]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ApplyGridChanges;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([19, 172, 48, 8, 85, 55, 189, 46]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ApplyMeterChange;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([18, 133, 144, 77, 147, 223, 66, 169]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.CancelGridChanges;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([183, 104, 181, 250, 28, 128, 210, 70]),
       ),
       0,
     )
   ) {
     return EnergyUtilityInstruction.CancelWithdrawal;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([6, 188, 92, 14, 69, 116, 189, 255]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ChangeMeter;
   }
   if (
     containsBytes(
@@ -274,6 +341,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([244, 102, 238, 60, 201, 244, 249, 169]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.CloseResident;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([124, 201, 1, 146, 231, 103, 193, 152]),
       ),
       0,
@@ -302,17 +380,6 @@ export function identifyEnergyUtilityInstruction(
     )
   ) {
     return EnergyUtilityInstruction.CollectFees;
-  }
-  if (
-    containsBytes(
-      data,
-      fixEncoderSize(getBytesEncoder(), 8).encode(
-        new Uint8Array([161, 143, 238, 57, 176, 50, 169, 102]),
-      ),
-      0,
-    )
-  ) {
-    return EnergyUtilityInstruction.DeactivateMeter;
   }
   if (
     containsBytes(
@@ -384,6 +451,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([121, 214, 199, 212, 87, 39, 117, 234]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ProposeAdmin;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([242, 18, 232, 242, 63, 143, 16, 90]),
       ),
       0,
@@ -417,17 +495,6 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
-        new Uint8Array([74, 52, 38, 72, 175, 178, 6, 84]),
-      ),
-      0,
-    )
-  ) {
-    return EnergyUtilityInstruction.ReplaceMeterRegister;
-  }
-  if (
-    containsBytes(
-      data,
-      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([96, 121, 245, 84, 178, 45, 48, 91]),
       ),
       0,
@@ -445,28 +512,6 @@ export function identifyEnergyUtilityInstruction(
     )
   ) {
     return EnergyUtilityInstruction.RequestWithdrawal;
-  }
-  if (
-    containsBytes(
-      data,
-      fixEncoderSize(getBytesEncoder(), 8).encode(
-        new Uint8Array([185, 198, 66, 230, 177, 230, 24, 166]),
-      ),
-      0,
-    )
-  ) {
-    return EnergyUtilityInstruction.RotateGateway;
-  }
-  if (
-    containsBytes(
-      data,
-      fixEncoderSize(getBytesEncoder(), 8).encode(
-        new Uint8Array([36, 125, 88, 245, 79, 129, 83, 51]),
-      ),
-      0,
-    )
-  ) {
-    return EnergyUtilityInstruction.SetMeterCapacity;
   }
   if (
     containsBytes(
@@ -501,6 +546,17 @@ export function identifyEnergyUtilityInstruction(
   ) {
     return EnergyUtilityInstruction.UpdateGrid;
   }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([200, 49, 185, 57, 125, 34, 161, 251]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.VetoMeterChange;
+  }
   throw new Error(
     "The provided instruction could not be identified as a energyUtility instruction.",
   );
@@ -510,11 +566,26 @@ export type ParsedEnergyUtilityInstruction<
   TProgram extends string = "3TfETuz85mNaxJW3PrA6468xvwzxauwfDq4XK985NQZx",
 > =
   | ({
+      instructionType: EnergyUtilityInstruction.AcceptAdmin;
+    } & ParsedAcceptAdminInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.AddFiat;
     } & ParsedAddFiatInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.ApplyGridChanges;
+    } & ParsedApplyGridChangesInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.ApplyMeterChange;
+    } & ParsedApplyMeterChangeInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.CancelGridChanges;
+    } & ParsedCancelGridChangesInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.CancelWithdrawal;
     } & ParsedCancelWithdrawalInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.ChangeMeter;
+    } & ParsedChangeMeterInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.CloseEpoch;
     } & ParsedCloseEpochInstruction<TProgram>)
@@ -525,6 +596,9 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.CloseReceipt;
     } & ParsedCloseReceiptInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.CloseResident;
+    } & ParsedCloseResidentInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.CloseSale;
     } & ParsedCloseSaleInstruction<TProgram>)
   | ({
@@ -533,9 +607,6 @@ export type ParsedEnergyUtilityInstruction<
   | ({
       instructionType: EnergyUtilityInstruction.CollectFees;
     } & ParsedCollectFeesInstruction<TProgram>)
-  | ({
-      instructionType: EnergyUtilityInstruction.DeactivateMeter;
-    } & ParsedDeactivateMeterInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.DisconnectSilent;
     } & ParsedDisconnectSilentInstruction<TProgram>)
@@ -555,6 +626,9 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.PayoutPaid;
     } & ParsedPayoutPaidInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.ProposeAdmin;
+    } & ParsedProposeAdminInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.RecordLookupTable;
     } & ParsedRecordLookupTableInstruction<TProgram>)
   | ({
@@ -564,20 +638,11 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.RegisterResident;
     } & ParsedRegisterResidentInstruction<TProgram>)
   | ({
-      instructionType: EnergyUtilityInstruction.ReplaceMeterRegister;
-    } & ParsedReplaceMeterRegisterInstruction<TProgram>)
-  | ({
       instructionType: EnergyUtilityInstruction.Report;
     } & ParsedReportInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.RequestWithdrawal;
     } & ParsedRequestWithdrawalInstruction<TProgram>)
-  | ({
-      instructionType: EnergyUtilityInstruction.RotateGateway;
-    } & ParsedRotateGatewayInstruction<TProgram>)
-  | ({
-      instructionType: EnergyUtilityInstruction.SetMeterCapacity;
-    } & ParsedSetMeterCapacityInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.SetPaused;
     } & ParsedSetPausedInstruction<TProgram>)
@@ -586,13 +651,23 @@ export type ParsedEnergyUtilityInstruction<
     } & ParsedSettleInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.UpdateGrid;
-    } & ParsedUpdateGridInstruction<TProgram>);
+    } & ParsedUpdateGridInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.VetoMeterChange;
+    } & ParsedVetoMeterChangeInstruction<TProgram>);
 
 export function parseEnergyUtilityInstruction<TProgram extends string>(
   instruction: Instruction<TProgram> & InstructionWithData<ReadonlyUint8Array>,
 ): ParsedEnergyUtilityInstruction<TProgram> {
   const instructionType = identifyEnergyUtilityInstruction(instruction);
   switch (instructionType) {
+    case EnergyUtilityInstruction.AcceptAdmin: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.AcceptAdmin,
+        ...parseAcceptAdminInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.AddFiat: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -600,11 +675,39 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseAddFiatInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.ApplyGridChanges: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ApplyGridChanges,
+        ...parseApplyGridChangesInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.ApplyMeterChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ApplyMeterChange,
+        ...parseApplyMeterChangeInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.CancelGridChanges: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.CancelGridChanges,
+        ...parseCancelGridChangesInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.CancelWithdrawal: {
       assertIsInstructionWithAccounts(instruction);
       return {
         instructionType: EnergyUtilityInstruction.CancelWithdrawal,
         ...parseCancelWithdrawalInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.ChangeMeter: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ChangeMeter,
+        ...parseChangeMeterInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.CloseEpoch: {
@@ -628,6 +731,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseCloseReceiptInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.CloseResident: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.CloseResident,
+        ...parseCloseResidentInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.CloseSale: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -647,13 +757,6 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.CollectFees,
         ...parseCollectFeesInstruction(instruction),
-      };
-    }
-    case EnergyUtilityInstruction.DeactivateMeter: {
-      assertIsInstructionWithAccounts(instruction);
-      return {
-        instructionType: EnergyUtilityInstruction.DeactivateMeter,
-        ...parseDeactivateMeterInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.DisconnectSilent: {
@@ -698,6 +801,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parsePayoutPaidInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.ProposeAdmin: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ProposeAdmin,
+        ...parseProposeAdminInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.RecordLookupTable: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -719,13 +829,6 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseRegisterResidentInstruction(instruction),
       };
     }
-    case EnergyUtilityInstruction.ReplaceMeterRegister: {
-      assertIsInstructionWithAccounts(instruction);
-      return {
-        instructionType: EnergyUtilityInstruction.ReplaceMeterRegister,
-        ...parseReplaceMeterRegisterInstruction(instruction),
-      };
-    }
     case EnergyUtilityInstruction.Report: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -738,20 +841,6 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.RequestWithdrawal,
         ...parseRequestWithdrawalInstruction(instruction),
-      };
-    }
-    case EnergyUtilityInstruction.RotateGateway: {
-      assertIsInstructionWithAccounts(instruction);
-      return {
-        instructionType: EnergyUtilityInstruction.RotateGateway,
-        ...parseRotateGatewayInstruction(instruction),
-      };
-    }
-    case EnergyUtilityInstruction.SetMeterCapacity: {
-      assertIsInstructionWithAccounts(instruction);
-      return {
-        instructionType: EnergyUtilityInstruction.SetMeterCapacity,
-        ...parseSetMeterCapacityInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.SetPaused: {
@@ -773,6 +862,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.UpdateGrid,
         ...parseUpdateGridInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.VetoMeterChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.VetoMeterChange,
+        ...parseVetoMeterChangeInstruction(instruction),
       };
     }
     default:

@@ -8,8 +8,11 @@
 
 export * from "./epochParams";
 export * from "./epochStatus";
+export * from "./gridChange";
+export * from "./meterAct";
 export * from "./meterKind";
 export * from "./oracleLimits";
+export * from "./pendingMeterChange";
 export * from "./reading";
 export * from "./readingStatus";
 export * from "./saleStatus";

@@ -35,6 +35,11 @@ export type Reading = {
   wh: bigint;
   hours: number;
   status: ReadingStatus;
+  /**
+   * Consumers: what the reading costs, at the highest tariff of the epochs it covers (so a
+   * reading caught up after a tariff cut costs what it would have on time, or more).
+   */
+  costUnits: bigint;
 };
 
 export type ReadingArgs = {
@@ -42,6 +47,11 @@ export type ReadingArgs = {
   wh: number | bigint;
   hours: number;
   status: ReadingStatusArgs;
+  /**
+   * Consumers: what the reading costs, at the highest tariff of the epochs it covers (so a
+   * reading caught up after a tariff cut costs what it would have on time, or more).
+   */
+  costUnits: number | bigint;
 };
 
 export function getReadingEncoder(): FixedSizeEncoder<ReadingArgs> {
@@ -50,6 +60,7 @@ export function getReadingEncoder(): FixedSizeEncoder<ReadingArgs> {
     ["wh", getU64Encoder()],
     ["hours", getU32Encoder()],
     ["status", getReadingStatusEncoder()],
+    ["costUnits", getU64Encoder()],
   ]);
 }
 
@@ -59,6 +70,7 @@ export function getReadingDecoder(): FixedSizeDecoder<Reading> {
     ["wh", getU64Decoder()],
     ["hours", getU32Decoder()],
     ["status", getReadingStatusDecoder()],
+    ["costUnits", getU64Decoder()],
   ]);
 }
 

@@ -14,8 +14,6 @@ import {
   getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
-  getU64Decoder,
-  getU64Encoder,
   transformEncoder,
   type AccountMeta,
   type AccountSignerMeta,
@@ -35,103 +33,105 @@ import {
 import { ENERGY_UTILITY_PROGRAM_ADDRESS } from "../programs";
 import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
 
-export const REPLACE_METER_REGISTER_DISCRIMINATOR = new Uint8Array([
-  74, 52, 38, 72, 175, 178, 6, 84,
+export const VETO_METER_CHANGE_DISCRIMINATOR = new Uint8Array([
+  200, 49, 185, 57, 125, 34, 161, 251,
 ]);
 
-export function getReplaceMeterRegisterDiscriminatorBytes() {
+export function getVetoMeterChangeDiscriminatorBytes() {
   return fixEncoderSize(getBytesEncoder(), 8).encode(
-    REPLACE_METER_REGISTER_DISCRIMINATOR,
+    VETO_METER_CHANGE_DISCRIMINATOR,
   );
 }
 
-export type ReplaceMeterRegisterInstruction<
+export type VetoMeterChangeInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
-  TAccountAdmin extends string | AccountMeta<string> = string,
+  TAccountAuthority extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
   TAccountMeter extends string | AccountMeta<string> = string,
+  TAccountOwner extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
   InstructionWithAccounts<
     [
-      TAccountAdmin extends string
-        ? ReadonlySignerAccount<TAccountAdmin> &
-            AccountSignerMeta<TAccountAdmin>
-        : TAccountAdmin,
+      TAccountAuthority extends string
+        ? ReadonlySignerAccount<TAccountAuthority> &
+            AccountSignerMeta<TAccountAuthority>
+        : TAccountAuthority,
       TAccountGrid extends string
         ? ReadonlyAccount<TAccountGrid>
         : TAccountGrid,
       TAccountMeter extends string
         ? WritableAccount<TAccountMeter>
         : TAccountMeter,
+      TAccountOwner extends string
+        ? ReadonlyAccount<TAccountOwner>
+        : TAccountOwner,
       ...TRemainingAccounts,
     ]
   >;
 
-export type ReplaceMeterRegisterInstructionData = {
+export type VetoMeterChangeInstructionData = {
   discriminator: ReadonlyUint8Array;
-  registerWh: bigint;
 };
 
-export type ReplaceMeterRegisterInstructionDataArgs = {
-  registerWh: number | bigint;
-};
+export type VetoMeterChangeInstructionDataArgs = {};
 
-export function getReplaceMeterRegisterInstructionDataEncoder(): FixedSizeEncoder<ReplaceMeterRegisterInstructionDataArgs> {
+export function getVetoMeterChangeInstructionDataEncoder(): FixedSizeEncoder<VetoMeterChangeInstructionDataArgs> {
   return transformEncoder(
-    getStructEncoder([
-      ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
-      ["registerWh", getU64Encoder()],
-    ]),
-    (value) => ({
-      ...value,
-      discriminator: REPLACE_METER_REGISTER_DISCRIMINATOR,
-    }),
+    getStructEncoder([["discriminator", fixEncoderSize(getBytesEncoder(), 8)]]),
+    (value) => ({ ...value, discriminator: VETO_METER_CHANGE_DISCRIMINATOR }),
   );
 }
 
-export function getReplaceMeterRegisterInstructionDataDecoder(): FixedSizeDecoder<ReplaceMeterRegisterInstructionData> {
+export function getVetoMeterChangeInstructionDataDecoder(): FixedSizeDecoder<VetoMeterChangeInstructionData> {
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
-    ["registerWh", getU64Decoder()],
   ]);
 }
 
-export function getReplaceMeterRegisterInstructionDataCodec(): FixedSizeCodec<
-  ReplaceMeterRegisterInstructionDataArgs,
-  ReplaceMeterRegisterInstructionData
+export function getVetoMeterChangeInstructionDataCodec(): FixedSizeCodec<
+  VetoMeterChangeInstructionDataArgs,
+  VetoMeterChangeInstructionData
 > {
   return combineCodec(
-    getReplaceMeterRegisterInstructionDataEncoder(),
-    getReplaceMeterRegisterInstructionDataDecoder(),
+    getVetoMeterChangeInstructionDataEncoder(),
+    getVetoMeterChangeInstructionDataDecoder(),
   );
 }
 
-export type ReplaceMeterRegisterInput<
-  TAccountAdmin extends string = string,
+export type VetoMeterChangeInput<
+  TAccountAuthority extends string = string,
   TAccountGrid extends string = string,
   TAccountMeter extends string = string,
+  TAccountOwner extends string = string,
 > = {
-  admin: TransactionSigner<TAccountAdmin>;
+  authority: TransactionSigner<TAccountAuthority>;
   grid: Address<TAccountGrid>;
   meter: Address<TAccountMeter>;
-  registerWh: ReplaceMeterRegisterInstructionDataArgs["registerWh"];
+  owner: Address<TAccountOwner>;
 };
 
-export function getReplaceMeterRegisterInstruction<
-  TAccountAdmin extends string,
+export function getVetoMeterChangeInstruction<
+  TAccountAuthority extends string,
   TAccountGrid extends string,
   TAccountMeter extends string,
+  TAccountOwner extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
-  input: ReplaceMeterRegisterInput<TAccountAdmin, TAccountGrid, TAccountMeter>,
+  input: VetoMeterChangeInput<
+    TAccountAuthority,
+    TAccountGrid,
+    TAccountMeter,
+    TAccountOwner
+  >,
   config?: { programAddress?: TProgramAddress },
-): ReplaceMeterRegisterInstruction<
+): VetoMeterChangeInstruction<
   TProgramAddress,
-  TAccountAdmin,
+  TAccountAuthority,
   TAccountGrid,
-  TAccountMeter
+  TAccountMeter,
+  TAccountOwner
 > {
   // Program address.
   const programAddress =
@@ -139,59 +139,58 @@ export function getReplaceMeterRegisterInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    admin: { value: input.admin ?? null, isWritable: false },
+    authority: { value: input.authority ?? null, isWritable: false },
     grid: { value: input.grid ?? null, isWritable: false },
     meter: { value: input.meter ?? null, isWritable: true },
+    owner: { value: input.owner ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
     ResolvedAccount
   >;
 
-  // Original args.
-  const args = { ...input };
-
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
     accounts: [
-      getAccountMeta(accounts.admin),
+      getAccountMeta(accounts.authority),
       getAccountMeta(accounts.grid),
       getAccountMeta(accounts.meter),
+      getAccountMeta(accounts.owner),
     ],
-    data: getReplaceMeterRegisterInstructionDataEncoder().encode(
-      args as ReplaceMeterRegisterInstructionDataArgs,
-    ),
+    data: getVetoMeterChangeInstructionDataEncoder().encode({}),
     programAddress,
-  } as ReplaceMeterRegisterInstruction<
+  } as VetoMeterChangeInstruction<
     TProgramAddress,
-    TAccountAdmin,
+    TAccountAuthority,
     TAccountGrid,
-    TAccountMeter
+    TAccountMeter,
+    TAccountOwner
   >);
 }
 
-export type ParsedReplaceMeterRegisterInstruction<
+export type ParsedVetoMeterChangeInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountMetas extends readonly AccountMeta[] = readonly AccountMeta[],
 > = {
   programAddress: Address<TProgram>;
   accounts: {
-    admin: TAccountMetas[0];
+    authority: TAccountMetas[0];
     grid: TAccountMetas[1];
     meter: TAccountMetas[2];
+    owner: TAccountMetas[3];
   };
-  data: ReplaceMeterRegisterInstructionData;
+  data: VetoMeterChangeInstructionData;
 };
 
-export function parseReplaceMeterRegisterInstruction<
+export function parseVetoMeterChangeInstruction<
   TProgram extends string,
   TAccountMetas extends readonly AccountMeta[],
 >(
   instruction: Instruction<TProgram> &
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
-): ParsedReplaceMeterRegisterInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 3) {
+): ParsedVetoMeterChangeInstruction<TProgram, TAccountMetas> {
+  if (instruction.accounts.length < 4) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -204,12 +203,11 @@ export function parseReplaceMeterRegisterInstruction<
   return {
     programAddress: instruction.programAddress,
     accounts: {
-      admin: getNextAccount(),
+      authority: getNextAccount(),
       grid: getNextAccount(),
       meter: getNextAccount(),
+      owner: getNextAccount(),
     },
-    data: getReplaceMeterRegisterInstructionDataDecoder().decode(
-      instruction.data,
-    ),
+    data: getVetoMeterChangeInstructionDataDecoder().decode(instruction.data),
   };
 }

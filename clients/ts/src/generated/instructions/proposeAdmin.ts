@@ -10,12 +10,12 @@ import {
   combineCodec,
   fixDecoderSize,
   fixEncoderSize,
+  getAddressDecoder,
+  getAddressEncoder,
   getBytesDecoder,
   getBytesEncoder,
   getStructDecoder,
   getStructEncoder,
-  getU64Decoder,
-  getU64Encoder,
   transformEncoder,
   type AccountMeta,
   type AccountSignerMeta,
@@ -26,7 +26,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -35,21 +34,20 @@ import {
 import { ENERGY_UTILITY_PROGRAM_ADDRESS } from "../programs";
 import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
 
-export const SET_METER_CAPACITY_DISCRIMINATOR = new Uint8Array([
-  36, 125, 88, 245, 79, 129, 83, 51,
+export const PROPOSE_ADMIN_DISCRIMINATOR = new Uint8Array([
+  121, 214, 199, 212, 87, 39, 117, 234,
 ]);
 
-export function getSetMeterCapacityDiscriminatorBytes() {
+export function getProposeAdminDiscriminatorBytes() {
   return fixEncoderSize(getBytesEncoder(), 8).encode(
-    SET_METER_CAPACITY_DISCRIMINATOR,
+    PROPOSE_ADMIN_DISCRIMINATOR,
   );
 }
 
-export type SetMeterCapacityInstruction<
+export type ProposeAdminInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
-  TAccountMeter extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -60,76 +58,63 @@ export type SetMeterCapacityInstruction<
             AccountSignerMeta<TAccountAdmin>
         : TAccountAdmin,
       TAccountGrid extends string
-        ? ReadonlyAccount<TAccountGrid>
+        ? WritableAccount<TAccountGrid>
         : TAccountGrid,
-      TAccountMeter extends string
-        ? WritableAccount<TAccountMeter>
-        : TAccountMeter,
       ...TRemainingAccounts,
     ]
   >;
 
-export type SetMeterCapacityInstructionData = {
+export type ProposeAdminInstructionData = {
   discriminator: ReadonlyUint8Array;
-  capacityW: bigint;
+  newAdmin: Address;
 };
 
-export type SetMeterCapacityInstructionDataArgs = {
-  capacityW: number | bigint;
-};
+export type ProposeAdminInstructionDataArgs = { newAdmin: Address };
 
-export function getSetMeterCapacityInstructionDataEncoder(): FixedSizeEncoder<SetMeterCapacityInstructionDataArgs> {
+export function getProposeAdminInstructionDataEncoder(): FixedSizeEncoder<ProposeAdminInstructionDataArgs> {
   return transformEncoder(
     getStructEncoder([
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
-      ["capacityW", getU64Encoder()],
+      ["newAdmin", getAddressEncoder()],
     ]),
-    (value) => ({ ...value, discriminator: SET_METER_CAPACITY_DISCRIMINATOR }),
+    (value) => ({ ...value, discriminator: PROPOSE_ADMIN_DISCRIMINATOR }),
   );
 }
 
-export function getSetMeterCapacityInstructionDataDecoder(): FixedSizeDecoder<SetMeterCapacityInstructionData> {
+export function getProposeAdminInstructionDataDecoder(): FixedSizeDecoder<ProposeAdminInstructionData> {
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
-    ["capacityW", getU64Decoder()],
+    ["newAdmin", getAddressDecoder()],
   ]);
 }
 
-export function getSetMeterCapacityInstructionDataCodec(): FixedSizeCodec<
-  SetMeterCapacityInstructionDataArgs,
-  SetMeterCapacityInstructionData
+export function getProposeAdminInstructionDataCodec(): FixedSizeCodec<
+  ProposeAdminInstructionDataArgs,
+  ProposeAdminInstructionData
 > {
   return combineCodec(
-    getSetMeterCapacityInstructionDataEncoder(),
-    getSetMeterCapacityInstructionDataDecoder(),
+    getProposeAdminInstructionDataEncoder(),
+    getProposeAdminInstructionDataDecoder(),
   );
 }
 
-export type SetMeterCapacityInput<
+export type ProposeAdminInput<
   TAccountAdmin extends string = string,
   TAccountGrid extends string = string,
-  TAccountMeter extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   grid: Address<TAccountGrid>;
-  meter: Address<TAccountMeter>;
-  capacityW: SetMeterCapacityInstructionDataArgs["capacityW"];
+  newAdmin: ProposeAdminInstructionDataArgs["newAdmin"];
 };
 
-export function getSetMeterCapacityInstruction<
+export function getProposeAdminInstruction<
   TAccountAdmin extends string,
   TAccountGrid extends string,
-  TAccountMeter extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
-  input: SetMeterCapacityInput<TAccountAdmin, TAccountGrid, TAccountMeter>,
+  input: ProposeAdminInput<TAccountAdmin, TAccountGrid>,
   config?: { programAddress?: TProgramAddress },
-): SetMeterCapacityInstruction<
-  TProgramAddress,
-  TAccountAdmin,
-  TAccountGrid,
-  TAccountMeter
-> {
+): ProposeAdminInstruction<TProgramAddress, TAccountAdmin, TAccountGrid> {
   // Program address.
   const programAddress =
     config?.programAddress ?? ENERGY_UTILITY_PROGRAM_ADDRESS;
@@ -137,8 +122,7 @@ export function getSetMeterCapacityInstruction<
   // Original accounts.
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
-    grid: { value: input.grid ?? null, isWritable: false },
-    meter: { value: input.meter ?? null, isWritable: true },
+    grid: { value: input.grid ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
@@ -150,24 +134,15 @@ export function getSetMeterCapacityInstruction<
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
-    accounts: [
-      getAccountMeta(accounts.admin),
-      getAccountMeta(accounts.grid),
-      getAccountMeta(accounts.meter),
-    ],
-    data: getSetMeterCapacityInstructionDataEncoder().encode(
-      args as SetMeterCapacityInstructionDataArgs,
+    accounts: [getAccountMeta(accounts.admin), getAccountMeta(accounts.grid)],
+    data: getProposeAdminInstructionDataEncoder().encode(
+      args as ProposeAdminInstructionDataArgs,
     ),
     programAddress,
-  } as SetMeterCapacityInstruction<
-    TProgramAddress,
-    TAccountAdmin,
-    TAccountGrid,
-    TAccountMeter
-  >);
+  } as ProposeAdminInstruction<TProgramAddress, TAccountAdmin, TAccountGrid>);
 }
 
-export type ParsedSetMeterCapacityInstruction<
+export type ParsedProposeAdminInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountMetas extends readonly AccountMeta[] = readonly AccountMeta[],
 > = {
@@ -175,20 +150,19 @@ export type ParsedSetMeterCapacityInstruction<
   accounts: {
     admin: TAccountMetas[0];
     grid: TAccountMetas[1];
-    meter: TAccountMetas[2];
   };
-  data: SetMeterCapacityInstructionData;
+  data: ProposeAdminInstructionData;
 };
 
-export function parseSetMeterCapacityInstruction<
+export function parseProposeAdminInstruction<
   TProgram extends string,
   TAccountMetas extends readonly AccountMeta[],
 >(
   instruction: Instruction<TProgram> &
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
-): ParsedSetMeterCapacityInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 3) {
+): ParsedProposeAdminInstruction<TProgram, TAccountMetas> {
+  if (instruction.accounts.length < 2) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -200,11 +174,7 @@ export function parseSetMeterCapacityInstruction<
   };
   return {
     programAddress: instruction.programAddress,
-    accounts: {
-      admin: getNextAccount(),
-      grid: getNextAccount(),
-      meter: getNextAccount(),
-    },
-    data: getSetMeterCapacityInstructionDataDecoder().decode(instruction.data),
+    accounts: { admin: getNextAccount(), grid: getNextAccount() },
+    data: getProposeAdminInstructionDataDecoder().decode(instruction.data),
   };
 }

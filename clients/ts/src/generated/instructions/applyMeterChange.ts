@@ -16,7 +16,6 @@ import {
   getStructEncoder,
   transformEncoder,
   type AccountMeta,
-  type AccountSignerMeta,
   type Address,
   type FixedSizeCodec,
   type FixedSizeDecoder,
@@ -25,27 +24,24 @@ import {
   type InstructionWithAccounts,
   type InstructionWithData,
   type ReadonlyAccount,
-  type ReadonlySignerAccount,
   type ReadonlyUint8Array,
-  type TransactionSigner,
   type WritableAccount,
 } from "@solana/kit";
 import { ENERGY_UTILITY_PROGRAM_ADDRESS } from "../programs";
 import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
 
-export const DEACTIVATE_METER_DISCRIMINATOR = new Uint8Array([
-  161, 143, 238, 57, 176, 50, 169, 102,
+export const APPLY_METER_CHANGE_DISCRIMINATOR = new Uint8Array([
+  19, 172, 48, 8, 85, 55, 189, 46,
 ]);
 
-export function getDeactivateMeterDiscriminatorBytes() {
+export function getApplyMeterChangeDiscriminatorBytes() {
   return fixEncoderSize(getBytesEncoder(), 8).encode(
-    DEACTIVATE_METER_DISCRIMINATOR,
+    APPLY_METER_CHANGE_DISCRIMINATOR,
   );
 }
 
-export type DeactivateMeterInstruction<
+export type ApplyMeterChangeInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
-  TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
   TAccountMeter extends string | AccountMeta<string> = string,
   TAccountOwner extends string | AccountMeta<string> = string,
@@ -58,10 +54,6 @@ export type DeactivateMeterInstruction<
   InstructionWithData<ReadonlyUint8Array> &
   InstructionWithAccounts<
     [
-      TAccountAdmin extends string
-        ? ReadonlySignerAccount<TAccountAdmin> &
-            AccountSignerMeta<TAccountAdmin>
-        : TAccountAdmin,
       TAccountGrid extends string
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
@@ -84,37 +76,36 @@ export type DeactivateMeterInstruction<
     ]
   >;
 
-export type DeactivateMeterInstructionData = {
+export type ApplyMeterChangeInstructionData = {
   discriminator: ReadonlyUint8Array;
 };
 
-export type DeactivateMeterInstructionDataArgs = {};
+export type ApplyMeterChangeInstructionDataArgs = {};
 
-export function getDeactivateMeterInstructionDataEncoder(): FixedSizeEncoder<DeactivateMeterInstructionDataArgs> {
+export function getApplyMeterChangeInstructionDataEncoder(): FixedSizeEncoder<ApplyMeterChangeInstructionDataArgs> {
   return transformEncoder(
     getStructEncoder([["discriminator", fixEncoderSize(getBytesEncoder(), 8)]]),
-    (value) => ({ ...value, discriminator: DEACTIVATE_METER_DISCRIMINATOR }),
+    (value) => ({ ...value, discriminator: APPLY_METER_CHANGE_DISCRIMINATOR }),
   );
 }
 
-export function getDeactivateMeterInstructionDataDecoder(): FixedSizeDecoder<DeactivateMeterInstructionData> {
+export function getApplyMeterChangeInstructionDataDecoder(): FixedSizeDecoder<ApplyMeterChangeInstructionData> {
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
   ]);
 }
 
-export function getDeactivateMeterInstructionDataCodec(): FixedSizeCodec<
-  DeactivateMeterInstructionDataArgs,
-  DeactivateMeterInstructionData
+export function getApplyMeterChangeInstructionDataCodec(): FixedSizeCodec<
+  ApplyMeterChangeInstructionDataArgs,
+  ApplyMeterChangeInstructionData
 > {
   return combineCodec(
-    getDeactivateMeterInstructionDataEncoder(),
-    getDeactivateMeterInstructionDataDecoder(),
+    getApplyMeterChangeInstructionDataEncoder(),
+    getApplyMeterChangeInstructionDataDecoder(),
   );
 }
 
-export type DeactivateMeterInput<
-  TAccountAdmin extends string = string,
+export type ApplyMeterChangeInput<
   TAccountGrid extends string = string,
   TAccountMeter extends string = string,
   TAccountOwner extends string = string,
@@ -122,7 +113,6 @@ export type DeactivateMeterInput<
   TAccountVault extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
-  admin: TransactionSigner<TAccountAdmin>;
   grid: Address<TAccountGrid>;
   meter: Address<TAccountMeter>;
   owner: Address<TAccountOwner>;
@@ -131,8 +121,7 @@ export type DeactivateMeterInput<
   tokenProgram?: Address<TAccountTokenProgram>;
 };
 
-export function getDeactivateMeterInstruction<
-  TAccountAdmin extends string,
+export function getApplyMeterChangeInstruction<
   TAccountGrid extends string,
   TAccountMeter extends string,
   TAccountOwner extends string,
@@ -141,8 +130,7 @@ export function getDeactivateMeterInstruction<
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
-  input: DeactivateMeterInput<
-    TAccountAdmin,
+  input: ApplyMeterChangeInput<
     TAccountGrid,
     TAccountMeter,
     TAccountOwner,
@@ -151,9 +139,8 @@ export function getDeactivateMeterInstruction<
     TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
-): DeactivateMeterInstruction<
+): ApplyMeterChangeInstruction<
   TProgramAddress,
-  TAccountAdmin,
   TAccountGrid,
   TAccountMeter,
   TAccountOwner,
@@ -167,7 +154,6 @@ export function getDeactivateMeterInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    admin: { value: input.admin ?? null, isWritable: false },
     grid: { value: input.grid ?? null, isWritable: true },
     meter: { value: input.meter ?? null, isWritable: true },
     owner: { value: input.owner ?? null, isWritable: false },
@@ -189,7 +175,6 @@ export function getDeactivateMeterInstruction<
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
     accounts: [
-      getAccountMeta(accounts.admin),
       getAccountMeta(accounts.grid),
       getAccountMeta(accounts.meter),
       getAccountMeta(accounts.owner),
@@ -197,11 +182,10 @@ export function getDeactivateMeterInstruction<
       getAccountMeta(accounts.vault),
       getAccountMeta(accounts.tokenProgram),
     ],
-    data: getDeactivateMeterInstructionDataEncoder().encode({}),
+    data: getApplyMeterChangeInstructionDataEncoder().encode({}),
     programAddress,
-  } as DeactivateMeterInstruction<
+  } as ApplyMeterChangeInstruction<
     TProgramAddress,
-    TAccountAdmin,
     TAccountGrid,
     TAccountMeter,
     TAccountOwner,
@@ -211,32 +195,31 @@ export function getDeactivateMeterInstruction<
   >);
 }
 
-export type ParsedDeactivateMeterInstruction<
+export type ParsedApplyMeterChangeInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountMetas extends readonly AccountMeta[] = readonly AccountMeta[],
 > = {
   programAddress: Address<TProgram>;
   accounts: {
-    admin: TAccountMetas[0];
-    grid: TAccountMetas[1];
-    meter: TAccountMetas[2];
-    owner: TAccountMetas[3];
-    coins: TAccountMetas[4];
-    vault: TAccountMetas[5];
-    tokenProgram: TAccountMetas[6];
+    grid: TAccountMetas[0];
+    meter: TAccountMetas[1];
+    owner: TAccountMetas[2];
+    coins: TAccountMetas[3];
+    vault: TAccountMetas[4];
+    tokenProgram: TAccountMetas[5];
   };
-  data: DeactivateMeterInstructionData;
+  data: ApplyMeterChangeInstructionData;
 };
 
-export function parseDeactivateMeterInstruction<
+export function parseApplyMeterChangeInstruction<
   TProgram extends string,
   TAccountMetas extends readonly AccountMeta[],
 >(
   instruction: Instruction<TProgram> &
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
-): ParsedDeactivateMeterInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 7) {
+): ParsedApplyMeterChangeInstruction<TProgram, TAccountMetas> {
+  if (instruction.accounts.length < 6) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -249,7 +232,6 @@ export function parseDeactivateMeterInstruction<
   return {
     programAddress: instruction.programAddress,
     accounts: {
-      admin: getNextAccount(),
       grid: getNextAccount(),
       meter: getNextAccount(),
       owner: getNextAccount(),
@@ -257,6 +239,6 @@ export function parseDeactivateMeterInstruction<
       vault: getNextAccount(),
       tokenProgram: getNextAccount(),
     },
-    data: getDeactivateMeterInstructionDataDecoder().decode(instruction.data),
+    data: getApplyMeterChangeInstructionDataDecoder().decode(instruction.data),
   };
 }

@@ -10,8 +10,6 @@ import {
   combineCodec,
   fixDecoderSize,
   fixEncoderSize,
-  getAddressDecoder,
-  getAddressEncoder,
   getBytesDecoder,
   getBytesEncoder,
   getStructDecoder,
@@ -26,7 +24,6 @@ import {
   type Instruction,
   type InstructionWithAccounts,
   type InstructionWithData,
-  type ReadonlyAccount,
   type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
@@ -35,21 +32,20 @@ import {
 import { ENERGY_UTILITY_PROGRAM_ADDRESS } from "../programs";
 import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
 
-export const ROTATE_GATEWAY_DISCRIMINATOR = new Uint8Array([
-  185, 198, 66, 230, 177, 230, 24, 166,
+export const CANCEL_GRID_CHANGES_DISCRIMINATOR = new Uint8Array([
+  18, 133, 144, 77, 147, 223, 66, 169,
 ]);
 
-export function getRotateGatewayDiscriminatorBytes() {
+export function getCancelGridChangesDiscriminatorBytes() {
   return fixEncoderSize(getBytesEncoder(), 8).encode(
-    ROTATE_GATEWAY_DISCRIMINATOR,
+    CANCEL_GRID_CHANGES_DISCRIMINATOR,
   );
 }
 
-export type RotateGatewayInstruction<
+export type CancelGridChangesInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
-  TAccountMeter extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
 > = Instruction<TProgram> &
   InstructionWithData<ReadonlyUint8Array> &
@@ -60,74 +56,57 @@ export type RotateGatewayInstruction<
             AccountSignerMeta<TAccountAdmin>
         : TAccountAdmin,
       TAccountGrid extends string
-        ? ReadonlyAccount<TAccountGrid>
+        ? WritableAccount<TAccountGrid>
         : TAccountGrid,
-      TAccountMeter extends string
-        ? WritableAccount<TAccountMeter>
-        : TAccountMeter,
       ...TRemainingAccounts,
     ]
   >;
 
-export type RotateGatewayInstructionData = {
+export type CancelGridChangesInstructionData = {
   discriminator: ReadonlyUint8Array;
-  newGateway: Address;
 };
 
-export type RotateGatewayInstructionDataArgs = { newGateway: Address };
+export type CancelGridChangesInstructionDataArgs = {};
 
-export function getRotateGatewayInstructionDataEncoder(): FixedSizeEncoder<RotateGatewayInstructionDataArgs> {
+export function getCancelGridChangesInstructionDataEncoder(): FixedSizeEncoder<CancelGridChangesInstructionDataArgs> {
   return transformEncoder(
-    getStructEncoder([
-      ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
-      ["newGateway", getAddressEncoder()],
-    ]),
-    (value) => ({ ...value, discriminator: ROTATE_GATEWAY_DISCRIMINATOR }),
+    getStructEncoder([["discriminator", fixEncoderSize(getBytesEncoder(), 8)]]),
+    (value) => ({ ...value, discriminator: CANCEL_GRID_CHANGES_DISCRIMINATOR }),
   );
 }
 
-export function getRotateGatewayInstructionDataDecoder(): FixedSizeDecoder<RotateGatewayInstructionData> {
+export function getCancelGridChangesInstructionDataDecoder(): FixedSizeDecoder<CancelGridChangesInstructionData> {
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
-    ["newGateway", getAddressDecoder()],
   ]);
 }
 
-export function getRotateGatewayInstructionDataCodec(): FixedSizeCodec<
-  RotateGatewayInstructionDataArgs,
-  RotateGatewayInstructionData
+export function getCancelGridChangesInstructionDataCodec(): FixedSizeCodec<
+  CancelGridChangesInstructionDataArgs,
+  CancelGridChangesInstructionData
 > {
   return combineCodec(
-    getRotateGatewayInstructionDataEncoder(),
-    getRotateGatewayInstructionDataDecoder(),
+    getCancelGridChangesInstructionDataEncoder(),
+    getCancelGridChangesInstructionDataDecoder(),
   );
 }
 
-export type RotateGatewayInput<
+export type CancelGridChangesInput<
   TAccountAdmin extends string = string,
   TAccountGrid extends string = string,
-  TAccountMeter extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   grid: Address<TAccountGrid>;
-  meter: Address<TAccountMeter>;
-  newGateway: RotateGatewayInstructionDataArgs["newGateway"];
 };
 
-export function getRotateGatewayInstruction<
+export function getCancelGridChangesInstruction<
   TAccountAdmin extends string,
   TAccountGrid extends string,
-  TAccountMeter extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
-  input: RotateGatewayInput<TAccountAdmin, TAccountGrid, TAccountMeter>,
+  input: CancelGridChangesInput<TAccountAdmin, TAccountGrid>,
   config?: { programAddress?: TProgramAddress },
-): RotateGatewayInstruction<
-  TProgramAddress,
-  TAccountAdmin,
-  TAccountGrid,
-  TAccountMeter
-> {
+): CancelGridChangesInstruction<TProgramAddress, TAccountAdmin, TAccountGrid> {
   // Program address.
   const programAddress =
     config?.programAddress ?? ENERGY_UTILITY_PROGRAM_ADDRESS;
@@ -135,37 +114,26 @@ export function getRotateGatewayInstruction<
   // Original accounts.
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
-    grid: { value: input.grid ?? null, isWritable: false },
-    meter: { value: input.meter ?? null, isWritable: true },
+    grid: { value: input.grid ?? null, isWritable: true },
   };
   const accounts = originalAccounts as Record<
     keyof typeof originalAccounts,
     ResolvedAccount
   >;
 
-  // Original args.
-  const args = { ...input };
-
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
-    accounts: [
-      getAccountMeta(accounts.admin),
-      getAccountMeta(accounts.grid),
-      getAccountMeta(accounts.meter),
-    ],
-    data: getRotateGatewayInstructionDataEncoder().encode(
-      args as RotateGatewayInstructionDataArgs,
-    ),
+    accounts: [getAccountMeta(accounts.admin), getAccountMeta(accounts.grid)],
+    data: getCancelGridChangesInstructionDataEncoder().encode({}),
     programAddress,
-  } as RotateGatewayInstruction<
+  } as CancelGridChangesInstruction<
     TProgramAddress,
     TAccountAdmin,
-    TAccountGrid,
-    TAccountMeter
+    TAccountGrid
   >);
 }
 
-export type ParsedRotateGatewayInstruction<
+export type ParsedCancelGridChangesInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountMetas extends readonly AccountMeta[] = readonly AccountMeta[],
 > = {
@@ -173,20 +141,19 @@ export type ParsedRotateGatewayInstruction<
   accounts: {
     admin: TAccountMetas[0];
     grid: TAccountMetas[1];
-    meter: TAccountMetas[2];
   };
-  data: RotateGatewayInstructionData;
+  data: CancelGridChangesInstructionData;
 };
 
-export function parseRotateGatewayInstruction<
+export function parseCancelGridChangesInstruction<
   TProgram extends string,
   TAccountMetas extends readonly AccountMeta[],
 >(
   instruction: Instruction<TProgram> &
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
-): ParsedRotateGatewayInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 3) {
+): ParsedCancelGridChangesInstruction<TProgram, TAccountMetas> {
+  if (instruction.accounts.length < 2) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -198,11 +165,7 @@ export function parseRotateGatewayInstruction<
   };
   return {
     programAddress: instruction.programAddress,
-    accounts: {
-      admin: getNextAccount(),
-      grid: getNextAccount(),
-      meter: getNextAccount(),
-    },
-    data: getRotateGatewayInstructionDataDecoder().decode(instruction.data),
+    accounts: { admin: getNextAccount(), grid: getNextAccount() },
+    data: getCancelGridChangesInstructionDataDecoder().decode(instruction.data),
   };
 }
