@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/meters/{id}", get(meter))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
+        .route("/api/veto", post(veto))
         .route("/api/quote", get(quote))
 }
 
@@ -184,14 +185,19 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
 
 async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     let client = &app.client;
-    let (address, _) = grid(&app).await?;
+    let (address, grid_state) = grid(&app).await?;
     let (meter_address, meter) = client.meter(&address, &id).await?;
     let owner = client
         .account::<Resident>(&meter.owner)
         .await?
         .map_or_else(|| meter.owner.to_string(), |r| r.id);
+    let now = client.cluster_time().await?;
     let mut row = json!(MeterView::new(&meter_address, &meter, &owner));
     row["readings"] = json!(readings(&meter));
+    // What the page needs to tell a pending change's time: the grid's notice and clock.
+    row["notice_seconds"] = json!(grid_state.notice_seconds);
+    row["now"] = json!(now);
+    row["epoch"] = json!(grid_state.epoch_at(now).unwrap_or(0));
     let told = app.chain.told(client, &[meter_address]).await?;
     let fundings = history::fundings(&meter_address, &told);
     let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
@@ -288,6 +294,50 @@ async fn fund(
         "meter": MeterView::new(&meter_address, &meter, &owner),
         "resident": {"id": request.from, "balance_k": format_k(balance)},
     })))
+}
+
+#[derive(Deserialize)]
+struct VetoRequest {
+    meter: String,
+}
+
+/// The demo's custody vetoes, as the meter's owner, the change the utility proposed for it
+/// alone. Outside the demo the owner's wallet signs `/api/pay/veto`.
+async fn veto(
+    State(app): Shared,
+    body: Result<Json<VetoRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(request) =
+        body.map_err(|e| ApiError::bad_request(format!("send {{\"meter\"}}: {}", e.body_text())))?;
+    let Some(custody) = app.custody.as_ref() else {
+        return Err(ApiError::forbidden(
+            "this server holds no keys: the meter's owner vetoes with their own wallet through /api/pay/veto (Solana Pay)",
+        ));
+    };
+    let _one_at_a_time = app.actions.lock().await;
+    let client = &app.client;
+    let (address, _) = grid(&app).await?;
+    let (meter_address, meter) = client.meter(&address, &request.meter).await?;
+    if meter.pending_change.is_none() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!("nothing waits to change on {}", request.meter),
+        ));
+    }
+    let owner = client
+        .account::<Resident>(&meter.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    let wallet = custody
+        .resident(&owner.id)
+        .ok_or_else(|| ApiError::forbidden(format!("the demo holds no key for '{}'", owner.id)))?;
+    let ix =
+        instructions::veto_meter_change(&wallet.pubkey(), &address, &meter_address, &meter.owner);
+    client.send_without_events(&[ix], &[wallet]).await?;
+    let (_, meter) = client.meter(&address, &request.meter).await?;
+    Ok(Json(
+        json!({"meter": MeterView::new(&meter_address, &meter, &owner.id)}),
+    ))
 }
 
 #[derive(Deserialize)]

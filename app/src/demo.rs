@@ -71,40 +71,15 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
         residents.insert(plan.id.to_string(), wallet);
     }
 
+    // The roofs first: like any new producer they share the pool once the grid's notice has
+    // passed, and the demo's clock starts at the first epoch they earn in. The consumers are
+    // installed then, so their first reading is the first hour shown.
     let mut gateways = BTreeMap::new();
-    for plan in METERS {
-        let gateway = Keypair::new();
-        let args = RegisterMeterArgs {
-            meter_id: plan.id.to_string(),
-            kind: plan.kind,
-            gateway: gateway.pubkey(),
-            label: plan.label.to_string(),
-            latitude_micro: ((MAP_LAT + (1.0 - plan.y) * MAP_SPAN_LAT) * 1e6).round() as i32,
-            longitude_micro: ((MAP_LON + plan.x * MAP_SPAN_LON) * 1e6).round() as i32,
-            capacity_w: plan.nameplate_w(),
-            register_wh: 0,
-        };
-        let owner = pda::resident(&grid, plan.owner);
-        client.register_meter(&grid, &owner, args).await?;
-        let meter = pda::meter(&grid, plan.id);
-        for (funder, k) in plan.funding {
-            let wallet = &residents[*funder];
-            let resident = pda::resident(&grid, funder);
-            let ix = instructions::fund(
-                &wallet.pubkey(),
-                &grid,
-                &resident,
-                &meter,
-                k * UNITS_PER_COIN,
-            );
-            client.send_without_events(&[ix], &[wallet]).await?;
-        }
-        gateways.insert(plan.id.to_string(), gateway);
+    let (producers, consumers): (Vec<_>, Vec<_>) =
+        METERS.iter().partition(|plan| plan.kind.is_producer());
+    for plan in producers {
+        install(client, &grid, plan, &residents, &mut gateways).await?;
     }
-    // Every meter in the grid's lookup tables: the crank settles the hour in v0 batches.
-    client.sync_lookup_tables(&grid).await?;
-    // The founding roofs wait for the grid's notice like any new producer: the demo's clock
-    // starts at the first epoch they earn in, so they earn from the first hour shown.
     let (_, grid_state) = client.grid(grid_name).await?;
     let earning = client
         .meters(&grid, grid_state.meter_count)
@@ -118,6 +93,11 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     if starts > now {
         client.advance_clock(starts - now).await?;
     }
+    for plan in consumers {
+        install(client, &grid, plan, &residents, &mut gateways).await?;
+    }
+    // Every meter in the grid's lookup tables: the crank settles the hour in v0 batches.
+    client.sync_lookup_tables(&grid).await?;
     // The utility proposes, alone, bigger lights for the ballpark: it waits for the notice,
     // shown on the map and the Tigers' pages, where they may veto it.
     let stadium = pda::meter(&grid, "stadium");
@@ -133,6 +113,45 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
         residents,
         gateways,
     })
+}
+
+/// Installs one of the demo's meters, with a gateway key the demo holds, and its prepaid
+/// coins from the residents who fund it.
+async fn install(
+    client: &Client,
+    grid: &Pubkey,
+    plan: &crate::community::MeterPlan,
+    residents: &BTreeMap<String, Keypair>,
+    gateways: &mut BTreeMap<String, Keypair>,
+) -> anyhow::Result<()> {
+    let gateway = Keypair::new();
+    let args = RegisterMeterArgs {
+        meter_id: plan.id.to_string(),
+        kind: plan.kind,
+        gateway: gateway.pubkey(),
+        label: plan.label.to_string(),
+        latitude_micro: ((MAP_LAT + (1.0 - plan.y) * MAP_SPAN_LAT) * 1e6).round() as i32,
+        longitude_micro: ((MAP_LON + plan.x * MAP_SPAN_LON) * 1e6).round() as i32,
+        capacity_w: plan.nameplate_w(),
+        register_wh: 0,
+    };
+    let owner = pda::resident(grid, plan.owner);
+    client.register_meter(grid, &owner, args).await?;
+    let meter = pda::meter(grid, plan.id);
+    for (funder, k) in plan.funding {
+        let wallet = &residents[*funder];
+        let resident = pda::resident(grid, funder);
+        let ix = instructions::fund(
+            &wallet.pubkey(),
+            grid,
+            &resident,
+            &meter,
+            k * UNITS_PER_COIN,
+        );
+        client.send_without_events(&[ix], &[wallet]).await?;
+    }
+    gateways.insert(plan.id.to_string(), gateway);
+    Ok(())
 }
 
 /// One hour passes (see the module comment). Returns a summary of the settlement.

@@ -41,6 +41,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/pay/sell", get(pay_label).post(pay_sale))
         .route("/api/pay/cancel", get(pay_label).post(pay_cancel))
         .route("/api/pay/collect", get(pay_label).post(pay_collect))
+        .route("/api/pay/veto", get(pay_label).post(pay_veto))
         .route("/api/send", post(send))
 }
 
@@ -348,6 +349,47 @@ async fn pay_collect(
         format!(
             "Collect {} k earned by {}",
             format_k(meter.balance_units),
+            query.meter
+        ),
+    )
+    .await
+}
+
+/// An unsigned `veto_meter_change`: the meter's owner turns down the change the utility
+/// proposed for it alone.
+async fn pay_veto(
+    State(app): Shared,
+    Query(query): Query<CollectQuery>,
+    Json(body): Json<PayAccount>,
+) -> Requested {
+    let account = wallet(&body.account)?;
+    let (address, _) = grid(&app).await?;
+    let (meter_address, meter) = app.client.meter(&address, &query.meter).await?;
+    let Some(change) = meter.pending_change else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("nothing waits to change on {}", query.meter),
+        ));
+    };
+    let owner = app
+        .client
+        .account::<energy_utility_sdk::accounts::Resident>(&meter.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    if owner.authority != account {
+        return Err(ApiError::forbidden(format!(
+            "only {}'s wallet may veto what waits for {}",
+            owner.id, query.meter
+        )));
+    }
+    let ix = instructions::veto_meter_change(&account, &address, &meter_address, &meter.owner);
+    to_sign(
+        &app.client,
+        ix,
+        &account,
+        format!(
+            "Veto the utility's proposal to {} on {}",
+            energy_utility_sdk::views::describe_act(&change.act),
             query.meter
         ),
     )

@@ -213,6 +213,45 @@ async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signat
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_owner_vetoes_what_the_utility_proposed_alone_with_their_own_wallet() {
+    let s = service_with("wallet-veto", serve_mode()).await;
+    // The demo's utility proposed bigger lights for the Tigers' ballpark: it waits.
+    let (_, stadium) = s.get("/api/meters/stadium").await;
+    assert!(stadium["pending_change"]["act"]
+        .as_str()
+        .unwrap()
+        .contains("600.000 kW"));
+    let watched = s.chain.meter(&s.grid, "stadium").await.unwrap().1;
+    // Without custody the server vetoes for nobody; another wallet cannot veto it either.
+    let (status, said) = s.post("/api/veto", json!({"meter": "stadium"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+    let danny = s.keys.resident("danny").unwrap().insecure_clone();
+    let (status, said) = s
+        .post(
+            "/api/pay/veto?meter=stadium",
+            json!({"account": danny.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+    let unchanged = s.chain.meter(&s.grid, "stadium").await.unwrap().1;
+    assert_eq!(unchanged.pending_change, watched.pending_change);
+    // The Tigers' own wallet signs the veto; the server relays it.
+    let tigers = s.keys.resident("tigers").unwrap().insecure_clone();
+    act(&s, "/api/pay/veto?meter=stadium", &tigers).await;
+    let (_, meter) = s.chain.meter(&s.grid, "stadium").await.unwrap();
+    assert_eq!(meter.pending_change, None);
+    assert_eq!(meter.capacity_w, watched.capacity_w);
+    // Nothing is left to veto.
+    let (status, said) = s
+        .post(
+            "/api/pay/veto?meter=stadium",
+            json!({"account": tigers.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_relay_sends_only_signed_transactions_of_the_grid_program() {
     let s = service_with("wallet-relay", serve_mode()).await;
     let carlos = s.keys.resident("carlos").unwrap().insecure_clone();

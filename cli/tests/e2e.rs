@@ -79,9 +79,9 @@ fn the_worked_example_through_deu_survives_a_restart() {
     assert_eq!(synced["tables"], 1, "{synced}");
     let refused = deu.fails("carlos", &["grid", "sync-tables"]);
     assert!(refused.contains("only the grid's admin"), "{refused}");
-    // The new roofs share the pool once the grid's notice has passed (72 hours, fixed when
-    // the grid was created): until then they show as pending. On the local cluster, let the
-    // notice pass.
+    // The new roofs share the pool from the first hour that starts once the grid's notice has
+    // passed (72 hours, fixed when the grid was created): until then they show as pending. On
+    // the local cluster, let the notice pass, into that hour.
     let roof = deu.ok("admin", &["meter", "show", "angel-roof"]);
     let now = deu.ok("admin", &["grid", "show"]);
     assert_eq!(now["notice_seconds"], 72 * 3_600);
@@ -89,7 +89,7 @@ fn the_worked_example_through_deu_survives_a_restart() {
         roof["earns_from_epoch"].as_u64().unwrap() > now["current_epoch"].as_u64().unwrap() + 71,
         "{roof}"
     );
-    deu.ok("admin", &["clock", "advance", "--hours", "72"]);
+    deu.ok("admin", &["clock", "advance", "--hours", "73"]);
 
     // Carlos and Danny buy $1.00 of coins (10 k) and prepay their houses.
     deu.ok(
@@ -283,8 +283,49 @@ fn the_worked_example_through_deu_survives_a_restart() {
         .fails("admin", &["grid", "update", "--fee", "0.2"])
         .contains("cap"));
 
-    // Danny moves away: his house's meter retires and its 3 k come back to him at once.
-    let retired = deu.ok("admin", &["meter", "deactivate", "danny-house"]);
+    // The utility alone proposes another gateway for Carlos's house: it waits for the notice,
+    // shown on the meter, and Carlos vetoes it.
+    let stranger = deu.pubkey("stranger-gw");
+    let proposed = deu.ok(
+        "admin",
+        &["meter", "rotate-gateway", "carlos-house", &stranger],
+    );
+    assert_ne!(proposed["gateway"], stranger.as_str(), "{proposed}");
+    let change = &proposed["pending_change"];
+    assert!(
+        change["act"]
+            .as_str()
+            .unwrap()
+            .starts_with("rotate its gateway to "),
+        "{proposed}"
+    );
+    let shown = deu.text("admin", &["meter", "show", "carlos-house"]);
+    assert!(
+        shown.contains("PENDING:  the admin proposed to rotate its gateway"),
+        "{shown}"
+    );
+    let not_his = deu.fails("danny", &["meter", "veto", "carlos-house"]);
+    assert!(not_his.contains("not the resident's owner"), "{not_his}");
+    let vetoed = deu.ok("carlos", &["meter", "veto", "carlos-house"]);
+    assert_eq!(
+        vetoed["pending_change"],
+        serde_json::Value::Null,
+        "{vetoed}"
+    );
+
+    // Danny moves away: with his signature beside the utility's, his house's meter retires at
+    // once and its 3 k come back to him.
+    let danny_key = deu.key("danny").display().to_string();
+    let retired = deu.ok(
+        "admin",
+        &[
+            "meter",
+            "deactivate",
+            "danny-house",
+            "--owner-keypair",
+            &danny_key,
+        ],
+    );
     assert_eq!(retired["refunded_k"], "3.000000", "{retired}");
     assert_eq!(retired["retired"], true);
     assert_eq!(

@@ -151,6 +151,9 @@ impl fmt::Display for PendingChangeView {
     }
 }
 
+/// How one epoch parameter reads.
+type ShowParam = fn(&EpochParams) -> String;
+
 /// The changes the admin proposed for `g` that are not in force at `now`.
 pub fn pending_changes(g: &Grid, now: i64) -> Vec<PendingChangeView> {
     let mut pending = Vec::new();
@@ -159,7 +162,7 @@ pub fn pending_changes(g: &Grid, now: i64) -> Vec<PendingChangeView> {
         let epoch = g.pending_from_epoch;
         let starts = g.epoch_end(epoch).unwrap_or(i64::MAX) - g.epoch_seconds as i64;
         let (old, new) = (g.params, g.pending_params);
-        let params: [(&'static str, fn(&EpochParams) -> String); 6] = [
+        let params: [(&'static str, ShowParam); 6] = [
             ("fee", |p| format!("{} k per epoch", format_k(p.fee_units))),
             ("tariff", |p| {
                 format!("{} k per kWh", format_k(p.tariff_units_per_kwh))

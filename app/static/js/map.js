@@ -5,6 +5,7 @@ import { $, h, replaceChildren, s, say } from "./dom.js";
 import { fmtK, fmtKwh } from "./format.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, shownBalance, statePill, stateWord } from "./meters.js";
+import { gridChangeItem, meterChangeItem, noticeText } from "./notice.js";
 import { meterUrl, pollErrorReporter, residentUrl, showGridName } from "./page.js";
 import "./wallet.js"; // the wallet bar in the header and the "Your wallet" card
 
@@ -152,9 +153,30 @@ function renderFacts(state) {
     fact("Pool now", fmtK(grid.pool_k)),
     fact("Carried", fmtK(grid.carry_k)),
     fact("Treasury", fmtK(grid.treasury_k)),
+    fact("Notice", noticeText(grid.notice_seconds)),
     grid.paused ? h("div", { class: "fact fact-alert" }, h("dt", {}, "Grid"), h("dd", {}, "paused")) : null,
     state.demo ? h("div", { class: "fact fact-demo" }, h("dt", {}, "Mode"), h("dd", {}, "demo")) : null,
   );
+}
+
+/** The grid's notice, and everything the utility proposed that has not taken effect. */
+function renderComing(state) {
+  const grid = state.grid || {};
+  const now = state.clock ? state.clock.unix_timestamp : 0;
+  const epoch = state.clock ? state.clock.epoch : 0;
+  $("#notice-rule").textContent = Number(grid.notice_seconds)
+    ? `What the utility changes alone (prices, fees, the oracle, a resident's meter, a new producer) waits ${noticeText(grid.notice_seconds)}, fixed when the grid was created. A meter's owner may veto what concerns their meter until then.`
+    : "This grid was created without notice: the utility's changes apply at once.";
+  const meters = state.meters || [];
+  const items = [
+    ...(grid.pending || []).map((change) => gridChangeItem(change, now)),
+    grid.pending_admin ? h("li", { "data-pending": "admin" }, h("strong", {}, "admin"), `: the role is offered to ${grid.pending_admin}, until that wallet accepts it.`) : null,
+    ...meters.filter((m) => m.pending_change).map((m) => meterChangeItem(m, now, meterUrl(m.id))),
+    ...meters
+      .filter((m) => kindOf(m) === "producer" && Number(m.earns_from_epoch) > epoch)
+      .map((m) => h("li", { "data-pending-producer": m.id }, h("a", { href: meterUrl(m.id) }, m.id), `: a new producer, sharing the pool from epoch ${m.earns_from_epoch} (after the notice).`)),
+  ].filter(Boolean);
+  replaceChildren($("#pending"), items.length ? items : h("li", { class: "muted" }, "Nothing is waiting: the terms above are in force."));
 }
 
 function renderLedger(settlement) {
@@ -266,6 +288,7 @@ function initMap() {
     const hour = hourOfDay(label);
     $("#map").dataset.daypart = hour === null ? "day" : hour < 6 || hour >= 20 ? "night" : hour < 8 || hour >= 17 ? "dusk" : "day";
     if (changed("facts", [state.grid, state.demo])) renderFacts(state);
+    if (changed("coming", [state.grid, state.meters, state.clock])) renderComing(state);
     if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
     if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
     if (changed("ledger", state.last_settlement)) renderLedger(state.last_settlement);

@@ -6,6 +6,7 @@ import { fmtK, fmtKwh, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, stateWord } from "./meters.js";
+import { noticeText, untilText, vetoButton } from "./notice.js";
 import { meterUrl, notFoundOr, queryParam, remembered, residentUrl, showGridName } from "./page.js";
 import "./wallet.js"; // the wallet bar in the header
 
@@ -30,6 +31,29 @@ function renderFunders(list, funders) {
     list,
     funders.map((f) => h("li", { "data-funder": f.resident }, h("a", { href: residentUrl(f.resident) }, h("span", { class: "avatar", "aria-hidden": "true" }, String(f.resident).charAt(0).toUpperCase()), h("span", {}, f.resident)), h("span", { class: "funder-amount" }, fmtK(f.amount_k), f.at !== undefined ? h("span", { class: "sub" }, " · ", timeEl(f.at)) : null))),
   );
+}
+
+/** What waits for the grid's notice on this meter: the utility's proposal (with the owner's veto), or a new producer's first earning epoch. */
+function renderPending(meter, refresh) {
+  const card = $("#pending-card");
+  const change = meter.pending_change;
+  const earnsLater = kindOf(meter) === "producer" && meter.epoch !== undefined && Number(meter.earns_from_epoch) > Number(meter.epoch);
+  card.hidden = !change && !earnsLater;
+  if (card.hidden) return;
+  if (change) {
+    $("#pending-title").textContent = "A change waits";
+    replaceChildren(
+      $("#pending-text"),
+      `The utility proposed, alone, to ${change.act}, from `,
+      timeEl(change.effective_ts),
+      ` (${untilText(change.effective_ts, meter.now)}). Nothing changes until then: the grid's notice is ${noticeText(meter.notice_seconds)}. ${meter.owner}, the owner, may veto it.`,
+    );
+    replaceChildren($("#pending-actions"), vetoButton(meter, $("#pending-message"), refresh));
+  } else {
+    $("#pending-title").textContent = "A new producer";
+    replaceChildren($("#pending-text"), `It shares the community's pool from epoch ${meter.earns_from_epoch}, once the grid's notice (${noticeText(meter.notice_seconds)}) has passed; until then its reports only set where its register starts.`);
+    replaceChildren($("#pending-actions"));
+  }
 }
 
 function initMeter() {
@@ -104,6 +128,7 @@ function initMeter() {
       $("#gateway").textContent = meter.gateway || "—";
       $("#fund-card").hidden = kind === "producer" || Boolean(meter.retired);
       $("#producer-note").hidden = kind !== "producer";
+      if (changed("pending", [meter.pending_change, meter.earns_from_epoch, meter.now])) renderPending(meter, () => feed.refresh());
       if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
       if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);
     },

@@ -123,6 +123,44 @@ test("map: 12 meters drawn, the clock lets an hour pass and the page shows the s
   });
 });
 
+test("map and meter page: the utility's proposal for the ballpark waits for the notice, and the Tigers veto it", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    const { data: before } = await api("/api/state");
+    assert.equal(before.grid.notice_seconds, 7200, "the demo's grid: two hours' notice");
+    const stadium = meterOf(before, "stadium");
+    assert.ok(stadium.pending_change, "the demo's utility proposed a change for the ballpark");
+    assert.ok(stadium.pending_change.effective_ts > before.clock.unix_timestamp, "not in force yet");
+
+    // The map tells the rule and what waits, with its time.
+    await openMap(page);
+    await page.waitForSelector('#pending li[data-pending-meter="stadium"]');
+    const item = (await page.locator('#pending li[data-pending-meter="stadium"]').textContent()).trim();
+    assert.match(item, /^stadium: the utility proposed to set its capacity to 600\.000 kW, from .+ \(in \d+ h \d+ min\)\. tigers may veto it until then\.$/, item);
+    assert.match((await page.locator("#notice-rule").textContent()).trim(), /waits 2 h, fixed when the grid was created/);
+    const notice = await page.$$eval("#grid-facts .fact", (facts) => facts.map((f) => f.textContent).find((t) => t.startsWith("Notice")));
+    assert.equal(notice, "Notice2 h");
+
+    // The ballpark's page says the same and offers its owner the veto; nothing has changed yet.
+    await openAndWaitForAmount(page, "/meter.html?id=stadium", "#balance");
+    await page.waitForSelector("#pending-card:not([hidden])");
+    assert.match((await page.locator("#pending-text").textContent()).trim(), /^The utility proposed, alone, to set its capacity to 600\.000 kW, from .+\. Nothing changes until then: the grid's notice is 2 h\. tigers, the owner, may veto it\.$/);
+    assert.equal((await page.locator("#capacity-note").textContent()).trim(), "(capacity 500 kW)");
+    await screenshot(page, "meter-pending");
+    await page.locator("#veto").click();
+    await page.waitForFunction(() => document.querySelector("#pending-message").dataset.kind === "ok");
+    assert.equal((await page.locator("#pending-message").textContent()).trim(), "Vetoed: nothing changes on stadium.");
+    await page.waitForSelector("#pending-card[hidden]", { state: "attached" });
+
+    // The chain agrees: nothing waits, and the lights kept their 500 kW.
+    const { data: after } = await api("/api/meters/stadium");
+    assert.equal(after.pending_change, null);
+    assert.equal(after.capacity_kw, "500.000");
+    // A second veto has nothing to turn down.
+    const again = await api("/api/veto", { meter: "stadium" });
+    assert.equal(again.status, 409, JSON.stringify(again.data));
+  });
+});
+
 test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     await openAndWaitForAmount(page, "/resident.html?id=carlos", "#total");

@@ -198,7 +198,9 @@ before(async () => {
         gateways[gateway] = await keygen(gateway);
         await deu("admin", ["airdrop", "1", gateways[gateway]]);
       }
-      await deu("admin", ["grid", "init"]);
+      // No notice: the roof installed later earns from its first hour (the notice and the
+      // owner's veto are tested on the demo's grid, app.test.mjs, and in app/tests/wallet.rs).
+      await deu("admin", ["grid", "init", "--notice-hours", "0"]);
       await deu("admin", ["resident", "register", TAKEN]);
       const pole = await deu("admin", ["meter", "register", POLE, "--kind", "pole", "--owner", TAKEN, "--gateway", gateways["pole-gw"], "--label", "Mill Lane light", "--lat", "10.001", "--lon", "-84.002"]);
       assert.equal(pole.connected, false, `a new pole starts dark: ${JSON.stringify(pole)}`);

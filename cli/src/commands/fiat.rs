@@ -550,7 +550,7 @@ mod tests {
             "",
         );
         let view = json!({"number": 0, "address": "SaLe", "status": "locked", "coins_k": "2.000000",
-            "usd": "0.20", "payout_id": null, "requested_ts": 100, "ended_ts": null});
+            "min_usd": "0.20", "usd": "0.20", "payout_id": null, "requested_ts": 100, "ended_ts": null});
         assert_eq!(
             serde_json::to_value(&listed).unwrap(),
             json!([view.clone()])

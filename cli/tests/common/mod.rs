@@ -138,6 +138,23 @@ impl Deu<'_> {
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
     }
 
+    /// Runs a command that must succeed and returns what it prints for people (text output).
+    pub fn text(&self, keypair: &str, args: &[&str]) -> String {
+        let out = Command::new(DEU)
+            .args(["-u", self.url, "--grid", "seed", "-k"])
+            .arg(self.key(keypair))
+            .args(args)
+            .output()
+            .expect("run deu");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "deu {args:?} failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     /// Runs a command that must fail and returns its one-line error.
     pub fn fails(&self, keypair: &str, args: &[&str]) -> String {
         let out = self.run(keypair, args);

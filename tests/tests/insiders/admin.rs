@@ -66,10 +66,13 @@ async fn the_admin_alone_cannot_rotate_a_residents_gateway_and_bill_the_house() 
     .await;
 }
 
+/// Whether a meter shows a change applied.
+type Applied = fn(&Meter) -> bool;
+
 #[tokio::test]
 async fn each_meter_change_without_the_owner_waits_for_the_notice_then_applies() {
     let gateway = Keypair::new().pubkey();
-    let acts: [(MeterAct, fn(&Meter) -> bool); 4] = [
+    let acts: [(MeterAct, Applied); 4] = [
         (MeterAct::RotateGateway { gateway }, |m| {
             m.gateway != Pubkey::default() && m.capacity_w > 0 && m.active
         }),

@@ -329,7 +329,7 @@ impl Grid {
     }
 
     /// Proposes a new price, oracle or oracle limits, in force once the notice has passed.
-    /// Tightening the mint limit (less minted, over no shorter a window, the retention kept)
+    /// Tightening the mint limit (no bigger burst and no faster rate, the retention kept)
     /// applies at once: it only protects residents. A proposal back to the terms in force
     /// withdraws the pending one.
     pub fn propose_terms(
@@ -342,10 +342,12 @@ impl Grid {
         require!(coin_price_cents > 0, EnergyError::InvalidCoinPrice);
         oracle_limits.validate()?;
         let current = self.oracle_limits;
+        // Tighter: no bigger burst, and no faster a sustained rate (limit per window).
         let tightening = oracle_limits.receipt_retention_seconds
             == current.receipt_retention_seconds
             && oracle_limits.mint_limit_units <= current.mint_limit_units
-            && oracle_limits.mint_window_seconds >= current.mint_window_seconds;
+            && oracle_limits.mint_limit_units as u128 * current.mint_window_seconds as u128
+                <= current.mint_limit_units as u128 * oracle_limits.mint_window_seconds as u128;
         if tightening && oracle_limits != current {
             self.set_oracle_limits(oracle_limits, now)?;
         }

@@ -200,7 +200,11 @@ impl Meter {
             EnergyError::RegisterWentBackwards
         );
         let wh = register_wh.safe_sub(self.register_wh, EnergyError::RegisterWentBackwards)?;
-        let hours = epoch - self.next_reading_epoch + 1;
+        // A new producer's readings count from its first earning epoch: the hours before are
+        // not its to be paid for.
+        let first = self.next_reading_epoch.max(self.earns_from_epoch);
+        let before_earning = epoch < self.earns_from_epoch;
+        let hours = epoch.saturating_sub(first) + 1;
         let seconds = hours
             .checked_mul(rules.epoch_seconds as u64)
             .ok_or(EnergyError::MathOverflow)?;
@@ -209,17 +213,24 @@ impl Meter {
             .max_wh_per_epoch
             .checked_mul(hours)
             .ok_or(EnergyError::MathOverflow)?;
-        require!(wh <= limit_wh, EnergyError::ReadingOverLimit);
         let capacity_wh =
             mul_div_floor(self.capacity_w, seconds, 3_600).ok_or(EnergyError::MathOverflow)?;
-        require!(wh <= capacity_wh, EnergyError::ReadingOverCapacity);
+        // A new producer whose gateway kept quiet through the notice reports, in its first
+        // earning epochs, energy partly made before them: more than its earning hours could
+        // deliver is not a reading but its starting point.
+        let starts_late =
+            self.next_reading_epoch < self.earns_from_epoch && (wh > limit_wh || wh > capacity_wh);
+        if !before_earning && !starts_late {
+            require!(wh <= limit_wh, EnergyError::ReadingOverLimit);
+            require!(wh <= capacity_wh, EnergyError::ReadingOverCapacity);
+        }
         let hours = u32::try_from(hours).map_err(|_| error!(EnergyError::MathOverflow))?;
 
         self.has_reported = true;
         self.last_reported_epoch = epoch;
         self.last_register_wh = register_wh;
         self.silent = false;
-        if epoch < self.earns_from_epoch {
+        if before_earning || starts_late {
             self.register_wh = register_wh;
             self.next_reading_epoch = epoch + 1;
             return Ok(Reported::BeforeEarning);
@@ -629,16 +640,57 @@ mod tests {
         );
         assert_eq!((m.register_wh, m.next_reading_epoch), (4_000, 2));
         assert!(m.readings.iter().all(|r| r.status == ReadingStatus::Empty));
-        // From epoch 3 its readings count, from the register it had before.
+        // From epoch 3 its readings count, from the register it had before, over the hours
+        // since it earns.
         let reported = m.report(3, 6_000, &RULES, flat).unwrap();
         assert!(matches!(
             reported,
             Reported::Recorded {
                 wh: 2_000,
-                hours: 2,
+                hours: 1,
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_producer_silent_through_its_notice_is_paid_only_what_its_earning_hours_could_make() {
+        let mut m = meter("mike-roof", MeterKind::Producer);
+        m.capacity_w = 5_000;
+        m.earns_from_epoch = 72;
+        // Registered in epoch 0, silent until epoch 72: 4 kWh fit one hour of a 5 kW roof.
+        let reported = m.report(72, 4_000, &RULES, flat).unwrap();
+        assert!(matches!(
+            reported,
+            Reported::Recorded {
+                wh: 4_000,
+                hours: 1,
+                ..
+            }
+        ));
+        // Silent through the notice with 300 kWh on its register: made before it earned, so
+        // that is where it starts, paid nothing for it.
+        let mut m = meter("mike-roof", MeterKind::Producer);
+        m.capacity_w = 5_000;
+        m.earns_from_epoch = 72;
+        assert_eq!(
+            m.report(73, 300_000, &RULES, flat).unwrap(),
+            Reported::BeforeEarning
+        );
+        assert_eq!((m.register_wh, m.next_reading_epoch), (300_000, 74));
+        // From there on, readings as usual; too much is refused as ever.
+        assert!(matches!(
+            m.report(74, 304_000, &RULES, flat).unwrap(),
+            Reported::Recorded {
+                wh: 4_000,
+                hours: 1,
+                ..
+            }
+        ));
+        refused(
+            m.report(75, 310_000, &RULES, flat),
+            EnergyError::ReadingOverCapacity,
+        );
     }
 
     #[test]

@@ -241,6 +241,23 @@ fn tightening_the_mint_limit_applies_at_once_and_loosening_waits() {
     g.propose_terms(price, oracle, looser, now).unwrap();
     assert_eq!(g.oracle_limits, tighter);
     assert_eq!(g.oracle_limits_at(now + 72 * 3_600), looser);
+    g.propose_terms(price, oracle, tighter, now).unwrap();
+    // A smaller limit over a shorter window can still be a faster rate: it waits; a smaller
+    // limit at no faster a rate does not.
+    let faster = OracleLimits {
+        mint_limit_units: tighter.mint_limit_units / 2,
+        mint_window_seconds: tighter.mint_window_seconds / 4,
+        ..tighter
+    };
+    g.propose_terms(price, oracle, faster, now).unwrap();
+    assert_eq!(g.oracle_limits, tighter);
+    let slower = OracleLimits {
+        mint_limit_units: tighter.mint_limit_units / 2,
+        mint_window_seconds: tighter.mint_window_seconds / 2,
+        ..tighter
+    };
+    g.propose_terms(price, oracle, slower, now).unwrap();
+    assert_eq!((g.oracle_limits, g.pending_change), (slower, None));
     // A longer retention waits too: a receipt kept longer changes what may be minted.
     let mut g = noticed();
     let oracle = g.oracle;
