@@ -340,6 +340,34 @@ fn the_worked_example_through_deu_survives_a_restart() {
     // Nothing has outlived its retention yet.
     let swept = deu.ok("carlos", &["fiat", "close-expired"]);
     assert_eq!(swept["receipts_closed"], 0);
+
+    // The utility hands its admin role to another wallet (a multisig's vault, say), in two
+    // steps: the offer changes nothing until that wallet signs its acceptance, which deu can
+    // print for a multisig to propose.
+    let board = deu.pubkey("board");
+    deu.ok("admin", &["airdrop", "1", &board]);
+    let offered = deu.ok("admin", &["grid", "propose-admin", &board]);
+    assert_eq!(offered["pending_admin"], board.as_str(), "{offered}");
+    assert_eq!(offered["admin"], admin.as_str());
+    let printed = deu.ok("carlos", &["grid", "accept-admin", "--print-for", &board]);
+    assert_eq!(
+        printed["accounts"][0]["pubkey"],
+        board.as_str(),
+        "{printed}"
+    );
+    assert_eq!(printed["accounts"][0]["is_signer"], true);
+    assert_eq!(printed["accounts"][1]["is_writable"], true);
+    let taken = deu.fails("carlos", &["grid", "accept-admin"]);
+    assert!(
+        taken.contains("Only the wallet the admin role was offered to"),
+        "{taken}"
+    );
+    let accepted = deu.ok("board", &["grid", "accept-admin"]);
+    assert_eq!(accepted["admin"], board.as_str(), "{accepted}");
+    assert_eq!(accepted["pending_admin"], serde_json::Value::Null);
+    assert!(deu
+        .fails("admin", &["grid", "pause"])
+        .contains("Only the grid's admin"));
     net.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

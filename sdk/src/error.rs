@@ -75,6 +75,16 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::InvalidCapacity,
     EnergyError::MeterNotSilent,
     EnergyError::InvalidReadingRules,
+    EnergyError::NotALookupTable,
+    EnergyError::LookupTableBeyondMeters,
+    EnergyError::PriceFellSinceSale,
+    EnergyError::MeterHasDeferredEnergy,
+    EnergyError::MinimumAboveWorth,
+    EnergyError::InvalidNotice,
+    EnergyError::NoPendingChange,
+    EnergyError::ChangeNotDue,
+    EnergyError::NotPendingAdmin,
+    EnergyError::ResidentNotEmpty,
 ];
 
 /// Anchor's own errors that a client of this program can meet, with what they mean here.
@@ -191,8 +201,18 @@ mod tests {
         for (i, error) in ENERGY_ERRORS.iter().enumerate() {
             assert_eq!(u32::from(*error), ERROR_CODE_OFFSET + i as u32, "{error:?}");
         }
-        let last = u32::from(EnergyError::InvalidReadingRules) - ERROR_CODE_OFFSET;
-        assert_eq!(ENERGY_ERRORS.len() as u32, last + 1);
+        // Every error the program declares (its IDL, checked fresh by CI) is listed here.
+        let idl: serde_json::Value =
+            serde_json::from_str(include_str!("../../idl/energy_utility.json")).unwrap();
+        let declared = idl["errors"].as_array().unwrap();
+        assert_eq!(
+            ENERGY_ERRORS.len(),
+            declared.len(),
+            "append the new errors here"
+        );
+        for (error, entry) in ENERGY_ERRORS.iter().zip(declared) {
+            assert_eq!(entry["name"], error.name(), "{error:?}");
+        }
         let duplicate = program_error(ERROR_CODE_OFFSET + 25).unwrap();
         assert_eq!(duplicate.name, "DuplicateReading");
         assert_eq!(duplicate.message, "Meter already reported for this epoch");

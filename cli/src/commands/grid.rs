@@ -39,7 +39,12 @@ pub enum GridCommand {
         new_admin: String,
     },
     /// Take the admin role the admin offered this keypair
-    AcceptAdmin,
+    AcceptAdmin {
+        /// Do not send: print the instruction that wallet (a multisig's vault) must sign, to
+        /// propose it in the multisig (e.g. Squads' transaction builder)
+        #[arg(long, value_name = "NEW_ADMIN")]
+        print_for: Option<String>,
+    },
     /// Bring the grid's address lookup tables up to its meters, so the crank settles 55
     /// meters a transaction (admin; `deu meter register` does it after each registration)
     SyncTables,
@@ -191,7 +196,18 @@ pub async fn run(globals: &Globals, command: GridCommand) -> anyhow::Result<()> 
         GridCommand::Init(args) => init(globals, args).await,
         GridCommand::Show => show(globals, &globals.reader()).await,
         GridCommand::Update(args) => update(globals, args).await,
-        GridCommand::CancelChanges | GridCommand::ApplyChanges | GridCommand::AcceptAdmin => {
+        GridCommand::AcceptAdmin {
+            print_for: Some(new_admin),
+        } => {
+            let client = globals.reader();
+            let (grid, _) = load_grid(globals, &client).await?;
+            let ix = instructions::accept_admin(&pubkey_arg(&new_admin)?, &grid);
+            globals.output().show(&PrintedInstruction::from(&ix));
+            Ok(())
+        }
+        GridCommand::CancelChanges
+        | GridCommand::ApplyChanges
+        | GridCommand::AcceptAdmin { print_for: None } => {
             let client = globals.client()?;
             let (grid, _) = load_grid(globals, &client).await?;
             let ix = match command {
@@ -370,6 +386,58 @@ async fn sync_tables(globals: &Globals) -> anyhow::Result<()> {
         tables: tables.tables().len(),
     });
     Ok(())
+}
+
+/// An instruction shown instead of sent, for another signer (a multisig) to propose.
+#[derive(Serialize)]
+struct PrintedInstruction {
+    program_id: String,
+    accounts: Vec<PrintedAccount>,
+    data_base58: String,
+    data_base64: String,
+}
+
+#[derive(Serialize)]
+struct PrintedAccount {
+    pubkey: String,
+    is_signer: bool,
+    is_writable: bool,
+}
+
+impl From<&anchor_lang::solana_program::instruction::Instruction> for PrintedInstruction {
+    fn from(ix: &anchor_lang::solana_program::instruction::Instruction) -> Self {
+        use base64::Engine;
+        Self {
+            program_id: ix.program_id.to_string(),
+            accounts: ix
+                .accounts
+                .iter()
+                .map(|a| PrintedAccount {
+                    pubkey: a.pubkey.to_string(),
+                    is_signer: a.is_signer,
+                    is_writable: a.is_writable,
+                })
+                .collect(),
+            data_base58: bs58::encode(&ix.data).into_string(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&ix.data),
+        }
+    }
+}
+
+impl fmt::Display for PrintedInstruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "program: {}", self.program_id)?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            let flags = match (a.is_signer, a.is_writable) {
+                (true, true) => "signer, writable",
+                (true, false) => "signer",
+                (false, true) => "writable",
+                (false, false) => "read-only",
+            };
+            writeln!(f, "account {i}: {} ({flags})", a.pubkey)?;
+        }
+        write!(f, "data (base58): {}", self.data_base58)
+    }
 }
 
 /// The grid's lookup tables after `deu grid sync-tables`: how many of its meters they list.
