@@ -36,6 +36,7 @@ const STATIC: &[(&str, &str, &str)] = static_files![
     "js/map.js" => JS,
     "js/meter.js" => JS,
     "js/meters.js" => JS,
+    "js/notice.js" => JS,
     "js/page.js" => JS,
     "js/payments.js" => JS,
     "js/quote.js" => JS,

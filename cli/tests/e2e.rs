@@ -477,3 +477,89 @@ fn two_watching_cranks_settle_each_epoch_once_as_it_closes() {
     assert_eq!(deu.ok("admin", &["grid", "show"])["treasury_k"], "0.030000");
     cluster.stop();
 }
+
+#[test]
+fn the_crank_settles_in_legacy_transactions_once_a_lookup_table_was_deactivated() {
+    use energy_utility_sdk::accounts::{decode, LookupTableEntry};
+    use energy_utility_sdk::{lookup, pda};
+    use solana_rpc_client::rpc_client::RpcClient;
+    use solana_sdk::instruction::{AccountMeta, Instruction};
+    use solana_sdk::signature::{read_keypair_file, Signer};
+    use solana_sdk::transaction::Transaction;
+
+    let cluster = Cluster::start("e2e-tables");
+    let deu = cluster.deu();
+    deu.pubkey("admin");
+    deu.ok("admin", &["airdrop", "10"]);
+    deu.ok("admin", &["grid", "init", "--notice-hours", "0"]);
+    deu.ok("admin", &["resident", "register", "hoa"]);
+    deu.ok(
+        "admin",
+        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
+    );
+    let meters = [("roof", "producer", "2"), ("pole", "pole", "0.5")];
+    for (meter, kind, _) in meters {
+        let gateway = deu.pubkey(&format!("{meter}-gw"));
+        deu.ok("admin", &["airdrop", "1", &gateway]);
+        let key = solana_pubkey_of(&deu, &format!("{meter}-gw"));
+        deu.ok(
+            "admin",
+            &[
+                "meter",
+                "register",
+                meter,
+                "--kind",
+                kind,
+                "--owner",
+                "hoa",
+                "--gateway",
+                &key,
+            ],
+        );
+    }
+    deu.ok("admin", &["fund", "pole", "20"]);
+
+    // The utility deactivates the grid's lookup table (say, to close it and take its rent
+    // back), then the cluster restarts: its slot moves on past the table's cooldown, and the
+    // table no longer resolves any address.
+    let rpc = RpcClient::new(cluster.net.url.clone());
+    let grid = pda::grid("seed");
+    let entry = rpc
+        .get_account(&pda::lookup_table_entry(&grid, 0))
+        .expect("the grid's lookup table is recorded");
+    let table = decode::<LookupTableEntry>(&entry.data).unwrap().table;
+    let admin = read_keypair_file(deu.key("admin")).unwrap();
+    let deactivate = Instruction {
+        program_id: lookup::LOOKUP_TABLE_PROGRAM,
+        accounts: vec![
+            AccountMeta::new(table, false),
+            AccountMeta::new_readonly(admin.pubkey(), true),
+        ],
+        data: 3u32.to_le_bytes().to_vec(),
+    };
+    let blockhash = rpc.get_latest_blockhash().unwrap();
+    let tx = Transaction::new_signed_with_payer(
+        &[deactivate],
+        Some(&admin.pubkey()),
+        &[&admin],
+        blockhash,
+    );
+    rpc.send_and_confirm_transaction(&tx)
+        .expect("deactivate the table");
+    let cluster = cluster.restart();
+    let deu = cluster.deu();
+
+    let epoch = deu.ok("admin", &["grid", "show"])["current_epoch"]
+        .as_u64()
+        .unwrap();
+    for (meter, _, kwh) in meters {
+        deu.ok(&format!("{meter}-gw"), &["report", meter, kwh]);
+    }
+    deu.ok("admin", &["clock", "advance", "--hours", "2"]);
+    let settled = deu.ok("admin", &["settle"]);
+    let row = &settled.as_array().unwrap()[0];
+    assert_eq!(row["epoch"], epoch, "{settled}");
+    assert_eq!(row["state"], "settled", "{settled}");
+    assert_eq!(row["charged_k"], "0.500000");
+    cluster.stop();
+}

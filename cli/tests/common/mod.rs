@@ -99,6 +99,15 @@ impl Cluster {
         }
     }
 
+    /// Ctrl-C to the cluster, then the same ledger served again on the same port.
+    pub fn restart(self) -> Self {
+        let Cluster { dir, net } = self;
+        let port: u16 = net.url.rsplit(':').next().unwrap().parse().unwrap();
+        net.stop();
+        let net = Localnet::start(&dir.join("ledger"), port);
+        Cluster { dir, net }
+    }
+
     /// Ctrl-C to the cluster, then the folder is deleted.
     pub fn stop(self) {
         self.net.stop();

@@ -38,3 +38,71 @@ async fn a_consumer_silent_through_a_tariff_cut_pays_the_tariff_of_the_hours_it_
         "hour 0 at 1 k, the catch-up at 1 k/kWh"
     );
 }
+
+#[tokio::test]
+async fn an_empty_resident_closes_and_gets_its_rent_back() {
+    let mut g = TestGrid::start().await;
+    g.add_resident("carlos").await;
+    g.add_meter("carlos-house", MeterKind::Household, "carlos")
+        .await;
+    g.add_resident("zoe").await;
+    let zoe = g.resident("zoe").resident;
+    let wallet = g.resident("zoe").wallet.pubkey();
+    let index = g.resident_state("zoe").await.index;
+    let accounts = [zoe, pda::coins(&zoe), pda::resident_entry(&g.grid, index)];
+    let mut rent = 0;
+    for account in &accounts {
+        rent += g.lamports(account).await;
+    }
+
+    // Coins in the account, a sale not yet closed, a meter owned: each keeps it open.
+    g.buy("zoe", 100).await;
+    g.assert_refused(EnergyError::ResidentNotEmpty, &accounts, async |g| {
+        g.close_resident("zoe").await
+    })
+    .await;
+    let sale = g.sell("zoe", 10 * K, "po_zoe").await;
+    let sale_address = g.sale_address("zoe", sale).await;
+    assert_eq!(g.coins("zoe").await, 0);
+    g.refresh_blockhash().await;
+    g.assert_refused(EnergyError::ResidentNotEmpty, &accounts, async |g| {
+        g.close_resident("zoe").await
+    })
+    .await;
+    g.assert_refused(EnergyError::ResidentNotEmpty, &[], async |g| {
+        g.close_resident("carlos").await
+    })
+    .await;
+
+    // Once the sale is closed after the retention, Zoe is empty: her accounts close and her
+    // wallet gets their rent back (the context payer paid the fees).
+    let retention = g.grid_state().await.oracle_limits.receipt_retention_seconds as i64;
+    g.set_time(g.now + retention + 1).await;
+    let (grid, rent_payer) = (g.grid, wallet);
+    g.send(
+        &[energy_utility_sdk::instructions::close_sale(
+            &grid,
+            &zoe,
+            &sale_address,
+            &rent_payer,
+        )],
+        &[],
+    )
+    .await
+    .unwrap();
+    let before = g.lamports(&wallet).await;
+    g.close_resident("zoe").await.unwrap();
+    for account in &accounts {
+        assert!(!g.exists(account).await, "{account} closed");
+    }
+    assert_eq!(g.lamports(&wallet).await, before + rent);
+
+    // Her id is free again; whoever takes it starts with sales at new addresses.
+    let newcomer = Keypair::new();
+    g.airdrop(&newcomer.pubkey(), 1_000_000_000).await;
+    g.register_resident(&newcomer, &grid, "zoe").await.unwrap();
+    let again = g.account::<energy_utility::state::Resident>(&zoe).await;
+    assert_eq!((again.authority, again.sale_count), (newcomer.pubkey(), 0));
+    assert_ne!(pda::sale(&zoe, again.index, 0), pda::sale(&zoe, index, 0));
+    g.assert_books_balance().await;
+}

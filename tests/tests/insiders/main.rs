@@ -7,6 +7,7 @@
 use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
 use energy_utility::state::{Meter, MeterAct, MeterKind};
+use energy_utility_sdk::pda;
 use energy_utility_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
