@@ -159,7 +159,13 @@ async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     let (address, grid) = grid(&app).await?;
     let (resident_address, resident) = client.resident(&address, &id).await?;
     let balance = client.token_amount(&resident.coins).await?;
-    let mut row = json!(ResidentView::new(&resident_address, &resident, balance));
+    let now = client.cluster_time().await?;
+    let mut row = json!(ResidentView::new(
+        &resident_address,
+        &resident,
+        balance,
+        now
+    ));
     let all_meters = client.meters(&address, grid.meter_count).await?;
     let meters: Vec<(Pubkey, Meter)> = all_meters
         .iter()

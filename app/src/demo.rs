@@ -31,6 +31,15 @@ const SOL: u64 = 1_000_000_000;
 /// clock), short enough to watch a change come, and to veto it.
 pub const DEMO_NOTICE_SECONDS: u32 = 2 * 3_600;
 
+/// The demo grid's rules of dollars: coins bought by card are held from sale for an hour (one
+/// click of the clock; a real grid holds them 14 days, past a stolen card's dispute), and a
+/// change of payout account waits two hours (a real grid: 48).
+pub const DEMO_PAYMENT_RULES: energy_utility_sdk::accounts::PaymentRules =
+    energy_utility_sdk::accounts::PaymentRules {
+        card_hold_seconds: 3_600,
+        payout_notice_seconds: 2 * 3_600,
+    };
+
 /// The change the demo's utility proposes alone at the start, for the Tigers to see on their
 /// page (and veto, or let through): the ballpark's lights to 600 kW.
 pub const DEMO_PROPOSED_CAPACITY_W: u64 = 600_000;
@@ -41,6 +50,7 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
     let args = InitializeGridArgs {
         notice_seconds: DEMO_NOTICE_SECONDS,
+        payment_rules: DEMO_PAYMENT_RULES,
         ..InitializeGridArgs::with_defaults(grid_name, utility.pubkey())
     };
     client

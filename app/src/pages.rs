@@ -39,6 +39,7 @@ const STATIC: &[(&str, &str, &str)] = static_files![
     "js/notice.js" => JS,
     "js/page.js" => JS,
     "js/payments.js" => JS,
+    "js/payout.js" => JS,
     "js/quote.js" => JS,
     "js/resident.js" => JS,
     "js/wallet.js" => JS,

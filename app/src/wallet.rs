@@ -39,6 +39,14 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/pay/register", get(pay_label).post(pay_register))
         .route("/api/pay/fund", get(pay_label).post(pay_fund))
         .route("/api/pay/sell", get(pay_label).post(pay_sale))
+        .route(
+            "/api/pay/payout-account",
+            get(pay_label).post(pay_payout_account),
+        )
+        .route(
+            "/api/pay/payout-cancel",
+            get(pay_label).post(pay_payout_cancel),
+        )
         .route("/api/pay/cancel", get(pay_label).post(pay_cancel))
         .route("/api/pay/collect", get(pay_label).post(pay_collect))
         .route("/api/pay/veto", get(pay_label).post(pay_veto))
@@ -179,8 +187,20 @@ struct FundQuery {
 struct SellQuery {
     from: String,
     amount_k: String,
-    /// The bank account (or processor destination id) the dollars go to.
-    to: String,
+    /// Refused when present: a link never says where the dollars go (see [`pay_sale`]).
+    to: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PayoutAccountQuery {
+    from: String,
+    /// The connected account the resident onboarded (`acct_…`).
+    account: String,
+}
+
+#[derive(Deserialize)]
+struct FromQuery {
+    from: String,
 }
 
 #[derive(Deserialize)]
@@ -247,39 +267,135 @@ async fn pay_fund(
     to_sign(&app.client, ix, &who.wallet, message).await
 }
 
-/// An unsigned `request_withdrawal` (a sale of `amount_k` to be paid out to `to`). The
-/// wallet's signature is what lets the payment service pay that destination.
+/// An unsigned `request_withdrawal`: a sale of `amount_k`, paid to the connected account the
+/// resident bound on chain. A link cannot name another destination: one that tries (`to=…`)
+/// is refused, and the message names the bound account with its bank as the processor
+/// reports them.
 async fn pay_sale(
     State(app): Shared,
     Query(query): Query<SellQuery>,
     Json(body): Json<PayAccount>,
 ) -> Requested {
-    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
-    let destination = energy_utility_sdk::fiat::normalize_destination(&query.to);
-    if destination.is_empty() {
-        return Err(ApiError::bad_request(
-            "to must name the bank account the dollars go to",
+    if query.to.is_some() {
+        return Err(crate::payments::orders::destination_from_request(
+            &query.from,
         ));
     }
+    let amount = amount_units(&Value::String(query.amount_k.clone()))?;
     let who = own_resident(&app, &body, &query.from).await?;
+    let (_, grid) = app.client.grid(&app.grid_name).await?;
+    let now = app.client.cluster_time().await?;
+    let Some(bound) = who.state.payout_account_at(now).map(str::to_string) else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "{} has no payout account yet: open one with Get paid on their page and bind it, then sell",
+                query.from
+            ),
+        ));
+    };
     let number = who.state.sale_count;
     let sale = pda::sale(&who.resident, who.state.index, number);
-    let (_, grid) = app.client.grid(&app.grid_name).await?;
-    let request =
-        energy_utility_sdk::fiat::sale_request(amount, &destination, grid.coin_price_cents)
-            .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
+    let request = energy_utility_sdk::fiat::sale_request(amount, grid.coin_price_cents)
+        .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
     let ix =
         instructions::request_withdrawal(&who.wallet, &who.grid, &who.resident, &sale, request);
+    let destination = describe_payout_account(&app, &bound).await;
     let message = format!(
-        "Sell {} k from {} for at least ${} to be paid out to the account ending {}",
+        "Sell {} k from {} for at least ${}, paid to {destination}",
         format_k(amount),
         query.from,
         format_usd(request.min_cents),
-        &destination[destination.len().saturating_sub(4)..]
     );
     let mut request = to_sign(&app.client, ix, &who.wallet, message).await?;
     request.sale = Some(number);
     Ok(request)
+}
+
+/// A bound payout account as a message names it: with its bank from the processor when the
+/// processor answers, else its id alone.
+async fn describe_payout_account(app: &App, account: &str) -> String {
+    let Some(payments) = app.payments.as_ref() else {
+        return account.to_string();
+    };
+    match payments.processor.retrieve_account(account).await {
+        Ok(found) => crate::payments::connect::describe_account(&found),
+        Err(_) => account.to_string(),
+    }
+}
+
+/// An unsigned `set_payout_account`: the resident binds the connected account they onboarded
+/// (checked with the processor to be theirs and able to receive transfers). The first binding
+/// is in force at once; a change waits for the grid's payout notice, and the page shows it
+/// with a cancel button meanwhile.
+async fn pay_payout_account(
+    State(app): Shared,
+    Query(query): Query<PayoutAccountQuery>,
+    Json(body): Json<PayAccount>,
+) -> Requested {
+    let payments = app.payments.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "getting paid in dollars is not configured on this server",
+        )
+    })?;
+    let who = own_resident(&app, &body, &query.from).await?;
+    let destination =
+        crate::payments::connect::destination_for(&app, payments, &query.from, &query.account)
+            .await?;
+    let (_, grid) = app.client.grid(&app.grid_name).await?;
+    let now = app.client.cluster_time().await?;
+    let ix = instructions::set_payout_account(
+        &who.wallet,
+        &who.grid,
+        &who.resident,
+        &destination.account.id,
+    );
+    let message = match who.state.payout_account_at(now) {
+        None => format!(
+            "Pay {}'s sales to {}",
+            query.from,
+            destination.describe()
+        ),
+        Some(current) if current == destination.account.id => format!(
+            "Keep paying {}'s sales to {} (withdraws any change that waits)",
+            query.from,
+            destination.describe()
+        ),
+        Some(current) => format!(
+            "Change where {}'s sales are paid to {}, in force after the grid's payout notice of {}; until then they are paid to {current}",
+            query.from,
+            destination.describe(),
+            energy_utility_sdk::views::format_duration(
+                grid.payment_rules_at(now).payout_notice_seconds
+            ),
+        ),
+    };
+    to_sign(&app.client, ix, &who.wallet, message).await
+}
+
+/// An unsigned `cancel_payout_account_change`: the resident withdraws a change of payout
+/// account that waits for its notice.
+async fn pay_payout_cancel(
+    State(app): Shared,
+    Query(query): Query<FromQuery>,
+    Json(body): Json<PayAccount>,
+) -> Requested {
+    let who = own_resident(&app, &body, &query.from).await?;
+    let now = app.client.cluster_time().await?;
+    let waiting = &who.state.pending_payout_account;
+    if waiting.is_empty() || now >= who.state.payout_change_ts {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{} has no change of payout account waiting", query.from),
+        ));
+    }
+    let ix = instructions::cancel_payout_account_change(&who.wallet, &who.grid, &who.resident);
+    let message = format!(
+        "Cancel the change of {}'s payout account to {waiting}: sales stay paid to {}",
+        query.from, who.state.payout_account
+    );
+    to_sign(&app.client, ix, &who.wallet, message).await
 }
 
 /// An unsigned `cancel_withdrawal`: a sale not yet locked for a payout gives its coins back.

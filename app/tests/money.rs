@@ -1,8 +1,9 @@
 //! Money nobody can steal or strand, over HTTP against the real sandbox processor and a real
-//! local cluster: a sale is the seller's signed act bound to a destination; every payout ends
-//! once, paid, failed, canceled or reversed; events that are not the grid's are ignored; the
-//! oracle's mint budget holds a purchase back until its window frees; receipts give their rent
-//! back after the retention window and old payments stay refused.
+//! local cluster: a sale is the seller's signed act, paid only to the connected account they
+//! bound on chain (never to one a request or a link names); every transfer ends once, made,
+//! refused or reversed; events that are not the grid's are ignored; the oracle's mint budget
+//! holds a purchase back until its window frees; receipts give their rent back after the
+//! retention window and old payments stay refused.
 
 mod common;
 
@@ -11,13 +12,12 @@ use std::time::Duration;
 
 use common::faults::Fault;
 use common::*;
-use energy_utility_payments::client::{NewCheckoutSession, NewPayout, Processor};
-use energy_utility_payments::sandbox::{TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_PAID};
+use energy_utility_payments::client::{NewAccount, NewCheckoutSession, NewTransfer, Processor};
 use energy_utility_sdk::accounts::{Receipt, SaleStatus};
 use energy_utility_sdk::instructions;
 use energy_utility_sdk::program::instructions::UpdateGridArgs;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use solana_signer::Signer;
 
 const K: u64 = 1_000_000;
@@ -32,38 +32,36 @@ fn serve_mode() -> Setup {
 #[tokio::test]
 async fn a_strangers_sale_of_someone_elses_coins_is_refused_and_changes_nothing() {
     let s = service_with("stranger", serve_mode()).await;
-    // Carlos signs a sale of 10 k to his own bank account with his own wallet.
-    let number = s.sign_sale("carlos", 10 * K, TEST_ACCOUNT_PAID).await;
+    // Carlos binds his connected account and signs a sale of 10 k with his own wallet.
+    s.get_paid("carlos").await;
+    let number = s.sign_sale("carlos", 10 * K).await;
     let carlos = s.resident("carlos").await;
     let coins = s.coins("carlos").await;
     let oracle_lamports = s.chain.lamports(&s.keys.utility.pubkey()).await.unwrap();
 
-    // A stranger asks the server to sell Carlos's coins, to their own account or any: no
-    // sale of Carlos's says so, and the server holds no key to sign one.
-    for body in [
-        json!({"resident": "carlos", "usd": "1.00", "bank_account": "000111111116"}),
-        json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
-    ] {
-        let (status, answer) = s.post("/api/sell", body).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-        assert!(
-            answer["error"]
-                .as_str()
-                .unwrap()
-                .contains("deu withdraw request"),
-            "{answer}"
-        );
-    }
+    // A stranger asks the server to sell Carlos's coins: no sale of Carlos's says so, and the
+    // server holds no key to sign one.
+    let (status, answer) = s
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.00"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("deu withdraw request"),
+        "{answer}"
+    );
     // A sale number Carlos never signed.
     let (status, answer) = s
         .post(
             "/api/sell",
-            json!({"resident": "carlos", "sale": number + 1, "bank_account": TEST_ACCOUNT_PAID}),
+            json!({"resident": "carlos", "sale": number + 1}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
 
-    // Nothing changed: no lock, no payout, no receipt, not a lamport of the oracle's.
+    // Nothing changed: no lock, no transfer, not a lamport of the oracle's.
     assert_eq!(
         s.sale("carlos", number).await.unwrap().status,
         SaleStatus::Requested
@@ -74,7 +72,7 @@ async fn a_strangers_sale_of_someone_elses_coins_is_refused_and_changes_nothing(
         (carlos.escrow_units, carlos.locked_units)
     );
     assert_eq!(s.coins("carlos").await, coins);
-    assert!(s.sandbox.payouts().is_empty());
+    assert!(s.sandbox.transfers().is_empty());
     assert_eq!(
         s.chain.lamports(&s.keys.utility.pubkey()).await.unwrap(),
         oracle_lamports
@@ -82,54 +80,108 @@ async fn a_strangers_sale_of_someone_elses_coins_is_refused_and_changes_nothing(
 }
 
 #[tokio::test]
-async fn a_sale_to_a_destination_the_resident_did_not_commit_to_is_refused() {
+async fn a_sale_pays_only_the_account_bound_on_chain_never_one_a_request_or_a_link_names() {
     let s = service_with("destination", serve_mode()).await;
-    let number = s.sign_sale("carlos", 10 * K, TEST_ACCOUNT_PAID).await;
-    let before = s.sale("carlos", number).await.unwrap();
+    let account = s.get_paid("carlos").await;
+    let danny = s.get_paid("danny").await;
+    let wallet = s.keys.resident("carlos").unwrap().pubkey().to_string();
 
-    // Someone who knows the sale's number sends its dollars to another account.
-    let (status, answer) = s
+    // The phishing link: Carlos's wallet is asked to sign a sale "to" someone else's account.
+    // Refused before anything is built: no transaction, whatever the link says.
+    for to in [danny.as_str(), "000111111116"] {
+        let link = format!("/api/pay/sell?from=carlos&amount_k=10&to={to}");
+        let (status, answer) = s.post(&link, json!({"account": wallet})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["transaction"].is_null(), "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("a link cannot choose"),
+            "{answer}"
+        );
+    }
+    // The same link without `to` names the account Carlos bound, with its bank from the
+    // processor.
+    let (status, unsigned) = s
         .post(
-            "/api/sell",
-            json!({"resident": "carlos", "sale": number, "bank_account": TEST_ACCOUNT_CLOSED}),
+            "/api/pay/sell?from=carlos&amount_k=10",
+            json!({"account": wallet}),
         )
         .await;
+    assert_eq!(status, StatusCode::OK, "{unsigned}");
+    let message = unsigned["message"].as_str().unwrap();
+    assert!(message.contains(&account), "{message}");
+    assert!(message.contains("••6789"), "{message}");
+    // Binding someone else's connected account is refused too: it was not opened for Carlos.
+    let bind = format!("/api/pay/payout-account?from=carlos&account={danny}");
+    let (status, answer) = s.post(&bind, json!({"account": wallet})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    assert!(answer["error"]
-        .as_str()
-        .unwrap()
-        .contains("another bank account"));
+
+    let number = s.sign_sale("carlos", 10 * K).await;
+    let before = s.sale("carlos", number).await.unwrap();
+    assert_eq!(before.destination, account);
+    // Someone who knows the sale's number sends its dollars elsewhere: refused, nothing changed.
+    for body in [
+        json!({"resident": "carlos", "sale": number, "to": danny}),
+        json!({"resident": "carlos", "sale": number, "bank_account": "000123456789"}),
+    ] {
+        let (status, answer) = s.post("/api/sell", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    }
     let after = s.sale("carlos", number).await.unwrap();
     assert_eq!(after.status, SaleStatus::Requested);
-    assert_eq!(after.destination_hash, before.destination_hash);
-    assert!(s.sandbox.payouts().is_empty());
+    assert!(s.sandbox.transfers().is_empty());
 
-    // Carlos's own request, to the account he signed for, is paid (typed with spaces, too).
+    // Carlos's own sale is paid, to the account he bound.
     let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "sale": number, "bank_account": "000 123 456 789"}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "sale": number}))
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
     assert_eq!(sale["usd"], "1.00");
-    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+    s.until_sale("the transfer made", "carlos", number, SaleStatus::Paid)
         .await;
     assert_eq!(
-        s.sandbox.payouts()[0].destination.as_deref(),
-        Some(TEST_ACCOUNT_PAID)
+        s.sandbox.transfers()[0].destination.as_deref(),
+        Some(account.as_str())
     );
 }
 
 #[tokio::test]
-async fn a_payout_paid_then_failed_gives_the_coins_back_once_across_ten_redeliveries() {
+async fn a_transfer_reversed_gives_the_coins_back_once_across_ten_redeliveries() {
     let s = service("reversal").await;
+    s.get_paid("carlos").await;
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
-    // The closed test account: paid first, then the bank sends the money back.
-    let (number, _) = s.sell("carlos", "1.00", TEST_ACCOUNT_CLOSED).await;
+    let (number, sale) = s.sell("carlos", "1.00").await;
+    let transfer = sale["transfer_id"].as_str().unwrap().to_string();
+    assert_eq!(s.coins("carlos").await, before - 10 * K);
+    let processor = Processor::new(&s.sandbox.url(), API_KEY);
+
+    // Part of it taken back: noted, the sale stands (its coins return only whole).
+    processor
+        .reverse_transfer(&transfer, Some(40), "reverse-part")
+        .await
+        .expect("a partial reversal");
+    s.until("the partial reversal noted", || async {
+        s.deliveries().await.iter().any(|d| {
+            d["event_type"] == "transfer.reversed"
+                && d["result"] == "ignored"
+                && d["detail"].as_str().unwrap().contains("$0.40 of $1.00")
+        })
+    })
+    .await;
+    assert_eq!(
+        s.sale("carlos", number).await.unwrap().status,
+        SaleStatus::Paid
+    );
+    // The rest: the whole transfer is reversed and the coins come back.
+    processor
+        .reverse_transfer(&transfer, None, "reverse-rest")
+        .await
+        .expect("the rest reversed");
     s.until_sale(
-        "the payout reversed",
+        "the transfer reversed",
         "carlos",
         number,
         SaleStatus::Reversed,
@@ -138,27 +190,27 @@ async fn a_payout_paid_then_failed_gives_the_coins_back_once_across_ten_redelive
     assert_eq!(s.coins("carlos").await, before, "the 10 k came back");
     assert_eq!(s.supply().await, supply);
 
-    // The failure delivered again, ten times at once: all answered, nothing more minted.
-    let failed = s
+    // The reversal delivered again, ten times at once: all answered, nothing more minted.
+    let reversed = s
         .sandbox
         .events()
         .into_iter()
-        .find(|e| e.kind == "payout.failed")
-        .expect("the failure event");
-    let failed = serde_json::to_value(&failed).unwrap();
-    let answers = futures::future::join_all((0..10).map(|_| s.deliver(&failed, 0))).await;
+        .rfind(|e| e.kind == "transfer.reversed")
+        .expect("the reversal event");
+    let reversed = serde_json::to_value(&reversed).unwrap();
+    let answers = futures::future::join_all((0..10).map(|_| s.deliver(&reversed, 0))).await;
     for (status, answer) in &answers {
         assert_eq!(*status, StatusCode::OK, "{answer}");
         assert_eq!(answer["result"], "duplicate", "{answer}");
     }
-    // And the old "paid" again: the failure stands.
-    let paid = s
+    // And the old "created" again: the reversal stands.
+    let created = s
         .sandbox
         .events()
         .into_iter()
-        .find(|e| e.kind == "payout.paid")
-        .expect("the paid event");
-    let (status, answer) = s.deliver(&serde_json::to_value(&paid).unwrap(), 0).await;
+        .find(|e| e.kind == "transfer.created")
+        .expect("the created event");
+    let (status, answer) = s.deliver(&serde_json::to_value(&created).unwrap(), 0).await;
     assert_eq!(
         (status, answer["result"].clone()),
         (StatusCode::OK, json!("ignored")),
@@ -168,99 +220,36 @@ async fn a_payout_paid_then_failed_gives_the_coins_back_once_across_ten_redelive
     assert_eq!(s.supply().await, supply);
 }
 
-#[tokio::test]
-async fn a_canceled_payout_returns_the_coins() {
-    let s = service_with(
-        "canceled",
-        Setup {
-            payout_delay: Duration::from_secs(30),
-            ..Setup::default()
-        },
-    )
-    .await;
-    let before = s.coins("carlos").await;
-    let (number, sale) = s.sell("carlos", "2.00", TEST_ACCOUNT_PAID).await;
-    assert_eq!(s.coins("carlos").await, before - 20 * K);
-    // The utility cancels the pending payout at the processor.
-    let processor = Processor::new(&s.sandbox.url(), API_KEY);
-    let canceled = processor
-        .cancel_payout(sale["payout_id"].as_str().unwrap())
+/// Sends sale `number` of carlos again, as the page does after a lost answer.
+async fn sell_again(s: &Service, number: u32) -> (StatusCode, Value) {
+    s.post("/api/sell", json!({"resident": "carlos", "sale": number}))
         .await
-        .expect("canceled");
-    assert_eq!(canceled.status, "canceled");
-    s.until_sale("the coins returned", "carlos", number, SaleStatus::Returned)
-        .await;
-    assert_eq!(s.coins("carlos").await, before);
-    let carlos = s.resident("carlos").await;
-    assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
-}
-
-/// Sends sale `number` of carlos to the paid test account again, as the page does after a
-/// lost answer.
-async fn sell_again(s: &Service, number: u32) -> (StatusCode, serde_json::Value) {
-    s.post(
-        "/api/sell",
-        json!({"resident": "carlos", "sale": number, "bank_account": TEST_ACCOUNT_PAID}),
-    )
-    .await
 }
 
 #[tokio::test]
-async fn a_sale_sent_again_after_the_processor_forgot_its_idempotency_key_gets_no_second_payout() {
-    // Stripe forgets an idempotency key after 24 hours while a bank payout may stay pending for
-    // days; here the key lives 500 ms and the payout stays pending for 5 s.
+async fn a_sale_whose_transfer_answer_was_lost_gets_no_second_transfer_after_the_key_is_forgotten()
+{
+    // Stripe forgets an idempotency key after 24 hours; here after 500 ms. The transfer's
+    // answer is lost and its event never arrives (no webhook): the sale stays locked until it
+    // is sent again, and the transfer is found by the sale it names.
     let s = service_with(
-        "pruned-key",
+        "lost-answer",
         Setup {
-            payout_delay: Duration::from_secs(5),
+            faults: true,
+            webhooks: false,
             idempotency_ttl: Duration::from_millis(500),
             ..Setup::default()
         },
     )
     .await;
-    let before = s.coins("carlos").await;
-    let supply = s.supply().await;
-    let (number, first) = s.sell("carlos", "1.00", TEST_ACCOUNT_PAID).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-
-    let (status, again) = sell_again(&s, number).await;
-    assert_eq!(status, StatusCode::OK, "{again}");
-    assert_eq!(
-        again["payout_id"], first["payout_id"],
-        "the payout already made for the sale: {again}"
-    );
-    assert_eq!(s.sandbox.payouts().len(), 1, "one payout for one sale");
-    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
-        .await;
-    assert_eq!(s.coins("carlos").await, before - 10 * K);
-    assert_eq!(s.supply().await, supply - 10 * K, "burned once");
-    assert_eq!(s.sandbox.payouts().len(), 1);
-}
-
-#[tokio::test]
-async fn a_sale_whose_payout_answer_was_lost_is_never_returned_while_its_payout_exists() {
-    let s = service_with(
-        "lost-answer",
-        Setup {
-            payout_delay: Duration::from_secs(3),
-            faults: true,
-            ..Setup::default()
-        },
-    )
-    .await;
+    s.get_paid("carlos").await;
     let faults = s.faults.as_ref().unwrap();
-    // The processor makes the payout but its answer is lost; the page sends the sale again and
-    // the processor refuses that request for now (another one under its key still running).
-    faults.next(Method::POST, "/v1/payouts", Fault::LostAnswer);
-    faults.next(Method::POST, "/v1/payouts", Fault::key_in_use());
+    faults.next(Method::POST, "/v1/transfers", Fault::LostAnswer);
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
 
     let (status, lost) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.00"}))
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{lost}");
     let number = s.resident("carlos").await.sale_count - 1;
@@ -275,30 +264,31 @@ async fn a_sale_whose_payout_answer_was_lost_is_never_returned_while_its_payout_
         s.sale("carlos", number).await.unwrap().status,
         SaleStatus::Locked
     );
-    let made = s.sandbox.payouts();
-    assert_eq!(made.len(), 1, "the processor made the payout");
+    let made = s.sandbox.transfers();
+    assert_eq!(made.len(), 1, "the processor made the transfer");
+    tokio::time::sleep(Duration::from_millis(800)).await;
 
+    // A retry the processor refuses for now (another request under the key still running):
+    // the coins stay locked with the transfer.
+    faults.next(Method::POST, "/v1/transfers", Fault::key_in_use());
     let (status, again) = sell_again(&s, number).await;
     assert_eq!(status, StatusCode::OK, "{again}");
-    assert_eq!(again["payout_id"], json!(made[0].id), "{again}");
+    assert_eq!(again["transfer_id"], json!(made[0].id), "{again}");
+    assert_eq!(s.sandbox.transfers().len(), 1, "one transfer for one sale");
     assert_eq!(
         s.sale("carlos", number).await.unwrap().status,
-        SaleStatus::Locked,
-        "the coins stay with the payout"
+        SaleStatus::Paid
     );
-    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
-        .await;
-    assert_eq!(
-        s.coins("carlos").await,
-        before - 10 * K,
-        "paid once, coins not given back"
-    );
-    assert_eq!(s.supply().await, supply - 10 * K);
-    assert_eq!(s.sandbox.payouts().len(), 1);
+    assert_eq!(s.coins("carlos").await, before - 10 * K);
+    assert_eq!(s.supply().await, supply - 10 * K, "burned once");
+    // Sent once more: it has ended.
+    let (status, ended) = sell_again(&s, number).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{ended}");
+    assert_eq!(s.sandbox.transfers().len(), 1);
 }
 
 #[tokio::test]
-async fn a_payout_the_processor_refuses_for_now_keeps_the_sale_locked_and_a_retry_pays_it_once() {
+async fn a_transfer_the_processor_refuses_for_now_keeps_the_sale_locked_and_a_retry_pays_it_once() {
     let s = service_with(
         "rate-limited",
         Setup {
@@ -307,16 +297,14 @@ async fn a_payout_the_processor_refuses_for_now_keeps_the_sale_locked_and_a_retr
         },
     )
     .await;
+    s.get_paid("carlos").await;
     let faults = s.faults.as_ref().unwrap();
-    faults.next(Method::POST, "/v1/payouts", Fault::rate_limited());
+    faults.next(Method::POST, "/v1/transfers", Fault::rate_limited());
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
 
     let (status, refused) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.00", "bank_account": TEST_ACCOUNT_PAID}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.00"}))
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
     let number = s.resident("carlos").await.sale_count - 1;
@@ -329,15 +317,15 @@ async fn a_payout_the_processor_refuses_for_now_keeps_the_sale_locked_and_a_retr
         SaleStatus::Locked
     );
     assert_eq!(s.coins("carlos").await, before - 10 * K);
-    assert!(s.sandbox.payouts().is_empty());
+    assert!(s.sandbox.transfers().is_empty());
 
     let (status, again) = sell_again(&s, number).await;
     assert_eq!(status, StatusCode::OK, "{again}");
-    s.until_sale("the payout paid", "carlos", number, SaleStatus::Paid)
+    s.until_sale("the transfer made", "carlos", number, SaleStatus::Paid)
         .await;
     assert_eq!(s.coins("carlos").await, before - 10 * K);
     assert_eq!(s.supply().await, supply - 10 * K, "burned once");
-    assert_eq!(s.sandbox.payouts().len(), 1);
+    assert_eq!(s.sandbox.transfers().len(), 1);
     assert_eq!(faults.pending(), 0);
 }
 
@@ -383,30 +371,63 @@ async fn events_the_grid_does_not_own_are_ignored_never_retried_and_never_minted
             .await;
         assert_eq!(paid.status(), StatusCode::SEE_OTHER);
     }
-    // A payout the processor makes on its own: no metadata.
-    processor
-        .create_payout(
-            &NewPayout {
-                amount_cents: 10_000,
-                currency: "usd".into(),
-                destination: Some(TEST_ACCOUNT_PAID.into()),
-                description: "automatic payout".into(),
-                metadata: BTreeMap::new(),
+    // Another product's connected account, onboarded, and a transfer to it: no grid in
+    // their metadata.
+    let account = processor
+        .create_account(
+            &NewAccount {
+                country: "US".into(),
+                email: None,
+                metadata: BTreeMap::from([("product".to_string(), "marketplace".to_string())]),
             },
-            "automatic-1",
+            "foreign-account",
         )
         .await
-        .expect("a payout");
+        .expect("an account");
+    let link = processor
+        .create_account_link(
+            &account.id,
+            &format!("{}/", s.base),
+            &format!("{}/", s.base),
+        )
+        .await
+        .expect("a link");
+    s.complete_onboarding(&link.url).await;
+    processor
+        .create_transfer(
+            &NewTransfer {
+                amount_cents: 10_000,
+                currency: "usd".into(),
+                destination: account.id.clone(),
+                description: "a marketplace sale".into(),
+                metadata: BTreeMap::new(),
+            },
+            "foreign-transfer",
+        )
+        .await
+        .expect("a transfer");
 
-    // Two checkouts completed, the payout created and paid: four events, each answered 2xx
-    // on its first delivery.
-    s.until("four deliveries", || async {
-        s.sandbox.deliveries().len() >= 4
+    // Every event (two checkouts, the account, the transfer, and whatever else the processor
+    // says about them) answered 2xx on its first delivery.
+    s.until("the transfer's delivery", || async {
+        s.sandbox
+            .deliveries()
+            .iter()
+            .any(|d| d.event_type == "transfer.created")
     })
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     let deliveries = s.sandbox.deliveries();
-    assert_eq!(deliveries.len(), 4, "{deliveries:?}");
+    for kind in [
+        "checkout.session.completed",
+        "account.updated",
+        "transfer.created",
+    ] {
+        assert!(
+            deliveries.iter().any(|d| d.event_type == kind),
+            "{kind}: {deliveries:?}"
+        );
+    }
     assert!(
         deliveries.iter().all(|d| d.succeeded && d.attempt == 1),
         "{deliveries:?}"
@@ -492,7 +513,8 @@ async fn receipts_and_ended_sales_give_their_rent_back_after_the_retention_and_o
     let event = checkout_event("evt_retention0000000000001", "danny", 300);
     let (status, _) = s.deliver(&event, 0).await;
     assert_eq!(status, StatusCode::OK);
-    let (number, _) = s.sell("danny", "1.00", TEST_ACCOUNT_PAID).await;
+    s.get_paid("danny").await;
+    let (number, _) = s.sell("danny", "1.00").await;
     s.until_sale("the sale paid", "danny", number, SaleStatus::Paid)
         .await;
     let grid = s.chain.grid(GRID).await.unwrap().1;

@@ -1,8 +1,8 @@
 //! The payment service against a real local cluster, the real sandbox processor over HTTP and
-//! the demo community: buying through the hosted checkout, selling through payouts, and the
-//! webhook refusing forged, stale, altered or impossible deliveries with nothing changed,
-//! applying replays once, and answering 5xx while the chain is down so the processor's retry
-//! lands later, once.
+//! the demo community: buying through the hosted checkout, selling by transfer to the
+//! resident's connected account, and the webhook refusing forged, stale, altered, impossible
+//! or other-mode deliveries with nothing changed, applying replays once, and answering 5xx
+//! while the chain is down so the processor's retry lands later, once.
 
 mod common;
 
@@ -43,6 +43,7 @@ async fn buying_through_the_sandbox_checkout_mints_once_after_a_declined_card() 
     assert_eq!(declined.status(), StatusCode::OK);
     assert!(declined.text().await.unwrap().contains("declined"));
     assert!(s.sandbox.events().is_empty());
+    assert!(s.sandbox.checkout_sessions()[0].payment_intent.is_none());
 
     // Paid: back to the resident page, and the webhook mints the coins.
     let paid = s.pay(&url, "4242 4242 4242 4242").await;
@@ -61,19 +62,29 @@ async fn buying_through_the_sandbox_checkout_mints_once_after_a_declined_card() 
     })
     .await;
     assert_eq!(s.supply().await, supply + bought);
-    let events = s.sandbox.events();
-    assert_eq!(events.len(), 1);
+    let completed = || {
+        s.sandbox
+            .events()
+            .into_iter()
+            .filter(|e| e.kind == "checkout.session.completed")
+            .count()
+    };
+    assert_eq!(completed(), 1);
+    let payment = s.sandbox.checkout_sessions()[0]
+        .payment_intent
+        .clone()
+        .expect("a paid session names its PaymentIntent");
     let receipt = s
-        .receipt(&events[0].id)
+        .receipt(&payment)
         .await
-        .expect("the event id is the payment id");
+        .expect("the PaymentIntent is the payment id");
     assert_eq!((receipt.amount_cents, receipt.coin_units), (500, bought));
 
     // Paying the same session again sends nothing and mints nothing.
     let again = s.pay(&url, "4242 4242 4242 4242").await;
     assert!(again.text().await.unwrap().contains("already"));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(s.sandbox.events().len(), 1);
+    assert_eq!(completed(), 1);
     assert_eq!(s.coins("carlos").await, before + bought);
     let log = s.deliveries().await;
     assert_eq!(
@@ -126,7 +137,10 @@ async fn forged_stale_altered_and_malformed_deliveries_get_4xx_and_change_nothin
 
     assert_eq!(s.coins("carlos").await, before);
     assert_eq!(s.supply().await, supply);
-    assert!(s.receipt("evt_forged0000000000000001").await.is_none());
+    assert!(s
+        .receipt(&payment_of("evt_forged0000000000000001"))
+        .await
+        .is_none());
     let log = s.deliveries().await;
     assert_eq!(log.len(), 7, "every delivery is logged");
     assert!(
@@ -146,8 +160,9 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     let s = service("impossible").await;
     let supply = s.supply().await;
     let carlos = s.coins("carlos").await;
-    // Carlos has signed a sale of 10 k that nobody has locked for a payout yet.
-    let requested = s.sign_sale("carlos", 10_000_000, "000123456789").await;
+    // Carlos has signed a sale of 10 k that nobody has locked for a transfer yet.
+    s.get_paid("carlos").await;
+    let requested = s.sign_sale("carlos", 10_000_000).await;
     let requested_sale = s.sale_address("carlos", requested).await;
 
     let cases = [
@@ -164,30 +179,30 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
             checkout_event("evt_zero00000000000000000001", "carlos", 0),
         ),
         (
-            "a payout of ours that names no sale",
-            payout_event(
-                "payout.paid",
-                "po_nosale00000000000000001",
+            "a transfer of ours that names no sale",
+            transfer_event(
+                "transfer.created",
+                "tr_nosale00000000000000001",
                 "carlos",
                 100,
                 None,
             ),
         ),
         (
-            "a payout for a sale nobody locked",
-            payout_event(
-                "payout.paid",
-                "po_notlocked000000000000001",
+            "a transfer for a sale nobody locked",
+            transfer_event(
+                "transfer.created",
+                "tr_notlocked000000000000001",
                 "carlos",
                 100,
                 Some(&requested_sale),
             ),
         ),
         (
-            "a failure for a sale nobody locked",
-            payout_event(
-                "payout.failed",
-                "po_notlocked000000000000002",
+            "a reversal for a sale nobody locked",
+            transfer_event(
+                "transfer.reversed",
+                "tr_notlocked000000000000002",
                 "carlos",
                 100,
                 Some(&requested_sale),
@@ -203,25 +218,34 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
     euros["data"]["object"]["currency"] = json!("eur");
     let (status, _) = s.deliver(&euros, 0).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A paid checkout that names no PaymentIntent: a refund could never find its coins.
+    let mut no_intent = checkout_event("evt_nointent00000000000000001", "carlos", 500);
+    no_intent["data"]["object"]["payment_intent"] = Value::Null;
+    let (status, answer) = s.deliver(&no_intent, 0).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
 
-    // A sale locked for $1.00: the processor cannot claim it paid a different amount.
+    // A sale locked for $1.00: the processor cannot claim it transferred a different amount.
     let price = s.price_cents().await;
-    let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.00", "bank_account": "000123456789"}),
-        )
+    let number = s
+        .sign_sale("carlos", fiat::quote_sell_units(100, price).unwrap())
         .await;
-    assert_eq!(status, StatusCode::OK, "{sale}");
-    let locked = fiat::quote_sell_units(100, price).unwrap();
-    assert_eq!(s.resident("carlos").await.locked_units, locked);
-    let number = sale["sale"].as_u64().unwrap() as u32;
     let sale_address = s.sale_address("carlos", number).await;
+    let locked = fiat::quote_sell_units(100, price).unwrap();
+    let utility = s.utility();
+    let lock = energy_utility_sdk::instructions::lock_withdrawal(
+        &utility.payer(),
+        &s.grid,
+        &energy_utility_sdk::pda::resident(&s.grid, "carlos"),
+        &sale_address,
+        100,
+    );
+    utility.send(&[lock], &[]).await.unwrap();
+    assert_eq!(s.resident("carlos").await.locked_units, locked);
     let (status, answer) = s
         .deliver(
-            &payout_event(
-                "payout.paid",
-                "po_toomuch000000000000000001",
+            &transfer_event(
+                "transfer.created",
+                "tr_toomuch000000000000000001",
                 "carlos",
                 101,
                 Some(&sale_address),
@@ -235,8 +259,12 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
         "{answer}"
     );
 
-    // The real payout goes through; nothing else moved any coin.
-    s.until("the payout burned", || async {
+    // The real transfer goes through; nothing else moved any coin.
+    let (status, sent) = s
+        .post("/api/sell", json!({"resident": "carlos", "sale": number}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    s.until("the transfer burned", || async {
         s.resident("carlos").await.locked_units == 0
     })
     .await;
@@ -248,7 +276,8 @@ async fn impossible_payments_are_refused_with_4xx_and_change_nothing() {
         energy_utility_sdk::accounts::SaleStatus::Requested
     );
     for (_, event) in &cases {
-        assert!(s.receipt(event["id"].as_str().unwrap()).await.is_none());
+        let id = event["id"].as_str().unwrap();
+        assert!(s.receipt(&payment_of(id)).await.is_none());
     }
 }
 
@@ -343,7 +372,13 @@ async fn a_chain_outage_answers_5xx_and_the_processors_retry_mints_once() {
         .filter(|d| d["result"] == "retry")
         .all(|d| d["status"] == 503));
     // The processor's later redelivery of the same event changes nothing.
-    let event = serde_json::to_value(&s.sandbox.events()[0]).unwrap();
+    let completed = s
+        .sandbox
+        .events()
+        .into_iter()
+        .find(|e| e.kind == "checkout.session.completed")
+        .unwrap();
+    let event = serde_json::to_value(&completed).unwrap();
     let (status, answer) = s.deliver(&event, 0).await;
     assert_eq!(
         (status, answer["result"].clone()),
@@ -353,109 +388,123 @@ async fn a_chain_outage_answers_5xx_and_the_processors_retry_mints_once() {
 }
 
 #[tokio::test]
-async fn selling_pays_out_and_burns_and_a_failed_payout_returns_the_coins() {
+async fn selling_transfers_to_the_residents_connected_account_and_burns_once() {
     let s = service("sell").await;
     let price = s.price_cents().await;
     let before = s.coins("carlos").await;
     let supply = s.supply().await;
     let sold = fiat::quote_sell_units(150, price).unwrap();
 
+    // No payout account bound yet: the sale is refused by the program, nothing set aside.
+    let (status, refused) = s
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.50"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("payout account"),
+        "{refused}"
+    );
+    assert_eq!(s.coins("carlos").await, before);
+
+    let account = s.get_paid("carlos").await;
     let (status, sale) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.50", "bank_account": "000123456789"}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.50"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
-    assert_eq!(sale["status"], "pending");
     assert_eq!(sale["usd"], "1.50");
+    assert_eq!(sale["destination"], json!(account));
+    assert_eq!(sale["recorded"], true, "burned at once: {sale}");
     let number = sale["sale"].as_u64().unwrap() as u32;
-    let payout_id = sale["payout_id"].as_str().unwrap().to_string();
-    s.until("the paid payout burned", || async {
-        s.supply().await == supply - sold
-    })
-    .await;
+    let transfer_id = sale["transfer_id"].as_str().unwrap().to_string();
+    assert_eq!(s.supply().await, supply - sold);
     assert_eq!(s.coins("carlos").await, before - sold);
     let carlos = s.resident("carlos").await;
     assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
     let paid = s.sale("carlos", number).await.unwrap();
     assert_eq!(paid.status, energy_utility_sdk::accounts::SaleStatus::Paid);
     assert_eq!((paid.units, paid.cents), (sold, 150));
-    assert_eq!(paid.payout_id, payout_id);
+    assert_eq!(paid.payout_id, transfer_id);
+    assert_eq!(paid.destination, account);
+    let transfers = s.sandbox.transfers();
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0].destination.as_deref(), Some(account.as_str()));
+    assert_eq!(transfers[0].amount, 150);
+    assert_eq!(
+        transfers[0].metadata.get("sale").map(String::as_str),
+        Some(s.sale_address("carlos", number).await.to_string().as_str())
+    );
+    // The transfer.created delivery finds it done.
+    s.until("the transfer's delivery", || async {
+        s.deliveries()
+            .await
+            .iter()
+            .any(|d| d["event_type"] == "transfer.created" && d["result"] == "duplicate")
+    })
+    .await;
+    assert_eq!(s.supply().await, supply - sold, "burned once");
 
-    // Sending the same sale again creates no second payout.
+    // Sending the same sale again creates no second transfer.
     let (status, again) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "sale": number, "bank_account": "000123456789"}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "sale": number}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     assert!(
         again["error"].as_str().unwrap().contains("ended"),
         "{again}"
     );
-    assert_eq!(s.sandbox.payouts().len(), 1);
-    // Nor can it be sent to another bank account.
-    let (status, other) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "sale": number, "bank_account": "000111111116"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{other}");
-    assert_eq!(s.sandbox.payouts().len(), 1);
+    assert_eq!(s.sandbox.transfers().len(), 1);
 
-    // A bank account that cannot be paid: the payout fails and the coins come back.
-    let (status, failing) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1.00", "bank_account": "000111111116"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{failing}");
-    let failing_sale = failing["sale"].as_u64().unwrap() as u32;
-    s.until("the failed payout's coins returned", || async {
-        s.resident("carlos").await.locked_units == 0
-    })
-    .await;
-    assert_eq!(s.coins("carlos").await, before - sold);
-    assert_eq!(s.supply().await, supply - sold);
-    assert_eq!(
-        s.sale("carlos", failing_sale).await.unwrap().status,
-        energy_utility_sdk::accounts::SaleStatus::Returned
-    );
-
-    // Refused before anything is locked: too much, a bad account number; an account the
-    // processor does not know gives the coins back at once.
+    // Refused before anything is locked: more than Carlos has.
     let (status, _) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "9999", "bank_account": "000123456789"}),
-        )
+        .post("/api/sell", json!({"resident": "carlos", "usd": "9999"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1", "bank_account": "12ab"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, refused) = s
-        .post(
-            "/api/sell",
-            json!({"resident": "carlos", "usd": "1", "bank_account": "999999999"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{refused}");
-    assert!(
-        refused["error"].as_str().unwrap().contains("returned"),
-        "{refused}"
-    );
     let carlos = s.resident("carlos").await;
     assert_eq!((carlos.escrow_units, carlos.locked_units), (0, 0));
     assert_eq!(s.coins("carlos").await, before - sold);
+    assert_eq!(s.sandbox.transfers().len(), 1);
+}
+
+#[tokio::test]
+async fn a_transfer_the_processor_refuses_gives_the_coins_back_at_once() {
+    let s = service_with(
+        "refused-transfer",
+        Setup {
+            faults: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    s.get_paid("carlos").await;
+    let before = s.coins("carlos").await;
+    // The connected account lost its transfers capability (the processor's own refusal).
+    s.faults.as_ref().unwrap().next(
+        reqwest::Method::POST,
+        "/v1/transfers",
+        common::faults::Fault::Refuse(
+            400,
+            json!({"error": {"type": "invalid_request_error", "code": "insufficient_capabilities_for_transfer",
+                "message": "Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments"}}),
+        ),
+    );
+    let (status, refused) = s
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.00"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("were returned"),
+        "{refused}"
+    );
+    let number = s.resident("carlos").await.sale_count - 1;
+    assert_eq!(
+        s.sale("carlos", number).await.unwrap().status,
+        energy_utility_sdk::accounts::SaleStatus::Returned
+    );
+    assert_eq!(s.coins("carlos").await, before);
+    assert!(s.sandbox.transfers().is_empty());
 }
 
 #[tokio::test]

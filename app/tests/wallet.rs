@@ -152,13 +152,36 @@ async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signat
     assert!(pole.connected, "funded, the pole reconnects");
     assert_eq!(s.coins("zoe").await, 8_500_000);
 
+    // To sell she opens a connected account and binds it with her own signature; the wallet
+    // message names it with its bank.
+    let account = s.onboard("zoe").await;
+    let bind = format!("/api/pay/payout-account?from=zoe&account={account}");
+    let (status, request) = s.post(&bind, json!({"account": me})).await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    let message = request["message"].as_str().unwrap();
+    assert!(
+        message.contains(&account) && message.contains("••6789"),
+        "{message}"
+    );
+    act(&s, &bind, &zoe).await;
+    assert_eq!(s.resident("zoe").await.payout_account, account);
+    // Coins bought by card sell once the grid's card hold has passed.
+    let early = s
+        .post("/api/pay/sell?from=zoe&amount_k=2", json!({"account": me}))
+        .await;
+    assert_eq!(early.0, StatusCode::OK, "{}", early.1);
+    let (status, sent) = s
+        .post(
+            "/api/send",
+            json!({"transaction": sign(&early.1["transaction"], &zoe)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{sent}");
+    assert!(sent["error"].as_str().unwrap().contains("hold"), "{sent}");
+    s.chain.advance_clock(3_600).await.unwrap();
+
     // She sets 2 k aside to sell, then changes her mind.
-    act(
-        &s,
-        "/api/pay/sell?from=zoe&amount_k=2&to=000123456789",
-        &zoe,
-    )
-    .await;
+    act(&s, "/api/pay/sell?from=zoe&amount_k=2", &zoe).await;
     assert_eq!(s.coins("zoe").await, 6_500_000);
     assert!(s.sale("zoe", 0).await.is_some());
     act(&s, "/api/pay/cancel?from=zoe&sale=0", &zoe).await;
@@ -181,7 +204,7 @@ async fn a_wallet_registers_funds_sells_cancels_and_collects_with_its_own_signat
         .collect();
     assert_eq!(
         kinds,
-        ["sale", "sale", "funded", "fiat"],
+        ["sale", "sale", "payout-account", "funded", "fiat"],
         "{}",
         page["history"]
     );

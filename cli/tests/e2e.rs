@@ -221,25 +221,23 @@ fn the_worked_example_through_deu_survives_a_restart() {
         "2.721818"
     );
 
-    // Angel sells 2 k to her bank account: her signed sale, locked by the oracle for the $0.20
-    // it is worth, paid, burned. Nobody can lock it for another account.
-    let sale = deu.ok(
+    // Angel sells 2 k: first she binds the processor account her sales are paid to (her own
+    // signed act; deu serve's Get paid opens one), then signs the sale, which the oracle locks
+    // for the $0.20 it is worth and records as transferred, burning the coins.
+    let unbound = deu.fails("angel", &["withdraw", "request", "2"]);
+    assert!(unbound.contains("no payout account"), "{unbound}");
+    let bound = deu.ok(
         "angel",
-        &["withdraw", "request", "2", "--to", "000123456789"],
+        &["resident", "payout-account", "set", "acct_angel_test"],
     );
+    assert_eq!(bound["payout_account"], "acct_angel_test", "{bound}");
+    let sale = deu.ok("angel", &["withdraw", "request", "2"]);
     assert_eq!(
         (sale["sale"].clone(), sale["worth_usd"].clone()),
         (json!(0), json!("0.20"))
     );
-    let elsewhere = deu.fails(
-        "admin",
-        &["fiat", "lock", "angel", "0", "--to", "000111111116"],
-    );
-    assert!(elsewhere.contains("did not sign"), "{elsewhere}");
-    let locked = deu.ok(
-        "admin",
-        &["fiat", "lock", "angel", "0", "--to", "000-123-456-789"],
-    );
+    assert_eq!(sale["destination"], "acct_angel_test", "{sale}");
+    let locked = deu.ok("admin", &["fiat", "lock", "angel", "0"]);
     assert_eq!(
         (locked["status"].clone(), locked["usd"].clone()),
         (json!("locked"), json!("0.20"))
@@ -249,7 +247,7 @@ fn the_worked_example_through_deu_survives_a_restart() {
         .contains("no longer waiting"));
     let paid = deu.ok(
         "admin",
-        &["fiat", "paid", "angel", "0", "--payout-id", "po_angel_1"],
+        &["fiat", "paid", "angel", "0", "--transfer-id", "tr_angel_1"],
     );
     assert_eq!(paid["status"], "paid", "{paid}");
     assert_eq!(
@@ -562,4 +560,85 @@ fn the_crank_settles_in_legacy_transactions_once_a_lookup_table_was_deactivated(
     assert_eq!(row["state"], "settled", "{settled}");
     assert_eq!(row["charged_k"], "0.500000");
     cluster.stop();
+}
+
+#[test]
+fn card_coins_wait_for_the_hold_and_the_oracle_takes_back_refunds_and_disputes_by_hand() {
+    let cluster = Cluster::start("cards");
+    let deu = cluster.deu();
+    deu.pubkey("admin");
+    deu.ok("admin", &["airdrop", "10"]);
+    let carol = deu.pubkey("carol");
+    deu.ok("admin", &["airdrop", "1", &carol]);
+    // A grid whose card hold is half a day and payout notice 2 hours.
+    let grid = deu.ok(
+        "admin",
+        &[
+            "grid",
+            "init",
+            "--card-hold-days",
+            "0.5",
+            "--payout-notice-hours",
+            "2",
+        ],
+    );
+    assert_eq!(grid["card_hold_seconds"], 43_200, "{grid}");
+    assert_eq!(grid["payout_notice_seconds"], 7_200, "{grid}");
+    deu.ok("carol", &["resident", "register", "carol"]);
+    deu.ok(
+        "admin",
+        &["fiat", "add", "carol", "2.00", "--payment-id", "pi_carol_1"],
+    );
+    let shown = deu.ok("carol", &["resident", "show", "carol"]);
+    assert_eq!(
+        (shown["balance_k"].clone(), shown["held_k"].clone()),
+        (json!("20.000000"), json!("20.000000")),
+        "{shown}"
+    );
+    let text = deu.text("carol", &["resident", "show", "carol"]);
+    assert!(text.contains("on hold until"), "{text}");
+
+    // Bound, but the coins are held: refused until the hold has passed.
+    deu.ok(
+        "carol",
+        &["resident", "payout-account", "set", "acct_carol_test"],
+    );
+    let held = deu.fails("carol", &["withdraw", "request", "5"]);
+    assert!(held.contains("can sell 0.000000 k now"), "{held}");
+
+    // The processor refunded $0.50, then $1.00 in all: 10 k taken back, the same total twice
+    // changes nothing.
+    let refund = deu.ok("admin", &["fiat", "refund", "pi_carol_1", "0.50"]);
+    assert_eq!(refund["taken_back_k"], "5.000000", "{refund}");
+    let refund = deu.ok("admin", &["fiat", "refund", "pi_carol_1", "1.00"]);
+    assert_eq!(refund["taken_back_k"], "10.000000", "{refund}");
+    let again = deu.fails("admin", &["fiat", "refund", "pi_carol_1", "1.00"]);
+    assert!(again.contains("already"), "{again}");
+    let beyond = deu.fails("admin", &["fiat", "refund", "pi_carol_1", "2.50"]);
+    assert!(beyond.contains("at most"), "{beyond}");
+    assert!(deu
+        .fails("carol", &["fiat", "refund", "pi_carol_1", "1.50"])
+        .contains("only the grid's oracle"));
+    // Carol spends what is left; a dispute of the rest leaves her in debt.
+    assert_eq!(
+        deu.ok("carol", &["resident", "show", "carol"])["balance_k"],
+        "10.000000"
+    );
+    deu.ok(
+        "admin",
+        &["fiat", "add", "carol", "0.10", "--payment-id", "pi_carol_2"],
+    );
+    let disputed = deu.ok("admin", &["fiat", "dispute", "pi_carol_1", "1.00"]);
+    assert_eq!(disputed["disputed_usd"], "1.00", "{disputed}");
+    assert_eq!(disputed["debt_k"], "0.000000", "{disputed}");
+    let won = deu.ok("admin", &["fiat", "dispute-won", "pi_carol_1"]);
+    assert_eq!(won["disputed_usd"], "0.00", "{won}");
+    assert_eq!(
+        deu.ok("carol", &["resident", "show", "carol"])["balance_k"],
+        "11.000000"
+    );
+    // Nothing to take back from a payment this grid never saw.
+    assert!(deu
+        .fails("admin", &["fiat", "refund", "pi_unknown", "1.00"])
+        .contains("no purchase"));
 }

@@ -1,7 +1,9 @@
 //! `deu serve` with payments, as an operator runs it: the built binaries (`deu localnet`,
 //! `deu sandbox`, `deu serve`) as processes, settings from a config file and environment
-//! variables, a purchase through the sandbox's hosted checkout and a sale paid out, checked
-//! with `deu resident show`. And `deu serve` refusing to start without a webhook secret.
+//! variables, a purchase through the sandbox's hosted checkout, the resident's connected
+//! account onboarded and bound, and a sale transferred after the card hold, checked with
+//! `deu resident show`. And `deu serve` refusing to start without a webhook secret, with a
+//! secret on its command line, or with test money on mainnet-beta (live money elsewhere).
 
 mod common;
 
@@ -12,10 +14,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
-const PAYMENT_ENV: [&str; 8] = [
+const PAYMENT_ENV: [&str; 10] = [
     "DEU_WEBHOOK_SECRET",
+    "DEU_WEBHOOK_SECRET_FILE",
     "DEU_PROCESSOR_URL",
     "DEU_PROCESSOR_KEY",
+    "DEU_PROCESSOR_KEY_FILE",
     "DEU_ORACLE_KEYPAIR",
     "DEU_PUBLIC_URL",
     "DEU_COIN_PRICE",
@@ -39,6 +43,29 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The first form of an HTML page: its action and its inputs' names and values.
+fn form_of(html: &str) -> (String, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!("{name}=\"");
+        let start = tag.find(&key)? + key.len();
+        let end = tag[start..].find('"')? + start;
+        Some(tag[start..end].replace("&amp;", "&"))
+    };
+    let form = &html[html.find("<form").expect("a form")..];
+    let form = &form[..form.find("</form>").expect("the form's end")];
+    let action = attr(&form[..form.find('>').unwrap()], "action").unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(at) = rest.find("<input") {
+        let end = rest[at..].find('>').unwrap() + at;
+        if let Some(name) = attr(&rest[at..end], "name") {
+            fields.push((name, attr(&rest[at..end], "value").unwrap_or_default()));
+        }
+        rest = &rest[end..];
+    }
+    (action, fields)
 }
 
 fn wait_for_port(port: u16, what: &str, child: &mut Running) {
@@ -193,45 +220,68 @@ async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
     assert_eq!(paid.status().as_u16(), 303);
     until("the purchase", &|r| r["balance_k"] == "30.000000");
 
-    // Selling: this server holds no resident's key, so Carlos signs the sale himself, naming
-    // the bank account the dollars go to.
-    let unsigned = json!({"resident": "carlos", "usd": "1.00", "bank_account": "000123456789"});
+    // Selling: Carlos opens a connected account (the sandbox's hosted onboarding, its test
+    // data) and binds it with his own keypair.
+    let (status, link) = post("/api/connect", json!({"resident": "carlos"})).await;
+    assert_eq!(status, 200, "{link}");
+    let account = link["account"].as_str().unwrap().to_string();
+    let page = http
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (action, fields) = form_of(&page);
+    let done = http
+        .post(format!("http://127.0.0.1:{sandbox_port}{action}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 303, "onboarded");
+    let bound = cli.ok("carlos", &["resident", "payout-account", "set", &account]);
+    assert_eq!(bound["payout_account"], json!(account), "{bound}");
+
+    // This server holds no resident's key: Carlos signs the sale himself. His card-bought coins
+    // wait for the grid's 14-day hold.
+    let unsigned = json!({"resident": "carlos", "usd": "1.00"});
     let (status, refused) = post("/api/sell", unsigned).await;
     assert_eq!(status, 409, "{refused}");
     assert!(
         refused["error"]
             .as_str()
             .unwrap()
-            .contains("deu withdraw request 10.000000 --to 000123456789 --from carlos"),
+            .contains("deu withdraw request 10.000000 --from carlos"),
         "{refused}"
     );
-    let signed = cli.ok(
-        "carlos",
-        &["withdraw", "request", "10", "--to", "000123456789"],
-    );
+    let held = cli.fails("carlos", &["withdraw", "request", "10"]);
+    assert!(held.contains("held from sale"), "{held}");
+    cli.ok("admin", &["clock", "advance", "--hours", "337"]);
+    let signed = cli.ok("carlos", &["withdraw", "request", "10"]);
     assert_eq!(signed["sale"], 0, "{signed}");
     assert_eq!(signed["status"], "requested");
     assert_eq!(signed["worth_usd"], "1.00");
-    // Someone else cannot send its dollars to their own account.
+    assert_eq!(signed["destination"], json!(account));
+    // Nobody can send its dollars elsewhere.
     let (status, stolen) = post(
         "/api/sell",
-        json!({"resident": "carlos", "sale": 0, "bank_account": "000111111116"}),
+        json!({"resident": "carlos", "sale": 0, "to": "acct_attacker"}),
     )
     .await;
-    assert_eq!(status, 403, "{stolen}");
-    let (status, payout) = post(
-        "/api/sell",
-        json!({"resident": "carlos", "sale": 0, "bank_account": "000123456789"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{payout}");
-    let after = until("the payout", &|r| {
+    assert_eq!(status, 400, "{stolen}");
+    let (status, transfer) = post("/api/sell", json!({"resident": "carlos", "sale": 0})).await;
+    assert_eq!(status, 200, "{transfer}");
+    assert_eq!(transfer["destination"], json!(account), "{transfer}");
+    let after = until("the transfer", &|r| {
         r["locked_k"] == "0.000000" && r["escrow_k"] == "0.000000"
     });
     assert_eq!(after["balance_k"], "20.000000");
     let sales = cli.ok("carlos", &["withdraw", "list"]);
     assert_eq!(sales[0]["status"], "paid", "{sales}");
     assert_eq!(sales[0]["usd"], "1.00");
+    assert_eq!(sales[0]["payout_id"], transfer["transfer_id"]);
 
     // Every delivery is in the log file, one JSON line each.
     let lines: Vec<Value> = std::fs::read_to_string(&log)
@@ -244,10 +294,162 @@ async fn serve_with_the_sandbox_buys_and_sells_coins_over_http() {
         .filter(|l| l["result"] == "applied")
         .map(|l| l["event_type"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        applied,
-        ["checkout.session.completed", "payout.paid"],
-        "{lines:?}"
-    );
+    assert_eq!(applied, ["checkout.session.completed"], "{lines:?}");
+    // The sale recorded its transfer when it was made; the processor's event then found it done.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .any(|l| l["event_type"] == "transfer.created" && l["result"] == "duplicate")
+    {
+        assert!(Instant::now() < deadline, "no transfer.created delivery");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(cluster);
+}
+
+#[test]
+fn serve_takes_secrets_only_from_the_environment_or_files_never_from_flags() {
+    let dir = std::env::temp_dir().join(format!("deu-serve-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port().to_string();
+    for (flag, value) in [
+        ("--webhook-secret", "whsec_visible_to_ps"),
+        ("--processor-key", "sk_test_visible_to_ps"),
+    ] {
+        let out = deu()
+            .args(["serve", "--port", &port, flag, value])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is refused"), "{stderr}");
+        assert!(stderr.contains("ps"), "{stderr}");
+        assert!(
+            !stderr.contains(value),
+            "the secret is not echoed: {stderr}"
+        );
+    }
+    // From files: read, and never printed, whatever else goes wrong.
+    let secret = dir.join("webhook-secret");
+    std::fs::write(&secret, "whsec_from_a_file_xyz\n").unwrap();
+    let key = dir.join("processor-key");
+    std::fs::write(&key, "sk_test_from_a_file_xyz\n").unwrap();
+    let out = deu()
+        .args([
+            "serve",
+            "--port",
+            &port,
+            "--oracle-keypair",
+            "/nonexistent.json",
+        ])
+        .arg("--webhook-secret-file")
+        .arg(&secret)
+        .arg("--processor-key-file")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("oracle keypair"), "{stderr}");
+    assert!(
+        !stderr.contains("whsec_from_a_file_xyz") && !stderr.contains("sk_test_from_a_file_xyz"),
+        "{stderr}"
+    );
+}
+
+/// A JSON-RPC endpoint that tells it is mainnet-beta (its genesis hash) and forwards every
+/// other call to the local cluster at `upstream`: what `deu serve` sees when pointed at
+/// mainnet.
+async fn mainnet_lookalike(upstream: String) -> String {
+    use axum::routing::post;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/",
+        post(move |body: axum::Json<Value>| {
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move {
+                let axum::Json(request) = body;
+                if request["method"] == "getGenesisHash" {
+                    return axum::Json(json!({"jsonrpc": "2.0", "id": request["id"],
+                        "result": "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"}));
+                }
+                let answer: Value = http
+                    .post(&upstream)
+                    .json(&request)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                axum::Json(answer)
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_test_money_on_mainnet_beta_and_live_money_on_a_local_cluster() {
+    let cluster = Cluster::start("serve-modes");
+    let cli = cluster.deu();
+    cli.pubkey("admin");
+    cli.ok("admin", &["airdrop", "10"]);
+    cli.ok("admin", &["grid", "init"]);
+    let mainnet = mainnet_lookalike(cli.url.to_string()).await;
+    let start = |rpc: &str, key: &str| {
+        let port = free_port();
+        let out = deu()
+            .args(["-u", rpc, "--grid", "seed", "serve", "--port"])
+            .arg(port.to_string())
+            .arg("--oracle-keypair")
+            .arg(cli.key("admin"))
+            .env("DEU_WEBHOOK_SECRET", "whsec_modes")
+            .env("DEU_PROCESSOR_KEY", key)
+            .env("DEU_PROCESSOR_URL", "http://127.0.0.1:9")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = Running(out);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr)
+                    .unwrap();
+                return (Some(status), stderr);
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                || Instant::now() > deadline
+            {
+                return (None, String::new());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // A test key against mainnet-beta: test cards would mint real coins.
+    let (status, stderr) = tokio::task::block_in_place(|| start(&mainnet, "sk_test_modes"));
+    assert!(status.is_some_and(|s| !s.success()), "{stderr}");
+    assert!(stderr.contains("mainnet-beta"), "{stderr}");
+    assert!(
+        stderr.contains("test cards would mint real coins"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("sk_test_modes"), "{stderr}");
+    // A live key against the local cluster: real dollars for coins anyone can reset.
+    let (status, stderr) = tokio::task::block_in_place(|| start(cli.url, "sk_live_modes"));
+    assert!(status.is_some_and(|s| !s.success()), "{stderr}");
+    assert!(
+        stderr.contains("a live processor key against a local cluster"),
+        "{stderr}"
+    );
+    // The live key against mainnet-beta passes the check (and then serves).
+    let (status, stderr) = tokio::task::block_in_place(|| start(&mainnet, "sk_live_modes"));
+    assert!(status.is_none(), "the live key on mainnet starts: {stderr}");
 }

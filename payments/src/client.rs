@@ -9,7 +9,10 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
-use crate::wire::{ApiErrorBody, CheckoutSession, List, Payout};
+use crate::wire::{
+    Account, AccountLink, ApiErrorBody, Charge, CheckoutSession, Dispute, List, Payout, Refund,
+    Transfer, TransferReversal,
+};
 
 /// Stripe's live and test-mode API; which mode is decided by the secret key.
 pub const STRIPE_API_URL: &str = "https://api.stripe.com";
@@ -59,6 +62,32 @@ pub struct NewPayout {
     /// Shown on the dashboard and echoed back.
     pub description: String,
     /// Our key/value pairs, echoed back in the payout and its events.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A connected account to create for someone who will be paid (Stripe Connect, Express).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    /// Two-letter country code, e.g. `"US"`.
+    pub country: String,
+    /// The holder's email, if known (the onboarding asks otherwise).
+    pub email: Option<String>,
+    /// Our key/value pairs, echoed back in the account and its events.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Money to move from the platform's balance to a connected account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransfer {
+    /// The amount, in cents.
+    pub amount_cents: i64,
+    /// Lowercase ISO currency, e.g. `"usd"`.
+    pub currency: String,
+    /// The connected account, `acct_…`.
+    pub destination: String,
+    /// Shown on the dashboard and echoed back.
+    pub description: String,
+    /// Our key/value pairs, echoed back in the transfer and its events.
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -139,9 +168,15 @@ impl Processor {
         &self.base_url
     }
 
-    /// Whether the secret key is a test-mode key: no real money moves.
+    /// Whether the secret key is a test-mode key (`sk_test_…`, or a restricted `rk_test_…`):
+    /// no real money moves.
     pub fn test_mode(&self) -> bool {
-        self.secret_key.starts_with("sk_test_")
+        key_mode(&self.secret_key) == Some(false)
+    }
+
+    /// Whether the key is a live key (`sk_live_…`, `rk_live_…`): real money moves.
+    pub fn live_mode(&self) -> bool {
+        key_mode(&self.secret_key) == Some(true)
     }
 
     /// Creates a hosted Checkout Session; the customer pays at its `url`.
@@ -228,6 +263,215 @@ impl Processor {
         self.post(&path, &[], &format!("cancel-{id}")).await
     }
 
+    /// Creates an Express connected account that can receive transfers; its holder finishes it
+    /// on the processor's hosted onboarding ([`Processor::create_account_link`]).
+    pub async fn create_account(
+        &self,
+        new: &NewAccount,
+        idempotency_key: &str,
+    ) -> Result<Account, ProcessorError> {
+        let mut form = vec![
+            pair("type", "express"),
+            pair("country", &new.country),
+            pair("capabilities[transfers][requested]", "true"),
+        ];
+        if let Some(email) = &new.email {
+            form.push(pair("email", email));
+        }
+        form.extend(metadata_pairs(&new.metadata));
+        self.post("/v1/accounts", &form, idempotency_key).await
+    }
+
+    /// A connected account as it is now.
+    pub async fn retrieve_account(&self, id: &str) -> Result<Account, ProcessorError> {
+        let path = format!("/v1/accounts/{}", path_segment(id));
+        self.send(self.request(Method::GET, &path)).await
+    }
+
+    /// One page (up to 100) of the platform's connected accounts, newest first.
+    pub async fn list_accounts(
+        &self,
+        starting_after: Option<&str>,
+    ) -> Result<List<Account>, ProcessorError> {
+        let mut query = vec![pair("limit", "100")];
+        if let Some(after) = starting_after {
+            query.push(pair("starting_after", after));
+        }
+        self.send(self.request(Method::GET, "/v1/accounts").query(&query))
+            .await
+    }
+
+    /// The connected account whose metadata holds `key` = `value`, if any.
+    pub async fn find_account(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Account>, ProcessorError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_accounts(after.as_deref()).await?;
+            if let Some(found) = page
+                .data
+                .iter()
+                .find(|a| a.metadata.get(key).map(String::as_str) == Some(value))
+            {
+                return Ok(Some(found.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// A single-use link to the hosted onboarding of `account`: the holder comes back to
+    /// `return_url` when done, or to `refresh_url` when the link expired (ask for a new one).
+    pub async fn create_account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<AccountLink, ProcessorError> {
+        let form = [
+            pair("account", account),
+            pair("refresh_url", refresh_url),
+            pair("return_url", return_url),
+            pair("type", "account_onboarding"),
+        ];
+        let key = crate::random_id("link_");
+        self.post("/v1/account_links", &form, &key).await
+    }
+
+    /// Moves money to a connected account (`transfer.created`); the processor pays it to the
+    /// account's bank on the account's schedule.
+    ///
+    /// Repeating a call with the same `idempotency_key` and parameters returns the same transfer.
+    pub async fn create_transfer(
+        &self,
+        new: &NewTransfer,
+        idempotency_key: &str,
+    ) -> Result<Transfer, ProcessorError> {
+        let mut form = vec![
+            pair("amount", &new.amount_cents.to_string()),
+            pair("currency", &new.currency),
+            pair("destination", &new.destination),
+            pair("description", &new.description),
+        ];
+        form.extend(metadata_pairs(&new.metadata));
+        self.post("/v1/transfers", &form, idempotency_key).await
+    }
+
+    /// A transfer as it is now.
+    pub async fn retrieve_transfer(&self, id: &str) -> Result<Transfer, ProcessorError> {
+        let path = format!("/v1/transfers/{}", path_segment(id));
+        self.send(self.request(Method::GET, &path)).await
+    }
+
+    /// One page (up to 100) of the transfers created at or after `created_gte`, newest first.
+    pub async fn list_transfers(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<List<Transfer>, ProcessorError> {
+        let mut query = vec![
+            pair("created[gte]", &created_gte.to_string()),
+            pair("limit", "100"),
+        ];
+        if let Some(after) = starting_after {
+            query.push(pair("starting_after", after));
+        }
+        self.send(self.request(Method::GET, "/v1/transfers").query(&query))
+            .await
+    }
+
+    /// The transfer whose metadata holds `key` = `value`, among every transfer created at or
+    /// after `created_gte`: found whether or not its idempotency key is still remembered.
+    pub async fn find_transfer(
+        &self,
+        created_gte: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Transfer>, ProcessorError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_transfers(created_gte, after.as_deref()).await?;
+            if let Some(found) = page
+                .data
+                .iter()
+                .find(|t| t.metadata.get(key).map(String::as_str) == Some(value))
+            {
+                return Ok(Some(found.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Takes back `amount_cents` of a transfer (all of what is left when `None`):
+    /// `transfer.reversed`.
+    pub async fn reverse_transfer(
+        &self,
+        id: &str,
+        amount_cents: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<TransferReversal, ProcessorError> {
+        let path = format!("/v1/transfers/{}/reversals", path_segment(id));
+        let form: Vec<(String, String)> = amount_cents
+            .map(|cents| pair("amount", &cents.to_string()))
+            .into_iter()
+            .collect();
+        self.post(&path, &form, idempotency_key).await
+    }
+
+    /// Refunds `amount_cents` of a payment (all of what is left when `None`): `charge.refunded`.
+    pub async fn create_refund(
+        &self,
+        payment_intent: &str,
+        amount_cents: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<Refund, ProcessorError> {
+        let mut form = vec![pair("payment_intent", payment_intent)];
+        if let Some(cents) = amount_cents {
+            form.push(pair("amount", &cents.to_string()));
+        }
+        self.post("/v1/refunds", &form, idempotency_key).await
+    }
+
+    /// A charge as it is now.
+    pub async fn retrieve_charge(&self, id: &str) -> Result<Charge, ProcessorError> {
+        let path = format!("/v1/charges/{}", path_segment(id));
+        self.send(self.request(Method::GET, &path)).await
+    }
+
+    /// A dispute as it is now.
+    pub async fn retrieve_dispute(&self, id: &str) -> Result<Dispute, ProcessorError> {
+        let path = format!("/v1/disputes/{}", path_segment(id));
+        self.send(self.request(Method::GET, &path)).await
+    }
+
+    /// Answers a dispute with written evidence and submits it to the card network (Stripe's
+    /// test mode: the text `winning_evidence` wins, `losing_evidence` loses).
+    pub async fn submit_dispute_evidence(
+        &self,
+        id: &str,
+        text: &str,
+    ) -> Result<Dispute, ProcessorError> {
+        let path = format!("/v1/disputes/{}", path_segment(id));
+        let form = [
+            pair("evidence[uncategorized_text]", text),
+            pair("submit", "true"),
+        ];
+        self.post(&path, &form, &crate::random_id("dispute_")).await
+    }
+
+    /// Accepts a dispute: it is lost (`charge.dispute.closed`).
+    pub async fn close_dispute(&self, id: &str) -> Result<Dispute, ProcessorError> {
+        let path = format!("/v1/disputes/{}/close", path_segment(id));
+        self.post(&path, &[], &format!("close-{id}")).await
+    }
+
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base_url))
@@ -279,7 +523,29 @@ fn checkout_session_form(new: &NewCheckoutSession) -> Vec<(String, String)> {
         pair("client_reference_id", &new.client_reference_id),
     ];
     form.extend(metadata_pairs(&new.metadata));
+    // The same pairs on the PaymentIntent, so its charge, refunds and disputes carry them.
+    form.extend(new.metadata.iter().map(|(key, value)| {
+        (
+            format!("payment_intent_data[metadata][{key}]"),
+            value.clone(),
+        )
+    }));
     form
+}
+
+/// Whether a secret (`sk_…`) or restricted (`rk_…`) key is live (`Some(true)`) or test
+/// (`Some(false)`); `None` for anything else.
+pub fn key_mode(key: &str) -> Option<bool> {
+    let rest = key
+        .strip_prefix("sk_")
+        .or_else(|| key.strip_prefix("rk_"))?;
+    if rest.starts_with("live_") {
+        Some(true)
+    } else if rest.starts_with("test_") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// Stripe's form encoding of a payout.
@@ -384,7 +650,8 @@ mod tests {
              &success_url=https%3A%2F%2Fu.example%2Fok%3Fs%3D%7BCHECKOUT_SESSION_ID%7D\
              &cancel_url=https%3A%2F%2Fu.example%2Fcancel\
              &client_reference_id=carlos\
-             &metadata%5Bmeter%5D=carlos-house"
+             &metadata%5Bmeter%5D=carlos-house\
+             &payment_intent_data%5Bmetadata%5D%5Bmeter%5D=carlos-house"
         );
     }
 
@@ -440,6 +707,14 @@ mod tests {
     fn test_mode_follows_the_secret_key() {
         assert!(Processor::new(STRIPE_API_URL, "sk_test_123").test_mode());
         assert!(!Processor::new(STRIPE_API_URL, "sk_live_123").test_mode());
+        assert!(Processor::new(STRIPE_API_URL, "sk_live_123").live_mode());
+        assert!(Processor::new(STRIPE_API_URL, "rk_test_123").test_mode());
+        assert!(Processor::new(STRIPE_API_URL, "rk_live_123").live_mode());
+        let odd = Processor::new(STRIPE_API_URL, "pk_test_123");
+        assert!(
+            !odd.test_mode() && !odd.live_mode(),
+            "a publishable key is neither"
+        );
         let debug = format!("{:?}", Processor::new("http://x/", "sk_live_secret"));
         assert!(!debug.contains("sk_live_secret"));
         assert!(debug.contains("\"http://x\""));

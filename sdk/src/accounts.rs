@@ -3,9 +3,9 @@
 use anchor_lang::AccountDeserialize;
 
 pub use energy_utility::state::{
-    DirectoryEntry, Epoch, EpochParams, EpochStatus, Grid, GridChange, LookupTableEntry, Meter,
-    MeterAct, MeterKind, OracleLimits, PendingMeterChange, Reading, ReadingStatus, Receipt,
-    Resident, Sale, SaleStatus, NO_PENDING_EPOCH,
+    Clawback, DirectoryEntry, Epoch, EpochParams, EpochStatus, Grid, GridChange, Hold,
+    LookupTableEntry, Meter, MeterAct, MeterKind, OracleLimits, PaymentRules, PendingMeterChange,
+    Reading, ReadingStatus, Receipt, Resident, Sale, SaleStatus, NO_PENDING_EPOCH,
 };
 
 /// Decodes an account of type `T`, checking its discriminator.

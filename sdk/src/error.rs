@@ -58,7 +58,6 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::PaymentOutsideRetention,
     EnergyError::ReceiptStillRetained,
     EnergyError::MissingPayoutDestination,
-    EnergyError::WrongPayoutDestination,
     EnergyError::QuoteMismatch,
     EnergyError::AmountBelowOneCent,
     EnergyError::SaleNotRequested,
@@ -85,6 +84,10 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::ChangeNotDue,
     EnergyError::NotPendingAdmin,
     EnergyError::ResidentNotEmpty,
+    EnergyError::InvalidPayoutAccount,
+    EnergyError::CoinsOnHold,
+    EnergyError::ResidentInDebt,
+    EnergyError::ClawbackBeyondPurchase,
 ];
 
 /// Anchor's own errors that a client of this program can meet, with what they mean here.

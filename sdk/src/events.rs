@@ -65,6 +65,10 @@ events!(
     SaleClosed,
     TreasuryCollected,
     LookupTableRecorded,
+    PayoutAccountSet,
+    PayoutAccountChangeCancelled,
+    PurchaseClawedBack,
+    DisputeWon,
 );
 
 /// The program's events in a transaction's log messages, in order. Lines that are not

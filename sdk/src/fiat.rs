@@ -1,10 +1,9 @@
 //! Dollars and coins: the quotes the program applies (so a page or a command shows exactly
-//! what the chain will do), payment ids, and the hash that binds a sale to its payout
-//! destination without putting the destination itself on chain.
+//! what the chain will do), payment ids, and which processor mode (test or live) a cluster
+//! takes.
 
 use energy_utility::constants::MAX_ID_LEN;
 use energy_utility::math::{coins_bought_floor, coins_sold_ceil, payout_cents_floor};
-use sha2::{Digest, Sha256};
 
 /// Coin units `cents` buy at `price_cents` per k (rounded down), as `add_fiat` mints them.
 pub fn quote_buy(cents: u64, price_cents: u64) -> Option<u64> {
@@ -31,17 +30,12 @@ pub fn quote_payout_cents(units: u64, price_cents: u64) -> Option<u64> {
     payout_cents_floor(units, price_cents)
 }
 
-/// A sale of `units` to `destination` that accepts no less than they are worth at
-/// `price_cents` per k (the price in force when the resident signs): a lock after a price cut
-/// is refused, and the resident may cancel and sign again.
-pub fn sale_request(
-    units: u64,
-    destination: &str,
-    price_cents: u64,
-) -> Option<crate::instructions::SaleRequest> {
+/// A sale of `units` that accepts no less than they are worth at `price_cents` per k (the price
+/// in force when the resident signs): a lock after a price cut is refused, and the resident may
+/// cancel and sign again.
+pub fn sale_request(units: u64, price_cents: u64) -> Option<crate::instructions::SaleRequest> {
     Some(crate::instructions::SaleRequest {
         amount_units: units,
-        destination_hash: destination_hash(destination),
         min_cents: quote_payout_cents(units, price_cents)?,
     })
 }
@@ -57,24 +51,58 @@ pub fn check_payment_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A payout destination as the processor knows it: a bank account number typed with spaces
-/// or dashes is the same account without them.
-pub fn normalize_destination(destination: &str) -> String {
-    destination
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect()
+/// The genesis hashes of Solana's public clusters: which cluster an RPC URL really serves.
+pub const MAINNET_BETA_GENESIS: &str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d";
+pub const DEVNET_GENESIS: &str = "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG";
+pub const TESTNET_GENESIS: &str = "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY";
+
+/// A cluster as its genesis hash tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cluster {
+    MainnetBeta,
+    Devnet,
+    Testnet,
+    /// A local or private cluster (`deu localnet`, a test validator).
+    Local,
 }
 
-/// What a sale commits to on chain: SHA-256 of a domain tag and the normalized destination.
-/// The chain never sees the account number; the payment service shows the same hash before it
-/// pays, so it can only pay where the resident said.
-pub fn destination_hash(destination: &str) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(b"deu-payout-destination\0");
-    hasher.update(normalize_destination(destination).as_bytes());
-    hasher.finalize().into()
+impl Cluster {
+    pub fn of_genesis(hash: &str) -> Self {
+        match hash {
+            MAINNET_BETA_GENESIS => Self::MainnetBeta,
+            DEVNET_GENESIS => Self::Devnet,
+            TESTNET_GENESIS => Self::Testnet,
+            _ => Self::Local,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MainnetBeta => "mainnet-beta",
+            Self::Devnet => "devnet",
+            Self::Testnet => "testnet",
+            Self::Local => "a local cluster",
+        }
+    }
+}
+
+/// Test money and real coins never mix: a live processor key (real dollars) only against
+/// mainnet-beta, and mainnet-beta only with a live key, so a test card can never mint coins
+/// that are worth something, nor real dollars buy coins on a cluster anyone can reset.
+pub fn check_money_mode(live_key: bool, cluster: Cluster) -> Result<(), String> {
+    match (live_key, cluster) {
+        (true, Cluster::MainnetBeta) | (false, Cluster::Devnet | Cluster::Testnet | Cluster::Local) => {
+            Ok(())
+        }
+        (false, Cluster::MainnetBeta) => Err(
+            "a test-mode processor key against mainnet-beta: test cards would mint real coins; use a live key (sk_live_…)"
+                .into(),
+        ),
+        (true, other) => Err(format!(
+            "a live processor key against {}: real dollars would buy coins on a cluster that is not mainnet-beta; use a test key (sk_test_…)",
+            other.name()
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -82,11 +110,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_same_account_typed_differently_hashes_the_same() {
-        let a = destination_hash("000123456789");
-        assert_eq!(a, destination_hash(" 000-123 456789 "));
-        assert_ne!(a, destination_hash("000111111116"));
-        assert_ne!(a, [0; 32]);
+    fn test_and_live_never_mix() {
+        let main = Cluster::of_genesis(MAINNET_BETA_GENESIS);
+        assert_eq!(main, Cluster::MainnetBeta);
+        assert!(check_money_mode(true, main).is_ok());
+        let refused = check_money_mode(false, main).unwrap_err();
+        assert!(
+            refused.contains("test cards would mint real coins"),
+            "{refused}"
+        );
+        for other in [
+            DEVNET_GENESIS,
+            TESTNET_GENESIS,
+            "11111111111111111111111111111111",
+        ] {
+            let cluster = Cluster::of_genesis(other);
+            assert_ne!(cluster, Cluster::MainnetBeta);
+            assert!(check_money_mode(false, cluster).is_ok());
+            let refused = check_money_mode(true, cluster).unwrap_err();
+            assert!(refused.contains(cluster.name()), "{refused}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use solana_signature::Signature;
 use crate::amounts::{format_k, format_kwh, format_usd};
 use crate::client::{rpc_error, Result};
 use crate::events::Event;
+use crate::views::format_time;
 use crate::Client;
 
 /// How many of an address's newest transactions a history reads.
@@ -151,16 +152,83 @@ pub fn resident_entries(
                     None,
                     e.coin_units,
                     format!(
-                        "bought {} k for ${} ({} {})",
+                        "bought {} k for ${} (payment {}){}{}",
                         format_k(e.coin_units),
                         format_usd(e.amount_cents),
-                        if e.payment_id.starts_with("cs_") {
-                            "checkout"
+                        e.payment_id,
+                        if e.debt_repaid_units > 0 {
+                            format!(
+                                "; {} k of it repaid your debt",
+                                format_k(e.debt_repaid_units)
+                            )
                         } else {
-                            "payment"
+                            String::new()
                         },
-                        e.payment_id
+                        if e.held_until_ts > 0 {
+                            format!("; sellable from {}", format_time(e.held_until_ts))
+                        } else {
+                            String::new()
+                        }
                     ),
+                ),
+                Event::PurchaseClawedBack(e) if e.resident == *resident => entry(
+                    "clawback",
+                    None,
+                    None,
+                    e.units,
+                    format!(
+                        "{} k taken back: payment {} was {} (${} in all){}",
+                        format_k(e.units),
+                        e.payment_id,
+                        if e.dispute {
+                            "disputed by the card holder"
+                        } else {
+                            "refunded"
+                        },
+                        format_usd(e.total_cents),
+                        clawback_sources(e.from_coins_units, e.from_sales_units, e.debt_units)
+                    ),
+                ),
+                Event::DisputeWon(e) if e.resident == *resident => entry(
+                    "clawback",
+                    None,
+                    None,
+                    e.units,
+                    format!(
+                        "dispute of payment {} won: {} k given back{}",
+                        e.payment_id,
+                        format_k(e.units),
+                        if e.debt_repaid_units > 0 {
+                            format!(
+                                " ({} k of it repaid your debt)",
+                                format_k(e.debt_repaid_units)
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ),
+                Event::PayoutAccountSet(e) if e.resident == *resident => entry(
+                    "payout-account",
+                    None,
+                    None,
+                    0,
+                    if e.effective_ts > tx.at {
+                        format!(
+                            "asked for sales to be paid to {} from {} (cancel it before then if you did not)",
+                            e.account,
+                            format_time(e.effective_ts)
+                        )
+                    } else {
+                        format!("sales are paid to {}", e.account)
+                    },
+                ),
+                Event::PayoutAccountChangeCancelled(e) if e.resident == *resident => entry(
+                    "payout-account",
+                    None,
+                    None,
+                    0,
+                    format!("cancelled the change of payout account to {}", e.account),
                 ),
                 Event::MeterFunded(e) if e.funder == *resident => entry(
                     "funded",
@@ -189,10 +257,18 @@ pub fn resident_entries(
                     Some(&e.meter),
                     None,
                     e.amount_units,
-                    format!(
-                        "earnings of {} moved to the coin account",
-                        meter_id(&e.meter)
-                    ),
+                    if e.debt_repaid_units > 0 {
+                        format!(
+                            "earnings of {} moved to the coin account ({} k of them repaid your debt)",
+                            meter_id(&e.meter),
+                            format_k(e.debt_repaid_units)
+                        )
+                    } else {
+                        format!(
+                            "earnings of {} moved to the coin account",
+                            meter_id(&e.meter)
+                        )
+                    },
                 ),
                 Event::SaleRequested(e) if e.resident == *resident => entry(
                     "sale",
@@ -200,8 +276,9 @@ pub fn resident_entries(
                     None,
                     e.units,
                     format!(
-                        "set aside {} k to sell (sale {})",
+                        "set aside {} k to sell to {} (sale {})",
                         format_k(e.units),
+                        e.destination,
                         e.number
                     ),
                 ),
@@ -218,7 +295,7 @@ pub fn resident_entries(
                     None,
                     e.units,
                     format!(
-                        "selling {} k for ${}: payout pending",
+                        "selling {} k for ${}: transfer pending",
                         format_k(e.units),
                         format_usd(e.cents)
                     ),
@@ -229,7 +306,7 @@ pub fn resident_entries(
                     None,
                     e.burned_units,
                     format!(
-                        "sold {} k: ${} paid out (payout {})",
+                        "sold {} k: ${} transferred (transfer {})",
                         format_k(e.burned_units),
                         format_usd(e.cents),
                         e.payout_id
@@ -242,13 +319,13 @@ pub fn resident_entries(
                     e.returned_units,
                     if e.reversed {
                         format!(
-                            "payout {} reversed after it was paid: {} k given back",
+                            "transfer {} reversed: {} k given back",
                             e.payout_id,
                             format_k(e.returned_units)
                         )
                     } else {
                         format!(
-                            "payout {} failed: {} k returned",
+                            "transfer {} refused: {} k returned",
                             e.payout_id,
                             format_k(e.returned_units)
                         )
@@ -277,4 +354,28 @@ pub fn fundings(meter: &Pubkey, told: &[Arc<Told>]) -> Vec<Funding> {
             })
         })
         .collect()
+}
+
+/// Where a clawback's coins came from, in words (nothing when all came from the coins).
+fn clawback_sources(from_coins: u64, from_sales: u64, debt: u64) -> String {
+    let mut parts = Vec::new();
+    if from_coins > 0 && (from_sales > 0 || debt > 0) {
+        parts.push(format!("{} k from your coins", format_k(from_coins)));
+    }
+    if from_sales > 0 {
+        parts.push(format!(
+            "{} k from sales not yet paid",
+            format_k(from_sales)
+        ));
+    }
+    if debt > 0 {
+        parts.push(format!(
+            "{} k you no longer had, owed: repaid first from your purchases and earnings, and no sale until then",
+            format_k(debt)
+        ));
+    }
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!("; {}", parts.join(", ")),
+    }
 }

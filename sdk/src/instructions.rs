@@ -5,7 +5,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token;
 pub use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs, UpdateGridArgs};
-pub use energy_utility::state::MeterAct;
+pub use energy_utility::state::{Clawback, MeterAct};
 use energy_utility::{accounts, instruction, ID};
 
 use crate::pda;
@@ -275,7 +275,8 @@ pub fn fund(
     )
 }
 
-/// Moves a producer meter's earnings to `owner`, the meter's owning resident.
+/// Moves a producer meter's earnings to `owner`, the meter's owning resident (repaying its
+/// debt first, if it owes any).
 pub fn collect_earnings(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instruction {
     build(
         accounts::CollectEarnings {
@@ -284,25 +285,119 @@ pub fn collect_earnings(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instru
             owner: *owner,
             coins: pda::coins(owner),
             vault: pda::vault(grid),
+            mint: pda::mint(grid),
             token_program: token::ID,
         },
         instruction::CollectEarnings {},
     )
 }
 
-/// A resident's sale to request: what is sold, where the dollars go, and the least accepted.
+/// The resident (its wallet `authority` signs) binds the processor account its sales are paid
+/// to: at once the first time, after the grid's payout notice for a change.
+pub fn set_payout_account(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    account: &str,
+) -> Instruction {
+    build(
+        accounts::SetPayoutAccount {
+            authority: *authority,
+            grid: *grid,
+            resident: *resident,
+        },
+        instruction::SetPayoutAccount {
+            account: account.to_string(),
+        },
+    )
+}
+
+/// The resident withdraws the change of payout account that waits.
+pub fn cancel_payout_account_change(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::CancelPayoutAccountChange {
+            authority: *authority,
+            grid: *grid,
+            resident: *resident,
+        },
+        instruction::CancelPayoutAccountChange {},
+    )
+}
+
+/// Signed by the grid's oracle: the processor refunded (or a card holder disputed) `total_cents`
+/// of the purchase `payment_id` of `resident`, so far. `sales` are the resident's sales not yet
+/// locked, which give their coins when the resident's own do not suffice.
+pub fn claw_back(
+    oracle: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    payment_id: &str,
+    kind: Clawback,
+    total_cents: u64,
+    sales: &[Pubkey],
+) -> Instruction {
+    let mut ix = build(
+        accounts::ClawBack {
+            oracle: *oracle,
+            grid: *grid,
+            receipt: pda::receipt(grid, payment_id),
+            resident: *resident,
+            coins: pda::coins(resident),
+            escrow: pda::escrow(grid),
+            mint: pda::mint(grid),
+            token_program: token::ID,
+        },
+        instruction::ClawBack {
+            payment_id: payment_id.to_string(),
+            kind,
+            total_cents,
+        },
+    );
+    ix.accounts
+        .extend(sales.iter().map(|s| AccountMeta::new(*s, false)));
+    ix
+}
+
+/// Signed by the grid's oracle: the dispute of `payment_id` was won, its coins go back.
+pub fn restore_dispute(
+    oracle: &Pubkey,
+    grid: &Pubkey,
+    resident: &Pubkey,
+    payment_id: &str,
+) -> Instruction {
+    build(
+        accounts::RestoreDispute {
+            oracle: *oracle,
+            grid: *grid,
+            receipt: pda::receipt(grid, payment_id),
+            resident: *resident,
+            coins: pda::coins(resident),
+            mint: pda::mint(grid),
+            token_program: token::ID,
+        },
+        instruction::RestoreDispute {
+            payment_id: payment_id.to_string(),
+        },
+    )
+}
+
+/// A resident's sale to request: what is sold and the least accepted (the dollars go to the
+/// payout account the resident bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SaleRequest {
     pub amount_units: u64,
-    /// `fiat::destination_hash` of the payout destination.
-    pub destination_hash: [u8; 32],
     /// The least the resident accepts, in cents (`fiat::quote_payout_cents` at today's price:
     /// a lock for less, after a price cut, is refused).
     pub min_cents: u64,
 }
 
-/// The resident (signed by `authority`, who pays the sale's rent) sells coins. `sale` is the
-/// new sale's address: `pda::sale(resident, its index, its sale_count)`.
+/// The resident (signed by `authority`, who pays the sale's rent) sells coins, to be paid to the
+/// payout account it bound. `sale` is the new sale's address: `pda::sale(resident, its index,
+/// its sale_count)`.
 pub fn request_withdrawal(
     authority: &Pubkey,
     grid: &Pubkey,
@@ -323,7 +418,6 @@ pub fn request_withdrawal(
         },
         instruction::RequestWithdrawal {
             amount_units: request.amount_units,
-            destination_hash: request.destination_hash,
             min_cents: request.min_cents,
         },
     )
@@ -462,16 +556,15 @@ pub fn add_fiat(
     )
 }
 
-/// Signed by the grid's oracle before it creates the payout of the resident's `sale`:
-/// `amount_cents` must be what the sale's coins are worth now (`quote_payout_cents`), and
-/// `destination_hash` the destination the resident committed.
+/// Signed by the grid's oracle before it pays the resident's `sale` (to the account the sale
+/// names): `amount_cents` must be what the sale's coins are worth now (`quote_payout_cents`),
+/// and no less than the resident accepted.
 pub fn lock_withdrawal(
     oracle: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
     sale: &Pubkey,
     amount_cents: u64,
-    destination_hash: [u8; 32],
 ) -> Instruction {
     build(
         accounts::LockWithdrawal {
@@ -480,10 +573,7 @@ pub fn lock_withdrawal(
             resident: *resident,
             sale: *sale,
         },
-        instruction::LockWithdrawal {
-            amount_cents,
-            destination_hash,
-        },
+        instruction::LockWithdrawal { amount_cents },
     )
 }
 

@@ -39,6 +39,7 @@ pub fn sale_status_name(status: SaleStatus) -> &'static str {
         SaleStatus::Paid => "paid",
         SaleStatus::Returned => "returned",
         SaleStatus::Reversed => "reversed",
+        SaleStatus::ClawedBack => "clawed_back",
     }
 }
 
@@ -51,6 +52,8 @@ pub struct SaleView {
     #[serde(serialize_with = "sale_status_as_name")]
     pub status: SaleStatus,
     pub coins_k: String,
+    /// The processor account the dollars go to (the resident's bound one when they signed).
+    pub destination: String,
     /// The least the resident accepted for the coins.
     pub min_usd: String,
     pub usd: Option<String>,
@@ -74,6 +77,7 @@ impl SaleView {
             address: address.to_string(),
             status: s.status,
             coins_k: format_k(s.units),
+            destination: s.destination.clone(),
             min_usd: format_usd(s.min_cents),
             usd: locked.then(|| format_usd(s.cents)),
             payout_id: (!s.payout_id.is_empty()).then(|| s.payout_id.clone()),
@@ -116,6 +120,10 @@ pub struct GridView {
     pub receipt_retention_seconds: u32,
     /// How long what the admin alone changes waits, fixed when the grid was created.
     pub notice_seconds: u32,
+    /// How long coins bought by card wait before they can be sold.
+    pub card_hold_seconds: u32,
+    /// How long a resident's change of payout account waits.
+    pub payout_notice_seconds: u32,
     /// What the admin proposed that has not taken effect yet, with when it will.
     pub pending: Vec<PendingChangeView>,
     /// The wallet the admin role was offered to, until it accepts.
@@ -232,8 +240,29 @@ pub fn pending_changes(g: &Grid, now: i64) -> Vec<PendingChangeView> {
             format!("{} days", old.receipt_retention_seconds / 86_400),
             format!("{} days", new.receipt_retention_seconds / 86_400),
         );
+        let (old, new) = (g.payment_rules, change.payment_rules);
+        push(
+            "card hold",
+            format_duration(old.card_hold_seconds),
+            format_duration(new.card_hold_seconds),
+        );
+        push(
+            "payout account notice",
+            format_duration(old.payout_notice_seconds),
+            format_duration(new.payout_notice_seconds),
+        );
     }
     pending
+}
+
+/// A span of seconds in the largest whole unit that fits ("14 days", "48 h", "90 s").
+pub fn format_duration(seconds: u32) -> String {
+    match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
 }
 
 /// Unix seconds as a UTC date and time ("2027-01-04 14:00 UTC").
@@ -325,6 +354,8 @@ impl GridView {
             mint_used_k: format_k(limit - budget.min(limit)),
             receipt_retention_seconds: limits.receipt_retention_seconds,
             notice_seconds: g.notice_seconds,
+            card_hold_seconds: g.payment_rules_at(now).card_hold_seconds,
+            payout_notice_seconds: g.payment_rules_at(now).payout_notice_seconds,
             pending: pending_changes(g, now),
             pending_admin: (g.pending_admin != Pubkey::default())
                 .then(|| g.pending_admin.to_string()),
@@ -382,10 +413,31 @@ pub struct ResidentView {
     pub balance_k: String,
     pub escrow_k: String,
     pub locked_k: String,
+    /// Of the balance, coins bought by card still on hold (not sellable yet), and when the
+    /// next of them is released.
+    pub held_k: String,
+    pub sellable_k: String,
+    pub next_release_ts: Option<i64>,
+    /// Coins a refund or dispute took back that the resident no longer had: repaid first from
+    /// purchases and earnings; no sale meanwhile.
+    pub debt_k: String,
+    /// The processor account sales are paid to, and a change of it waiting for its time.
+    pub payout_account: Option<String>,
+    pub pending_payout_account: Option<String>,
+    pub payout_change_ts: Option<i64>,
 }
 
 impl ResidentView {
-    pub fn new(address: &Pubkey, r: &Resident, balance_units: u64) -> Self {
+    /// `now` is the cluster's time: holds and a payout change are read at it.
+    pub fn new(address: &Pubkey, r: &Resident, balance_units: u64, now: i64) -> Self {
+        let held = r.held_units(now).min(balance_units);
+        let next_release_ts = r
+            .holds
+            .iter()
+            .filter(|h| h.units > 0 && h.until_ts > now)
+            .map(|h| h.until_ts)
+            .min();
+        let waiting = !r.pending_payout_account.is_empty() && now < r.payout_change_ts;
         Self {
             id: r.id.clone(),
             address: address.to_string(),
@@ -393,6 +445,13 @@ impl ResidentView {
             balance_k: format_k(balance_units),
             escrow_k: format_k(r.escrow_units),
             locked_k: format_k(r.locked_units),
+            held_k: format_k(held),
+            sellable_k: format_k(balance_units - held),
+            next_release_ts,
+            debt_k: format_k(r.debt_units),
+            payout_account: r.payout_account_at(now).map(str::to_string),
+            pending_payout_account: waiting.then(|| r.pending_payout_account.clone()),
+            payout_change_ts: waiting.then_some(r.payout_change_ts),
         }
     }
 }
@@ -401,9 +460,37 @@ impl fmt::Display for ResidentView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Resident {} ({})\n  wallet:   {}\n  balance:  {} k\n  escrow:   {} k (sales requested, cancellable)\n  locked:   {} k (sales being paid out)",
-            self.id, self.address, self.owner, self.balance_k, self.escrow_k, self.locked_k
-        )
+            "Resident {} ({})\n  wallet:   {}\n  balance:  {} k ({} k sellable{})\n  escrow:   {} k (sales requested, cancellable)\n  locked:   {} k (sales being paid out)\n  payouts:  {}",
+            self.id,
+            self.address,
+            self.owner,
+            self.balance_k,
+            self.sellable_k,
+            match self.next_release_ts {
+                Some(at) => format!(", {} k on hold until {}", self.held_k, format_time(at)),
+                None => String::new(),
+            },
+            self.escrow_k,
+            self.locked_k,
+            self.payout_account
+                .as_deref()
+                .unwrap_or("no account bound yet (Get paid)"),
+        )?;
+        if let (Some(account), Some(at)) = (&self.pending_payout_account, self.payout_change_ts) {
+            write!(
+                f,
+                "\n  PENDING:  payouts to {account} from {} (cancel before then if you did not ask for it)",
+                format_time(at)
+            )?;
+        }
+        if self.debt_k != format_k(0) {
+            write!(
+                f,
+                "\n  DEBT:     {} k taken back by a refund or dispute: repaid first from purchases and earnings, no sale meanwhile",
+                self.debt_k
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -683,6 +770,7 @@ mod tests {
             coin_price_cents: 12,
             oracle: g.oracle,
             oracle_limits: g.oracle_limits,
+            payment_rules: g.payment_rules,
             effective_ts: 7_200,
         });
         let pending = pending_changes(&g, 3_600);
@@ -744,6 +832,7 @@ mod tests {
             pending_admin: Pubkey::default(),
             prior_from_epoch: 0,
             older_peak_tariff_units_per_kwh: 0,
+            payment_rules: Default::default(),
             bump: 255,
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
 use energy_utility::instructions::{InitializeGridArgs, RegisterMeterArgs};
-use energy_utility::state::{EpochParams, Grid, MeterKind};
+use energy_utility::state::{EpochParams, Grid, MeterKind, PaymentRules};
 use energy_utility_sdk::{instructions as ix, pda};
 use solana_keypair::Keypair;
 use solana_program_test::{BanksClientError, ProgramTestContext};
@@ -59,7 +59,8 @@ pub fn meter_args(id: &str, kind: MeterKind, gateway: &Pubkey, label: &str) -> R
 
 impl TestGrid {
     /// A grid named "green-valley" with the design's defaults, except that what the admin
-    /// changes applies without notice (tests of the notice start with `start_with_notice`).
+    /// changes applies without notice (tests of the notice start with `start_with_notice`) and
+    /// coins bought by card are sellable at once (tests of the hold set one).
     pub async fn start() -> Self {
         Self::start_with(EpochParams::default()).await
     }
@@ -165,6 +166,10 @@ impl TestGrid {
         let args = InitializeGridArgs {
             params,
             notice_seconds,
+            payment_rules: PaymentRules {
+                card_hold_seconds: 0,
+                ..PaymentRules::default()
+            },
             ..InitializeGridArgs::with_defaults(&self.name, oracle)
         };
         self.send(&[ix::initialize_grid(&admin.pubkey(), args)], &[&admin])
@@ -212,11 +217,21 @@ impl TestGrid {
         self.add_resident_with("utility", admin).await
     }
 
+    /// Registers `id` with `wallet`, and binds its payout account (`test_payout_account`).
     async fn add_resident_with(&mut self, id: &str, wallet: Keypair) -> Pubkey {
         let grid = self.grid;
         self.register_resident(&wallet, &grid, id)
             .await
             .expect("register resident");
+        let bind = ix::set_payout_account(
+            &wallet.pubkey(),
+            &grid,
+            &pda::resident(&grid, id),
+            &crate::test_payout_account(id),
+        );
+        self.send(&[bind], &[&wallet])
+            .await
+            .expect("bind the payout account");
         let resident = pda::resident(&grid, id);
         self.residents.insert(
             id.to_string(),

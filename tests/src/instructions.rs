@@ -3,15 +3,15 @@
 
 use anchor_lang::prelude::Pubkey;
 use energy_utility::instructions::UpdateGridArgs;
-use energy_utility::state::{EpochStatus, MeterAct, MeterKind};
-use energy_utility_sdk::{fiat, instructions as ix, settlement};
+use energy_utility::state::{Clawback, EpochStatus, MeterAct, MeterKind, Sale, SaleStatus};
+use energy_utility_sdk::{fiat, instructions as ix, pda, settlement};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-use crate::{TestGrid, TEST_BANK_ACCOUNT};
+use crate::TestGrid;
 
 /// What the bank answered to one transaction.
 type Sent = Result<(), BanksClientError>;
@@ -221,18 +221,52 @@ impl TestGrid {
         .await
     }
 
-    /// The oracle locks sale `number` for a payout of `cents` to `destination`.
-    pub async fn lock_withdrawal(
-        &mut self,
-        resident: &str,
-        number: u32,
-        cents: u64,
-        destination: &str,
-    ) -> Sent {
-        let hash = fiat::destination_hash(destination);
+    /// The oracle locks sale `number` for a payout of `cents` (to the account the sale names).
+    pub async fn lock_withdrawal(&mut self, resident: &str, number: u32, cents: u64) -> Sent {
         let sale = self.sale_address(resident, number).await;
         self.as_oracle(resident, |oracle, grid, resident| {
-            ix::lock_withdrawal(oracle, grid, resident, &sale, cents, hash)
+            ix::lock_withdrawal(oracle, grid, resident, &sale, cents)
+        })
+        .await
+    }
+
+    /// The processor refunded (or a card holder disputed) `total_cents` of `resident`'s
+    /// purchase `payment_id` so far; the resident's sales not yet locked are passed along.
+    pub async fn claw_back(
+        &mut self,
+        resident: &str,
+        payment_id: &str,
+        kind: Clawback,
+        total_cents: u64,
+    ) -> Sent {
+        let state = self.resident_state(resident).await;
+        let address = self.resident(resident).resident;
+        let mut sales = Vec::new();
+        for number in 0..state.sale_count {
+            let sale = pda::sale(&address, state.index, number);
+            let open: Option<Sale> = self.account_if_any(&sale).await;
+            if open.is_some_and(|s| s.status == SaleStatus::Requested) {
+                sales.push(sale);
+            }
+        }
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::claw_back(
+                oracle,
+                grid,
+                resident,
+                payment_id,
+                kind,
+                total_cents,
+                &sales,
+            )
+        })
+        .await
+    }
+
+    /// The oracle restores the coins of `resident`'s purchase `payment_id` whose dispute was won.
+    pub async fn restore_dispute(&mut self, resident: &str, payment_id: &str) -> Sent {
+        self.as_oracle(resident, |oracle, grid, resident| {
+            ix::restore_dispute(oracle, grid, resident, payment_id)
         })
         .await
     }
@@ -261,7 +295,7 @@ impl TestGrid {
         let number = self.request_sale(resident, amount_units).await;
         let price = self.grid_state().await.coin_price_at(self.now);
         let cents = fiat::quote_payout_cents(amount_units, price).expect("quote");
-        self.lock_withdrawal(resident, number, cents, TEST_BANK_ACCOUNT)
+        self.lock_withdrawal(resident, number, cents)
             .await
             .expect("lock withdrawal");
         number
@@ -288,33 +322,30 @@ impl TestGrid {
         .await
     }
 
-    /// The resident sells `amount_units` to be paid out to `destination`, accepting no less
+    /// The resident sells `amount_units` (paid to its bound payout account), accepting no less
     /// than they are worth now; returns the new sale's number.
     pub async fn request_withdrawal(
         &mut self,
         resident: &str,
         amount_units: u64,
-        destination: &str,
     ) -> Result<u32, BanksClientError> {
         let price = self.grid_state().await.coin_price_at(self.now);
         let min_cents = fiat::quote_payout_cents(amount_units, price).unwrap_or(0);
-        self.request_withdrawal_for(resident, amount_units, destination, min_cents)
+        self.request_withdrawal_for(resident, amount_units, min_cents)
             .await
     }
 
-    /// The resident sells `amount_units` to `destination` for at least `min_cents`.
+    /// The resident sells `amount_units` for at least `min_cents`.
     pub async fn request_withdrawal_for(
         &mut self,
         resident: &str,
         amount_units: u64,
-        destination: &str,
         min_cents: u64,
     ) -> Result<u32, BanksClientError> {
         let number = self.resident_state(resident).await.sale_count;
         let sale = self.sale_address(resident, number).await;
         let request = ix::SaleRequest {
             amount_units,
-            destination_hash: fiat::destination_hash(destination),
             min_cents,
         };
         self.as_resident(resident, |wallet, grid, resident| {
@@ -324,11 +355,26 @@ impl TestGrid {
         .map(|_| number)
     }
 
-    /// The resident sells `amount_units` to the test bank account; returns the sale's number.
+    /// The resident sells `amount_units`; returns the sale's number.
     pub async fn request_sale(&mut self, resident: &str, amount_units: u64) -> u32 {
-        self.request_withdrawal(resident, amount_units, TEST_BANK_ACCOUNT)
+        self.request_withdrawal(resident, amount_units)
             .await
             .expect("request withdrawal")
+    }
+
+    /// The resident binds `account` for its payouts (at once the first time, after the grid's
+    /// payout notice for a change).
+    pub async fn set_payout_account(&mut self, resident: &str, account: &str) -> Sent {
+        self.as_resident(resident, |wallet, grid, resident| {
+            ix::set_payout_account(wallet, grid, resident, account)
+        })
+        .await
+    }
+
+    /// The resident withdraws the change of payout account that waits.
+    pub async fn cancel_payout_account_change(&mut self, resident: &str) -> Sent {
+        self.as_resident(resident, ix::cancel_payout_account_change)
+            .await
     }
 
     /// The resident takes back their sale `number`.

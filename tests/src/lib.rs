@@ -34,8 +34,14 @@ pub const KWH: u64 = WH_PER_KWH;
 pub const START_TS: i64 = 1_800_000_000 + 120;
 /// Test meters' capacity unless a test sets one: 1 MW.
 pub const DEFAULT_TEST_CAPACITY_W: u64 = 1_000_000;
-/// The bank account residents sell to in tests (the sandbox's account that is paid).
-pub const TEST_BANK_ACCOUNT: &str = "000123456789";
+/// The payout account each test resident binds when it registers (its sales are paid there).
+pub fn test_payout_account(resident: &str) -> String {
+    let id: String = resident
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("acct_test_{id}")
+}
 /// Mainnet's packet size limit for a transaction.
 pub const MAINNET_TX_BYTES: usize = 1_232;
 

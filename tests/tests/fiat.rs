@@ -98,10 +98,7 @@ async fn a_sale_sets_coins_aside_locks_them_for_their_worth_and_burns_them_when_
     let wallet_lamports = g.lamports(&wallet).await;
 
     // Carlos sells 5 k to his bank account: they move to the escrow; a sale account records it.
-    let number = g
-        .request_withdrawal("carlos", 5 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.request_withdrawal("carlos", 5 * K).await.unwrap();
     assert_eq!(number, 0);
     assert_eq!(g.coins("carlos").await, 15 * K);
     assert_eq!(g.escrow().await, 5 * K);
@@ -110,10 +107,7 @@ async fn a_sale_sets_coins_aside_locks_them_for_their_worth_and_burns_them_when_
     assert_eq!(sale.units, 5 * K);
     assert_eq!(sale.resident, carlos);
     assert_eq!(sale.rent_payer, wallet);
-    assert_eq!(
-        sale.destination_hash,
-        fiat::destination_hash(TEST_BANK_ACCOUNT)
-    );
+    assert_eq!(sale.destination, test_payout_account("carlos"));
     assert!(
         g.lamports(&wallet).await < wallet_lamports,
         "he pays its rent"
@@ -129,9 +123,7 @@ async fn a_sale_sets_coins_aside_locks_them_for_their_worth_and_burns_them_when_
     );
 
     // The oracle locks it for the $0.50 the coins are worth, to the destination he chose.
-    g.lock_withdrawal("carlos", 0, 50, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    g.lock_withdrawal("carlos", 0, 50).await.unwrap();
     let sale = g.sale_state("carlos", 0).await;
     assert_eq!(sale.status, SaleStatus::Locked);
     assert_eq!((sale.cents, sale.coin_price_cents), (50, 10));
@@ -167,14 +159,9 @@ async fn a_sale_worth_a_fraction_of_a_cent_more_pays_the_whole_cents_only() {
     set_price(&mut g, 3).await;
     let units = fiat::quote_sell_units(1, 3).unwrap();
     assert_eq!(units, 333_334);
-    let number = g
-        .request_withdrawal("carlos", units, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.request_withdrawal("carlos", units).await.unwrap();
     assert_eq!(fiat::quote_payout_cents(units, 3), Some(1));
-    g.lock_withdrawal("carlos", number, 1, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    g.lock_withdrawal("carlos", number, 1).await.unwrap();
     g.payout_paid("carlos", number, "po_1").await.unwrap();
     assert_eq!(g.supply().await, 20 * K - 333_334);
     g.assert_books_balance().await;
@@ -184,13 +171,8 @@ async fn a_sale_worth_a_fraction_of_a_cent_more_pays_the_whole_cents_only() {
 async fn a_failed_payout_returns_its_locked_coins_and_ends_that_sale() {
     let mut g = residents(&["carlos"]).await;
     g.buy("carlos", 200).await;
-    let number = g
-        .request_withdrawal("carlos", 3 * K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
-    g.lock_withdrawal("carlos", number, 30, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.request_withdrawal("carlos", 3 * K).await.unwrap();
+    g.lock_withdrawal("carlos", number, 30).await.unwrap();
 
     // The bank refused the payout: its 3 k go back to Carlos's own account.
     g.payout_failed("carlos", number, "po_1").await.unwrap();
@@ -251,10 +233,7 @@ async fn a_requested_sale_can_be_cancelled_with_its_rent_but_a_locked_one_cannot
     assert_eq!(g.supply().await, 16 * K);
     assert_eq!(g.escrow().await, 0);
     // A new sale gets the next number; a cancelled number is never reused.
-    let next = g
-        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let next = g.request_withdrawal("carlos", K).await.unwrap();
     assert_eq!(next, 2);
     g.assert_books_balance().await;
 }
@@ -273,18 +252,12 @@ async fn a_price_change_applies_to_the_next_purchase_and_the_next_lock() {
     assert_eq!(receipt(&mut g, "evt_1").await.coin_units, 10 * K);
 
     // And sales are priced the same way: 1 k is now worth $0.20.
-    let number = g
-        .request_withdrawal("angel", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let number = g.request_withdrawal("angel", K).await.unwrap();
     assert_fails_with(
-        g.lock_withdrawal("angel", number, 10, TEST_BANK_ACCOUNT)
-            .await,
+        g.lock_withdrawal("angel", number, 10).await,
         EnergyError::QuoteMismatch,
     );
-    g.lock_withdrawal("angel", number, 20, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    g.lock_withdrawal("angel", number, 20).await.unwrap();
     g.payout_paid("angel", number, "po_1").await.unwrap();
     assert_eq!(g.supply().await, 14 * K);
     g.assert_books_balance().await;

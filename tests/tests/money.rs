@@ -211,10 +211,7 @@ async fn receipts_and_ended_sales_return_their_rent_after_the_retention_and_old_
         EnergyError::PaymentOutsideRetention,
     );
     // And the closed sale's number is never handed out again.
-    let next = g
-        .request_withdrawal("carlos", K, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    let next = g.request_withdrawal("carlos", K).await.unwrap();
     assert_eq!(next, number + 1);
     assert_eq!(g.supply().await, supply);
     g.assert_books_balance().await;

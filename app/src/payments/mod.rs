@@ -1,10 +1,12 @@
 //! Buying and selling coins for dollars through the payment processor, the trusted oracle for
-//! fiat: checkout sessions for purchases, payouts for sales, and the webhook that applies the
-//! processor's events on chain with the oracle key.
+//! fiat: checkout sessions for purchases, connected accounts residents are paid to, transfers
+//! for sales, and the webhook that applies the processor's events (payments, transfers,
+//! refunds, disputes) on chain with the oracle key.
 
 pub mod config;
+pub(crate) mod connect;
 pub mod deliveries;
-mod orders;
+pub(crate) mod orders;
 mod webhook;
 
 use std::collections::HashMap;
@@ -15,7 +17,7 @@ use axum::Router;
 use energy_utility_payments::client::Processor;
 use energy_utility_payments::signature::DEFAULT_TOLERANCE_SECS;
 use energy_utility_sdk::amounts::format_usd;
-use energy_utility_sdk::Client;
+use energy_utility_sdk::{fiat, Client};
 
 pub use config::{PaymentsConfig, PaymentsSettings};
 pub use deliveries::{Delivery, DeliveryLog};
@@ -25,8 +27,9 @@ use crate::App;
 /// The path the processor delivers events to.
 pub const WEBHOOK_PATH: &str = "/webhooks/processor";
 
-/// Metadata this service puts on every checkout and payout it creates: the grid's name (an
-/// event without it is not ours and is ignored), the resident's id, and a payout's sale.
+/// Metadata this service puts on every checkout, connected account and transfer it creates:
+/// the grid's name (an event without it is not ours and is ignored), the resident's id, and a
+/// transfer's sale.
 pub const META_GRID: &str = "grid";
 pub const META_RESIDENT: &str = "resident";
 pub const META_SALE: &str = "sale";
@@ -56,6 +59,17 @@ impl Payments {
         grid_name: &str,
     ) -> anyhow::Result<Self> {
         let oracle = Client::new(rpc_url, config.oracle);
+        let processor = Processor::new(&config.processor_url, &config.processor_key);
+        // Test money and real coins never mix: the cluster's genesis tells which it is,
+        // whatever its URL says.
+        let genesis = oracle
+            .genesis_hash()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot ask the cluster which it is: {e}"))?;
+        let cluster = fiat::Cluster::of_genesis(&genesis);
+        if let Err(refusal) = fiat::check_money_mode(processor.live_mode(), cluster) {
+            anyhow::bail!("refusing to start the payment service: {refusal}");
+        }
         let (_, grid) = oracle.grid(grid_name).await?;
         if grid.oracle != oracle.payer() {
             anyhow::bail!(
@@ -74,7 +88,7 @@ impl Payments {
             }
         }
         Ok(Self {
-            processor: Processor::new(&config.processor_url, &config.processor_key),
+            processor,
             webhook_secret: config.webhook_secret,
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
             oracle,
@@ -122,4 +136,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/payments/deliveries", get(orders::deliveries))
         .route("/api/buy", post(orders::buy))
         .route("/api/sell", post(orders::sell))
+        .route("/api/connect", post(connect::start))
+        .route("/api/connect/{account}", get(connect::status))
+        .route("/api/payout-account", post(connect::bind))
+        .route("/api/payout-account/cancel", post(connect::cancel))
 }

@@ -1,8 +1,9 @@
 //! Residents' orders: `POST /api/buy` opens a checkout at the processor; `POST /api/sell` pays
-//! out a sale the resident signed on chain (or, in the demo, signs it with the demo's key):
-//! it checks the bank account against the destination the sale committed to, locks the sale
-//! for what its coins are worth, and asks the processor for the payout. `GET /api/payments`
-//! tells the page what is possible.
+//! a sale the resident signed on chain (or, in the demo, signs it with the demo's key): it
+//! locks the sale for what its coins are worth and transfers the dollars to the connected
+//! account the resident bound on chain (the sale recorded it; no request names it), from
+//! which the processor pays the resident's bank. `GET /api/payments` tells the page what is
+//! possible.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,11 +12,11 @@ use anchor_lang::prelude::Pubkey;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use energy_utility_payments::client::{NewCheckoutSession, NewPayout, ProcessorError};
+use energy_utility_payments::client::{NewCheckoutSession, NewTransfer, ProcessorError};
 use energy_utility_payments::random_id;
 use energy_utility_sdk::accounts::{Resident, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_usd};
-use energy_utility_sdk::views::sale_status_name;
+use energy_utility_sdk::views::{format_duration, sale_status_name};
 use energy_utility_sdk::{fiat, instructions, pda};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -51,8 +52,12 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult {
         })));
     };
     let (_, grid) = app.client.grid(&app.grid_name).await?;
+    let now = app.client.cluster_time().await?;
+    let rules = grid.payment_rules_at(now);
     Ok(Json(json!({
         "configured": true,
+        "card_hold": format_duration(rules.card_hold_seconds),
+        "payout_notice": format_duration(rules.payout_notice_seconds),
         "test_mode": payments.processor.test_mode(),
         "processor": payments.processor.base_url(),
         "coin_price_usd": format_usd(grid.coin_price_cents),
@@ -150,18 +155,28 @@ pub struct SellRequest {
     resident: String,
     /// Dollars to sell (demo custody: the server signs the sale for this much).
     usd: Option<Value>,
-    bank_account: String,
-    /// The number of a sale the resident signed on chain (`deu withdraw request … --to …`),
-    /// or of a sale to send again after the processor could not be reached.
+    /// The number of a sale the resident signed on chain (`deu withdraw request …`), or of a
+    /// sale to send again after the processor could not be reached.
     sale: Option<u32>,
+    /// Refused when present: the dollars go only to the payout account the resident bound on
+    /// chain, never to one a request names.
+    to: Option<Value>,
+    bank_account: Option<Value>,
 }
 
-/// The payout id a sale gets when the processor refuses to create its payout: no payout
+/// The transfer id a sale gets when the processor refuses to create its transfer: no transfer
 /// exists, so the coins go back under this name.
-const REFUSED_PAYOUT_ID: &str = "refused_by_processor";
+const REFUSED_TRANSFER_ID: &str = "refused_by_processor";
 
-/// How far before a sale's lock its payout is looked for (see [`SaleOrder::payouts_since`]).
-const PAYOUT_LOOKUP_MARGIN_SECS: i64 = 7 * 24 * 3600;
+/// How far before a sale's lock its transfer is looked for (see [`SaleOrder::transfers_since`]).
+const TRANSFER_LOOKUP_MARGIN_SECS: i64 = 7 * 24 * 3600;
+
+/// The refusal of a request that names where a sale's dollars go.
+pub(crate) fn destination_from_request(id: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "a sale's dollars go only to the payout account {id} bound on chain (their own signed act, shown on their page); a request or a link cannot choose where they go"
+    ))
+}
 
 pub async fn sell(
     State(app): State<Arc<App>>,
@@ -169,18 +184,14 @@ pub async fn sell(
 ) -> ApiResult {
     let Json(request) = body.map_err(|e| {
         ApiError::bad_request(format!(
-            "send {{\"resident\", \"bank_account\", and \"sale\" (your signed sale's number) or \"usd\"}}: {}",
+            "send {{\"resident\", and \"sale\" (your signed sale's number) or \"usd\"}}: {}",
             e.body_text()
         ))
     })?;
-    let payments = payments(&app)?;
-    let bank_account = fiat::normalize_destination(&request.bank_account);
-    if !(4..=17).contains(&bank_account.len()) || !bank_account.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(ApiError::bad_request(
-            "the bank account number must be 4 to 17 digits",
-        ));
+    if request.to.is_some() || request.bank_account.is_some() {
+        return Err(destination_from_request(&request.resident));
     }
+    let payments = payments(&app)?;
     let _one_at_a_time = app.actions.lock().await;
     let (grid, grid_state) = app.client.grid(&app.grid_name).await?;
     let (resident, resident_state) = app.client.resident(&grid, &request.resident).await?;
@@ -195,14 +206,14 @@ pub async fn sell(
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!(
-                        "a sale must be signed with your own wallet: run deu withdraw request {} --to {bank_account} --from {id}, then send its number as \"sale\"",
+                        "a sale must be signed with your own wallet: run deu withdraw request {} --from {id}, then send its number as \"sale\"",
                         format_k(units)
                     ),
                 ));
             };
             let number = resident_state.sale_count;
             let sale = pda::sale(&resident, resident_state.index, number);
-            let request = fiat::sale_request(units, &bank_account, grid_state.coin_price_cents)
+            let request = fiat::sale_request(units, grid_state.coin_price_cents)
                 .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
             let ix = instructions::request_withdrawal(
                 &wallet.pubkey(),
@@ -221,7 +232,6 @@ pub async fn sell(
         }
     };
     let sale = SaleOrder::load(&app, grid, (resident, &resident_state), &id, number).await?;
-    sale.check_destination(&bank_account)?;
     let sent_before = sale.state.status == SaleStatus::Locked;
     let sale = sale.lock(payments, grid_state.coin_price_cents).await?;
     let (units, cents) = (sale.state.units, sale.state.cents);
@@ -235,14 +245,14 @@ pub async fn sell(
         )
     };
 
-    // A sale sent before may have its payout already, whatever answer got lost: it is looked
+    // A sale sent before may have its transfer already, whatever answer got lost: it is looked
     // up by the sale it names, not only by the idempotency key, which the processor forgets
-    // after a day while a payout may stay pending for longer.
+    // after a day.
     let existing = match sent_before {
         true => payments
             .processor
-            .find_payout(
-                sale.payouts_since(),
+            .find_transfer(
+                sale.transfers_since(),
                 super::META_SALE,
                 &sale.address.to_string(),
             )
@@ -250,33 +260,30 @@ pub async fn sell(
             .map_err(|err| kept(format!("the payment processor is unavailable ({err})")))?,
         false => None,
     };
-    let payout = match existing {
-        Some(payout) => payout,
+    let transfer = match existing {
+        Some(transfer) => transfer,
         None => match payments
             .processor
-            .create_payout(
-                &sale.payout(&id, &app.grid_name, &bank_account),
-                &sale.idempotency_key(),
-            )
+            .create_transfer(&sale.transfer(&id, &app.grid_name), &sale.idempotency_key())
             .await
         {
-            Ok(payout) => payout,
+            Ok(transfer) => transfer,
             Err(ProcessorError::Rejected { kind, .. }) if kind == "idempotency_error" => {
-                // A payout may exist for this sale: its coins stay locked for it.
+                // A transfer may exist for this sale: its coins stay locked for it.
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!("sale {number} was sent with other details; send it exactly as before"),
                 ));
             }
             Err(err) if err.is_final_refusal() => {
-                // The processor refused the payout itself, so none exists: the sale's coins go
-                // back to the resident.
+                // The processor refused the transfer itself, so none exists: the sale's coins
+                // go back to the resident.
                 let ix = instructions::payout_failed(
                     &payments.oracle.payer(),
                     &grid,
                     &resident,
                     &sale.address,
-                    REFUSED_PAYOUT_ID,
+                    REFUSED_TRANSFER_ID,
                 );
                 payments.oracle.send_without_events(&[ix], &[]).await?;
                 let ApiError { status, message } = processor_error(err);
@@ -287,7 +294,7 @@ pub async fn sell(
                 ));
             }
             // No answer, or one that proves nothing (a rate limit, a request still running
-            // under the same key): a payout may exist, so the coins stay locked for it.
+            // under the same key): a transfer may exist, so the coins stay locked for it.
             Err(err) => {
                 return Err(kept(format!(
                     "the payment processor is unavailable ({err})"
@@ -295,13 +302,17 @@ pub async fn sell(
             }
         },
     };
+    // The transfer is made: its coins are burned now (the `transfer.created` delivery finds it
+    // done); if the chain does not answer, that delivery records it.
+    let recorded = super::webhook::record_transfer(&app, payments, &id, &transfer).await;
     Ok(Json(json!({
-        "payout_id": payout.id,
-        "status": payout.status,
+        "transfer_id": transfer.id,
+        "destination": sale.state.destination,
+        "recorded": recorded,
         "sale": number,
         "sale_address": sale.address.to_string(),
         "usd": format_usd(cents),
-        "locked_k": format_k(units),
+        "sold_k": format_k(units),
         "test_mode": payments.processor.test_mode(),
     })))
 }
@@ -326,7 +337,7 @@ impl SaleOrder {
         let address = pda::sale(&resident, resident_state.index, number);
         let state = app.client.account::<Sale>(&address).await?.ok_or_else(|| {
             ApiError::not_found(format!(
-                "{id} has no sale {number}: sign one first with deu withdraw request AMOUNT_K --to BANK_ACCOUNT --from {id}"
+                "{id} has no sale {number}: sign one first with deu withdraw request AMOUNT_K --from {id}"
             ))
         })?;
         Ok(Self {
@@ -338,29 +349,18 @@ impl SaleOrder {
         })
     }
 
-    /// The bank account must be the one the resident's signed sale committed to: nobody can
-    /// send someone else's coins to their own account.
-    fn check_destination(&self, bank_account: &str) -> Result<(), ApiError> {
-        if fiat::destination_hash(bank_account) != self.state.destination_hash {
-            return Err(ApiError::forbidden(format!(
-                "sale {} was signed for another bank account: the dollars can only go where the resident said",
-                self.number
-            )));
-        }
-        Ok(())
-    }
-
-    /// The processor's idempotency key: one payout per sale, however often it is sent.
+    /// The processor's idempotency key: one transfer per sale, however often it is sent.
     fn idempotency_key(&self) -> String {
         format!("sale-{}", self.address)
     }
 
-    /// The payout this sale asks for: its locked cents to `bank_account`, naming the sale.
-    fn payout(&self, id: &str, grid_name: &str, bank_account: &str) -> NewPayout {
-        NewPayout {
+    /// The transfer this sale asks for: its locked cents to the payout account the resident
+    /// bound, as the sale recorded it on chain, naming the sale.
+    fn transfer(&self, id: &str, grid_name: &str) -> NewTransfer {
+        NewTransfer {
             amount_cents: self.state.cents as i64,
             currency: "usd".into(),
-            destination: Some(bank_account.to_string()),
+            destination: self.state.destination.clone(),
             description: format!(
                 "{id} sells {} k of energy coins",
                 format_k(self.state.units)
@@ -374,15 +374,15 @@ impl SaleOrder {
         }
     }
 
-    /// Since when (processor time, Unix seconds) a payout for this locked sale can exist: it is
-    /// asked for right after the lock. The chain's clock and the processor's differ (a local
-    /// cluster's runs ahead after `deu clock advance`), so the earlier of the lock's time and now,
-    /// less a week of margin.
-    fn payouts_since(&self) -> i64 {
+    /// Since when (processor time, Unix seconds) a transfer for this locked sale can exist: it
+    /// is asked for right after the lock. The chain's clock and the processor's differ (a local
+    /// cluster's runs ahead after `deu clock advance`), so the earlier of the lock's time and
+    /// now, less a week of margin.
+    fn transfers_since(&self) -> i64 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        self.state.locked_ts.min(now) - PAYOUT_LOOKUP_MARGIN_SECS
+        self.state.locked_ts.min(now) - TRANSFER_LOOKUP_MARGIN_SECS
     }
 
     /// Locks a requested sale for what its coins are worth now; a sale already locked (a
@@ -420,7 +420,6 @@ impl SaleOrder {
             &self.resident,
             &self.address,
             cents,
-            self.state.destination_hash,
         );
         payments.oracle.send_without_events(&[ix], &[]).await?;
         self.state = payments

@@ -1,4 +1,4 @@
-// history.js — a resident's history as the chain recorded it (purchases, fundings, sales, earnings and their collection), each line with its transaction.
+// history.js — a resident's history as the chain recorded it (purchases, fundings, sales, earnings and their collection, refunds and disputes, the payout account), each line with its transaction.
 
 import { h, replaceChildren } from "./dom.js";
 import { fmtK, timeEl } from "./format.js";
@@ -14,7 +14,15 @@ export function renderHistory(list, history) {
     replaceChildren(list, h("li", { class: "muted" }, "Nothing yet: purchases, fundings, sales and earnings appear here as the chain records them."));
     return;
   }
-  const what = { fiat: "Coins bought with dollars", funded: "Funded a meter", payout: "Solar earnings", collected: "Earnings collected", sale: "Coins sold for dollars" };
+  const what = {
+    fiat: "Coins bought with dollars",
+    funded: "Funded a meter",
+    payout: "Solar earnings",
+    collected: "Earnings collected",
+    sale: "Coins sold for dollars",
+    clawback: "A card purchase taken back",
+    "payout-account": "Where sales are paid",
+  };
   replaceChildren(
     list,
     history.map((e) =>
@@ -28,7 +36,7 @@ export function renderHistory(list, history) {
           h("p", { class: "event-title" }, h("strong", {}, what[e.kind] || e.kind), e.meter ? [" · ", h("a", { href: meterUrl(e.meter) }, e.meter)] : null, e.epoch !== undefined && e.epoch !== null ? ` · epoch ${e.epoch}` : null),
           h("p", { class: "event-detail" }, e.detail || "", e.at !== undefined ? [" · ", timeEl(e.at)] : null, e.signature ? [" · ", txEl(e.signature)] : null),
         ),
-        h("span", { class: "event-amount" }, fmtK(e.amount_k)),
+        h("span", { class: "event-amount" }, e.kind === "payout-account" ? "" : fmtK(e.amount_k)),
       ),
     ),
   );

@@ -1,10 +1,11 @@
-// payments.js — the resident page's "Buy and sell coins": a buy form that opens the processor's checkout, a sell form that asks for a payout to a bank account (signed by the connected wallet in `deu serve`), the server's quotes under both, and the resident's sales.
+// payments.js — the resident page's "Buy and sell coins": a buy form that opens the processor's checkout, "Get paid" (payout.js), a sell form whose dollars are transferred to the payout account the resident bound (signed by the connected wallet in `deu serve`), the server's quotes under both, coins on hold and debt, and the resident's sales.
 
 import { api, ApiError } from "./api.js";
 import { $, h, replaceChildren, say } from "./dom.js";
 import { fmtK, fmtUnits, fmtUsd, parseCents, parseUnits, sentence } from "./format.js";
 import { memo } from "./live.js";
 import { quotes } from "./quote.js";
+import { initPayout } from "./payout.js";
 import { gridWallet, walletOwns } from "./wallet.js";
 
 /** The page's memory of a sale the processor never answered: retried by its number so its coins are never locked twice. */
@@ -38,11 +39,12 @@ function saleMemory(id) {
 
 /** What each state of a sale means to its seller. */
 const SALE_STATES = {
-  requested: "signed, waiting for its payout",
-  locked: "being paid out",
-  paid: "paid out",
-  returned: "payout failed: coins returned",
-  reversed: "payout reversed: coins given back",
+  requested: "signed, waiting for its transfer",
+  locked: "being transferred",
+  paid: "transferred to your payout account",
+  returned: "transfer refused: coins returned",
+  reversed: "transfer reversed: coins given back",
+  clawed_back: "taken back: a purchase was refunded or disputed",
 };
 
 /** Disables a form's submit button and marks the form busy; returns the function that undoes it. */
@@ -61,7 +63,8 @@ function holdForm(form, busyLabel) {
 
 /**
  * The "Buy and sell coins" card: what the server's payment settings allow, a buy form that opens
- * the processor's checkout, and a sell form that asks for a payout to a bank account.
+ * the processor's checkout, "Get paid", and a sell form whose dollars go to the payout account
+ * the resident bound (never to one the page or a link names).
  * `feed` is the resident's live data (to hold polls during a sale and read again after it).
  * Returns { render(resident) }, called with each fresh read of the resident.
  */
@@ -75,10 +78,11 @@ export function initPayments(id, feed) {
   const retryNote = $("#sell-retry");
   const memory = saleMemory(id);
   let settings = null;
-  let balance = null; // the resident's coins, in millionths of a k
+  let balance = null; // the coins the resident may sell now, in millionths of a k
   let sellBusy = false;
   let buyBusy = false;
-  let watchedPayout = null; // { id, locked_k, usd }: the sale this page started, until it is paid or returned
+  let payout = null; // "Get paid", once the server's settings are known
+  let watchedTransfer = null; // { id, sold_k, usd }: a sale this page sent whose transfer is not yet recorded
 
   const range = (side) => (settings && settings[side] ? ` Between $${settings[side].min_usd} and $${settings[side].max_usd}.` : "");
 
@@ -104,26 +108,24 @@ export function initPayments(id, feed) {
     const { usd, coins_k: coins } = answer.quote;
     if (side === "buy") return put(`$${usd} buys ${fmtK(coins)}.${range(side)}`);
     const short = balance !== null && parseUnits(coins) > balance;
-    return put(`$${usd} sells ${fmtK(coins)}.${short ? ` You have ${fmtUnits(balance)}.` : range(side)}`, short);
+    return put(`$${usd} sells ${fmtK(coins)}.${short ? ` You can sell ${fmtUnits(balance)} now.` : range(side)}`, short);
   }
   const buyInput = buyForm.elements.usd;
   const sellInput = sellForm.elements.usd;
-  const bankInput = sellForm.elements.bank_account;
   const saleInput = sellForm.elements.sale;
   /** Without the server's custody the resident signs the sale: here, with the connected wallet. */
   const walletSells = () => Boolean(settings && settings.custody === false && walletOwns(id));
-  /** Without the server's custody the resident signs the sale: the exact command for this amount and account. */
+  /** Without the server's custody the resident signs the sale: the exact command for this amount. */
   function signCommand() {
     const out = $("#sell-command");
     const text = sellInput.value.trim();
-    const bank = bankInput.value.replace(/[\s-]/g, "");
-    const answer = text && bank && quoting() ? quoted.sell.get(text) : { quote: null };
+    const answer = text && quoting() ? quoted.sell.get(text) : { quote: null };
     if (!answer) return; // the server is asked; its answer runs this again
     if (!answer.quote) {
-      out.textContent = "Sign a sale first: enter the amount and bank account above to see the command.";
+      out.textContent = "Sign a sale first: enter the amount above to see the command.";
       return;
     }
-    out.textContent = `Sign it with your own wallet: deu withdraw request ${answer.quote.coins_k} --to ${bank} --from ${id} (it prints the sale's number).`;
+    out.textContent = `Sign it with your own wallet: deu withdraw request ${answer.quote.coins_k} --from ${id} (it prints the sale's number).`;
   }
   const requote = () => {
     quote(buyInput, $("#buy-quote"), "buy");
@@ -137,26 +139,23 @@ export function initPayments(id, feed) {
     const note = $("#sell-signing");
     if (note) {
       note.textContent = walletSells()
-        ? "Your connected wallet signs each sale for the bank account you enter: only a payout to that account can take the coins."
-        : "To sell, sign the sale with your own wallet (connect it above, or deu withdraw request … --to YOUR_ACCOUNT): only a payout to the account you signed for can take the coins.";
+        ? "Your connected wallet signs each sale: only a transfer to the payout account you bound can take the coins."
+        : "To sell, sign the sale with your own wallet (connect it above, or deu withdraw request …): only a transfer to the payout account you bound can take the coins.";
     }
     requote();
   }
   gridWallet.onChange(showSigning);
   buyInput.addEventListener("input", requote);
   sellInput.addEventListener("input", requote);
-  bankInput.addEventListener("input", requote);
 
   function showRetry() {
     const sale = memory.get();
     retryNote.hidden = !sale;
     // A sale waiting for a retry is sent again exactly as before (the processor refuses other details).
     sellInput.readOnly = Boolean(sale);
-    bankInput.readOnly = Boolean(sale);
     if (!sale) return (retryNote.textContent = "");
     sellInput.value = sale.usd;
-    bankInput.value = sale.bank_account;
-    retryNote.textContent = `Your sale of $${sale.usd} to bank account ${sale.bank_account} (sale ${sale.sale}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
+    retryNote.textContent = `Your sale of $${sale.usd} (sale ${sale.sale}) did not reach the payment processor; its coins stay locked for it. Press "Sell coins" to send the same sale again: it is never made twice.`;
     requote();
   }
 
@@ -181,12 +180,14 @@ export function initPayments(id, feed) {
             "div",
             { id: "test-mode", class: "test-mode", role: "note" },
             h("span", { class: "test-badge" }, "Test mode"),
-            h("p", {}, "Test mode: no real money. Test card ", h("code", {}, "4242 4242 4242 4242"), "; test bank accounts ", h("code", {}, "000123456789"), " (pays) and ", h("code", {}, "000111111116"), " (fails)."),
+            h("p", {}, "Test mode: no real money. Test card ", h("code", {}, "4242 4242 4242 4242"), " (", h("code", {}, "4000 0000 0000 0259"), " pays, then is disputed); the processor's onboarding takes its test bank account ", h("code", {}, "000123456789"), "."),
           )
         : h("p", { class: "sub" }, "Payments go through the grid's payment processor in real money."),
       settings.custody === false ? h("p", { id: "sell-signing", class: "notice" }) : null,
     );
+    if (settings.card_hold) $("#buy-hold").textContent = `Coins bought by card fund meters at once and can be sold after ${settings.card_hold}.`;
     $("#sell-sale-field").hidden = settings.custody !== false;
+    payout = initPayout(id, settings, feed);
     showSigning();
     node.dataset.testMode = String(Boolean(settings.test_mode));
     trade.hidden = false;
@@ -245,28 +246,21 @@ export function initPayments(id, feed) {
     if (sellBusy) return;
     const sale = memory.get();
     const usd = sellInput.value.trim();
-    const bank = bankInput.value.trim();
     if (!usd) {
       say(sellMessage, "Enter how many dollars of coins to sell, such as 1.00.", "error");
       sellInput.focus();
       return;
     }
-    if (!bank) {
-      say(sellMessage, "Enter the bank account number the dollars go to.", "error");
-      bankInput.focus();
+    const destination = payout ? await payout.destination() : null;
+    if (!destination && !sale) {
+      say(sellMessage, "Bind a payout account first (Get paid, above): the dollars go only there.", "error");
       return;
     }
-    const body = { resident: id, usd, bank_account: bank };
+    const body = { resident: id, usd };
     let walletSale = false; // the connected wallet signs the sale first
     if (sale) body.sale = sale.sale;
-    else if (walletSells()) {
-      if (!/^\d{4,17}$/.test(bank.replace(/[\s-]/g, ""))) {
-        say(sellMessage, "The bank account number must be 4 to 17 digits.", "error");
-        bankInput.focus();
-        return;
-      }
-      walletSale = true;
-    } else if (settings && settings.custody === false) {
+    else if (walletSells()) walletSale = true;
+    else if (settings && settings.custody === false) {
       const signed = saleInput.value.trim();
       if (!/^\d+$/.test(signed)) {
         say(sellMessage, "Sign the sale with your own wallet first (the command is under the form), then enter its number.", "error");
@@ -281,22 +275,22 @@ export function initPayments(id, feed) {
     try {
       const result = await feed.action(async () => {
         if (walletSale) {
-          // The server quotes the coins this payout takes, the wallet signs the sale of them on
-          // chain, and the sale's number then asks for the payout.
+          // The server quotes the coins this sale takes, the wallet signs the sale of them on
+          // chain (to the payout account bound there), and the sale's number then asks for the transfer.
           const { quote: sold, error } = await quoted.sell.now(usd);
           if (!sold) throw error.status === 400 ? new ApiError("Enter dollars and cents, such as 1.00.", 400) : error;
           say(sellMessage, "Waiting for your wallet's signature on the sale…", "busy");
-          const request = new URLSearchParams({ from: id, amount_k: sold.coins_k, to: bank });
+          const request = new URLSearchParams({ from: id, amount_k: sold.coins_k });
           body.sale = (await gridWallet.sign(`/api/pay/sell?${request}`)).answer.sale;
-          say(sellMessage, `Sale ${body.sale} signed. Asking the payment processor for the payout…`, "busy");
+          say(sellMessage, `Sale ${body.sale} signed. Asking the payment processor for the transfer…`, "busy");
         }
         return api("/api/sell", { method: "POST", body });
       });
       memory.clear();
-      watchedPayout = { id: result.payout_id, locked_k: result.locked_k, usd: result.usd };
+      if (!result.recorded) watchedTransfer = { id: result.transfer_id, sold_k: result.sold_k, usd: result.usd };
       say(
         sellMessage,
-        `Sale started: payout ${result.payout_id} of $${result.usd} is ${result.status}. ${fmtK(result.locked_k)} are locked until it is paid, then burned; if it fails they come back to you.`,
+        `Sold: $${result.usd} transferred to ${destination || result.destination} (transfer ${result.transfer_id}); ${fmtK(result.sold_k)} ${result.recorded ? "burned" : "are burned as soon as the chain records it"}. The payment processor pays it to your bank on its schedule.`,
         "ok",
       );
       sellInput.value = "";
@@ -304,7 +298,7 @@ export function initPayments(id, feed) {
       const number = (/"sale": (\d+)/.exec(error.message) || [])[1];
       if (error.status === 503 && number !== undefined) {
         const cents = parseCents(usd);
-        memory.set({ sale: Number(number), usd: cents === null ? usd : fmtUsd(cents).slice(1), bank_account: bank });
+        memory.set({ sale: Number(number), usd: cents === null ? usd : fmtUsd(cents).slice(1) });
       } else if (sale && (error.status === 502 || error.status === 403 || error.status === 404 || (error.status === 409 && /ended/.test(error.message)))) {
         memory.clear(); // the sale's coins came back (or the sale is not this one): a new sale starts afresh
       }
@@ -360,21 +354,29 @@ export function initPayments(id, feed) {
 
   return {
     render(resident) {
-      balance = parseUnits(resident.balance_k);
+      balance = parseUnits(resident.sellable_k || resident.balance_k);
       requote();
       renderSales(resident.sales || []);
-      if (!watchedPayout) return;
-      const ended = (resident.history || []).find((e) => e.kind === "sale" && (e.detail || "").includes(watchedPayout.id) && /paid out|returned/.test(e.detail));
+      if (payout) {
+        payout.render(resident);
+        payout.destination().then((where) => {
+          const line = $("#sell-destination");
+          const text = where ? `Paid to ${where}.` : "Bind a payout account (Get paid, above) to sell: the dollars go only there.";
+          if (line.textContent !== text) line.textContent = text;
+        });
+      }
+      if (!watchedTransfer) return;
+      const ended = (resident.history || []).find((e) => e.kind === "sale" && (e.detail || "").includes(watchedTransfer.id));
       if (!ended) return;
-      const paid = /paid out/.test(ended.detail);
+      const made = /transferred/.test(ended.detail);
       say(
         sellMessage,
-        paid
-          ? `Payout ${watchedPayout.id} paid: $${watchedPayout.usd} sent to your bank account and ${fmtK(watchedPayout.locked_k)} burned.`
-          : `Payout ${watchedPayout.id} failed: your ${fmtK(watchedPayout.locked_k)} were returned to you.`,
-        paid ? "ok" : "error",
+        made
+          ? `Transfer ${watchedTransfer.id} recorded: $${watchedTransfer.usd} transferred and ${fmtK(watchedTransfer.sold_k)} burned.`
+          : `Transfer ${watchedTransfer.id} was reversed: your ${fmtK(watchedTransfer.sold_k)} were given back.`,
+        made ? "ok" : "error",
       );
-      watchedPayout = null;
+      watchedTransfer = null;
     },
   };
 }

@@ -1,8 +1,8 @@
-// resident.js — a resident's page: their coins, their meters (a producer's earnings collected by their wallet), their history, the fund form, and buying and selling coins (payments.js).
+// resident.js — a resident's page: their coins (those on hold after a card purchase, a debt a refund left), their meters (a producer's earnings collected by their wallet), their history, the fund form, and buying and selling coins (payments.js).
 
 import { api, loadDirectory } from "./api.js";
 import { $, fillDatalist, h, replaceChildren, s, say } from "./dom.js";
-import { fmtK, fmtKwh, parseUnits } from "./format.js";
+import { fmtK, fmtKwh, parseUnits, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { renderHistory } from "./history.js";
 import { live, memo } from "./live.js";
@@ -113,15 +113,26 @@ function initResident() {
       const locked = $("#locked");
       locked.textContent = fmtK(resident.locked_k);
       locked.parentElement.classList.toggle("stat-busy", (parseUnits(resident.locked_k) || 0n) > 0n);
+      const held = $("#held");
+      const holding = (parseUnits(resident.held_k) || 0n) > 0n && resident.next_release_ts;
+      held.hidden = !holding;
+      if (holding && changed("held", [resident.held_k, resident.next_release_ts])) {
+        replaceChildren(held, `${fmtK(resident.held_k)} bought by card are on hold until `, timeEl(resident.next_release_ts), `: they fund meters now and can be sold then (you can sell ${fmtK(resident.sellable_k)} now).`);
+      }
+      const debt = $("#debt");
+      const owes = (parseUnits(resident.debt_k) || 0n) > 0n;
+      debt.hidden = !owes;
+      if (owes) debt.textContent = `You owe ${fmtK(resident.debt_k)}: a refunded or disputed card purchase took back coins you had already used. It is repaid first from your next purchases and earnings; you cannot sell coins until then.`;
       if (checkout && checkout !== "cancelled") {
-        // The chain records the processor's payment event; the delivery log says which
-        // event paid this checkout.
+        // The chain records the checkout's payment (its PaymentIntent); the delivery log says
+        // which payment paid this checkout.
         if (!checkoutEvent) {
           api("/api/payments/deliveries")
             .then((log) => {
               const hit = (log.deliveries || []).find((d) => d.result === "applied" && (d.detail || "").includes(checkout));
-              if (hit && hit.event_id) {
-                checkoutEvent = hit.event_id;
+              const payment = hit && /payment (pi_[A-Za-z0-9_]+)/.exec(hit.detail || "");
+              if (payment) {
+                checkoutEvent = payment[1];
                 feed.refresh();
               }
             })

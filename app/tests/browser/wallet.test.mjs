@@ -1,4 +1,4 @@
-// wallet.test.mjs — "use your own wallet" in a real headless Chromium: `deu serve` with no custody (over its own `deu localnet` and `deu sandbox`, the grid set up with the `deu` CLI), a Wallet Standard wallet injected into the pages whose key is a real Ed25519 keypair held by this process; a resident connects it, joins the grid, buys coins, funds a dark pole, sells coins, cancels a sale, collects a producer's earnings, and sees the same history after serve restarts.
+// wallet.test.mjs — "use your own wallet" in a real headless Chromium: `deu serve` with no custody (over its own `deu localnet` and `deu sandbox`, the grid set up with the `deu` CLI), a Wallet Standard wallet injected into the pages whose key is a real Ed25519 keypair held by this process; a resident connects it, joins the grid, buys coins, funds a dark pole, onboards with the processor and binds the account, sells coins (a phishing link refused), cancels a sale, collects a producer's earnings, and sees the same history after serve restarts.
 //
 // Run: `bash app/tests/browser/setup.sh`, then `node --test app/tests/browser/wallet.test.mjs`
 // (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
@@ -13,7 +13,6 @@ const RESIDENT = "dana";
 const TAKEN = "utility"; // registered by the utility through the CLI
 const POLE = "dark-pole";
 const ROOF = "dana-roof";
-const PAYS = "000123456789"; // the sandbox's test bank account that pays
 const GOOD_CARD = "4242 4242 4242 4242";
 const NO_WALLET = "No Solana wallet found — install Phantom, Solflare or Backpack";
 /** How long the processor's webhook (or payout) may take to show on the page. */
@@ -200,7 +199,8 @@ before(async () => {
       }
       // No notice: the roof installed later earns from its first hour (the notice and the
       // owner's veto are tested on the demo's grid, app.test.mjs, and in app/tests/wallet.rs).
-      await deu("admin", ["grid", "init", "--notice-hours", "0"]);
+      // No notice and no card hold: this test's story is the wallet's (the hold has its own tests).
+      await deu("admin", ["grid", "init", "--notice-hours", "0", "--card-hold-days", "0"]);
       await deu("admin", ["resident", "register", TAKEN]);
       const pole = await deu("admin", ["meter", "register", POLE, "--kind", "pole", "--owner", TAKEN, "--gateway", gateways["pole-gw"], "--label", "Mill Lane light", "--lat", "10.001", "--lon", "-84.002"]);
       assert.equal(pole.connected, false, `a new pole starts dark: ${JSON.stringify(pole)}`);
@@ -444,29 +444,44 @@ test("fund: the wallet signs a funding of the dark pole, which reconnects", { ti
   });
 });
 
-test("sell: the wallet signs the sale, its payout is requested and paid; a sale signed elsewhere is cancelled", { timeout: TEST_MS }, async () => {
+test("sell: the wallet binds the connected account it onboarded, signs the sale, and it is transferred; a sale signed elsewhere is cancelled", { timeout: TEST_MS }, async () => {
   await withWallet(async (page) => {
     await openResident(page);
     assert.equal(await page.locator("#sell-sale-field").isVisible(), false, "no sale number to type");
     assert.match(await text(page, "#sell-signing"), /connected wallet signs each sale/);
-    const signedBefore = signed.length;
+    // Get paid: the processor's hosted onboarding, then the wallet binds the account.
+    await Promise.all([page.waitForURL((u) => u.port === server.sandboxPort && u.pathname.startsWith("/connect/onboard/"), { timeout: STEP_MS }), page.click("#payout-onboard")]);
+    await Promise.all([page.waitForURL((u) => u.origin === server.base && u.pathname === "/resident.html", { timeout: STEP_MS }), page.click("#submit")]);
+    await until(page, "the onboarded account is offered", () => /••6789/.test(document.querySelector("#payout-ready")?.textContent || ""), undefined, WEBHOOK_MS);
+    let signedBefore = signed.length;
+    await page.click("#payout-bind");
+    await until(page, "the account is bound", () => (document.querySelector("#payout-status").dataset.account || "").startsWith("acct_"), undefined, WEBHOOK_MS);
+    assert.equal(signed.length, signedBefore + 1, "the wallet signed the binding");
+    const account = (await residentNow()).payout_account;
+    assert.match(account, /^acct_\w+$/);
+    await until(page, "the sell form names the account", (want) => document.querySelector("#sell-destination").textContent === want, `Paid to ${account} (STRIPE TEST BANK ••6789).`);
+
+    signedBefore = signed.length;
     await page.fill("#sell-usd", "1.00");
-    await page.fill("#sell-bank", PAYS);
     const [response] = await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === "/api/sell" && r.request().method() === "POST"), page.click('#sell-form button[type="submit"]')]);
-    assert.deepEqual(response.request().postDataJSON(), { resident: RESIDENT, usd: "1.00", bank_account: PAYS, sale: 0 }, "the payout asked for the signed sale");
+    assert.deepEqual(response.request().postDataJSON(), { resident: RESIDENT, usd: "1.00", sale: 0 }, "the transfer asked for the signed sale, naming no destination");
     await until(page, "the sale's outcome shows", () => !document.querySelector("#sell-form").hasAttribute("aria-busy") && ["ok", "error"].includes(document.querySelector("#sell-message").dataset.kind));
-    const started = await text(page, "#sell-message");
-    assert.equal(await page.locator("#sell-message").getAttribute("data-kind"), "ok", started);
-    assert.match(started, /^Sale started: payout po_\w+ of \$1\.00 is \w+\. 10\.000000 k are locked/);
+    const said = await text(page, "#sell-message");
+    assert.equal(await page.locator("#sell-message").getAttribute("data-kind"), "ok", said);
+    assert.match(said, new RegExp(`^Sold: \\$1\\.00 transferred to ${account} \\(STRIPE TEST BANK ••6789\\) \\(transfer tr_\\w+\\); 10\\.000000 k burned\\.`));
     assert.equal(signed.length, signedBefore + 1, "one signature: the sale");
-    await until(page, "the payout is paid and the page says so", () => /^Payout po_\w+ paid: \$1\.00 sent to your bank account/.test(document.querySelector("#sell-message").textContent.trim()), undefined, WEBHOOK_MS);
-    await until(page, "the paid sale shows in the history and the sales", () => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes("paid out")) && document.querySelector("#total").textContent.trim() === "15.000000 k");
+    await until(page, "the sale shows in the history and the total", () => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes("transferred")) && document.querySelector("#total").textContent.trim() === "15.000000 k", undefined, WEBHOOK_MS);
     assert.equal((await residentNow()).balance_k, "15.000000");
     await shot(page, "sold");
 
-    // A sale signed elsewhere (a phone, through the same transaction request) that nobody paid
-    // out: it waits, and the page offers to cancel it.
-    const { status, data: requested } = await api(`/api/pay/sell?from=${RESIDENT}&amount_k=2&to=${PAYS}`, { account: ADDRESS });
+    // A link that names where the dollars go is refused: no transaction to sign.
+    const phishing = await api(`/api/pay/sell?from=${RESIDENT}&amount_k=2&to=acct_attacker`, { account: ADDRESS });
+    assert.equal(phishing.status, 400, JSON.stringify(phishing.data));
+    assert.equal(phishing.data.transaction, undefined);
+
+    // A sale signed elsewhere (a phone, through the same transaction request) that nobody sent
+    // for its transfer: it waits, and the page offers to cancel it.
+    const { status, data: requested } = await api(`/api/pay/sell?from=${RESIDENT}&amount_k=2`, { account: ADDRESS });
     assert.equal(status, 200, JSON.stringify(requested));
     assert.equal(requested.sale, 1);
     const sent = await api("/api/send", { transaction: signHere(requested.transaction) });

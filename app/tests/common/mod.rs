@@ -37,6 +37,9 @@ pub struct Setup {
     pub idempotency_ttl: Duration,
     /// The payment service reaches the sandbox through a fault injector ([`Service::faults`]).
     pub faults: bool,
+    /// The sandbox delivers its events to the service's webhook (off: recorded only, as if
+    /// every delivery were lost).
+    pub webhooks: bool,
 }
 
 impl Default for Setup {
@@ -46,6 +49,7 @@ impl Default for Setup {
             payout_delay: Duration::from_millis(300),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             faults: false,
+            webhooks: true,
         }
     }
 }
@@ -64,10 +68,46 @@ pub struct Service {
     pub grid: Pubkey,
     /// Every demo key (the utility's, residents', gateways'), whether the server holds them or not.
     pub keys: Custody,
+    /// Whether the server holds the residents' keys (the demo) or they sign themselves.
+    pub custody: bool,
 }
 
 pub async fn service(name: &str) -> Service {
     service_with(name, Setup::default()).await
+}
+
+/// The first form of an HTML page: its action and its inputs' names and values (what a browser
+/// submits without typing).
+pub fn form_of(html: &str) -> (String, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!("{name}=\"");
+        let start = tag.find(&key)? + key.len();
+        let end = tag[start..].find('"')? + start;
+        Some(
+            tag[start..end]
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'"),
+        )
+    };
+    let form_at = html.find("<form").expect("a form");
+    let form_end = html[form_at..].find("</form>").expect("the form's end") + form_at;
+    let form_tag_end = html[form_at..].find('>').unwrap() + form_at;
+    let action = attr(&html[form_at..form_tag_end], "action").unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut rest = &html[form_at..form_end];
+    while let Some(at) = rest.find("<input") {
+        let end = rest[at..].find('>').unwrap() + at;
+        let tag = &rest[at..end];
+        if let Some(name) = attr(tag, "name") {
+            let kind = attr(tag, "type").unwrap_or_default();
+            if kind != "checkbox" || tag.contains(" checked") {
+                fields.push((name, attr(tag, "value").unwrap_or_default()));
+            }
+        }
+        rest = &rest[end..];
+    }
+    (action, fields)
 }
 
 /// A fresh local cluster on its own ledger folder (named after the test).
@@ -106,7 +146,7 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
     let mut config = SandboxConfig::new(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         API_KEY,
-        Some(format!("{base}{WEBHOOK_PATH}")),
+        setup.webhooks.then(|| format!("{base}{WEBHOOK_PATH}")),
         secret.clone(),
     );
     config.retry_delays = vec![Duration::from_millis(250); 80];
@@ -171,6 +211,7 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
         chain,
         grid,
         keys,
+        custody: setup.custody,
     }
 }
 
@@ -179,6 +220,12 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// The PaymentIntent a test checkout event carries: its id with `pi_` for `evt_` (what the
+/// purchase's receipt is named after).
+pub fn payment_of(event_id: &str) -> String {
+    format!("pi_{}", event_id.trim_start_matches("evt_"))
 }
 
 pub fn checkout_event(event_id: &str, resident: &str, amount_cents: i64) -> Value {
@@ -199,6 +246,7 @@ pub fn checkout_event(event_id: &str, resident: &str, amount_cents: i64) -> Valu
             "metadata": {"resident": resident, "grid": GRID},
             "mode": "payment",
             "payment_status": "paid",
+            "payment_intent": payment_of(event_id),
             "status": "complete",
             "livemode": false,
             "created": now(),
@@ -206,11 +254,11 @@ pub fn checkout_event(event_id: &str, resident: &str, amount_cents: i64) -> Valu
     })
 }
 
-/// A payout event as the processor would send it for a payout this service created for `sale`
-/// (`None`: a payout that names no sale).
-pub fn payout_event(
+/// A transfer event as the processor would send it for a transfer this service made for
+/// `sale` (`None`: a transfer that names no sale).
+pub fn transfer_event(
     kind: &str,
-    payout_id: &str,
+    transfer_id: &str,
     resident: &str,
     amount_cents: i64,
     sale: Option<&Pubkey>,
@@ -219,21 +267,22 @@ pub fn payout_event(
     if let Some(sale) = sale {
         metadata["sale"] = json!(sale.to_string());
     }
+    let reversed = kind == "transfer.reversed";
     json!({
-        "id": format!("evt_{payout_id}_{}", kind.len()),
+        "id": format!("evt_{transfer_id}_{}", kind.len()),
         "object": "event",
         "created": now(),
         "livemode": false,
         "type": kind,
         "data": {"object": {
-            "id": payout_id,
-            "object": "payout",
+            "id": transfer_id,
+            "object": "transfer",
             "amount": amount_cents,
+            "amount_reversed": if reversed { amount_cents } else { 0 },
+            "reversed": reversed,
             "currency": "usd",
-            "status": kind.trim_start_matches("payout."),
             "metadata": metadata,
-            "destination": "000123456789",
-            "arrival_date": now(),
+            "destination": "acct_test",
             "created": now(),
             "livemode": false,
         }},
@@ -265,16 +314,15 @@ impl Service {
         Client::new(&self.chain.rpc.url(), self.keys.utility.insecure_clone())
     }
 
-    /// The resident signs a sale of `units` to `bank_account` with their own wallet; returns
-    /// the sale's number.
-    pub async fn sign_sale(&self, id: &str, units: u64, bank_account: &str) -> u32 {
+    /// The resident signs a sale of `units` with their own wallet (paid to the payout account
+    /// they bound); returns the sale's number.
+    pub async fn sign_sale(&self, id: &str, units: u64) -> u32 {
         let wallet = self.wallet(id);
         let (resident, state) = self.chain.resident(&self.grid, id).await.unwrap();
         let (_, grid) = self.chain.grid_at(&self.grid).await.unwrap();
         let sale = pda::sale(&resident, state.index, state.sale_count);
-        let request =
-            energy_utility_sdk::fiat::sale_request(units, bank_account, grid.coin_price_cents)
-                .expect("a sale's quote");
+        let request = energy_utility_sdk::fiat::sale_request(units, grid.coin_price_cents)
+            .expect("a sale's quote");
         let ix = energy_utility_sdk::instructions::request_withdrawal(
             &wallet.payer(),
             &self.grid,
@@ -289,17 +337,81 @@ impl Service {
         state.sale_count
     }
 
-    /// Sells `usd` dollars' worth of `id`'s coins to `bank_account` through the API, as the
-    /// page does; returns the sale's number and the API's answer.
-    pub async fn sell(&self, id: &str, usd: &str, bank_account: &str) -> (u32, Value) {
+    /// Sells `usd` dollars' worth of `id`'s coins through the API, as the page does (the
+    /// demo's custody signs); returns the sale's number and the API's answer.
+    pub async fn sell(&self, id: &str, usd: &str) -> (u32, Value) {
         let (status, sale) = self
-            .post(
-                "/api/sell",
-                json!({"resident": id, "usd": usd, "bank_account": bank_account}),
-            )
+            .post("/api/sell", json!({"resident": id, "usd": usd}))
             .await;
         assert_eq!(status, StatusCode::OK, "{sale}");
         (sale["sale"].as_u64().unwrap() as u32, sale)
+    }
+
+    /// `id` opens a connected account through `POST /api/connect` and finishes the sandbox's
+    /// hosted onboarding with its prefilled test data; returns the account id.
+    pub async fn onboard(&self, id: &str) -> String {
+        let (status, link) = self.post("/api/connect", json!({"resident": id})).await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        let url = link["url"].as_str().expect("an onboarding link");
+        assert!(url.starts_with(&self.sandbox.url()), "{url}");
+        let back = self.complete_onboarding(url).await;
+        assert!(
+            back.starts_with(&format!(
+                "{}/resident.html?id={id}&connect=return",
+                self.base
+            )),
+            "{back}"
+        );
+        link["account"].as_str().unwrap().to_string()
+    }
+
+    /// Fills the hosted onboarding page at `url` with what it prefills and submits it; returns
+    /// where the processor sends the holder back.
+    pub async fn complete_onboarding(&self, url: &str) -> String {
+        let page = self.http.get(url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "the onboarding page");
+        let html = page.text().await.unwrap();
+        let (action, fields) = form_of(&html);
+        let target = if action.starts_with("http") {
+            action
+        } else {
+            format!("{}{action}", self.sandbox.url())
+        };
+        let done = self.http.post(&target).form(&fields).send().await.unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER, "onboarding submitted");
+        done.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// `id` onboards and binds the account for their sales (the demo's custody signs through
+    /// `POST /api/payout-account`, or in serve mode their own wallet); returns the account id.
+    pub async fn get_paid(&self, id: &str) -> String {
+        let account = self.onboard(id).await;
+        if self.custody {
+            let (status, bound) = self
+                .post(
+                    "/api/payout-account",
+                    json!({"resident": id, "account": account}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{bound}");
+            assert_eq!(bound["pending"], false, "{bound}");
+        } else {
+            self.bind(id, &account).await;
+        }
+        account
+    }
+
+    /// Binds `account` for `id`'s sales, signed by `id`'s own key.
+    pub async fn bind(&self, id: &str, account: &str) {
+        let wallet = self.wallet(id);
+        let resident = pda::resident(&self.grid, id);
+        let ix = energy_utility_sdk::instructions::set_payout_account(
+            &wallet.payer(),
+            &self.grid,
+            &resident,
+            account,
+        );
+        wallet.send(&[ix], &[]).await.expect("the resident binds");
     }
 
     /// Waits until sale `number` of `id` is in `status`.
@@ -408,6 +520,32 @@ impl Service {
             "timed out waiting for {what}; sandbox deliveries: {:?}",
             self.sandbox.deliveries()
         );
+    }
+
+    /// `id` buys `usd` dollars of coins on the hosted checkout with `card` and waits until the
+    /// purchase is minted; returns its payment id (the PaymentIntent).
+    pub async fn buy_by_card(&self, id: &str, usd: &str, card: &str) -> String {
+        let (status, order) = self
+            .post("/api/buy", json!({"resident": id, "usd": usd}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{order}");
+        let session = order["session_id"].as_str().unwrap().to_string();
+        let paid = self
+            .pay(order["checkout_url"].as_str().unwrap(), card)
+            .await;
+        assert_eq!(paid.status(), StatusCode::SEE_OTHER, "the card is charged");
+        let payment = self
+            .sandbox
+            .checkout_sessions()
+            .into_iter()
+            .find(|c| c.id == session)
+            .and_then(|c| c.payment_intent)
+            .expect("a paid session names its PaymentIntent");
+        self.until("the purchase minted", || async {
+            self.receipt(&payment).await.is_some()
+        })
+        .await;
+        payment
     }
 
     /// Pays a hosted checkout page with a card, as the browser's form does.

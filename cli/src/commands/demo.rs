@@ -40,19 +40,30 @@ pub struct ServeArgs {
     /// Serve without buying and selling coins (no payment settings needed)
     #[arg(long)]
     pub without_payments: bool,
-    /// A TOML file with the payment settings below (keys: webhook_secret, processor_url,
-    /// processor_key, oracle_keypair, public_url, coin_price, delivery_log); flags and
-    /// environment variables win over it
+    /// A TOML file with the payment settings below (keys: webhook_secret or
+    /// webhook_secret_file, processor_url, processor_key or processor_key_file,
+    /// oracle_keypair, public_url, coin_price, delivery_log); flags and environment variables
+    /// win over it
     #[arg(long, env = "DEU_PAYMENTS_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The processor's webhook signing secret (Stripe: whsec_…); required
-    #[arg(long, env = "DEU_WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: Option<String>,
+    /// A file whose first line is the processor's webhook signing secret (Stripe: whsec_…);
+    /// or set DEU_WEBHOOK_SECRET. Required. Secrets are never taken from flags, which `ps`
+    /// shows to every user of the machine
+    #[arg(long, env = "DEU_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
     /// The processor's API [default: https://api.stripe.com]; a sandbox's URL in test mode
     #[arg(long, env = "DEU_PROCESSOR_URL")]
     pub processor_url: Option<String>,
-    /// The processor's secret API key (Stripe: sk_live_… or sk_test_…); required
-    #[arg(long, env = "DEU_PROCESSOR_KEY", hide_env_values = true)]
+    /// A file whose first line is the processor's secret key (Stripe: sk_live_… against
+    /// mainnet-beta, sk_test_… against devnet, testnet or a local cluster); or set
+    /// DEU_PROCESSOR_KEY. Required
+    #[arg(long, env = "DEU_PROCESSOR_KEY_FILE")]
+    pub processor_key_file: Option<PathBuf>,
+    /// Refused: a secret on the command line is visible to every user (`ps`)
+    #[arg(long, hide = true)]
+    pub webhook_secret: Option<String>,
+    /// Refused: a secret on the command line is visible to every user (`ps`)
+    #[arg(long, hide = true)]
     pub processor_key: Option<String>,
     /// The grid oracle's keypair file, which signs every mint and burn; required
     #[arg(long, env = "DEU_ORACLE_KEYPAIR")]
@@ -68,12 +79,43 @@ pub struct ServeArgs {
     pub delivery_log: Option<PathBuf>,
 }
 
+/// The environment variables that carry the secrets.
+pub const WEBHOOK_SECRET_ENV: &str = "DEU_WEBHOOK_SECRET";
+pub const PROCESSOR_KEY_ENV: &str = "DEU_PROCESSOR_KEY";
+
+/// Refuses a secret given as a flag (without echoing it), naming where it goes instead.
+pub fn refuse_secret_flags(flags: &[(&str, bool, &str)]) -> anyhow::Result<()> {
+    for (flag, given, instead) in flags {
+        if *given {
+            anyhow::bail!(
+                "--{flag} is refused: a secret on the command line is visible to every user of this machine (ps, /proc); use {instead}"
+            );
+        }
+    }
+    Ok(())
+}
+
 impl ServeArgs {
     fn payment_settings(&self) -> anyhow::Result<PaymentsSettings> {
+        refuse_secret_flags(&[
+            (
+                "webhook-secret",
+                self.webhook_secret.is_some(),
+                "DEU_WEBHOOK_SECRET or --webhook-secret-file",
+            ),
+            (
+                "processor-key",
+                self.processor_key.is_some(),
+                "DEU_PROCESSOR_KEY or --processor-key-file",
+            ),
+        ])?;
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let given = PaymentsSettings {
-            webhook_secret: self.webhook_secret.clone(),
+            webhook_secret: env(WEBHOOK_SECRET_ENV),
+            webhook_secret_file: self.webhook_secret_file.clone(),
             processor_url: self.processor_url.clone(),
-            processor_key: self.processor_key.clone(),
+            processor_key: env(PROCESSOR_KEY_ENV),
+            processor_key_file: self.processor_key_file.clone(),
             oracle_keypair: self.oracle_keypair.clone(),
             public_url: self.public_url.clone(),
             coin_price: self.coin_price.clone(),

@@ -6,7 +6,7 @@ use std::fmt;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use energy_utility_sdk::accounts::{Receipt, Sale, SaleStatus};
+use energy_utility_sdk::accounts::{Clawback, Receipt, Sale, SaleStatus};
 use energy_utility_sdk::amounts::{format_k, format_usd, parse_k, parse_usd};
 use energy_utility_sdk::views::{sale_status_name, SaleView};
 use energy_utility_sdk::{fiat, instructions, pda, Client};
@@ -30,45 +30,59 @@ pub enum FiatCommand {
         #[arg(long)]
         event_time: Option<i64>,
     },
-    /// Lock a resident's sale for its payout, before creating the payout: it pays what the
-    /// sale's coins are worth now, only to the destination the resident committed to
+    /// Lock a resident's sale for its transfer, before creating the transfer: it pays what the
+    /// sale's coins are worth now, to the payout account the sale recorded (the one the
+    /// resident bound; nobody else can name one)
     Lock {
         resident_id: String,
         /// The sale's number (deu withdraw list)
         sale: u32,
-        /// Where the dollars go (the bank account the resident named)
-        #[arg(long)]
-        to: String,
     },
-    /// A sale's payout was paid: burn its locked coins
+    /// A sale's transfer was made: burn its locked coins
     Paid {
         resident_id: String,
         sale: u32,
-        /// The processor's payout id
-        #[arg(long)]
-        payout_id: String,
+        /// The processor's transfer id (tr_…)
+        #[arg(long, alias = "payout-id")]
+        transfer_id: String,
     },
-    /// A sale's payout failed or was canceled (even after it was paid): its coins go back
+    /// A sale's transfer was refused or reversed (even after it was made): its coins go back
     Failed {
         resident_id: String,
         sale: u32,
-        #[arg(long)]
-        payout_id: String,
+        #[arg(long, alias = "payout-id")]
+        transfer_id: String,
     },
+    /// A purchase was refunded: take back the coins the refunded dollars bought (from the
+    /// resident's coins, then their sales not yet locked, the rest as a debt). Give the total
+    /// refunded so far, as the processor's charge says: applying the same total twice does
+    /// nothing
+    Refund {
+        /// The purchase's payment id (the PaymentIntent, pi_…)
+        payment_id: String,
+        /// Dollars refunded in all so far, e.g. 5.00
+        total_usd: String,
+    },
+    /// A purchase was disputed by its card holder: take its coins back until the dispute is won
+    Dispute {
+        payment_id: String,
+        /// Dollars disputed, e.g. 5.00
+        usd: String,
+    },
+    /// A dispute was won: give back the coins it took (repaying any debt first)
+    DisputeWon { payment_id: String },
     /// Close receipts and ended sales past the grid's retention, returning their rent (anyone)
     CloseExpired,
 }
 
 #[derive(Subcommand)]
 pub enum WithdrawCommand {
-    /// Sell coins for dollars: set them aside for a payout to the bank account you name
+    /// Sell coins for dollars: set them aside for a transfer to the payout account you bound
+    /// (deu resident payout-account set); the processor then pays your bank
     Request {
         /// Coins k to sell
         #[arg(allow_negative_numbers = true)]
         amount_k: String,
-        /// Where the dollars go: the bank account number (only its hash goes on chain)
-        #[arg(long)]
-        to: String,
         /// The least you accept, in dollars [default: what the coins are worth at today's
         /// price]: if the price falls before the payout is locked, the lock is refused and you
         /// may cancel
@@ -99,21 +113,25 @@ pub async fn fiat(globals: &Globals, command: FiatCommand) -> anyhow::Result<()>
             payment_id,
             event_time,
         } => add(globals, resident_id, amount_usd, payment_id, event_time).await,
-        FiatCommand::Lock {
-            resident_id,
-            sale,
-            to,
-        } => lock(globals, resident_id, sale, to).await,
+        FiatCommand::Lock { resident_id, sale } => lock(globals, resident_id, sale).await,
         FiatCommand::Paid {
             resident_id,
             sale,
-            payout_id,
-        } => payout(globals, resident_id, sale, payout_id, true).await,
+            transfer_id,
+        } => payout(globals, resident_id, sale, transfer_id, true).await,
         FiatCommand::Failed {
             resident_id,
             sale,
-            payout_id,
-        } => payout(globals, resident_id, sale, payout_id, false).await,
+            transfer_id,
+        } => payout(globals, resident_id, sale, transfer_id, false).await,
+        FiatCommand::Refund {
+            payment_id,
+            total_usd,
+        } => claw_back(globals, payment_id, Some((Clawback::Refund, total_usd))).await,
+        FiatCommand::Dispute { payment_id, usd } => {
+            claw_back(globals, payment_id, Some((Clawback::Dispute, usd))).await
+        }
+        FiatCommand::DisputeWon { payment_id } => claw_back(globals, payment_id, None).await,
         FiatCommand::CloseExpired => close_expired(globals).await,
     }
 }
@@ -216,21 +234,12 @@ async fn load_sale(
     Ok((resident, address, sale))
 }
 
-async fn lock(
-    globals: &Globals,
-    resident_id: String,
-    number: u32,
-    to: String,
-) -> anyhow::Result<()> {
+async fn lock(globals: &Globals, resident_id: String, number: u32) -> anyhow::Result<()> {
     let (client, grid_address) = oracle_client(globals).await?;
     let (_, grid) = client.grid(&globals.grid).await?;
     let (resident, address, sale) = load_sale(&client, &grid_address, &resident_id, number).await?;
     if sale.status != SaleStatus::Requested {
         bail!("sale {number} is already {}", sale_status_name(sale.status));
-    }
-    let hash = fiat::destination_hash(&to);
-    if hash != sale.destination_hash {
-        bail!("{resident_id} did not sign sale {number} for that destination: the payout can only go where the resident said");
     }
     let cents = fiat::quote_payout_cents(sale.units, grid.coin_price_cents)
         .ok_or_else(|| anyhow!("the sale is too large to price"))?;
@@ -241,14 +250,8 @@ async fn lock(
             format_usd(sale.min_cents)
         );
     }
-    let ix = instructions::lock_withdrawal(
-        &client.payer(),
-        &grid_address,
-        &resident,
-        &address,
-        cents,
-        hash,
-    );
+    let ix =
+        instructions::lock_withdrawal(&client.payer(), &grid_address, &resident, &address, cents);
     let signature = client.send_without_events(&[ix], &[]).await?;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
 }
@@ -260,7 +263,7 @@ async fn payout(
     payout_id: String,
     paid: bool,
 ) -> anyhow::Result<()> {
-    fiat::check_payment_id(&payout_id).map_err(|e| anyhow!("--payout-id: {e}"))?;
+    fiat::check_payment_id(&payout_id).map_err(|e| anyhow!("--transfer-id: {e}"))?;
     let (client, grid_address) = oracle_client(globals).await?;
     let (resident, address, _) = load_sale(&client, &grid_address, &resident_id, number).await?;
     let oracle = client.payer();
@@ -271,6 +274,106 @@ async fn payout(
     };
     let signature = client.send_without_events(&[ix], &[]).await?;
     show_sale(globals, &client, &resident_id, number, &address, &signature).await
+}
+
+/// Takes back a purchase's coins for a refund or a dispute (`Some`), or gives back what a won
+/// dispute took (`None`).
+async fn claw_back(
+    globals: &Globals,
+    payment_id: String,
+    what: Option<(Clawback, String)>,
+) -> anyhow::Result<()> {
+    fiat::check_payment_id(&payment_id).map_err(|e| anyhow!("payment id: {e}"))?;
+    let (client, grid_address) = oracle_client(globals).await?;
+    let receipt_address = pda::receipt(&grid_address, &payment_id);
+    let receipt = client
+        .account::<Receipt>(&receipt_address)
+        .await?
+        .ok_or_else(|| {
+            anyhow!("no purchase {payment_id} on this grid (or its receipt was closed after the retention)")
+        })?;
+    let resident = client
+        .account::<energy_utility_sdk::accounts::Resident>(&receipt.resident)
+        .await?
+        .ok_or_else(|| anyhow!("the purchase's resident is gone"))?;
+    let oracle = client.payer();
+    let ix = match &what {
+        Some((kind, usd)) => {
+            let cents = parse_usd(usd).map_err(|e| anyhow!("invalid dollar amount: {e}"))?;
+            if cents == 0 || cents > receipt.amount_cents {
+                bail!(
+                    "the purchase was ${}: a refund or dispute is more than $0 and at most that",
+                    format_usd(receipt.amount_cents)
+                );
+            }
+            let requested: Vec<Pubkey> = client
+                .sales(&receipt.resident, &resident)
+                .await?
+                .into_iter()
+                .filter(|(_, _, s)| s.status == SaleStatus::Requested)
+                .map(|(_, address, _)| address)
+                .collect();
+            instructions::claw_back(
+                &oracle,
+                &grid_address,
+                &receipt.resident,
+                &payment_id,
+                *kind,
+                cents,
+                &requested,
+            )
+        }
+        None => {
+            instructions::restore_dispute(&oracle, &grid_address, &receipt.resident, &payment_id)
+        }
+    };
+    let signature = client.send_without_events(&[ix], &[]).await?;
+    let after = client
+        .account::<Receipt>(&receipt_address)
+        .await?
+        .ok_or_else(|| anyhow!("the receipt is gone"))?;
+    let (_, state) = client.resident(&grid_address, &resident.id).await?;
+    globals.output().show(&Clawed {
+        payment_id,
+        resident: resident.id,
+        purchase_usd: format_usd(after.amount_cents),
+        refunded_usd: format_usd(after.refunded_cents),
+        disputed_usd: format_usd(after.disputed_cents),
+        taken_back_k: format_k(after.clawed_units),
+        debt_k: format_k(state.debt_units),
+        signature,
+    });
+    Ok(())
+}
+
+/// A purchase after a refund, a dispute or a dispute won.
+#[derive(Serialize)]
+struct Clawed {
+    payment_id: String,
+    resident: String,
+    purchase_usd: String,
+    refunded_usd: String,
+    disputed_usd: String,
+    taken_back_k: String,
+    debt_k: String,
+    signature: String,
+}
+
+impl fmt::Display for Clawed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Purchase {} of {} (${}): ${} refunded, ${} under dispute; {} k taken back in all; {} owes {} k",
+            self.payment_id,
+            self.resident,
+            self.purchase_usd,
+            self.refunded_usd,
+            self.disputed_usd,
+            self.taken_back_k,
+            self.resident,
+            self.debt_k
+        )
+    }
 }
 
 async fn show_sale(
@@ -331,11 +434,12 @@ fn write_sale(f: &mut fmt::Formatter<'_>, resident: &str, sale: &SaleView) -> fm
     let payout = sale.payout_id.as_deref().unwrap_or_default();
     write!(f, "Sale {number} of {resident}: ")?;
     match sale.status {
-        SaleStatus::Requested => write!(f, "{coins} k set aside, waiting for its payout (cancel with deu withdraw cancel {number})"),
-        SaleStatus::Locked => write!(f, "{coins} k locked for a ${usd} payout"),
-        SaleStatus::Paid => write!(f, "${usd} paid out ({payout}); {coins} k burned"),
-        SaleStatus::Returned => write!(f, "payout {payout} failed; {coins} k returned to {resident}"),
-        SaleStatus::Reversed => write!(f, "payout {payout} failed after it was paid; {coins} k given back to {resident}"),
+        SaleStatus::Requested => write!(f, "{coins} k set aside, waiting for its transfer (cancel with deu withdraw cancel {number})"),
+        SaleStatus::Locked => write!(f, "{coins} k locked for a ${usd} transfer to {}", sale.destination),
+        SaleStatus::Paid => write!(f, "${usd} transferred to {} ({payout}); {coins} k burned", sale.destination),
+        SaleStatus::Returned => write!(f, "transfer {payout} refused; {coins} k returned to {resident}"),
+        SaleStatus::Reversed => write!(f, "transfer {payout} reversed after it was made; {coins} k given back to {resident}"),
+        SaleStatus::ClawedBack => write!(f, "{coins} k taken back for a refunded or disputed purchase"),
     }
 }
 
@@ -394,17 +498,22 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
             return Ok(());
         }
         WithdrawCommand::Request {
-            amount_k,
-            to,
-            min_usd,
-            ..
+            amount_k, min_usd, ..
         } => {
             let amount = parse_k(amount_k).map_err(|e| anyhow!("invalid amount: {e}"))?;
-            if fiat::normalize_destination(to).is_empty() {
-                bail!("--to must name the bank account the dollars go to");
+            let now = client.cluster_time().await?;
+            if state.payout_account_at(now).is_none() {
+                bail!("{id} has no payout account: open one with Get paid on your page (or your utility's onboarding), then deu resident payout-account set acct_…");
+            }
+            let sellable = state.sellable_units(client.token_amount(&state.coins).await?, now);
+            if amount > sellable {
+                bail!(
+                    "{id} can sell {} k now: coins bought by card are held from sale for the grid's card hold (deu resident show {id} says until when)",
+                    format_k(sellable)
+                );
             }
             let number = state.sale_count;
-            let mut request = fiat::sale_request(amount, to, grid.coin_price_cents)
+            let mut request = fiat::sale_request(amount, grid.coin_price_cents)
                 .ok_or_else(|| anyhow!("the amount is too large"))?;
             if let Some(min_usd) = min_usd {
                 let min_cents = parse_usd(min_usd).map_err(|e| anyhow!("--min-usd: {e}"))?;
@@ -454,6 +563,7 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
         balance_k: format_k(balance),
         signature,
         coins_k: sale.as_ref().map(|s| format_k(s.units)),
+        destination: sale.as_ref().map(|s| s.destination.clone()),
     });
     Ok(())
 }
@@ -467,6 +577,9 @@ struct Withdrawal {
     status: &'static str,
     /// What the sale's coins are worth at today's price, while it stands.
     worth_usd: Option<String>,
+    /// The payout account the sale pays, while it stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<String>,
     balance_k: String,
     signature: String,
     #[serde(skip)]
@@ -479,7 +592,8 @@ impl fmt::Display for Withdrawal {
         match (&self.coins_k, &self.worth_usd) {
             (Some(coins), Some(usd)) => write!(
                 f,
-                "Sale {number}: {coins} k set aside for a payout of about ${usd} (at today's price); {id} has {balance} k left. The payment service pays it once you ask it to (sale {number})"
+                "Sale {number}: {coins} k set aside for a transfer of about ${usd} to {} (at today's price); {id} has {balance} k left. The payment service pays it once you ask it to (sale {number})",
+                self.destination.as_deref().unwrap_or("your payout account")
             ),
             _ => write!(f, "Sale {number} cancelled: {id} has {balance} k"),
         }
@@ -499,6 +613,7 @@ mod tests {
             coins_k: "2.000000".into(),
             min_usd: "0.20".into(),
             usd: usd.map(String::from),
+            destination: "acct_1".into(),
             payout_id: payout_id.map(String::from),
             requested_ts: 100,
             ended_ts: None,
@@ -520,23 +635,27 @@ mod tests {
     fn each_sale_state_reads_as_a_sentence() {
         assert_eq!(
             line(sale(SaleStatus::Requested, None, None)),
-            "Sale 0 of angel: 2.000000 k set aside, waiting for its payout (cancel with deu withdraw cancel 0)"
+            "Sale 0 of angel: 2.000000 k set aside, waiting for its transfer (cancel with deu withdraw cancel 0)"
         );
         assert_eq!(
             line(sale(SaleStatus::Locked, Some("0.20"), None)),
-            "Sale 0 of angel: 2.000000 k locked for a $0.20 payout"
+            "Sale 0 of angel: 2.000000 k locked for a $0.20 transfer to acct_1"
         );
         assert_eq!(
-            line(sale(SaleStatus::Paid, Some("0.20"), Some("po_1"))),
-            "Sale 0 of angel: $0.20 paid out (po_1); 2.000000 k burned"
+            line(sale(SaleStatus::Paid, Some("0.20"), Some("tr_1"))),
+            "Sale 0 of angel: $0.20 transferred to acct_1 (tr_1); 2.000000 k burned"
         );
         assert_eq!(
-            line(sale(SaleStatus::Returned, Some("0.20"), Some("po_1"))),
-            "Sale 0 of angel: payout po_1 failed; 2.000000 k returned to angel"
+            line(sale(SaleStatus::Returned, Some("0.20"), Some("tr_1"))),
+            "Sale 0 of angel: transfer tr_1 refused; 2.000000 k returned to angel"
         );
         assert_eq!(
-            line(sale(SaleStatus::Reversed, Some("0.20"), Some("po_1"))),
-            "Sale 0 of angel: payout po_1 failed after it was paid; 2.000000 k given back to angel"
+            line(sale(SaleStatus::Reversed, Some("0.20"), Some("tr_1"))),
+            "Sale 0 of angel: transfer tr_1 reversed after it was made; 2.000000 k given back to angel"
+        );
+        assert_eq!(
+            line(sale(SaleStatus::ClawedBack, None, None)),
+            "Sale 0 of angel: 2.000000 k taken back for a refunded or disputed purchase"
         );
     }
 
@@ -550,7 +669,7 @@ mod tests {
             "",
         );
         let view = json!({"number": 0, "address": "SaLe", "status": "locked", "coins_k": "2.000000",
-            "min_usd": "0.20", "usd": "0.20", "payout_id": null, "requested_ts": 100, "ended_ts": null});
+            "min_usd": "0.20", "usd": "0.20", "destination": "acct_1", "payout_id": null, "requested_ts": 100, "ended_ts": null});
         assert_eq!(
             serde_json::to_value(&listed).unwrap(),
             json!([view.clone()])
@@ -577,17 +696,19 @@ mod tests {
             balance_k: "0.721818".into(),
             signature: "SiG".into(),
             coins_k: Some("2.000000".into()),
+            destination: Some("acct_1".into()),
         };
         assert_eq!(
             withdrawal.to_string(),
-            "Sale 0: 2.000000 k set aside for a payout of about $0.20 (at today's price); angel has 0.721818 k left. The payment service pays it once you ask it to (sale 0)"
+            "Sale 0: 2.000000 k set aside for a transfer of about $0.20 to acct_1 (at today's price); angel has 0.721818 k left. The payment service pays it once you ask it to (sale 0)"
         );
         assert_eq!(
             serde_json::to_value(&withdrawal).unwrap(),
             json!({"resident": "angel", "sale": 0, "sale_address": "SaLe", "status": "requested",
-                "worth_usd": "0.20", "balance_k": "0.721818", "signature": "SiG"})
+                "worth_usd": "0.20", "destination": "acct_1", "balance_k": "0.721818", "signature": "SiG"})
         );
         (withdrawal.status, withdrawal.worth_usd, withdrawal.coins_k) = ("cancelled", None, None);
+        withdrawal.destination = None;
         assert_eq!(
             withdrawal.to_string(),
             "Sale 0 cancelled: angel has 0.721818 k"

@@ -5,7 +5,7 @@ use std::fmt;
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use energy_utility_sdk::accounts::{EpochParams, OracleLimits};
+use energy_utility_sdk::accounts::{EpochParams, OracleLimits, PaymentRules};
 use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_ratio_permille, parse_usd};
 use energy_utility_sdk::constants::{
     DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS, MAX_NOTICE_SECONDS,
@@ -88,6 +88,8 @@ pub struct InitArgs {
     #[arg(long, default_value = "72")]
     notice_hours: f64,
     #[command(flatten)]
+    payment_rules: PaymentRuleArgs,
+    #[command(flatten)]
     limits: OracleLimitArgs,
     #[command(flatten)]
     rules: ReadingRuleArgs,
@@ -119,9 +121,51 @@ pub struct UpdateArgs {
     #[arg(long)]
     oracle: Option<String>,
     #[command(flatten)]
+    payment_rules: PaymentRuleArgs,
+    #[command(flatten)]
     limits: OracleLimitArgs,
     #[command(flatten)]
     rules: ReadingRuleArgs,
+}
+
+/// The rules of dollars: how long card-bought coins wait before they can be sold, and how long
+/// a resident's change of payout account waits.
+#[derive(clap::Args, Default)]
+pub struct PaymentRuleArgs {
+    /// How long coins bought by card are held from sale (they fund meters at once), in days: a
+    /// stolen card's coins are not cashed out before its charge can be disputed [init
+    /// default: 14]
+    #[arg(long)]
+    card_hold_days: Option<f64>,
+    /// How long a resident's change of payout account waits (they see it and can cancel it),
+    /// in hours [init default: 48]
+    #[arg(long)]
+    payout_notice_hours: Option<f64>,
+}
+
+impl PaymentRuleArgs {
+    fn seconds(value: Option<f64>, unit: f64, flag: &str) -> anyhow::Result<Option<u32>> {
+        value
+            .map(|v| {
+                let seconds = v * unit;
+                if !(0.0..=f64::from(MAX_NOTICE_SECONDS)).contains(&seconds) {
+                    bail!(
+                        "{flag} must be between 0 and {} days",
+                        MAX_NOTICE_SECONDS / 86_400
+                    );
+                }
+                Ok(seconds.round() as u32)
+            })
+            .transpose()
+    }
+
+    fn card_hold_seconds(&self) -> anyhow::Result<Option<u32>> {
+        Self::seconds(self.card_hold_days, 86_400.0, "--card-hold-days")
+    }
+
+    fn payout_notice_seconds(&self) -> anyhow::Result<Option<u32>> {
+        Self::seconds(self.payout_notice_hours, 3_600.0, "--payout-notice-hours")
+    }
 }
 
 /// How meters' readings are judged: silence and the loss band.
@@ -302,6 +346,19 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
             }
         },
         notice_seconds: notice_seconds.round() as u32,
+        payment_rules: {
+            let defaults = PaymentRules::default();
+            PaymentRules {
+                card_hold_seconds: flags
+                    .payment_rules
+                    .card_hold_seconds()?
+                    .unwrap_or(defaults.card_hold_seconds),
+                payout_notice_seconds: flags
+                    .payment_rules
+                    .payout_notice_seconds()?
+                    .unwrap_or(defaults.payout_notice_seconds),
+            }
+        },
     };
     client
         .send_without_events(&[instructions::initialize_grid(&client.payer(), args)], &[])
@@ -346,9 +403,11 @@ async fn update(globals: &Globals, flags: UpdateArgs) -> anyhow::Result<()> {
         mint_limit_units: limits.mint_limit_units()?,
         mint_window_seconds: limits.window_seconds()?,
         receipt_retention_seconds: limits.retention_seconds()?,
+        card_hold_seconds: flags.payment_rules.card_hold_seconds()?,
+        payout_notice_seconds: flags.payment_rules.payout_notice_seconds()?,
     };
     if args == UpdateGridArgs::default() {
-        bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max");
+        bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max, --card-hold-days, --payout-notice-hours");
     }
     client
         .send_without_events(

@@ -21,6 +21,28 @@ pub enum ResidentCommand {
     /// Close the keypair's resident (no coins, nothing set aside, no meter, every sale
     /// closed): its accounts' rent goes back to the wallet, and the id is free again
     Close { id: String },
+    /// Where your sales are paid: bind the processor account you onboarded (Stripe Connect,
+    /// acct_…), or cancel a change that waits
+    #[command(subcommand)]
+    PayoutAccount(PayoutAccountCommand),
+}
+
+#[derive(Subcommand)]
+pub enum PayoutAccountCommand {
+    /// Bind ACCOUNT (acct_…, the connected account the web page's Get paid opened for you):
+    /// the first binding is in force at once; a change waits for the grid's payout notice
+    /// (48 hours by default), shown on your page, and can be cancelled until then
+    Set {
+        account: String,
+        /// Your resident id [default: the keypair's only resident]
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Cancel the change of payout account that waits: sales stay paid to the account in force
+    Cancel {
+        #[arg(long)]
+        from: Option<String>,
+    },
 }
 
 pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<()> {
@@ -61,14 +83,16 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
             });
             Ok(())
         }
+        ResidentCommand::PayoutAccount(command) => payout_account(globals, command).await,
         ResidentCommand::List => {
             let client = globals.reader();
             let (grid_address, grid) = load_grid(globals, &client).await?;
             let residents = client.residents(&grid_address, grid.resident_count).await?;
             let mut rows = Vec::new();
+            let now = client.cluster_time().await?;
             for (address, resident) in residents {
                 let balance = client.token_amount(&pda::coins(&address)).await?;
-                rows.push(ResidentView::new(&address, &resident, balance));
+                rows.push(ResidentView::new(&address, &resident, balance, now));
             }
             globals.output().show(&Rows::new(rows, ""));
             Ok(())
@@ -107,10 +131,44 @@ impl fmt::Display for ResidentClosed {
 async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
     let (address, resident) = client.resident(grid, id).await?;
     let balance = client.token_amount(&resident.coins).await?;
+    let now = client.cluster_time().await?;
     globals
         .output()
-        .show(&ResidentView::new(&address, &resident, balance));
+        .show(&ResidentView::new(&address, &resident, balance, now));
     Ok(())
+}
+
+/// Binds a payout account, or cancels a change that waits; shows the resident after.
+async fn payout_account(globals: &Globals, command: PayoutAccountCommand) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    let from = match &command {
+        PayoutAccountCommand::Set { from, .. } | PayoutAccountCommand::Cancel { from } => {
+            from.clone()
+        }
+    };
+    let (resident, state) =
+        crate::context::my_resident(&client, &grid_address, &grid, from.as_deref()).await?;
+    let id = state.id;
+    let ix = match &command {
+        PayoutAccountCommand::Set { account, .. } => {
+            energy_utility_sdk::instructions::set_payout_account(
+                &client.payer(),
+                &grid_address,
+                &resident,
+                account.trim(),
+            )
+        }
+        PayoutAccountCommand::Cancel { .. } => {
+            energy_utility_sdk::instructions::cancel_payout_account_change(
+                &client.payer(),
+                &grid_address,
+                &resident,
+            )
+        }
+    };
+    client.send_without_events(&[ix], &[]).await?;
+    show(globals, &client, &grid_address, &id).await
 }
 
 #[cfg(test)]
@@ -126,6 +184,13 @@ mod tests {
             balance_k: "5.000000".into(),
             escrow_k: "0.000000".into(),
             locked_k: "0.000000".into(),
+            held_k: "0.000000".into(),
+            sellable_k: "5.000000".into(),
+            next_release_ts: None,
+            debt_k: "0.000000".into(),
+            payout_account: None,
+            pending_payout_account: None,
+            payout_change_ts: None,
         };
         assert_eq!(
             Rows::new(vec![carlos], "").to_string(),

@@ -2,10 +2,13 @@
 //! It speaks Stripe's API and webhook format; no real money moves.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
 use energy_utility_payments::sandbox::{self, SandboxConfig};
+
+use super::demo::{refuse_secret_flags, PROCESSOR_KEY_ENV, WEBHOOK_SECRET_ENV};
 
 #[derive(Args)]
 pub struct SandboxArgs {
@@ -15,24 +18,67 @@ pub struct SandboxArgs {
     /// Where to deliver events, e.g. http://127.0.0.1:8080/webhooks/processor
     #[arg(long, env = "DEU_SANDBOX_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
-    /// The webhook signing secret, shared with `deu serve --webhook-secret`
-    #[arg(long, env = "DEU_WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: String,
-    /// The API key clients must send (`deu serve --processor-key`); must start with sk_test_
-    #[arg(long, env = "DEU_PROCESSOR_KEY", hide_env_values = true)]
-    pub api_key: String,
+    /// A file whose first line is the webhook signing secret, shared with `deu serve`; or
+    /// set DEU_WEBHOOK_SECRET
+    #[arg(long, env = "DEU_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// A file whose first line is the API key clients must send (`deu serve`); or set
+    /// DEU_PROCESSOR_KEY. It must start with sk_test_
+    #[arg(long, env = "DEU_PROCESSOR_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+    /// Refused: a secret on the command line is visible to every user (`ps`)
+    #[arg(long, hide = true)]
+    pub webhook_secret: Option<String>,
+    /// Refused: a secret on the command line is visible to every user (`ps`)
+    #[arg(long, hide = true)]
+    pub api_key: Option<String>,
+}
+
+/// A secret from its environment variable, else the first line of its file.
+fn secret(env: &str, file: Option<&Path>, what: &str) -> anyhow::Result<String> {
+    if let Some(value) = std::env::var(env).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(value.trim().to_string());
+    }
+    let Some(path) = file else {
+        anyhow::bail!("the {what} is missing: set {env} or pass its file");
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+    let value = text.lines().next().unwrap_or("").trim().to_string();
+    if value.is_empty() {
+        anyhow::bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(value)
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    if !args.api_key.starts_with("sk_test_") {
-        anyhow::bail!("the sandbox only accepts test keys: --api-key must start with sk_test_");
+    refuse_secret_flags(&[
+        (
+            "webhook-secret",
+            args.webhook_secret.is_some(),
+            "DEU_WEBHOOK_SECRET or --webhook-secret-file",
+        ),
+        (
+            "api-key",
+            args.api_key.is_some(),
+            "DEU_PROCESSOR_KEY or --api-key-file",
+        ),
+    ])?;
+    let webhook_secret = secret(
+        WEBHOOK_SECRET_ENV,
+        args.webhook_secret_file.as_deref(),
+        "webhook secret",
+    )?;
+    let api_key = secret(PROCESSOR_KEY_ENV, args.api_key_file.as_deref(), "API key")?;
+    if !api_key.starts_with("sk_test_") {
+        anyhow::bail!("the sandbox only accepts test keys: the API key must start with sk_test_");
     }
     let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let server = sandbox::start(SandboxConfig::new(
         bind,
-        args.api_key,
+        api_key,
         args.webhook_url.clone(),
-        args.webhook_secret,
+        webhook_secret,
     ))
     .await
     .with_context(|| format!("cannot start the sandbox on {bind}"))?;

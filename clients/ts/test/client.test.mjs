@@ -161,6 +161,7 @@ before(async () => {
       maxFeeUnits: parseK('0.1'),
       oracleLimits: { mintLimitUnits: parseK('100000'), mintWindowSeconds: 86_400, receiptRetentionSeconds: 35 * 86_400 },
       noticeSeconds: HOUR,
+      paymentRules: { cardHoldSeconds: 0, payoutNoticeSeconds: HOUR },
     }),
   ]);
 

@@ -47,6 +47,9 @@ pub fn mint_coins<'info>(
     to: &Account<'info, TokenAccount>,
     amount_units: u64,
 ) -> Result<()> {
+    if amount_units == 0 {
+        return Ok(());
+    }
     let accounts = MintTo {
         mint: mint.to_account_info(),
         to: to.to_account_info(),
@@ -114,4 +117,43 @@ pub fn burn_escrowed<'info>(
     signed_by_grid(grid, accounts, token::burn, amount_units)?;
     escrow.reload()?;
     grid.check_escrow(escrow.amount)
+}
+
+/// Burns `amount_units` from a resident's coin account: coins a refund or dispute took back.
+pub fn burn_coins<'info>(
+    grid: &Account<'info, Grid>,
+    mint: &Account<'info, Mint>,
+    coins: &Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    if amount_units == 0 {
+        return Ok(());
+    }
+    let accounts = Burn {
+        mint: mint.to_account_info(),
+        from: coins.to_account_info(),
+        authority: grid.to_account_info(),
+    };
+    signed_by_grid(grid, accounts, token::burn, amount_units)
+}
+
+/// Burns `amount_units` of the meters' balances in the vault: earnings that repaid a debt.
+pub fn burn_out_of_vault<'info>(
+    grid: &mut Account<'info, Grid>,
+    mint: &Account<'info, Mint>,
+    vault: &mut Account<'info, TokenAccount>,
+    amount_units: u64,
+) -> Result<()> {
+    if amount_units == 0 {
+        return Ok(());
+    }
+    grid.debit_meters(amount_units)?;
+    let accounts = Burn {
+        mint: mint.to_account_info(),
+        from: vault.to_account_info(),
+        authority: grid.to_account_info(),
+    };
+    signed_by_grid(grid, accounts, token::burn, amount_units)?;
+    vault.reload()?;
+    grid.check_vault(vault.amount)
 }

@@ -97,9 +97,10 @@ pub const DEFAULT_MAX_FEE_UNITS: u64 = 100_000;
 /// The oracle's circuit breaker: at most 100,000 k ($10,000 at $0.10) minted per day.
 pub const DEFAULT_MINT_LIMIT_UNITS: u64 = 100_000 * UNITS_PER_COIN;
 pub const DEFAULT_MINT_WINDOW_SECONDS: u32 = 86_400;
-/// Receipts (and ended sales) are kept 35 days: longer than a processor retries a webhook (Stripe:
-/// 3 days) or lets an operator resend one (Stripe: 30 days).
-pub const DEFAULT_RECEIPT_RETENTION_SECONDS: u32 = 35 * 86_400;
+/// Receipts (and ended sales) are kept 120 days: as long as a card holder may dispute a charge
+/// (Stripe: up to 120 days), so a refund or a dispute always finds the purchase it takes back;
+/// longer than a processor retries a webhook (3 days) or lets an operator resend one (30 days).
+pub const DEFAULT_RECEIPT_RETENTION_SECONDS: u32 = 120 * 86_400;
 /// Receipts are kept at least 4 days, whatever the admin sets.
 pub const MIN_RECEIPT_RETENTION_SECONDS: u32 = 4 * 86_400;
 
@@ -116,3 +117,16 @@ pub const MAX_NOTICE_SECONDS: u32 = 365 * 86_400;
 pub fn id_seed(id: &str) -> &[u8] {
     &id.as_bytes()[..id.len().min(MAX_ID_LEN)]
 }
+
+/// Coins bought by card fund meters at once but can be sold only this long after the purchase
+/// (a stolen card's coins must not be cashed out before the charge can be disputed): 14 days.
+#[constant]
+pub const DEFAULT_CARD_HOLD_SECONDS: u32 = 14 * 86_400;
+/// A resident's change of payout account takes effect this long after they sign it, during
+/// which they see it and can cancel it: 48 hours.
+#[constant]
+pub const DEFAULT_PAYOUT_NOTICE_SECONDS: u32 = 48 * 3_600;
+/// Purchases a resident's coins are held for at once; more merge into the latest.
+pub const HOLD_SLOTS: usize = 4;
+/// Longest processor account id (Stripe: `acct_` and 16 characters).
+pub const MAX_PAYOUT_ACCOUNT_LEN: usize = 32;

@@ -100,10 +100,8 @@ pub enum EnergyError {
     PaymentOutsideRetention,
     #[msg("The receipt is still kept for replay protection")]
     ReceiptStillRetained,
-    #[msg("A sale needs a payout destination")]
+    #[msg("A sale needs a payout account: the resident binds one first (\"Get paid\")")]
     MissingPayoutDestination,
-    #[msg("The payout destination is not the one the resident committed to for this sale")]
-    WrongPayoutDestination,
     #[msg("The payout amount is not what the sale's coins are worth at the grid's price")]
     QuoteMismatch,
     #[msg("The coins are worth less than one cent")]
@@ -154,6 +152,18 @@ pub enum EnergyError {
     ChangeNotDue,
     #[msg("Only the wallet the admin role was offered to may accept it")]
     NotPendingAdmin,
-    #[msg("The resident still holds coins, owns meters or has sales not yet closed")]
+    #[msg("The resident still holds coins, owns meters, owes coins or has sales not yet closed")]
     ResidentNotEmpty,
+    #[msg(
+        "A payout account is 1 to 32 letters, digits or '_' (e.g. a Stripe Connect account acct_…)"
+    )]
+    InvalidPayoutAccount,
+    #[msg("Coins bought by card can be sold only once their hold has passed")]
+    CoinsOnHold,
+    #[msg(
+        "The resident owes coins a refund or a dispute took back: no sale until they are repaid"
+    )]
+    ResidentInDebt,
+    #[msg("Refunds and disputes cannot take back more than the purchase paid")]
+    ClawbackBeyondPurchase,
 }

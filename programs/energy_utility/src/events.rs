@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{EpochParams, MeterAct, MeterKind, OracleLimits};
+use crate::state::{EpochParams, MeterAct, MeterKind, OracleLimits, PaymentRules};
 
 /// The largest event logged from the stack; a larger one (none today) goes through the heap.
 const EVENT_BUFFER: usize = 320;
@@ -66,6 +66,8 @@ pub struct GridUpdated {
     pub new_oracle: Pubkey,
     pub old_oracle_limits: OracleLimits,
     pub new_oracle_limits: OracleLimits,
+    pub old_payment_rules: PaymentRules,
+    pub new_payment_rules: PaymentRules,
     /// When the new price, oracle and limits apply (the proposal's time plus the notice).
     pub effective_ts: i64,
 }
@@ -318,6 +320,8 @@ pub struct EarningsCollected {
     pub meter: Pubkey,
     pub resident: Pubkey,
     pub amount_units: u64,
+    /// Of `amount_units`, what repaid the resident's debt (burned).
+    pub debt_repaid_units: u64,
 }
 
 #[event]
@@ -327,7 +331,8 @@ pub struct SaleRequested {
     pub sale: Pubkey,
     pub number: u32,
     pub units: u64,
-    pub destination_hash: [u8; 32],
+    /// The payout account the dollars go to.
+    pub destination: String,
     /// The least the resident accepts for the coins.
     pub min_cents: u64,
 }
@@ -360,6 +365,10 @@ pub struct FiatApplied {
     pub amount_cents: u64,
     pub coin_units: u64,
     pub coin_price_cents: u64,
+    /// Of `coin_units`, what repaid the resident's debt (not minted).
+    pub debt_repaid_units: u64,
+    /// Until when the coins are held from sale.
+    pub held_until_ts: i64,
 }
 
 /// A sale's payout was paid: its coins burned.
@@ -430,4 +439,46 @@ pub struct ResidentClosed {
     pub resident: Pubkey,
     pub id: String,
     pub authority: Pubkey,
+}
+
+/// A resident bound the account its sales are paid to (`effective_ts`: now for the first one,
+/// after the grid's payout notice for a change), or withdrew a change.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutAccountSet {
+    pub resident: Pubkey,
+    pub account: String,
+    pub effective_ts: i64,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutAccountChangeCancelled {
+    pub resident: Pubkey,
+    pub account: String,
+}
+
+/// A refund or dispute of a purchase took coins back: from the resident's coins, from sales not
+/// yet locked, and as debt for the rest.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseClawedBack {
+    pub resident: Pubkey,
+    pub payment_id: String,
+    pub dispute: bool,
+    pub total_cents: u64,
+    pub units: u64,
+    pub from_coins_units: u64,
+    pub from_sales_units: u64,
+    pub debt_units: u64,
+}
+
+/// A dispute the utility won: its coins given back (repaying the resident's debt first).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeWon {
+    pub resident: Pubkey,
+    pub payment_id: String,
+    pub units: u64,
+    pub debt_repaid_units: u64,
 }

@@ -12,7 +12,7 @@ pub mod math;
 pub mod state;
 
 use instructions::*;
-use state::MeterAct;
+use state::{Clawback, MeterAct};
 
 declare_id!("3TfETuz85mNaxJW3PrA6468xvwzxauwfDq4XK985NQZx");
 
@@ -85,15 +85,17 @@ pub mod energy_utility {
     pub fn request_withdrawal(
         ctx: Context<RequestWithdrawal>,
         amount_units: u64,
-        destination_hash: [u8; 32],
         min_cents: u64,
     ) -> Result<()> {
-        instructions::resident::request_withdrawal::handler(
-            ctx,
-            amount_units,
-            destination_hash,
-            min_cents,
-        )
+        instructions::resident::request_withdrawal::handler(ctx, amount_units, min_cents)
+    }
+
+    pub fn set_payout_account(ctx: Context<SetPayoutAccount>, account: String) -> Result<()> {
+        instructions::resident::set_payout_account::handler(ctx, account)
+    }
+
+    pub fn cancel_payout_account_change(ctx: Context<CancelPayoutAccountChange>) -> Result<()> {
+        instructions::resident::cancel_payout_account_change::handler(ctx)
     }
 
     pub fn cancel_withdrawal(ctx: Context<CancelWithdrawal>) -> Result<()> {
@@ -155,12 +157,23 @@ pub mod energy_utility {
         instructions::oracle::add_fiat::handler(ctx, amount_cents, payment_id, event_ts)
     }
 
-    pub fn lock_withdrawal(
-        ctx: Context<LockWithdrawal>,
-        amount_cents: u64,
-        destination_hash: [u8; 32],
+    pub fn lock_withdrawal(ctx: Context<LockWithdrawal>, amount_cents: u64) -> Result<()> {
+        instructions::oracle::lock_withdrawal::handler(ctx, amount_cents)
+    }
+
+    /// A refund (or dispute) of a purchase, as the processor's running total: takes back the
+    /// coins those cents bought.
+    pub fn claw_back<'info>(
+        ctx: Context<'info, ClawBack<'info>>,
+        payment_id: String,
+        kind: Clawback,
+        total_cents: u64,
     ) -> Result<()> {
-        instructions::oracle::lock_withdrawal::handler(ctx, amount_cents, destination_hash)
+        instructions::oracle::claw_back::handler(ctx, payment_id, kind, total_cents)
+    }
+
+    pub fn restore_dispute(ctx: Context<RestoreDispute>, payment_id: String) -> Result<()> {
+        instructions::oracle::restore_dispute::handler(ctx, payment_id)
     }
 
     pub fn payout_paid(ctx: Context<PayoutPaid>, payout_id: String) -> Result<()> {

@@ -159,6 +159,16 @@ impl Client {
             .map_or(0, |account| account.amount))
     }
 
+    /// The hash of the cluster's genesis block: which cluster this is, whatever its URL says
+    /// (see [`crate::fiat::Cluster::of_genesis`]).
+    pub async fn genesis_hash(&self) -> Result<String> {
+        self.rpc
+            .get_genesis_hash()
+            .await
+            .map(|hash| hash.to_string())
+            .map_err(rpc_error)
+    }
+
     /// The cluster's clock (unix seconds), which epochs are computed from.
     pub async fn cluster_time(&self) -> Result<i64> {
         let clock = self

@@ -191,11 +191,9 @@ async fn lock_and_payout_outcomes_signed_by_a_non_oracle_are_refused() {
         g.sale_address("carlos", second).await,
     );
     let watched = [first, second, mallory.pubkey()];
-    let to_mallory = fiat::destination_hash("000999999999");
-    // Mallory would lock Carlos's sale to her own account, or end a locked sale's payout
-    // either way.
+    // Mallory would lock Carlos's sale, or end a locked sale's payout either way.
     for instruction in [
-        ix::lock_withdrawal(&mallory.pubkey(), &grid, &carlos, &first, 50, to_mallory),
+        ix::lock_withdrawal(&mallory.pubkey(), &grid, &carlos, &first, 50),
         ix::payout_paid(&mallory.pubkey(), &grid, &carlos, &second, "po_x"),
         ix::payout_failed(&mallory.pubkey(), &grid, &carlos, &second, "po_x"),
     ] {
@@ -210,20 +208,19 @@ async fn lock_and_payout_outcomes_signed_by_a_non_oracle_are_refused() {
 }
 
 #[tokio::test]
-async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
+async fn a_lock_for_another_amount_is_refused() {
     let mut g = TestGrid::seed_community().await;
-    // Carlos sells 5 k ($0.50) to his own bank account.
+    // Carlos sells 5 k ($0.50), paid to the account he bound.
     let sale = g.request_sale("carlos", 5 * K).await;
     let sale_address = g.sale_address("carlos", sale).await;
-    for (cents, destination, expected) in [
-        // The oracle is told to pay elsewhere: refused, whatever the amount.
-        (50, "000999999999", EnergyError::WrongPayoutDestination),
-        // The right destination, but more (or less) than the coins are worth at $0.10 per k.
-        (51, TEST_BANK_ACCOUNT, EnergyError::QuoteMismatch),
-        (49, TEST_BANK_ACCOUNT, EnergyError::QuoteMismatch),
-    ] {
-        g.assert_refused(expected, &[sale_address], async |g| {
-            g.lock_withdrawal("carlos", sale, cents, destination).await
+    assert_eq!(
+        g.sale_state("carlos", sale).await.destination,
+        test_payout_account("carlos")
+    );
+    // More (or less) than the coins are worth at $0.10 per k.
+    for cents in [51, 49] {
+        g.assert_refused(EnergyError::QuoteMismatch, &[sale_address], async |g| {
+            g.lock_withdrawal("carlos", sale, cents).await
         })
         .await;
     }
@@ -233,20 +230,14 @@ async fn a_lock_to_another_destination_or_for_another_amount_is_refused() {
     g.assert_refused(
         EnergyError::AmountBelowOneCent,
         &[dust_address],
-        async |g| {
-            g.lock_withdrawal("carlos", dust, 0, TEST_BANK_ACCOUNT)
-                .await
-        },
+        async |g| g.lock_withdrawal("carlos", dust, 0).await,
     )
     .await;
     // The right destination and amount lock it, once.
-    g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    g.lock_withdrawal("carlos", sale, 50).await.unwrap();
     g.refresh_blockhash().await;
     g.assert_refused(EnergyError::SaleNotRequested, &[sale_address], async |g| {
-        g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
-            .await
+        g.lock_withdrawal("carlos", sale, 50).await
     })
     .await;
 }
@@ -263,9 +254,7 @@ async fn payout_outcomes_for_a_sale_not_locked_or_of_another_payout_are_refused(
         })
         .await;
     }
-    g.lock_withdrawal("carlos", sale, 50, TEST_BANK_ACCOUNT)
-        .await
-        .unwrap();
+    g.lock_withdrawal("carlos", sale, 50).await.unwrap();
     g.payout_paid("carlos", sale, "po_1").await.unwrap();
     g.refresh_blockhash().await;
     let overlong = "p".repeat(33);

@@ -37,8 +37,7 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
         EnergyError::GridPaused,
     );
     assert_fails_with(
-        g.lock_withdrawal("carlos", requested, 10, TEST_BANK_ACCOUNT)
-            .await,
+        g.lock_withdrawal("carlos", requested, 10).await,
         EnergyError::GridPaused,
     );
     assert_fails_with(
@@ -57,7 +56,7 @@ async fn paused_grid_refuses_reports_funding_fiat_and_settlement_until_unpaused(
     // Settlement would pay the producers; collecting, withdrawing and registering wait too.
     let wallet = g.resident("carlos").wallet.insecure_clone();
     assert_fails_with(
-        g.request_withdrawal("carlos", K, TEST_BANK_ACCOUNT).await,
+        g.request_withdrawal("carlos", K).await,
         EnergyError::GridPaused,
     );
     let grid = g.grid;

@@ -9,11 +9,9 @@ async fn a_sale_signed_by_anyone_but_the_resident_is_refused() {
     let mallory = mallory(&mut g).await;
     let carlos = g.resident("carlos").resident;
     let sale = g.sale_address("carlos", 0).await;
-    // Mallory signs a sale of Carlos's coins to her own bank account.
-    let to_mallory = fiat::destination_hash("000999999999");
+    // Mallory signs a sale of Carlos's coins.
     let request = ix::SaleRequest {
         amount_units: 5 * K,
-        destination_hash: to_mallory,
         min_cents: 0,
     };
     let instruction = ix::request_withdrawal(&mallory.pubkey(), &g.grid, &carlos, &sale, request);
@@ -28,20 +26,18 @@ async fn a_sale_signed_by_anyone_but_the_resident_is_refused() {
     assert!(!g.exists(&sale).await);
 }
 
-/// Carlos signs a request for his sale `number` of `units` to the destination `hash`, for at
-/// least `min_cents`.
-async fn carlos_requests(
+/// `resident` signs a request for its sale `number` of `units`, for at least `min_cents`.
+async fn requests(
     g: &mut TestGrid,
+    resident: &str,
     number: u32,
     units: u64,
-    hash: [u8; 32],
     min_cents: u64,
 ) -> Instruction {
-    let sale = g.sale_address("carlos", number).await;
-    let carlos = g.resident("carlos");
+    let sale = g.sale_address(resident, number).await;
+    let carlos = g.resident(resident);
     let request = ix::SaleRequest {
         amount_units: units,
-        destination_hash: hash,
         min_cents,
     };
     ix::request_withdrawal(
@@ -54,20 +50,18 @@ async fn carlos_requests(
 }
 
 #[tokio::test]
-async fn a_sale_without_destination_beyond_the_coins_or_of_nothing_is_refused() {
+async fn a_sale_beyond_the_coins_of_nothing_or_above_their_worth_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let wallet = g.resident("carlos").wallet.insecure_clone();
     let sale = g.sale_address("carlos", 0).await;
-    let to_bank = fiat::destination_hash(TEST_BANK_ACCOUNT);
-    for (units, hash, min_cents, expected) in [
-        (K, [0; 32], 0, EnergyError::MissingPayoutDestination),
-        (0, to_bank, 0, EnergyError::ZeroAmount),
+    for (units, min_cents, expected) in [
+        (0, 0, EnergyError::ZeroAmount),
         // Carlos holds 10 k.
-        (10 * K + 1, to_bank, 0, EnergyError::InsufficientCoins),
+        (10 * K + 1, 0, EnergyError::InsufficientCoins),
         // 1 k is worth $0.10 at the grid's price: he cannot ask for more.
-        (K, to_bank, 11, EnergyError::MinimumAboveWorth),
+        (K, 11, EnergyError::MinimumAboveWorth),
     ] {
-        let instruction = carlos_requests(&mut g, 0, units, hash, min_cents).await;
+        let instruction = requests(&mut g, "carlos", 0, units, min_cents).await;
         g.assert_send_refused(&[instruction], &[&wallet], expected, &[sale])
             .await;
     }
@@ -75,11 +69,49 @@ async fn a_sale_without_destination_beyond_the_coins_or_of_nothing_is_refused() 
 }
 
 #[tokio::test]
+async fn a_sale_before_a_payout_account_is_bound_is_refused() {
+    let mut g = TestGrid::start().await;
+    let wallet = Keypair::new();
+    g.airdrop(&wallet.pubkey(), 1_000_000_000).await;
+    let grid = g.grid;
+    g.register_resident(&wallet, &grid, "newcomer")
+        .await
+        .unwrap();
+    let resident = pda::resident(&grid, "newcomer");
+    g.send(
+        &[ix::add_fiat(
+            &g.oracle.pubkey(),
+            &grid,
+            &resident,
+            100,
+            "evt_new",
+            g.now,
+        )],
+        &[&g.oracle.insecure_clone()],
+    )
+    .await
+    .unwrap();
+    let index = g.account::<Resident>(&resident).await.index;
+    let sale = pda::sale(&resident, index, 0);
+    let request = ix::SaleRequest {
+        amount_units: K,
+        min_cents: 0,
+    };
+    let instruction = ix::request_withdrawal(&wallet.pubkey(), &grid, &resident, &sale, request);
+    g.assert_send_refused(
+        &[instruction],
+        &[&wallet],
+        EnergyError::MissingPayoutDestination,
+        &[sale, resident],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_sale_at_another_number_than_the_next_is_refused() {
     let mut g = TestGrid::seed_community().await;
     let wallet = g.resident("carlos").wallet.insecure_clone();
-    let hash = fiat::destination_hash(TEST_BANK_ACCOUNT);
-    let instruction = carlos_requests(&mut g, 1, K, hash, 0).await;
+    let instruction = requests(&mut g, "carlos", 1, K, 0).await;
     let watched = [g.sale_address("carlos", 1).await];
     g.assert_send_refused(
         &[instruction],

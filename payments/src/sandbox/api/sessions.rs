@@ -65,6 +65,7 @@ pub(crate) async fn create(
     let created = unix_now();
     let session = CheckoutSession {
         url: Some(format!("{}/c/pay/{id}", app.url)),
+        payment_intent: None,
         id,
         object: "checkout.session".into(),
         amount_total: Some(request.amount_cents),

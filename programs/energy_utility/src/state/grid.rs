@@ -99,8 +99,47 @@ impl OracleLimits {
     }
 }
 
+/// How card-bought coins and payout accounts are guarded: coins bought by card can be sold only
+/// `card_hold_seconds` after the purchase (a stolen card's coins are not cashed out before the
+/// charge can be disputed), and a resident's change of payout account waits
+/// `payout_notice_seconds`, during which they can cancel it.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct PaymentRules {
+    pub card_hold_seconds: u32,
+    pub payout_notice_seconds: u32,
+}
+
+impl Default for PaymentRules {
+    fn default() -> Self {
+        Self {
+            card_hold_seconds: DEFAULT_CARD_HOLD_SECONDS,
+            payout_notice_seconds: DEFAULT_PAYOUT_NOTICE_SECONDS,
+        }
+    }
+}
+
+impl PaymentRules {
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.card_hold_seconds <= MAX_NOTICE_SECONDS
+                && self.payout_notice_seconds <= MAX_NOTICE_SECONDS,
+            EnergyError::InvalidNotice
+        );
+        Ok(())
+    }
+}
+
 /// No parameter change is waiting.
 pub const NO_PENDING_EPOCH: u64 = u64::MAX;
+
+/// The grid's terms that are not per epoch, as a proposal names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    pub coin_price_cents: u64,
+    pub oracle: Pubkey,
+    pub oracle_limits: OracleLimits,
+    pub payment_rules: PaymentRules,
+}
 
 /// The grid's terms that are not per epoch — the coin price, the oracle's key and its limits —
 /// as the admin proposed them, in force from `effective_ts` (the proposal's time plus the
@@ -110,6 +149,7 @@ pub struct GridChange {
     pub coin_price_cents: u64,
     pub oracle: Pubkey,
     pub oracle_limits: OracleLimits,
+    pub payment_rules: PaymentRules,
     pub effective_ts: i64,
 }
 
@@ -176,6 +216,8 @@ pub struct Grid {
     /// The wallet the admin offered its role to (a multisig, say); it becomes the admin when
     /// it accepts. `Pubkey::default()` when no handover is offered.
     pub pending_admin: Pubkey,
+    /// The card hold and the payout account notice.
+    pub payment_rules: PaymentRules,
     /// First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
     /// reading that covers many epochs be billed at the highest tariff among them.
     pub prior_from_epoch: u64,
@@ -306,6 +348,12 @@ impl Grid {
             .map_or(self.oracle_limits, |c| c.oracle_limits)
     }
 
+    /// The card hold and payout notice in force at `now`.
+    pub fn payment_rules_at(&self, now: i64) -> PaymentRules {
+        self.due_change(now)
+            .map_or(self.payment_rules, |c| c.payment_rules)
+    }
+
     fn due_change(&self, now: i64) -> Option<GridChange> {
         self.pending_change.filter(|c| c.effective_ts <= now)
     }
@@ -321,6 +369,7 @@ impl Grid {
         };
         self.coin_price_cents = change.coin_price_cents;
         self.oracle = change.oracle;
+        self.payment_rules = change.payment_rules;
         if change.oracle_limits != self.oracle_limits {
             self.set_oracle_limits(change.oracle_limits, now)?;
         }
@@ -332,15 +381,16 @@ impl Grid {
     /// Tightening the mint limit (no bigger burst and no faster rate, the retention kept)
     /// applies at once: it only protects residents. A proposal back to the terms in force
     /// withdraws the pending one.
-    pub fn propose_terms(
-        &mut self,
-        coin_price_cents: u64,
-        oracle: Pubkey,
-        oracle_limits: OracleLimits,
-        now: i64,
-    ) -> Result<()> {
+    pub fn propose_terms(&mut self, terms: Terms, now: i64) -> Result<()> {
+        let Terms {
+            coin_price_cents,
+            oracle,
+            oracle_limits,
+            payment_rules,
+        } = terms;
         require!(coin_price_cents > 0, EnergyError::InvalidCoinPrice);
         oracle_limits.validate()?;
+        payment_rules.validate()?;
         let current = self.oracle_limits;
         // Tighter: no bigger burst, and no faster a sustained rate (limit per window).
         let tightening = oracle_limits.receipt_retention_seconds
@@ -353,11 +403,13 @@ impl Grid {
         }
         let unchanged = coin_price_cents == self.coin_price_cents
             && oracle == self.oracle
-            && oracle_limits == self.oracle_limits;
+            && oracle_limits == self.oracle_limits
+            && payment_rules == self.payment_rules;
         self.pending_change = (!unchanged).then_some(GridChange {
             coin_price_cents,
             oracle,
             oracle_limits,
+            payment_rules,
             effective_ts: self.notice_ends_at(now)?,
         });
         // A grid without notice applies its changes at once.
@@ -366,10 +418,20 @@ impl Grid {
     }
 
     /// The terms the latest proposal leads to: the pending ones if a change waits.
-    pub fn latest_terms(&self) -> (u64, Pubkey, OracleLimits) {
+    pub fn latest_terms(&self) -> Terms {
         match self.pending_change {
-            Some(c) => (c.coin_price_cents, c.oracle, c.oracle_limits),
-            None => (self.coin_price_cents, self.oracle, self.oracle_limits),
+            Some(c) => Terms {
+                coin_price_cents: c.coin_price_cents,
+                oracle: c.oracle,
+                oracle_limits: c.oracle_limits,
+                payment_rules: c.payment_rules,
+            },
+            None => Terms {
+                coin_price_cents: self.coin_price_cents,
+                oracle: self.oracle,
+                oracle_limits: self.oracle_limits,
+                payment_rules: self.payment_rules,
+            },
         }
     }
 

@@ -7,6 +7,7 @@ pub mod meter;
 pub mod meter_change;
 pub mod receipt;
 pub mod resident;
+pub mod resident_payouts;
 pub mod sale;
 
 pub use directory::*;
@@ -16,6 +17,7 @@ pub use meter::*;
 pub use meter_change::*;
 pub use receipt::*;
 pub use resident::*;
+pub use resident_payouts::*;
 pub use sale::*;
 
 use crate::constants::MAX_ID_LEN;

@@ -25,7 +25,23 @@ pub struct Receipt {
     /// The grid's receipt retention when the payment applied: the receipt is kept at least
     /// that long, whatever the retention becomes.
     pub retention_seconds: u32,
+    /// Cents the processor refunded so far (cumulative, as its charge says).
+    pub refunded_cents: u64,
+    /// Cents under a dispute the utility has not won (0 once won).
+    pub disputed_cents: u64,
+    /// Coins taken back for refunds and disputes so far: the coins the refunded and disputed
+    /// cents bought.
+    pub clawed_units: u64,
     pub bump: u8,
+}
+
+/// Why the processor took a purchase's dollars back.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clawback {
+    /// Refunded to the card, in all or in part.
+    Refund,
+    /// Disputed by the card holder (taken back until the dispute is won).
+    Dispute,
 }
 
 /// A purchase as the payment processor's webhook reports it.
@@ -61,6 +77,9 @@ impl Receipt {
             applied_ts,
             rent_payer,
             retention_seconds,
+            refunded_cents: 0,
+            disputed_cents: 0,
+            clawed_units: 0,
             bump,
         }
     }
@@ -74,6 +93,55 @@ impl Receipt {
             EnergyError::PaymentAlreadyProcessed
         );
         Ok(())
+    }
+
+    /// The coins `cents` of this purchase bought, rounded up (a refund of the whole purchase
+    /// takes back all of them).
+    pub fn units_for(&self, cents: u64) -> Result<u64> {
+        if cents >= self.amount_cents {
+            return Ok(self.coin_units);
+        }
+        crate::math::mul_div_ceil(self.coin_units, cents, self.amount_cents)
+            .ok_or_else(|| error!(EnergyError::MathOverflow))
+    }
+
+    /// The processor refunded (or a card holder disputed) `total_cents` of this purchase so
+    /// far: the totals are the processor's, so a repeated event changes nothing
+    /// (`PaymentAlreadyProcessed`). Returns the coins to take back now.
+    pub fn claw_back(&mut self, kind: Clawback, total_cents: u64) -> Result<u64> {
+        let (refunded, disputed) = match kind {
+            Clawback::Refund => (total_cents, self.disputed_cents),
+            Clawback::Dispute => (self.refunded_cents, total_cents),
+        };
+        let seen = match kind {
+            Clawback::Refund => self.refunded_cents,
+            Clawback::Dispute => self.disputed_cents,
+        };
+        require!(total_cents > seen, EnergyError::PaymentAlreadyProcessed);
+        require!(
+            refunded.saturating_add(disputed) <= self.amount_cents,
+            EnergyError::ClawbackBeyondPurchase
+        );
+        let target = self.units_for(refunded + disputed)?;
+        let take = target.saturating_sub(self.clawed_units);
+        self.refunded_cents = refunded;
+        self.disputed_cents = disputed;
+        self.clawed_units = self.clawed_units.max(target);
+        Ok(take)
+    }
+
+    /// The utility won the dispute: the disputed cents are the resident's again. Returns the
+    /// coins to give back.
+    pub fn restore_dispute(&mut self) -> Result<u64> {
+        require!(
+            self.disputed_cents > 0,
+            EnergyError::PaymentAlreadyProcessed
+        );
+        self.disputed_cents = 0;
+        let target = self.units_for(self.refunded_cents)?;
+        let give = self.clawed_units.saturating_sub(target);
+        self.clawed_units = target;
+        Ok(give)
     }
 
     /// Once a delivery of this payment would be refused as too old, the receipt can go:
@@ -149,5 +217,40 @@ mod tests {
         let r = receipt();
         assert!(!r.closable_at(1_000 + 100, 100));
         assert!(r.closable_at(1_000 + 101, 100));
+    }
+
+    #[test]
+    fn refunds_and_disputes_take_back_what_their_cents_bought_once() {
+        // $1.00 bought 10 k.
+        let mut r = receipt();
+        assert_eq!(r.claw_back(Clawback::Refund, 30).unwrap(), 3_000_000);
+        // The same refund total again: nothing more.
+        refused(
+            r.claw_back(Clawback::Refund, 30),
+            EnergyError::PaymentAlreadyProcessed,
+        );
+        // A second partial refund: the total is 50 cents, 2 k more.
+        assert_eq!(r.claw_back(Clawback::Refund, 50).unwrap(), 2_000_000);
+        // The rest disputed: the other 5 k.
+        assert_eq!(r.claw_back(Clawback::Dispute, 50).unwrap(), 5_000_000);
+        assert_eq!(r.clawed_units, 10_000_000);
+        refused(
+            r.claw_back(Clawback::Refund, 60),
+            EnergyError::ClawbackBeyondPurchase,
+        );
+        // The dispute won: its 5 k come back, once.
+        assert_eq!(r.restore_dispute().unwrap(), 5_000_000);
+        refused(r.restore_dispute(), EnergyError::PaymentAlreadyProcessed);
+        assert_eq!((r.clawed_units, r.disputed_cents), (5_000_000, 0));
+    }
+
+    #[test]
+    fn a_partial_refund_rounds_the_coins_it_takes_up() {
+        let mut r = receipt();
+        r.coin_units = 10;
+        r.amount_cents = 3;
+        assert_eq!(r.claw_back(Clawback::Refund, 1).unwrap(), 4);
+        assert_eq!(r.claw_back(Clawback::Refund, 3).unwrap(), 6);
+        assert_eq!(r.clawed_units, 10);
     }
 }

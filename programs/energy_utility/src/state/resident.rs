@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::constants::MAX_ID_LEN;
+use crate::constants::{HOLD_SLOTS, MAX_ID_LEN, MAX_PAYOUT_ACCOUNT_LEN};
 use crate::error::EnergyError;
 use crate::math::{move_units, SafeAdd, SafeSub};
 
@@ -31,7 +31,30 @@ pub struct Resident {
     pub meters_owned: u32,
     /// Sale accounts not closed yet (requested, locked, or ended within the retention).
     pub open_sales: u32,
+    /// The processor account the resident's sales are paid to (Stripe: a Connect account,
+    /// `acct_…`), bound by the resident's own signature; empty until bound.
+    #[max_len(MAX_PAYOUT_ACCOUNT_LEN)]
+    pub payout_account: String,
+    /// A change of payout account the resident signed, in force from `payout_change_ts`
+    /// unless they cancel it first; empty when none waits.
+    #[max_len(MAX_PAYOUT_ACCOUNT_LEN)]
+    pub pending_payout_account: String,
+    pub payout_change_ts: i64,
+    /// Coins a refund or a lost dispute took back that the resident no longer held: repaid
+    /// first from later purchases and earnings; no sale while any is owed.
+    pub debt_units: u64,
+    /// Coins bought by card, sellable only once their hold has passed.
+    pub holds: [Hold; HOLD_SLOTS],
     pub bump: u8,
+}
+
+/// Coins bought by card at one time, held from sale until `until_ts`.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+)]
+pub struct Hold {
+    pub units: u64,
+    pub until_ts: i64,
 }
 
 impl Resident {
@@ -52,6 +75,14 @@ impl Resident {
             .escrow_units
             .safe_sub(units, EnergyError::VaultShortfall)?;
         self.close_sale()
+    }
+
+    /// Coins of a requested sale taken back by a refund or dispute: they leave the escrow.
+    pub fn release_escrow(&mut self, units: u64) -> Result<()> {
+        self.escrow_units = self
+            .escrow_units
+            .safe_sub(units, EnergyError::VaultShortfall)?;
+        Ok(())
     }
 
     /// A sale's account closed.
@@ -83,7 +114,8 @@ impl Resident {
             coin_units == 0
                 && self.escrowed_units()? == 0
                 && self.meters_owned == 0
-                && self.open_sales == 0,
+                && self.open_sales == 0
+                && self.debt_units == 0,
             EnergyError::ResidentNotEmpty
         );
         Ok(())
@@ -145,6 +177,11 @@ mod tests {
             sale_count: 0,
             meters_owned: 0,
             open_sales: 0,
+            payout_account: String::new(),
+            pending_payout_account: String::new(),
+            payout_change_ts: 0,
+            debt_units: 0,
+            holds: [Hold::default(); HOLD_SLOTS],
             bump: 255,
         }
     }

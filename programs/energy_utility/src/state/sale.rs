@@ -22,6 +22,8 @@ pub enum SaleStatus {
     Returned,
     /// The payout failed after it was paid: the burned coins were given back.
     Reversed,
+    /// A refund or a dispute of the coins' purchase took them back before the sale was locked.
+    ClawedBack,
 }
 
 /// What a payout failure did to a sale.
@@ -43,8 +45,10 @@ pub struct Sale {
     /// Who paid this account's rent (the resident's wallet); closing returns it.
     pub rent_payer: Pubkey,
     pub status: SaleStatus,
-    /// SHA-256 of where the dollars go (the processor's destination id), as the resident signed it.
-    pub destination_hash: [u8; 32],
+    /// Where the dollars go: the processor account the resident had bound when they signed
+    /// the sale (Stripe: their Connect account, paid by transfer).
+    #[max_len(crate::constants::MAX_PAYOUT_ACCOUNT_LEN)]
+    pub destination: String,
     /// The coins sold.
     pub units: u64,
     /// The least the resident accepts for them, as they signed it: a lock for less is refused.
@@ -66,20 +70,10 @@ pub struct Sale {
 }
 
 impl Sale {
-    pub fn lock(
-        &mut self,
-        destination_hash: &[u8; 32],
-        cents: u64,
-        price: u64,
-        now: i64,
-    ) -> Result<()> {
+    pub fn lock(&mut self, cents: u64, price: u64, now: i64) -> Result<()> {
         require!(
             self.status == SaleStatus::Requested,
             EnergyError::SaleNotRequested
-        );
-        require!(
-            *destination_hash == self.destination_hash,
-            EnergyError::WrongPayoutDestination
         );
         let worth = crate::math::payout_cents_floor(self.units, price)
             .ok_or(EnergyError::AmountTooLarge)?;
@@ -107,7 +101,9 @@ impl Sale {
     /// The payout was paid: its coins are to be burned.
     pub fn record_paid(&mut self, payout_id: &str, now: i64) -> Result<()> {
         match self.status {
-            SaleStatus::Requested => return err!(EnergyError::SaleNotLocked),
+            SaleStatus::Requested | SaleStatus::ClawedBack => {
+                return err!(EnergyError::SaleNotLocked)
+            }
             SaleStatus::Paid => {
                 self.bind_payout(payout_id)?;
                 return err!(EnergyError::PaymentAlreadyProcessed);
@@ -127,7 +123,9 @@ impl Sale {
     /// The payout failed or was canceled, before or after it was paid.
     pub fn record_failed(&mut self, payout_id: &str, now: i64) -> Result<PayoutFailure> {
         let failure = match self.status {
-            SaleStatus::Requested => return err!(EnergyError::SaleNotLocked),
+            SaleStatus::Requested | SaleStatus::ClawedBack => {
+                return err!(EnergyError::SaleNotLocked)
+            }
             SaleStatus::Returned | SaleStatus::Reversed => {
                 self.bind_payout(payout_id)?;
                 return err!(EnergyError::PaymentAlreadyProcessed);
@@ -144,12 +142,36 @@ impl Sale {
         Ok(failure)
     }
 
+    /// A refund or dispute takes up to `units` of this requested sale's coins back; returns
+    /// the units taken. A sale taken whole ends (`ClawedBack`); the least accepted shrinks with
+    /// the coins.
+    pub fn claw_back(&mut self, units: u64, now: i64) -> Result<u64> {
+        require!(
+            self.status == SaleStatus::Requested,
+            EnergyError::SaleNotRequested
+        );
+        let taken = units.min(self.units);
+        let left = self.units - taken;
+        self.min_cents = crate::math::mul_div_floor(self.min_cents, left, self.units)
+            .ok_or(EnergyError::MathOverflow)?;
+        self.units = left;
+        if left == 0 {
+            self.status = SaleStatus::ClawedBack;
+            self.ended_ts = now;
+        }
+        Ok(taken)
+    }
+
     /// A sale holds coins, and once locked it keeps the dollars and the price its payout was
     /// computed at.
     pub fn invariant(&self) -> Result<()> {
-        require!(self.units > 0, EnergyError::ZeroAmount);
         require!(
-            self.status == SaleStatus::Requested || (self.cents > 0 && self.coin_price_cents > 0),
+            self.units > 0 || self.status == SaleStatus::ClawedBack,
+            EnergyError::ZeroAmount
+        );
+        let never_locked = matches!(self.status, SaleStatus::Requested | SaleStatus::ClawedBack);
+        require!(
+            never_locked || (self.cents > 0 && self.coin_price_cents > 0),
             EnergyError::AmountBelowOneCent
         );
         Ok(())
@@ -160,7 +182,7 @@ impl Sale {
     pub fn closable_at(&self, now: i64, retention_seconds: u32) -> bool {
         let ended = matches!(
             self.status,
-            SaleStatus::Paid | SaleStatus::Returned | SaleStatus::Reversed
+            SaleStatus::Paid | SaleStatus::Returned | SaleStatus::Reversed | SaleStatus::ClawedBack
         );
         ended
             && self
@@ -182,7 +204,7 @@ mod tests {
             number: 0,
             rent_payer: Pubkey::new_unique(),
             status: SaleStatus::Requested,
-            destination_hash: [7; 32],
+            destination: "acct_1".into(),
             units,
             min_cents: 0,
             cents: 0,
@@ -200,7 +222,7 @@ mod tests {
     fn a_sale_is_locked_at_its_worth_then_paid_once() {
         let mut sale = requested(2_000_000);
         sale.invariant().unwrap();
-        sale.lock(&[7; 32], 20, 10, 2).unwrap();
+        sale.lock(20, 10, 2).unwrap();
         sale.invariant().unwrap();
         sale.record_paid("po_1", 3).unwrap();
         sale.invariant().unwrap();
@@ -214,7 +236,7 @@ mod tests {
     #[test]
     fn a_payout_id_must_be_1_to_32_bytes() {
         let mut sale = requested(2_000_000);
-        sale.lock(&[7; 32], 20, 10, 2).unwrap();
+        sale.lock(20, 10, 2).unwrap();
         refused(sale.record_paid("", 3), EnergyError::InvalidPaymentId);
         refused(
             sale.record_failed(&"x".repeat(MAX_ID_LEN + 1), 3),
@@ -244,13 +266,10 @@ mod tests {
         let mut sale = requested(2_000_000);
         sale.min_cents = 20;
         // The price fell from $0.10 to $0.05: 2 k are worth $0.10, less than the $0.20 accepted.
-        refused(
-            sale.lock(&[7; 32], 10, 5, 2),
-            EnergyError::PriceFellSinceSale,
-        );
+        refused(sale.lock(10, 5, 2), EnergyError::PriceFellSinceSale);
         assert_eq!(sale.status, SaleStatus::Requested);
         // At $0.12 they are worth $0.24: more than accepted, locked.
-        sale.lock(&[7; 32], 24, 12, 2).unwrap();
+        sale.lock(24, 12, 2).unwrap();
         assert_eq!((sale.cents, sale.coin_price_cents), (24, 12));
     }
 }

@@ -61,12 +61,16 @@ import {
   getGridChangeEncoder,
   getOracleLimitsDecoder,
   getOracleLimitsEncoder,
+  getPaymentRulesDecoder,
+  getPaymentRulesEncoder,
   type EpochParams,
   type EpochParamsArgs,
   type GridChange,
   type GridChangeArgs,
   type OracleLimits,
   type OracleLimitsArgs,
+  type PaymentRules,
+  type PaymentRulesArgs,
 } from "../types";
 
 export const GRID_DISCRIMINATOR = new Uint8Array([
@@ -152,6 +156,8 @@ export type Grid = {
    * it accepts. `Pubkey::default()` when no handover is offered.
    */
   pendingAdmin: Address;
+  /** The card hold and the payout account notice. */
+  paymentRules: PaymentRules;
   /**
    * First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
    * reading that covers many epochs be billed at the highest tariff among them.
@@ -236,6 +242,8 @@ export type GridArgs = {
    * it accepts. `Pubkey::default()` when no handover is offered.
    */
   pendingAdmin: Address;
+  /** The card hold and the payout account notice. */
+  paymentRules: PaymentRulesArgs;
   /**
    * First epoch of `prior_params`: with `older_peak_tariff_units_per_kwh`, what lets a
    * reading that covers many epochs be billed at the highest tariff among them.
@@ -283,6 +291,7 @@ export function getGridEncoder(): Encoder<GridArgs> {
       ["noticeSeconds", getU32Encoder()],
       ["pendingChange", getOptionEncoder(getGridChangeEncoder())],
       ["pendingAdmin", getAddressEncoder()],
+      ["paymentRules", getPaymentRulesEncoder()],
       ["priorFromEpoch", getU64Encoder()],
       ["olderPeakTariffUnitsPerKwh", getU64Encoder()],
       ["bump", getU8Encoder()],
@@ -327,6 +336,7 @@ export function getGridDecoder(): Decoder<Grid> {
     ["noticeSeconds", getU32Decoder()],
     ["pendingChange", getOptionDecoder(getGridChangeDecoder())],
     ["pendingAdmin", getAddressDecoder()],
+    ["paymentRules", getPaymentRulesDecoder()],
     ["priorFromEpoch", getU64Decoder()],
     ["olderPeakTariffUnitsPerKwh", getU64Decoder()],
     ["bump", getU8Decoder()],

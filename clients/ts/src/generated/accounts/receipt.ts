@@ -73,6 +73,15 @@ export type Receipt = {
    * that long, whatever the retention becomes.
    */
   retentionSeconds: number;
+  /** Cents the processor refunded so far (cumulative, as its charge says). */
+  refundedCents: bigint;
+  /** Cents under a dispute the utility has not won (0 once won). */
+  disputedCents: bigint;
+  /**
+   * Coins taken back for refunds and disputes so far: the coins the refunded and disputed
+   * cents bought.
+   */
+  clawedUnits: bigint;
   bump: number;
 };
 
@@ -93,6 +102,15 @@ export type ReceiptArgs = {
    * that long, whatever the retention becomes.
    */
   retentionSeconds: number;
+  /** Cents the processor refunded so far (cumulative, as its charge says). */
+  refundedCents: number | bigint;
+  /** Cents under a dispute the utility has not won (0 once won). */
+  disputedCents: number | bigint;
+  /**
+   * Coins taken back for refunds and disputes so far: the coins the refunded and disputed
+   * cents bought.
+   */
+  clawedUnits: number | bigint;
   bump: number;
 };
 
@@ -110,6 +128,9 @@ export function getReceiptEncoder(): Encoder<ReceiptArgs> {
       ["appliedTs", getI64Encoder()],
       ["rentPayer", getAddressEncoder()],
       ["retentionSeconds", getU32Encoder()],
+      ["refundedCents", getU64Encoder()],
+      ["disputedCents", getU64Encoder()],
+      ["clawedUnits", getU64Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RECEIPT_DISCRIMINATOR }),
@@ -129,6 +150,9 @@ export function getReceiptDecoder(): Decoder<Receipt> {
     ["appliedTs", getI64Decoder()],
     ["rentPayer", getAddressDecoder()],
     ["retentionSeconds", getU32Decoder()],
+    ["refundedCents", getU64Decoder()],
+    ["disputedCents", getU64Decoder()],
+    ["clawedUnits", getU64Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

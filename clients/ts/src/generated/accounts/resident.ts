@@ -19,8 +19,12 @@ import {
   fixEncoderSize,
   getAddressDecoder,
   getAddressEncoder,
+  getArrayDecoder,
+  getArrayEncoder,
   getBytesDecoder,
   getBytesEncoder,
+  getI64Decoder,
+  getI64Encoder,
   getStructDecoder,
   getStructEncoder,
   getU32Decoder,
@@ -44,6 +48,12 @@ import {
   type MaybeEncodedAccount,
   type ReadonlyUint8Array,
 } from "@solana/kit";
+import {
+  getHoldDecoder,
+  getHoldEncoder,
+  type Hold,
+  type HoldArgs,
+} from "../types";
 
 export const RESIDENT_DISCRIMINATOR = new Uint8Array([
   229, 194, 52, 94, 208, 224, 167, 249,
@@ -79,6 +89,24 @@ export type Resident = {
   metersOwned: number;
   /** Sale accounts not closed yet (requested, locked, or ended within the retention). */
   openSales: number;
+  /**
+   * The processor account the resident's sales are paid to (Stripe: a Connect account,
+   * `acct_…`), bound by the resident's own signature; empty until bound.
+   */
+  payoutAccount: string;
+  /**
+   * A change of payout account the resident signed, in force from `payout_change_ts`
+   * unless they cancel it first; empty when none waits.
+   */
+  pendingPayoutAccount: string;
+  payoutChangeTs: bigint;
+  /**
+   * Coins a refund or a lost dispute took back that the resident no longer held: repaid
+   * first from later purchases and earnings; no sale while any is owed.
+   */
+  debtUnits: bigint;
+  /** Coins bought by card, sellable only once their hold has passed. */
+  holds: Array<Hold>;
   bump: number;
 };
 
@@ -107,6 +135,24 @@ export type ResidentArgs = {
   metersOwned: number;
   /** Sale accounts not closed yet (requested, locked, or ended within the retention). */
   openSales: number;
+  /**
+   * The processor account the resident's sales are paid to (Stripe: a Connect account,
+   * `acct_…`), bound by the resident's own signature; empty until bound.
+   */
+  payoutAccount: string;
+  /**
+   * A change of payout account the resident signed, in force from `payout_change_ts`
+   * unless they cancel it first; empty when none waits.
+   */
+  pendingPayoutAccount: string;
+  payoutChangeTs: number | bigint;
+  /**
+   * Coins a refund or a lost dispute took back that the resident no longer held: repaid
+   * first from later purchases and earnings; no sale while any is owed.
+   */
+  debtUnits: number | bigint;
+  /** Coins bought by card, sellable only once their hold has passed. */
+  holds: Array<HoldArgs>;
   bump: number;
 };
 
@@ -125,6 +171,17 @@ export function getResidentEncoder(): Encoder<ResidentArgs> {
       ["saleCount", getU32Encoder()],
       ["metersOwned", getU32Encoder()],
       ["openSales", getU32Encoder()],
+      [
+        "payoutAccount",
+        addEncoderSizePrefix(getUtf8Encoder(), getU32Encoder()),
+      ],
+      [
+        "pendingPayoutAccount",
+        addEncoderSizePrefix(getUtf8Encoder(), getU32Encoder()),
+      ],
+      ["payoutChangeTs", getI64Encoder()],
+      ["debtUnits", getU64Encoder()],
+      ["holds", getArrayEncoder(getHoldEncoder(), { size: 4 })],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RESIDENT_DISCRIMINATOR }),
@@ -145,6 +202,14 @@ export function getResidentDecoder(): Decoder<Resident> {
     ["saleCount", getU32Decoder()],
     ["metersOwned", getU32Decoder()],
     ["openSales", getU32Decoder()],
+    ["payoutAccount", addDecoderSizePrefix(getUtf8Decoder(), getU32Decoder())],
+    [
+      "pendingPayoutAccount",
+      addDecoderSizePrefix(getUtf8Decoder(), getU32Decoder()),
+    ],
+    ["payoutChangeTs", getI64Decoder()],
+    ["debtUnits", getU64Decoder()],
+    ["holds", getArrayDecoder(getHoldDecoder(), { size: 4 })],
     ["bump", getU8Decoder()],
   ]);
 }

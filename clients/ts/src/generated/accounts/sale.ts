@@ -70,8 +70,11 @@ export type Sale = {
   /** Who paid this account's rent (the resident's wallet); closing returns it. */
   rentPayer: Address;
   status: SaleStatus;
-  /** SHA-256 of where the dollars go (the processor's destination id), as the resident signed it. */
-  destinationHash: ReadonlyUint8Array;
+  /**
+   * Where the dollars go: the processor account the resident had bound when they signed
+   * the sale (Stripe: their Connect account, paid by transfer).
+   */
+  destination: string;
   /** The coins sold. */
   units: bigint;
   /** The least the resident accepts for them, as they signed it: a lock for less is refused. */
@@ -101,8 +104,11 @@ export type SaleArgs = {
   /** Who paid this account's rent (the resident's wallet); closing returns it. */
   rentPayer: Address;
   status: SaleStatusArgs;
-  /** SHA-256 of where the dollars go (the processor's destination id), as the resident signed it. */
-  destinationHash: ReadonlyUint8Array;
+  /**
+   * Where the dollars go: the processor account the resident had bound when they signed
+   * the sale (Stripe: their Connect account, paid by transfer).
+   */
+  destination: string;
   /** The coins sold. */
   units: number | bigint;
   /** The least the resident accepts for them, as they signed it: a lock for less is refused. */
@@ -134,7 +140,7 @@ export function getSaleEncoder(): Encoder<SaleArgs> {
       ["number", getU32Encoder()],
       ["rentPayer", getAddressEncoder()],
       ["status", getSaleStatusEncoder()],
-      ["destinationHash", fixEncoderSize(getBytesEncoder(), 32)],
+      ["destination", addEncoderSizePrefix(getUtf8Encoder(), getU32Encoder())],
       ["units", getU64Encoder()],
       ["minCents", getU64Encoder()],
       ["cents", getU64Encoder()],
@@ -159,7 +165,7 @@ export function getSaleDecoder(): Decoder<Sale> {
     ["number", getU32Decoder()],
     ["rentPayer", getAddressDecoder()],
     ["status", getSaleStatusDecoder()],
-    ["destinationHash", fixDecoderSize(getBytesDecoder(), 32)],
+    ["destination", addDecoderSizePrefix(getUtf8Decoder(), getU32Decoder())],
     ["units", getU64Decoder()],
     ["minCents", getU64Decoder()],
     ["cents", getU64Decoder()],

@@ -110,69 +110,77 @@ export const ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED = 0x179d; // 6045
 export const ENERGY_UTILITY_ERROR__PAYMENT_OUTSIDE_RETENTION = 0x179e; // 6046
 /** ReceiptStillRetained: The receipt is still kept for replay protection */
 export const ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED = 0x179f; // 6047
-/** MissingPayoutDestination: A sale needs a payout destination */
+/** MissingPayoutDestination: A sale needs a payout account: the resident binds one first (\Get paid\) */
 export const ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION = 0x17a0; // 6048
-/** WrongPayoutDestination: The payout destination is not the one the resident committed to for this sale */
-export const ENERGY_UTILITY_ERROR__WRONG_PAYOUT_DESTINATION = 0x17a1; // 6049
 /** QuoteMismatch: The payout amount is not what the sale's coins are worth at the grid's price */
-export const ENERGY_UTILITY_ERROR__QUOTE_MISMATCH = 0x17a2; // 6050
+export const ENERGY_UTILITY_ERROR__QUOTE_MISMATCH = 0x17a1; // 6049
 /** AmountBelowOneCent: The coins are worth less than one cent */
-export const ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT = 0x17a3; // 6051
+export const ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT = 0x17a2; // 6050
 /** SaleNotRequested: The sale is no longer waiting: it is locked for a payout or ended */
-export const ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED = 0x17a4; // 6052
+export const ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED = 0x17a3; // 6051
 /** SaleNotLocked: The sale is not locked for a payout */
-export const ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED = 0x17a5; // 6053
+export const ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED = 0x17a4; // 6052
 /** WrongSale: The sale belongs to another resident or grid */
-export const ENERGY_UTILITY_ERROR__WRONG_SALE = 0x17a6; // 6054
+export const ENERGY_UTILITY_ERROR__WRONG_SALE = 0x17a5; // 6053
 /** WrongPayout: The sale is being paid by another payout */
-export const ENERGY_UTILITY_ERROR__WRONG_PAYOUT = 0x17a7; // 6055
+export const ENERGY_UTILITY_ERROR__WRONG_PAYOUT = 0x17a6; // 6054
 /** PayoutAlreadyFailed: The payout already failed and its coins were returned */
-export const ENERGY_UTILITY_ERROR__PAYOUT_ALREADY_FAILED = 0x17a8; // 6056
+export const ENERGY_UTILITY_ERROR__PAYOUT_ALREADY_FAILED = 0x17a7; // 6055
 /** SaleStillOpen: The sale has not ended, or is still kept for late payout events */
-export const ENERGY_UTILITY_ERROR__SALE_STILL_OPEN = 0x17a9; // 6057
+export const ENERGY_UTILITY_ERROR__SALE_STILL_OPEN = 0x17a8; // 6056
 /** MeterStillActive: Only a deactivated meter can be closed */
-export const ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE = 0x17aa; // 6058
+export const ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE = 0x17a9; // 6057
 /** MeterHasPendingReadings: The meter has readings the crank has not settled yet */
-export const ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS = 0x17ab; // 6059
+export const ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS = 0x17aa; // 6058
 /** RegisterWentBackwards: The meter's register went backwards; a replaced meter needs the admin to record its new register */
-export const ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS = 0x17ac; // 6060
+export const ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS = 0x17ab; // 6059
 /** ReadingOverCapacity: The reading is more than the meter's capacity could deliver in the hours it covers */
-export const ENERGY_UTILITY_ERROR__READING_OVER_CAPACITY = 0x17ad; // 6061
+export const ENERGY_UTILITY_ERROR__READING_OVER_CAPACITY = 0x17ac; // 6060
 /** ReadingOutOfOrder: The meter already reported a later epoch */
-export const ENERGY_UTILITY_ERROR__READING_OUT_OF_ORDER = 0x17ae; // 6062
+export const ENERGY_UTILITY_ERROR__READING_OUT_OF_ORDER = 0x17ad; // 6061
 /** InvalidCapacity: A meter's capacity must be more than zero watts */
-export const ENERGY_UTILITY_ERROR__INVALID_CAPACITY = 0x17af; // 6063
+export const ENERGY_UTILITY_ERROR__INVALID_CAPACITY = 0x17ae; // 6062
 /** MeterNotSilent: The meter has reported recently enough, or is already disconnected for its silence */
-export const ENERGY_UTILITY_ERROR__METER_NOT_SILENT = 0x17b0; // 6064
+export const ENERGY_UTILITY_ERROR__METER_NOT_SILENT = 0x17af; // 6063
 /** InvalidReadingRules: Silence must be at least one epoch, and the loss band's low end at most its high end */
-export const ENERGY_UTILITY_ERROR__INVALID_READING_RULES = 0x17b1; // 6065
+export const ENERGY_UTILITY_ERROR__INVALID_READING_RULES = 0x17b0; // 6064
 /** NotALookupTable: The account is not an address lookup table */
-export const ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE = 0x17b2; // 6066
+export const ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE = 0x17b1; // 6065
 /** LookupTableBeyondMeters: The grid has no meters for that lookup table yet */
-export const ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS = 0x17b3; // 6067
+export const ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS = 0x17b2; // 6066
 /** PriceFellSinceSale: The sale's coins are now worth less than the least the resident accepted: they may cancel it and sign again */
-export const ENERGY_UTILITY_ERROR__PRICE_FELL_SINCE_SALE = 0x17b4; // 6068
+export const ENERGY_UTILITY_ERROR__PRICE_FELL_SINCE_SALE = 0x17b3; // 6067
 /** MeterHasDeferredEnergy: The meter reported energy that waits for the crank to settle its readings first */
-export const ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY = 0x17b5; // 6069
+export const ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY = 0x17b4; // 6068
 /** MinimumAboveWorth: The least accepted for the sale is more than its coins are worth at the grid's price */
-export const ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH = 0x17b6; // 6070
+export const ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH = 0x17b5; // 6069
 /** InvalidNotice: The notice period must be at most a year */
-export const ENERGY_UTILITY_ERROR__INVALID_NOTICE = 0x17b7; // 6071
+export const ENERGY_UTILITY_ERROR__INVALID_NOTICE = 0x17b6; // 6070
 /** NoPendingChange: Nothing is waiting for its notice to end */
-export const ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE = 0x17b8; // 6072
+export const ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE = 0x17b7; // 6071
 /** ChangeNotDue: The change's notice period has not ended yet */
-export const ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE = 0x17b9; // 6073
+export const ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE = 0x17b8; // 6072
 /** NotPendingAdmin: Only the wallet the admin role was offered to may accept it */
-export const ENERGY_UTILITY_ERROR__NOT_PENDING_ADMIN = 0x17ba; // 6074
-/** ResidentNotEmpty: The resident still holds coins, owns meters or has sales not yet closed */
-export const ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY = 0x17bb; // 6075
+export const ENERGY_UTILITY_ERROR__NOT_PENDING_ADMIN = 0x17b9; // 6073
+/** ResidentNotEmpty: The resident still holds coins, owns meters, owes coins or has sales not yet closed */
+export const ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY = 0x17ba; // 6074
+/** InvalidPayoutAccount: A payout account is 1 to 32 letters, digits or '_' (e.g. a Stripe Connect account acct_…) */
+export const ENERGY_UTILITY_ERROR__INVALID_PAYOUT_ACCOUNT = 0x17bb; // 6075
+/** CoinsOnHold: Coins bought by card can be sold only once their hold has passed */
+export const ENERGY_UTILITY_ERROR__COINS_ON_HOLD = 0x17bc; // 6076
+/** ResidentInDebt: The resident owes coins a refund or a dispute took back: no sale until they are repaid */
+export const ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT = 0x17bd; // 6077
+/** ClawbackBeyondPurchase: Refunds and disputes cannot take back more than the purchase paid */
+export const ENERGY_UTILITY_ERROR__CLAWBACK_BEYOND_PURCHASE = 0x17be; // 6078
 
 export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_UNIT
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_TOO_LARGE
   | typeof ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE
+  | typeof ENERGY_UTILITY_ERROR__CLAWBACK_BEYOND_PURCHASE
   | typeof ENERGY_UTILITY_ERROR__CLOCK_BEFORE_GENESIS
+  | typeof ENERGY_UTILITY_ERROR__COINS_ON_HOLD
   | typeof ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED
   | typeof ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH
   | typeof ENERGY_UTILITY_ERROR__DUPLICATE_READING
@@ -193,6 +201,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__INVALID_NOTICE
   | typeof ENERGY_UTILITY_ERROR__INVALID_ORACLE_LIMITS
   | typeof ENERGY_UTILITY_ERROR__INVALID_PAYMENT_ID
+  | typeof ENERGY_UTILITY_ERROR__INVALID_PAYOUT_ACCOUNT
   | typeof ENERGY_UTILITY_ERROR__INVALID_POSITION
   | typeof ENERGY_UTILITY_ERROR__INVALID_READING_RULES
   | typeof ENERGY_UTILITY_ERROR__INVALID_TARIFF
@@ -229,6 +238,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__READING_OVER_LIMIT
   | typeof ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED
   | typeof ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS
+  | typeof ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT
   | typeof ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY
   | typeof ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED
   | typeof ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED
@@ -240,7 +250,6 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__WRONG_GRID
   | typeof ENERGY_UTILITY_ERROR__WRONG_METER_OWNER
   | typeof ENERGY_UTILITY_ERROR__WRONG_PAYOUT
-  | typeof ENERGY_UTILITY_ERROR__WRONG_PAYOUT_DESTINATION
   | typeof ENERGY_UTILITY_ERROR__WRONG_RENT_PAYER
   | typeof ENERGY_UTILITY_ERROR__WRONG_SALE
   | typeof ENERGY_UTILITY_ERROR__ZERO_AMOUNT;
@@ -252,7 +261,9 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_UNIT]: `The amount is less than one coin base unit at the current price`,
     [ENERGY_UTILITY_ERROR__AMOUNT_TOO_LARGE]: `The amount is too large`,
     [ENERGY_UTILITY_ERROR__CHANGE_NOT_DUE]: `The change's notice period has not ended yet`,
+    [ENERGY_UTILITY_ERROR__CLAWBACK_BEYOND_PURCHASE]: `Refunds and disputes cannot take back more than the purchase paid`,
     [ENERGY_UTILITY_ERROR__CLOCK_BEFORE_GENESIS]: `The cluster clock is before the grid's first epoch`,
+    [ENERGY_UTILITY_ERROR__COINS_ON_HOLD]: `Coins bought by card can be sold only once their hold has passed`,
     [ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED]: `Settlement would break conservation: charged != fee + payouts + carried`,
     [ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH]: `A meter appears twice in the settlement batch`,
     [ENERGY_UTILITY_ERROR__DUPLICATE_READING]: `Meter already reported for this epoch`,
@@ -273,6 +284,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__INVALID_NOTICE]: `The notice period must be at most a year`,
     [ENERGY_UTILITY_ERROR__INVALID_ORACLE_LIMITS]: `The oracle's mint limit and window must be more than zero, and receipts kept at least 4 days`,
     [ENERGY_UTILITY_ERROR__INVALID_PAYMENT_ID]: `The payment id must be 1 to 32 bytes`,
+    [ENERGY_UTILITY_ERROR__INVALID_PAYOUT_ACCOUNT]: `A payout account is 1 to 32 letters, digits or '_' (e.g. a Stripe Connect account acct_…)`,
     [ENERGY_UTILITY_ERROR__INVALID_POSITION]: `Latitude must be within ±90° and longitude within ±180°`,
     [ENERGY_UTILITY_ERROR__INVALID_READING_RULES]: `Silence must be at least one epoch, and the loss band's low end at most its high end`,
     [ENERGY_UTILITY_ERROR__INVALID_TARIFF]: `The tariff must be more than zero coins per kWh`,
@@ -288,7 +300,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__METER_STILL_ACTIVE]: `Only a deactivated meter can be closed`,
     [ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH]: `The least accepted for the sale is more than its coins are worth at the grid's price`,
     [ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED]: `Minting this would exceed the grid's mint limit for its window; retry later`,
-    [ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION]: `A sale needs a payout destination`,
+    [ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION]: `A sale needs a payout account: the resident binds one first (\Get paid\)`,
     [ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE]: `Nothing is waiting for its notice to end`,
     [ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE]: `The account is not an address lookup table`,
     [ENERGY_UTILITY_ERROR__NOT_A_METER]: `A settlement account is not a meter of this program`,
@@ -309,7 +321,8 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__READING_OVER_LIMIT]: `The reading is above the grid's per-epoch limit for one meter`,
     [ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED]: `The receipt is still kept for replay protection`,
     [ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS]: `The meter's register went backwards; a replaced meter needs the admin to record its new register`,
-    [ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY]: `The resident still holds coins, owns meters or has sales not yet closed`,
+    [ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT]: `The resident owes coins a refund or a dispute took back: no sale until they are repaid`,
+    [ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY]: `The resident still holds coins, owns meters, owes coins or has sales not yet closed`,
     [ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED]: `The sale is not locked for a payout`,
     [ENERGY_UTILITY_ERROR__SALE_NOT_REQUESTED]: `The sale is no longer waiting: it is locked for a payout or ended`,
     [ENERGY_UTILITY_ERROR__SALE_STILL_OPEN]: `The sale has not ended, or is still kept for late payout events`,
@@ -320,7 +333,6 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__WRONG_GRID]: `The account belongs to another grid`,
     [ENERGY_UTILITY_ERROR__WRONG_METER_OWNER]: `The resident is not the meter's owner`,
     [ENERGY_UTILITY_ERROR__WRONG_PAYOUT]: `The sale is being paid by another payout`,
-    [ENERGY_UTILITY_ERROR__WRONG_PAYOUT_DESTINATION]: `The payout destination is not the one the resident committed to for this sale`,
     [ENERGY_UTILITY_ERROR__WRONG_RENT_PAYER]: `The rent must go back to the account that paid it`,
     [ENERGY_UTILITY_ERROR__WRONG_SALE]: `The sale belongs to another resident or grid`,
     [ENERGY_UTILITY_ERROR__ZERO_AMOUNT]: `The amount must be more than zero`,

@@ -76,7 +76,7 @@ export type AddFiatInstruction<
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
       TAccountResident extends string
-        ? ReadonlyAccount<TAccountResident>
+        ? WritableAccount<TAccountResident>
         : TAccountResident,
       TAccountCoins extends string
         ? WritableAccount<TAccountCoins>
@@ -205,7 +205,7 @@ export function getAddFiatInstruction<
   const originalAccounts = {
     oracle: { value: input.oracle ?? null, isWritable: true },
     grid: { value: input.grid ?? null, isWritable: true },
-    resident: { value: input.resident ?? null, isWritable: false },
+    resident: { value: input.resident ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     mint: { value: input.mint ?? null, isWritable: true },
     receipt: { value: input.receipt ?? null, isWritable: true },

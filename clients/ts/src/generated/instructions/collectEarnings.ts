@@ -47,6 +47,7 @@ export type CollectEarningsInstruction<
   TAccountOwner extends string | AccountMeta<string> = string,
   TAccountCoins extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
+  TAccountMint extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -61,7 +62,7 @@ export type CollectEarningsInstruction<
         ? WritableAccount<TAccountMeter>
         : TAccountMeter,
       TAccountOwner extends string
-        ? ReadonlyAccount<TAccountOwner>
+        ? WritableAccount<TAccountOwner>
         : TAccountOwner,
       TAccountCoins extends string
         ? WritableAccount<TAccountCoins>
@@ -69,6 +70,9 @@ export type CollectEarningsInstruction<
       TAccountVault extends string
         ? WritableAccount<TAccountVault>
         : TAccountVault,
+      TAccountMint extends string
+        ? WritableAccount<TAccountMint>
+        : TAccountMint,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
@@ -111,6 +115,7 @@ export type CollectEarningsInput<
   TAccountOwner extends string = string,
   TAccountCoins extends string = string,
   TAccountVault extends string = string,
+  TAccountMint extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
   grid: Address<TAccountGrid>;
@@ -118,6 +123,7 @@ export type CollectEarningsInput<
   owner: Address<TAccountOwner>;
   coins: Address<TAccountCoins>;
   vault: Address<TAccountVault>;
+  mint: Address<TAccountMint>;
   tokenProgram?: Address<TAccountTokenProgram>;
 };
 
@@ -127,6 +133,7 @@ export function getCollectEarningsInstruction<
   TAccountOwner extends string,
   TAccountCoins extends string,
   TAccountVault extends string,
+  TAccountMint extends string,
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
@@ -136,6 +143,7 @@ export function getCollectEarningsInstruction<
     TAccountOwner,
     TAccountCoins,
     TAccountVault,
+    TAccountMint,
     TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -146,6 +154,7 @@ export function getCollectEarningsInstruction<
   TAccountOwner,
   TAccountCoins,
   TAccountVault,
+  TAccountMint,
   TAccountTokenProgram
 > {
   // Program address.
@@ -156,9 +165,10 @@ export function getCollectEarningsInstruction<
   const originalAccounts = {
     grid: { value: input.grid ?? null, isWritable: true },
     meter: { value: input.meter ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
+    mint: { value: input.mint ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
@@ -180,6 +190,7 @@ export function getCollectEarningsInstruction<
       getAccountMeta(accounts.owner),
       getAccountMeta(accounts.coins),
       getAccountMeta(accounts.vault),
+      getAccountMeta(accounts.mint),
       getAccountMeta(accounts.tokenProgram),
     ],
     data: getCollectEarningsInstructionDataEncoder().encode({}),
@@ -191,6 +202,7 @@ export function getCollectEarningsInstruction<
     TAccountOwner,
     TAccountCoins,
     TAccountVault,
+    TAccountMint,
     TAccountTokenProgram
   >);
 }
@@ -206,7 +218,8 @@ export type ParsedCollectEarningsInstruction<
     owner: TAccountMetas[2];
     coins: TAccountMetas[3];
     vault: TAccountMetas[4];
-    tokenProgram: TAccountMetas[5];
+    mint: TAccountMetas[5];
+    tokenProgram: TAccountMetas[6];
   };
   data: CollectEarningsInstructionData;
 };
@@ -219,7 +232,7 @@ export function parseCollectEarningsInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCollectEarningsInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 6) {
+  if (instruction.accounts.length < 7) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -237,6 +250,7 @@ export function parseCollectEarningsInstruction<
       owner: getNextAccount(),
       coins: getNextAccount(),
       vault: getNextAccount(),
+      mint: getNextAccount(),
       tokenProgram: getNextAccount(),
     },
     data: getCollectEarningsInstructionDataDecoder().decode(instruction.data),

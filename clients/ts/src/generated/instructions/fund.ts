@@ -67,7 +67,7 @@ export type FundInstruction<
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
       TAccountResident extends string
-        ? ReadonlyAccount<TAccountResident>
+        ? WritableAccount<TAccountResident>
         : TAccountResident,
       TAccountCoins extends string
         ? WritableAccount<TAccountCoins>
@@ -184,7 +184,7 @@ export function getFundInstruction<
   const originalAccounts = {
     authority: { value: input.authority ?? null, isWritable: false },
     grid: { value: input.grid ?? null, isWritable: true },
-    resident: { value: input.resident ?? null, isWritable: false },
+    resident: { value: input.resident ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     meter: { value: input.meter ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },

@@ -58,10 +58,14 @@ import {
   getEpochParamsEncoder,
   getOracleLimitsDecoder,
   getOracleLimitsEncoder,
+  getPaymentRulesDecoder,
+  getPaymentRulesEncoder,
   type EpochParams,
   type EpochParamsArgs,
   type OracleLimits,
   type OracleLimitsArgs,
+  type PaymentRules,
+  type PaymentRulesArgs,
 } from "../types";
 
 export const INITIALIZE_GRID_DISCRIMINATOR = new Uint8Array([
@@ -136,6 +140,8 @@ export type InitializeGridInstructionData = {
   oracleLimits: OracleLimits;
   /** How long what the admin alone changes waits before it applies: fixed here, for good. */
   noticeSeconds: number;
+  /** The card hold and the payout account notice. */
+  paymentRules: PaymentRules;
 };
 
 export type InitializeGridInstructionDataArgs = {
@@ -149,6 +155,8 @@ export type InitializeGridInstructionDataArgs = {
   oracleLimits: OracleLimitsArgs;
   /** How long what the admin alone changes waits before it applies: fixed here, for good. */
   noticeSeconds: number;
+  /** The card hold and the payout account notice. */
+  paymentRules: PaymentRulesArgs;
 };
 
 export function getInitializeGridInstructionDataEncoder(): Encoder<InitializeGridInstructionDataArgs> {
@@ -163,6 +171,7 @@ export function getInitializeGridInstructionDataEncoder(): Encoder<InitializeGri
       ["maxFeeUnits", getU64Encoder()],
       ["oracleLimits", getOracleLimitsEncoder()],
       ["noticeSeconds", getU32Encoder()],
+      ["paymentRules", getPaymentRulesEncoder()],
     ]),
     (value) => ({ ...value, discriminator: INITIALIZE_GRID_DISCRIMINATOR }),
   );
@@ -179,6 +188,7 @@ export function getInitializeGridInstructionDataDecoder(): Decoder<InitializeGri
     ["maxFeeUnits", getU64Decoder()],
     ["oracleLimits", getOracleLimitsDecoder()],
     ["noticeSeconds", getU32Decoder()],
+    ["paymentRules", getPaymentRulesDecoder()],
   ]);
 }
 
@@ -220,6 +230,7 @@ export type InitializeGridAsyncInput<
   maxFeeUnits: InitializeGridInstructionDataArgs["maxFeeUnits"];
   oracleLimits: InitializeGridInstructionDataArgs["oracleLimits"];
   noticeSeconds: InitializeGridInstructionDataArgs["noticeSeconds"];
+  paymentRules: InitializeGridInstructionDataArgs["paymentRules"];
 };
 
 export async function getInitializeGridInstructionAsync<
@@ -378,6 +389,7 @@ export type InitializeGridInput<
   maxFeeUnits: InitializeGridInstructionDataArgs["maxFeeUnits"];
   oracleLimits: InitializeGridInstructionDataArgs["oracleLimits"];
   noticeSeconds: InitializeGridInstructionDataArgs["noticeSeconds"];
+  paymentRules: InitializeGridInstructionDataArgs["paymentRules"];
 };
 
 export function getInitializeGridInstruction<

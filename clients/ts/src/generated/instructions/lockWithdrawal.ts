@@ -75,12 +75,10 @@ export type LockWithdrawalInstruction<
 export type LockWithdrawalInstructionData = {
   discriminator: ReadonlyUint8Array;
   amountCents: bigint;
-  destinationHash: ReadonlyUint8Array;
 };
 
 export type LockWithdrawalInstructionDataArgs = {
   amountCents: number | bigint;
-  destinationHash: ReadonlyUint8Array;
 };
 
 export function getLockWithdrawalInstructionDataEncoder(): FixedSizeEncoder<LockWithdrawalInstructionDataArgs> {
@@ -88,7 +86,6 @@ export function getLockWithdrawalInstructionDataEncoder(): FixedSizeEncoder<Lock
     getStructEncoder([
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
       ["amountCents", getU64Encoder()],
-      ["destinationHash", fixEncoderSize(getBytesEncoder(), 32)],
     ]),
     (value) => ({ ...value, discriminator: LOCK_WITHDRAWAL_DISCRIMINATOR }),
   );
@@ -98,7 +95,6 @@ export function getLockWithdrawalInstructionDataDecoder(): FixedSizeDecoder<Lock
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
     ["amountCents", getU64Decoder()],
-    ["destinationHash", fixDecoderSize(getBytesDecoder(), 32)],
   ]);
 }
 
@@ -123,7 +119,6 @@ export type LockWithdrawalInput<
   resident: Address<TAccountResident>;
   sale: Address<TAccountSale>;
   amountCents: LockWithdrawalInstructionDataArgs["amountCents"];
-  destinationHash: LockWithdrawalInstructionDataArgs["destinationHash"];
 };
 
 export function getLockWithdrawalInstruction<

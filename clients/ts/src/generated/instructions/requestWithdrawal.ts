@@ -94,13 +94,11 @@ export type RequestWithdrawalInstruction<
 export type RequestWithdrawalInstructionData = {
   discriminator: ReadonlyUint8Array;
   amountUnits: bigint;
-  destinationHash: ReadonlyUint8Array;
   minCents: bigint;
 };
 
 export type RequestWithdrawalInstructionDataArgs = {
   amountUnits: number | bigint;
-  destinationHash: ReadonlyUint8Array;
   minCents: number | bigint;
 };
 
@@ -109,7 +107,6 @@ export function getRequestWithdrawalInstructionDataEncoder(): FixedSizeEncoder<R
     getStructEncoder([
       ["discriminator", fixEncoderSize(getBytesEncoder(), 8)],
       ["amountUnits", getU64Encoder()],
-      ["destinationHash", fixEncoderSize(getBytesEncoder(), 32)],
       ["minCents", getU64Encoder()],
     ]),
     (value) => ({ ...value, discriminator: REQUEST_WITHDRAWAL_DISCRIMINATOR }),
@@ -120,7 +117,6 @@ export function getRequestWithdrawalInstructionDataDecoder(): FixedSizeDecoder<R
   return getStructDecoder([
     ["discriminator", fixDecoderSize(getBytesDecoder(), 8)],
     ["amountUnits", getU64Decoder()],
-    ["destinationHash", fixDecoderSize(getBytesDecoder(), 32)],
     ["minCents", getU64Decoder()],
   ]);
 }
@@ -158,7 +154,6 @@ export type RequestWithdrawalInput<
   tokenProgram?: Address<TAccountTokenProgram>;
   systemProgram?: Address<TAccountSystemProgram>;
   amountUnits: RequestWithdrawalInstructionDataArgs["amountUnits"];
-  destinationHash: RequestWithdrawalInstructionDataArgs["destinationHash"];
   minCents: RequestWithdrawalInstructionDataArgs["minCents"];
 };
 

@@ -84,6 +84,8 @@ export type UpdateGridInstructionData = {
   mintLimitUnits: Option<bigint>;
   mintWindowSeconds: Option<number>;
   receiptRetentionSeconds: Option<number>;
+  cardHoldSeconds: Option<number>;
+  payoutNoticeSeconds: Option<number>;
 };
 
 export type UpdateGridInstructionDataArgs = {
@@ -99,6 +101,8 @@ export type UpdateGridInstructionDataArgs = {
   mintLimitUnits: OptionOrNullable<number | bigint>;
   mintWindowSeconds: OptionOrNullable<number>;
   receiptRetentionSeconds: OptionOrNullable<number>;
+  cardHoldSeconds: OptionOrNullable<number>;
+  payoutNoticeSeconds: OptionOrNullable<number>;
 };
 
 export function getUpdateGridInstructionDataEncoder(): Encoder<UpdateGridInstructionDataArgs> {
@@ -117,6 +121,8 @@ export function getUpdateGridInstructionDataEncoder(): Encoder<UpdateGridInstruc
       ["mintLimitUnits", getOptionEncoder(getU64Encoder())],
       ["mintWindowSeconds", getOptionEncoder(getU32Encoder())],
       ["receiptRetentionSeconds", getOptionEncoder(getU32Encoder())],
+      ["cardHoldSeconds", getOptionEncoder(getU32Encoder())],
+      ["payoutNoticeSeconds", getOptionEncoder(getU32Encoder())],
     ]),
     (value) => ({ ...value, discriminator: UPDATE_GRID_DISCRIMINATOR }),
   );
@@ -137,6 +143,8 @@ export function getUpdateGridInstructionDataDecoder(): Decoder<UpdateGridInstruc
     ["mintLimitUnits", getOptionDecoder(getU64Decoder())],
     ["mintWindowSeconds", getOptionDecoder(getU32Decoder())],
     ["receiptRetentionSeconds", getOptionDecoder(getU32Decoder())],
+    ["cardHoldSeconds", getOptionDecoder(getU32Decoder())],
+    ["payoutNoticeSeconds", getOptionDecoder(getU32Decoder())],
   ]);
 }
 
@@ -168,6 +176,8 @@ export type UpdateGridInput<
   mintLimitUnits: UpdateGridInstructionDataArgs["mintLimitUnits"];
   mintWindowSeconds: UpdateGridInstructionDataArgs["mintWindowSeconds"];
   receiptRetentionSeconds: UpdateGridInstructionDataArgs["receiptRetentionSeconds"];
+  cardHoldSeconds: UpdateGridInstructionDataArgs["cardHoldSeconds"];
+  payoutNoticeSeconds: UpdateGridInstructionDataArgs["payoutNoticeSeconds"];
 };
 
 export function getUpdateGridInstruction<

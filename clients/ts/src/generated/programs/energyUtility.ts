@@ -22,8 +22,10 @@ import {
   parseApplyGridChangesInstruction,
   parseApplyMeterChangeInstruction,
   parseCancelGridChangesInstruction,
+  parseCancelPayoutAccountChangeInstruction,
   parseCancelWithdrawalInstruction,
   parseChangeMeterInstruction,
+  parseClawBackInstruction,
   parseCloseEpochInstruction,
   parseCloseMeterInstruction,
   parseCloseReceiptInstruction,
@@ -43,7 +45,9 @@ import {
   parseRegisterResidentInstruction,
   parseReportInstruction,
   parseRequestWithdrawalInstruction,
+  parseRestoreDisputeInstruction,
   parseSetPausedInstruction,
+  parseSetPayoutAccountInstruction,
   parseSettleInstruction,
   parseUpdateGridInstruction,
   parseVetoMeterChangeInstruction,
@@ -52,8 +56,10 @@ import {
   type ParsedApplyGridChangesInstruction,
   type ParsedApplyMeterChangeInstruction,
   type ParsedCancelGridChangesInstruction,
+  type ParsedCancelPayoutAccountChangeInstruction,
   type ParsedCancelWithdrawalInstruction,
   type ParsedChangeMeterInstruction,
+  type ParsedClawBackInstruction,
   type ParsedCloseEpochInstruction,
   type ParsedCloseMeterInstruction,
   type ParsedCloseReceiptInstruction,
@@ -73,7 +79,9 @@ import {
   type ParsedRegisterResidentInstruction,
   type ParsedReportInstruction,
   type ParsedRequestWithdrawalInstruction,
+  type ParsedRestoreDisputeInstruction,
   type ParsedSetPausedInstruction,
+  type ParsedSetPayoutAccountInstruction,
   type ParsedSettleInstruction,
   type ParsedUpdateGridInstruction,
   type ParsedVetoMeterChangeInstruction,
@@ -196,8 +204,10 @@ export enum EnergyUtilityInstruction {
   ApplyGridChanges,
   ApplyMeterChange,
   CancelGridChanges,
+  CancelPayoutAccountChange,
   CancelWithdrawal,
   ChangeMeter,
+  ClawBack,
   CloseEpoch,
   CloseMeter,
   CloseReceipt,
@@ -217,7 +227,9 @@ export enum EnergyUtilityInstruction {
   RegisterResident,
   Report,
   RequestWithdrawal,
+  RestoreDispute,
   SetPaused,
+  SetPayoutAccount,
   Settle,
   UpdateGrid,
   VetoMeterChange,
@@ -286,6 +298,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([36, 234, 144, 145, 215, 142, 217, 221]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.CancelPayoutAccountChange;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([183, 104, 181, 250, 28, 128, 210, 70]),
       ),
       0,
@@ -303,6 +326,17 @@ export function identifyEnergyUtilityInstruction(
     )
   ) {
     return EnergyUtilityInstruction.ChangeMeter;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([67, 150, 124, 246, 211, 85, 28, 225]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ClawBack;
   }
   if (
     containsBytes(
@@ -517,12 +551,34 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([158, 172, 165, 91, 56, 46, 190, 63]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.RestoreDispute;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([91, 60, 125, 192, 176, 225, 166, 218]),
       ),
       0,
     )
   ) {
     return EnergyUtilityInstruction.SetPaused;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([242, 33, 233, 54, 165, 178, 249, 17]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.SetPayoutAccount;
   }
   if (
     containsBytes(
@@ -581,11 +637,17 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.CancelGridChanges;
     } & ParsedCancelGridChangesInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.CancelPayoutAccountChange;
+    } & ParsedCancelPayoutAccountChangeInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.CancelWithdrawal;
     } & ParsedCancelWithdrawalInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.ChangeMeter;
     } & ParsedChangeMeterInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.ClawBack;
+    } & ParsedClawBackInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.CloseEpoch;
     } & ParsedCloseEpochInstruction<TProgram>)
@@ -644,8 +706,14 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.RequestWithdrawal;
     } & ParsedRequestWithdrawalInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.RestoreDispute;
+    } & ParsedRestoreDisputeInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.SetPaused;
     } & ParsedSetPausedInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.SetPayoutAccount;
+    } & ParsedSetPayoutAccountInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.Settle;
     } & ParsedSettleInstruction<TProgram>)
@@ -696,6 +764,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseCancelGridChangesInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.CancelPayoutAccountChange: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.CancelPayoutAccountChange,
+        ...parseCancelPayoutAccountChangeInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.CancelWithdrawal: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -708,6 +783,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.ChangeMeter,
         ...parseChangeMeterInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.ClawBack: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ClawBack,
+        ...parseClawBackInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.CloseEpoch: {
@@ -843,11 +925,25 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseRequestWithdrawalInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.RestoreDispute: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.RestoreDispute,
+        ...parseRestoreDisputeInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.SetPaused: {
       assertIsInstructionWithAccounts(instruction);
       return {
         instructionType: EnergyUtilityInstruction.SetPaused,
         ...parseSetPausedInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.SetPayoutAccount: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.SetPayoutAccount,
+        ...parseSetPayoutAccountInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.Settle: {

@@ -24,8 +24,12 @@ import {
 import {
   getOracleLimitsDecoder,
   getOracleLimitsEncoder,
+  getPaymentRulesDecoder,
+  getPaymentRulesEncoder,
   type OracleLimits,
   type OracleLimitsArgs,
+  type PaymentRules,
+  type PaymentRulesArgs,
 } from ".";
 
 /**
@@ -37,6 +41,7 @@ export type GridChange = {
   coinPriceCents: bigint;
   oracle: Address;
   oracleLimits: OracleLimits;
+  paymentRules: PaymentRules;
   effectiveTs: bigint;
 };
 
@@ -44,6 +49,7 @@ export type GridChangeArgs = {
   coinPriceCents: number | bigint;
   oracle: Address;
   oracleLimits: OracleLimitsArgs;
+  paymentRules: PaymentRulesArgs;
   effectiveTs: number | bigint;
 };
 
@@ -52,6 +58,7 @@ export function getGridChangeEncoder(): FixedSizeEncoder<GridChangeArgs> {
     ["coinPriceCents", getU64Encoder()],
     ["oracle", getAddressEncoder()],
     ["oracleLimits", getOracleLimitsEncoder()],
+    ["paymentRules", getPaymentRulesEncoder()],
     ["effectiveTs", getI64Encoder()],
   ]);
 }
@@ -61,6 +68,7 @@ export function getGridChangeDecoder(): FixedSizeDecoder<GridChange> {
     ["coinPriceCents", getU64Decoder()],
     ["oracle", getAddressDecoder()],
     ["oracleLimits", getOracleLimitsDecoder()],
+    ["paymentRules", getPaymentRulesDecoder()],
     ["effectiveTs", getI64Decoder()],
   ]);
 }

@@ -6,12 +6,15 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./clawback";
 export * from "./epochParams";
 export * from "./epochStatus";
 export * from "./gridChange";
+export * from "./hold";
 export * from "./meterAct";
 export * from "./meterKind";
 export * from "./oracleLimits";
+export * from "./paymentRules";
 export * from "./pendingMeterChange";
 export * from "./reading";
 export * from "./readingStatus";

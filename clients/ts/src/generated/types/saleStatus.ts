@@ -21,6 +21,7 @@ export enum SaleStatus {
   Paid,
   Returned,
   Reversed,
+  ClawedBack,
 }
 
 export type SaleStatusArgs = SaleStatus;

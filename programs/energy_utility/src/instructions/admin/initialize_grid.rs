@@ -6,7 +6,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, GridInitialized};
-use crate::state::{validate_id, EpochParams, Grid, OracleLimits, NO_PENDING_EPOCH};
+use crate::state::{validate_id, EpochParams, Grid, OracleLimits, PaymentRules, NO_PENDING_EPOCH};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InitializeGridArgs {
@@ -20,6 +20,8 @@ pub struct InitializeGridArgs {
     pub oracle_limits: OracleLimits,
     /// How long what the admin alone changes waits before it applies: fixed here, for good.
     pub notice_seconds: u32,
+    /// The card hold and the payout account notice.
+    pub payment_rules: PaymentRules,
 }
 
 impl InitializeGridArgs {
@@ -36,6 +38,7 @@ impl InitializeGridArgs {
             max_fee_units: DEFAULT_MAX_FEE_UNITS,
             oracle_limits: OracleLimits::default(),
             notice_seconds: DEFAULT_NOTICE_SECONDS,
+            payment_rules: PaymentRules::default(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl InitializeGrid<'_> {
             EnergyError::InvalidNotice
         );
         args.oracle_limits.validate()?;
+        args.payment_rules.validate()?;
         args.params.validate(args.epoch_seconds, args.max_fee_units)
     }
 }
@@ -160,6 +164,7 @@ pub fn handler(ctx: Context<InitializeGrid>, args: InitializeGridArgs) -> Result
         pending_admin: Pubkey::default(),
         prior_from_epoch: 0,
         older_peak_tariff_units_per_kwh: 0,
+        payment_rules: args.payment_rules,
         bump: ctx.bumps.grid,
     });
     grid.start_oracle_limits(args.oracle_limits, now)?;

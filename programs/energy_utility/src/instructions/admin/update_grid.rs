@@ -9,7 +9,7 @@ use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
 use crate::events::{emit, GridUpdated};
-use crate::state::{EpochParams, Grid, OracleLimits, NO_PENDING_EPOCH};
+use crate::state::{EpochParams, Grid, OracleLimits, PaymentRules, Terms, NO_PENDING_EPOCH};
 
 /// Fields left `None` keep their value (or the value already proposed).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct UpdateGridArgs {
     pub mint_limit_units: Option<u64>,
     pub mint_window_seconds: Option<u32>,
     pub receipt_retention_seconds: Option<u32>,
+    pub card_hold_seconds: Option<u32>,
+    pub payout_notice_seconds: Option<u32>,
 }
 
 impl UpdateGridArgs {
@@ -69,12 +71,24 @@ impl UpdateGridArgs {
             || self.loss_band_max_permille.is_some()
     }
 
+    /// `base` with the payment rules these arguments set.
+    pub fn payment_rules(&self, base: PaymentRules) -> PaymentRules {
+        PaymentRules {
+            card_hold_seconds: self.card_hold_seconds.unwrap_or(base.card_hold_seconds),
+            payout_notice_seconds: self
+                .payout_notice_seconds
+                .unwrap_or(base.payout_notice_seconds),
+        }
+    }
+
     fn sets_terms(&self) -> bool {
         self.coin_price_cents.is_some()
             || self.oracle.is_some()
             || self.mint_limit_units.is_some()
             || self.mint_window_seconds.is_some()
             || self.receipt_retention_seconds.is_some()
+            || self.card_hold_seconds.is_some()
+            || self.payout_notice_seconds.is_some()
     }
 }
 
@@ -91,7 +105,7 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
     grid.roll_changes(now)?;
 
     let old_params = grid.latest_params();
-    let (old_price, old_oracle, old_oracle_limits) = grid.latest_terms();
+    let old = grid.latest_terms();
     if args.sets_epoch_params() {
         let new_params = args.epoch_params(old_params);
         new_params.validate(grid.epoch_seconds, grid.max_fee_units)?;
@@ -104,26 +118,29 @@ pub fn handler(ctx: Context<UpdateGrid>, args: UpdateGridArgs) -> Result<()> {
         }
     }
     if args.sets_terms() {
-        grid.propose_terms(
-            args.coin_price_cents.unwrap_or(old_price),
-            args.oracle.unwrap_or(old_oracle),
-            args.oracle_limits(old_oracle_limits),
-            now,
-        )?;
+        let terms = Terms {
+            coin_price_cents: args.coin_price_cents.unwrap_or(old.coin_price_cents),
+            oracle: args.oracle.unwrap_or(old.oracle),
+            oracle_limits: args.oracle_limits(old.oracle_limits),
+            payment_rules: args.payment_rules(old.payment_rules),
+        };
+        grid.propose_terms(terms, now)?;
     }
 
-    let (new_price, new_oracle, new_oracle_limits) = grid.latest_terms();
+    let new = grid.latest_terms();
     emit(GridUpdated {
         grid: grid.key(),
         old_params,
         new_params: grid.latest_params(),
         effective_epoch: grid.pending_from_epoch,
-        old_coin_price_cents: old_price,
-        new_coin_price_cents: new_price,
-        old_oracle,
-        new_oracle,
-        old_oracle_limits,
-        new_oracle_limits,
+        old_coin_price_cents: old.coin_price_cents,
+        new_coin_price_cents: new.coin_price_cents,
+        old_oracle: old.oracle,
+        new_oracle: new.oracle,
+        old_oracle_limits: old.oracle_limits,
+        new_oracle_limits: new.oracle_limits,
+        old_payment_rules: old.payment_rules,
+        new_payment_rules: new.payment_rules,
         effective_ts: grid.pending_change.map_or(now, |c| c.effective_ts),
     });
     grid.invariant()

@@ -37,8 +37,9 @@ pub fn handler(ctx: Context<CloseReceipt>, payment_id: String) -> Result<()> {
         .accounts
         .grid
         .retention_for(receipt.retention_seconds, now);
+    // A purchase under dispute keeps its receipt: a dispute won gives its coins back.
     require!(
-        receipt.closable_at(now, retention),
+        receipt.closable_at(now, retention) && receipt.disputed_cents == 0,
         EnergyError::ReceiptStillRetained
     );
     let event_ts = receipt.event_ts;

@@ -11,7 +11,7 @@ use crate::coins::mint_coins;
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, FiatApplied};
-use crate::math::coins_bought_floor;
+use crate::math::{coins_bought_floor, SafeAdd};
 use crate::state::{Grid, Payment, Receipt, Resident};
 
 #[derive(Accounts)]
@@ -26,6 +26,7 @@ pub struct AddFiat<'info> {
     )]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
+        mut,
         has_one = grid @ EnergyError::WrongGrid,
         has_one = coins @ EnergyError::WrongCoinAccount,
     )]
@@ -72,8 +73,15 @@ pub fn handler(
     let price = grid.coin_price_cents;
     let coin_units = coins_bought_floor(amount_cents, price).ok_or(EnergyError::AmountTooLarge)?;
     require!(coin_units > 0, EnergyError::AmountBelowOneUnit);
-    grid.take_mint_budget(now, coin_units)?;
-    mint_coins(grid, &accounts.mint, &accounts.coins, coin_units)?;
+    // A debt a refund or dispute left is repaid first: that part is not minted.
+    let resident = &mut accounts.resident;
+    let debt_repaid_units = resident.repay_debt(coin_units)?;
+    let minted = coin_units - debt_repaid_units;
+    grid.take_mint_budget(now, minted)?;
+    mint_coins(grid, &accounts.mint, &accounts.coins, minted)?;
+    // Bought by card: sellable only once the hold has passed.
+    let held_until_ts = now.safe_add(grid.payment_rules.card_hold_seconds as i64)?;
+    resident.hold(minted, held_until_ts, now)?;
 
     let payment = Payment {
         id: payment_id.clone(),
@@ -97,6 +105,9 @@ pub fn handler(
         amount_cents,
         coin_units,
         coin_price_cents: price,
+        debt_repaid_units,
+        held_until_ts,
     });
+    accounts.resident.invariant()?;
     grid.invariant()
 }

@@ -1,6 +1,6 @@
-//! Before it asks the processor to pay a resident, the oracle locks the sale: it names the
-//! destination the resident committed to (a payout anywhere else is refused here) and the
-//! dollars the sale's coins are worth now, `floor(units × price / 10⁶)` cents. From then on the
+//! Before it asks the processor to pay a resident, the oracle locks the sale for the dollars its
+//! coins are worth now, `floor(units × price / 10⁶)` cents, to be paid to the account the sale
+//! names (the one the resident had bound when signing). From then on the
 //! resident cannot cancel, and the payout's outcome burns or returns exactly these units
 //! whatever the price becomes. A sale is locked once, and never for less than the least the
 //! resident accepted when signing it.
@@ -30,17 +30,13 @@ pub struct LockWithdrawal<'info> {
     pub sale: Box<Account<'info, Sale>>,
 }
 
-pub fn handler(
-    ctx: Context<LockWithdrawal>,
-    amount_cents: u64,
-    destination_hash: [u8; 32],
-) -> Result<()> {
+pub fn handler(ctx: Context<LockWithdrawal>, amount_cents: u64) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
     accounts.grid.roll_changes(now)?;
     let price = accounts.grid.coin_price_cents;
     let sale = &mut accounts.sale;
-    sale.lock(&destination_hash, amount_cents, price, now)?;
+    sale.lock(amount_cents, price, now)?;
     accounts.resident.lock(sale.units)?;
     emit(SaleLocked {
         resident: accounts.resident.key(),

@@ -4,11 +4,15 @@
 #![allow(ambiguous_glob_reexports)]
 
 pub mod add_fiat;
+pub mod claw_back;
 pub mod lock_withdrawal;
 pub mod payout_failed;
 pub mod payout_paid;
+pub mod restore_dispute;
 
 pub use add_fiat::*;
+pub use claw_back::*;
 pub use lock_withdrawal::*;
 pub use payout_failed::*;
 pub use payout_paid::*;
+pub use restore_dispute::*;

@@ -16,6 +16,7 @@ pub struct Fund<'info> {
     #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
+        mut,
         has_one = grid @ EnergyError::WrongGrid,
         has_one = authority @ EnergyError::NotResidentOwner,
         has_one = coins @ EnergyError::WrongCoinAccount,
@@ -51,7 +52,8 @@ impl Fund<'_> {
 #[access_control(ctx.accounts.validate(amount_units))]
 pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     let accounts = &mut *ctx.accounts;
-    let epoch = accounts.grid.epoch_at(Clock::get()?.unix_timestamp)?;
+    let now = Clock::get()?.unix_timestamp;
+    let epoch = accounts.grid.epoch_at(now)?;
     let meter = &mut accounts.meter;
     let old_balance_units = meter.balance_units;
     let debt_repaid_units = meter.fund(amount_units)?;
@@ -67,6 +69,11 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     accounts.pool.reload()?;
     grid.check_vault(accounts.vault.amount)?;
     grid.check_pool(accounts.pool.amount)?;
+    // Coins bought by card fund meters at once: the held ones are spent first.
+    accounts.coins.reload()?;
+    accounts
+        .resident
+        .spend_held_first(accounts.coins.amount, now);
 
     emit(MeterFunded {
         meter: meter.key(),

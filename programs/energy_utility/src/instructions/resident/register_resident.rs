@@ -62,6 +62,11 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         sale_count: 0,
         meters_owned: 0,
         open_sales: 0,
+        payout_account: String::new(),
+        pending_payout_account: String::new(),
+        payout_change_ts: 0,
+        debt_units: 0,
+        holds: Default::default(),
         bump: ctx.bumps.resident,
     });
     ctx.accounts.resident_entry.set_inner(DirectoryEntry {

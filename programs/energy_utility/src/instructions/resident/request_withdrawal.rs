@@ -1,8 +1,9 @@
-//! A resident sells coins for dollars: they sign which coins, where the dollars go (the hash of
-//! the processor's payout destination) and the least they accept for them. The coins move to
-//! the grid's escrow and a sale account records the request; only a payout of at least that
-//! much to that destination can take them, and until the oracle locks them for one, the
-//! resident may cancel.
+//! A resident sells coins for dollars: they sign which coins and the least they accept for them;
+//! the dollars go to the payout account the resident bound (never to one a link names). The
+//! coins move to the grid's escrow and a sale account records the request; only a payout of
+//! at least that much to that account can take them, and until the oracle locks them for one,
+//! the resident may cancel. Coins bought by card are sold only once their hold has passed, and
+//! nothing while the resident owes coins a refund or dispute took back.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -51,40 +52,37 @@ pub struct RequestWithdrawal<'info> {
 }
 
 impl RequestWithdrawal<'_> {
-    pub fn validate(
-        &self,
-        amount_units: u64,
-        destination_hash: &[u8; 32],
-        min_cents: u64,
-    ) -> Result<()> {
+    pub fn validate(&self, amount_units: u64, min_cents: u64) -> Result<()> {
         require!(amount_units > 0, EnergyError::ZeroAmount);
         // A floor the coins cannot reach today would leave the sale waiting for a price rise.
         let now = Clock::get()?.unix_timestamp;
         let worth = payout_cents_floor(amount_units, self.grid.coin_price_at(now))
             .ok_or(EnergyError::AmountTooLarge)?;
         require!(min_cents <= worth, EnergyError::MinimumAboveWorth);
+        require!(self.resident.debt_units == 0, EnergyError::ResidentInDebt);
         require!(
             self.coins.amount >= amount_units,
             EnergyError::InsufficientCoins
         );
+        self.resident
+            .check_sellable(amount_units, self.coins.amount, now)?;
         require!(
-            *destination_hash != [0; 32],
+            self.resident.payout_account_at(now).is_some(),
             EnergyError::MissingPayoutDestination
         );
         Ok(())
     }
 }
 
-#[access_control(ctx.accounts.validate(amount_units, &destination_hash, min_cents))]
-pub fn handler(
-    ctx: Context<RequestWithdrawal>,
-    amount_units: u64,
-    destination_hash: [u8; 32],
-    min_cents: u64,
-) -> Result<()> {
+#[access_control(ctx.accounts.validate(amount_units, min_cents))]
+pub fn handler(ctx: Context<RequestWithdrawal>, amount_units: u64, min_cents: u64) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
     let resident = &mut accounts.resident;
+    let destination = resident
+        .payout_account_at(now)
+        .ok_or(EnergyError::MissingPayoutDestination)?
+        .to_string();
     let number = resident.set_aside(amount_units)?;
     let grid = &mut accounts.grid;
     accounts.sale.set_inner(Sale {
@@ -93,7 +91,7 @@ pub fn handler(
         number,
         rent_payer: accounts.authority.key(),
         status: SaleStatus::Requested,
-        destination_hash,
+        destination: destination.clone(),
         units: amount_units,
         min_cents,
         cents: 0,
@@ -111,7 +109,7 @@ pub fn handler(
         sale: accounts.sale.key(),
         number,
         units: amount_units,
-        destination_hash,
+        destination,
         min_cents,
     });
     grid.invariant()?;

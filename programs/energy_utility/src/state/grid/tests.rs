@@ -41,6 +41,7 @@ fn grid() -> Grid {
         pending_admin: Pubkey::default(),
         prior_from_epoch: 0,
         older_peak_tariff_units_per_kwh: 0,
+        payment_rules: PaymentRules::default(),
         bump: 255,
     }
 }
@@ -186,6 +187,16 @@ fn the_invariant_refuses_a_fee_above_the_cap_in_force_before_or_waiting() {
     }
 }
 
+/// `g`'s terms with the price, oracle and limits given.
+fn terms(g: &Grid, coin_price_cents: u64, oracle: Pubkey, oracle_limits: OracleLimits) -> Terms {
+    Terms {
+        coin_price_cents,
+        oracle,
+        oracle_limits,
+        payment_rules: g.payment_rules,
+    }
+}
+
 /// A grid with 72 hours' notice, at `now` = 10 hours after genesis.
 fn noticed() -> Grid {
     Grid {
@@ -210,7 +221,8 @@ fn a_proposed_price_and_oracle_apply_only_once_the_notice_has_passed() {
     let mut g = noticed();
     let now = 10 * 3_600;
     let oracle = Pubkey::new_unique();
-    g.propose_terms(5, oracle, g.oracle_limits, now).unwrap();
+    g.propose_terms(terms(&g, 5, oracle, g.oracle_limits), now)
+        .unwrap();
     assert_eq!((g.coin_price_cents, g.coin_price_at(now)), (10, 10));
     let due = now + 72 * 3_600;
     assert_eq!(g.coin_price_at(due - 1), 10);
@@ -232,16 +244,19 @@ fn tightening_the_mint_limit_applies_at_once_and_loosening_waits() {
         mint_limit_units: g.oracle_limits.mint_limit_units / 2,
         ..g.oracle_limits
     };
-    g.propose_terms(price, oracle, tighter, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, tighter), now)
+        .unwrap();
     assert_eq!((g.oracle_limits, g.pending_change), (tighter, None));
     let looser = OracleLimits {
         mint_limit_units: tighter.mint_limit_units * 4,
         ..tighter
     };
-    g.propose_terms(price, oracle, looser, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, looser), now)
+        .unwrap();
     assert_eq!(g.oracle_limits, tighter);
     assert_eq!(g.oracle_limits_at(now + 72 * 3_600), looser);
-    g.propose_terms(price, oracle, tighter, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, tighter), now)
+        .unwrap();
     // A smaller limit over a shorter window can still be a faster rate: it waits; a smaller
     // limit at no faster a rate does not.
     let faster = OracleLimits {
@@ -249,14 +264,16 @@ fn tightening_the_mint_limit_applies_at_once_and_loosening_waits() {
         mint_window_seconds: tighter.mint_window_seconds / 4,
         ..tighter
     };
-    g.propose_terms(price, oracle, faster, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, faster), now)
+        .unwrap();
     assert_eq!(g.oracle_limits, tighter);
     let slower = OracleLimits {
         mint_limit_units: tighter.mint_limit_units / 2,
         mint_window_seconds: tighter.mint_window_seconds / 2,
         ..tighter
     };
-    g.propose_terms(price, oracle, slower, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, slower), now)
+        .unwrap();
     assert_eq!((g.oracle_limits, g.pending_change), (slower, None));
     // A longer retention waits too: a receipt kept longer changes what may be minted.
     let mut g = noticed();
@@ -265,11 +282,13 @@ fn tightening_the_mint_limit_applies_at_once_and_loosening_waits() {
         receipt_retention_seconds: g.oracle_limits.receipt_retention_seconds + 1,
         ..g.oracle_limits
     };
-    g.propose_terms(price, oracle, longer, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, longer), now)
+        .unwrap();
     assert_ne!(g.oracle_limits, longer);
     // Proposing the terms in force withdraws what waits.
     let limits = g.oracle_limits;
-    g.propose_terms(price, oracle, limits, now).unwrap();
+    g.propose_terms(terms(&g, price, oracle, limits), now)
+        .unwrap();
     assert_eq!(g.pending_change, None);
 }
 
