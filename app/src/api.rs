@@ -289,7 +289,9 @@ async fn fund(
         &meter_address,
         amount,
     );
-    client.send_without_events(&[ix], &[wallet]).await?;
+    client
+        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .await?;
     let (_, meter) = client.meter(&address, &request.meter).await?;
     let owner = client
         .account::<Resident>(&meter.owner)
@@ -339,7 +341,9 @@ async fn veto(
         .ok_or_else(|| ApiError::forbidden(format!("the demo holds no key for '{}'", owner.id)))?;
     let ix =
         instructions::veto_meter_change(&wallet.pubkey(), &address, &meter_address, &meter.owner);
-    client.send_without_events(&[ix], &[wallet]).await?;
+    client
+        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .await?;
     let (_, meter) = client.meter(&address, &request.meter).await?;
     Ok(Json(
         json!({"meter": MeterView::new(&meter_address, &meter, &owner.id)}),

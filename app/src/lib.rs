@@ -55,6 +55,12 @@ impl App {
     }
 }
 
+/// A fresh id for one intended action (see `Client::send_action`): two requests are two
+/// actions, each done or refused, even when they build the same instructions in one block.
+pub fn action_id() -> String {
+    energy_utility_payments::random_id("act_")
+}
+
 pub fn router(app: Arc<App>) -> Router {
     pages::routes()
         .merge(api::routes())

@@ -140,7 +140,10 @@ async fn to_sign(
         .get_latest_blockhash()
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix], Some(payer));
+    // Each request its own transaction: the same request twice in one block would otherwise
+    // be the same bytes to sign, and the cluster would run them once.
+    let memo = energy_utility_sdk::instructions::action_memo(&crate::action_id());
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[ix, memo], Some(payer));
     tx.message.recent_blockhash = blockhash;
     let bytes = bincode::serialize(&tx)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -519,7 +522,7 @@ struct SendRequest {
 
 /// `POST /api/send {"transaction": base64}`: a transaction the wallet signed, sent to the
 /// cluster and confirmed. Only fully signed transactions of the grid's program (and compute
-/// budget instructions) are relayed.
+/// budget and memo instructions) are relayed.
 async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.transaction.trim())
@@ -540,7 +543,9 @@ async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
     let keys = tx.message.static_account_keys();
     let foreign = tx.message.instructions().iter().any(|ix| {
         let program = keys.get(usize::from(ix.program_id_index));
-        program != Some(&energy_utility_sdk::PROGRAM_ID) && program != Some(&COMPUTE_BUDGET)
+        program != Some(&energy_utility_sdk::PROGRAM_ID)
+            && program != Some(&COMPUTE_BUDGET)
+            && program != Some(&energy_utility_sdk::instructions::MEMO_PROGRAM_ID)
     });
     if foreign {
         return Err(ApiError::bad_request(

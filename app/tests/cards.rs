@@ -189,7 +189,7 @@ async fn a_refund_of_coins_already_spent_takes_unlocked_sales_then_leaves_a_debt
 
     // No sale while in debt.
     let (status, refused) = s
-        .post("/api/sell", json!({"resident": "carlos", "usd": "0.10"}))
+        .post("/api/sell", json!({"resident": "carlos", "usd": "1.00"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert!(

@@ -221,6 +221,16 @@ async fn a_dispute_won_gives_the_coins_back_once_repaying_the_debt_first() {
         async |g| g.restore_dispute("carlos", "pi_disputed").await,
     )
     .await;
+    // The dispute delivered again after it was won takes nothing.
+    g.assert_refused(
+        EnergyError::PaymentAlreadyProcessed,
+        &[carlos, receipt],
+        async |g| {
+            g.claw_back("carlos", "pi_disputed", Clawback::Dispute, 100)
+                .await
+        },
+    )
+    .await;
     // Now it can go.
     g.send(&[ix::close_receipt(&grid, "pi_disputed", &oracle)], &[])
         .await

@@ -308,7 +308,9 @@ pub async fn bind(
         &resident,
         &destination.account.id,
     );
-    app.client.send_without_events(&[ix], &[wallet]).await?;
+    app.client
+        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .await?;
     let (_, after) = app.client.resident(&grid, &request.resident).await?;
     let now = app.client.cluster_time().await?;
     let pending = !after.pending_payout_account.is_empty() && after.payout_change_ts > now;
@@ -364,7 +366,9 @@ pub async fn cancel(
         ));
     }
     let ix = instructions::cancel_payout_account_change(&wallet.pubkey(), &grid, &resident);
-    app.client.send_without_events(&[ix], &[wallet]).await?;
+    app.client
+        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .await?;
     Ok(Json(json!({
         "cancelled": state.pending_payout_account,
         "account": state.payout_account,

@@ -222,7 +222,9 @@ pub async fn sell(
                 &sale,
                 request,
             );
-            app.client.send_without_events(&[ix], &[wallet]).await?;
+            app.client
+                .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+                .await?;
             number
         }
         (None, None) => {

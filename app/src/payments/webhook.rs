@@ -626,8 +626,10 @@ async fn apply_clawback(app: &App, payments: &Payments, order: &Order) -> Answer
 fn clawed_already(order: &Order, receipt: &Receipt) -> Option<Answer> {
     let done = match order.action {
         Action::ClawBack(Clawback::Refund) => receipt.refunded_cents >= order.cents,
-        Action::ClawBack(Clawback::Dispute) => receipt.disputed_cents >= order.cents,
-        Action::DisputeWon => receipt.disputed_cents == 0,
+        Action::ClawBack(Clawback::Dispute) => {
+            receipt.dispute_won || receipt.disputed_cents >= order.cents
+        }
+        Action::DisputeWon => receipt.dispute_won,
         _ => false,
     };
     done.then(|| {

@@ -343,13 +343,15 @@ test("sell: $1 transferred to the connected account burns exactly the coins for 
     const apiAfter = await residentNow();
     assert.equal(units(apiAfter.balance_k), totalBefore - coins);
     assert.equal(apiAfter.locked_k, "0.000000");
-    // The processor's transfer.created found it recorded by the sale itself: nothing applied twice.
+    // The sale and the processor's transfer.created both record it; whichever comes second
+    // finds it done: one delivery, applied or a duplicate, and the coins burned once (above).
     let mine = [];
     for (const deadline = Date.now() + WEBHOOK_MS; Date.now() < deadline; await sleep(200)) {
       mine = (await deliveries()).filter((d) => d.event_type === "transfer.created" && (d.detail || "").includes(transferId));
       if (mine.length) break;
     }
-    assert.deepEqual(mine.map((d) => d.result), ["duplicate"], `transfer.created for ${transferId}: ${JSON.stringify(mine)}`);
+    assert.equal(mine.length, 1, `transfer.created for ${transferId}: ${JSON.stringify(mine)}`);
+    assert.ok(["applied", "duplicate"].includes(mine[0].result), `transfer.created for ${transferId}: ${JSON.stringify(mine)}`);
     await shot(page, "sold");
   });
 });

@@ -4,6 +4,17 @@
 pub const TEST_CARD_SUCCEEDS: &str = "4242 4242 4242 4242";
 /// Stripe's test Visa that is always declined (`generic_decline`).
 pub const TEST_CARD_DECLINED: &str = "4000 0000 0000 0002";
+/// Stripe's test Visa whose payment succeeds and is then disputed as fraudulent.
+pub const TEST_CARD_DISPUTED: &str = "4000 0000 0000 0259";
+
+/// What a successful test card leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Charged {
+    /// Paid, and that is all.
+    Paid,
+    /// Paid, then disputed by the cardholder (`charge.dispute.created` a moment later).
+    ThenDisputed,
+}
 
 /// Why a card was refused, worded as Stripe's payment form words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +43,7 @@ impl CardError {
     }
 }
 
-/// Charges a card in test mode: `Ok` when the payment succeeds.
+/// Charges a card in test mode: `Ok` when the payment succeeds, saying what follows it.
 ///
 /// `today` is the current (year, month); a card is valid through the end of its expiry month.
 pub(crate) fn charge(
@@ -40,7 +51,7 @@ pub(crate) fn charge(
     expiry: &str,
     cvc: &str,
     today: (i64, u32),
-) -> Result<(), CardError> {
+) -> Result<Charged, CardError> {
     let digits = card_digits(number).ok_or(CardError::InvalidNumber)?;
     let (year, month) = parse_expiry(expiry).ok_or(CardError::IncompleteExpiry)?;
     if (year, month) < today {
@@ -51,7 +62,9 @@ pub(crate) fn charge(
         return Err(CardError::IncompleteCvc);
     }
     if digits == TEST_CARD_SUCCEEDS.replace(' ', "") {
-        Ok(())
+        Ok(Charged::Paid)
+    } else if digits == TEST_CARD_DISPUTED.replace(' ', "") {
+        Ok(Charged::ThenDisputed)
     } else if digits == TEST_CARD_DECLINED.replace(' ', "") {
         Err(CardError::Declined)
     } else {
@@ -120,9 +133,16 @@ mod tests {
     fn success_card_is_charged_with_or_without_spaces() {
         assert_eq!(
             charge("4242 4242 4242 4242", "12 / 30", "123", TODAY),
-            Ok(())
+            Ok(Charged::Paid)
         );
-        assert_eq!(charge("4242424242424242", "06/25", "1234", TODAY), Ok(()));
+        assert_eq!(
+            charge("4242424242424242", "06/25", "1234", TODAY),
+            Ok(Charged::Paid)
+        );
+        assert_eq!(
+            charge(TEST_CARD_DISPUTED, "06/25", "123", TODAY),
+            Ok(Charged::ThenDisputed)
+        );
     }
 
     #[test]

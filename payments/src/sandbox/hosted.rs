@@ -1,5 +1,7 @@
 //! The hosted Checkout page (`/c/pay/{id}`): a plain HTML card form that takes Stripe's test
-//! cards, completes the session, emits `checkout.session.completed` and returns to `success_url`.
+//! cards, completes the session with a PaymentIntent and its charge (carrying
+//! `payment_intent_data[metadata]`), emits `checkout.session.completed` and returns to
+//! `success_url`. Stripe's dispute test card is disputed after the payout delay.
 
 use std::sync::Arc;
 
@@ -11,11 +13,11 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::calendar::{unix_now, year_month};
-use super::card::{self, TEST_CARD_DECLINED, TEST_CARD_SUCCEEDS};
+use super::card::{self, Charged, TEST_CARD_DECLINED, TEST_CARD_DISPUTED, TEST_CARD_SUCCEEDS};
 use super::html::{dollars, escape, page};
-use super::store::HostedSession;
-use super::{webhooks, App};
-use crate::wire::CHECKOUT_SESSION_COMPLETED;
+use super::store::{random_id, HostedSession};
+use super::{api, webhooks, App};
+use crate::wire::{Charge, CHECKOUT_SESSION_COMPLETED};
 
 /// Stripe's placeholder in `success_url`, replaced by the session id.
 const SESSION_ID_PLACEHOLDER: &str = "{CHECKOUT_SESSION_ID}";
@@ -51,7 +53,7 @@ async fn pay(
 ) -> Response {
     let today = year_month(unix_now());
     let pending = webhooks::pending(&app);
-    let (success_url, event) = {
+    let (success_url, event, disputed) = {
         let mut store = app.store();
         let Some(hosted) = store.session_mut(&id) else {
             return not_found();
@@ -61,32 +63,54 @@ async fn pay(
             Some("expired") => return expired(),
             _ => {}
         }
-        if let Err(refused) =
-            card::charge(&card.card_number, &card.card_expiry, &card.card_cvc, today)
-        {
-            return checkout_page(hosted, &card, Some(refused.message()));
-        }
+        let charged =
+            match card::charge(&card.card_number, &card.card_expiry, &card.card_cvc, today) {
+                Ok(charged) => charged,
+                Err(refused) => return checkout_page(hosted, &card, Some(refused.message())),
+            };
+        let payment_intent = random_id("pi_");
+        let charge = Charge {
+            id: random_id("ch_"),
+            object: "charge".into(),
+            amount: hosted.session.amount_total.unwrap_or(0),
+            amount_refunded: 0,
+            currency: hosted.session.currency.clone().unwrap_or_default(),
+            refunded: false,
+            disputed: false,
+            payment_intent: Some(payment_intent.clone()),
+            metadata: hosted.payment_metadata.clone(),
+            created: unix_now(),
+            livemode: false,
+        };
         let session = &mut hosted.session;
         session.payment_status = "paid".into();
         session.status = Some("complete".into());
         session.url = None;
+        session.payment_intent = Some(payment_intent);
         let success_url = session.success_url.clone().unwrap_or_default();
         let object = match serde_json::to_value(&*session) {
             Ok(object) => object,
             Err(e) => return failure(&format!("cannot encode the session: {e}")),
         };
+        let disputed = (charged == Charged::ThenDisputed).then(|| charge.id.clone());
+        store.charges.push(charge);
         let event = store.record_event(CHECKOUT_SESSION_COMPLETED, object, pending);
-        (success_url, event)
+        (success_url, event, disputed)
     };
     webhooks::dispatch(&app, &event);
+    if let Some(charge) = disputed {
+        app.tasks
+            .spawn(api::charges::dispute_later(app.clone(), charge));
+    }
     Redirect::to(&success_url.replace(SESSION_ID_PLACEHOLDER, &id)).into_response()
 }
 
 /// Which cards to type, shown under the banner of the checkout page.
 fn test_cards_note() -> String {
     format!(
-        "<p>Test cards: <code>{TEST_CARD_SUCCEEDS}</code> succeeds, <code>{TEST_CARD_DECLINED}</code> \
-         is declined. Use any future expiry (MM / YY) and any 3-digit CVC.</p>"
+        "<p>Test cards: <code>{TEST_CARD_SUCCEEDS}</code> succeeds, <code>{TEST_CARD_DISPUTED}</code> \
+         succeeds and is then disputed, <code>{TEST_CARD_DECLINED}</code> is declined. Use any \
+         future expiry (MM / YY) and any 3-digit CVC.</p>"
     )
 }
 

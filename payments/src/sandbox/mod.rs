@@ -1,5 +1,7 @@
 //! The test-mode processor: an HTTP server that speaks Stripe's API, hosts Checkout pages that take
-//! Stripe's test cards, settles payouts to Stripe's test bank accounts and delivers signed webhooks.
+//! Stripe's test cards (one of them disputed after paying), refunds and disputes charges, opens
+//! Express connected accounts with a hosted onboarding page, transfers to them and reverses
+//! transfers, settles payouts to Stripe's test bank accounts and delivers signed webhooks.
 //! Pointing the utility at real Stripe instead is a change of URL and keys, not of code.
 
 mod api;
@@ -8,6 +10,7 @@ mod card;
 mod dashboard;
 mod hosted;
 mod html;
+mod onboarding;
 mod store;
 mod tasks;
 mod webhooks;
@@ -22,10 +25,12 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::wire::{CheckoutSession, Event, Payout};
+use crate::wire::{Account, Charge, CheckoutSession, Dispute, Event, Payout, Refund, Transfer};
 
+pub use api::charges::{DISPUTE_LOSING_EVIDENCE, DISPUTE_WINNING_EVIDENCE};
 pub use api::payouts::{TEST_ACCOUNT_CLOSED, TEST_ACCOUNT_NO_ACCOUNT, TEST_ACCOUNT_PAID};
-pub use card::{TEST_CARD_DECLINED, TEST_CARD_SUCCEEDS};
+pub use card::{TEST_CARD_DECLINED, TEST_CARD_DISPUTED, TEST_CARD_SUCCEEDS};
+pub use onboarding::TEST_ROUTING_NUMBER;
 
 use store::Store;
 use tasks::Tasks;
@@ -35,6 +40,9 @@ const DEFAULT_RETRY_DELAYS_SECS: [u64; 9] = [1, 2, 4, 8, 16, 30, 60, 120, 300];
 
 /// Stripe keeps an idempotency key for (at least) 24 hours.
 const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Stripe's account links expire after a few minutes.
+const DEFAULT_ACCOUNT_LINK_LIFETIME: Duration = Duration::from_secs(300);
 
 /// How the sandbox listens, authenticates and delivers.
 #[derive(Debug, Clone)]
@@ -49,16 +57,21 @@ pub struct SandboxConfig {
     pub webhook_secret: String,
     /// The waits between delivery attempts; after the last one the event is given up on.
     pub retry_delays: Vec<Duration>,
-    /// How long a payout stays pending before it is paid or fails.
+    /// How long a payout stays pending before it is paid or fails; also how long after its
+    /// payment Stripe's dispute test card is disputed, and a submitted dispute is decided.
     pub payout_delay: Duration,
     /// How long an `Idempotency-Key` is remembered: Stripe prunes keys once they are at least
     /// 24 hours old, and a request repeated after that is carried out anew.
     pub idempotency_ttl: Duration,
+    /// How long an account onboarding link can be opened; after that (or once used) it sends its
+    /// visitor to its `refresh_url`.
+    pub account_link_lifetime: Duration,
 }
 
 impl SandboxConfig {
-    /// A configuration with the default retry schedule (1 s … 300 s), a 2 s payout delay and
-    /// idempotency keys kept for 24 hours.
+    /// A configuration with the default retry schedule (1 s … 300 s), a 2 s payout delay (also
+    /// how long a test card's dispute and a submitted dispute's decision take), idempotency keys
+    /// kept for 24 hours and account links valid for 5 minutes.
     pub fn new(
         bind: SocketAddr,
         secret_key: impl Into<String>,
@@ -76,6 +89,7 @@ impl SandboxConfig {
                 .collect(),
             payout_delay: Duration::from_secs(2),
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+            account_link_lifetime: DEFAULT_ACCOUNT_LINK_LIFETIME,
         }
     }
 }
@@ -145,7 +159,9 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
     });
     let router = Router::new()
         .route("/", get(dashboard::show))
+        .merge(dashboard::routes())
         .merge(hosted::routes())
+        .merge(onboarding::routes())
         .merge(api::routes())
         .with_state(app.clone());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -183,6 +199,31 @@ impl Sandbox {
     /// Every payout created so far, as it is now, oldest first.
     pub fn payouts(&self) -> Vec<Payout> {
         self.app.store().payouts.clone()
+    }
+
+    /// Every charge (one per paid checkout), as it is now, oldest first.
+    pub fn charges(&self) -> Vec<Charge> {
+        self.app.store().charges.clone()
+    }
+
+    /// Every refund, oldest first.
+    pub fn refunds(&self) -> Vec<Refund> {
+        self.app.store().refunds.clone()
+    }
+
+    /// Every dispute, as it is now, oldest first.
+    pub fn disputes(&self) -> Vec<Dispute> {
+        self.app.store().disputes.clone()
+    }
+
+    /// Every connected account, as it is now, oldest first.
+    pub fn accounts(&self) -> Vec<Account> {
+        self.app.store().accounts.clone()
+    }
+
+    /// Every transfer, as it is now, oldest first.
+    pub fn transfers(&self) -> Vec<Transfer> {
+        self.app.store().transfers.clone()
     }
 
     /// Every webhook delivery attempt so far, oldest first.

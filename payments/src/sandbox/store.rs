@@ -1,5 +1,6 @@
-//! What the sandbox remembers: sessions, payouts, events, delivery attempts and idempotent
-//! requests, all in memory.
+//! What the sandbox remembers: sessions and their charges, refunds, disputes, connected
+//! accounts and their onboarding links, transfers, payouts, events, delivery attempts and
+//! idempotent requests, all in memory.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -8,13 +9,37 @@ use serde_json::Value;
 
 use super::calendar::unix_now;
 use super::DeliveryRecord;
-use crate::wire::{CheckoutSession, Event, EventData, Payout, API_VERSION};
+use crate::wire::{
+    Account, Charge, CheckoutSession, Dispute, Event, EventData, Payout, Refund, Transfer,
+    TransferReversal, API_VERSION,
+};
 
 /// A Checkout Session with what its hosted page shows but Stripe's object does not carry.
 #[derive(Debug, Clone)]
 pub(crate) struct HostedSession {
     pub(crate) session: CheckoutSession,
     pub(crate) product_name: String,
+    /// `payment_intent_data[metadata]`: what the payment's charge will carry.
+    pub(crate) payment_metadata: BTreeMap<String, String>,
+}
+
+/// A single-use link to the hosted onboarding of one connected account.
+#[derive(Debug, Clone)]
+pub(crate) struct OnboardingLink {
+    pub(crate) id: String,
+    pub(crate) account: String,
+    pub(crate) refresh_url: String,
+    pub(crate) return_url: String,
+    pub(crate) expires_at: i64,
+    pub(crate) used: bool,
+}
+
+impl OnboardingLink {
+    /// Whether the link can no longer be opened at `now` (Unix seconds): it was used, or it
+    /// expired. Its visitor is then sent to its `refresh_url`.
+    pub(crate) fn spent(&self, now: i64) -> bool {
+        self.used || now >= self.expires_at
+    }
 }
 
 /// Where an event's webhook delivery stands.
@@ -42,6 +67,15 @@ struct IdempotentRequest {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     pub(crate) sessions: Vec<HostedSession>,
+    pub(crate) charges: Vec<Charge>,
+    pub(crate) refunds: Vec<Refund>,
+    pub(crate) disputes: Vec<Dispute>,
+    /// The evidence saved on each dispute (`evidence[uncategorized_text]`), by dispute id.
+    pub(crate) evidence: BTreeMap<String, String>,
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) links: Vec<OnboardingLink>,
+    pub(crate) transfers: Vec<Transfer>,
+    pub(crate) reversals: Vec<TransferReversal>,
     pub(crate) payouts: Vec<Payout>,
     pub(crate) events: Vec<Event>,
     pub(crate) deliveries: Vec<DeliveryRecord>,
@@ -76,6 +110,38 @@ impl Store {
     /// The payout with this id.
     pub(crate) fn payout_mut(&mut self, id: &str) -> Option<&mut Payout> {
         self.payouts.iter_mut().find(|p| p.id == id)
+    }
+
+    /// The charge with this id.
+    pub(crate) fn charge_mut(&mut self, id: &str) -> Option<&mut Charge> {
+        self.charges.iter_mut().find(|c| c.id == id)
+    }
+
+    /// The charge with this id, to read.
+    pub(crate) fn charge(&self, id: &str) -> Option<&Charge> {
+        self.charges.iter().find(|c| c.id == id)
+    }
+
+    /// The charge of this PaymentIntent.
+    pub(crate) fn charge_of(&self, payment_intent: &str) -> Option<&Charge> {
+        self.charges
+            .iter()
+            .find(|c| c.payment_intent.as_deref() == Some(payment_intent))
+    }
+
+    /// The dispute with this id.
+    pub(crate) fn dispute_mut(&mut self, id: &str) -> Option<&mut Dispute> {
+        self.disputes.iter_mut().find(|d| d.id == id)
+    }
+
+    /// The connected account with this id.
+    pub(crate) fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.id == id)
+    }
+
+    /// The transfer with this id.
+    pub(crate) fn transfer_mut(&mut self, id: &str) -> Option<&mut Transfer> {
+        self.transfers.iter_mut().find(|t| t.id == id)
     }
 
     /// Records a new event about `object`; it still has to be dispatched to the webhook.
@@ -159,6 +225,22 @@ mod tests {
         assert_eq!(id.len(), 28);
         assert!(id[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(random_id("evt_"), id);
+    }
+
+    #[test]
+    fn an_onboarding_link_is_spent_once_used_or_expired() {
+        let mut link = OnboardingLink {
+            id: "link_1".into(),
+            account: "acct_1".into(),
+            refresh_url: "https://u.example/refresh".into(),
+            return_url: "https://u.example/back".into(),
+            expires_at: 1_000,
+            used: false,
+        };
+        assert!(!link.spent(999));
+        assert!(link.spent(1_000), "expired at expires_at");
+        link.used = true;
+        assert!(link.spent(0), "used: spent even before it expires");
     }
 
     const DAY: Duration = Duration::from_secs(24 * 3600);

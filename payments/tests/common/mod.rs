@@ -204,6 +204,34 @@ pub fn carlos_session() -> NewCheckoutSession {
     }
 }
 
+/// A request to `sandbox`'s API with the right key, for what the client does not send: `GET`
+/// with `form` as the query, or `POST` with it form-encoded (under `idempotency_key`, if any).
+/// Returns the HTTP status and the JSON body.
+pub async fn api(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+    idempotency_key: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}{path}", sandbox.url());
+    let request = reqwest::Client::new()
+        .request(method.clone(), url)
+        .bearer_auth(SECRET_KEY);
+    let request = if method == reqwest::Method::GET {
+        request.query(form)
+    } else {
+        request.form(form)
+    };
+    let request = match idempotency_key {
+        Some(key) => request.header("Idempotency-Key", key),
+        None => request,
+    };
+    let answer = request.send().await.expect("the sandbox answers");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.expect("a JSON body"))
+}
+
 /// An HTTP client that shows redirects instead of following them.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()

@@ -95,6 +95,33 @@ impl Client {
         })
     }
 
+    /// `send` for one intended action, named `action_id` (a request's idempotency key, or a
+    /// fresh random id): its instructions and [`crate::instructions::action_memo`], so two
+    /// actions that happen to build the same instructions in one block are two transactions,
+    /// each done or refused — never one answered twice.
+    pub async fn send_action(
+        &self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        action_id: &str,
+    ) -> Result<Sent> {
+        let mut all = instructions.to_vec();
+        all.push(crate::instructions::action_memo(action_id));
+        self.send(&all, signers).await
+    }
+
+    /// [`Client::send_action`] without reading the transaction back.
+    pub async fn send_action_without_events(
+        &self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        action_id: &str,
+    ) -> Result<String> {
+        let mut all = instructions.to_vec();
+        all.push(crate::instructions::action_memo(action_id));
+        self.send_without_events(&all, signers).await
+    }
+
     /// `send` without reading the transaction back (one `getTransaction` fewer): for callers
     /// that only need it to land (a gateway's reports, the crank's batches, the demo's hour).
     pub async fn send_without_events(

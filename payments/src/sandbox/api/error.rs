@@ -60,6 +60,13 @@ impl ApiError {
         error.with_code("resource_missing")
     }
 
+    /// 400: a parameter names an object that does not exist, e.g. `destination` or `charge`
+    /// (`No such destination: 'acct_…'`).
+    pub(crate) fn no_such_param(param: &str, object: &str, id: &str) -> Self {
+        Self::invalid_param(param, format!("No such {object}: '{id}'"))
+            .with_code("resource_missing")
+    }
+
     /// 404: no such endpoint.
     pub(crate) fn unrecognized_url(method: &str, path: &str) -> Self {
         Self::new(
@@ -85,6 +92,11 @@ impl ApiError {
     /// 500: the sandbox itself failed.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
+    }
+
+    /// The sentence for a human.
+    pub(crate) fn message(&self) -> &str {
+        &self.detail.message
     }
 
     /// Adds Stripe's machine-readable reason.

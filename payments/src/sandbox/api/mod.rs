@@ -1,11 +1,15 @@
 //! The sandbox's Stripe-compatible API under `/v1`: secret-key authentication, idempotency keys,
-//! and the routes for Checkout Sessions, payouts and events.
+//! and the routes for Checkout Sessions, charges, refunds and disputes, connected accounts and
+//! their onboarding links, transfers and reversals, payouts and events.
 
-mod error;
+pub(crate) mod accounts;
+pub(crate) mod charges;
+pub(crate) mod error;
 mod events;
-mod params;
+pub(crate) mod params;
 pub(crate) mod payouts;
 mod sessions;
+pub(crate) mod transfers;
 
 use std::sync::Arc;
 
@@ -35,6 +39,26 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/v1/payouts", post(payouts::create).get(payouts::list))
         .route("/v1/payouts/{id}", get(payouts::retrieve))
         .route("/v1/payouts/{id}/cancel", post(payouts::cancel))
+        .route("/v1/charges/{id}", get(charges::retrieve_charge))
+        .route("/v1/refunds", post(charges::create_refund))
+        .route("/v1/disputes", get(charges::list_disputes))
+        .route(
+            "/v1/disputes/{id}",
+            get(charges::retrieve_dispute).post(charges::update_dispute),
+        )
+        .route("/v1/disputes/{id}/close", post(charges::close_dispute))
+        .route("/v1/accounts", post(accounts::create).get(accounts::list))
+        .route("/v1/accounts/{id}", get(accounts::retrieve))
+        .route("/v1/account_links", post(accounts::create_link))
+        .route(
+            "/v1/transfers",
+            post(transfers::create).get(transfers::list),
+        )
+        .route("/v1/transfers/{id}", get(transfers::retrieve))
+        .route(
+            "/v1/transfers/{id}/reversals",
+            post(transfers::create_reversal),
+        )
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}", get(events::retrieve))
         .route("/v1/{*rest}", any(unrecognized))
@@ -185,6 +209,42 @@ impl Paging {
             has_more,
             url: url.into(),
         })
+    }
+}
+
+/// A list endpoint's `created[gt|gte|lt|lte]` bounds (Unix seconds).
+pub(crate) struct CreatedRange {
+    gt: Option<i64>,
+    gte: Option<i64>,
+    lt: Option<i64>,
+    lte: Option<i64>,
+}
+
+impl CreatedRange {
+    fn read(params: &mut params::Params) -> Result<Self, ApiError> {
+        let mut bound = |op: &str| -> Result<Option<i64>, ApiError> {
+            let key = format!("created[{op}]");
+            params
+                .optional(&key)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| ApiError::invalid_param(&key, "Invalid integer."))
+                })
+                .transpose()
+        };
+        Ok(Self {
+            gt: bound("gt")?,
+            gte: bound("gte")?,
+            lt: bound("lt")?,
+            lte: bound("lte")?,
+        })
+    }
+
+    fn contains(&self, created: i64) -> bool {
+        self.gt.is_none_or(|t| created > t)
+            && self.gte.is_none_or(|t| created >= t)
+            && self.lt.is_none_or(|t| created < t)
+            && self.lte.is_none_or(|t| created <= t)
     }
 }
 

@@ -87,20 +87,30 @@ impl Params {
 
     /// The `metadata[<key>]` parameters, within Stripe's limits; empty values are dropped.
     pub(crate) fn metadata(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
+        self.metadata_under("metadata")
+    }
+
+    /// The `<prefix>[<key>]` parameters (`metadata`, `payment_intent_data[metadata]`), within
+    /// Stripe's metadata limits; empty values are dropped.
+    pub(crate) fn metadata_under(
+        &mut self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, String>, ApiError> {
+        let open = format!("{prefix}[");
         let keys: Vec<String> = self
             .unread
             .keys()
-            .filter(|key| key.starts_with("metadata[") && key.ends_with(']'))
+            .filter(|key| key.starts_with(&open) && key.ends_with(']'))
             .cloned()
             .collect();
-        let _ = self.optional("metadata"); // `metadata=` clears metadata: nothing to clear here
+        let _ = self.optional(prefix); // `metadata=` clears metadata: nothing to clear here
         let mut metadata = BTreeMap::new();
         for param in keys {
             let Some(value) = self.optional(&param) else {
                 continue;
             };
-            let key = &param["metadata[".len()..param.len() - 1];
-            if key.is_empty() || key.chars().count() > MAX_METADATA_KEY_CHARS {
+            let key = &param[open.len()..param.len() - 1];
+            if key.is_empty() || key.contains('[') || key.chars().count() > MAX_METADATA_KEY_CHARS {
                 return Err(ApiError::invalid_param(
                     &param,
                     format!("Metadata keys must be 1 to {MAX_METADATA_KEY_CHARS} characters long."),
@@ -116,11 +126,46 @@ impl Params {
         }
         if metadata.len() > MAX_METADATA_KEYS {
             return Err(ApiError::invalid_param(
-                "metadata",
+                prefix,
                 format!("You can specify up to {MAX_METADATA_KEYS} metadata keys."),
             ));
         }
         Ok(metadata)
+    }
+
+    /// A required absolute http(s) URL (`success_url`, `return_url`, …).
+    pub(crate) fn required_url(&mut self, key: &str) -> Result<String, ApiError> {
+        let url = self.required(key)?;
+        if url.starts_with("https://") || url.starts_with("http://") {
+            Ok(url)
+        } else {
+            Err(ApiError::invalid_param(key, "Not a valid URL").with_code("url_invalid"))
+        }
+    }
+
+    /// An optional whole number.
+    pub(crate) fn optional_integer(&mut self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.optional(key)
+            .map(|value| {
+                value
+                    .parse()
+                    .map_err(|_| ApiError::invalid_param(key, format!("Invalid integer: {value}")))
+            })
+            .transpose()
+    }
+
+    /// An optional boolean (`true` / `false`).
+    pub(crate) fn optional_bool(&mut self, key: &str) -> Result<Option<bool>, ApiError> {
+        self.optional(key)
+            .map(|value| match value.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::invalid_param(
+                    key,
+                    format!("Invalid boolean: {value}"),
+                )),
+            })
+            .transpose()
     }
 
     /// Refuses the request if a parameter was not read: the sandbox does not know it.

@@ -103,25 +103,11 @@ pub(crate) async fn list(
 ) -> Result<Json<List<Payout>>, ApiError> {
     let mut params = Params::from_query(query.as_deref())?;
     let paging = Paging::read(&mut params)?;
-    let mut bound = |op: &str| -> Result<Option<i64>, ApiError> {
-        let key = format!("created[{op}]");
-        params
-            .optional(&key)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::invalid_param(&key, "Invalid integer."))
-            })
-            .transpose()
-    };
-    let (gt, gte, lt, lte) = (bound("gt")?, bound("gte")?, bound("lt")?, bound("lte")?);
+    let created = super::CreatedRange::read(&mut params)?;
     let status = params.optional("status");
     params.finish()?;
     let keep = |payout: &Payout| {
-        gt.is_none_or(|t| payout.created > t)
-            && gte.is_none_or(|t| payout.created >= t)
-            && lt.is_none_or(|t| payout.created < t)
-            && lte.is_none_or(|t| payout.created <= t)
-            && status.as_deref().is_none_or(|s| payout.status == s)
+        created.contains(payout.created) && status.as_deref().is_none_or(|s| payout.status == s)
     };
     let store = app.store();
     let page = paging.page(&store.payouts, "payout", "/v1/payouts", |p| &p.id, keep)?;

@@ -1,5 +1,6 @@
 //! `POST /v1/checkout/sessions` and `GET /v1/checkout/sessions/{id}`: one-line-item payment
-//! sessions whose hosted page is served by the sandbox itself.
+//! sessions whose hosted page is served by the sandbox itself; `payment_intent_data[metadata]`
+//! goes on the payment's charge when it is paid.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ struct SessionRequest {
     product_name: String,
     client_reference_id: Option<String>,
     metadata: BTreeMap<String, String>,
+    payment_metadata: BTreeMap<String, String>,
     success_url: String,
     cancel_url: String,
 }
@@ -85,6 +87,7 @@ pub(crate) async fn create(
     store.sessions.push(HostedSession {
         session,
         product_name: request.product_name,
+        payment_metadata: request.payment_metadata,
     });
     if let Some(key) = key {
         store.remember(&key, REQUEST, fingerprint, json.clone());
@@ -144,8 +147,8 @@ fn read(params: &mut Params) -> Result<SessionRequest, ApiError> {
             "The sandbox supports only quantity 1.",
         ));
     }
-    let success_url = url(params, "success_url")?;
-    let cancel_url = url(params, "cancel_url")?;
+    let success_url = params.required_url("success_url")?;
+    let cancel_url = params.required_url("cancel_url")?;
     let client_reference_id = params.optional("client_reference_id");
     if client_reference_id
         .as_ref()
@@ -159,23 +162,15 @@ fn read(params: &mut Params) -> Result<SessionRequest, ApiError> {
         ));
     }
     let metadata = params.metadata()?;
+    let payment_metadata = params.metadata_under("payment_intent_data[metadata]")?;
     Ok(SessionRequest {
         amount_cents,
         currency,
         product_name,
         client_reference_id,
         metadata,
+        payment_metadata,
         success_url,
         cancel_url,
     })
-}
-
-/// A required absolute http(s) URL.
-fn url(params: &mut Params, param: &str) -> Result<String, ApiError> {
-    let url = params.required(param)?;
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(url)
-    } else {
-        Err(ApiError::invalid_param(param, "Not a valid URL").with_code("url_invalid"))
-    }
 }

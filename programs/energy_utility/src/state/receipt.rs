@@ -32,6 +32,9 @@ pub struct Receipt {
     /// Coins taken back for refunds and disputes so far: the coins the refunded and disputed
     /// cents bought.
     pub clawed_units: u64,
+    /// The charge's dispute was won (a charge is disputed once): a dispute delivered again, or
+    /// late, takes nothing more.
+    pub dispute_won: bool,
     pub bump: u8,
 }
 
@@ -80,6 +83,7 @@ impl Receipt {
             refunded_cents: 0,
             disputed_cents: 0,
             clawed_units: 0,
+            dispute_won: false,
             bump,
         }
     }
@@ -109,6 +113,10 @@ impl Receipt {
     /// far: the totals are the processor's, so a repeated event changes nothing
     /// (`PaymentAlreadyProcessed`). Returns the coins to take back now.
     pub fn claw_back(&mut self, kind: Clawback, total_cents: u64) -> Result<u64> {
+        require!(
+            kind == Clawback::Refund || !self.dispute_won,
+            EnergyError::PaymentAlreadyProcessed
+        );
         let (refunded, disputed) = match kind {
             Clawback::Refund => (total_cents, self.disputed_cents),
             Clawback::Dispute => (self.refunded_cents, total_cents),
@@ -131,12 +139,11 @@ impl Receipt {
     }
 
     /// The utility won the dispute: the disputed cents are the resident's again. Returns the
-    /// coins to give back.
+    /// coins to give back. Once per charge, whichever of the dispute's events arrives first: a
+    /// win recorded before its dispute leaves that dispute nothing to take.
     pub fn restore_dispute(&mut self) -> Result<u64> {
-        require!(
-            self.disputed_cents > 0,
-            EnergyError::PaymentAlreadyProcessed
-        );
+        require!(!self.dispute_won, EnergyError::PaymentAlreadyProcessed);
+        self.dispute_won = true;
         self.disputed_cents = 0;
         let target = self.units_for(self.refunded_cents)?;
         let give = self.clawed_units.saturating_sub(target);
@@ -238,10 +245,28 @@ mod tests {
             r.claw_back(Clawback::Refund, 60),
             EnergyError::ClawbackBeyondPurchase,
         );
-        // The dispute won: its 5 k come back, once.
+        // The dispute won: its 5 k come back, once; the dispute delivered again takes nothing.
         assert_eq!(r.restore_dispute().unwrap(), 5_000_000);
         refused(r.restore_dispute(), EnergyError::PaymentAlreadyProcessed);
+        refused(
+            r.claw_back(Clawback::Dispute, 50),
+            EnergyError::PaymentAlreadyProcessed,
+        );
         assert_eq!((r.clawed_units, r.disputed_cents), (5_000_000, 0));
+        // Refunds still count.
+        assert_eq!(r.claw_back(Clawback::Refund, 60).unwrap(), 1_000_000);
+    }
+
+    #[test]
+    fn a_dispute_won_before_its_dispute_arrives_leaves_it_nothing_to_take() {
+        // The processor does not order its events: "closed, won" may come first.
+        let mut r = receipt();
+        assert_eq!(r.restore_dispute().unwrap(), 0);
+        refused(
+            r.claw_back(Clawback::Dispute, 100),
+            EnergyError::PaymentAlreadyProcessed,
+        );
+        assert_eq!((r.clawed_units, r.disputed_cents), (0, 0));
     }
 
     #[test]

@@ -19,6 +19,8 @@ import {
   fixEncoderSize,
   getAddressDecoder,
   getAddressEncoder,
+  getBooleanDecoder,
+  getBooleanEncoder,
   getBytesDecoder,
   getBytesEncoder,
   getI64Decoder,
@@ -82,6 +84,11 @@ export type Receipt = {
    * cents bought.
    */
   clawedUnits: bigint;
+  /**
+   * The charge's dispute was won (a charge is disputed once): a dispute delivered again, or
+   * late, takes nothing more.
+   */
+  disputeWon: boolean;
   bump: number;
 };
 
@@ -111,6 +118,11 @@ export type ReceiptArgs = {
    * cents bought.
    */
   clawedUnits: number | bigint;
+  /**
+   * The charge's dispute was won (a charge is disputed once): a dispute delivered again, or
+   * late, takes nothing more.
+   */
+  disputeWon: boolean;
   bump: number;
 };
 
@@ -131,6 +143,7 @@ export function getReceiptEncoder(): Encoder<ReceiptArgs> {
       ["refundedCents", getU64Encoder()],
       ["disputedCents", getU64Encoder()],
       ["clawedUnits", getU64Encoder()],
+      ["disputeWon", getBooleanEncoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RECEIPT_DISCRIMINATOR }),
@@ -153,6 +166,7 @@ export function getReceiptDecoder(): Decoder<Receipt> {
     ["refundedCents", getU64Decoder()],
     ["disputedCents", getU64Decoder()],
     ["clawedUnits", getU64Decoder()],
+    ["disputeWon", getBooleanDecoder()],
     ["bump", getU8Decoder()],
   ]);
 }
