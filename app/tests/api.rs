@@ -252,7 +252,16 @@ async fn solana_pay_returns_an_unsigned_fund_transaction_for_the_residents_walle
         .unwrap();
     let decoded: solana_transaction::Transaction = bincode::deserialize(&bytes).unwrap();
     assert_eq!(decoded.message.account_keys[0].to_string(), wallet);
-    assert_eq!(decoded.message.instructions.len(), 1);
+    // The funding, and the memo that makes this request a transaction of its own.
+    assert_eq!(decoded.message.instructions.len(), 2);
+    let program = |i: usize| {
+        decoded.message.account_keys[usize::from(decoded.message.instructions[i].program_id_index)]
+    };
+    assert_eq!(program(0), energy_utility_sdk::PROGRAM_ID);
+    assert_eq!(
+        program(1),
+        energy_utility_sdk::instructions::MEMO_PROGRAM_ID
+    );
     let (status, _) = d
         .post(
             "/api/pay/fund?from=carlos&meter=pole-3&amount_k=1",

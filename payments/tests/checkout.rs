@@ -44,6 +44,10 @@ async fn page_shows_product_amount_test_cards_and_the_form() {
 
     assert!(html.contains("TEST MODE — sandbox processor, no real money moves"));
     assert!(html.contains("4242 4242 4242 4242") && html.contains("4000 0000 0000 0002"));
+    assert!(
+        html.contains("<code>4000 0000 0000 0259</code> succeeds and is then disputed"),
+        "the dispute card is listed: {html}"
+    );
     assert!(html.contains("125 k of energy for carlos-house"));
     assert!(html.contains("<strong id=\"amount\">$12.50</strong>"));
     for id in ["card-number", "card-expiry", "card-cvc", "pay"] {

@@ -680,6 +680,27 @@ pub fn collect_fees(
     )
 }
 
+/// The SPL Memo program (v3): on every cluster, and in the local bank.
+pub const MEMO_PROGRAM_ID: Pubkey =
+    anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+
+/// A memo: `text` written to the transaction's logs; no account, no signer.
+pub fn memo(text: &str) -> Instruction {
+    Instruction {
+        program_id: MEMO_PROGRAM_ID,
+        accounts: Vec::new(),
+        data: text.as_bytes().to_vec(),
+    }
+}
+
+/// The memo that makes one intended action a transaction of its own (`deu:<action id>`): two
+/// requests that build the same instructions within one block are otherwise the same signed
+/// bytes, and the cluster runs them once. Costs one account key and a few hundred compute
+/// units (the memo program checks the text is UTF-8 and logs it).
+pub fn action_memo(action_id: &str) -> Instruction {
+    memo(&format!("deu:{action_id}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,25 +731,4 @@ mod tests {
             assert!(meta.is_writable && !meta.is_signer);
         }
     }
-}
-
-/// The SPL Memo program (v3): on every cluster, and in the local bank.
-pub const MEMO_PROGRAM_ID: Pubkey =
-    anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
-
-/// A memo: `text` written to the transaction's logs; no account, no signer.
-pub fn memo(text: &str) -> Instruction {
-    Instruction {
-        program_id: MEMO_PROGRAM_ID,
-        accounts: Vec::new(),
-        data: text.as_bytes().to_vec(),
-    }
-}
-
-/// The memo that makes one intended action a transaction of its own (`deu:<action id>`): two
-/// requests that build the same instructions within one block are otherwise the same signed
-/// bytes, and the cluster runs them once. Costs one account key and a few hundred compute
-/// units (the memo program checks the text is UTF-8 and logs it).
-pub fn action_memo(action_id: &str) -> Instruction {
-    memo(&format!("deu:{action_id}"))
 }

@@ -251,8 +251,11 @@ export function initPayments(id, feed) {
       sellInput.focus();
       return;
     }
+    // Busy before anything is awaited: a double click sends one sale.
+    sellBusy = true;
     const destination = payout ? await payout.destination() : null;
     if (!destination && !sale) {
+      sellBusy = false;
       say(sellMessage, "Bind a payout account first (Get paid, above): the dollars go only there.", "error");
       return;
     }
@@ -263,13 +266,13 @@ export function initPayments(id, feed) {
     else if (settings && settings.custody === false) {
       const signed = saleInput.value.trim();
       if (!/^\d+$/.test(signed)) {
+        sellBusy = false;
         say(sellMessage, "Sign the sale with your own wallet first (the command is under the form), then enter its number.", "error");
         saleInput.focus();
         return;
       }
       body.sale = Number(signed);
     }
-    sellBusy = true;
     const release = holdForm(sellForm, "Selling…");
     say(sellMessage, "");
     try {

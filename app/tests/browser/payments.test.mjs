@@ -191,7 +191,7 @@ test("buy: $5 through the sandbox checkout — a declined card, then the test ca
     await openResident(page);
     const note = await text(page, "#test-mode");
     assert.ok(note.includes("Test mode: no real money. Test card 4242 4242 4242 4242 (4000 0000 0000 0259 pays, then is disputed); the processor's onboarding takes its test bank account 000123456789."), `test mode notice: ${JSON.stringify(note)}`);
-    assert.match(await text(page, "#buy-hold"), /can be sold after 1 hour/, "the card hold is told before buying");
+    assert.equal(await text(page, "#buy-hold"), "Coins bought by card fund meters at once and can be sold after 1 h.", "the card hold is told before buying");
     assert.ok(await page.locator("#test-mode").isVisible(), "the test mode notice is visible");
     assert.equal(await text(page, "#coin-price"), `1 k costs $${(await api("/api/payments")).data.coin_price_usd}.`);
     const totalBefore = units(await text(page, "#total"));

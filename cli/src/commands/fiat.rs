@@ -327,7 +327,12 @@ async fn claw_back(
             instructions::restore_dispute(&oracle, &grid_address, &receipt.resident, &payment_id)
         }
     };
-    let signature = client.send_without_events(&[ix], &[]).await?;
+    // One invocation, one action: the same command run twice in a block is refused the second
+    // time ("already applied"), not answered twice.
+    let action = energy_utility_payments::random_id("cli_");
+    let signature = client
+        .send_action_without_events(&[ix], &[], &action)
+        .await?;
     let after = client
         .account::<Receipt>(&receipt_address)
         .await?

@@ -314,7 +314,7 @@ test('an hour reported, settled and paid out, to the unit', async () => {
 
   // Angel collects the roof's earnings into her coin account.
   await send(crank, [
-    getCollectEarningsInstruction({ grid: c.grid, meter: c['angel-roof'].meter, owner: c.angel.resident, coins: c.angel.coins, vault: c.vault }),
+    getCollectEarningsInstruction({ grid: c.grid, meter: c['angel-roof'].meter, owner: c.angel.resident, coins: c.angel.coins, vault: c.vault, mint: c.mint }),
   ]);
   assert.equal(await coinBalance(c.angel.resident), parseK('2.99'));
   assert.equal((await fetchMeter(rpc, c['angel-roof'].meter)).data.balanceUnits, 0n);

@@ -1,10 +1,13 @@
 //! The hosted Connect onboarding page (`/connect/onboard/{link}`): a plain HTML form prefilled
 //! with Stripe's test data. Submitting it finishes the connected account (details submitted,
 //! its requested capabilities — `transfers` — active, payouts enabled, a bank account on file,
-//! nothing more due), announces
-//! `account.updated` and returns to the link's `return_url`; "Finish later" returns there with
-//! the account unfinished. A link serves once: used or expired, it sends its visitor to its
-//! `refresh_url`, as Stripe's do.
+//! nothing more due), announces `account.updated` and returns to the link's `return_url`;
+//! "Finish later" returns there with the account unfinished. A link serves once: used or
+//! expired, it sends its visitor to its `refresh_url`, as Stripe's do.
+//!
+//! Element ids for browser tests: `#first-name`, `#last-name`, `#dob`, `#ssn-last4`,
+//! `#routing-number`, `#account-number`, the buttons `#submit` and `#later`, and `#error` above
+//! the form when the details were refused.
 
 use std::sync::Arc;
 
@@ -117,6 +120,7 @@ fn link(app: &App, id: &str) -> Option<OnboardingLink> {
     app.store().links.iter().find(|l| l.id == id).cloned()
 }
 
+/// The form, prefilled with Stripe's test data, while the link serves.
 async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match link(&app, &id) {
         None => not_found(),
@@ -251,6 +255,7 @@ fn test_data_note() -> String {
     )
 }
 
+/// What an unknown link shows.
 fn not_found() -> Response {
     let body = "<div class=\"checkout\"><h1>Not found</h1><p>No such onboarding link.</p></div>";
     (StatusCode::NOT_FOUND, page("Onboarding", "", body)).into_response()

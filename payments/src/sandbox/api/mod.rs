@@ -221,6 +221,7 @@ pub(crate) struct CreatedRange {
 }
 
 impl CreatedRange {
+    /// Reads the bounds; each is optional.
     fn read(params: &mut params::Params) -> Result<Self, ApiError> {
         let mut bound = |op: &str| -> Result<Option<i64>, ApiError> {
             let key = format!("created[{op}]");
@@ -240,6 +241,7 @@ impl CreatedRange {
         })
     }
 
+    /// Whether a creation time is within every bound given.
     fn contains(&self, created: i64) -> bool {
         self.gt.is_none_or(|t| created > t)
             && self.gte.is_none_or(|t| created >= t)
@@ -269,6 +271,22 @@ async fn unrecognized(method: Method, uri: Uri) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn created_bounds_are_each_optional_and_all_apply() {
+        let mut params =
+            params::Params::from_query(Some("created[gt]=10&created[lte]=20")).expect("parses");
+        let range = CreatedRange::read(&mut params).expect("bounds");
+        assert!(params.finish().is_ok(), "every bound read");
+        assert!(!range.contains(10) && range.contains(11) && range.contains(20));
+        assert!(!range.contains(21));
+        let mut none = params::Params::from_query(None).expect("parses");
+        assert!(CreatedRange::read(&mut none)
+            .expect("no bounds")
+            .contains(i64::MIN));
+        let mut bad = params::Params::from_query(Some("created[gte]=soon")).expect("parses");
+        assert!(CreatedRange::read(&mut bad).is_err());
+    }
 
     #[test]
     fn reads_bearer_and_basic_keys() {
