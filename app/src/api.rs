@@ -260,6 +260,7 @@ pub(crate) fn amount_units(value: &Value) -> Result<u64, ApiError> {
 
 async fn fund(
     State(app): Shared,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<FundRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(request) = body.map_err(|e| {
@@ -290,7 +291,7 @@ async fn fund(
         amount,
     );
     client
-        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .send_action_without_events(&[ix], &[wallet], &action.0)
         .await?;
     let (_, meter) = client.meter(&address, &request.meter).await?;
     let owner = client
@@ -313,6 +314,7 @@ struct VetoRequest {
 /// alone. Outside the demo the owner's wallet signs `/api/pay/veto`.
 async fn veto(
     State(app): Shared,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<VetoRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(request) =
@@ -342,7 +344,7 @@ async fn veto(
     let ix =
         instructions::veto_meter_change(&wallet.pubkey(), &address, &meter_address, &meter.owner);
     client
-        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .send_action_without_events(&[ix], &[wallet], &action.0)
         .await?;
     let (_, meter) = client.meter(&address, &request.meter).await?;
     Ok(Json(

@@ -33,13 +33,25 @@ impl ApiError {
     }
 }
 
+/// What a caller is told when the cluster does not answer: the cluster's own error names its
+/// URL, which may hold an RPC provider's token, so it goes to the server's log only.
+pub const CLUSTER_UNAVAILABLE: &str = "the cluster is unavailable; try again in a moment";
+
+impl ApiError {
+    /// The plain answer for a cluster that did not answer; `detail` goes to the server's log.
+    pub fn cluster_unavailable(detail: &dyn std::fmt::Display) -> Self {
+        eprintln!("cluster error: {detail}");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, CLUSTER_UNAVAILABLE)
+    }
+}
+
 impl From<SdkError> for ApiError {
     fn from(err: SdkError) -> Self {
         let status = match &err {
             SdkError::NotFound { .. } => StatusCode::NOT_FOUND,
             SdkError::Program(_) | SdkError::Transaction(_) => StatusCode::CONFLICT,
             SdkError::Amount(_) | SdkError::Invalid(_) => StatusCode::BAD_REQUEST,
-            SdkError::Rpc(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SdkError::Rpc(_) => return Self::cluster_unavailable(&err),
         };
         Self::new(status, err.to_string())
     }
@@ -49,7 +61,13 @@ impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
         match err.downcast::<SdkError>() {
             Ok(sdk) => sdk.into(),
-            Err(other) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{other:#}")),
+            Err(other) => {
+                eprintln!("internal error: {other:#}");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the server failed to answer; the operator can see why in its log",
+                )
+            }
         }
     }
 }

@@ -7,11 +7,12 @@ pub mod community;
 pub mod custody;
 pub mod demo;
 pub mod error;
+pub mod guard;
 mod pages;
 pub mod payments;
 pub mod wallet;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use energy_utility_sdk::history::History;
@@ -34,6 +35,13 @@ pub struct App {
     pub last_settlement: Mutex<Option<Value>>,
     /// Actions that send transactions run one at a time.
     pub actions: tokio::sync::Mutex<()>,
+    /// Budgets per client and answers per idempotency key (see `guard`).
+    pub guard: guard::Guard,
+    /// The host names this server answers to, set when it starts serving.
+    pub hosts: OnceLock<Vec<String>>,
+    /// Host names it answers to besides its loopback names and its public URL's
+    /// (`deu serve --allowed-host`).
+    pub extra_hosts: Mutex<Vec<String>>,
 }
 
 impl App {
@@ -51,6 +59,9 @@ impl App {
             chain: History::new(),
             last_settlement: Mutex::new(None),
             actions: tokio::sync::Mutex::new(()),
+            guard: guard::Guard::default(),
+            hosts: OnceLock::new(),
+            extra_hosts: Mutex::new(Vec::new()),
         })
     }
 }
@@ -66,6 +77,10 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(api::routes())
         .merge(wallet::routes())
         .merge(payments::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::writes,
+        ))
         .with_state(app)
 }
 
@@ -83,6 +98,26 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> anyhow::
             }
         });
     }
-    axum::serve(listener, router(app)).await?;
+    let port = listener.local_addr()?.port();
+    let mut extra = app
+        .extra_hosts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(host) = app
+        .payments
+        .as_ref()
+        .and_then(|p| guard::host_of(&p.public_url))
+    {
+        extra.push(host);
+    }
+    let _ = app.hosts.set(guard::allowed_hosts(port, &extra));
+    energy_utility_serve::serve(
+        listener,
+        router(app),
+        energy_utility_serve::Limits::default(),
+        std::future::pending(),
+    )
+    .await?;
     Ok(())
 }

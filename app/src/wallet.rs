@@ -139,7 +139,7 @@ async fn to_sign(
         .rpc
         .get_latest_blockhash()
         .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        .map_err(|e| ApiError::cluster_unavailable(&e))?;
     // Each request its own transaction: the same request twice in one block would otherwise
     // be the same bytes to sign, and the cluster would run them once.
     let memo = energy_utility_sdk::instructions::action_memo(&crate::action_id());
@@ -535,10 +535,24 @@ async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
     }
     let tx: VersionedTransaction = bincode::deserialize(&bytes)
         .map_err(|_| ApiError::bad_request("transaction is not a Solana transaction"))?;
-    if tx.signatures.is_empty() || !tx.verify_with_results().iter().all(|ok| *ok) {
+    // Well-formed first (every index in range, as many signatures as the message requires),
+    // then every one of them valid: a missing signer is not "all present signatures verify".
+    if tx.sanitize().is_err() {
+        return Err(ApiError::bad_request(
+            "the transaction is malformed (its signatures and accounts do not match its message)",
+        ));
+    }
+    let required = usize::from(tx.message.header().num_required_signatures);
+    if required == 0
+        || tx.signatures.len() != required
+        || !tx.verify_with_results().iter().all(|ok| *ok)
+    {
         return Err(ApiError::bad_request(
             "the transaction is not signed by every signer it needs",
         ));
+    }
+    if tx.message.instructions().is_empty() {
+        return Err(ApiError::bad_request("the transaction has no instruction"));
     }
     let keys = tx.message.static_account_keys();
     let foreign = tx.message.instructions().iter().any(|ix| {

@@ -34,6 +34,10 @@ pub struct PaymentsSettings {
     pub coin_price: Option<String>,
     /// A file that gets one JSON line per webhook delivery.
     pub delivery_log: Option<PathBuf>,
+    /// The token the operator shows (`Authorization: Bearer …`) to read the delivery log.
+    pub operator_token: Option<String>,
+    /// A file holding the operator token (its first line).
+    pub operator_token_file: Option<PathBuf>,
 }
 
 /// Settings checked and loaded.
@@ -45,6 +49,8 @@ pub struct PaymentsConfig {
     pub public_url: String,
     pub coin_price_cents: Option<u64>,
     pub delivery_log: Option<PathBuf>,
+    /// Who may read the delivery log in `deu serve` (none: nobody over HTTP).
+    pub operator_token: Option<String>,
 }
 
 impl PaymentsSettings {
@@ -67,6 +73,8 @@ impl PaymentsSettings {
             public_url: self.public_url.or(fallback.public_url),
             coin_price: self.coin_price.or(fallback.coin_price),
             delivery_log: self.delivery_log.or(fallback.delivery_log),
+            operator_token: self.operator_token.or(fallback.operator_token),
+            operator_token_file: self.operator_token_file.or(fallback.operator_token_file),
         }
     }
 
@@ -112,6 +120,14 @@ impl PaymentsSettings {
                 missing.join("\n  - ")
             );
         }
+        let operator_token = match present(self.operator_token) {
+            Some(token) => Some(token),
+            None => self
+                .operator_token_file
+                .as_deref()
+                .map(read_secret)
+                .transpose()?,
+        };
         let processor_key = processor_key.unwrap_or_default();
         if key_mode(processor_key.trim()).is_none() {
             bail!(
@@ -147,6 +163,7 @@ impl PaymentsSettings {
                 .to_string(),
             coin_price_cents,
             delivery_log: self.delivery_log,
+            operator_token: operator_token.map(|t| t.trim().to_string()),
         })
     }
 }

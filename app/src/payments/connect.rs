@@ -288,6 +288,7 @@ pub struct BindRequest {
 /// The demo's custody binds a resident's connected account.
 pub async fn bind(
     State(app): State<Arc<App>>,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<BindRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(request) = body.map_err(|e| {
@@ -309,7 +310,7 @@ pub async fn bind(
         &destination.account.id,
     );
     app.client
-        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .send_action_without_events(&[ix], &[wallet], &action.0)
         .await?;
     let (_, after) = app.client.resident(&grid, &request.resident).await?;
     let now = app.client.cluster_time().await?;
@@ -348,6 +349,7 @@ pub struct CancelRequest {
 /// The demo's custody withdraws a change of payout account that waits.
 pub async fn cancel(
     State(app): State<Arc<App>>,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<CancelRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(request) = body
@@ -367,7 +369,7 @@ pub async fn cancel(
     }
     let ix = instructions::cancel_payout_account_change(&wallet.pubkey(), &grid, &resident);
     app.client
-        .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+        .send_action_without_events(&[ix], &[wallet], &action.0)
         .await?;
     Ok(Json(json!({
         "cancelled": state.pending_payout_account,

@@ -1,15 +1,21 @@
-//! Every webhook delivery and what became of it: printed as one line, kept in memory for
-//! `GET /api/payments/deliveries`, and appended as JSON to the delivery log file if set.
+//! Every authenticated webhook delivery and what became of it: printed as one line, kept in
+//! memory for `GET /api/payments/deliveries` (the operator's), and appended as JSON to the
+//! delivery log file if set. Deliveries that fail the signature check are counted and printed,
+//! never kept: anyone can post them, and nobody may fill the log. What is kept is bounded
+//! ([`KEPT`] deliveries, [`MAX_DETAIL_CHARS`] characters of detail each).
 
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::Serialize;
 
 /// How many deliveries the server keeps in memory.
-const KEPT: usize = 500;
+pub const KEPT: usize = 500;
+/// How much of a delivery's detail is kept and printed.
+pub const MAX_DETAIL_CHARS: usize = 300;
 
 /// What a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +49,16 @@ pub struct Delivery {
 pub struct DeliveryLog {
     kept: Mutex<VecDeque<Delivery>>,
     file: Option<PathBuf>,
+    /// Deliveries refused for their signature (or its absence): counted, not kept.
+    unauthenticated: AtomicU64,
+}
+
+/// `text` cut to `max` characters, with an ellipsis when it was longer.
+pub fn truncated(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
 }
 
 impl DeliveryLog {
@@ -50,10 +66,26 @@ impl DeliveryLog {
         Self {
             kept: Mutex::new(VecDeque::new()),
             file,
+            unauthenticated: AtomicU64::new(0),
         }
     }
 
-    pub fn record(&self, delivery: Delivery) {
+    /// Counts (and prints, cut short) a delivery that failed the signature check.
+    pub fn refuse_unauthenticated(&self, detail: &str) {
+        self.unauthenticated.fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "webhook: unauthenticated delivery refused: {}",
+            truncated(detail, MAX_DETAIL_CHARS)
+        );
+    }
+
+    /// How many deliveries failed the signature check since the server started.
+    pub fn unauthenticated(&self) -> u64 {
+        self.unauthenticated.load(Ordering::Relaxed)
+    }
+
+    pub fn record(&self, mut delivery: Delivery) {
+        delivery.detail = truncated(&delivery.detail, MAX_DETAIL_CHARS);
         eprintln!(
             "webhook {} {} -> {} {:?}: {}",
             delivery.event_id.as_deref().unwrap_or("-"),
@@ -81,11 +113,51 @@ impl DeliveryLog {
         }
     }
 
+    /// The kept delivery that applied (or found applied) the checkout `session`, if any.
+    pub fn checkout(&self, session: &str) -> Option<Delivery> {
+        let kept = self.kept.lock().ok()?;
+        kept.iter()
+            .rev()
+            .find(|d| {
+                matches!(d.result, Result::Applied | Result::Duplicate)
+                    && d.detail.contains(&format!("checkout {session}"))
+            })
+            .cloned()
+    }
+
     /// Newest first.
     pub fn recent(&self) -> Vec<Delivery> {
         self.kept
             .lock()
             .map(|kept| kept.iter().rev().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_details_are_cut_and_unsigned_deliveries_only_counted() {
+        let log = DeliveryLog::new(None);
+        log.refuse_unauthenticated(&"x".repeat(400_000));
+        log.refuse_unauthenticated("no header");
+        assert_eq!(log.unauthenticated(), 2);
+        assert!(log.recent().is_empty());
+        log.record(Delivery {
+            at: 1,
+            status: 200,
+            result: Result::Applied,
+            event_id: Some("evt_1".into()),
+            event_type: None,
+            resident: None,
+            detail: "é".repeat(1_000),
+            signature: None,
+        });
+        let kept = log.recent();
+        assert_eq!(kept[0].detail.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(kept[0].detail.ends_with('…'));
+        assert_eq!(truncated("short", 10), "short");
     }
 }

@@ -40,6 +40,8 @@ pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3
 pub struct Payments {
     pub processor: Processor,
     webhook_secret: String,
+    /// Who may read the delivery log in `deu serve`.
+    operator_token: Option<String>,
     /// How old a signed delivery may be (Stripe's default: 5 minutes).
     pub tolerance_secs: i64,
     /// Signs with the grid's oracle key and pays its fees.
@@ -90,6 +92,7 @@ impl Payments {
         Ok(Self {
             processor,
             webhook_secret: config.webhook_secret,
+            operator_token: config.operator_token,
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
             oracle,
             public_url: config.public_url,
@@ -117,6 +120,24 @@ impl Payments {
         }
     }
 
+    /// Whether `header` (an `Authorization` value) is the operator's token.
+    pub fn is_operator(&self, header: Option<&str>) -> bool {
+        let Some(token) = self.operator_token.as_deref() else {
+            return false;
+        };
+        let given = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .trim();
+        // Compared in constant time: the token's letters do not leak through timing.
+        given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0
+    }
+
     fn release_payment_lock(&self, payment_id: &str, lock: Arc<tokio::sync::Mutex<()>>) {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         drop(lock);
@@ -134,6 +155,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(WEBHOOK_PATH, post(webhook::receive))
         .route("/api/payments", get(orders::status))
         .route("/api/payments/deliveries", get(orders::deliveries))
+        .route("/api/payments/checkouts/{session}", get(orders::checkout))
         .route("/api/buy", post(orders::buy))
         .route("/api/sell", post(orders::sell))
         .route("/api/connect", post(connect::start))

@@ -67,9 +67,52 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult {
     })))
 }
 
-pub async fn deliveries(State(app): State<Arc<App>>) -> ApiResult {
+/// The delivery log: public in the demo; in `deu serve` the operator's, shown their token
+/// (`Authorization: Bearer …`, `DEU_OPERATOR_TOKEN`).
+pub async fn deliveries(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> ApiResult {
     let payments = payments(&app)?;
-    Ok(Json(json!({ "deliveries": payments.deliveries.recent() })))
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    if app.custody.is_none() && !payments.is_operator(auth) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the delivery log is the operator's: show the operator token (Authorization: Bearer …)",
+        ));
+    }
+    Ok(Json(json!({
+        "deliveries": payments.deliveries.recent(),
+        "unauthenticated": payments.deliveries.unauthenticated(),
+    })))
+}
+
+/// What became of one checkout, for the page the processor sends the payer back to: the
+/// payment that paid it once the webhook applied it (a session id is known only to its payer).
+pub async fn checkout(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(session): axum::extract::Path<String>,
+) -> ApiResult {
+    let payments = payments(&app)?;
+    let valid = session.starts_with("cs_")
+        && session.len() <= 255
+        && session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(ApiError::bad_request("not a checkout session id (cs_…)"));
+    }
+    let applied = payments.deliveries.checkout(&session);
+    let payment = applied.as_ref().and_then(|d| {
+        d.detail
+            .split("payment ")
+            .nth(1)
+            .map(|rest| rest.split([' ', ')', ';']).next().unwrap_or("").to_string())
+    });
+    Ok(Json(json!({
+        "session": session,
+        "applied": applied.is_some(),
+        "payment": payment,
+    })))
 }
 
 /// Dollars as sent: a decimal string or a JSON number, within `[min, max]` cents.
@@ -180,6 +223,7 @@ pub(crate) fn destination_from_request(id: &str) -> ApiError {
 
 pub async fn sell(
     State(app): State<Arc<App>>,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<SellRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(request) = body.map_err(|e| {
@@ -223,7 +267,7 @@ pub async fn sell(
                 request,
             );
             app.client
-                .send_action_without_events(&[ix], &[wallet], &crate::action_id())
+                .send_action_without_events(&[ix], &[wallet], &action.0)
                 .await?;
             number
         }

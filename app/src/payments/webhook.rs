@@ -44,7 +44,7 @@ use energy_utility_sdk::events::Event as ProgramEvent;
 use energy_utility_sdk::{fiat, instructions, pda, SdkError};
 use serde_json::json;
 
-use super::deliveries::{Delivery, Result as Outcome};
+use super::deliveries::{truncated, Delivery, Result as Outcome, MAX_DETAIL_CHARS};
 use super::Payments;
 use crate::App;
 
@@ -95,6 +95,8 @@ impl Order {
 struct Answer {
     status: StatusCode,
     delivery: Delivery,
+    /// Whether the delivery passed the signature check (only those are kept).
+    authenticated: bool,
 }
 
 impl Answer {
@@ -111,6 +113,7 @@ impl Answer {
                 detail: detail.into(),
                 signature: None,
             },
+            authenticated: true,
         }
     }
 
@@ -120,6 +123,13 @@ impl Answer {
 
     fn rejected(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, Outcome::Rejected, detail)
+    }
+
+    /// A delivery that failed the signature check: 400, counted but not kept.
+    fn unauthenticated(detail: impl Into<String>) -> Self {
+        let mut answer = Self::rejected(detail);
+        answer.authenticated = false;
+        answer
     }
 
     fn unprocessable(detail: impl Into<String>) -> Self {
@@ -146,22 +156,28 @@ pub async fn receive(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
             .into_response();
     };
     let answer = handle(&app, payments, &headers, &body).await;
+    let detail = truncated(&answer.delivery.detail, MAX_DETAIL_CHARS);
     let response = (
         answer.status,
         Json(json!({
             "result": answer.delivery.result,
-            "detail": answer.delivery.detail,
+            "detail": detail,
             "signature": answer.delivery.signature,
         })),
     )
         .into_response();
-    payments.deliveries.record(answer.delivery);
+    match answer.authenticated {
+        true => payments.deliveries.record(answer.delivery),
+        false => payments
+            .deliveries
+            .refuse_unauthenticated(&answer.delivery.detail),
+    }
     response
 }
 
 async fn handle(app: &App, payments: &Payments, headers: &HeaderMap, body: &[u8]) -> Answer {
     let Some(header) = headers.get(signature::HEADER).and_then(|h| h.to_str().ok()) else {
-        return Answer::rejected(format!("no {} header", signature::HEADER));
+        return Answer::unauthenticated(format!("no {} header", signature::HEADER));
     };
     if let Err(err) = signature::verify(
         &payments.webhook_secret,
@@ -170,7 +186,7 @@ async fn handle(app: &App, payments: &Payments, headers: &HeaderMap, body: &[u8]
         unix_now(),
         payments.tolerance_secs,
     ) {
-        return Answer::rejected(format!("signature refused: {err}"));
+        return Answer::unauthenticated(format!("signature refused: {err}"));
     }
     let event: Event = match serde_json::from_slice(body) {
         Ok(event) => event,
@@ -746,12 +762,17 @@ fn refused(err: SdkError) -> Result<Answer, SdkError> {
     })
 }
 
+/// A retry answer for a chain that did not answer. The cluster's own error (which may hold
+/// its URL, and an RPC provider's token in it) goes to the server's log only.
 fn unavailable(err: SdkError) -> Answer {
     match err {
         SdkError::NotFound { what: "grid", .. } => Answer::retry(format!(
             "{err}: is the service pointed at the right cluster?"
         )),
-        err => Answer::retry(format!("the chain is unavailable: {err}")),
+        err => {
+            eprintln!("webhook: the chain is unavailable: {err}");
+            Answer::retry("the chain is unavailable; retry later")
+        }
     }
 }
 

@@ -7,18 +7,31 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `path` (or POST `body` as JSON when given); resolves to the JSON answer, rejects with the server's `error` sentence. */
+/** A fresh idempotency key: one per action the user asks for. */
+const freshKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
+/**
+ * GET `path` (or POST `body` as JSON); resolves to the JSON answer, rejects with the server's
+ * `error` sentence. A POST is one action: it carries a fresh `Idempotency-Key`, and when the
+ * connection fails before any answer it is sent once more under the same key, so the server
+ * does it at most once.
+ */
 export async function api(path, { method = "GET", body } = {}) {
   const init = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
+  const write = method !== "GET" && method !== "HEAD";
+  if (write) {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+    init.headers["Idempotency-Key"] = freshKey();
+    init.body = JSON.stringify(body === undefined ? {} : body);
   }
   let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError("Cannot reach the server. Check the connection and try again.", 0);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, init);
+      break;
+    } catch {
+      if (!write || attempt > 0) throw new ApiError("Cannot reach the server. Check the connection and try again.", 0);
+    }
   }
   const text = await response.text();
   let data = null;

@@ -124,15 +124,13 @@ function initResident() {
       debt.hidden = !owes;
       if (owes) debt.textContent = `You owe ${fmtK(resident.debt_k)}: a refunded or disputed card purchase took back coins you had already used. It is repaid first from your next purchases and earnings; you cannot sell coins until then.`;
       if (checkout && checkout !== "cancelled") {
-        // The chain records the checkout's payment (its PaymentIntent); the delivery log says
-        // which payment paid this checkout.
+        // The chain records the checkout's payment (its PaymentIntent); the server says which
+        // payment paid this checkout once its webhook applied it.
         if (!checkoutEvent) {
-          api("/api/payments/deliveries")
-            .then((log) => {
-              const hit = (log.deliveries || []).find((d) => d.result === "applied" && (d.detail || "").includes(checkout));
-              const payment = hit && /payment (pi_[A-Za-z0-9_]+)/.exec(hit.detail || "");
-              if (payment) {
-                checkoutEvent = payment[1];
+          api(`/api/payments/checkouts/${encodeURIComponent(checkout)}`)
+            .then((found) => {
+              if (found.applied && found.payment) {
+                checkoutEvent = found.payment;
                 feed.refresh();
               }
             })

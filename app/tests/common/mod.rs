@@ -24,6 +24,8 @@ use solana_keypair::Keypair;
 
 pub const GRID: &str = "demo";
 pub const API_KEY: &str = "sk_test_payments";
+/// What the operator shows to read the delivery log in serve mode.
+pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
 /// How the app under test is set up.
 #[derive(Clone, Copy)]
@@ -168,6 +170,7 @@ pub async fn service_with(name: &str, setup: Setup) -> Service {
             public_url: base.clone(),
             coin_price_cents: None,
             delivery_log: None,
+            operator_token: Some(OPERATOR_TOKEN.into()),
         },
         &rpc_url,
         GRID,
@@ -497,11 +500,25 @@ impl Service {
         let response = self
             .http
             .get(format!("{}/api/payments/deliveries", self.base))
+            .bearer_auth(OPERATOR_TOKEN)
             .send()
             .await
             .unwrap();
         let body: Value = response.json().await.unwrap();
         body["deliveries"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// How many deliveries without a valid signature were refused (counted, not kept).
+    pub async fn unauthenticated_deliveries(&self) -> u64 {
+        let response = self
+            .http
+            .get(format!("{}/api/payments/deliveries", self.base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["unauthenticated"].as_u64().unwrap()
     }
 
     /// Waits until `check` holds, or fails naming `what`.

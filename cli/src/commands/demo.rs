@@ -77,11 +77,26 @@ pub struct ServeArgs {
     /// Append one JSON line per webhook delivery to this file
     #[arg(long, env = "DEU_DELIVERY_LOG")]
     pub delivery_log: Option<PathBuf>,
+    /// A file whose first line is the operator's token, shown as `Authorization: Bearer …` to
+    /// read GET /api/payments/deliveries; or set DEU_OPERATOR_TOKEN. Without one, nobody reads
+    /// the delivery log over HTTP (it is on stderr and in --delivery-log)
+    #[arg(long, env = "DEU_OPERATOR_TOKEN_FILE")]
+    pub operator_token_file: Option<PathBuf>,
+    /// A host name (and port) this server answers to besides 127.0.0.1 and localhost and the
+    /// public URL's, e.g. grid.example behind a reverse proxy; repeatable. Requests that change
+    /// something and name another host are refused (DNS rebinding)
+    #[arg(
+        long = "allowed-host",
+        env = "DEU_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The environment variables that carry the secrets.
 pub const WEBHOOK_SECRET_ENV: &str = "DEU_WEBHOOK_SECRET";
 pub const PROCESSOR_KEY_ENV: &str = "DEU_PROCESSOR_KEY";
+pub const OPERATOR_TOKEN_ENV: &str = "DEU_OPERATOR_TOKEN";
 
 /// Refuses a secret given as a flag (without echoing it), naming where it goes instead.
 pub fn refuse_secret_flags(flags: &[(&str, bool, &str)]) -> anyhow::Result<()> {
@@ -116,6 +131,8 @@ impl ServeArgs {
             processor_url: self.processor_url.clone(),
             processor_key: env(PROCESSOR_KEY_ENV),
             processor_key_file: self.processor_key_file.clone(),
+            operator_token: env(OPERATOR_TOKEN_ENV),
+            operator_token_file: self.operator_token_file.clone(),
             oracle_keypair: self.oracle_keypair.clone(),
             public_url: self.public_url.clone(),
             coin_price: self.coin_price.clone(),
@@ -173,6 +190,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         public_url,
         coin_price_cents: None,
         delivery_log: None,
+        operator_token: None,
     };
     let payments = Payments::connect(config, &net.rpc_url(), &globals.grid).await?;
     eprintln!(
@@ -217,6 +235,14 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
         None => "without payments".to_string(),
     };
     let app = App::new(globals.reader(), &globals.grid, None, payments);
+    app.extra_hosts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .extend(
+            args.allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase()),
+        );
     eprintln!(
         "deu serve: {local} over {}, {what}. Residents sign with their own wallets. Ctrl-C stops.",
         globals.rpc_url()

@@ -165,13 +165,15 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<Sandbox> {
         .merge(api::routes())
         .with_state(app.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    // Timeouts and a connection cap, as any server facing clients it does not control.
+    let server = tokio::spawn(energy_utility_serve::serve(
+        listener,
+        router,
+        energy_utility_serve::Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok(Sandbox { app, stop, server })
 }
 
