@@ -144,7 +144,11 @@ async fn forged_stale_altered_and_malformed_deliveries_get_4xx_and_change_nothin
     // The six that carry no valid signature are counted, not kept (anyone can send them);
     // the signed one that is not an event is kept with its answer.
     let log = s.deliveries().await;
-    assert_eq!(log.len(), 1, "only the authenticated delivery is kept: {log:?}");
+    assert_eq!(
+        log.len(),
+        1,
+        "only the authenticated delivery is kept: {log:?}"
+    );
     assert_eq!(s.unauthenticated_deliveries().await, 6);
     assert!(
         log.iter()
@@ -344,13 +348,9 @@ async fn a_chain_outage_answers_5xx_and_the_processors_retry_mints_once() {
     assert!(s.sandbox.deliveries().iter().all(|d| !d.succeeded));
 
     // The chain comes back with its ledger; the next retry mints, once.
-    let net = start(LocalnetConfig {
-        ledger: s.ledger.clone(),
-        reset: false,
-        bind: s.rpc,
-    })
-    .await
-    .expect("restart the cluster");
+    let net = start(LocalnetConfig::new(s.ledger.clone(), false, s.rpc))
+        .await
+        .expect("restart the cluster");
     s.net = Some(net);
     s.until("the retried delivery", || async {
         s.sandbox.deliveries().iter().any(|d| d.succeeded)

@@ -50,13 +50,9 @@ pub async fn ingest(meters: usize, gateways: usize, seed: u64) -> Result<Ingesti
     let ledger =
         std::env::temp_dir().join(format!("deu-bench-rpc-{}-{meters}", std::process::id()));
     let bind: SocketAddr = "127.0.0.1:0".parse().context("loopback address")?;
-    let net = energy_utility_localnet::start(LocalnetConfig {
-        ledger: ledger.clone(),
-        reset: true,
-        bind,
-    })
-    .await
-    .context("start the local cluster")?;
+    let net = energy_utility_localnet::start(LocalnetConfig::new(ledger.clone(), true, bind))
+        .await
+        .context("start the local cluster")?;
     let outcome = run(&net.rpc_url(), meters, gateways, seed).await;
     let stopped = net.shutdown().await;
     let _ = std::fs::remove_dir_all(&ledger);

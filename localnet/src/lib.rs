@@ -17,6 +17,7 @@
 //! `DEU_LOCALNET_VERBOSE=1` logs each request's method, and each transaction's logs, to stderr.
 
 mod encoding;
+mod guard;
 mod methods;
 mod node;
 mod pubsub;
@@ -57,6 +58,28 @@ pub struct LocalnetConfig {
     /// The address to serve JSON-RPC on (port 0 picks a free port); websocket subscriptions
     /// are served on the next port.
     pub bind: SocketAddr,
+    /// Host names (besides IP addresses and `localhost`) that clients may reach the cluster
+    /// by, e.g. `devbox.lan`; requests naming any other host are refused (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Events kept for websocket subscribers that are behind ([`SUBSCRIBER_BACKLOG`]); a
+    /// subscriber further behind is closed, told how many it missed.
+    pub subscriber_backlog: usize,
+}
+
+/// The events kept for subscribers that are behind, by default.
+pub const SUBSCRIBER_BACKLOG: usize = 4_096;
+
+impl LocalnetConfig {
+    /// The cluster on `ledger`, served on `bind`, reachable by IP address and `localhost`.
+    pub fn new(ledger: impl Into<PathBuf>, reset: bool, bind: SocketAddr) -> Self {
+        Self {
+            ledger: ledger.into(),
+            reset,
+            bind,
+            allowed_hosts: Vec::new(),
+            subscriber_backlog: SUBSCRIBER_BACKLOG,
+        }
+    }
 }
 
 /// A running local cluster. Stop it with [`Localnet::shutdown`], which saves its state
@@ -68,10 +91,21 @@ pub struct Localnet {
     stop_pubsub: Option<tokio::sync::oneshot::Sender<()>>,
     jobs: mpsc::Sender<Job>,
     bank: Option<std::thread::JoinHandle<()>>,
+    halted: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 struct Shared {
     jobs: mpsc::Sender<Job>,
+}
+
+/// How long a client may take: the header-read and request timeouts, and the connections
+/// served at once on each port (a request may wait on the bank behind others).
+fn limits() -> energy_utility_serve::Limits {
+    energy_utility_serve::Limits {
+        request: Duration::from_secs(60),
+        max_connections: 512,
+        ..energy_utility_serve::Limits::default()
+    }
 }
 
 /// The JSON-RPC listener and the websocket one on the next port. With port 0, ports are
@@ -103,40 +137,52 @@ pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
     let verbose = std::env::var("DEU_LOCALNET_VERBOSE").is_ok_and(|v| v == "1");
     let (listener, ws_listener) = listeners(config.bind).await?;
     let addr = listener.local_addr()?;
-    let (events, _) = tokio::sync::broadcast::channel(4_096);
-    let bank = BankThread::spawn(config.ledger.clone(), config.reset, verbose, events.clone())
-        .await
-        .with_context(|| format!("start the bank from {}", config.ledger.display()))?;
+    let (events, _) = tokio::sync::broadcast::channel(config.subscriber_backlog.max(16));
+    let (halt, halted) = tokio::sync::watch::channel(None);
+    let bank = BankThread::spawn(
+        config.ledger.clone(),
+        config.reset,
+        verbose,
+        events.clone(),
+        halt,
+    )
+    .await
+    .with_context(|| format!("start the bank from {}", config.ledger.display()))?;
     let shared = Arc::new(Shared {
         jobs: bank.jobs.clone(),
     });
+    let sites = Arc::new(guard::Sites::new(&config.allowed_hosts));
     let app = Router::new()
         .route("/", post(handle))
+        .route_layer(axum::middleware::from_fn_with_state(
+            sites.clone(),
+            guard::calls,
+        ))
         .route("/health", get(|| async { "ok" }))
         .with_state(shared);
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let hub = Arc::new(pubsub::Hub {
-        jobs: bank.jobs.clone(),
-        events,
-    });
+    let server = tokio::spawn(energy_utility_serve::serve(
+        listener,
+        app,
+        limits(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let hub = Arc::new(pubsub::Hub::new(bank.jobs.clone(), events));
     let ws_app = Router::new()
         .route("/", any(pubsub::upgrade))
+        .route_layer(axum::middleware::from_fn_with_state(sites, guard::calls))
         .with_state(hub);
     let (stop_pubsub, pubsub_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(ws_listener, ws_app)
-            .with_graceful_shutdown(async {
-                let _ = pubsub_stopped.await;
-            })
-            .await;
-    });
+    tokio::spawn(energy_utility_serve::serve(
+        ws_listener,
+        ws_app,
+        limits(),
+        async {
+            let _ = pubsub_stopped.await;
+        },
+    ));
     Ok(Localnet {
         addr,
         stop_server: Some(stop_server),
@@ -144,6 +190,7 @@ pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
         stop_pubsub: Some(stop_pubsub),
         jobs: bank.jobs,
         bank: Some(bank.thread),
+        halted,
     })
 }
 
@@ -153,8 +200,14 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let localnet = start(config).await?;
-    stop.await;
-    localnet.shutdown().await
+    tokio::select! {
+        () = stop => localnet.shutdown().await,
+        reason = localnet.failed() => {
+            // The bank refuses everything from now on and saves nothing more.
+            let _ = localnet.shutdown().await;
+            Err(anyhow!(reason))
+        }
+    }
 }
 
 impl Localnet {
@@ -175,6 +228,23 @@ impl Localnet {
             &format!(":{}", self.addr.port()),
             &format!(":{}", self.addr.port() + 1),
         )
+    }
+
+    /// Resolves, with the reason, if the cluster stops by itself: a write to its ledger
+    /// failed (the disk is full, the folder became read-only). From then on every call is
+    /// refused with that reason and nothing more is saved, so that no answer ever reflects a
+    /// state the ledger does not hold; a restart continues from the ledger.
+    pub async fn failed(&self) -> String {
+        let mut halted = self.halted.clone();
+        let reason = match halted.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
+            Err(_) => None,
+        };
+        match reason {
+            Some(reason) => reason,
+            // The bank is gone without a reason: it was shut down; never resolve.
+            None => std::future::pending().await,
+        }
     }
 
     /// Stops serving and saves state.

@@ -27,7 +27,7 @@ use solana_program_test::ProgramTestContext;
 use solana_sdk::{clock::Clock, hash::Hash, pubkey::Pubkey, signature::Signature};
 use solana_signer::Signer;
 use solana_transaction_error::TransactionError;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::{
     rpc::{Params, RpcError, RpcResult},
@@ -93,6 +93,7 @@ impl BankThread {
         reset: bool,
         verbose: bool,
         events: broadcast::Sender<Event>,
+        halt: watch::Sender<Option<String>>,
     ) -> anyhow::Result<Self> {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel();
@@ -100,15 +101,17 @@ impl BankThread {
             .name("localnet-bank".to_string())
             // The program runs natively on this thread unless it was built for BPF.
             .stack_size(64 << 20)
-            .spawn(move || match Node::start(&ledger, reset, verbose, events) {
-                Ok(node) => {
-                    let _ = ready_tx.send(Ok(()));
-                    node.serve(jobs_rx);
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            })
+            .spawn(
+                move || match Node::start(&ledger, reset, verbose, events, halt) {
+                    Ok(node) => {
+                        let _ = ready_tx.send(Ok(()));
+                        node.serve(jobs_rx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                },
+            )
             .context("start the bank thread")?;
         match ready_rx.await {
             Ok(Ok(())) => Ok(Self {
@@ -154,6 +157,9 @@ pub(crate) struct Node {
     pub last_airdrop_blockhash: Option<Hash>,
     pub verbose: bool,
     pub events: broadcast::Sender<Event>,
+    /// Why the node stopped by itself (a ledger write failed), told to `Localnet::failed`.
+    pub halt: watch::Sender<Option<String>>,
+    pub halted: Option<String>,
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -193,6 +199,7 @@ impl Node {
         reset: bool,
         verbose: bool,
         events: broadcast::Sender<Event>,
+        halt: watch::Sender<Option<String>>,
     ) -> anyhow::Result<Self> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -226,6 +233,8 @@ impl Node {
             last_airdrop_blockhash: None,
             verbose,
             events,
+            halt,
+            halted: None,
         };
         // Continue after the last slot clients saw, on a fresh blockhash chain.
         let bank_slot = node.bank_slot().map_err(|e| anyhow!(e.message))?;
@@ -245,7 +254,7 @@ impl Node {
     fn serve(mut self, jobs: mpsc::Receiver<Job>) {
         let mut next_block = Instant::now() + BLOCK_TIME;
         loop {
-            if Instant::now() >= next_block {
+            if self.halted.is_none() && Instant::now() >= next_block {
                 if let Err(e) = self.produce_block() {
                     eprintln!("localnet: producing a block failed: {}", e.message);
                 }
@@ -258,9 +267,13 @@ impl Node {
                     params,
                     reply,
                 }) => {
-                    let answer =
-                        std::panic::catch_unwind(AssertUnwindSafe(|| self.call(&method, params)))
-                            .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked")));
+                    let answer = match &self.halted {
+                        Some(reason) => Err(RpcError::internal(reason)),
+                        None => std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            self.call(&method, params)
+                        }))
+                        .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked"))),
+                    };
                     let _ = reply.send(answer);
                 }
                 Ok(Job::Shutdown { reply }) => {
@@ -308,14 +321,43 @@ impl Node {
             self.meta.slot = self.meta.slot.max(slot + FLOOR_AHEAD_BLOCKS);
             self.meta.block_height = self.meta.block_height.max(height + FLOOR_AHEAD_BLOCKS);
             self.meta.hash_floor = self.meta.hash_floor.max(hashes + FLOOR_AHEAD_HASHES);
-            self.store.commit(&[], None, &self.meta).map_err(internal)?;
+            self.save(&[], None)?;
         }
         Ok(())
     }
 
-    /// Saves the counters and stops the bank.
+    /// Writes to the ledger, durably, what a transaction left and the counters. A write that
+    /// fails stops the node: the bank already holds what the ledger does not, so from then on
+    /// every call is refused with the reason (nothing is answered from a state the ledger
+    /// lacks, nothing more is saved) and `Localnet::failed` tells the process. A restart
+    /// continues from the last write that succeeded.
+    pub fn save(
+        &mut self,
+        accounts: &[(Pubkey, Option<Account>)],
+        record: Option<(&Signature, &crate::store::TransactionRecord)>,
+    ) -> Result<(), RpcError> {
+        match self.store.commit(accounts, record, &self.meta) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let reason = format!(
+                    "the local cluster stopped: writing its ledger failed ({e:#}). Nothing after the last \
+                     write was kept; free disk space or fix the ledger folder's permissions, then start \
+                     it again: it continues from its ledger"
+                );
+                eprintln!("localnet: {reason}");
+                let _ = self.halt.send(Some(reason.clone()));
+                self.halted = Some(reason.clone());
+                Err(RpcError::internal(reason))
+            }
+        }
+    }
+
+    /// Saves the counters and stops the bank (a node stopped by a failed write saves nothing).
     fn finish(self) -> anyhow::Result<()> {
-        let saved = self.store.commit(&[], None, &self.meta);
+        let saved = match &self.halted {
+            Some(reason) => Err(anyhow!("{reason}")),
+            None => self.store.commit(&[], None, &self.meta),
+        };
         let Self { rt, ctx, .. } = self;
         {
             let _inside = rt.enter();
@@ -459,7 +501,7 @@ impl Node {
             .ok_or_else(|| RpcError::invalid_params("Invalid params: the clock would overflow"))?;
         self.meta.offset_seconds = offset;
         self.apply_clock()?;
-        self.store.commit(&[], None, &self.meta).map_err(internal)?;
+        self.save(&[], None)?;
         self.clock_json()
     }
 }

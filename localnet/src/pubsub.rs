@@ -5,29 +5,59 @@
 //!
 //! The bank thread publishes what happened (a block, a committed transaction); each connection
 //! keeps its own subscriptions and turns matching events into notifications.
+//!
+//! Limits: [`MAX_CONNECTIONS`] websockets at once (more are answered 503),
+//! [`MAX_SUBSCRIPTIONS`] subscriptions on one (more are refused until some are unsubscribed),
+//! requests of at most [`MAX_MESSAGE_BYTES`]. A subscriber that reads too slowly to keep up
+//! with the last `LocalnetConfig::subscriber_backlog` events (4,096) is **closed** (code 1013, "try again later", with
+//! how many events it missed) rather than left waiting for a notification it will never get:
+//! clients reconnect and subscribe again, and a signature already processed is notified at
+//! once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use solana_rpc_client_api::config::{RpcAccountInfoConfig, UiAccountEncoding};
 use solana_rpc_client_api::filter::RpcFilterType;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signature;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
 use crate::encoding::ui_account;
 use crate::node::{self, Event, Job};
 use crate::rpc::{parse_pubkey, parse_signature, RpcError};
 
-/// What the websocket server shares: the bank's jobs (to ask for a status) and its events.
+/// Websocket connections served at once.
+pub(crate) const MAX_CONNECTIONS: usize = 256;
+/// Subscriptions one connection may hold.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 1_024;
+/// The largest message (a request or a batch) read from a subscriber.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// The close code for a subscriber that fell behind: 1013, "try again later".
+const CLOSE_LAGGING: u16 = 1013;
+
+/// What the websocket server shares: the bank's jobs (to ask for a status), its events, and
+/// the connections left.
 pub(crate) struct Hub {
     pub jobs: mpsc::Sender<Job>,
     pub events: broadcast::Sender<Event>,
+    connections: Arc<Semaphore>,
+}
+
+impl Hub {
+    pub fn new(jobs: mpsc::Sender<Job>, events: broadcast::Sender<Event>) -> Self {
+        Self {
+            jobs,
+            events,
+            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        }
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -65,7 +95,17 @@ impl Subscription {
 }
 
 pub(crate) async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| connection(hub, socket))
+    let Ok(permit) = hub.connections.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "5")],
+            format!("{MAX_CONNECTIONS} websocket connections are open; try again in a moment\n"),
+        )
+            .into_response();
+    };
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection(hub, socket, permit))
 }
 
 fn account_config(value: Option<&Value>) -> Result<RpcAccountInfoConfig, RpcError> {
@@ -88,7 +128,7 @@ fn notification(method: &str, subscription: u64, result: Value) -> String {
     .to_string()
 }
 
-async fn connection(hub: Arc<Hub>, mut socket: WebSocket) {
+async fn connection(hub: Arc<Hub>, mut socket: WebSocket, _permit: OwnedSemaphorePermit) {
     let mut events = hub.events.subscribe();
     let mut subscriptions: HashMap<u64, Subscription> = HashMap::new();
     loop {
@@ -112,7 +152,19 @@ async fn connection(hub: Arc<Hub>, mut socket: WebSocket) {
             event = events.recv() => {
                 let event = match event {
                     Ok(event) => event,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        // Its notifications would have gaps: say so and close.
+                        let reason = format!(
+                            "too slow: missed {missed} events; reconnect and subscribe again"
+                        );
+                        let _ = socket
+                            .send(Message::Close(Some(CloseFrame {
+                                code: CLOSE_LAGGING,
+                                reason: reason.into(),
+                            })))
+                            .await;
+                        return;
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
                 for reply in notify(&mut subscriptions, &event) {
@@ -239,6 +291,12 @@ async fn subscribe(
         }
         _ => return Err(RpcError::method_not_found()),
     };
+    if subscriptions.len() >= MAX_SUBSCRIPTIONS {
+        return Err(RpcError::internal(format!(
+            "Subscription refused: this connection holds {MAX_SUBSCRIPTIONS} subscriptions; \
+             unsubscribe some or open another connection"
+        )));
+    }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     // A signature the cluster already processed is notified at once.
     if let Subscription::Signature(signature) = &subscription {

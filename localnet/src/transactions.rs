@@ -293,9 +293,7 @@ impl Node {
         saved.sort_by_key(|(k, _)| *k);
         saved.dedup_by_key(|(k, _)| *k);
         self.index.extend(keys.all.iter().copied());
-        self.store
-            .commit(&saved, Some((&signature, &record)), &self.meta)
-            .map_err(internal)?;
+        self.save(&saved, Some((&signature, &record)))?;
         if self.verbose {
             for line in &record.logs {
                 eprintln!("localnet: {line}");

@@ -358,11 +358,11 @@ async fn run_serves_until_stopped_then_saves() {
         .local_addr()
         .unwrap()
         .port();
-    let config = LocalnetConfig {
-        ledger: ledger.clone(),
-        reset: false,
-        bind: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-    };
+    let config = LocalnetConfig::new(
+        ledger.clone(),
+        false,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(energy_utility_localnet::run(config, async {
         let _ = stopped.await;

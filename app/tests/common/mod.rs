@@ -115,11 +115,11 @@ pub fn form_of(html: &str) -> (String, Vec<(String, String)>) {
 /// A fresh local cluster on its own ledger folder (named after the test).
 pub async fn cluster(name: &str) -> (Localnet, PathBuf) {
     let ledger = std::env::temp_dir().join(format!("deu-app-{name}-{}", std::process::id()));
-    let net = start(LocalnetConfig {
-        ledger: ledger.clone(),
-        reset: true,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    })
+    let net = start(LocalnetConfig::new(
+        ledger.clone(),
+        true,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    ))
     .await
     .expect("start the cluster");
     (net, ledger)

@@ -154,11 +154,11 @@ async fn listen(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
 
 pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
     let listener = listen(args.port).await?;
-    let net = energy_utility_localnet::start(LocalnetConfig {
-        ledger: args.ledger.clone(),
-        reset: true,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.rpc_port)),
-    })
+    let net = energy_utility_localnet::start(LocalnetConfig::new(
+        args.ledger.clone(),
+        true,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.rpc_port)),
+    ))
     .await?;
     eprintln!(
         "deu demo: cluster at {}; seeding the community…",
@@ -205,6 +205,11 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
     tokio::select! {
         served = energy_utility_app::serve(app, listener) => served?,
         _ = tokio::signal::ctrl_c() => {}
+        reason = net.failed() => {
+            processor.shutdown().await?;
+            let _ = net.shutdown().await;
+            anyhow::bail!(reason);
+        }
     }
     processor.shutdown().await?;
     net.shutdown().await?;

@@ -20,11 +20,11 @@ pub struct LocalnetArgs {
 }
 
 pub async fn run(args: LocalnetArgs) -> anyhow::Result<()> {
-    let config = LocalnetConfig {
-        ledger: args.ledger.clone(),
-        reset: args.reset,
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.rpc_port)),
-    };
+    let config = LocalnetConfig::new(
+        args.ledger.clone(),
+        args.reset,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.rpc_port)),
+    );
     eprintln!(
         "deu localnet: JSON-RPC on http://127.0.0.1:{}, ledger {} (Ctrl-C saves and stops)",
         args.rpc_port,

@@ -45,11 +45,7 @@ pub fn ledger_dir(name: &str) -> PathBuf {
 
 /// The cluster on `ledger`, on a free port of the loopback.
 pub fn config(ledger: &Path, reset: bool) -> LocalnetConfig {
-    LocalnetConfig {
-        ledger: ledger.to_path_buf(),
-        reset,
-        bind: "127.0.0.1:0".parse().unwrap(),
-    }
+    LocalnetConfig::new(ledger, reset, "127.0.0.1:0".parse().unwrap())
 }
 
 pub async fn start_on(ledger: &Path, reset: bool) -> Localnet {
