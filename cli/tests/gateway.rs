@@ -152,10 +152,12 @@ fn the_gateway_reports_hourly_spools_offline_and_never_doubles() {
     );
 
     // The cluster is unreachable when the next hour closes: the reading waits in the spool.
-    // (The gateway tells the epoch from the clock offset it learned; an hour of wall time is
-    // simulated by moving that offset along with the cluster's clock.)
+    // (The gateway tells the epoch from the clock offset it learned, bounded by the chain's
+    // clock at the last contact plus the monotonic time since; an hour of wall and monotonic
+    // time is simulated by moving both along with the cluster's clock.)
     an_hour_passes(&deu, "104.000");
     shift_spool(&deu, "clock_offset", 3_600);
+    shift_spool(&deu, "contact_chain_time", 3_600);
     let dead = format!("http://127.0.0.1:{}", free_port());
     let (offline, _) = gateway(&out_of_reach(&deu, &dead), &[]);
     assert_eq!(offline["online"], false);

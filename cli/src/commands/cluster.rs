@@ -1,7 +1,8 @@
 //! Cluster utilities: SOL from a faucet, the local cluster's clock, keypair files.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
@@ -36,10 +37,15 @@ pub enum ClockCommand {
 }
 
 #[derive(Args)]
+#[command(after_long_help = "\
+The key file is readable by its owner alone (mode 0600), whatever file was there before, and
+written atomically: a temporary 0600 file in the same folder, fsynced, then renamed over the
+path (without --force, linked only if the path is still free). A reader sees the old file or
+the complete new key, never a torn one or one readable by others.")]
 pub struct KeygenArgs {
-    /// Where to write the keypair (a JSON array of 64 bytes, as solana-keygen writes)
+    /// Where to write the keypair (a JSON array of 64 bytes, as solana-keygen writes), mode 0600
     pub path: PathBuf,
-    /// Overwrite an existing file
+    /// Replace an existing file (the new one is 0600 whatever the old one's mode was)
     #[arg(long)]
     pub force: bool,
 }
@@ -157,12 +163,74 @@ pub fn keygen(globals: &Globals, args: KeygenArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let keypair = Keypair::new();
-    solana_keypair::write_keypair_file(&keypair, &args.path)
-        .map_err(|e| anyhow!("cannot write {}: {e}", args.path.display()))?;
+    write_key_file(&keypair, &args.path, args.force)
+        .with_context(|| format!("cannot write {}", args.path.display()))?;
     globals.output().show(&KeypairWritten {
         pubkey: keypair.pubkey().to_string(),
         path: args.path.display().to_string(),
     });
+    Ok(())
+}
+
+/// Writes `keypair` to `path` readable by its owner alone, atomically: a temporary file created
+/// 0600 in the same folder (so a rename can replace the path), written and fsynced, then put in
+/// place: renamed over the old file with `replace` (the old file and its permissions are gone),
+/// else hard-linked, which fails if another file appeared meanwhile. The folder is fsynced so
+/// the new name survives a power cut.
+fn write_key_file(keypair: &Keypair, path: &Path, replace: bool) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} names no file", path.display()))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{stamp}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    let written = (|| -> anyhow::Result<()> {
+        // The mode given to `open` is narrowed by the umask, never widened; set it exactly.
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        solana_keypair::write_keypair(keypair, &mut file).map_err(|e| anyhow!("{e}"))?;
+        file.sync_all()?;
+        if replace {
+            std::fs::rename(&tmp, path)?;
+        } else {
+            match std::fs::hard_link(&tmp, path) {
+                Ok(()) => std::fs::remove_file(&tmp)?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    bail!("it already exists (pass --force to overwrite it)")
+                }
+                // A file system without hard links: the check before is all there is.
+                Err(_) if path.exists() => {
+                    bail!("it already exists (pass --force to overwrite it)")
+                }
+                Err(_) => std::fs::rename(&tmp, path)?,
+            }
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
     Ok(())
 }
 

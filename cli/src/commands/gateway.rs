@@ -7,6 +7,11 @@
 //! never pass (the chain already has that epoch, the register went back, the meter retired)
 //! ends it, logged with the reason. With no decision from the chain for longer than the grace
 //! window, a consumer's relay opens (`--fail-safe open`, the default).
+//!
+//! The host's wall clock is not trusted to tell the chain's epoch: out of reach, the epoch is
+//! bounded by the chain's clock at the last contact plus the monotonic time since, and a spool
+//! holding an epoch the chain has not reached is discarded when the chain answers (both
+//! logged, "… which the chain has not reached …"; see `gateway/spool.rs`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -19,6 +24,7 @@ use energy_utility_sdk::{instructions, Client, SdkError};
 use serde::Serialize;
 
 use crate::context::{load_grid, Globals};
+use crate::gateway::clock::Monotonic;
 use crate::gateway::spool::{Observed, Pending};
 use crate::gateway::{source, Actuator, MeterSource, Spool};
 use crate::views::Reported;
@@ -32,6 +38,20 @@ pub enum FailSafe {
 }
 
 #[derive(Args)]
+#[command(after_long_help = "\
+The host's clock. The epoch comes from the cluster. While the cluster is out of reach it is
+told from the clock offset the cluster gave last, but never beyond the chain's clock at the
+last contact plus the time the host's monotonic clock counted since (plus 60 s; after a reboot,
+the last contact's epoch until the cluster answers). A wall clock that jumps ahead therefore
+never queues a register for an epoch the chain has not reached; the gateway logs:
+  gateway METER: the host's clock says epoch N, which the chain has not reached (…):
+  is the host's clock ahead? Counting epoch M until the cluster answers; …
+A spool that holds such an epoch (left by an older version) is discarded as soon as the
+cluster answers, and reads go on from the latest closed epoch the chain has no report for:
+  gateway METER: discarded the spooled register X kWh for epoch N (read in epoch N+1),
+  which the chain has not reached: it is in epoch M. Was the host's clock ahead? …
+Registers are cumulative: the next register carries that energy; nothing is lost or counted
+twice, and the meter is never left silent.")]
 pub struct GatewayArgs {
     /// The meter this gateway reports for; sign with its gateway keypair (-k/--keypair)
     #[arg(long)]
@@ -136,7 +156,10 @@ async fn tick(
         );
     }
     let wall = wall_clock();
-    // Online: learn the epoch from the cluster. Offline: from the clock offset it told us last.
+    let monotonic = Monotonic::now();
+    spool.forget_future_decision(wall);
+    // Online: learn the epoch from the cluster. Offline: from the clock offset it told us last,
+    // bounded by the monotonic clock.
     let online = async {
         let (grid_address, grid) = load_grid(globals, client).await?;
         let (meter, state) = client.meter(&grid_address, &args.meter).await?;
@@ -149,12 +172,20 @@ async fn tick(
             );
         }
         let now = client.cluster_time().await?;
-        anyhow::Ok((grid_address, grid, meter, state.is_consumer(), now))
+        let last_reported = state.has_reported.then_some(state.last_reported_epoch);
+        anyhow::Ok((
+            grid_address,
+            grid,
+            meter,
+            state.is_consumer(),
+            last_reported,
+            now,
+        ))
     }
     .await;
     let (epoch, now, chain) = match online {
-        Ok((grid_address, grid, meter, consumer, now)) => {
-            spool.clock_offset = now - wall;
+        Ok((grid_address, grid, meter, consumer, last_reported, now)) => {
+            spool.contact(now, wall, monotonic);
             spool.genesis_ts = grid.genesis_ts;
             spool.epoch_seconds = grid.epoch_seconds;
             let epoch = grid
@@ -162,20 +193,26 @@ async fn tick(
                 .map_err(|_| anyhow!("the cluster clock is before the grid's first epoch"))?;
             spool.grace_seconds = grid.params_for(epoch).grace_seconds;
             spool.consumer = Some(consumer);
+            if let Some(discarded) = spool.discard_future(epoch, last_reported) {
+                eprintln!("gateway {}: {discarded}", args.meter);
+            }
             (epoch, now, Some((grid_address, meter)))
         }
         Err(e)
             if e.downcast_ref::<SdkError>()
                 .is_some_and(|s| matches!(s, SdkError::Rpc(_))) =>
         {
-            let epoch = spool.epoch_offline(wall).ok_or_else(|| {
+            let offline = spool.offline(wall, &monotonic).ok_or_else(|| {
                 anyhow!("the cluster is unreachable and was never reached: {e:#}")
             })?;
             eprintln!(
                 "gateway {}: cluster unreachable, keeping the register ({e:#})",
                 args.meter
             );
-            (epoch, wall + spool.clock_offset, None)
+            if let Some(ahead) = offline.ahead {
+                eprintln!("gateway {}: {ahead}", args.meter);
+            }
+            (offline.epoch, offline.now, None)
         }
         Err(e) => return Err(e),
     };

@@ -3,6 +3,7 @@
 //! decision.
 
 pub mod actuator;
+pub mod clock;
 pub mod source;
 pub mod spool;
 

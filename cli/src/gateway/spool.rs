@@ -3,13 +3,27 @@
 //! matters: a later one includes all the energy of an earlier one, and nothing is lost or
 //! counted twice whatever happens to the gateway. Written atomically and fsynced before
 //! anything is sent; a damaged file is set aside, never fatal.
+//!
+//! The host's wall clock is not trusted to tell the chain's epoch: while the cluster is out of
+//! reach the epoch is bounded by the chain's clock at the last contact plus the monotonic time
+//! elapsed since (`clock.rs`), so a clock that jumps ahead never queues a register for an epoch
+//! the chain has not reached; and a spool that holds one (an older version, a hand edit) is
+//! discarded as soon as the chain tells the real epoch, never left to block the real epochs.
 
+use std::fmt;
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use energy_utility_sdk::amounts::format_kwh;
 use serde::{Deserialize, Serialize};
+
+use super::clock::Monotonic;
+
+/// How far the chain's clock may run ahead of the bound the monotonic clock gives (clock drift,
+/// the cluster's own timestamps), in seconds.
+pub const CLOCK_TOLERANCE_SECS: i64 = 60;
 
 /// A register to report: the meter's cumulative Wh when `epoch` closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +53,92 @@ pub struct Spool {
     /// A refused-for-now report waits until this wall time, and the wait doubles each time.
     pub retry_at: i64,
     pub retry_delay_secs: u64,
+    /// The cluster's clock at the last contact, and the host's monotonic clock then: while the
+    /// cluster is out of reach, the chain's clock is at most the one plus the time the other
+    /// counted since (plus `CLOCK_TOLERANCE_SECS`). Absent in spools of older versions.
+    #[serde(default)]
+    pub contact_chain_time: Option<i64>,
+    #[serde(default)]
+    pub contact_monotonic: Option<Monotonic>,
+}
+
+/// The epoch told while the cluster is out of reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offline {
+    /// The chain's clock, as far as the gateway can tell.
+    pub now: i64,
+    pub epoch: u64,
+    /// The wall clock said a later epoch, which the chain cannot have reached.
+    pub ahead: Option<ClockAhead>,
+}
+
+/// The host's wall clock is ahead of anything the chain's clock can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockAhead {
+    /// The epoch the wall clock said.
+    pub wall_epoch: u64,
+    /// The epoch counted instead.
+    pub epoch: u64,
+    /// The chain's clock at the last contact.
+    pub contact: i64,
+    /// Seconds since, by the monotonic clock (`None`: the host restarted since).
+    pub elapsed: Option<u64>,
+}
+
+impl fmt::Display for ClockAhead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the host's clock says epoch {}, which the chain has not reached (its clock read {} at the last contact, ",
+            self.wall_epoch, self.contact
+        )?;
+        match self.elapsed {
+            Some(s) => write!(f, "{s} s ago by the monotonic clock")?,
+            None => write!(f, "before the host restarted")?,
+        }
+        write!(
+            f,
+            "): is the host's clock ahead? Counting epoch {} until the cluster answers; the next register carries the energy",
+            self.epoch
+        )
+    }
+}
+
+/// What `Spool::discard_future` threw away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discarded {
+    /// The epoch of the last read, ahead of the chain's.
+    pub read_epoch: u64,
+    /// The register queued for an epoch the chain has not closed, if any.
+    pub pending: Option<Pending>,
+    /// The chain's epoch.
+    pub chain_epoch: u64,
+    /// The epoch this tick's register goes to if it closes one.
+    pub resume_epoch: u64,
+}
+
+impl fmt::Display for Discarded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pending {
+            Some(p) => write!(
+                f,
+                "discarded the spooled register {} kWh for epoch {} (read in epoch {})",
+                format_kwh(p.register_wh),
+                p.epoch,
+                self.read_epoch
+            )?,
+            None => write!(
+                f,
+                "discarded the spool's last read, in epoch {}",
+                self.read_epoch
+            )?,
+        }
+        write!(
+            f,
+            ", which the chain has not reached: it is in epoch {}. Was the host's clock ahead? Reads go on from epoch {}; no energy is lost or counted twice (the next register carries it)",
+            self.chain_epoch, self.resume_epoch
+        )
+    }
 }
 
 /// What one register read did.
@@ -130,11 +230,107 @@ impl Spool {
         }
     }
 
-    /// The epoch at wall time `wall_now`, from what the chain told us last.
-    pub fn epoch_offline(&self, wall_now: i64) -> Option<u64> {
-        let now = wall_now + self.clock_offset;
+    /// The grid's epoch at chain time `now`, as the cluster told it last.
+    pub fn epoch_at(&self, now: i64) -> Option<u64> {
         (self.epoch_seconds > 0 && now >= self.genesis_ts)
             .then(|| (now - self.genesis_ts) as u64 / self.epoch_seconds as u64)
+    }
+
+    /// The cluster answered: its clock reads `chain_now` at wall time `wall_now` and monotonic
+    /// time `monotonic`.
+    pub fn contact(&mut self, chain_now: i64, wall_now: i64, monotonic: Monotonic) {
+        self.clock_offset = chain_now - wall_now;
+        self.contact_chain_time = Some(chain_now);
+        self.contact_monotonic = Some(monotonic);
+    }
+
+    /// The latest the chain's clock can read at monotonic time `monotonic_now`: at the last
+    /// contact, plus the monotonic time elapsed since (none if the host restarted since: how
+    /// long it was down is unknown), plus `CLOCK_TOLERANCE_SECS`. A spool of an older version
+    /// takes its last contact from its last decision. Returns the bound, the contact's chain
+    /// time and the seconds elapsed.
+    fn chain_time_bound(&self, monotonic_now: &Monotonic) -> Option<(i64, i64, Option<u64>)> {
+        let (contact, elapsed) = match self.contact_chain_time {
+            Some(contact) => (
+                contact,
+                self.contact_monotonic
+                    .as_ref()
+                    .and_then(|then| monotonic_now.seconds_since(then)),
+            ),
+            None => (self.decided_at? + self.clock_offset, None),
+        };
+        let elapsed_secs = elapsed.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        let bound = contact
+            .saturating_add(elapsed_secs)
+            .saturating_add(CLOCK_TOLERANCE_SECS);
+        Some((bound, contact, elapsed))
+    }
+
+    /// The chain's time and epoch while the cluster is out of reach: the wall clock plus the
+    /// offset the cluster gave last, but never beyond what the chain's clock can have reached
+    /// by the monotonic clock: a wall clock that jumped ahead must not queue a register for an
+    /// epoch the chain has not reached (it would be refused, and block the real epochs).
+    pub fn offline(&self, wall_now: i64, monotonic_now: &Monotonic) -> Option<Offline> {
+        let by_wall = wall_now.saturating_add(self.clock_offset);
+        let wall_epoch = self.epoch_at(by_wall)?;
+        let Some((bound, contact, elapsed)) = self.chain_time_bound(monotonic_now) else {
+            return Some(Offline {
+                now: by_wall,
+                epoch: wall_epoch,
+                ahead: None,
+            });
+        };
+        let now = by_wall.min(bound);
+        let epoch = self.epoch_at(now)?;
+        Some(Offline {
+            now,
+            epoch,
+            ahead: (wall_epoch > epoch).then_some(ClockAhead {
+                wall_epoch,
+                epoch,
+                contact,
+                elapsed,
+            }),
+        })
+    }
+
+    /// The chain is in `epoch` (and has a report up to `last_reported`, if any): a spool whose
+    /// last read or queued register is for an epoch the chain has not reached (written by an
+    /// older version while the host's clock was ahead, or edited by hand) would have every
+    /// real epoch taken as "the same epoch" and its register refused until the chain caught
+    /// up, the meter silent meanwhile. Such a read and register are discarded: reads go on
+    /// from the latest closed epoch the chain has no report for, so this tick's register goes
+    /// to it and carries the discarded energy (registers are cumulative). Returns what was
+    /// discarded, to be logged.
+    pub fn discard_future(&mut self, epoch: u64, last_reported: Option<u64>) -> Option<Discarded> {
+        let (read_epoch, read_wh) = self.last_read?;
+        let future_pending = self.pending.filter(|p| p.epoch >= epoch);
+        if read_epoch <= epoch && future_pending.is_none() {
+            return None;
+        }
+        let resume_epoch = match epoch.checked_sub(1) {
+            Some(closed) if last_reported.is_none_or(|r| r < closed) => closed,
+            _ => epoch,
+        };
+        if future_pending.is_some() {
+            self.pending = None;
+            self.retry_at = 0;
+            self.retry_delay_secs = 0;
+        }
+        self.last_read = Some((resume_epoch.min(read_epoch), read_wh));
+        Some(Discarded {
+            read_epoch,
+            pending: future_pending,
+            chain_epoch: epoch,
+            resume_epoch,
+        })
+    }
+
+    /// A last decision recorded by a clock that was ahead counts from now: otherwise a clock
+    /// set back would hold off the fail-safe by as much as it jumped. (A retry time from such
+    /// a clock: see `may_send`.)
+    pub fn forget_future_decision(&mut self, wall_now: i64) {
+        self.decided_at = self.decided_at.map(|at| at.min(wall_now));
     }
 
     /// A report was refused for now: wait before the next try, twice as long each time (from
@@ -144,8 +340,10 @@ impl Spool {
         self.retry_at = wall_now + self.retry_delay_secs as i64;
     }
 
+    /// Whether the backoff is over (a wait longer than the one asked means the clock went back
+    /// since: it is over too).
     pub fn may_send(&self, wall_now: i64) -> bool {
-        wall_now >= self.retry_at
+        wall_now >= self.retry_at || self.retry_at - wall_now > self.retry_delay_secs as i64
     }
 
     /// The report went through (or can never go through): start afresh.
@@ -242,6 +440,180 @@ mod tests {
         );
     }
 
+    fn mono(ms: u64) -> Monotonic {
+        Monotonic {
+            clock: "boot:test".into(),
+            ms,
+        }
+    }
+
+    /// Hourly epochs from 0; the cluster was last seen at 10:30 into epoch 10 (wall = chain).
+    fn seen_in_epoch_ten() -> Spool {
+        let mut s = Spool {
+            epoch_seconds: 3_600,
+            ..Default::default()
+        };
+        s.contact(10 * 3_600 + 1_800, 10 * 3_600 + 1_800, mono(1_000_000));
+        s
+    }
+
+    #[test]
+    fn offline_a_wall_clock_two_days_ahead_counts_no_epoch_the_chain_has_not_reached() {
+        let s = seen_in_epoch_ten();
+        let seen = 10 * 3_600 + 1_800;
+        // Ten minutes later, by both clocks: epoch 10.
+        let ten_min = mono(1_000_000 + 600_000);
+        assert_eq!(
+            s.offline(seen + 600, &ten_min),
+            Some(Offline {
+                now: seen + 600,
+                epoch: 10,
+                ahead: None
+            })
+        );
+        // An hour later by both clocks: epoch 11, as the wall clock says.
+        let hour = mono(1_000_000 + 3_600_000);
+        assert_eq!(s.offline(seen + 3_600, &hour).unwrap().epoch, 11);
+        // Ten minutes later, but the wall clock says two days: still epoch 10, and why.
+        let jumped = s.offline(seen + 600 + 2 * 86_400, &ten_min).unwrap();
+        assert_eq!(jumped.epoch, 10);
+        assert_eq!(jumped.now, seen + 600 + CLOCK_TOLERANCE_SECS);
+        let ahead = jumped.ahead.expect("the jump is told");
+        assert_eq!((ahead.wall_epoch, ahead.elapsed), (10 + 48, Some(600)));
+        assert!(
+            ahead
+                .to_string()
+                .contains("which the chain has not reached"),
+            "{ahead}"
+        );
+        // A wall clock behind is harmless (the register goes to a later epoch): it is used.
+        assert_eq!(s.offline(seen - 3_600, &ten_min).unwrap().epoch, 9);
+        // After a reboot (another boot's clock) nothing tells how long it was: the epoch of
+        // the last contact, until the cluster answers.
+        let rebooted = Monotonic {
+            clock: "boot:other".into(),
+            ms: 5_000,
+        };
+        let after = s.offline(seen + 86_400, &rebooted).unwrap();
+        assert_eq!((after.epoch, after.ahead.unwrap().elapsed), (10, None));
+        // A spool of an older version takes its last contact from its last decision.
+        let old = Spool {
+            epoch_seconds: 3_600,
+            clock_offset: 100,
+            decided_at: Some(seen - 100),
+            ..Default::default()
+        };
+        assert_eq!(
+            old.offline(seen - 100 + 2 * 86_400, &ten_min)
+                .unwrap()
+                .epoch,
+            10
+        );
+        // No contact at all: the wall clock, as before.
+        let never = Spool {
+            epoch_seconds: 3_600,
+            ..Default::default()
+        };
+        assert_eq!(never.offline(seen, &ten_min).unwrap().epoch, 10);
+    }
+
+    #[test]
+    fn a_spool_ahead_of_the_chain_is_discarded_and_the_next_register_carries_its_energy() {
+        // Read in epoch 58 (the clock two days ahead); the chain is in epoch 11 and has the
+        // report for epoch 9.
+        let mut s = Spool {
+            last_read: Some((58, 1_400)),
+            pending: Some(Pending {
+                epoch: 57,
+                register_wh: 1_400,
+            }),
+            retry_at: 99,
+            retry_delay_secs: 40,
+            ..Default::default()
+        };
+        let discarded = s.discard_future(11, Some(9)).expect("discarded");
+        assert_eq!(
+            discarded,
+            Discarded {
+                read_epoch: 58,
+                pending: Some(Pending {
+                    epoch: 57,
+                    register_wh: 1_400
+                }),
+                chain_epoch: 11,
+                resume_epoch: 10,
+            }
+        );
+        assert!(discarded
+            .to_string()
+            .contains("register 1.400 kWh for epoch 57 (read in epoch 58), which the chain has not reached: it is in epoch 11"));
+        assert_eq!((s.pending, s.retry_at, s.retry_delay_secs), (None, 0, 0));
+        // This tick's register goes to epoch 10 and carries the 1.4 kWh and what came since.
+        assert_eq!(
+            s.observe(11, 2_000),
+            Observed::Closed {
+                pending: Pending {
+                    epoch: 10,
+                    register_wh: 2_000
+                },
+                skipped: 0
+            }
+        );
+        assert_eq!(s.discard_future(11, Some(9)), None, "once");
+
+        // The chain already has epoch 10: reads go on from the open epoch.
+        let mut s = Spool {
+            last_read: Some((58, 1_400)),
+            ..Default::default()
+        };
+        assert_eq!(s.discard_future(11, Some(10)).unwrap().resume_epoch, 11);
+        assert_eq!(s.observe(11, 2_000), Observed::Same);
+        assert_eq!(
+            s.observe(12, 3_000),
+            Observed::Closed {
+                pending: Pending {
+                    epoch: 11,
+                    register_wh: 3_000
+                },
+                skipped: 0
+            }
+        );
+
+        // Nothing ahead: nothing discarded, a register waiting for a closed epoch kept.
+        let mut s = Spool {
+            last_read: Some((11, 1_400)),
+            pending: Some(Pending {
+                epoch: 10,
+                register_wh: 1_400,
+            }),
+            ..Default::default()
+        };
+        let before = s.clone();
+        assert_eq!(s.discard_future(11, Some(9)), None);
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn times_written_by_a_clock_that_was_ahead_hold_nothing_off() {
+        // Backed off while the clock was two days ahead, then the clock was set right.
+        let mut s = Spool::default();
+        s.back_off(1_000 + 2 * 86_400);
+        assert!(s.may_send(1_000), "the wait is over, not two days away");
+        s.back_off(1_000);
+        assert!(!s.may_send(1_000 + 5), "a real backoff is waited out");
+        // A decision recorded two days ahead: the grace window counts from now.
+        let mut s = Spool {
+            grace_seconds: 600,
+            consumer: Some(true),
+            connected: Some(true),
+            decided_at: Some(1_000 + 2 * 86_400),
+            ..Default::default()
+        };
+        s.forget_future_decision(1_000);
+        assert_eq!(s.decided_at, Some(1_000));
+        assert!(s.fail_safe_due(1_601));
+    }
+
     #[test]
     fn the_spool_survives_a_restart_and_a_damaged_one_is_set_aside() {
         let dir = std::env::temp_dir().join(format!("deu-spool-{}", std::process::id()));
@@ -265,7 +637,7 @@ mod tests {
                 register_wh: 1_005
             })
         );
-        assert_eq!(back.epoch_offline(7_200 + 3 * 3_600 - 60), Some(3));
+        assert_eq!(back.epoch_at(7_200 + 3 * 3_600), Some(3));
 
         std::fs::write(&path, "{not json").unwrap();
         let (fresh, aside) = Spool::load(&path).unwrap();
