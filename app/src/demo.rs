@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anchor_lang::prelude::Pubkey;
+use anyhow::Context as _;
 use energy_utility_sdk::accounts::Meter;
 use energy_utility_sdk::amounts::{format_k, format_kwh};
 use energy_utility_sdk::constants::UNITS_PER_COIN;
@@ -46,7 +47,10 @@ pub const DEMO_PROPOSED_CAPACITY_W: u64 = 600_000;
 
 /// Creates the grid and the community on a fresh cluster; returns the keys it holds.
 pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
-    let utility = client.payer.insecure_clone();
+    let utility = client
+        .keypair()
+        .context("the demo's client signs with a keypair it holds")?
+        .insecure_clone();
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
     let args = InitializeGridArgs {
         notice_seconds: DEMO_NOTICE_SECONDS,

@@ -84,6 +84,16 @@ impl Globals {
         Output::new(self.output)
     }
 
+    /// Where and as whom `deu gateway` reports (the same code as `deu-gateway run`).
+    pub fn gateway_connection(&self) -> energy_utility_gateway::Connection {
+        energy_utility_gateway::Connection {
+            rpc_url: self.rpc_url(),
+            keypair: self.keypair_path(),
+            grid: self.grid.clone(),
+            json: self.output == Format::Json,
+        }
+    }
+
     /// A client that signs and pays with the keypair.
     pub fn client(&self) -> anyhow::Result<Client> {
         Ok(Client::new(&self.rpc_url(), self.keypair()?))

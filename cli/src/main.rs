@@ -3,9 +3,7 @@
 
 mod commands;
 mod context;
-mod gateway;
 mod output;
-mod views;
 
 use clap::{Parser, Subcommand};
 
@@ -62,7 +60,7 @@ enum Command {
     /// Report a meter's kWh for an epoch, signed with the meter's gateway keypair
     Report(report::ReportArgs),
     /// Run next to a smart meter: read it each epoch, report, drive its relay
-    Gateway(commands::gateway::GatewayArgs),
+    Gateway(energy_utility_gateway::GatewayArgs),
     /// Settle closed epochs (the permissionless crank)
     Settle(settle::SettleArgs),
     /// Inspect an epoch's settlement
@@ -96,7 +94,9 @@ async fn main() {
         Command::Fund(args) => fund::fund(&globals, args).await,
         Command::Collect(args) => fund::collect(&globals, args).await,
         Command::Report(args) => report::run(&globals, args).await,
-        Command::Gateway(args) => commands::gateway::run(&globals, args).await,
+        Command::Gateway(args) => {
+            energy_utility_gateway::run(&globals.gateway_connection(), args).await
+        }
         Command::Settle(args) => settle::run(&globals, args).await,
         Command::Epoch(command) => epoch::run(&globals, command).await,
         Command::Fiat(command) => fiat::fiat(&globals, command).await,

@@ -15,6 +15,6 @@ pub mod pda;
 pub mod settlement;
 pub mod views;
 
-pub use client::{Client, Sent};
+pub use client::{Client, Payer, Sent};
 pub use energy_utility::{self as program, constants, ID as PROGRAM_ID};
 pub use error::SdkError;

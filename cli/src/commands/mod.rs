@@ -5,7 +5,6 @@ pub mod demo;
 pub mod epoch;
 pub mod fiat;
 pub mod fund;
-pub mod gateway;
 pub mod grid;
 pub mod localnet;
 pub mod meter;

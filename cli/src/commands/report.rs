@@ -11,7 +11,7 @@ use energy_utility_sdk::instructions;
 use serde::Serialize;
 
 use crate::context::{current_epoch, load_grid, Globals};
-use crate::views::Reported;
+use energy_utility_sdk::views::Reported;
 
 #[derive(Args)]
 pub struct ReportArgs {

@@ -53,8 +53,9 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
             if client.resident(&grid_address, &id).await.is_ok() {
                 anyhow::bail!("resident '{id}' already exists in grid '{}'", grid.name);
             }
+            let wallet = globals.keypair()?;
             client
-                .register_resident(&client.payer, &grid_address, &id)
+                .register_resident(&wallet, &grid_address, &id)
                 .await?;
             show(globals, &client, &grid_address, &id).await
         }

@@ -114,7 +114,7 @@ impl Client {
                     .map_err(|e| {
                         SdkError::Invalid(format!("compile the settlement message: {e}"))
                     })?;
-            VersionedTransaction::try_new(VersionedMessage::V0(message), &[&self.payer])
+            VersionedTransaction::try_new(VersionedMessage::V0(message), &[self.payer.signer()])
                 .map_err(|e| SdkError::Invalid(format!("sign the settlement: {e}")))
         })
         .await

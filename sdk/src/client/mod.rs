@@ -55,13 +55,34 @@ pub struct Sent {
     pub events: Vec<Event>,
 }
 
+/// Who signs and pays for a client's transactions: a keypair in memory, or any other signer
+/// (a key in a hardware token that never leaves it).
+pub enum Payer {
+    Keypair(Box<Keypair>),
+    Signer(std::sync::Arc<dyn Signer + Send + Sync>),
+}
+
+impl Payer {
+    fn signer(&self) -> &(dyn Signer + Send + Sync) {
+        match self {
+            Payer::Keypair(keypair) => keypair.as_ref(),
+            Payer::Signer(signer) => signer.as_ref(),
+        }
+    }
+}
+
 pub struct Client {
     pub rpc: RpcClient,
-    pub payer: Keypair,
+    payer: Payer,
 }
 
 impl Client {
     pub fn new(url: &str, payer: Keypair) -> Self {
+        Self::with_payer(url, Payer::Keypair(Box::new(payer)))
+    }
+
+    /// A client whose transactions `payer` signs and pays for.
+    pub fn with_payer(url: &str, payer: Payer) -> Self {
         Self {
             rpc: RpcClient::new_with_commitment(url.to_string(), CommitmentConfig::confirmed()),
             payer,
@@ -69,7 +90,15 @@ impl Client {
     }
 
     pub fn payer(&self) -> Pubkey {
-        self.payer.pubkey()
+        self.payer.signer().pubkey()
+    }
+
+    /// The payer's keypair, when it is one held in memory.
+    pub fn keypair(&self) -> Option<&Keypair> {
+        match &self.payer {
+            Payer::Keypair(keypair) => Some(keypair.as_ref()),
+            Payer::Signer(_) => None,
+        }
     }
 
     /// Signs with the payer and `signers`, sends, waits for confirmation and reads back what
@@ -129,11 +158,11 @@ impl Client {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<String> {
-        let mut all: Vec<&Keypair> = vec![&self.payer];
+        let mut all: Vec<&(dyn Signer + Send + Sync)> = vec![self.payer.signer()];
         all.extend(
             signers
                 .iter()
-                .copied()
+                .map(|s| *s as &(dyn Signer + Send + Sync))
                 .filter(|s| s.pubkey() != self.payer()),
         );
         self.sign_and_submit(|blockhash| {

@@ -1,4 +1,4 @@
-//! `deu gateway`: the meter-side daemon. Each tick it reads the meter's cumulative register;
+//! The meter-side daemon (`deu-gateway run`, or `deu gateway`). Each tick it reads the meter's cumulative register;
 //! when an epoch closed it queues the register for that epoch (on disk first), reports it, and
 //! applies the chain's connection decision to the relay. The chain turns registers into
 //! readings, so a gateway that was down, or refused for a while, loses no energy: its next
@@ -17,17 +17,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail};
+use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, ValueEnum};
 use energy_utility_sdk::amounts::format_kwh;
 use energy_utility_sdk::{instructions, Client, SdkError};
 use serde::Serialize;
 
-use crate::context::{load_grid, Globals};
-use crate::gateway::clock::Monotonic;
-use crate::gateway::spool::{Observed, Pending};
-use crate::gateway::{source, Actuator, MeterSource, Spool};
-use crate::views::Reported;
+use energy_utility_sdk::accounts::Grid;
+use energy_utility_sdk::views::Reported;
+
+use crate::clock::Monotonic;
+use crate::spool::{Observed, Pending};
+use crate::{source, Actuator, Connection, MeterSource, Spool};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailSafe {
@@ -76,19 +77,29 @@ pub struct GatewayArgs {
     pub once: bool,
 }
 
-pub async fn run(globals: &Globals, args: GatewayArgs) -> anyhow::Result<()> {
+pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<()> {
     let mut source = source::parse(&args.source)?;
     let actuator = Actuator::parse(&args.actuator)?;
-    let client = globals.client()?;
+    let client = connection.client()?;
     let path = Spool::path(&args.spool, &args.meter);
-    globals.output().progress(&format!(
-        "gateway {}: {}, spool {}",
-        args.meter,
-        source.describe(),
-        path.display()
-    ));
+    if !connection.json {
+        eprintln!(
+            "gateway {}: {}, spool {}",
+            args.meter,
+            source.describe(),
+            path.display()
+        );
+    }
     loop {
-        let result = tick(globals, &client, &args, source.as_mut(), &actuator, &path).await;
+        let result = tick(
+            connection,
+            &client,
+            &args,
+            source.as_mut(),
+            &actuator,
+            &path,
+        )
+        .await;
         match result {
             Ok(()) if args.once => return Ok(()),
             Err(e) if args.once => return Err(e),
@@ -138,8 +149,24 @@ fn judge(result: Result<String, SdkError>) -> Outcome {
     }
 }
 
+/// The grid this gateway reports to, with a clear error when it does not exist.
+async fn load_grid(
+    connection: &Connection,
+    client: &Client,
+) -> anyhow::Result<(anchor_lang::prelude::Pubkey, Grid)> {
+    match client.grid(&connection.grid).await {
+        Ok(found) => Ok(found),
+        Err(SdkError::NotFound { .. }) => bail!(
+            "grid '{}' does not exist on {} (pass --grid NAME)",
+            connection.grid,
+            connection.rpc_url
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn tick(
-    globals: &Globals,
+    connection: &Connection,
     client: &Client,
     args: &GatewayArgs,
     source: &mut dyn MeterSource,
@@ -161,7 +188,7 @@ async fn tick(
     // Online: learn the epoch from the cluster. Offline: from the clock offset it told us last,
     // bounded by the monotonic clock.
     let online = async {
-        let (grid_address, grid) = load_grid(globals, client).await?;
+        let (grid_address, grid) = load_grid(connection, client).await?;
         let (meter, state) = client.meter(&grid_address, &args.meter).await?;
         if state.gateway != client.payer() {
             bail!(
@@ -217,7 +244,17 @@ async fn tick(
         Err(e) => return Err(e),
     };
 
-    let register = source.read_register_wh(now)?;
+    // A failed read is never a guess: the tick ends here with the reason (logged by `run`),
+    // and the next read's register carries the energy.
+    let register = source
+        .read(now)
+        .with_context(|| {
+            format!(
+                "reading {} failed; skipping this tick (the next read carries its energy)",
+                source.describe()
+            )
+        })?
+        .for_kind(spool.consumer.unwrap_or(true));
     match spool.observe(epoch, register) {
         Observed::Closed { pending, skipped } if skipped > 0 => eprintln!(
             "gateway {}: {skipped} epoch(s) passed unobserved; register {} kWh goes to epoch {}, covering them",
@@ -308,7 +345,7 @@ async fn tick(
         )?;
     }
     spool.save(path)?;
-    globals.output().show(&Tick {
+    connection.show(&Tick {
         meter: args.meter.clone(),
         epoch,
         register_kwh: format_kwh(register),

@@ -1,6 +1,9 @@
-//! Where readings come from. A source returns the meter's cumulative register in Wh; the
-//! gateway turns differences between reads into hourly readings. A Modbus/SunSpec or DLMS
-//! reader is one more implementation of `MeterSource`.
+//! Where readings come from. A source returns the meter's cumulative registers in Wh; the
+//! gateway reports them and the chain turns differences between reports into hourly readings.
+//!
+//! A source that fails (a broker down, a timeout, a CRC error, an exception code) returns an
+//! error and never a guess: the gateway skips the tick with a log line, and the next read's
+//! register carries the energy.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,9 +11,39 @@ use std::process::Command;
 use anyhow::{anyhow, bail, Context as _};
 use energy_utility_sdk::amounts::parse_kwh;
 
+/// What a meter's cumulative registers read, in Wh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registers {
+    /// A meter with one register: a consumer's import or a producer's export, whichever the
+    /// meter is.
+    One(u64),
+    /// A bidirectional meter: energy drawn from the grid (import, OBIS 1.8.0) and fed into it
+    /// (export, OBIS 2.8.0).
+    Both { import_wh: u64, export_wh: u64 },
+}
+
+impl Registers {
+    /// The register a one-way meter reports: import for a consumer, export for a producer.
+    pub fn for_kind(self, consumer: bool) -> u64 {
+        match self {
+            Registers::One(wh) => wh,
+            Registers::Both {
+                import_wh,
+                export_wh,
+            } => {
+                if consumer {
+                    import_wh
+                } else {
+                    export_wh
+                }
+            }
+        }
+    }
+}
+
 pub trait MeterSource: Send {
-    /// The register's cumulative energy, in Wh, at cluster time `now`.
-    fn read_register_wh(&mut self, now: i64) -> anyhow::Result<u64>;
+    /// The meter's cumulative registers at cluster time `now`.
+    fn read(&mut self, now: i64) -> anyhow::Result<Registers>;
     fn describe(&self) -> String;
 }
 
@@ -46,10 +79,10 @@ pub struct Simulated {
 }
 
 impl MeterSource for Simulated {
-    fn read_register_wh(&mut self, now: i64) -> anyhow::Result<u64> {
+    fn read(&mut self, now: i64) -> anyhow::Result<Registers> {
         let start = *self.started.get_or_insert(now);
         let seconds = u64::try_from(now - start).unwrap_or(0);
-        Ok(self.watts * seconds / 3_600)
+        Ok(Registers::One(self.watts * seconds / 3_600))
     }
 
     fn describe(&self) -> String {
@@ -63,10 +96,11 @@ pub struct FileRegister {
 }
 
 impl MeterSource for FileRegister {
-    fn read_register_wh(&mut self, _now: i64) -> anyhow::Result<u64> {
+    fn read(&mut self, _now: i64) -> anyhow::Result<Registers> {
         let text = std::fs::read_to_string(&self.path)
             .with_context(|| format!("reading the register from {}", self.path.display()))?;
-        parse_kwh(text.trim()).map_err(|e| anyhow!("{}: {e}", self.path.display()))
+        let wh = parse_kwh(text.trim()).map_err(|e| anyhow!("{}: {e}", self.path.display()))?;
+        Ok(Registers::One(wh))
     }
 
     fn describe(&self) -> String {
@@ -80,7 +114,7 @@ pub struct CommandRegister {
 }
 
 impl MeterSource for CommandRegister {
-    fn read_register_wh(&mut self, _now: i64) -> anyhow::Result<u64> {
+    fn read(&mut self, _now: i64) -> anyhow::Result<Registers> {
         let out = Command::new("sh")
             .args(["-c", &self.command])
             .output()
@@ -89,8 +123,9 @@ impl MeterSource for CommandRegister {
             bail!("`{}` failed with {}", self.command, out.status);
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        parse_kwh(text.trim())
-            .map_err(|e| anyhow!("`{}` printed '{}': {e}", self.command, text.trim()))
+        let wh = parse_kwh(text.trim())
+            .map_err(|e| anyhow!("`{}` printed '{}': {e}", self.command, text.trim()))?;
+        Ok(Registers::One(wh))
     }
 
     fn describe(&self) -> String {
@@ -108,9 +143,9 @@ mod tests {
             watts: 1_200,
             started: None,
         };
-        assert_eq!(s.read_register_wh(1_000).unwrap(), 0);
-        assert_eq!(s.read_register_wh(1_000 + 3_600).unwrap(), 1_200);
-        assert_eq!(s.read_register_wh(1_000 + 5_400).unwrap(), 1_800);
+        assert_eq!(s.read(1_000).unwrap(), Registers::One(0));
+        assert_eq!(s.read(1_000 + 3_600).unwrap(), Registers::One(1_200));
+        assert_eq!(s.read(1_000 + 5_400).unwrap(), Registers::One(1_800));
     }
 
     #[test]
@@ -118,13 +153,13 @@ mod tests {
         let path = std::env::temp_dir().join(format!("deu-register-{}", std::process::id()));
         std::fs::write(&path, "12.345\n").unwrap();
         let mut file = parse(&format!("file:{}", path.display())).unwrap();
-        assert_eq!(file.read_register_wh(0).unwrap(), 12_345);
+        assert_eq!(file.read(0).unwrap(), Registers::One(12_345));
         std::fs::write(&path, "lots").unwrap();
-        assert!(file.read_register_wh(0).is_err());
+        assert!(file.read(0).is_err());
         std::fs::remove_file(&path).unwrap();
         let mut command = parse("command:echo 7.5").unwrap();
-        assert_eq!(command.read_register_wh(0).unwrap(), 7_500);
-        assert!(parse("command:false").unwrap().read_register_wh(0).is_err());
+        assert_eq!(command.read(0).unwrap(), Registers::One(7_500));
+        assert!(parse("command:false").unwrap().read(0).is_err());
         assert!(parse("modbus:1").is_err());
     }
 }

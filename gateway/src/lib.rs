@@ -1,0 +1,68 @@
+//! The gateway: the code that runs on the small computer next to a smart meter. It reads the
+//! meter's cumulative register, turns register deltas into hourly reports, keeps them on disk
+//! until the chain has them, and acts on the chain's connection decision.
+//!
+//! It depends on the SDK and an RPC client only (no local cluster, bank or web app), so that
+//! its binary, `deu-gateway`, fits a board such as a Raspberry Pi or an industrial ARM gateway.
+//! `deu gateway` runs the same code.
+
+pub mod actuator;
+pub mod clock;
+pub mod daemon;
+pub mod source;
+pub mod spool;
+
+use std::fmt::Display;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use energy_utility_sdk::Client;
+use serde::Serialize;
+
+pub use actuator::Actuator;
+pub use daemon::{run, FailSafe, GatewayArgs};
+pub use source::MeterSource;
+pub use spool::Spool;
+
+/// Where the gateway reports and with which key.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The cluster's JSON-RPC URL.
+    pub rpc_url: String,
+    /// The gateway's keypair file (the meter's gateway key).
+    pub keypair: PathBuf,
+    /// The community grid's name.
+    pub grid: String,
+    /// One JSON value per tick on stdout instead of a line of text.
+    pub json: bool,
+}
+
+impl Connection {
+    /// The RPC URL for a cluster name (`localhost`, `devnet`, `mainnet-beta`) or a URL.
+    pub fn url_of(cluster: &str) -> String {
+        match cluster {
+            "localhost" | "l" => "http://127.0.0.1:8899".to_string(),
+            "devnet" | "d" => "https://api.devnet.solana.com".to_string(),
+            "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".to_string(),
+            url => url.to_string(),
+        }
+    }
+
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let keypair = solana_keypair::read_keypair_file(&self.keypair)
+            .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", self.keypair.display()))?;
+        Ok(Client::new(&self.rpc_url, keypair))
+    }
+
+    /// Prints one result: its JSON, or its text.
+    pub fn show<V: Serialize + Display>(&self, view: &V) {
+        if self.json {
+            match serde_json::to_string(view).context("the result does not serialize") {
+                Ok(json) => println!("{json}"),
+                Err(e) => eprintln!("{e:#}"),
+            }
+        } else {
+            println!("{view}");
+        }
+    }
+}
