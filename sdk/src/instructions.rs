@@ -104,6 +104,26 @@ pub fn change_meter(
     )
 }
 
+/// Signed by the admin: makes a consumer meter (`import_meter`) and a producer meter
+/// (`export_meter`) of the same owner and gateway one prosumer's bidirectional meter; their
+/// registers are reported together from then on (`report_prosumer`).
+pub fn pair_meters(
+    admin: &Pubkey,
+    grid: &Pubkey,
+    import_meter: &Pubkey,
+    export_meter: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::PairMeters {
+            admin: *admin,
+            grid: *grid,
+            import_meter: *import_meter,
+            export_meter: *export_meter,
+        },
+        instruction::PairMeters {},
+    )
+}
+
 /// Anyone applies the change proposed for `meter` once its notice has passed.
 pub fn apply_meter_change(grid: &Pubkey, meter: &Pubkey, owner: &Pubkey) -> Instruction {
     build(
@@ -465,6 +485,44 @@ pub fn report(
             system_program: system_program::ID,
         },
         instruction::Report { epoch, register_wh },
+    )
+}
+
+/// A prosumer's bidirectional meter: its import side (a consumer meter) and its export side
+/// (a producer meter), paired by `pair_meters`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProsumerMeters {
+    pub import: Pubkey,
+    pub export: Pubkey,
+}
+
+/// Signed by a prosumer's `gateway`: both registers (Wh) of its bidirectional meter for
+/// `epoch`, the import to the consumer side and the export to the producer side, taken
+/// together or not at all.
+pub fn report_prosumer(
+    gateway: &Pubkey,
+    payer: &Pubkey,
+    grid: &Pubkey,
+    meters: &ProsumerMeters,
+    epoch: u64,
+    import_wh: u64,
+    export_wh: u64,
+) -> Instruction {
+    build(
+        accounts::ReportProsumer {
+            gateway: *gateway,
+            payer: *payer,
+            grid: *grid,
+            import_meter: meters.import,
+            export_meter: meters.export,
+            epoch_account: pda::epoch(grid, epoch),
+            system_program: system_program::ID,
+        },
+        instruction::ReportProsumer {
+            epoch,
+            import_wh,
+            export_wh,
+        },
     )
 }
 

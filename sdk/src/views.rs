@@ -581,6 +581,9 @@ pub struct MeterView {
     pub earns_from_epoch: u64,
     /// What the admin proposed for it without its owner, until it applies or is vetoed.
     pub pending_change: Option<MeterChangeView>,
+    /// A prosumer's other register (its address): the export side of an import meter, or
+    /// the import side of an export meter.
+    pub partner: Option<String>,
 }
 
 impl MeterView {
@@ -617,6 +620,7 @@ impl MeterView {
                 act: describe_act(&c.act),
                 effective_ts: c.effective_ts,
             }),
+            partner: (m.partner != Pubkey::default()).then(|| m.partner.to_string()),
         }
     }
 }
@@ -654,6 +658,14 @@ impl fmt::Display for MeterView {
             self.capacity_kw,
             self.lifetime_kwh,
         )?;
+        if let Some(partner) = &self.partner {
+            let side = if self.kind == kind_name(MeterKind::Producer) {
+                "export side of a prosumer's meter; its import is"
+            } else {
+                "import side of a prosumer's meter; its export is"
+            };
+            write!(f, "\n  prosumer: the {side} {partner}")?;
+        }
         if let Some(change) = &self.pending_change {
             write!(
                 f,

@@ -297,6 +297,41 @@ impl TestGrid {
         address
     }
 
+    /// A prosumer's bidirectional meter behind one gateway: `<home>-import` (a household
+    /// meter) and `<home>-export` (a producer meter), registered with the same owner and
+    /// gateway key, then paired by the admin.
+    pub async fn add_prosumer(
+        &mut self,
+        home: &str,
+        owner: &str,
+        capacity_w: u64,
+    ) -> (Pubkey, Pubkey) {
+        let gateway = Keypair::new();
+        let mut sides = Vec::new();
+        for (suffix, kind) in [
+            ("import", MeterKind::Household),
+            ("export", MeterKind::Producer),
+        ] {
+            let args = RegisterMeterArgs {
+                capacity_w,
+                ..meter_args(
+                    &format!("{home}-{suffix}"),
+                    kind,
+                    &gateway.pubkey(),
+                    &format!("{home} ({suffix})"),
+                )
+            };
+            sides.push(
+                self.add_meter_from_args(owner, gateway.insecure_clone(), args)
+                    .await,
+            );
+        }
+        self.pair_meters(&format!("{home}-import"), &format!("{home}-export"))
+            .await
+            .expect("pair the prosumer's meters");
+        (sides[0], sides[1])
+    }
+
     pub fn resident(&self, id: &str) -> &Actor {
         self.residents
             .get(id)

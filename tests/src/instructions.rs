@@ -434,6 +434,60 @@ impl TestGrid {
         Ok(self.transaction(&[instruction], &[&gateway]))
     }
 
+    /// The admin pairs a consumer meter and a producer meter into one prosumer's meter.
+    pub async fn pair_meters(&mut self, import: &str, export: &str) -> Sent {
+        let admin = self.admin.insecure_clone();
+        let instruction = ix::pair_meters(
+            &admin.pubkey(),
+            &self.grid,
+            &self.meter(import).address,
+            &self.meter(export).address,
+        );
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    /// A prosumer's gateway reports what both registers moved in `epoch` (Wh drawn and fed).
+    pub async fn report_prosumer(
+        &mut self,
+        home: &str,
+        epoch: u64,
+        import_wh: u64,
+        export_wh: u64,
+    ) -> Sent {
+        let import = format!("{home}-import");
+        let export = format!("{home}-export");
+        let import_register = self.meter_state(&import).await.last_register_wh + import_wh;
+        let export_register = self.meter_state(&export).await.last_register_wh + export_wh;
+        let instruction =
+            self.report_prosumer_instruction(home, epoch, import_register, export_register);
+        let gateway = self.meter(&import).gateway.insecure_clone();
+        self.send(&[instruction], &[&gateway]).await
+    }
+
+    /// The prosumer's report of both cumulative registers for `epoch`, signed by its gateway.
+    pub fn report_prosumer_instruction(
+        &self,
+        home: &str,
+        epoch: u64,
+        import_register_wh: u64,
+        export_register_wh: u64,
+    ) -> Instruction {
+        let import = self.meter(&format!("{home}-import"));
+        let export = self.meter(&format!("{home}-export"));
+        ix::report_prosumer(
+            &import.gateway.pubkey(),
+            &self.ctx.payer.pubkey(),
+            &self.grid,
+            &ix::ProsumerMeters {
+                import: import.address,
+                export: export.address,
+            },
+            epoch,
+            import_register_wh,
+            export_register_wh,
+        )
+    }
+
     /// One settlement call over the named meters.
     pub async fn settle(&mut self, epoch: u64, meters: &[&str]) -> Sent {
         let addresses: Vec<Pubkey> = meters.iter().map(|m| self.meter(m).address).collect();

@@ -166,4 +166,10 @@ pub enum EnergyError {
     ResidentInDebt,
     #[msg("Refunds and disputes cannot take back more than the purchase paid")]
     ClawbackBeyondPurchase,
+    #[msg("A prosumer pairs a consumer meter (import) with a producer meter (export) of the same owner and gateway")]
+    NotAProsumerPair,
+    #[msg("The meter is already one side of a prosumer's meter")]
+    MeterAlreadyPaired,
+    #[msg("This meter is one side of a prosumer's meter: report both registers together (report_prosumer)")]
+    ReportBothRegisters,
 }

@@ -216,6 +216,14 @@ pub struct MeterDisconnected {
 
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetersPaired {
+    pub grid: Pubkey,
+    pub import_meter: Pubkey,
+    pub export_meter: Pubkey,
+}
+
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadingReported {
     pub meter: Pubkey,
     pub epoch: u64,

@@ -52,6 +52,10 @@ pub mod energy_utility {
 
     /// Rotate a meter's gateway, replace its register, set its capacity or retire it: at once
     /// with its owner's signature, after the grid's notice without.
+    pub fn pair_meters(ctx: Context<PairMeters>) -> Result<()> {
+        instructions::admin::pair_meters::handler(ctx)
+    }
+
     pub fn change_meter(ctx: Context<ChangeMeter>, act: MeterAct) -> Result<()> {
         instructions::admin::change_meter::handler(ctx, act)
     }
@@ -114,6 +118,15 @@ pub mod energy_utility {
 
     pub fn report(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<bool> {
         instructions::gateway::report::handler(ctx, epoch, register_wh)
+    }
+
+    pub fn report_prosumer(
+        ctx: Context<ReportProsumer>,
+        epoch: u64,
+        import_wh: u64,
+        export_wh: u64,
+    ) -> Result<bool> {
+        instructions::gateway::report_prosumer::handler(ctx, epoch, import_wh, export_wh)
     }
 
     // The permissionless crank.

@@ -141,6 +141,11 @@ pub struct Meter {
     /// What the admin alone proposed for this meter, waiting for the grid's notice; the
     /// owner may veto it meanwhile.
     pub pending_change: Option<PendingMeterChange>,
+    /// A prosumer's other register: a bidirectional meter behind one gateway is two meter
+    /// accounts, its import (a consumer) and its export (a producer), paired with
+    /// `pair_meters`. Their registers are then reported together (`report_prosumer`), never
+    /// one without the other. `Pubkey::default()` when unpaired.
+    pub partner: Pubkey,
     pub bump: u8,
 }
 
@@ -157,6 +162,11 @@ impl Meter {
 
     pub fn is_consumer(&self) -> bool {
         !self.kind.is_producer()
+    }
+
+    /// One side of a prosumer's bidirectional meter.
+    pub fn is_paired(&self) -> bool {
+        self.partner != Pubkey::default()
     }
 
     fn slot(epoch: u64) -> usize {
@@ -478,6 +488,7 @@ mod tests {
             rent_payer: Pubkey::new_unique(),
             earns_from_epoch: 0,
             pending_change: None,
+            partner: Pubkey::default(),
             bump: 255,
         }
     }

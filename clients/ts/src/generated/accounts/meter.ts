@@ -147,6 +147,13 @@ export type Meter = {
    * owner may veto it meanwhile.
    */
   pendingChange: Option<PendingMeterChange>;
+  /**
+   * A prosumer's other register: a bidirectional meter behind one gateway is two meter
+   * accounts, its import (a consumer) and its export (a producer), paired with
+   * `pair_meters`. Their registers are then reported together (`report_prosumer`), never
+   * one without the other. `Pubkey::default()` when unpaired.
+   */
+  partner: Address;
   bump: number;
 };
 
@@ -219,6 +226,13 @@ export type MeterArgs = {
    * owner may veto it meanwhile.
    */
   pendingChange: OptionOrNullable<PendingMeterChangeArgs>;
+  /**
+   * A prosumer's other register: a bidirectional meter behind one gateway is two meter
+   * accounts, its import (a consumer) and its export (a producer), paired with
+   * `pair_meters`. Their registers are then reported together (`report_prosumer`), never
+   * one without the other. `Pubkey::default()` when unpaired.
+   */
+  partner: Address;
   bump: number;
 };
 
@@ -256,6 +270,7 @@ export function getMeterEncoder(): Encoder<MeterArgs> {
       ["rentPayer", getAddressEncoder()],
       ["earnsFromEpoch", getU64Encoder()],
       ["pendingChange", getOptionEncoder(getPendingMeterChangeEncoder())],
+      ["partner", getAddressEncoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: METER_DISCRIMINATOR }),
@@ -295,6 +310,7 @@ export function getMeterDecoder(): Decoder<Meter> {
     ["rentPayer", getAddressDecoder()],
     ["earnsFromEpoch", getU64Decoder()],
     ["pendingChange", getOptionDecoder(getPendingMeterChangeDecoder())],
+    ["partner", getAddressDecoder()],
     ["bump", getU8Decoder()],
   ]);
 }

@@ -172,6 +172,12 @@ export const ENERGY_UTILITY_ERROR__COINS_ON_HOLD = 0x17bc; // 6076
 export const ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT = 0x17bd; // 6077
 /** ClawbackBeyondPurchase: Refunds and disputes cannot take back more than the purchase paid */
 export const ENERGY_UTILITY_ERROR__CLAWBACK_BEYOND_PURCHASE = 0x17be; // 6078
+/** NotAProsumerPair: A prosumer pairs a consumer meter (import) with a producer meter (export) of the same owner and gateway */
+export const ENERGY_UTILITY_ERROR__NOT_A_PROSUMER_PAIR = 0x17bf; // 6079
+/** MeterAlreadyPaired: The meter is already one side of a prosumer's meter */
+export const ENERGY_UTILITY_ERROR__METER_ALREADY_PAIRED = 0x17c0; // 6080
+/** ReportBothRegisters: This meter is one side of a prosumer's meter: report both registers together (report_prosumer) */
+export const ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS = 0x17c1; // 6081
 
 export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT
@@ -208,6 +214,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__LABEL_TOO_LONG
   | typeof ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS
   | typeof ENERGY_UTILITY_ERROR__MATH_OVERFLOW
+  | typeof ENERGY_UTILITY_ERROR__METER_ALREADY_PAIRED
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_NO_READING
   | typeof ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS
@@ -221,6 +228,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_METER
+  | typeof ENERGY_UTILITY_ERROR__NOT_A_PROSUMER_PAIR
   | typeof ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER
   | typeof ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN
   | typeof ENERGY_UTILITY_ERROR__NOT_GRID_ORACLE
@@ -238,6 +246,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__READING_OVER_LIMIT
   | typeof ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED
   | typeof ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS
+  | typeof ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS
   | typeof ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT
   | typeof ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY
   | typeof ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED
@@ -291,6 +300,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__LABEL_TOO_LONG]: `Meter label is longer than 64 bytes`,
     [ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS]: `The grid has no meters for that lookup table yet`,
     [ENERGY_UTILITY_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
+    [ENERGY_UTILITY_ERROR__METER_ALREADY_PAIRED]: `The meter is already one side of a prosumer's meter`,
     [ENERGY_UTILITY_ERROR__METER_HAS_DEFERRED_ENERGY]: `The meter reported energy that waits for the crank to settle its readings first`,
     [ENERGY_UTILITY_ERROR__METER_HAS_NO_READING]: `A meter in the settlement batch has no reading for this epoch`,
     [ENERGY_UTILITY_ERROR__METER_HAS_PENDING_READINGS]: `The meter has readings the crank has not settled yet`,
@@ -304,6 +314,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE]: `Nothing is waiting for its notice to end`,
     [ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE]: `The account is not an address lookup table`,
     [ENERGY_UTILITY_ERROR__NOT_A_METER]: `A settlement account is not a meter of this program`,
+    [ENERGY_UTILITY_ERROR__NOT_A_PROSUMER_PAIR]: `A prosumer pairs a consumer meter (import) with a producer meter (export) of the same owner and gateway`,
     [ENERGY_UTILITY_ERROR__NOT_CONSUMER_METER]: `Only consumer meters can be funded`,
     [ENERGY_UTILITY_ERROR__NOT_GRID_ADMIN]: `Only the grid's admin may do this`,
     [ENERGY_UTILITY_ERROR__NOT_GRID_ORACLE]: `Only the grid's payment oracle may do this`,
@@ -321,6 +332,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__READING_OVER_LIMIT]: `The reading is above the grid's per-epoch limit for one meter`,
     [ENERGY_UTILITY_ERROR__RECEIPT_STILL_RETAINED]: `The receipt is still kept for replay protection`,
     [ENERGY_UTILITY_ERROR__REGISTER_WENT_BACKWARDS]: `The meter's register went backwards; a replaced meter needs the admin to record its new register`,
+    [ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS]: `This meter is one side of a prosumer's meter: report both registers together (report_prosumer)`,
     [ENERGY_UTILITY_ERROR__RESIDENT_IN_DEBT]: `The resident owes coins a refund or a dispute took back: no sale until they are repaid`,
     [ENERGY_UTILITY_ERROR__RESIDENT_NOT_EMPTY]: `The resident still holds coins, owns meters, owes coins or has sales not yet closed`,
     [ENERGY_UTILITY_ERROR__SALE_NOT_LOCKED]: `The sale is not locked for a payout`,

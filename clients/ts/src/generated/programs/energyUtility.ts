@@ -37,6 +37,7 @@ import {
   parseFundInstruction,
   parseInitializeGridInstruction,
   parseLockWithdrawalInstruction,
+  parsePairMetersInstruction,
   parsePayoutFailedInstruction,
   parsePayoutPaidInstruction,
   parseProposeAdminInstruction,
@@ -44,6 +45,7 @@ import {
   parseRegisterMeterInstruction,
   parseRegisterResidentInstruction,
   parseReportInstruction,
+  parseReportProsumerInstruction,
   parseRequestWithdrawalInstruction,
   parseRestoreDisputeInstruction,
   parseSetPausedInstruction,
@@ -71,6 +73,7 @@ import {
   type ParsedFundInstruction,
   type ParsedInitializeGridInstruction,
   type ParsedLockWithdrawalInstruction,
+  type ParsedPairMetersInstruction,
   type ParsedPayoutFailedInstruction,
   type ParsedPayoutPaidInstruction,
   type ParsedProposeAdminInstruction,
@@ -78,6 +81,7 @@ import {
   type ParsedRegisterMeterInstruction,
   type ParsedRegisterResidentInstruction,
   type ParsedReportInstruction,
+  type ParsedReportProsumerInstruction,
   type ParsedRequestWithdrawalInstruction,
   type ParsedRestoreDisputeInstruction,
   type ParsedSetPausedInstruction,
@@ -219,6 +223,7 @@ export enum EnergyUtilityInstruction {
   Fund,
   InitializeGrid,
   LockWithdrawal,
+  PairMeters,
   PayoutFailed,
   PayoutPaid,
   ProposeAdmin,
@@ -226,6 +231,7 @@ export enum EnergyUtilityInstruction {
   RegisterMeter,
   RegisterResident,
   Report,
+  ReportProsumer,
   RequestWithdrawal,
   RestoreDispute,
   SetPaused,
@@ -463,6 +469,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([233, 25, 126, 196, 171, 181, 4, 23]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.PairMeters;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([145, 234, 107, 93, 11, 114, 147, 229]),
       ),
       0,
@@ -535,6 +552,17 @@ export function identifyEnergyUtilityInstruction(
     )
   ) {
     return EnergyUtilityInstruction.Report;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([42, 61, 178, 152, 162, 15, 171, 249]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.ReportProsumer;
   }
   if (
     containsBytes(
@@ -682,6 +710,9 @@ export type ParsedEnergyUtilityInstruction<
       instructionType: EnergyUtilityInstruction.LockWithdrawal;
     } & ParsedLockWithdrawalInstruction<TProgram>)
   | ({
+      instructionType: EnergyUtilityInstruction.PairMeters;
+    } & ParsedPairMetersInstruction<TProgram>)
+  | ({
       instructionType: EnergyUtilityInstruction.PayoutFailed;
     } & ParsedPayoutFailedInstruction<TProgram>)
   | ({
@@ -702,6 +733,9 @@ export type ParsedEnergyUtilityInstruction<
   | ({
       instructionType: EnergyUtilityInstruction.Report;
     } & ParsedReportInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.ReportProsumer;
+    } & ParsedReportProsumerInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.RequestWithdrawal;
     } & ParsedRequestWithdrawalInstruction<TProgram>)
@@ -869,6 +903,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
         ...parseLockWithdrawalInstruction(instruction),
       };
     }
+    case EnergyUtilityInstruction.PairMeters: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.PairMeters,
+        ...parsePairMetersInstruction(instruction),
+      };
+    }
     case EnergyUtilityInstruction.PayoutFailed: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -916,6 +957,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.Report,
         ...parseReportInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.ReportProsumer: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.ReportProsumer,
+        ...parseReportProsumerInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.RequestWithdrawal: {

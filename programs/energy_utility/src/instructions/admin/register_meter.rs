@@ -108,6 +108,7 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         rent_payer: ctx.accounts.admin.key(),
         earns_from_epoch,
         pending_change: None,
+        partner: Pubkey::default(),
         capacity_w: args.capacity_w,
         register_wh: args.register_wh,
         last_register_wh: args.register_wh,

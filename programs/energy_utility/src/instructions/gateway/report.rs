@@ -30,6 +30,7 @@ pub struct Report<'info> {
         has_one = grid @ EnergyError::WrongGrid,
         has_one = gateway @ EnergyError::WrongGateway,
         constraint = meter.active @ EnergyError::MeterInactive,
+        constraint = !meter.is_paired() @ EnergyError::ReportBothRegisters,
     )]
     pub meter: Box<Account<'info, Meter>>,
     #[account(
@@ -45,42 +46,83 @@ pub struct Report<'info> {
 
 impl Report<'_> {
     pub fn validate(&self, epoch: u64) -> Result<()> {
-        let grid = &self.grid;
-        let now = Clock::get()?.unix_timestamp;
-        require!(epoch <= grid.epoch_at(now)?, EnergyError::EpochNotStarted);
-        let params = if self.epoch_account.is_new() {
-            grid.params_for(epoch)
-        } else {
-            self.epoch_account.params
-        };
-        require!(
-            grid.accepts_reports(epoch, now, params.grace_seconds)?,
-            EnergyError::EpochClosedForReports
-        );
-        require!(
-            self.epoch_account.is_new() || self.epoch_account.status == EpochStatus::Open,
-            EnergyError::EpochClosedForReports
-        );
-        Ok(())
+        validate_epoch(&self.grid, &self.epoch_account, epoch)
+    }
+}
+
+/// Whether `epoch` takes reports now: it has started, its grace window is open, and its
+/// account (when it exists) is still open.
+pub(crate) fn validate_epoch(
+    grid: &Grid,
+    epoch_account: &Account<Epoch>,
+    epoch: u64,
+) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    require!(epoch <= grid.epoch_at(now)?, EnergyError::EpochNotStarted);
+    let params = if epoch_account.is_new() {
+        grid.params_for(epoch)
+    } else {
+        epoch_account.params
+    };
+    require!(
+        grid.accepts_reports(epoch, now, params.grace_seconds)?,
+        EnergyError::EpochClosedForReports
+    );
+    require!(
+        epoch_account.is_new() || epoch_account.status == EpochStatus::Open,
+        EnergyError::EpochClosedForReports
+    );
+    Ok(())
+}
+
+/// Opens the epoch's account at its first report.
+pub(crate) fn open_epoch(
+    grid: &Account<Grid>,
+    epoch_account: &mut Account<Epoch>,
+    epoch: u64,
+    payer: Pubkey,
+    bump: u8,
+) {
+    if epoch_account.is_new() {
+        epoch_account.set_inner(Epoch::new(
+            grid.key(),
+            epoch,
+            payer,
+            grid.params_for(epoch),
+            bump,
+        ));
     }
 }
 
 #[access_control(ctx.accounts.validate(epoch))]
 pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<bool> {
     let accounts = &mut *ctx.accounts;
-    let grid = &accounts.grid;
-    let epoch_account = &mut accounts.epoch_account;
-    if epoch_account.is_new() {
-        epoch_account.set_inner(Epoch::new(
-            grid.key(),
-            epoch,
-            accounts.payer.key(),
-            grid.params_for(epoch),
-            ctx.bumps.epoch_account,
-        ));
-    }
+    open_epoch(
+        &accounts.grid,
+        &mut accounts.epoch_account,
+        epoch,
+        accounts.payer.key(),
+        ctx.bumps.epoch_account,
+    );
+    take_register(
+        &accounts.grid,
+        &mut accounts.epoch_account,
+        &mut accounts.meter,
+        epoch,
+        register_wh,
+    )?;
+    accounts.epoch_account.invariant()?;
+    Ok(accounts.meter.connected)
+}
 
-    let meter = &mut accounts.meter;
+/// Turns one meter's register into the epoch's reading, decides its connection and tells it.
+pub(crate) fn take_register(
+    grid: &Account<Grid>,
+    epoch_account: &mut Account<Epoch>,
+    meter: &mut Account<Meter>,
+    epoch: u64,
+    register_wh: u64,
+) -> Result<()> {
     let rules = ReadingRules {
         epoch_seconds: grid.epoch_seconds,
         max_wh_per_epoch: epoch_account.params.max_wh_per_epoch,
@@ -125,7 +167,5 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
         before_earning: reported == Reported::BeforeEarning,
         connected: meter.connected,
     });
-    meter.invariant()?;
-    epoch_account.invariant()?;
-    Ok(meter.connected)
+    meter.invariant()
 }
