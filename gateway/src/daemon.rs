@@ -27,7 +27,8 @@ use energy_utility_sdk::accounts::Grid;
 use energy_utility_sdk::views::Reported;
 
 use crate::clock::Monotonic;
-use crate::spool::{Observed, Pending};
+use crate::source::Registers;
+use crate::spool::{Observed, Pending, Unwrapped};
 use crate::{source, Actuator, Connection, MeterSource, Spool};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +76,12 @@ pub struct GatewayArgs {
     /// Run one tick and exit (trying a kept register at once, whatever the backoff)
     #[arg(long)]
     pub once: bool,
+    /// The register's width, in kWh, for a meter whose register wraps (e.g. 99999.9 or
+    /// 999999.99): a fall is taken as a wrap when the energy it implies fits the meter's
+    /// capacity since the last read; any other fall is a reset, reported and never billed.
+    /// A Modbus register map may give it instead
+    #[arg(long)]
+    pub rollover_kwh: Option<String>,
 }
 
 pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<()> {
@@ -190,6 +197,21 @@ async fn tick(
     let online = async {
         let (grid_address, grid) = load_grid(connection, client).await?;
         let (meter, state) = client.meter(&grid_address, &args.meter).await?;
+        // A prosumer's meter is two: its import side and its export side, reported together.
+        let prosumer = (state.partner != anchor_lang::prelude::Pubkey::default()).then(|| {
+            if state.is_consumer() {
+                instructions::ProsumerMeters {
+                    import: meter,
+                    export: state.partner,
+                }
+            } else {
+                instructions::ProsumerMeters {
+                    import: state.partner,
+                    export: meter,
+                }
+            }
+        });
+        let capacity_w = state.capacity_w;
         if state.gateway != client.payer() {
             bail!(
                 "meter '{}' reports with gateway key {}; this keypair is {}",
@@ -204,15 +226,19 @@ async fn tick(
             grid_address,
             grid,
             meter,
-            state.is_consumer(),
+            state.is_consumer() || prosumer.is_some(),
             last_reported,
             now,
+            prosumer,
+            capacity_w,
         ))
     }
     .await;
     let (epoch, now, chain) = match online {
-        Ok((grid_address, grid, meter, consumer, last_reported, now)) => {
+        Ok((grid_address, grid, meter, consumer, last_reported, now, prosumer, capacity_w)) => {
             spool.contact(now, wall, monotonic);
+            spool.capacity_w = Some(capacity_w);
+            spool.prosumer = prosumer.is_some();
             spool.genesis_ts = grid.genesis_ts;
             spool.epoch_seconds = grid.epoch_seconds;
             let epoch = grid
@@ -223,7 +249,7 @@ async fn tick(
             if let Some(discarded) = spool.discard_future(epoch, last_reported) {
                 eprintln!("gateway {}: {discarded}", args.meter);
             }
-            (epoch, now, Some((grid_address, meter)))
+            (epoch, now, Some((grid_address, meter, prosumer)))
         }
         Err(e)
             if e.downcast_ref::<SdkError>()
@@ -246,16 +272,42 @@ async fn tick(
 
     // A failed read is never a guess: the tick ends here with the reason (logged by `run`),
     // and the next read's register carries the energy.
-    let register = source
-        .read(now)
-        .with_context(|| {
-            format!(
-                "reading {} failed; skipping this tick (the next read carries its energy)",
-                source.describe()
-            )
-        })?
-        .for_kind(spool.consumer.unwrap_or(true));
-    match spool.observe(epoch, register) {
+    let registers = source.read(now).with_context(|| {
+        format!(
+            "reading {} failed; skipping this tick (the next read carries its energy)",
+            source.describe()
+        )
+    })?;
+    let (raw, raw_export) = match (spool.prosumer, registers) {
+        (true, Registers::Both { import_wh, export_wh }) => (import_wh, Some(export_wh)),
+        (true, Registers::One(_)) => bail!(
+            "meter '{}' is one side of a prosumer's meter: its source must read both registers (import and export), {} reads one",
+            args.meter,
+            source.describe()
+        ),
+        (false, registers) => (registers.for_kind(spool.consumer.unwrap_or(true)), None),
+    };
+    let rollover_wh = match &args.rollover_kwh {
+        Some(kwh) => Some(
+            energy_utility_sdk::amounts::parse_kwh(kwh)
+                .map_err(|e| anyhow!("--rollover-kwh: {e}"))?,
+        ),
+        None => source.rollover_wh(),
+    };
+    let plausible = spool.plausible_wh(epoch);
+    let register = unwrap(
+        &args.meter,
+        "register",
+        spool.wrap.take(raw, rollover_wh, plausible),
+    );
+    let export = raw_export.map(|raw| {
+        unwrap(
+            &args.meter,
+            "export register",
+            spool.export_wrap.take(raw, rollover_wh, plausible),
+        )
+    });
+    match spool.observe_both(epoch, register, export) {
         Observed::Closed { pending, skipped } if skipped > 0 => eprintln!(
             "gateway {}: {skipped} epoch(s) passed unobserved; register {} kWh goes to epoch {}, covering them",
             args.meter,
@@ -275,19 +327,30 @@ async fn tick(
 
     let mut reported = Vec::new();
     let online = chain.is_some();
-    if let Some((grid_address, meter)) = chain {
+    if let Some((grid_address, meter, prosumer)) = chain {
         // A single tick (--once) is a deliberate try: it does not wait out the backoff.
         if let Some(pending) = spool.pending.filter(|_| args.once || spool.may_send(wall)) {
             let send = |p: Pending| {
                 let payer = client.payer();
-                let ix = instructions::report(
-                    &payer,
-                    &payer,
-                    &grid_address,
-                    &meter,
-                    p.epoch,
-                    p.register_wh,
-                );
+                let ix = match (prosumer, p.export_wh) {
+                    (Some(meters), Some(export_wh)) => instructions::report_prosumer(
+                        &payer,
+                        &payer,
+                        &grid_address,
+                        &meters,
+                        p.epoch,
+                        p.register_wh,
+                        export_wh,
+                    ),
+                    _ => instructions::report(
+                        &payer,
+                        &payer,
+                        &grid_address,
+                        &meter,
+                        p.epoch,
+                        p.register_wh,
+                    ),
+                };
                 async move { client.send_without_events(&[ix], &[]).await }
             };
             let mut target = pending;
@@ -299,8 +362,18 @@ async fn tick(
             }
             match outcome {
                 Outcome::Reported => {
-                    let (_, state) = client.meter(&grid_address, &args.meter).await?;
-                    reported.push(Reported::new(&state, target.epoch, target.register_wh));
+                    match (prosumer, target.export_wh) {
+                        (Some(meters), Some(export_wh)) => {
+                            let import = client.meter_at(&meters.import).await?;
+                            let export = client.meter_at(&meters.export).await?;
+                            reported.push(Reported::new(&import, target.epoch, target.register_wh));
+                            reported.push(Reported::new(&export, target.epoch, export_wh));
+                        }
+                        _ => {
+                            let (_, state) = client.meter(&grid_address, &args.meter).await?;
+                            reported.push(Reported::new(&state, target.epoch, target.register_wh));
+                        }
+                    }
                     spool.sent();
                 }
                 Outcome::Dropped(reason) => {
@@ -386,6 +459,38 @@ impl fmt::Display for Tick {
                 None => "unknown",
             }
         )
+    }
+}
+
+/// Tells what a raw register read became, when it wrapped or reset.
+fn unwrap(meter: &str, which: &str, read: Unwrapped) -> u64 {
+    match read {
+        Unwrapped::Counted(wh) => wh,
+        Unwrapped::Wrapped {
+            wh,
+            from_raw_wh,
+            to_raw_wh,
+        } => {
+            eprintln!(
+                "gateway {meter}: the {which} wrapped from {} to {} kWh at its width; counting on at {} kWh",
+                format_kwh(from_raw_wh),
+                format_kwh(to_raw_wh),
+                format_kwh(wh)
+            );
+            wh
+        }
+        Unwrapped::Reset {
+            wh,
+            from_raw_wh,
+            to_raw_wh,
+        } => {
+            eprintln!(
+                "gateway {meter}: the {which} went back from {} to {} kWh, more than a wrap within the meter's capacity explains: a reset or a new meter. It is not billed; the utility records the new register (deu meter replace)",
+                format_kwh(from_raw_wh),
+                format_kwh(to_raw_wh)
+            );
+            wh
+        }
     }
 }
 

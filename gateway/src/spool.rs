@@ -29,7 +29,76 @@ pub const CLOCK_TOLERANCE_SECS: i64 = 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub epoch: u64,
+    /// The meter's register: a consumer's import, a producer's export, a prosumer's import.
     pub register_wh: u64,
+    /// A prosumer's export register, reported with its import.
+    #[serde(default)]
+    pub export_wh: Option<u64>,
+}
+
+/// A register that wraps at its width (e.g. 99,999.9 kWh): the raw value last read and how
+/// much the wraps seen so far add to it, so that the register reported keeps counting up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wrap {
+    pub last_raw_wh: Option<u64>,
+    pub offset_wh: u64,
+}
+
+/// What a raw register read turned into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwrapped {
+    /// It counted up (or is the first read): reported as is, plus the wraps before.
+    Counted(u64),
+    /// It passed its width and started again: `wh` includes the wrap.
+    Wrapped {
+        wh: u64,
+        from_raw_wh: u64,
+        to_raw_wh: u64,
+    },
+    /// It went back by more than a wrap can explain within the meter's capacity: a reset or
+    /// a replaced meter. `wh` goes back with it and the chain refuses it (never a huge
+    /// reading); the utility records the new register (`deu meter replace`).
+    Reset {
+        wh: u64,
+        from_raw_wh: u64,
+        to_raw_wh: u64,
+    },
+}
+
+impl Wrap {
+    /// Takes a raw read. A fall is a wrap when the register has a width (`rollover_wh`) and
+    /// the energy it implies, `rollover - last + raw`, is at most `plausible_wh` (what the
+    /// meter's capacity delivers since the last read); anything else is a reset.
+    pub fn take(
+        &mut self,
+        raw_wh: u64,
+        rollover_wh: Option<u64>,
+        plausible_wh: Option<u64>,
+    ) -> Unwrapped {
+        let last = self.last_raw_wh.replace(raw_wh);
+        let Some(last) = last.filter(|last| raw_wh < *last) else {
+            return Unwrapped::Counted(raw_wh.saturating_add(self.offset_wh));
+        };
+        let wrapped = rollover_wh
+            .filter(|width| *width > last)
+            .map(|width| width - last + raw_wh)
+            .filter(|moved| plausible_wh.is_some_and(|p| *moved <= p));
+        match wrapped {
+            Some(_) => {
+                self.offset_wh = self.offset_wh.saturating_add(rollover_wh.unwrap_or(0));
+                Unwrapped::Wrapped {
+                    wh: raw_wh.saturating_add(self.offset_wh),
+                    from_raw_wh: last,
+                    to_raw_wh: raw_wh,
+                }
+            }
+            None => Unwrapped::Reset {
+                wh: raw_wh.saturating_add(self.offset_wh),
+                from_raw_wh: last,
+                to_raw_wh: raw_wh,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +129,21 @@ pub struct Spool {
     pub contact_chain_time: Option<i64>,
     #[serde(default)]
     pub contact_monotonic: Option<Monotonic>,
+    /// The meter is one side of a prosumer's meter (as the chain said last): both registers
+    /// are read and reported together.
+    #[serde(default)]
+    pub prosumer: bool,
+    /// A prosumer's export register at the last read.
+    #[serde(default)]
+    pub last_export_wh: Option<u64>,
+    /// The meter's nameplate power as the chain holds it: how much energy a wrap may imply.
+    #[serde(default)]
+    pub capacity_w: Option<u64>,
+    /// Wraps of the meter's register, and of a prosumer's export register.
+    #[serde(default)]
+    pub wrap: Wrap,
+    #[serde(default)]
+    pub export_wrap: Wrap,
 }
 
 /// The epoch told while the cluster is out of reach.
@@ -205,6 +289,28 @@ impl Spool {
 
     /// Records a register read taken during `epoch`.
     pub fn observe(&mut self, epoch: u64, register_wh: u64) -> Observed {
+        self.observe_both(epoch, register_wh, None)
+    }
+
+    /// The most energy the meter can have moved between the last read and a read in
+    /// `epoch`, by its capacity: what a wrap may imply. `None` while the capacity is unknown.
+    pub fn plausible_wh(&self, epoch: u64) -> Option<u64> {
+        let capacity = self.capacity_w?;
+        let (last_epoch, _) = self.last_read?;
+        let epochs = epoch.saturating_sub(last_epoch).saturating_add(1);
+        let seconds = epochs.saturating_mul(u64::from(self.epoch_seconds));
+        Some(capacity.saturating_mul(seconds) / 3_600)
+    }
+
+    /// Records a read taken during `epoch` of the meter's register and, for a prosumer, of
+    /// its export register: an epoch that closed queues both.
+    pub fn observe_both(
+        &mut self,
+        epoch: u64,
+        register_wh: u64,
+        export_wh: Option<u64>,
+    ) -> Observed {
+        let last_export = std::mem::replace(&mut self.last_export_wh, export_wh);
         let Some((last_epoch, last_wh)) = self.last_read else {
             self.last_read = Some((epoch, register_wh));
             return Observed::Started;
@@ -216,12 +322,21 @@ impl Spool {
                 to_wh: register_wh,
             };
         }
+        if let (Some(export), Some(last)) = (export_wh, last_export) {
+            if export < last {
+                return Observed::WentBack {
+                    from_wh: last,
+                    to_wh: export,
+                };
+            }
+        }
         if epoch <= last_epoch {
             return Observed::Same;
         }
         let pending = Pending {
             epoch: epoch - 1,
             register_wh,
+            export_wh,
         };
         self.pending = Some(pending);
         Observed::Closed {
@@ -376,6 +491,7 @@ mod tests {
         let first = Pending {
             epoch: 5,
             register_wh: 12_500,
+            export_wh: None,
         };
         assert_eq!(
             s.observe(6, 12_500),
@@ -389,6 +505,7 @@ mod tests {
         let later = Pending {
             epoch: 8,
             register_wh: 13_000,
+            export_wh: None,
         };
         assert_eq!(
             s.observe(9, 13_000),
@@ -526,6 +643,7 @@ mod tests {
             pending: Some(Pending {
                 epoch: 57,
                 register_wh: 1_400,
+                export_wh: None,
             }),
             retry_at: 99,
             retry_delay_secs: 40,
@@ -538,7 +656,8 @@ mod tests {
                 read_epoch: 58,
                 pending: Some(Pending {
                     epoch: 57,
-                    register_wh: 1_400
+                    register_wh: 1_400,
+                    export_wh: None,
                 }),
                 chain_epoch: 11,
                 resume_epoch: 10,
@@ -554,7 +673,8 @@ mod tests {
             Observed::Closed {
                 pending: Pending {
                     epoch: 10,
-                    register_wh: 2_000
+                    register_wh: 2_000,
+                    export_wh: None,
                 },
                 skipped: 0
             }
@@ -573,7 +693,8 @@ mod tests {
             Observed::Closed {
                 pending: Pending {
                     epoch: 11,
-                    register_wh: 3_000
+                    register_wh: 3_000,
+                    export_wh: None,
                 },
                 skipped: 0
             }
@@ -585,6 +706,7 @@ mod tests {
             pending: Some(Pending {
                 epoch: 10,
                 register_wh: 1_400,
+                export_wh: None,
             }),
             ..Default::default()
         };
@@ -634,7 +756,8 @@ mod tests {
             back.pending,
             Some(Pending {
                 epoch: 1,
-                register_wh: 1_005
+                register_wh: 1_005,
+                export_wh: None,
             })
         );
         assert_eq!(back.epoch_at(7_200 + 3 * 3_600), Some(3));
@@ -646,5 +769,49 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&aside).unwrap(), "{not json");
         assert!(!path.exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fall_is_a_wrap_only_within_the_register_width_and_the_meters_capacity() {
+        let mut wrap = Wrap::default();
+        let width = Some(99_999_900);
+        assert_eq!(
+            wrap.take(99_998_000, width, Some(5_000)),
+            Unwrapped::Counted(99_998_000)
+        );
+        // 99,999.9 − 99,998.0 + 0.5 = 2.4 kWh within 5 kWh: a wrap, counted on.
+        assert_eq!(
+            wrap.take(500, width, Some(5_000)),
+            Unwrapped::Wrapped {
+                wh: 100_000_400,
+                from_raw_wh: 99_998_000,
+                to_raw_wh: 500
+            }
+        );
+        assert_eq!(
+            wrap.take(900, width, Some(5_000)),
+            Unwrapped::Counted(100_000_800)
+        );
+        // From 0.9 to 0.1 would be 99,999.1 kWh: a reset, and the register goes back.
+        assert!(matches!(
+            wrap.take(100, width, Some(5_000)),
+            Unwrapped::Reset {
+                wh: 100_000_000,
+                ..
+            }
+        ));
+        // No width, or no known capacity: every fall is a reset.
+        let mut plain = Wrap::default();
+        plain.take(99_998_000, None, Some(5_000));
+        assert!(matches!(
+            plain.take(500, None, Some(5_000)),
+            Unwrapped::Reset { .. }
+        ));
+        let mut unknown = Wrap::default();
+        unknown.take(99_998_000, width, None);
+        assert!(matches!(
+            unknown.take(500, width, None),
+            Unwrapped::Reset { .. }
+        ));
     }
 }

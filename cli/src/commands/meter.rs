@@ -93,6 +93,16 @@ pub enum MeterCommand {
     /// Close a retired meter once its readings are settled (admin): the rest of its coins go to
     /// its owner, its rent back to the admin, and its id is free again
     Close { meter_id: String },
+    /// Make two meters one prosumer's bidirectional meter (admin): IMPORT a consumer meter
+    /// (energy drawn from the grid) and EXPORT a producer meter (energy fed into it), of the
+    /// same owner and gateway key. Their gateway then reports both registers together
+    /// (`deu-gateway run` does so by itself); one alone is refused
+    Pair {
+        /// The consumer meter that counts what the home draws
+        import_meter: String,
+        /// The producer meter that counts what the home feeds in
+        export_meter: String,
+    },
 }
 
 /// The meter owner's wallet, co-signing an admin's change so that it applies at once.
@@ -229,7 +239,21 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             show(globals, &client, &grid_address, &meter_id).await
         }
         MeterCommand::Close { meter_id } => close(globals, &meter_id).await,
+        MeterCommand::Pair {
+            import_meter,
+            export_meter,
+        } => pair(globals, &import_meter, &export_meter).await,
     }
+}
+
+async fn pair(globals: &Globals, import_id: &str, export_id: &str) -> anyhow::Result<()> {
+    let client = globals.client()?;
+    let (grid_address, _) = load_grid(globals, &client).await?;
+    let (import, _) = client.meter(&grid_address, import_id).await?;
+    let (export, _) = client.meter(&grid_address, export_id).await?;
+    let ix = instructions::pair_meters(&client.payer(), &grid_address, &import, &export);
+    client.send_without_events(&[ix], &[]).await?;
+    show(globals, &client, &grid_address, import_id).await
 }
 
 /// Proposes `acts` for `meter_id` (the keypair: the grid's admin), co-signed by the owner's
@@ -497,6 +521,7 @@ mod tests {
             longitude: 0.0,
             earns_from_epoch: 0,
             pending_change: None,
+            partner: None,
         }
     }
 

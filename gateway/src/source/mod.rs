@@ -45,6 +45,10 @@ pub trait MeterSource: Send {
     /// The meter's cumulative registers at cluster time `now`.
     fn read(&mut self, now: i64) -> anyhow::Result<Registers>;
     fn describe(&self) -> String;
+    /// The registers' width in Wh when they wrap (a register map may say), else `None`.
+    fn rollover_wh(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Parses `simulated[:WATTS]`, `file:PATH` or `command:SHELL COMMAND`.
@@ -90,7 +94,21 @@ impl MeterSource for Simulated {
     }
 }
 
-/// A file holding the register in kWh (e.g. written by a reader script).
+/// A register in kWh (`12.345`), or a bidirectional meter's import and export (`12.345
+/// 6.789`, separated by spaces).
+pub fn parse_registers(text: &str) -> anyhow::Result<Registers> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match fields.as_slice() {
+        [one] => Ok(Registers::One(parse_kwh(one).map_err(|e| anyhow!("{e}"))?)),
+        [import, export] => Ok(Registers::Both {
+            import_wh: parse_kwh(import).map_err(|e| anyhow!("import: {e}"))?,
+            export_wh: parse_kwh(export).map_err(|e| anyhow!("export: {e}"))?,
+        }),
+        _ => bail!("expected a register in kWh, or import and export in kWh separated by a space"),
+    }
+}
+
+/// A file holding the register in kWh, or import and export (e.g. written by a reader script).
 pub struct FileRegister {
     pub path: PathBuf,
 }
@@ -99,8 +117,7 @@ impl MeterSource for FileRegister {
     fn read(&mut self, _now: i64) -> anyhow::Result<Registers> {
         let text = std::fs::read_to_string(&self.path)
             .with_context(|| format!("reading the register from {}", self.path.display()))?;
-        let wh = parse_kwh(text.trim()).map_err(|e| anyhow!("{}: {e}", self.path.display()))?;
-        Ok(Registers::One(wh))
+        parse_registers(&text).map_err(|e| anyhow!("{}: {e}", self.path.display()))
     }
 
     fn describe(&self) -> String {
@@ -123,9 +140,8 @@ impl MeterSource for CommandRegister {
             bail!("`{}` failed with {}", self.command, out.status);
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let wh = parse_kwh(text.trim())
-            .map_err(|e| anyhow!("`{}` printed '{}': {e}", self.command, text.trim()))?;
-        Ok(Registers::One(wh))
+        parse_registers(&text)
+            .map_err(|e| anyhow!("`{}` printed '{}': {e}", self.command, text.trim()))
     }
 
     fn describe(&self) -> String {
@@ -159,6 +175,15 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         let mut command = parse("command:echo 7.5").unwrap();
         assert_eq!(command.read(0).unwrap(), Registers::One(7_500));
+        let mut both = parse("command:echo 7.5 1.25").unwrap();
+        assert_eq!(
+            both.read(0).unwrap(),
+            Registers::Both {
+                import_wh: 7_500,
+                export_wh: 1_250
+            }
+        );
+        assert!(parse("command:echo 1 2 3").unwrap().read(0).is_err());
         assert!(parse("command:false").unwrap().read(0).is_err());
         assert!(parse("modbus:1").is_err());
     }

@@ -92,6 +92,13 @@ impl Client {
         self.named(pda::meter(grid, id), "meter", id).await
     }
 
+    /// The meter at `address` (a prosumer's other side, known by its address).
+    pub async fn meter_at(&self, address: &Pubkey) -> Result<Meter> {
+        self.named(*address, "meter", &address.to_string())
+            .await
+            .map(|(_, meter)| meter)
+    }
+
     /// The account at `address`, or `NotFound` naming it as the `what` called `id`.
     async fn named<T: AccountDeserialize>(
         &self,
