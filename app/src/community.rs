@@ -20,6 +20,9 @@ pub struct MeterPlan {
     pub funding: &'static [(&'static str, u64)],
     /// Producers: peak capacity in W (shares of the production).
     pub capacity_w: u64,
+    /// A prosumer's other register: the export side of a home's import meter, or its import
+    /// side. Both sides share one gateway and are paired on chain.
+    pub partner: Option<&'static str>,
 }
 
 impl MeterPlan {
@@ -45,6 +48,8 @@ pub const RESIDENTS: &[ResidentPlan] = &[
     resident("hana", 500),
     resident("hoa", 1_000),
     resident("tigers", 300),
+    resident("ivy", 300),
+    resident("jon", 300),
 ];
 
 const fn resident(id: &'static str, buys_usd_cents: u64) -> ResidentPlan {
@@ -69,6 +74,15 @@ const fn meter(
         y,
         funding,
         capacity_w,
+        partner: None,
+    }
+}
+
+/// One side of a prosumer's bidirectional meter (see `MeterPlan::partner`).
+const fn side(plan: MeterPlan, partner: &'static str) -> MeterPlan {
+    MeterPlan {
+        partner: Some(partner),
+        ..plan
     }
 }
 
@@ -87,6 +101,11 @@ pub const METERS: &[MeterPlan] = &[
     meter("pole-2",       MeterKind::Pole,      "hoa",    "Park path light",               (0.58, 0.34), &[("hoa", 8)],       0),
     meter("pole-3",       MeterKind::Pole,      "hoa",    "Driveway light by the field",   (0.78, 0.62), &[],                 0),
     meter("stadium",      MeterKind::Stadium,   "tigers", "Tigers' ballpark lights",       (0.6, 0.82),  &[("tigers", 12)],   0),
+    // Two prosumer homes: a rooftop array and a household behind one bidirectional meter.
+    side(meter("ivy-home",        MeterKind::Household, "ivy", "Ivy's home (drawn)",      (0.9, 0.44),  &[("ivy", 20)],      0),     "ivy-home-export"),
+    side(meter("ivy-home-export", MeterKind::Producer,  "ivy", "Ivy's home (fed in)",     (0.93, 0.4),  &[],                 2_000), "ivy-home"),
+    side(meter("jon-home",        MeterKind::Household, "jon", "Jon's home (drawn)",      (0.36, 0.84), &[("jon", 20)],      0),     "jon-home-export"),
+    side(meter("jon-home-export", MeterKind::Producer,  "jon", "Jon's home (fed in)",     (0.39, 0.8),  &[],                 1_500), "jon-home"),
 ];
 
 /// A small deterministic generator (xorshift64*), so a demo replays the same day.

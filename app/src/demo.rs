@@ -110,6 +110,18 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
     for plan in consumers {
         install(client, &grid, plan, &residents, &mut gateways).await?;
     }
+    // Each prosumer home's two sides become one bidirectional meter.
+    for plan in METERS.iter().filter(|p| p.kind.is_producer()) {
+        if let Some(import) = plan.partner {
+            let ix = instructions::pair_meters(
+                &utility.pubkey(),
+                &grid,
+                &pda::meter(&grid, import),
+                &pda::meter(&grid, plan.id),
+            );
+            client.send_without_events(&[ix], &[]).await?;
+        }
+    }
     // Every meter in the grid's lookup tables: the crank settles the hour in v0 batches.
     client.sync_lookup_tables(&grid).await?;
     // The utility proposes, alone, bigger lights for the ballpark: it waits for the notice,
@@ -138,7 +150,11 @@ async fn install(
     residents: &BTreeMap<String, Keypair>,
     gateways: &mut BTreeMap<String, Keypair>,
 ) -> anyhow::Result<()> {
-    let gateway = Keypair::new();
+    // A prosumer's two sides share their gateway.
+    let gateway = plan
+        .partner
+        .and_then(|other| gateways.get(other))
+        .map_or_else(Keypair::new, Keypair::insecure_clone);
     let args = RegisterMeterArgs {
         meter_id: plan.id.to_string(),
         kind: plan.kind,
@@ -215,20 +231,43 @@ pub async fn advance_hour(app: &App) -> Result<Value, ApiError> {
     {
         readings.push((*address, meter, wh));
     }
-    // Each meter's register moves by its hour's energy; the gateway reports the register.
+    // Each meter's register moves by its hour's energy; the gateway reports the register (a
+    // prosumer's, both registers together: sent with its import side).
     let payer = client.payer();
     for (address, meter, wh) in &readings {
         let Some(gateway) = custody.gateways.get(&meter.id) else {
             continue;
         };
-        let ix = instructions::report(
-            &gateway.pubkey(),
-            &payer,
-            &grid_address,
-            address,
-            epoch,
-            meter.last_register_wh + wh,
-        );
+        let ix = if meter.partner == Pubkey::default() {
+            instructions::report(
+                &gateway.pubkey(),
+                &payer,
+                &grid_address,
+                address,
+                epoch,
+                meter.last_register_wh + wh,
+            )
+        } else if meter.is_consumer() {
+            let Some((_, export, fed)) = readings.iter().find(|(a, _, _)| *a == meter.partner)
+            else {
+                continue;
+            };
+            let meters = instructions::ProsumerMeters {
+                import: *address,
+                export: meter.partner,
+            };
+            instructions::report_prosumer(
+                &gateway.pubkey(),
+                &payer,
+                &grid_address,
+                &meters,
+                epoch,
+                meter.last_register_wh + wh,
+                export.last_register_wh + fed,
+            )
+        } else {
+            continue;
+        };
         match client.send_without_events(&[ix], &[gateway]).await {
             Ok(_) => {}
             Err(e) if e.program_error_name() == Some("DuplicateReading") => {}

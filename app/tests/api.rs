@@ -103,7 +103,7 @@ async fn state_pages_and_the_hourly_clock() {
     assert_eq!(state["demo"], true);
     assert_eq!(state["chain"], "solana:localnet");
     let meters = state["meters"].as_array().unwrap();
-    assert_eq!(meters.len(), 12);
+    assert_eq!(meters.len(), 16);
     let kinds = |k: &str| meters.iter().filter(|m| m["kind"] == k).count();
     assert_eq!(
         (
@@ -112,8 +112,15 @@ async fn state_pages_and_the_hourly_clock() {
             kinds("pole"),
             kinds("stadium")
         ),
-        (3, 5, 3, 1)
+        (5, 7, 3, 1)
     );
+    // Two prosumer homes: each import side names its export side, and back.
+    for home in ["ivy-home", "jon-home"] {
+        let import = meter_in(&state, home);
+        let export = meter_in(&state, &format!("{home}-export"));
+        assert_eq!(import["partner"], export["address"], "{home}");
+        assert_eq!(export["partner"], import["address"], "{home}");
+    }
     assert!(meters
         .iter()
         .all(|m| (0.0..=1.0).contains(&m["x"].as_f64().unwrap())));
@@ -136,7 +143,8 @@ async fn state_pages_and_the_hourly_clock() {
         (produced - consumed * 1.1).abs() < 0.01,
         "losses are 10%: {consumed} → {produced}"
     );
-    assert_eq!(ledger["payouts"].as_array().unwrap().len(), 3);
+    // Three roofs and the two prosumer homes' export sides.
+    assert_eq!(ledger["payouts"].as_array().unwrap().len(), 5);
     // The ratio of the demo's 10 % losses sits inside the grid's loss band.
     assert_eq!(ledger["outside_loss_band"], false);
     let ratio: f64 = ledger["loss_ratio"].as_str().unwrap().parse().unwrap();
@@ -515,19 +523,19 @@ async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_l
     let (grid, before) = admin.grid("register").await.unwrap();
     assert!(before.resident_count > 0 && before.meter_count > 0);
 
-    let (ivy, jo) = (Keypair::new(), Keypair::new());
-    for wallet in [&ivy, &jo] {
+    let (kai, jo) = (Keypair::new(), Keypair::new());
+    for wallet in [&kai, &jo] {
         admin
             .airdrop(&wallet.pubkey(), 1_000_000_000)
             .await
             .unwrap();
     }
     let (a, b) = tokio::join!(
-        admin.register_resident(&ivy, &grid, "ivy"),
+        admin.register_resident(&kai, &grid, "kai"),
         admin.register_resident(&jo, &grid, "jo"),
     );
     for (sent, id) in [
-        (a.expect("ivy registers"), "ivy"),
+        (a.expect("kai registers"), "kai"),
         (b.expect("jo registers"), "jo"),
     ] {
         assert!(
@@ -546,10 +554,10 @@ async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_l
         .map(|(_, r)| r.id.as_str())
         .collect();
     newest.sort();
-    assert_eq!(newest, ["ivy", "jo"], "both listed in the grid's directory");
+    assert_eq!(newest, ["jo", "kai"], "both listed in the grid's directory");
 
     let args = RegisterMeterArgs {
-        meter_id: "ivy-house".into(),
+        meter_id: "kai-house".into(),
         kind: MeterKind::Household,
         gateway: Keypair::new().pubkey(),
         label: "Ivy's house".into(),
@@ -559,15 +567,15 @@ async fn registrations_read_the_grids_counter_and_two_racing_for_one_slot_both_l
         register_wh: 0,
     };
     let sent = admin
-        .register_meter(&grid, &pda::resident(&grid, "ivy"), args)
+        .register_meter(&grid, &pda::resident(&grid, "kai"), args)
         .await
         .expect("the meter registers at the next slot");
     assert!(sent
         .events
         .iter()
-        .any(|e| matches!(e, Event::MeterRegistered(m) if m.id == "ivy-house")));
+        .any(|e| matches!(e, Event::MeterRegistered(m) if m.id == "kai-house")));
     let meters = admin.meters(&grid, before.meter_count + 1).await.unwrap();
     assert_eq!(meters.len() as u32, before.meter_count + 1);
-    assert_eq!(meters.last().unwrap().1.id, "ivy-house");
+    assert_eq!(meters.last().unwrap().1.id, "kai-house");
     net.shutdown().await.unwrap();
 }

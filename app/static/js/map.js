@@ -133,6 +133,24 @@ function renderMapMeters(meters) {
     }
   });
   for (const g of existing.values()) g.remove();
+  // A prosumer's home: its two registers joined, with what it drew and fed in the last hour.
+  const byAddress = new Map(meters.map((m) => [m.address, m]));
+  for (const home of meters.filter((m) => m.partner && kindOf(m) !== "producer")) {
+    const fed = byAddress.get(home.partner);
+    if (!fed) continue;
+    const [x1, y1] = spots.get(home.id).at;
+    const [x2, y2] = spots.get(fed.id).at;
+    const label = `${home.owner}'s home draws ${fmtKwh(home.last_kwh)} and feeds in ${fmtKwh(fed.last_kwh)} (last hour)`;
+    lines.push(
+      s("line", { class: "prosumer-link", x1, y1, x2, y2 }),
+      s(
+        "text",
+        { class: "prosumer-flow", x: ((x1 + x2) / 2).toFixed(1), y: (Math.min(y1, y2) - 34).toFixed(1), "text-anchor": "middle", "data-home": home.id, "data-drawn": home.last_kwh ?? "", "data-fed": fed.last_kwh ?? "" },
+        s("title", {}, label),
+        `↓ ${fmtKwh(home.last_kwh)}  ↑ ${fmtKwh(fed.last_kwh)}`,
+      ),
+    );
+  }
   replaceChildren(leaders, lines);
   // The stadium's field lies under the stadium.
   const stadium = meters.find((m) => m.kind === "stadium");

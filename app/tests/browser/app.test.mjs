@@ -58,15 +58,16 @@ async function submitFund(page, fields) {
 /* Tests (in order: each one builds on the chain state the previous left) */
 /* ------------------------------------------------------------------ */
 
-test("map: 12 meters drawn, the clock lets an hour pass and the page shows the settlement", { timeout: TEST_MS }, async () => {
+test("map: 16 meters drawn (two prosumer homes' import and export joined), the clock lets an hour pass and the page shows the settlement", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     const opening = Date.now();
     await openMap(page);
     const openMs = Date.now() - opening;
     const kinds = await page.$$eval("#meters g.meter", (gs) => gs.map((g) => g.dataset.kind));
     const count = (kind) => kinds.filter((k) => k === kind).length;
-    assert.equal(kinds.length, 12, `meters on the map: ${kinds.join(", ")}`);
-    assert.deepEqual({ producer: count("producer"), household: count("household"), pole: count("pole"), stadium: count("stadium") }, { producer: 3, household: 5, pole: 3, stadium: 1 });
+    assert.equal(kinds.length, 16, `meters on the map: ${kinds.join(", ")}`);
+    assert.deepEqual({ producer: count("producer"), household: count("household"), pole: count("pole"), stadium: count("stadium") }, { producer: 5, household: 7, pole: 3, stadium: 1 });
+    assert.deepEqual(await page.$$eval(".prosumer-flow", (ts) => ts.map((t) => t.dataset.home).sort()), ["ivy-home", "jon-home"]);
     assert.equal(await mapMeter(page, "pole-3").getAttribute("data-connected"), "false");
     assert.equal(await mapMeter(page, "pole-1").getAttribute("data-connected"), "true");
     assert.equal(await page.locator("#ledger tr[data-payout-meter]").count(), 0, "no hour settled yet");
@@ -110,7 +111,17 @@ test("map: 12 meters drawn, the clock lets an hour pass and the page shows the s
     assert.ok(Number.parseFloat(kwh) > 0, `carlos-house drew power: ${kwh}`);
 
     const payouts = await page.$$eval("#ledger tr[data-payout-meter]", (rows) => rows.map((r) => r.dataset.payoutMeter).sort());
-    assert.deepEqual(payouts, ["angel-roof", "bennie-roof", "eve-roof"]);
+    assert.deepEqual(payouts, ["angel-roof", "bennie-roof", "eve-roof", "ivy-home-export", "jon-home-export"]);
+    // Each prosumer home shows what it drew and fed in the hour, as the chain read them.
+    for (const home of ["ivy-home", "jon-home"]) {
+      const drawn = meterOf(state, home).last_kwh;
+      const fed = meterOf(state, `${home}-export`).last_kwh;
+      assert.ok(Number.parseFloat(fed) > 0, `${home} fed energy in: ${fed}`);
+      const flow = page.locator(`.prosumer-flow[data-home="${home}"]`);
+      await page.waitForFunction(([h, d]) => document.querySelector(`.prosumer-flow[data-home="${h}"]`)?.dataset.drawn === d, [home, drawn]);
+      assert.equal(await flow.getAttribute("data-fed"), fed);
+      assert.equal((await flow.textContent()).replace(/\s+/g, " ").trim().replace(/^.*?(↓)/, "$1"), `↓ ${drawn} kWh ↑ ${fed} kWh`);
+    }
     assert.deepEqual(payouts, state.last_settlement.payouts.map((p) => p.meter).sort());
     const status = page.locator("#status");
     assert.equal(await status.getAttribute("data-kind"), "ok");

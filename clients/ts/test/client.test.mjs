@@ -28,6 +28,9 @@ import {
 } from '@solana/kit';
 import {
   ENERGY_UTILITY_ERROR__INSUFFICIENT_COINS,
+  ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS,
+  getPairMetersInstruction,
+  getReportProsumerInstruction,
   MeterKind,
   EpochStatus,
   fetchCommunity,
@@ -354,4 +357,43 @@ test('the community is listed through its directory, in registration order', asy
   assert.deepEqual(community.residents.map((r) => r.data.id), ['carol', 'angel']);
   assert.deepEqual(community.meters.map((m) => m.data.id), ['carol-house', 'angel-roof']);
   assert.deepEqual(community.meters.map((m) => m.address), [c['carol-house'].meter, c['angel-roof'].meter]);
+});
+
+test('a prosumer’s import and export are one meter: reported together, one alone refused', async () => {
+  // Carol's home draws and feeds behind one gateway: a household meter and a producer meter
+  // with the same key, paired by the admin.
+  const gateway = await funded();
+  const sides = {};
+  for (const [meterId, kind] of [['carol-home', MeterKind.Household], ['carol-home-export', MeterKind.Producer]]) {
+    const { data: grid } = await fetchGrid(rpc, c.grid);
+    const [meter] = await findMeterPda({ grid: c.grid, meterId });
+    const [meterEntry] = await findMeterEntryPda({ grid: c.grid, index: grid.meterCount });
+    await send(c.admin, [
+      getRegisterMeterInstruction({ admin: c.admin, grid: c.grid, owner: c.carol.resident, meter, meterEntry, meterId, kind, gateway: gateway.address, label: meterId, latitudeMicro: 0, longitudeMicro: 0, capacityW: 20_000n, registerWh: 0n }),
+    ]);
+    sides[meterId] = meter;
+  }
+  const importMeter = sides['carol-home'];
+  const exportMeter = sides['carol-home-export'];
+  await send(c.admin, [getPairMetersInstruction({ admin: c.admin, grid: c.grid, importMeter, exportMeter })]);
+  assert.equal((await fetchMeter(rpc, importMeter)).data.partner, exportMeter);
+  assert.equal((await fetchMeter(rpc, exportMeter)).data.partner, importMeter);
+
+  const { data: grid } = await fetchGrid(rpc, c.grid);
+  const epoch = BigInt(Math.floor(Number((await clusterTime()) - grid.genesisTs) / grid.epochSeconds));
+  const [epochAccount] = await findEpochAccountPda({ grid: c.grid, epoch });
+  // One register alone is refused by name.
+  await assert.rejects(
+    send(gateway, [getReportInstruction({ gateway, payer: gateway, grid: c.grid, meter: importMeter, epochAccount, epoch, registerWh: parseKwh('1') })]),
+    (e) => {
+      assert.equal(e.cause?.context?.code, ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS, JSON.stringify(e.cause?.context));
+      return true;
+    },
+  );
+  // Both together are taken.
+  await send(gateway, [
+    getReportProsumerInstruction({ gateway, payer: gateway, grid: c.grid, importMeter, exportMeter, epochAccount, epoch, importWh: parseKwh('1.25'), exportWh: parseKwh('0.5') }),
+  ]);
+  assert.equal((await fetchMeter(rpc, importMeter)).data.lastRegisterWh, 1_250n);
+  assert.equal((await fetchMeter(rpc, exportMeter)).data.lastRegisterWh, 500n);
 });
