@@ -88,7 +88,7 @@ impl Globals {
     pub fn gateway_connection(&self) -> energy_utility_gateway::Connection {
         energy_utility_gateway::Connection {
             rpc_url: self.rpc_url(),
-            keypair: self.keypair_path(),
+            key: energy_utility_gateway::GatewayKey::File(self.keypair_path()),
             grid: self.grid.clone(),
             json: self.output == Format::Json,
         }

@@ -9,28 +9,38 @@
 pub mod actuator;
 pub mod clock;
 pub mod daemon;
+pub mod signer;
 pub mod source;
 pub mod spool;
 
 use std::fmt::Display;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use energy_utility_sdk::Client;
+use energy_utility_sdk::{Client, Payer};
 use serde::Serialize;
 
 pub use actuator::Actuator;
 pub use daemon::{run, FailSafe, GatewayArgs};
+pub use signer::{PinSource, Pkcs11Key, Pkcs11Signer, TokenRef};
 pub use source::MeterSource;
 pub use spool::Spool;
+
+/// The gateway's key: a keypair file, or a key pair that never leaves a PKCS#11 token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayKey {
+    File(PathBuf),
+    Pkcs11(Pkcs11Key),
+}
 
 /// Where the gateway reports and with which key.
 #[derive(Debug, Clone)]
 pub struct Connection {
     /// The cluster's JSON-RPC URL.
     pub rpc_url: String,
-    /// The gateway's keypair file (the meter's gateway key).
-    pub keypair: PathBuf,
+    /// The gateway's key (the meter's gateway key).
+    pub key: GatewayKey,
     /// The community grid's name.
     pub grid: String,
     /// One JSON value per tick on stdout instead of a line of text.
@@ -48,10 +58,22 @@ impl Connection {
         }
     }
 
+    /// A client that signs and pays with the gateway key.
     pub fn client(&self) -> anyhow::Result<Client> {
-        let keypair = solana_keypair::read_keypair_file(&self.keypair)
-            .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", self.keypair.display()))?;
-        Ok(Client::new(&self.rpc_url, keypair))
+        match &self.key {
+            GatewayKey::File(path) => {
+                let keypair = solana_keypair::read_keypair_file(path)
+                    .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", path.display()))?;
+                Ok(Client::new(&self.rpc_url, keypair))
+            }
+            GatewayKey::Pkcs11(key) => {
+                let signer = Pkcs11Signer::open(key)?;
+                Ok(Client::with_payer(
+                    &self.rpc_url,
+                    Payer::Signer(Arc::new(signer)),
+                ))
+            }
+        }
     }
 
     /// Prints one result: its JSON, or its text.

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use anyhow::bail;
 use clap::{Parser, Subcommand, ValueEnum};
-use energy_utility_gateway::{source, Connection, GatewayArgs};
+use energy_utility_gateway::signer::{self, PinSource, Pkcs11Key, TokenRef, PIN_ENV};
+use energy_utility_gateway::{source, Connection, GatewayArgs, GatewayKey};
+use serde::Serialize;
+use solana_signer::Signer as _;
 
 #[derive(Parser)]
 #[command(
@@ -14,7 +18,10 @@ use energy_utility_gateway::{source, Connection, GatewayArgs};
         Check the wiring first, without a cluster:\n  \
         deu-gateway read --source simulated:800\n\
         Then run it:\n  \
-        deu-gateway -u https://rpc.example -k /etc/deu/gateway.json --grid village run --meter carlos-house --source ..."
+        deu-gateway -u https://rpc.example -k /etc/deu/gateway.json --grid village run --meter carlos-house --source ...\n\n\
+        With a gateway key that never leaves a PKCS#11 token (HSM, secure element, TPM), the user PIN in $DEU_PKCS11_PIN or --pin-file:\n  \
+        deu-gateway --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token-label gateway --key-label meter keygen\n  \
+        deu-gateway --pkcs11-module ... --token-label gateway --key-label meter run --meter carlos-house --source ..."
 )]
 struct Cli {
     /// Cluster: localhost, devnet, mainnet-beta, or an RPC URL
@@ -29,6 +36,32 @@ struct Cli {
     /// The gateway's keypair file [default: ~/.config/solana/id.json]
     #[arg(short = 'k', long = "keypair", global = true, env = "DEU_KEYPAIR")]
     keypair: Option<PathBuf>,
+    /// The PKCS#11 module of the token holding the gateway key (used instead of -k), e.g.
+    /// /usr/lib/softhsm/libsofthsm2.so
+    #[arg(long, global = true, env = "DEU_PKCS11_MODULE", value_name = "PATH")]
+    pkcs11_module: Option<PathBuf>,
+    /// The token's label (with --pkcs11-module)
+    #[arg(
+        long,
+        global = true,
+        env = "DEU_PKCS11_TOKEN_LABEL",
+        value_name = "LABEL"
+    )]
+    token_label: Option<String>,
+    /// The token's slot id, instead of --token-label
+    #[arg(long, global = true, env = "DEU_PKCS11_SLOT", value_name = "ID")]
+    token_slot: Option<u64>,
+    /// The key pair's label in the token (with --pkcs11-module)
+    #[arg(
+        long,
+        global = true,
+        env = "DEU_PKCS11_KEY_LABEL",
+        value_name = "LABEL"
+    )]
+    key_label: Option<String>,
+    /// A file holding the token's user PIN [default: the PIN in $DEU_PKCS11_PIN]
+    #[arg(long, global = true, env = "DEU_PKCS11_PIN_FILE", value_name = "PATH")]
+    pin_file: Option<PathBuf>,
     /// The community grid's name
     #[arg(long, global = true, env = "DEU_GRID", default_value = "village")]
     grid: String,
@@ -55,31 +88,128 @@ enum Command {
         #[arg(long)]
         source: String,
     },
+    /// Generate the gateway's Ed25519 key pair inside the PKCS#11 token (non-extractable) and
+    /// print its public key: the key the utility registers as the meter's gateway
+    Keygen,
+    /// Print the gateway key's public key (from the token, or from the -k keypair file)
+    Pubkey,
+}
+
+/// A gateway key's public key: the key alone as text, for scripts.
+#[derive(Serialize)]
+struct KeyView {
+    pubkey: String,
+    key: String,
+}
+
+impl std::fmt::Display for KeyView {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}", self.pubkey)
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Run(args) => {
-            let keypair = cli.keypair.unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").unwrap_or_default();
-                PathBuf::from(home).join(".config/solana/id.json")
-            });
-            let connection = Connection {
-                rpc_url: Connection::url_of(&cli.url),
-                keypair,
-                grid: cli.grid,
-                json: cli.output == Format::Json,
-            };
-            energy_utility_gateway::run(&connection, args).await
-        }
-        Command::Read { source } => read(&source, cli.output == Format::Json),
-    };
+    let result = dispatch(cli).await;
     if let Err(e) = result {
         eprintln!("deu-gateway: {e:#}");
         std::process::exit(1);
     }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // `read` needs no key: a bad key choice only matters to the commands that use it.
+    let connection = connection(&cli);
+    match cli.command {
+        Command::Read { source } => read(&source, cli.output == Format::Json),
+        Command::Run(args) => energy_utility_gateway::run(&connection?, args).await,
+        Command::Keygen => keygen(&connection?),
+        Command::Pubkey => pubkey(&connection?),
+    }
+}
+
+fn connection(cli: &Cli) -> anyhow::Result<Connection> {
+    Ok(Connection {
+        rpc_url: Connection::url_of(&cli.url),
+        key: gateway_key(cli)?,
+        grid: cli.grid.clone(),
+        json: cli.output == Format::Json,
+    })
+}
+
+/// The PKCS#11 key when --pkcs11-module is given, else the -k keypair file.
+fn gateway_key(cli: &Cli) -> anyhow::Result<GatewayKey> {
+    let Some(module) = cli.pkcs11_module.clone() else {
+        for (given, flag) in [
+            (cli.token_label.is_some(), "--token-label"),
+            (cli.token_slot.is_some(), "--token-slot"),
+            (cli.key_label.is_some(), "--key-label"),
+            (cli.pin_file.is_some(), "--pin-file"),
+        ] {
+            if given {
+                bail!("{flag} needs --pkcs11-module (the token's PKCS#11 module)");
+            }
+        }
+        let keypair = cli.keypair.clone().unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(home).join(".config/solana/id.json")
+        });
+        return Ok(GatewayKey::File(keypair));
+    };
+    let token = match (&cli.token_label, cli.token_slot) {
+        (Some(label), None) => TokenRef::Label(label.clone()),
+        (None, Some(slot)) => TokenRef::Slot(slot),
+        (None, None) => bail!("--pkcs11-module needs --token-label (or --token-slot)"),
+        (Some(_), Some(_)) => bail!("give --token-label or --token-slot, not both"),
+    };
+    let Some(key_label) = cli.key_label.clone() else {
+        bail!("--pkcs11-module needs --key-label (the key pair's label in the token)");
+    };
+    let pin = match &cli.pin_file {
+        Some(path) => PinSource::File(path.clone()),
+        None => PinSource::Env(PIN_ENV.to_string()),
+    };
+    Ok(GatewayKey::Pkcs11(Pkcs11Key {
+        module,
+        token,
+        key_label,
+        pin,
+    }))
+}
+
+fn keygen(connection: &Connection) -> anyhow::Result<()> {
+    let GatewayKey::Pkcs11(key) = &connection.key else {
+        bail!("keygen makes the key inside a PKCS#11 token: give --pkcs11-module, --token-label and --key-label (for a keypair file, use solana-keygen)");
+    };
+    let pubkey = signer::generate(key)?;
+    if !connection.json {
+        eprintln!("deu-gateway: generated the Ed25519 {key}, non-extractable; its public key, to register as the meter's gateway key:");
+    }
+    connection.show(&KeyView {
+        pubkey: pubkey.to_string(),
+        key: key.to_string(),
+    });
+    Ok(())
+}
+
+fn pubkey(connection: &Connection) -> anyhow::Result<()> {
+    let (pubkey, key) = match &connection.key {
+        GatewayKey::File(path) => {
+            let keypair = solana_keypair::read_keypair_file(path)
+                .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", path.display()))?;
+            (keypair.pubkey(), format!("keypair file {}", path.display()))
+        }
+        GatewayKey::Pkcs11(key) => {
+            let signer = energy_utility_gateway::Pkcs11Signer::open(key)?;
+            (signer.pubkey(), key.to_string())
+        }
+    };
+    connection.show(&KeyView {
+        pubkey: pubkey.to_string(),
+        key,
+    });
+    Ok(())
 }
 
 fn read(spec: &str, json: bool) -> anyhow::Result<()> {
