@@ -57,5 +57,8 @@ fn the_gateway_depends_on_no_bank_runtime_cluster_or_web_crate() {
     assert!(crates.contains(&"solana-rpc-client"), "{crates:?}");
     let found: Vec<&&str> = crates.iter().filter(|c| FORBIDDEN.contains(c)).collect();
     assert!(found.is_empty(), "the gateway pulls in {found:?}");
-    println!("deu-gateway: {} crates in its dependency tree", crates.len());
+    println!(
+        "deu-gateway: {} crates in its dependency tree",
+        crates.len()
+    );
 }
