@@ -5,6 +5,9 @@
 //! error and never a guess: the gateway skips the tick with a log line, and the next read's
 //! register carries the energy.
 
+pub mod iec62056;
+pub mod mqtt;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -71,7 +74,9 @@ pub fn parse(spec: &str) -> anyhow::Result<Box<dyn MeterSource>> {
         "command" if !rest.is_empty() => Ok(Box::new(CommandRegister {
             command: rest.to_string(),
         })),
-        _ => bail!("--source must be simulated[:WATTS], file:PATH or command:CMD (got '{spec}')"),
+        "mqtt" | "mqtts" => Ok(Box::new(mqtt::MqttSource::connect(spec)?)),
+        "iec62056" if !rest.is_empty() => Ok(Box::new(iec62056::Iec62056Source::from_spec(rest)?)),
+        _ => bail!("--source must be simulated[:WATTS], file:PATH, command:CMD, mqtt[s]://[USER@]HOST[:PORT]/TOPIC?pointer=/JSON/POINTER or iec62056:DEVICE (got '{spec}')"),
     }
 }
 
