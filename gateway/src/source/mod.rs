@@ -6,6 +6,7 @@
 //! register carries the energy.
 
 pub mod iec62056;
+pub mod modbus;
 pub mod mqtt;
 
 use std::path::PathBuf;
@@ -75,8 +76,9 @@ pub fn parse(spec: &str) -> anyhow::Result<Box<dyn MeterSource>> {
             command: rest.to_string(),
         })),
         "mqtt" | "mqtts" => Ok(Box::new(mqtt::MqttSource::connect(spec)?)),
+        "modbus-tcp" | "modbus-rtu" => Ok(Box::new(modbus::ModbusSource::from_spec(kind, rest)?)),
         "iec62056" if !rest.is_empty() => Ok(Box::new(iec62056::Iec62056Source::from_spec(rest)?)),
-        _ => bail!("--source must be simulated[:WATTS], file:PATH, command:CMD, mqtt[s]://[USER@]HOST[:PORT]/TOPIC?pointer=/JSON/POINTER or iec62056:DEVICE (got '{spec}')"),
+        _ => bail!("--source must be simulated[:WATTS], file:PATH, command:CMD, modbus-tcp:HOST:PORT[?unit=1&map=PATH], modbus-rtu:DEVICE[?baud=9600&parity=N&unit=1&map=PATH], mqtt[s]://[USER@]HOST[:PORT]/TOPIC?pointer=/JSON/POINTER or iec62056:DEVICE (got '{spec}')"),
     }
 }
 
