@@ -10,52 +10,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use serde_json::Value;
 
-/// A grid with one household meter, `house`, owned by `hoa` and funded with `fund_k` k, on a
-/// register starting at `register_kwh`; its gateway key is `gw`.
-fn house_grid(name: &str, register_kwh: &str, fund_k: &str) -> Cluster {
-    let cluster = Cluster::start(&format!("gw-{name}"));
-    let deu = cluster.deu();
-    deu.pubkey("admin");
-    deu.ok("admin", &["airdrop", "10"]);
-    // A grace window of almost an hour, so that moving the clock one hour always lands inside it.
-    deu.ok(
-        "admin",
-        &[
-            "grid",
-            "init",
-            "--grace-seconds",
-            "3599",
-            "--notice-hours",
-            "0",
-        ],
-    );
-    deu.ok("admin", &["resident", "register", "hoa"]);
-    deu.ok(
-        "admin",
-        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
-    );
-    let gw = deu.pubkey("gw");
-    deu.ok("admin", &["airdrop", "1", &gw]);
-    deu.ok(
-        "admin",
-        &[
-            "meter",
-            "register",
-            "house",
-            "--kind",
-            "household",
-            "--owner",
-            "hoa",
-            "--gateway",
-            &gw,
-            "--register-kwh",
-            register_kwh,
-        ],
-    );
-    deu.ok("admin", &["fund", "house", fund_k]);
-    cluster
-}
-
 /// `deu gateway` for `house`, signed by `gw`: the register and the spool in the test's folder.
 fn gateway_command(deu: &Deu) -> Command {
     let mut command = deu.command("gw");
@@ -127,7 +81,7 @@ fn shift_spool(deu: &Deu, field: &str, seconds: i64) {
 
 #[test]
 fn the_gateway_reports_hourly_spools_offline_and_never_doubles() {
-    let grid = house_grid("hourly", "100", "5");
+    let grid = house_grid("gw-hourly", "100", "5");
     let deu = grid.deu();
 
     // First read: the baseline; nothing to report; the relay is told to connect.
@@ -209,7 +163,7 @@ fn the_gateway_reports_hourly_spools_offline_and_never_doubles() {
 
 #[test]
 fn a_house_whose_gateway_is_unplugged_for_hours_is_dark_meanwhile_and_pays_every_kwh() {
-    let grid = house_grid("silent", "0", "20");
+    let grid = house_grid("gw-silent", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     gateway(&deu, &[]);
@@ -248,7 +202,7 @@ fn a_house_whose_gateway_is_unplugged_for_hours_is_dark_meanwhile_and_pays_every
 
 #[test]
 fn a_gateway_whose_grid_is_paused_for_two_hours_delivers_every_kwh_afterwards() {
-    let grid = house_grid("paused", "0", "20");
+    let grid = house_grid("gw-paused", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     gateway(&deu, &[]);
@@ -278,7 +232,7 @@ fn a_gateway_whose_grid_is_paused_for_two_hours_delivers_every_kwh_afterwards() 
 
 #[test]
 fn a_consumers_relay_opens_when_the_chain_is_out_of_reach_beyond_the_grace_unless_told_to_hold() {
-    let grid = house_grid("failsafe", "0", "20");
+    let grid = house_grid("gw-failsafe", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     let (first, _) = gateway(&deu, &[]);
@@ -308,7 +262,7 @@ fn a_consumers_relay_opens_when_the_chain_is_out_of_reach_beyond_the_grace_unles
 
 #[test]
 fn a_damaged_spool_is_set_aside_and_the_gateway_goes_on_losing_no_energy() {
-    let grid = house_grid("damaged", "0", "20");
+    let grid = house_grid("gw-damaged", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     gateway(&deu, &[]);
@@ -339,7 +293,7 @@ fn a_damaged_spool_is_set_aside_and_the_gateway_goes_on_losing_no_energy() {
 
 #[test]
 fn a_gateway_killed_fifty_times_at_random_loses_and_doubles_no_kwh() {
-    let grid = house_grid("sigkill", "0", "20");
+    let grid = house_grid("gw-sigkill", "0", "20");
     let deu = grid.deu();
     deu.ok(
         "admin",

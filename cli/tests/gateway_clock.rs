@@ -13,52 +13,6 @@ use serde_json::{json, Value};
 
 const TWO_DAYS: i64 = 2 * 24 * 3_600;
 
-/// A grid with one household meter, `house`, owned by `hoa`, funded with 20 k, its register
-/// at 0 kWh; its gateway key is `gw`. The grid's grace window is almost an hour and a meter
-/// silent for two closed epochs is disconnected (the default).
-fn house_grid(name: &str) -> Cluster {
-    let cluster = Cluster::start(&format!("gwclock-{name}"));
-    let deu = cluster.deu();
-    deu.pubkey("admin");
-    deu.ok("admin", &["airdrop", "10"]);
-    deu.ok(
-        "admin",
-        &[
-            "grid",
-            "init",
-            "--grace-seconds",
-            "3599",
-            "--notice-hours",
-            "0",
-        ],
-    );
-    deu.ok("admin", &["resident", "register", "hoa"]);
-    deu.ok(
-        "admin",
-        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
-    );
-    let gw = deu.pubkey("gw");
-    deu.ok("admin", &["airdrop", "1", &gw]);
-    deu.ok(
-        "admin",
-        &[
-            "meter",
-            "register",
-            "house",
-            "--kind",
-            "household",
-            "--owner",
-            "hoa",
-            "--gateway",
-            &gw,
-            "--register-kwh",
-            "0",
-        ],
-    );
-    deu.ok("admin", &["fund", "house", "20"]);
-    cluster
-}
-
 /// One tick of `deu gateway --once` for `house`, signed by `gw`, its register and spool in the
 /// test's folder: its JSON and what it logged.
 fn gateway(deu: &Deu) -> (Value, String) {
@@ -131,7 +85,7 @@ fn settled_and_connected(deu: &Deu, kwh: &str) {
 
 #[test]
 fn a_gateway_whose_clock_jumps_two_days_ahead_while_offline_stalls_no_epoch_and_loses_no_kwh() {
-    let grid = house_grid("jump");
+    let grid = house_grid("gwclock-jump", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     let (first, _) = gateway(&deu);
@@ -182,7 +136,7 @@ fn a_gateway_whose_clock_jumps_two_days_ahead_while_offline_stalls_no_epoch_and_
 #[test]
 fn a_spool_holding_an_epoch_the_chain_has_not_reached_is_discarded_and_the_meter_never_goes_silent()
 {
-    let grid = house_grid("future");
+    let grid = house_grid("gwclock-future", "0", "20");
     let deu = grid.deu();
     set_register(&deu, "0.000");
     let (first, _) = gateway(&deu);

@@ -9,42 +9,7 @@ use std::process::Command;
 use common::*;
 use serde_json::{json, Value};
 
-/// A grid whose changes need no notice, with resident `hoa` holding 10 k.
-fn grid(name: &str) -> Cluster {
-    let cluster = Cluster::start(&format!("gwm-{name}"));
-    let deu = cluster.deu();
-    deu.pubkey("admin");
-    deu.ok("admin", &["airdrop", "10"]);
-    deu.ok(
-        "admin",
-        &[
-            "grid",
-            "init",
-            "--grace-seconds",
-            "3599",
-            "--notice-hours",
-            "0",
-        ],
-    );
-    deu.ok("admin", &["resident", "register", "hoa"]);
-    deu.ok(
-        "admin",
-        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
-    );
-    let gw = deu.pubkey("gw");
-    deu.ok("admin", &["airdrop", "1", &gw]);
-    cluster
-}
-
-/// The gateway key's public key (made by `grid`).
-fn gateway_key(deu: &Deu) -> String {
-    let keypair = std::fs::read_to_string(deu.dir.join("gw.json")).unwrap();
-    let bytes: Vec<u8> = serde_json::from_str(&keypair).unwrap();
-    bs58::encode(&bytes[32..]).into_string()
-}
-
-fn register_meter(deu: &Deu, id: &str, kind: &str, register_kwh: &str) {
-    let gw = gateway_key(deu);
+fn register_meter(deu: &Deu, gw: &str, id: &str, kind: &str, register_kwh: &str) {
     deu.ok(
         "admin",
         &[
@@ -56,7 +21,7 @@ fn register_meter(deu: &Deu, id: &str, kind: &str, register_kwh: &str) {
             "--owner",
             "hoa",
             "--gateway",
-            &gw,
+            gw,
             "--register-kwh",
             register_kwh,
             "--capacity-kw",
@@ -92,9 +57,9 @@ fn an_hour_passes(deu: &Deu, register: &str) {
 
 #[test]
 fn a_register_that_wraps_is_counted_on_and_a_reset_is_never_billed() {
-    let cluster = grid("wrap");
+    let (cluster, gw) = gateway_grid("gwm-wrap");
     let deu = cluster.deu();
-    register_meter(&deu, "house", "household", "99998");
+    register_meter(&deu, &gw, "house", "household", "99998");
     deu.ok("admin", &["fund", "house", "8"]);
     let width = ["--rollover-kwh", "99999.9"];
 
@@ -130,10 +95,10 @@ fn a_register_that_wraps_is_counted_on_and_a_reset_is_never_billed() {
 
 #[test]
 fn a_prosumers_import_and_export_are_reported_together_charged_and_paid() {
-    let cluster = grid("prosumer");
+    let (cluster, gw) = gateway_grid("gwm-prosumer");
     let deu = cluster.deu();
-    register_meter(&deu, "home-in", "household", "100");
-    register_meter(&deu, "home-out", "producer", "40");
+    register_meter(&deu, &gw, "home-in", "household", "100");
+    register_meter(&deu, &gw, "home-out", "producer", "40");
     deu.ok("admin", &["fund", "home-in", "5"]);
     // A one-register meter reports on its own before the pairing...
     let paired = deu.ok("admin", &["meter", "pair", "home-in", "home-out"]);

@@ -205,3 +205,57 @@ pub fn solana_pubkey_of(deu: &Deu, name: &str) -> String {
     let keypair = solana_keypair::Keypair::try_from(&bytes[..]).unwrap();
     solana_signer::Signer::pubkey(&keypair).to_string()
 }
+
+/// A grid for the gateway's tests: the admin's changes need no notice and the grace window is
+/// almost an hour (so moving the clock one hour always lands inside it); resident `hoa` holds
+/// 10 k; the gateway key `gw` is funded. Returns the cluster and the gateway's public key.
+pub fn gateway_grid(name: &str) -> (Cluster, String) {
+    let cluster = Cluster::start(name);
+    let deu = cluster.deu();
+    deu.pubkey("admin");
+    deu.ok("admin", &["airdrop", "10"]);
+    deu.ok(
+        "admin",
+        &[
+            "grid",
+            "init",
+            "--grace-seconds",
+            "3599",
+            "--notice-hours",
+            "0",
+        ],
+    );
+    deu.ok("admin", &["resident", "register", "hoa"]);
+    deu.ok(
+        "admin",
+        &["fiat", "add", "hoa", "10", "--payment-id", "evt_hoa"],
+    );
+    let gw = deu.pubkey("gw");
+    deu.ok("admin", &["airdrop", "1", &gw]);
+    (cluster, gw)
+}
+
+/// `gateway_grid` with one household meter, `house`, owned by `hoa`, its register at
+/// `register_kwh`, funded with `fund_k` k; its gateway key is `gw`.
+pub fn house_grid(name: &str, register_kwh: &str, fund_k: &str) -> Cluster {
+    let (cluster, gw) = gateway_grid(name);
+    let deu = cluster.deu();
+    deu.ok(
+        "admin",
+        &[
+            "meter",
+            "register",
+            "house",
+            "--kind",
+            "household",
+            "--owner",
+            "hoa",
+            "--gateway",
+            &gw,
+            "--register-kwh",
+            register_kwh,
+        ],
+    );
+    deu.ok("admin", &["fund", "house", fund_k]);
+    cluster
+}
