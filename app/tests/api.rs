@@ -167,6 +167,27 @@ async fn state_pages_and_the_hourly_clock() {
     let meter = d.meter("carlos-house").await;
     assert_eq!(meter["readings"][0]["epoch"].as_u64().unwrap(), epoch);
     assert_eq!(meter["readings"][0]["status"], "settled");
+    // How long its coins last: the hour's use, at the tariff, against what is not yet spoken
+    // for (the hour is settled: nothing committed), rounded down.
+    use energy_utility_sdk::amounts::{parse_k, parse_kwh};
+    let wh = parse_kwh(meter["last_kwh"].as_str().unwrap()).unwrap();
+    let tariff = parse_k(after["grid"]["tariff_k_per_kwh"].as_str().unwrap()).unwrap();
+    let spendable = parse_k(meter["balance_k"].as_str().unwrap()).unwrap()
+        - parse_k(meter["committed_k"].as_str().unwrap()).unwrap();
+    let forecast = &meter["forecast"];
+    assert_eq!(forecast["kwh_per_hour"], meter["last_kwh"], "{forecast}");
+    let hours = spendable / (wh * tariff).div_ceil(1_000);
+    assert_eq!(
+        forecast["hours_left"].as_u64().unwrap(),
+        hours,
+        "{forecast}"
+    );
+    assert!(
+        forecast["words"].as_str().unwrap().starts_with('≈'),
+        "{forecast}"
+    );
+    // A producer has none.
+    assert!(d.meter("angel-roof").await["forecast"].is_null());
 
     let (status, payments) = d.get("/api/payments").await;
     assert_eq!(status, StatusCode::OK);

@@ -150,6 +150,9 @@ fn judge(result: Result<String, SdkError>) -> Outcome {
                 "{e}: check the meter (its energy goes with the next report)"
             )),
             Some("MeterInactive") => Outcome::Dropped("the meter is retired".into()),
+            Some("ReportBothRegisters") | Some("NotAProsumerPair") => Outcome::Dropped(
+                "the meter is one side of a prosumer's meter: the next read reports both registers".into(),
+            ),
             // A paused grid, a clock ahead of the chain's, an unreachable or busy cluster.
             _ => Outcome::Retry(e.to_string()),
         },

@@ -88,6 +88,9 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::CoinsOnHold,
     EnergyError::ResidentInDebt,
     EnergyError::ClawbackBeyondPurchase,
+    EnergyError::NotAProsumerPair,
+    EnergyError::MeterAlreadyPaired,
+    EnergyError::ReportBothRegisters,
 ];
 
 /// Anchor's own errors that a client of this program can meet, with what they mean here.

@@ -45,6 +45,7 @@ events!(
     MeterSilenced,
     MeterCapacityChanged,
     MeterRegisterReplaced,
+    MetersPaired,
     MeterFunded,
     MeterConnected,
     MeterDisconnected,

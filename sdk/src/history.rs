@@ -356,6 +356,62 @@ pub fn fundings(meter: &Pubkey, told: &[Arc<Told>]) -> Vec<Funding> {
         .collect()
 }
 
+/// The hours a reading over a consumer's recent use looks back on.
+pub const FORECAST_HOURS: u64 = 24;
+
+/// How long a consumer meter's prepaid coins last at its use over the last
+/// [`FORECAST_HOURS`] and the tariff of the hour `epoch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forecast {
+    /// Whole hours left, rounded down; `None` when the meter used nothing in that time.
+    pub hours_left: Option<u64>,
+    /// Its average use per hour over the readings of that time, in Wh.
+    pub wh_per_hour: u64,
+    /// Coins not yet spoken for: the balance less what reported readings will cost (0 with a
+    /// debt).
+    pub spendable_units: u64,
+}
+
+/// The forecast for `meter` (at `address`) in `epoch`, from the readings its reports told
+/// (`told`): those for the last [`FORECAST_HOURS`] epochs, over the hours they cover.
+pub fn forecast(
+    address: &Pubkey,
+    meter: &crate::accounts::Meter,
+    told: &[Arc<Told>],
+    epoch: u64,
+    tariff_units_per_kwh: u64,
+) -> Forecast {
+    let since = epoch.saturating_sub(FORECAST_HOURS);
+    let mut seen = HashSet::new();
+    let (mut wh, mut hours) = (0u64, 0u64);
+    for event in told.iter().flat_map(|tx| tx.events.iter()) {
+        if let Event::ReadingReported(r) = event {
+            if r.meter == *address && r.epoch >= since && r.hours > 0 && seen.insert(r.epoch) {
+                wh = wh.saturating_add(r.wh);
+                hours = hours.saturating_add(u64::from(r.hours));
+            }
+        }
+    }
+    let spendable_units = if meter.debt_units > 0 {
+        0
+    } else {
+        meter
+            .balance_units
+            .saturating_sub(meter.committed_units)
+            .saturating_sub(meter.deferred_units)
+    };
+    let wh_per_hour = wh.checked_div(hours).unwrap_or(0);
+    // Units an hour at the tariff (per kWh), rounded up: the forecast never runs long.
+    let per_hour = (u128::from(wh_per_hour) * u128::from(tariff_units_per_kwh)).div_ceil(1_000);
+    let hours_left = (per_hour > 0)
+        .then(|| u64::try_from(u128::from(spendable_units) / per_hour).unwrap_or(u64::MAX));
+    Forecast {
+        hours_left,
+        wh_per_hour,
+        spendable_units,
+    }
+}
+
 /// Where a clawback's coins came from, in words (nothing when all came from the coins).
 fn clawback_sources(from_coins: u64, from_sales: u64, debt: u64) -> String {
     let mut parts = Vec::new();
@@ -377,5 +433,81 @@ fn clawback_sources(from_coins: u64, from_sales: u64, debt: u64) -> String {
     match parts.is_empty() {
         true => String::new(),
         false => format!("; {}", parts.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use energy_utility::events::ReadingReported;
+
+    fn told(meter: Pubkey, readings: &[(u64, u64, u32)]) -> Vec<Arc<Told>> {
+        readings
+            .iter()
+            .map(|&(epoch, wh, hours)| {
+                Arc::new(Told {
+                    signature: Signature::default(),
+                    slot: epoch,
+                    at: 0,
+                    events: vec![Event::ReadingReported(ReadingReported {
+                        meter,
+                        epoch,
+                        register_wh: 0,
+                        wh,
+                        hours,
+                        deferred: false,
+                        before_earning: false,
+                        connected: true,
+                    })],
+                })
+            })
+            .collect()
+    }
+
+    fn meter(balance: u64, committed: u64, debt: u64) -> crate::accounts::Meter {
+        let mut m: crate::accounts::Meter =
+            anchor_lang::AccountDeserialize::try_deserialize_unchecked(
+                &mut &vec![0u8; 8 + <crate::accounts::Meter as anchor_lang::Space>::INIT_SPACE][..],
+            )
+            .unwrap();
+        m.balance_units = balance;
+        m.committed_units = committed;
+        m.debt_units = debt;
+        m
+    }
+
+    #[test]
+    fn a_balance_lasts_its_spendable_coins_over_the_last_days_hourly_cost() {
+        let address = Pubkey::new_unique();
+        let other = Pubkey::new_unique();
+        // Epoch 100: readings for 70 (too old), 90 (800 Wh over 2 hours), 95 and 99; another
+        // meter's reading does not count; a repeated event counts once.
+        let mut history = told(
+            address,
+            &[(70, 9_000, 1), (90, 800, 2), (95, 500, 1), (99, 700, 1)],
+        );
+        history.extend(told(other, &[(99, 50_000, 1)]));
+        history.extend(told(address, &[(99, 700, 1)]));
+        // 2,000 Wh over 4 hours: 500 Wh an hour, 0.5 k an hour at 1 k/kWh; 10 k less 1.5 k
+        // committed: 17 hours.
+        let f = forecast(
+            &address,
+            &meter(10_000_000, 1_500_000, 0),
+            &history,
+            100,
+            1_000_000,
+        );
+        assert_eq!(f.wh_per_hour, 500);
+        assert_eq!(f.spendable_units, 8_500_000);
+        assert_eq!(f.hours_left, Some(17));
+        // A debt leaves nothing to spend; no use in the last day, no forecast.
+        assert_eq!(
+            forecast(&address, &meter(0, 0, 5), &history, 100, 1_000_000).hours_left,
+            Some(0)
+        );
+        assert_eq!(
+            forecast(&address, &meter(1_000, 0, 0), &history, 200, 1_000_000).hours_left,
+            None
+        );
     }
 }

@@ -584,6 +584,29 @@ pub struct MeterView {
     /// A prosumer's other register (its address): the export side of an import meter, or
     /// the import side of an export meter.
     pub partner: Option<String>,
+    /// A consumer's: how long its prepaid coins last at its recent use (see `with_forecast`).
+    pub forecast: Option<ForecastView>,
+}
+
+/// How long a consumer's coins last: at its use over the last 24 hours and this hour's tariff.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastView {
+    /// Whole hours, rounded down; `None` when it used nothing in the last 24 hours.
+    pub hours_left: Option<u64>,
+    pub kwh_per_hour: String,
+    pub spendable_k: String,
+}
+
+impl ForecastView {
+    /// "≈ 14 h left", "≈ 3 days left", or why there is no figure.
+    pub fn words(&self) -> String {
+        match self.hours_left {
+            None => "no use in the last 24 hours".to_string(),
+            Some(0) => "nothing left: fund it to stay connected".to_string(),
+            Some(h) if h < 48 => format!("≈ {h} h left"),
+            Some(h) => format!("≈ {} days left", h / 24),
+        }
+    }
 }
 
 impl MeterView {
@@ -621,7 +644,20 @@ impl MeterView {
                 effective_ts: c.effective_ts,
             }),
             partner: (m.partner != Pubkey::default()).then(|| m.partner.to_string()),
+            forecast: None,
         }
+    }
+
+    /// With the forecast of a consumer's balance (producers have none).
+    pub fn with_forecast(mut self, m: &Meter, forecast: crate::history::Forecast) -> Self {
+        if m.is_consumer() {
+            self.forecast = Some(ForecastView {
+                hours_left: forecast.hours_left,
+                kwh_per_hour: format_kwh(forecast.wh_per_hour),
+                spendable_k: format_k(forecast.spendable_units),
+            });
+        }
+        self
     }
 }
 
@@ -658,6 +694,14 @@ impl fmt::Display for MeterView {
             self.capacity_kw,
             self.lifetime_kwh,
         )?;
+        if let Some(forecast) = &self.forecast {
+            write!(
+                f,
+                "\n  lasts:    {} (at {} kWh an hour over the last 24 hours)",
+                forecast.words(),
+                forecast.kwh_per_hour
+            )?;
+        }
         if let Some(partner) = &self.partner {
             let side = if self.kind == kind_name(MeterKind::Producer) {
                 "export side of a prosumer's meter; its import is"

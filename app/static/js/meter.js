@@ -114,6 +114,10 @@ function initMeter() {
           : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
       $("#balance-label").textContent = KINDS[kind].balanceLong;
       $("#balance").textContent = fmtK(meter.balance_k);
+      // How long the coins last at the last 24 hours' use and this hour's tariff.
+      const lasts = $("#lasts");
+      lasts.hidden = !meter.forecast;
+      lasts.textContent = meter.forecast ? `${meter.forecast.words} (at ${meter.forecast.kwh_per_hour} kWh an hour)` : "";
       $("#debt").textContent = fmtK(meter.debt_k);
       $("#debt").parentElement.classList.toggle("stat-alert", Number.parseFloat(meter.debt_k) > 0);
       $("#fund-jump").hidden = meter.connected || meter.retired || kind === "producer";

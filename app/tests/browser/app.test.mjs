@@ -153,6 +153,11 @@ test("map and meter page: the utility's proposal for the ballpark waits for the 
 
     // The ballpark's page says the same and offers its owner the veto; nothing has changed yet.
     await openAndWaitForAmount(page, "/meter.html?id=stadium", "#balance");
+    // How long its coins last, as the API computes it from the last day's readings.
+    const { data: stadiumMeter } = await api("/api/meters/stadium");
+    assert.ok(stadiumMeter.forecast, "a consumer has a forecast");
+    await page.waitForSelector("#lasts:not([hidden])");
+    assert.equal((await page.locator("#lasts").textContent()).trim(), `${stadiumMeter.forecast.words} (at ${stadiumMeter.forecast.kwh_per_hour} kWh an hour)`);
     await page.waitForSelector("#pending-card:not([hidden])");
     assert.match((await page.locator("#pending-text").textContent()).trim(), /^The utility proposed, alone, to set its capacity to 600\.000 kW, from .+\. Nothing changes until then: the grid's notice is 2 h\. tigers, the owner, may veto it\.$/);
     assert.equal((await page.locator("#capacity-note").textContent()).trim(), "(capacity 500 kW)");

@@ -338,9 +338,25 @@ async fn register(globals: &Globals, flags: RegisterArgs) -> anyhow::Result<()> 
 async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> anyhow::Result<()> {
     let (address, meter) = client.meter(grid, id).await?;
     let owners = client.resident_ids(&[meter.owner]).await?;
-    globals
-        .output()
-        .show(&MeterView::new(&address, &meter, &owners[&meter.owner]));
+    let mut view = MeterView::new(&address, &meter, &owners[&meter.owner]);
+    if meter.is_consumer() {
+        let grid_state = client
+            .account::<energy_utility_sdk::accounts::Grid>(grid)
+            .await?;
+        if let Some(grid_state) = grid_state {
+            let epoch = grid_state
+                .epoch_at(client.cluster_time().await?)
+                .unwrap_or(0);
+            let told = energy_utility_sdk::history::History::new()
+                .told(client, &[address])
+                .await?;
+            let tariff = grid_state.params_for(epoch).tariff_units_per_kwh;
+            let forecast =
+                energy_utility_sdk::history::forecast(&address, &meter, &told, epoch, tariff);
+            view = view.with_forecast(&meter, forecast);
+        }
+    }
+    globals.output().show(&view);
     Ok(())
 }
 
@@ -522,6 +538,7 @@ mod tests {
             earns_from_epoch: 0,
             pending_change: None,
             partner: None,
+            forecast: None,
         }
     }
 
