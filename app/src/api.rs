@@ -31,6 +31,27 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/fund", post(fund))
         .route("/api/veto", post(veto))
         .route("/api/quote", get(quote))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+}
+
+/// How long `/readyz` waits for the cluster.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Ready to serve (for a load balancer or an orchestrator): the cluster answers within
+/// [`READY_WITHIN`] and the grid is on it. `/healthz` only says the process serves.
+async fn ready(State(app): Shared) -> ApiResult {
+    let check = async {
+        let (_, grid_state) = grid(&app).await?;
+        let now = app.client.cluster_time().await?;
+        Ok::<_, ApiError>(grid_state.epoch_at(now).unwrap_or(0))
+    };
+    let epoch = tokio::time::timeout(READY_WITHIN, check)
+        .await
+        .map_err(|_| ApiError::cluster_unavailable(&"no answer within 3 s"))??;
+    Ok(Json(
+        json!({ "ready": true, "grid": app.grid_name, "epoch": epoch }),
+    ))
 }
 
 pub(crate) async fn grid(

@@ -373,9 +373,18 @@ async fn a_failing_cluster_never_shows_its_url_or_token_to_callers() {
     let http = reqwest::Client::new();
     let (status, _) = answer(http.get(format!("{base}/api/state"))).await;
     assert_eq!(status, StatusCode::OK, "served through the provider");
+    let (status, ready) = answer(http.get(format!("{base}/readyz"))).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["ready"], true);
 
     down.store(true, Ordering::SeqCst);
     let mut said = String::new();
+    // Alive, not ready: a load balancer stops sending residents here.
+    let alive = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), StatusCode::OK);
+    let (status, ready) = answer(http.get(format!("{base}/readyz"))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    said += &ready.to_string();
     for path in ["/api/state", "/api/residents/carlos", "/api/meters/pole-3"] {
         let response = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
