@@ -193,6 +193,21 @@ fn a_sunspec_meter_and_inverter_are_found_by_their_marker_and_scaled() {
     let at = Device::new(1, unset, HashMap::new()).serve_tcp();
     let err = format!("{:#}", read(&format!("modbus-tcp:{at}")).unwrap_err());
     assert!(err.contains("not implemented"), "{err}");
+    // A delta meter (204) found at 50000 that never fed in: export 0, import counted.
+    let consumer = sunspec(50_000, 204, 105, |d| acc32(d, 44, 5));
+    let at = Device::new(1, consumer, HashMap::new()).serve_tcp();
+    assert_eq!(
+        read(&format!("modbus-tcp:{at}")).unwrap(),
+        Registers::Both {
+            import_wh: 5,
+            export_wh: 0
+        }
+    );
+    // An import accumulator of 0 is "not implemented": refused.
+    let unset = sunspec(40_000, 203, 105, |d| acc32(d, 36, 5));
+    let at = Device::new(1, unset, HashMap::new()).serve_tcp();
+    let err = format!("{:#}", read(&format!("modbus-tcp:{at}")).unwrap_err());
+    assert!(err.contains("TotWhImp reads 0"), "{err}");
     // A device without SunSpec says so and asks for a map.
     let plain = Device::new(1, HashMap::new(), HashMap::new()).serve_tcp();
     let err = format!("{:#}", read(&format!("modbus-tcp:{plain}")).unwrap_err());
@@ -217,7 +232,9 @@ fn din_rail_meters_read_through_their_register_maps() {
     block(&mut input, 0x004A, &f32_words(67.25));
     let at = Device::new(7, HashMap::new(), input).serve_tcp();
     let sdm = maps().join("eastron-sdm630.toml");
-    let spec = format!("modbus-tcp:{at}?unit=7&map={}", sdm.display());
+    // By name: every address `localhost` resolves to is tried (the server is on 127.0.0.1).
+    let port = at.rsplit_once(':').unwrap().1;
+    let spec = format!("modbus-tcp:localhost:{port}?unit=7&map={}", sdm.display());
     assert_eq!(
         read(&spec).unwrap(),
         Registers::Both {
@@ -297,6 +314,20 @@ fn exceptions_wrong_units_and_silent_devices_are_errors_never_guesses() {
         started.elapsed()
     );
     assert!(err.contains("waiting for the answer"), "{err}");
+    // It answers again: the next read connects afresh and reads.
+    device.silent.store(false, Ordering::SeqCst);
+    let err = format!("{:#}", source.read(0).unwrap_err());
+    assert!(err.contains("no SunSpec marker"), "{err}");
+    let mut source = source::parse(&format!(
+        "modbus-tcp:{at}?timeout=0.5&map={}",
+        sdm.display()
+    ))
+    .unwrap();
+    device.silent.store(true, Ordering::SeqCst);
+    assert!(source.read(0).is_err());
+    device.silent.store(false, Ordering::SeqCst);
+    let err = format!("{:#}", source.read(0).unwrap_err());
+    assert!(err.contains("exception 0x02"), "{err}");
     // Nothing listens: a refused connection.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

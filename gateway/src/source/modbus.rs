@@ -189,19 +189,27 @@ pub fn crc16(bytes: &[u8]) -> u16 {
     crc
 }
 
-fn exception(code: u8) -> anyhow::Error {
-    let name = match code {
-        1 => "illegal function",
-        2 => "illegal data address",
-        3 => "illegal data value",
-        4 => "server device failure",
-        6 => "server device busy",
-        0x0A => "gateway path unavailable",
-        0x0B => "gateway target device failed to respond",
-        _ => "unknown exception",
-    };
-    anyhow!("the device answered exception {code:#04x} ({name})")
+/// A Modbus exception code the device answered with (the device is there and talking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exception(pub u8);
+
+impl std::fmt::Display for Exception {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let name = match self.0 {
+            1 => "illegal function",
+            2 => "illegal data address",
+            3 => "illegal data value",
+            4 => "server device failure",
+            6 => "server device busy",
+            0x0A => "gateway path unavailable",
+            0x0B => "gateway target device failed to respond",
+            _ => "unknown exception",
+        };
+        write!(f, "the device answered exception {:#04x} ({name})", self.0)
+    }
 }
+
+impl std::error::Error for Exception {}
 
 impl ModbusSource {
     /// `modbus-tcp:…` or `modbus-rtu:…` (see the module docs).
@@ -319,13 +327,28 @@ impl ModbusSource {
                 transaction,
             } => {
                 if stream.is_none() {
-                    let addr = to
+                    // Every address the name resolves to (localhost: ::1 and 127.0.0.1).
+                    let mut last = None;
+                    let mut connected = None;
+                    for addr in to
                         .to_socket_addrs()
                         .with_context(|| format!("resolving {to}"))?
-                        .next()
-                        .ok_or_else(|| anyhow!("{to} resolves to no address"))?;
-                    let s = TcpStream::connect_timeout(&addr, timeout)
-                        .with_context(|| format!("connecting to {to}"))?;
+                    {
+                        match TcpStream::connect_timeout(&addr, timeout) {
+                            Ok(s) => {
+                                connected = Some(s);
+                                break;
+                            }
+                            Err(e) => {
+                                last = Some(anyhow!(e).context(format!("connecting to {addr}")))
+                            }
+                        }
+                    }
+                    let s = match (connected, last) {
+                        (Some(s), _) => s,
+                        (None, Some(e)) => return Err(e.context(format!("connecting to {to}"))),
+                        (None, None) => bail!("{to} resolves to no address"),
+                    };
                     s.set_read_timeout(Some(timeout))?;
                     s.set_write_timeout(Some(timeout))?;
                     *stream = Some(s);
@@ -393,7 +416,6 @@ impl ModbusSource {
                 if crc16(body) != u16::from_le_bytes([sent[0], sent[1]]) {
                     bail!("a CRC error in the answer {whole:02x?}");
                 }
-                let _ = port.set_exclusive(false);
                 if body[0] != unit {
                     bail!(
                         "an answer from unit {} to a request for unit {unit}",
@@ -404,7 +426,7 @@ impl ModbusSource {
             }
         };
         match answer.as_slice() {
-            [f, code, ..] if *f == function | 0x80 => Err(exception(*code)),
+            [f, code, ..] if *f == function | 0x80 => Err(Exception(*code).into()),
             [f, bytes, data @ ..]
                 if *f == function
                     && usize::from(*bytes) == data.len()
@@ -435,25 +457,45 @@ impl ModbusSource {
                     break;
                 }
                 Ok(words) => tried.push(format!("{candidate}: {words:04x?}")),
-                Err(e) if format!("{e:#}").contains("exception") => {
+                // An exception (e.g. 02, no such register) only says the map is not there.
+                Err(e) if e.downcast_ref::<Exception>().is_some() => {
                     tried.push(format!("{candidate}: {e:#}"))
                 }
                 Err(e) => return Err(e),
             }
         }
         let base = base.ok_or_else(|| anyhow!("no SunSpec marker 'SunS' at 40000, 0 or 50000 ({}): give a register map (map=PATH)", tried.join("; ")))?;
-        let mut at = base + 2;
+        // Each model: its ID, its length L (registers after these two), then its data; the
+        // chain ends with ID 0xFFFF. Offsets below are into a model's data, after ID and L, as
+        // in the SunSpec models' definitions (github.com/sunspec/models, json/model_101.json
+        // to model_103.json and model_201.json to model_204.json; the same in the SMDX files):
+        //   201-204 (L = 105): TotWhExp acc32 at 36, TotWhImp acc32 at 44, TotWh_SF at 52;
+        //   101-103 (L = 50):  WH acc32 at 22, WH_SF at 24.
+        let out_of_range = || anyhow!("the SunSpec model chain runs past register 65535");
+        let mut at = base.checked_add(2).ok_or_else(out_of_range)?;
         for _ in 0..64 {
             let header = self.read_registers(FN_HOLDING, at, 2)?;
             let (id, length) = (header[0], header[1]);
             if id == 0xFFFF {
-                break;
+                bail!("the SunSpec device at {base} has no meter (201-204) or inverter (101-103) model: give a register map (map=PATH)");
+            }
+            let data_at = at.checked_add(2).ok_or_else(out_of_range)?;
+            let needs = match id {
+                201..=204 => 53,
+                101..=103 => 25,
+                _ => 0,
+            };
+            if length < needs {
+                bail!("SunSpec model {id} at {at} is {length} registers long, too short for its energy totals ({needs})");
             }
             match id {
                 201..=204 => {
-                    let data = self.read_registers(FN_HOLDING, at + 2, 53)?;
+                    let data = self.read_registers(FN_HOLDING, data_at, 53)?;
                     let sf = scale_factor(data[52], "TotWh_SF")?;
-                    let export = acc32(&data[36..38], "TotWhExp")?;
+                    // An export accumulator of 0 is a meter that has never fed in (SunSpec's
+                    // "not implemented" is also 0, and a consumer only reports its import); an
+                    // import of 0 is refused: a house that draws must count it.
+                    let export = (u64::from(data[36]) << 16) | u64::from(data[37]);
                     let import = acc32(&data[44..46], "TotWhImp")?;
                     return Ok(Registers::Both {
                         import_wh: scaled(import, sf)?,
@@ -461,25 +503,23 @@ impl ModbusSource {
                     });
                 }
                 101..=103 => {
-                    let data = self.read_registers(FN_HOLDING, at + 2, 25)?;
+                    let data = self.read_registers(FN_HOLDING, data_at, 25)?;
                     let sf = scale_factor(data[24], "WH_SF")?;
                     return Ok(Registers::One(scaled(acc32(&data[22..24], "WH")?, sf)?));
                 }
-                _ => {
-                    at = at.checked_add(2 + length).ok_or_else(|| {
-                        anyhow!("the SunSpec model chain runs past register 65535")
-                    })?
-                }
+                _ => at = data_at.checked_add(length).ok_or_else(out_of_range)?,
             }
         }
-        bail!("the SunSpec device at {base} has no meter (201-204) or inverter (101-103) model")
+        bail!("the SunSpec device at {base} has more than 64 models before a meter or inverter model: give a register map (map=PATH)")
     }
 }
 
 fn acc32(words: &[u16], name: &str) -> anyhow::Result<u64> {
     let value = (u64::from(words[0]) << 16) | u64::from(words[1]);
     if value == 0 {
-        bail!("SunSpec {name} reads 0: not implemented by this device");
+        // SunSpec's "not implemented" value for an acc32; a total that never counted reads the
+        // same, so it is refused rather than taken as zero.
+        bail!("SunSpec {name} reads 0, the value for \"not implemented\": refusing it (for a meter whose export never counts, read its import alone with a register map, map=PATH)");
     }
     Ok(value)
 }
