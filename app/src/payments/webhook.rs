@@ -722,7 +722,10 @@ fn settled_already(order: &Order, sale: &Sale) -> Option<Answer> {
             Some(Answer::new(
                 StatusCode::OK,
                 Outcome::Duplicate,
-                format!("already applied: sale {} is {:?}", sale.number, sale.status),
+                format!(
+                    "already applied: sale {} is {:?} ({})",
+                    sale.number, sale.status, order.detail
+                ),
             ))
         }
         (Action::TransferMade, SaleStatus::Returned | SaleStatus::Reversed) if same_transfer => {
