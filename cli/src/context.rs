@@ -48,12 +48,7 @@ pub enum Cluster {
 
 impl Globals {
     pub fn rpc_url(&self) -> String {
-        match self.url.as_str() {
-            "localhost" | "l" => "http://127.0.0.1:8899".to_string(),
-            "devnet" | "d" => "https://api.devnet.solana.com".to_string(),
-            "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".to_string(),
-            url => url.to_string(),
-        }
+        energy_utility_sdk::client::cluster_url(&self.url)
     }
 
     pub fn cluster(&self) -> Cluster {

@@ -48,16 +48,6 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// The RPC URL for a cluster name (`localhost`, `devnet`, `mainnet-beta`) or a URL.
-    pub fn url_of(cluster: &str) -> String {
-        match cluster {
-            "localhost" | "l" => "http://127.0.0.1:8899".to_string(),
-            "devnet" | "d" => "https://api.devnet.solana.com".to_string(),
-            "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".to_string(),
-            url => url.to_string(),
-        }
-    }
-
     /// A client that signs and pays with the gateway key.
     pub fn client(&self) -> anyhow::Result<Client> {
         match &self.key {

@@ -131,7 +131,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn connection(cli: &Cli) -> anyhow::Result<Connection> {
     Ok(Connection {
-        rpc_url: Connection::url_of(&cli.url),
+        rpc_url: energy_utility_sdk::client::cluster_url(&cli.url),
         key: gateway_key(cli)?,
         grid: cli.grid.clone(),
         json: cli.output == Format::Json,

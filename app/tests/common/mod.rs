@@ -496,7 +496,8 @@ impl Service {
         self.chain.grid(GRID).await.unwrap().1.coin_price_cents
     }
 
-    pub async fn deliveries(&self) -> Vec<Value> {
+    /// The operator's delivery log (`GET /api/payments/deliveries`).
+    async fn delivery_log(&self) -> Value {
         let response = self
             .http
             .get(format!("{}/api/payments/deliveries", self.base))
@@ -504,21 +505,19 @@ impl Service {
             .send()
             .await
             .unwrap();
-        let body: Value = response.json().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let body = self.delivery_log().await;
         body["deliveries"].as_array().cloned().unwrap_or_default()
     }
 
     /// How many deliveries without a valid signature were refused (counted, not kept).
     pub async fn unauthenticated_deliveries(&self) -> u64 {
-        let response = self
-            .http
-            .get(format!("{}/api/payments/deliveries", self.base))
-            .bearer_auth(OPERATOR_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let body: Value = response.json().await.unwrap();
-        body["unauthenticated"].as_u64().unwrap()
+        self.delivery_log().await["unauthenticated"]
+            .as_u64()
+            .unwrap()
     }
 
     /// Waits until `check` holds, or fails naming `what`.

@@ -55,6 +55,17 @@ pub struct Sent {
     pub events: Vec<Event>,
 }
 
+/// The JSON-RPC URL for a cluster name (`localhost`/`l`, `devnet`/`d`, `mainnet-beta`/`m`) or
+/// a URL given as is: what `deu -u` and `deu-gateway -u` take.
+pub fn cluster_url(cluster: &str) -> String {
+    match cluster {
+        "localhost" | "l" => "http://127.0.0.1:8899".to_string(),
+        "devnet" | "d" => "https://api.devnet.solana.com".to_string(),
+        "mainnet-beta" | "m" => "https://api.mainnet-beta.solana.com".to_string(),
+        url => url.to_string(),
+    }
+}
+
 /// Who signs and pays for a client's transactions: a keypair in memory, or any other signer
 /// (a key in a hardware token that never leaves it).
 pub enum Payer {
