@@ -219,10 +219,8 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         .await?
         .map_or_else(|| meter.owner.to_string(), |r| r.id);
     let now = client.cluster_time().await?;
-    let epoch = grid_state.epoch_at(now).unwrap_or(0);
     let told = app.chain.told(client, &[meter_address]).await?;
-    let tariff = grid_state.params_for(epoch).tariff_units_per_kwh;
-    let forecast = history::forecast(&meter_address, &meter, &told, epoch, tariff);
+    let forecast = history::forecast_now(&meter_address, &meter, &told, &grid_state, now);
     let view = MeterView::new(&meter_address, &meter, &owner).with_forecast(&meter, forecast);
     let mut row = json!(view);
     if let Some(forecast) = &view.forecast {
@@ -232,7 +230,7 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     // What the page needs to tell a pending change's time: the grid's notice and clock.
     row["notice_seconds"] = json!(grid_state.notice_seconds);
     row["now"] = json!(now);
-    row["epoch"] = json!(epoch);
+    row["epoch"] = json!(grid_state.epoch_at(now).unwrap_or(0));
     let fundings = history::fundings(&meter_address, &told);
     let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
     let names = client.resident_ids(&funders).await?;

@@ -3,9 +3,9 @@
 use anchor_lang::AccountDeserialize;
 
 pub use energy_utility::state::{
-    Clawback, DirectoryEntry, Epoch, EpochParams, EpochStatus, Grid, GridChange, Hold,
+    Clawback, CreditRules, DirectoryEntry, Epoch, EpochParams, EpochStatus, Grid, GridChange, Hold,
     LookupTableEntry, Meter, MeterAct, MeterKind, OracleLimits, PaymentRules, PendingMeterChange,
-    Reading, ReadingStatus, Receipt, Resident, Sale, SaleStatus, NO_PENDING_EPOCH,
+    Reading, ReadingStatus, Receipt, Resident, Sale, SaleStatus, TimeOfUse, NO_PENDING_EPOCH,
 };
 
 /// Decodes an account of type `T`, checking its discriminator.

@@ -7,8 +7,11 @@ use energy_utility::events::*;
 
 macro_rules! events {
     ($($name:ident),* $(,)?) => {
-        /// Every event the program emits.
+        /// Every event the program emits. (The grid's events carry two parameter sets with
+        /// their calendars, ~500 bytes: larger than the rest, and rare; events are decoded per
+        /// transaction, never stored by the million, so they are not boxed.)
         #[derive(Debug, Clone, PartialEq, Eq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum Event {
             $($name($name),)*
         }
@@ -38,6 +41,7 @@ events!(
     ResidentClosed,
     MeterRegistered,
     MeterChangeProposed,
+    EmergencyCreditTaken,
     MeterChangeVetoed,
     MeterGatewayRotated,
     MeterDeactivated,

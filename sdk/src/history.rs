@@ -367,9 +367,23 @@ pub struct Forecast {
     pub hours_left: Option<u64>,
     /// Its average use per hour over the readings of that time, in Wh.
     pub wh_per_hour: u64,
-    /// Coins not yet spoken for: the balance less what reported readings will cost (0 with a
-    /// debt).
+    /// Coins not yet spoken for: the balance less what reported readings will cost, and what
+    /// is left of an emergency credit beyond the debt (`Meter::headroom_units`).
     pub spendable_units: u64,
+}
+
+/// The forecast for `meter` (at `address`) at `now` on `grid`, at the tariff of the hour in
+/// progress (time of use).
+pub fn forecast_now(
+    address: &Pubkey,
+    meter: &crate::accounts::Meter,
+    told: &[Arc<Told>],
+    grid: &crate::accounts::Grid,
+    now: i64,
+) -> Forecast {
+    let epoch = grid.epoch_at(now).unwrap_or(0);
+    let tariff = crate::calendar::price_now(grid, now).tariff_units_per_kwh;
+    forecast(address, meter, told, epoch, tariff)
 }
 
 /// The forecast for `meter` (at `address`) in `epoch`, from the readings its reports told
@@ -392,14 +406,8 @@ pub fn forecast(
             }
         }
     }
-    let spendable_units = if meter.debt_units > 0 {
-        0
-    } else {
-        meter
-            .balance_units
-            .saturating_sub(meter.committed_units)
-            .saturating_sub(meter.deferred_units)
-    };
+    // The program's own measure: free coins, and what is left of an emergency credit.
+    let spendable_units = u64::try_from(meter.headroom_units().max(0)).unwrap_or(u64::MAX);
     let wh_per_hour = wh.checked_div(hours).unwrap_or(0);
     // Units an hour at the tariff (per kWh), rounded up: the forecast never runs long.
     let per_hour = (u128::from(wh_per_hour) * u128::from(tariff_units_per_kwh)).div_ceil(1_000);

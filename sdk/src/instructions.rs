@@ -157,6 +157,25 @@ pub fn veto_meter_change(
     )
 }
 
+/// A meter's owner (`authority` of the resident `owner`), low on coins, takes the grid's
+/// emergency credit for the meter: once per top-up cycle.
+pub fn take_emergency_credit(
+    authority: &Pubkey,
+    grid: &Pubkey,
+    meter: &Pubkey,
+    owner: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::TakeEmergencyCredit {
+            authority: *authority,
+            grid: *grid,
+            meter: *meter,
+            owner: *owner,
+        },
+        instruction::TakeEmergencyCredit {},
+    )
+}
+
 /// Anyone writes down the grid's proposed terms whose notice has passed.
 pub fn apply_grid_changes(grid: &Pubkey) -> Instruction {
     build(
@@ -240,6 +259,7 @@ pub fn close_meter(
             owner: *owner,
             coins: pda::coins(owner),
             vault: pda::vault(grid),
+            pool: pda::pool(grid),
             rent_payer: *rent_payer,
             token_program: token::ID,
         },

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod amounts;
+pub mod calendar;
 pub mod client;
 pub mod error;
 pub mod events;

@@ -128,6 +128,32 @@ pub struct GridView {
     pub pending: Vec<PendingChangeView>,
     /// The wallet the admin role was offered to, until it accepts.
     pub pending_admin: Option<String>,
+    /// The price of energy in the hour in progress (time of use), and its next change.
+    pub price_now_k_per_kwh: String,
+    pub price_next: Option<PriceChangeView>,
+    /// The grid's friendly hours are on now: nobody is disconnected for lack of coins.
+    pub friendly_now: bool,
+    /// The calendar in force (local time, time-of-use tariffs, friendly hours, holidays,
+    /// emergency credit, debt recovery), in words.
+    pub calendar: Vec<CalendarLine>,
+    /// Coins a consumer low on coins may run into debt by, once per top-up cycle ("0": none).
+    pub emergency_credit_k: String,
+    /// The share of each funding that repays a meter's debt, in ‰.
+    pub debt_recovery_permille: u16,
+}
+
+/// The next hour whose price differs from this one's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PriceChangeView {
+    pub k_per_kwh: String,
+    pub from_ts: i64,
+}
+
+/// One line of the grid's calendar: what, and how it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarLine {
+    pub what: &'static str,
+    pub value: String,
 }
 
 /// One change the admin proposed, not in force yet: what, from what to what, and when.
@@ -190,8 +216,16 @@ pub fn pending_changes(g: &Grid, now: i64) -> Vec<PendingChangeView> {
                 )
             }),
         ];
-        for (what, show) in params {
-            let (from, to) = (show(&old), show(&new));
+        let shown = params
+            .into_iter()
+            .map(|(what, show)| (what, show(&old), show(&new)))
+            .chain(
+                crate::calendar::describe(&old)
+                    .into_iter()
+                    .zip(crate::calendar::describe(&new))
+                    .map(|((what, from), (_, to))| (what, from, to)),
+            );
+        for (what, from, to) in shown {
             if from != to {
                 pending.push(PendingChangeView {
                     what,
@@ -267,18 +301,8 @@ pub fn format_duration(seconds: u32) -> String {
 
 /// Unix seconds as a UTC date and time ("2027-01-04 14:00 UTC").
 pub fn format_time(ts: i64) -> String {
-    // Days to a civil date (Howard Hinnant's algorithm).
-    let days = ts.div_euclid(86_400);
+    let (year, month, day) = crate::calendar::civil_from_days(ts.div_euclid(86_400));
     let secs = ts.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
         secs / 3_600,
@@ -318,6 +342,7 @@ impl GridView {
         pool_units: u64,
     ) -> Self {
         let p = g.params_for(current_epoch);
+        let price = crate::calendar::price_now(g, now);
         let limits = g.oracle_limits_at(now);
         let limit = limits.mint_limit_units;
         let budget = g.mint_budget_at(now);
@@ -359,6 +384,18 @@ impl GridView {
             pending: pending_changes(g, now),
             pending_admin: (g.pending_admin != Pubkey::default())
                 .then(|| g.pending_admin.to_string()),
+            price_now_k_per_kwh: format_k(price.tariff_units_per_kwh),
+            price_next: price.next_change_ts.map(|from_ts| PriceChangeView {
+                k_per_kwh: format_k(price.next_tariff_units_per_kwh),
+                from_ts,
+            }),
+            friendly_now: price.friendly_now,
+            calendar: crate::calendar::describe(&p)
+                .into_iter()
+                .map(|(what, value)| CalendarLine { what, value })
+                .collect(),
+            emergency_credit_k: format_k(p.credit.emergency_credit_units),
+            debt_recovery_permille: p.credit.debt_recovery_permille,
         }
     }
 }
@@ -394,6 +431,28 @@ impl fmt::Display for GridView {
             "\n  notice:        {} h before what the admin alone changes applies",
             self.notice_seconds as f64 / 3_600.0
         )?;
+        write!(
+            f,
+            "\n  price now:     {} k per kWh",
+            self.price_now_k_per_kwh
+        )?;
+        if let Some(next) = &self.price_next {
+            write!(
+                f,
+                ", {} k from {}",
+                next.k_per_kwh,
+                format_time(next.from_ts)
+            )?;
+        }
+        if self.friendly_now {
+            write!(
+                f,
+                " (friendly hours: nobody is disconnected for lack of coins)"
+            )?;
+        }
+        for line in &self.calendar {
+            write!(f, "\n  {:<14} {}", format!("{}:", line.what), line.value)?;
+        }
         for change in &self.pending {
             write!(f, "\n  PENDING        {change}")?;
         }
@@ -586,6 +645,8 @@ pub struct MeterView {
     pub partner: Option<String>,
     /// A consumer's: how long its prepaid coins last at its recent use (see `with_forecast`).
     pub forecast: Option<ForecastView>,
+    /// The emergency credit taken this top-up cycle ("0": none).
+    pub emergency_k: String,
 }
 
 /// How long a consumer's coins last: at its use over the last 24 hours and this hour's tariff.
@@ -645,6 +706,7 @@ impl MeterView {
             }),
             partner: (m.partner != Pubkey::default()).then(|| m.partner.to_string()),
             forecast: None,
+            emergency_k: format_k(m.emergency_units),
         }
     }
 
@@ -667,8 +729,15 @@ impl fmt::Display for MeterView {
             format!("earnings: {} k to collect", self.balance_k)
         } else {
             format!(
-                "prepaid:  {} k ({} k committed, {} k debt)",
-                self.balance_k, self.committed_k, self.debt_k
+                "prepaid:  {} k ({} k committed, {} k debt){}",
+                self.balance_k,
+                self.committed_k,
+                self.debt_k,
+                if self.emergency_k == format_k(0) {
+                    String::new()
+                } else {
+                    format!(", on an emergency credit of {} k", self.emergency_k)
+                }
             )
         };
         let label = if self.label.is_empty() {

@@ -144,6 +144,18 @@ impl TestGrid {
         .await
     }
 
+    /// `resident` (the meter's owner, or someone else) takes the grid's emergency credit for
+    /// `meter`, naming the meter's real owner account.
+    pub async fn take_emergency_credit(&mut self, resident: &str, meter: &str) -> Sent {
+        let meter = self.meter(meter);
+        let address = meter.address;
+        let owner = self.resident(&meter.owner.clone()).resident;
+        self.as_resident(resident, |wallet, grid, _| {
+            ix::take_emergency_credit(wallet, grid, &address, &owner)
+        })
+        .await
+    }
+
     /// Anyone writes down the grid's proposed terms whose notice has passed.
     pub async fn apply_grid_changes(&mut self) -> Sent {
         let grid = self.grid;

@@ -5,8 +5,11 @@ use std::fmt;
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use energy_utility_sdk::accounts::{EpochParams, OracleLimits, PaymentRules};
+use energy_utility_sdk::accounts::{
+    CreditRules, EpochParams, OracleLimits, PaymentRules, TimeOfUse,
+};
 use energy_utility_sdk::amounts::{format_k, parse_k, parse_kwh, parse_ratio_permille, parse_usd};
+use energy_utility_sdk::calendar;
 use energy_utility_sdk::constants::{
     DEFAULT_EPOCH_SECONDS, DEFAULT_GRACE_SECONDS, MAX_NOTICE_SECONDS,
 };
@@ -93,6 +96,8 @@ pub struct InitArgs {
     limits: OracleLimitArgs,
     #[command(flatten)]
     rules: ReadingRuleArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
 }
 
 // `deu grid collect-fees`'s arguments.
@@ -126,6 +131,127 @@ pub struct UpdateArgs {
     limits: OracleLimitArgs,
     #[command(flatten)]
     rules: ReadingRuleArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
+}
+
+/// The grid's calendar: its local time, time-of-use tariffs, and what protects a consumer who
+/// runs out of coins. Like every epoch parameter, a change waits for the grid's notice.
+#[derive(clap::Args, Default)]
+pub struct CalendarArgs {
+    /// The grid's local time, as an offset from UTC (e.g. +02:00, -5); friendly hours and
+    /// time-of-use hours are local [init default: 0]
+    #[arg(long, allow_hyphen_values = true)]
+    utc_offset: Option<String>,
+    /// Weekday tariffs as multiples of --tariff by local hour, e.g. "17-21=2, 0-6=0.5" (other
+    /// hours 1; an epoch costs the hour it starts in) [init default: flat]
+    #[arg(long)]
+    weekday_tariffs: Option<String>,
+    /// Weekend (Saturday, Sunday) tariffs, the same way [init default: flat]
+    #[arg(long)]
+    weekend_tariffs: Option<String>,
+    /// When nobody is disconnected for lack of coins (what they use becomes debt), e.g.
+    /// "weekdays 18-8, weekends" or "daily 22-6" or "none" [init default: none]
+    #[arg(long)]
+    friendly_hours: Option<String>,
+    /// Local dates friendly all day, e.g. "2026-12-25, 2027-01-01" (at most 16; "none"
+    /// clears them) [init default: none]
+    #[arg(long)]
+    holidays: Option<String>,
+    /// Coins k a consumer low on coins may run into debt by, once per top-up cycle (0: none)
+    /// [init default: 0]
+    #[arg(long)]
+    emergency_credit: Option<String>,
+    /// The share of each funding that repays a meter's debt, e.g. 25% or 0.25 [init
+    /// default: 100%]
+    #[arg(long)]
+    debt_recovery: Option<String>,
+}
+
+impl CalendarArgs {
+    fn sets_any(&self) -> bool {
+        self.utc_offset.is_some() || self.sets_tariffs() || self.sets_credit()
+    }
+
+    fn sets_tariffs(&self) -> bool {
+        self.weekday_tariffs.is_some() || self.weekend_tariffs.is_some()
+    }
+
+    fn sets_credit(&self) -> bool {
+        self.friendly_hours.is_some()
+            || self.holidays.is_some()
+            || self.emergency_credit.is_some()
+            || self.debt_recovery.is_some()
+    }
+
+    fn utc_offset_seconds(&self) -> anyhow::Result<Option<i32>> {
+        self.utc_offset
+            .as_deref()
+            .map(|t| calendar::parse_utc_offset(t).map_err(|e| anyhow!("--utc-offset: {e}")))
+            .transpose()
+    }
+
+    /// `base` with the tariffs these flags set.
+    fn time_of_use(&self, base: TimeOfUse) -> anyhow::Result<TimeOfUse> {
+        let day = |text: &Option<String>, flag: &str, base: [u16; 24]| {
+            text.as_deref()
+                .map(|t| calendar::parse_time_of_use_day(t).map_err(|e| anyhow!("{flag}: {e}")))
+                .transpose()
+                .map(|d| d.unwrap_or(base))
+        };
+        Ok(TimeOfUse {
+            weekday_permille: day(
+                &self.weekday_tariffs,
+                "--weekday-tariffs",
+                base.weekday_permille,
+            )?,
+            weekend_permille: day(
+                &self.weekend_tariffs,
+                "--weekend-tariffs",
+                base.weekend_permille,
+            )?,
+        })
+    }
+
+    /// `base` with the credit rules these flags set.
+    fn credit(&self, base: CreditRules) -> anyhow::Result<CreditRules> {
+        let mut rules = base;
+        if let Some(t) = &self.friendly_hours {
+            rules.friendly_hours =
+                calendar::parse_friendly_hours(t).map_err(|e| anyhow!("--friendly-hours: {e}"))?;
+        }
+        if let Some(t) = &self.holidays {
+            rules.holidays = calendar::parse_holidays(t).map_err(|e| anyhow!("--holidays: {e}"))?;
+        }
+        if let Some(t) = &self.emergency_credit {
+            rules.emergency_credit_units =
+                parse_k(t).map_err(|e| anyhow!("--emergency-credit: {e}"))?;
+        }
+        if let Some(t) = &self.debt_recovery {
+            let permille = match t.trim().strip_suffix('%') {
+                Some(percent) => parse_ratio_permille(percent).map(|p| p / 100),
+                None => parse_ratio_permille(t),
+            }
+            .map_err(|e| anyhow!("--debt-recovery: {e}"))?;
+            rules.debt_recovery_permille = u16::try_from(permille)
+                .ok()
+                .filter(|p| (1..=1_000).contains(p))
+                .ok_or_else(|| anyhow!("--debt-recovery is from 0.1% to 100%"))?;
+        }
+        Ok(rules)
+    }
+
+    /// `base` with every calendar field these flags set.
+    fn apply(&self, base: EpochParams) -> anyhow::Result<EpochParams> {
+        Ok(EpochParams {
+            utc_offset_seconds: self
+                .utc_offset_seconds()?
+                .unwrap_or(base.utc_offset_seconds),
+            time_of_use: self.time_of_use(base.time_of_use)?,
+            credit: self.credit(base.credit)?,
+            ..base
+        })
+    }
 }
 
 /// The rules of dollars: how long card-bought coins wait before they can be sold, and how long
@@ -326,6 +452,7 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
                 "--loss-band-max",
             )?
             .unwrap_or(EpochParams::default().loss_band_max_permille),
+            ..flags.calendar.apply(EpochParams::default())?
         },
         coin_price_cents: parse_usd(&flags.coin_price_usd)
             .map_err(|e| anyhow!("--coin-price-usd: {e}"))?,
@@ -368,8 +495,15 @@ async fn init(globals: &Globals, flags: InitArgs) -> anyhow::Result<()> {
 
 async fn update(globals: &Globals, flags: UpdateArgs) -> anyhow::Result<()> {
     let client = globals.client()?;
-    let (grid, _) = load_grid(globals, &client).await?;
-    let UpdateArgs { limits, rules, .. } = &flags;
+    let (grid, state) = load_grid(globals, &client).await?;
+    let UpdateArgs {
+        limits,
+        rules,
+        calendar,
+        ..
+    } = &flags;
+    // The calendar's fields are whole on chain: what is not changed keeps the latest proposal.
+    let latest = calendar.apply(state.latest_params())?;
     let args = UpdateGridArgs {
         fee_units: flags
             .fee
@@ -405,9 +539,12 @@ async fn update(globals: &Globals, flags: UpdateArgs) -> anyhow::Result<()> {
         receipt_retention_seconds: limits.retention_seconds()?,
         card_hold_seconds: flags.payment_rules.card_hold_seconds()?,
         payout_notice_seconds: flags.payment_rules.payout_notice_seconds()?,
+        utc_offset_seconds: calendar.utc_offset_seconds()?,
+        time_of_use: calendar.sets_tariffs().then_some(latest.time_of_use),
+        credit: calendar.sets_credit().then_some(latest.credit),
     };
-    if args == UpdateGridArgs::default() {
-        bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max, --card-hold-days, --payout-notice-hours");
+    if args == UpdateGridArgs::default() && !calendar.sets_any() {
+        bail!("nothing to change: pass at least one of --fee, --tariff, --coin-price-usd, --grace-seconds, --max-kwh, --oracle, --mint-limit, --mint-window-hours, --receipt-retention-days, --max-silent-epochs, --loss-band-min, --loss-band-max, --card-hold-days, --payout-notice-hours, --utc-offset, --weekday-tariffs, --weekend-tariffs, --friendly-hours, --holidays, --emergency-credit, --debt-recovery");
     }
     client
         .send_without_events(

@@ -88,6 +88,10 @@ pub enum MeterCommand {
     },
     /// Turn down the change the admin proposed for your meter (-k: the owner's wallet)
     Veto { meter_id: String },
+    /// Take the grid's emergency credit for your meter when its coins run low (-k: the
+    /// owner's wallet): it may run into debt by that much and stay connected, once per
+    /// top-up cycle (the next funding ends it; the debt is repaid from fundings)
+    EmergencyCredit { meter_id: String },
     /// Apply the change proposed for a meter once its notice has passed (anyone)
     Apply { meter_id: String },
     /// Close a retired meter once its readings are settled (admin): the rest of its coins go to
@@ -217,18 +221,18 @@ pub async fn run(globals: &Globals, command: MeterCommand) -> anyhow::Result<()>
             change(globals, &meter_id, &[act], owner).await
         }
         MeterCommand::Deactivate { meter_id, owner } => deactivate(globals, &meter_id, owner).await,
-        MeterCommand::Veto { meter_id } => {
+        MeterCommand::Veto { ref meter_id } | MeterCommand::EmergencyCredit { ref meter_id } => {
             let client = globals.client()?;
             let (grid_address, _) = load_grid(globals, &client).await?;
-            let (meter, state) = client.meter(&grid_address, &meter_id).await?;
-            let ix = instructions::veto_meter_change(
-                &client.payer(),
-                &grid_address,
-                &meter,
-                &state.owner,
-            );
+            let (meter, state) = client.meter(&grid_address, meter_id).await?;
+            let build = if matches!(command, MeterCommand::Veto { .. }) {
+                instructions::veto_meter_change
+            } else {
+                instructions::take_emergency_credit
+            };
+            let ix = build(&client.payer(), &grid_address, &meter, &state.owner);
             client.send_without_events(&[ix], &[]).await?;
-            show(globals, &client, &grid_address, &meter_id).await
+            show(globals, &client, &grid_address, meter_id).await
         }
         MeterCommand::Apply { meter_id } => {
             let client = globals.client()?;
@@ -344,15 +348,17 @@ async fn show(globals: &Globals, client: &Client, grid: &Pubkey, id: &str) -> an
             .account::<energy_utility_sdk::accounts::Grid>(grid)
             .await?;
         if let Some(grid_state) = grid_state {
-            let epoch = grid_state
-                .epoch_at(client.cluster_time().await?)
-                .unwrap_or(0);
+            let now = client.cluster_time().await?;
             let told = energy_utility_sdk::history::History::new()
                 .told(client, &[address])
                 .await?;
-            let tariff = grid_state.params_for(epoch).tariff_units_per_kwh;
-            let forecast =
-                energy_utility_sdk::history::forecast(&address, &meter, &told, epoch, tariff);
+            let forecast = energy_utility_sdk::history::forecast_now(
+                &address,
+                &meter,
+                &told,
+                &grid_state,
+                now,
+            );
             view = view.with_forecast(&meter, forecast);
         }
     }
@@ -456,6 +462,10 @@ async fn close(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
         &state.owner,
         &state.rent_payer,
     );
+    // What is left on the meter repays its debt first (the program's own rule); the rest of
+    // the debt is written off.
+    let mut closing = state.clone();
+    let debt_repaid = closing.repay_debt_from_balance();
     let signature = client.send_without_events(&[ix], &[]).await?;
     let refunded = client.token_amount(&owner_coins).await? - before;
     let rent = client
@@ -466,11 +476,12 @@ async fn close(globals: &Globals, meter_id: &str) -> anyhow::Result<()> {
         meter: meter_id.to_string(),
         closed: true,
         refunded_k: format_k(refunded),
-        forgiven_debt_k: format_k(state.debt_units),
+        debt_repaid_k: format_k(debt_repaid),
+        forgiven_debt_k: format_k(closing.debt_units),
         rent_lamports: rent,
         signature,
         rent_payer: state.rent_payer.to_string(),
-        forgives_debt: state.debt_units > 0,
+        forgives_debt: closing.debt_units > 0,
     });
     Ok(())
 }
@@ -481,6 +492,7 @@ struct Closed {
     meter: String,
     closed: bool,
     refunded_k: String,
+    debt_repaid_k: String,
     forgiven_debt_k: String,
     rent_lamports: u64,
     signature: String,
@@ -497,6 +509,13 @@ impl fmt::Display for Closed {
             "Closed {}: {} k to its owner, {} lamports of rent back to {}",
             self.meter, self.refunded_k, self.rent_lamports, self.rent_payer
         )?;
+        if self.debt_repaid_k != format_k(0) {
+            write!(
+                f,
+                "; {} k of its debt repaid from its balance",
+                self.debt_repaid_k
+            )?;
+        }
         if self.forgives_debt {
             write!(f, "; its {} k of debt is written off", self.forgiven_debt_k)?;
         }
@@ -539,6 +558,7 @@ mod tests {
             pending_change: None,
             partner: None,
             forecast: None,
+            emergency_k: "0.000000".into(),
         }
     }
 
@@ -575,6 +595,7 @@ mod tests {
             meter: "carlos-house".into(),
             closed: true,
             refunded_k: "0.000000".into(),
+            debt_repaid_k: "0.000000".into(),
             forgiven_debt_k: "0.500000".into(),
             rent_lamports: 3_000_000,
             signature: "SiG".into(),
@@ -588,12 +609,18 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&closed).unwrap(),
             json!({"meter": "carlos-house", "closed": true, "refunded_k": "0.000000",
-                "forgiven_debt_k": "0.500000", "rent_lamports": 3_000_000, "signature": "SiG"})
+                "debt_repaid_k": "0.000000", "forgiven_debt_k": "0.500000",
+                "rent_lamports": 3_000_000, "signature": "SiG"})
         );
         (closed.forgiven_debt_k, closed.forgives_debt) = ("0.000000".into(), false);
         assert_eq!(
             closed.to_string(),
             "Closed carlos-house: 0.000000 k to its owner, 3000000 lamports of rent back to AdMiN"
+        );
+        closed.debt_repaid_k = "1.250000".into();
+        assert_eq!(
+            closed.to_string(),
+            "Closed carlos-house: 0.000000 k to its owner, 3000000 lamports of rent back to AdMiN; 1.250000 k of its debt repaid from its balance"
         );
     }
 }

@@ -8,8 +8,11 @@
 // - `./amounts`: coins, kWh and dollars as decimal strings, integers inside.
 // - `./grid`: a grid's residents and meters through its directory.
 // - `./settle`: the crank: pending readings and settlement batches.
+// - `./calendar`: the calendar's defaults (flat tariff, no friendly hours) and the
+//   friendly-hours mask.
 export * from './generated';
 export * from './pda';
 export * from './amounts';
 export * from './grid';
 export * from './settle';
+export * from './calendar';

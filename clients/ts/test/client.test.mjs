@@ -28,6 +28,7 @@ import {
 } from '@solana/kit';
 import {
   ENERGY_UTILITY_ERROR__INSUFFICIENT_COINS,
+  ENERGY_UTILITY_ERROR__NO_EMERGENCY_CREDIT,
   ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS,
   getPairMetersInstruction,
   getReportProsumerInstruction,
@@ -55,6 +56,9 @@ import {
   getChangeMeterInstruction,
   getCollectEarningsInstruction,
   getVetoMeterChangeInstruction,
+  DEFAULT_CALENDAR,
+  friendlyHoursMask,
+  getTakeEmergencyCreditInstruction,
   isMeterAct,
   meterAct,
   getEnergyUtilityErrorMessage,
@@ -158,6 +162,7 @@ before(async () => {
         maxSilentEpochs: 2,
         lossBandMinPermille: 1000,
         lossBandMaxPermille: 1300,
+        ...DEFAULT_CALENDAR,
       },
       coinPriceCents: 10n,
       epochSeconds: HOUR,
@@ -349,6 +354,33 @@ test('a change the admin proposes alone waits for the notice, and the owner veto
   const vetoed = (await fetchMeter(rpc, house)).data;
   assert.ok(isNone(vetoed.pendingChange));
   assert.equal(vetoed.capacityW, 20_000n);
+});
+
+test('the grid’s calendar decodes, and an emergency credit it does not offer is refused by name', async () => {
+  const { data: grid } = await fetchGrid(rpc, c.grid);
+  // A flat tariff, no friendly hours, every funding repaying debt first: the defaults.
+  assert.deepEqual(grid.params.timeOfUse.weekdayPermille, Array(24).fill(1000));
+  assert.equal(grid.params.credit.friendlyHours, 0n);
+  assert.equal(grid.params.credit.debtRecoveryPermille, 1000);
+  assert.equal(grid.params.credit.emergencyCreditUnits, 0n);
+  // Weekday nights 18:00-08:00 and all weekend, as the Rust SDK parses "weekdays 18-8, weekends".
+  const nights = [...Array(24).keys()].filter((h) => h >= 18 || h < 8);
+  assert.equal(friendlyHoursMask(nights, [...Array(24).keys()]), 0xffffff_fc00ffn);
+  const house = c['carol-house'].meter;
+  const before = (await fetchMeter(rpc, house)).data;
+  await assert.rejects(
+    send(c.carol.wallet, [
+      getTakeEmergencyCreditInstruction({ authority: c.carol.wallet, grid: c.grid, meter: house, owner: c.carol.resident }),
+    ]),
+    (e) => {
+      assert.ok(isSolanaError(e), String(e));
+      assert.equal(e.cause?.context?.code, ENERGY_UTILITY_ERROR__NO_EMERGENCY_CREDIT, JSON.stringify(e.cause?.context));
+      return true;
+    },
+  );
+  const after = (await fetchMeter(rpc, house)).data;
+  assert.equal(after.emergencyUnits, 0n);
+  assert.equal(after.balanceUnits, before.balanceUnits);
 });
 
 test('the community is listed through its directory, in registration order', async () => {

@@ -66,6 +66,8 @@ pub const WH_PER_KWH: u64 = 1_000;
 
 /// Longest grid name, resident id, meter id and payment id, in bytes (one PDA seed each).
 pub const MAX_ID_LEN: usize = 32;
+/// Holidays a grid lists as friendly-credit days.
+pub const MAX_HOLIDAYS: usize = 16;
 /// Longest meter label, in bytes.
 pub const MAX_LABEL_LEN: usize = 64;
 
@@ -87,6 +89,9 @@ pub const DEFAULT_MAX_WH_PER_EPOCH: u64 = 1_000_000;
 pub const DEFAULT_COIN_PRICE_CENTS: u64 = 10;
 /// A consumer that has not reported for this many closed epochs is disconnected.
 pub const DEFAULT_MAX_SILENT_EPOCHS: u32 = 2;
+/// A reading covering up to this many epochs (or a week of hours) is billed at the dearest
+/// hour among them exactly; a longer one at the dearest hour of the week.
+pub const TARIFF_SCAN_EPOCHS: u64 = 168;
 /// The loss band: an epoch whose producers report between 100 % and 130 % of what consumers
 /// report is plausible (the wires heat up; they do not create energy); outside it is flagged.
 pub const DEFAULT_LOSS_BAND_MIN_PERMILLE: u32 = 1_000;

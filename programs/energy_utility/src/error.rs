@@ -12,7 +12,7 @@ pub enum EnergyError {
     InvalidEpochLength,
     #[msg("The grace window for late reports must be shorter than an epoch")]
     InvalidGraceWindow,
-    #[msg("The tariff must be more than zero coins per kWh")]
+    #[msg("The tariff must be more than zero coins per kWh, and each time-of-use hour 1 to 10000 per mille of it")]
     InvalidTariff,
     #[msg("The coin price must be at least one cent")]
     InvalidCoinPrice,
@@ -172,4 +172,12 @@ pub enum EnergyError {
     MeterAlreadyPaired,
     #[msg("This meter is one side of a prosumer's meter: report both registers together (report_prosumer)")]
     ReportBothRegisters,
+    #[msg("Friendly hours are 48 bits (weekday and weekend hours), debt recovery 1 to 1000 per mille of a funding, the time zone within UTC-14..+14")]
+    InvalidCreditRules,
+    #[msg("The grid offers no emergency credit")]
+    NoEmergencyCredit,
+    #[msg("The emergency credit was taken already this top-up cycle: fund the meter first")]
+    EmergencyCreditTaken,
+    #[msg("The meter's free balance is not below the emergency credit: it does not need it")]
+    EmergencyCreditNotNeeded,
 }

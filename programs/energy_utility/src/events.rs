@@ -181,9 +181,22 @@ pub struct MeterClosed {
     pub meter: Pubkey,
     pub owner: Pubkey,
     pub refunded_units: u64,
+    /// What was left on the meter that repaid its debt, into the pool.
+    pub debt_repaid_units: u64,
     /// Debt nobody will pay any more (producers were already paid without it).
     pub forgiven_debt_units: u64,
     pub rent_payer: Pubkey,
+}
+
+/// A consumer low on coins took the grid's emergency credit: it may run into debt by
+/// `units` and stay connected, until its next funding.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyCreditTaken {
+    pub meter: Pubkey,
+    pub owner: Pubkey,
+    pub units: u64,
+    pub epoch: u64,
 }
 
 #[event]

@@ -106,6 +106,10 @@ pub mod energy_utility {
         instructions::resident::cancel_withdrawal::handler(ctx)
     }
 
+    pub fn take_emergency_credit(ctx: Context<TakeEmergencyCredit>) -> Result<()> {
+        instructions::resident::take_emergency_credit::handler(ctx)
+    }
+
     pub fn veto_meter_change(ctx: Context<VetoMeterChange>) -> Result<()> {
         instructions::resident::veto_meter_change::handler(ctx)
     }

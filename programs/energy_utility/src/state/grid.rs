@@ -4,7 +4,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::error::EnergyError;
-use crate::math::{move_units, SafeAdd, SafeSub};
+use crate::math::{move_units, mul_div_ceil, SafeAdd, SafeSub};
+use crate::state::{CreditRules, LocalTime, TimeOfUse, MAX_UTC_OFFSET_SECONDS};
 
 /// Parameters that settle an epoch. A change applies from the next epoch, and each epoch
 /// keeps a copy of the ones it was opened with.
@@ -12,7 +13,8 @@ use crate::math::{move_units, SafeAdd, SafeSub};
 pub struct EpochParams {
     /// The utility's hourly fee, in coin units per epoch.
     pub fee_units: u64,
-    /// What consumers pay, in coin units per kWh.
+    /// What consumers pay, in coin units per kWh: the base that `time_of_use` scales hour by
+    /// hour. (An epoch's own copy holds the tariff of its hour, resolved when it opened.)
     pub tariff_units_per_kwh: u64,
     /// The most one meter may report for one epoch.
     pub max_wh_per_epoch: u64,
@@ -23,6 +25,12 @@ pub struct EpochParams {
     /// Σproduced / Σconsumed of a settled epoch, in ‰, outside which it is flagged.
     pub loss_band_min_permille: u32,
     pub loss_band_max_permille: u32,
+    /// The grid's local time: seconds east of UTC.
+    pub utc_offset_seconds: i32,
+    /// The tariff of each hour of a weekday and of a weekend day.
+    pub time_of_use: TimeOfUse,
+    /// Friendly hours, emergency credit, debt recovery.
+    pub credit: CreditRules,
 }
 
 impl Default for EpochParams {
@@ -35,6 +43,9 @@ impl Default for EpochParams {
             max_silent_epochs: DEFAULT_MAX_SILENT_EPOCHS,
             loss_band_min_permille: DEFAULT_LOSS_BAND_MIN_PERMILLE,
             loss_band_max_permille: DEFAULT_LOSS_BAND_MAX_PERMILLE,
+            utc_offset_seconds: 0,
+            time_of_use: TimeOfUse::FLAT,
+            credit: CreditRules::default(),
         }
     }
 }
@@ -53,10 +64,47 @@ impl EpochParams {
                 && self.loss_band_min_permille <= self.loss_band_max_permille,
             EnergyError::InvalidReadingRules
         );
-        // The largest possible bill must fit in u64.
-        crate::math::consumption_cost_ceil(self.max_wh_per_epoch, self.tariff_units_per_kwh)
+        self.time_of_use.validate()?;
+        self.credit.validate()?;
+        require!(
+            self.utc_offset_seconds.unsigned_abs() <= MAX_UTC_OFFSET_SECONDS as u32,
+            EnergyError::InvalidCreditRules
+        );
+        // The largest possible bill, at the dearest hour, must fit in u64.
+        let peak = self.tariff_at_permille(self.time_of_use.peak_permille())?;
+        crate::math::consumption_cost_ceil(self.max_wh_per_epoch, peak)
             .ok_or(EnergyError::AmountTooLarge)?;
         Ok(())
+    }
+
+    /// The base tariff scaled by `permille`, rounded up (never below 1 unit per kWh).
+    fn tariff_at_permille(&self, permille: u16) -> Result<u64> {
+        mul_div_ceil(self.tariff_units_per_kwh, permille as u64, 1_000)
+            .ok_or_else(|| error!(EnergyError::AmountTooLarge))
+    }
+
+    /// The grid's local time at `unix_ts`.
+    pub fn local_time(&self, unix_ts: i64) -> LocalTime {
+        LocalTime::at(unix_ts, self.utc_offset_seconds)
+    }
+
+    /// The tariff of the hour `unix_ts` falls in, in coin units per kWh.
+    pub fn tariff_at(&self, unix_ts: i64) -> u64 {
+        let permille = self.time_of_use.permille_at(self.local_time(unix_ts));
+        // Validated parameters never overflow here (`validate` checks the peak).
+        self.tariff_at_permille(permille)
+            .unwrap_or(self.tariff_units_per_kwh)
+    }
+
+    /// The dearest tariff of the week.
+    pub fn peak_tariff(&self) -> u64 {
+        self.tariff_at_permille(self.time_of_use.peak_permille())
+            .unwrap_or(self.tariff_units_per_kwh)
+    }
+
+    /// Whether nobody is disconnected for lack of coins at `unix_ts`.
+    pub fn is_friendly(&self, unix_ts: i64) -> bool {
+        self.credit.is_friendly(self.local_time(unix_ts))
     }
 }
 
@@ -246,6 +294,30 @@ impl Grid {
             .ok_or_else(|| error!(EnergyError::MathOverflow))
     }
 
+    /// Unix time at which `epoch` starts.
+    pub fn epoch_start(&self, epoch: u64) -> Result<i64> {
+        epoch
+            .checked_mul(self.epoch_seconds as u64)
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| s.checked_add(self.genesis_ts))
+            .ok_or_else(|| error!(EnergyError::MathOverflow))
+    }
+
+    /// The parameters `epoch` opens with: those in force for it, its tariff resolved for the
+    /// hour it starts in (time of use).
+    pub fn params_opening(&self, epoch: u64) -> Result<EpochParams> {
+        let mut params = self.params_for(epoch);
+        params.tariff_units_per_kwh = params.tariff_at(self.epoch_start(epoch)?);
+        Ok(params)
+    }
+
+    /// Whether nobody is disconnected for lack of coins at `now` (friendly hours, holidays).
+    pub fn is_friendly_at(&self, now: i64) -> bool {
+        self.epoch_at(now)
+            .map(|epoch| self.params_for(epoch).is_friendly(now))
+            .unwrap_or(false)
+    }
+
     /// Parameters in force for `epoch`. Reports reach back one epoch at most (the grace
     /// window is shorter than an epoch), and `prior_params` covers that epoch.
     pub fn params_for(&self, epoch: u64) -> EpochParams {
@@ -264,7 +336,7 @@ impl Grid {
         if current_epoch >= self.pending_from_epoch {
             self.older_peak_tariff_units_per_kwh = self
                 .older_peak_tariff_units_per_kwh
-                .max(self.prior_params.tariff_units_per_kwh);
+                .max(self.prior_params.peak_tariff());
             self.prior_params = self.params;
             self.prior_from_epoch = self.params_from_epoch;
             self.params = self.pending_params;
@@ -283,10 +355,16 @@ impl Grid {
         }
     }
 
-    /// The highest tariff of the epochs `first..=last`: what a reading covering them is billed
-    /// at, so that reporting late never costs less than reporting on time. Exact over the
-    /// parameter sets the grid keeps (before, in force, pending); a reading reaching back
-    /// beyond them pays the highest tariff any earlier set had.
+    /// The highest tariff of the epochs `first..=last`, each at its hour's tariff (time of
+    /// use): what a reading covering them is billed at, so that reporting late never costs
+    /// less than reporting on time. Exact over the parameter sets the grid keeps (before, in
+    /// force, pending) for spans up to `TARIFF_SCAN_EPOCHS` epochs (or a week of hours); a
+    /// longer span pays each set's dearest hour, and a reading reaching back beyond the sets
+    /// pays the dearest hour any earlier set had.
+    ///
+    /// Compute: at most `TARIFF_SCAN_EPOCHS` hours are looked at per set, three sets: about
+    /// 500 × 40 CU ≈ 20k CU in the worst case (a gateway back after days of silence); a report
+    /// on time looks at one hour.
     pub fn highest_tariff(&self, first: u64, last: u64) -> u64 {
         let mut tariff = 0;
         if first < self.prior_from_epoch {
@@ -304,10 +382,40 @@ impl Grid {
         for (from, until, params) in spans {
             // The set applies to epochs `from..until`; does it meet `first..=last`?
             if from < until && first < until && last >= from {
-                tariff = tariff.max(params.tariff_units_per_kwh);
+                let (a, b) = (first.max(from), last.min(until - 1));
+                tariff = tariff.max(self.highest_tariff_of(&params, a, b));
             }
         }
         tariff
+    }
+
+    /// The highest tariff of `params` over the epochs `first..=last`.
+    fn highest_tariff_of(&self, params: &EpochParams, first: u64, last: u64) -> u64 {
+        if params.time_of_use == TimeOfUse::FLAT {
+            return params.tariff_units_per_kwh;
+        }
+        let epochs = last - first + 1;
+        let (Ok(start), Ok(last_start)) = (self.epoch_start(first), self.epoch_start(last)) else {
+            return params.peak_tariff();
+        };
+        if epochs <= TARIFF_SCAN_EPOCHS {
+            // Each epoch at the hour it starts in.
+            return (first..=last)
+                .map(|e| params.tariff_at(start + ((e - first) * self.epoch_seconds as u64) as i64))
+                .max()
+                .unwrap_or(0);
+        }
+        let hours = (last_start - start) / 3_600 + 1;
+        if self.epoch_seconds as i64 > 3_600 || hours > TARIFF_SCAN_EPOCHS as i64 {
+            return params.peak_tariff();
+        }
+        // Epochs shorter than an hour: every hour between the first start and the last holds
+        // some epoch's start.
+        let first_hour = start - start.rem_euclid(3_600);
+        (0..hours)
+            .map(|h| params.tariff_at(first_hour + h * 3_600))
+            .max()
+            .unwrap_or(0)
     }
 
     /// The first epoch a change proposed at `now` may apply to: the first that starts once the

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{MAX_ID_LEN, MAX_LABEL_LEN, READING_SLOTS};
 use crate::error::EnergyError;
 use crate::math::{consumption_cost_ceil, mul_div_floor, SafeAdd, SafeSub};
-use crate::state::PendingMeterChange;
+use crate::state::{CreditRules, PendingMeterChange};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub enum MeterKind {
@@ -104,7 +104,8 @@ pub struct Meter {
     pub balance_units: u64,
     /// Consumers: what reported but unsettled readings will cost.
     pub committed_units: u64,
-    /// Consumers: what settlement could not charge; paid off first by the next funding.
+    /// Consumers: what settlement could not charge (a balance run dry, friendly hours,
+    /// emergency credit); repaid by the grid's share of each funding.
     pub debt_units: u64,
     /// Consumers: what the energy of kept registers (reported while the ring was full, beyond
     /// `register_wh`) will cost at the tariff it was reported at; it becomes a reading once the
@@ -146,6 +147,9 @@ pub struct Meter {
     /// `pair_meters`. Their registers are then reported together (`report_prosumer`), never
     /// one without the other. `Pubkey::default()` when unpaired.
     pub partner: Pubkey,
+    /// Consumers: the emergency credit taken this top-up cycle (the debt the meter may run
+    /// into and stay connected); 0 when none. The next funding ends the cycle.
+    pub emergency_units: u64,
     pub bump: u8,
 }
 
@@ -369,14 +373,49 @@ impl Meter {
         Ok(())
     }
 
-    /// Funding pays off debt first; the rest becomes prepaid balance. Returns the part that
-    /// repaid debt.
-    pub fn fund(&mut self, amount_units: u64) -> Result<u64> {
-        let repaid = amount_units.min(self.debt_units);
+    /// A funding repays the grid's share of it towards the debt (`rules.debt_recovery_permille`;
+    /// all of it by default); the rest becomes prepaid balance. It ends the top-up cycle: an
+    /// emergency credit taken is over (its debt stays, to be repaid like any other). Returns
+    /// the part that repaid debt.
+    pub fn fund(&mut self, amount_units: u64, rules: &CreditRules) -> Result<u64> {
+        let repaid = rules.debt_repayment(amount_units, self.debt_units);
         self.debt_units -= repaid;
         self.balance_units = self.balance_units.safe_add(amount_units - repaid)?;
         self.lifetime_funded_units = self.lifetime_funded_units.safe_add(amount_units)?;
+        self.emergency_units = 0;
         Ok(repaid)
+    }
+
+    /// Coins free to draw power with: the balance beyond what unsettled readings and kept
+    /// registers will cost (negative when they cost more).
+    pub fn free_units(&self) -> i128 {
+        self.balance_units as i128 - self.committed_units as i128 - self.deferred_units as i128
+    }
+
+    /// A consumer whose free coins are below the grid's emergency credit takes it, once per
+    /// top-up cycle: it may then run into debt by that much and stay connected.
+    pub fn take_emergency_credit(&mut self, units: u64) -> Result<()> {
+        require!(self.is_consumer(), EnergyError::NotConsumerMeter);
+        require!(self.active, EnergyError::MeterInactive);
+        require!(units > 0, EnergyError::NoEmergencyCredit);
+        require!(self.emergency_units == 0, EnergyError::EmergencyCreditTaken);
+        require!(
+            self.free_units() < units as i128,
+            EnergyError::EmergencyCreditNotNeeded
+        );
+        self.emergency_units = units;
+        Ok(())
+    }
+
+    /// Repays what it can of the debt from the balance beyond the committed coins (a meter
+    /// leaving the grid pays what it owes before its owner is refunded). Returns the repaid
+    /// part, for the pool.
+    pub fn repay_debt_from_balance(&mut self) -> u64 {
+        let free = self.balance_units.saturating_sub(self.committed_units);
+        let repaid = free.min(self.debt_units);
+        self.balance_units -= repaid;
+        self.debt_units -= repaid;
+        repaid
     }
 
     /// Whether any reading still waits for the crank.
@@ -400,47 +439,65 @@ impl Meter {
         Ok(self.take_uncommitted())
     }
 
-    /// Coins beyond what unsettled readings will cost (a consumer's prepaid rest, a
-    /// producer's earnings), taken off the meter for its owner.
+    /// Coins beyond what unsettled readings will cost and what the meter owes (a consumer's
+    /// prepaid rest, a producer's earnings), taken off the meter for its owner: coins that
+    /// would repay a debt stay (closing the meter repays it from them).
     pub fn take_uncommitted(&mut self) -> u64 {
-        // What is above the committed coins; nothing when the balance is below them (a
-        // reading it cannot pay becomes debt when settled, not a negative refund).
-        let refund = self.balance_units.saturating_sub(self.committed_units);
+        // What is above the committed coins and the debt; nothing when the balance is below
+        // them (a reading it cannot pay becomes debt when settled, not a negative refund).
+        let refund = self
+            .balance_units
+            .saturating_sub(self.committed_units)
+            .saturating_sub(self.debt_units);
         self.balance_units -= refund;
         refund
     }
 
-    /// A consumer may draw power while it owes nothing and its balance exceeds what its
-    /// unsettled readings and kept registers will cost. Producers are always connected. A
-    /// retired meter never is.
+    /// A consumer may draw power while its balance exceeds what its unsettled readings and
+    /// kept registers will cost; with an emergency credit taken, while that credit exceeds
+    /// those and its debt together. A debt alone does not hold the power off: it is repaid
+    /// by the grid's share of each funding (all of a funding by default, so a meter in debt
+    /// has no balance). Producers are always connected. A retired or silent meter never is.
     pub fn can_draw_power(&self) -> bool {
-        self.active
-            && (self.kind.is_producer()
-                || (!self.silent
-                    && self.debt_units == 0
-                    && (self.balance_units as u128)
-                        > self.committed_units as u128 + self.deferred_units as u128))
+        if !self.active {
+            return false;
+        }
+        if self.kind.is_producer() {
+            return true;
+        }
+        !self.silent && self.headroom_units() > 0
     }
 
-    /// Re-decides the connection; returns `Some(new_state)` when it changed.
-    pub fn decide_connection(&mut self) -> Option<bool> {
-        let connected = self.can_draw_power();
+    /// What a consumer can still draw on: its free coins, and with an emergency credit taken,
+    /// what is left of that credit beyond its debt.
+    pub fn headroom_units(&self) -> i128 {
+        let free = self.free_units();
+        if self.emergency_units > 0 {
+            free + self.emergency_units as i128 - self.debt_units as i128
+        } else {
+            free
+        }
+    }
+
+    /// Re-decides the connection; returns `Some(new_state)` when it changed. In the grid's
+    /// friendly hours (`friendly`) a connected consumer stays connected whatever its coins:
+    /// what it uses then becomes debt.
+    pub fn decide_connection(&mut self, friendly: bool) -> Option<bool> {
+        let connected =
+            self.can_draw_power() || (friendly && self.connected && self.active && !self.silent);
         let changed = connected != self.connected;
         self.connected = connected;
         changed.then_some(connected)
     }
 
-    /// What holds after every instruction that changes a meter: a producer owes nothing; a
-    /// meter in debt holds no prepaid coins (funding repays debt first, and a charge takes the
-    /// whole balance before it leaves debt); the register never goes back; a retired meter is
-    /// never connected.
+    /// What holds after every instruction that changes a meter: a producer owes nothing and
+    /// takes no emergency credit; the register never goes back; a retired meter is never
+    /// connected. (A meter in debt may hold prepaid coins when the grid recovers debt as a
+    /// share of each funding.)
     pub fn invariant(&self) -> Result<()> {
         require!(
-            self.is_consumer() || (self.committed_units == 0 && self.debt_units == 0),
-            EnergyError::ConservationViolated
-        );
-        require!(
-            self.debt_units == 0 || self.balance_units == 0,
+            self.is_consumer()
+                || (self.committed_units == 0 && self.debt_units == 0 && self.emergency_units == 0),
             EnergyError::ConservationViolated
         );
         require!(
@@ -489,6 +546,7 @@ mod tests {
             earns_from_epoch: 0,
             pending_change: None,
             partner: Pubkey::default(),
+            emergency_units: 0,
             bump: 255,
         }
     }
@@ -531,7 +589,10 @@ mod tests {
         );
         m.invariant().unwrap();
         // Funding repays the debt first.
-        assert_eq!(m.fund(2_500_000).unwrap(), 2_000_000);
+        assert_eq!(
+            m.fund(2_500_000, &CreditRules::default()).unwrap(),
+            2_000_000
+        );
         assert_eq!((m.balance_units, m.debt_units), (500_000, 0));
         m.invariant().unwrap();
         m.report(1, 3_200, &RULES, flat).unwrap();
@@ -539,6 +600,97 @@ mod tests {
         assert_eq!((m.balance_units, m.committed_units), (200_000, 200_000));
         assert!(!m.active && !m.connected);
         m.invariant().unwrap();
+    }
+
+    #[test]
+    fn friendly_hours_keep_a_dry_meter_on_and_its_energy_becomes_debt() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.balance_units = 100;
+        m.committed_units = 300;
+        // Out of coins at noon: off.
+        let mut noon = m.clone();
+        assert_eq!(noon.decide_connection(false), Some(false));
+        // At 2 a.m. on a Sunday (friendly): stays on; the charge leaves debt.
+        assert_eq!(m.decide_connection(true), None);
+        assert!(m.connected);
+        assert_eq!(m.charge(0, 300).unwrap(), (100, 200));
+        assert_eq!(m.decide_connection(true), None);
+        // Friendly hours never switch a meter back on that was off, nor a silent one.
+        noon.charge(0, 300).unwrap();
+        assert_eq!((noon.balance_units, noon.debt_units), (0, 200));
+        assert_eq!(noon.decide_connection(true), None);
+        assert!(!noon.connected);
+        m.silent = true;
+        assert_eq!(m.decide_connection(true), Some(false));
+        m.invariant().unwrap();
+    }
+
+    #[test]
+    fn debt_is_recovered_as_the_grids_share_of_each_funding() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.balance_units = 0;
+        m.debt_units = 5_000_000;
+        m.connected = false;
+        let quarter = CreditRules {
+            debt_recovery_permille: 250,
+            ..CreditRules::default()
+        };
+        assert_eq!(m.fund(10_000_000, &quarter).unwrap(), 2_500_000);
+        assert_eq!((m.balance_units, m.debt_units), (7_500_000, 2_500_000));
+        // In debt, with coins of its own: connected (the debt is repaid by fundings).
+        assert_eq!(m.decide_connection(false), Some(true));
+        m.invariant().unwrap();
+        // Leaving the grid, the meter pays its debt before its owner gets the rest.
+        assert_eq!(m.take_uncommitted(), 5_000_000);
+        assert_eq!(m.repay_debt_from_balance(), 2_500_000);
+        assert_eq!((m.balance_units, m.debt_units), (0, 0));
+        // The whole funding by default.
+        m.debt_units = 3;
+        assert_eq!(m.fund(10, &CreditRules::default()).unwrap(), 3);
+        assert_eq!(m.balance_units, 7);
+    }
+
+    #[test]
+    fn emergency_credit_once_per_top_up_cycle() {
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.balance_units = 100;
+        m.committed_units = 100;
+        assert_eq!(m.decide_connection(false), Some(false));
+        refused(m.take_emergency_credit(0), EnergyError::NoEmergencyCredit);
+        m.take_emergency_credit(2_000).unwrap();
+        assert_eq!(m.decide_connection(false), Some(true));
+        refused(
+            m.take_emergency_credit(2_000),
+            EnergyError::EmergencyCreditTaken,
+        );
+        // Runs into debt up to the credit, then off.
+        assert_eq!(m.charge(0, 100).unwrap(), (100, 0));
+        m.committed_units = 1_999;
+        assert_eq!(m.decide_connection(false), None);
+        m.committed_units = 2_000;
+        assert_eq!(m.decide_connection(false), Some(false));
+        // A funding ends the cycle (the credit's debt stays to be repaid).
+        m.committed_units = 0;
+        m.debt_units = 2_000;
+        assert_eq!(m.fund(1_000, &CreditRules::default()).unwrap(), 1_000);
+        assert_eq!(m.emergency_units, 0);
+        // Taken again, it caps the debt as a whole: 1,000 owed leaves 1,000 to draw.
+        m.take_emergency_credit(2_000).unwrap();
+        m.committed_units = 999;
+        assert!(m.can_draw_power());
+        m.committed_units = 1_000;
+        assert!(!m.can_draw_power());
+        // Not needed while the free coins reach the credit; never for a producer.
+        let mut rich = meter("rich-house", MeterKind::Household);
+        rich.balance_units = 2_000;
+        refused(
+            rich.take_emergency_credit(2_000),
+            EnergyError::EmergencyCreditNotNeeded,
+        );
+        refused(
+            meter("angel-roof", MeterKind::Producer).take_emergency_credit(1),
+            EnergyError::NotConsumerMeter,
+        );
     }
 
     #[test]
@@ -563,7 +715,10 @@ mod tests {
         refused(m.credit_payout(0, 1), EnergyError::MathOverflow);
         let mut m = meter("carlos-house", MeterKind::Household);
         m.balance_units = u64::MAX;
-        refused(m.fund(1), EnergyError::MathOverflow);
+        refused(
+            m.fund(1, &CreditRules::default()),
+            EnergyError::MathOverflow,
+        );
     }
 
     #[test]
@@ -579,11 +734,18 @@ mod tests {
     }
 
     #[test]
-    fn the_invariant_refuses_debt_beside_prepaid_coins() {
-        let mut m = meter("carlos-house", MeterKind::Household);
+    fn the_invariant_refuses_a_producer_in_debt_or_on_emergency_credit() {
+        let mut m = meter("angel-roof", MeterKind::Producer);
         m.debt_units = 1;
         refused(m.invariant(), EnergyError::ConservationViolated);
-        m.balance_units = 0;
+        m.debt_units = 0;
+        m.emergency_units = 1;
+        refused(m.invariant(), EnergyError::ConservationViolated);
+        m.emergency_units = 0;
+        m.invariant().unwrap();
+        // A consumer may owe beside prepaid coins (debt recovered as a share of fundings).
+        let mut m = meter("carlos-house", MeterKind::Household);
+        m.debt_units = 1;
         m.invariant().unwrap();
     }
 

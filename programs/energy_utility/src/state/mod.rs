@@ -1,5 +1,6 @@
 //! Account types, one per file, with the small methods that keep their invariants.
 
+pub mod calendar;
 pub mod directory;
 pub mod epoch;
 pub mod grid;
@@ -10,6 +11,7 @@ pub mod resident;
 pub mod resident_payouts;
 pub mod sale;
 
+pub use calendar::*;
 pub use directory::*;
 pub use epoch::*;
 pub use grid::*;

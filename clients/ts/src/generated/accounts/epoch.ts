@@ -284,5 +284,5 @@ export async function fetchAllMaybeEpoch(
 }
 
 export function getEpochSize(): number {
-  return 231;
+  return 413;
 }

@@ -100,7 +100,10 @@ export type Meter = {
   balanceUnits: bigint;
   /** Consumers: what reported but unsettled readings will cost. */
   committedUnits: bigint;
-  /** Consumers: what settlement could not charge; paid off first by the next funding. */
+  /**
+   * Consumers: what settlement could not charge (a balance run dry, friendly hours,
+   * emergency credit); repaid by the grid's share of each funding.
+   */
   debtUnits: bigint;
   /**
    * Consumers: what the energy of kept registers (reported while the ring was full, beyond
@@ -154,6 +157,11 @@ export type Meter = {
    * one without the other. `Pubkey::default()` when unpaired.
    */
   partner: Address;
+  /**
+   * Consumers: the emergency credit taken this top-up cycle (the debt the meter may run
+   * into and stay connected); 0 when none. The next funding ends the cycle.
+   */
+  emergencyUnits: bigint;
   bump: number;
 };
 
@@ -179,7 +187,10 @@ export type MeterArgs = {
   balanceUnits: number | bigint;
   /** Consumers: what reported but unsettled readings will cost. */
   committedUnits: number | bigint;
-  /** Consumers: what settlement could not charge; paid off first by the next funding. */
+  /**
+   * Consumers: what settlement could not charge (a balance run dry, friendly hours,
+   * emergency credit); repaid by the grid's share of each funding.
+   */
   debtUnits: number | bigint;
   /**
    * Consumers: what the energy of kept registers (reported while the ring was full, beyond
@@ -233,6 +244,11 @@ export type MeterArgs = {
    * one without the other. `Pubkey::default()` when unpaired.
    */
   partner: Address;
+  /**
+   * Consumers: the emergency credit taken this top-up cycle (the debt the meter may run
+   * into and stay connected); 0 when none. The next funding ends the cycle.
+   */
+  emergencyUnits: number | bigint;
   bump: number;
 };
 
@@ -271,6 +287,7 @@ export function getMeterEncoder(): Encoder<MeterArgs> {
       ["earnsFromEpoch", getU64Encoder()],
       ["pendingChange", getOptionEncoder(getPendingMeterChangeEncoder())],
       ["partner", getAddressEncoder()],
+      ["emergencyUnits", getU64Encoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: METER_DISCRIMINATOR }),
@@ -311,6 +328,7 @@ export function getMeterDecoder(): Decoder<Meter> {
     ["earnsFromEpoch", getU64Decoder()],
     ["pendingChange", getOptionDecoder(getPendingMeterChangeDecoder())],
     ["partner", getAddressDecoder()],
+    ["emergencyUnits", getU64Decoder()],
     ["bump", getU8Decoder()],
   ]);
 }

@@ -22,7 +22,7 @@ export const ENERGY_UTILITY_ERROR__LABEL_TOO_LONG = 0x1771; // 6001
 export const ENERGY_UTILITY_ERROR__INVALID_EPOCH_LENGTH = 0x1772; // 6002
 /** InvalidGraceWindow: The grace window for late reports must be shorter than an epoch */
 export const ENERGY_UTILITY_ERROR__INVALID_GRACE_WINDOW = 0x1773; // 6003
-/** InvalidTariff: The tariff must be more than zero coins per kWh */
+/** InvalidTariff: The tariff must be more than zero coins per kWh, and each time-of-use hour 1 to 10000 per mille of it */
 export const ENERGY_UTILITY_ERROR__INVALID_TARIFF = 0x1774; // 6004
 /** InvalidCoinPrice: The coin price must be at least one cent */
 export const ENERGY_UTILITY_ERROR__INVALID_COIN_PRICE = 0x1775; // 6005
@@ -178,6 +178,14 @@ export const ENERGY_UTILITY_ERROR__NOT_A_PROSUMER_PAIR = 0x17bf; // 6079
 export const ENERGY_UTILITY_ERROR__METER_ALREADY_PAIRED = 0x17c0; // 6080
 /** ReportBothRegisters: This meter is one side of a prosumer's meter: report both registers together (report_prosumer) */
 export const ENERGY_UTILITY_ERROR__REPORT_BOTH_REGISTERS = 0x17c1; // 6081
+/** InvalidCreditRules: Friendly hours are 48 bits (weekday and weekend hours), debt recovery 1 to 1000 per mille of a funding, the time zone within UTC-14..+14 */
+export const ENERGY_UTILITY_ERROR__INVALID_CREDIT_RULES = 0x17c2; // 6082
+/** NoEmergencyCredit: The grid offers no emergency credit */
+export const ENERGY_UTILITY_ERROR__NO_EMERGENCY_CREDIT = 0x17c3; // 6083
+/** EmergencyCreditTaken: The emergency credit was taken already this top-up cycle: fund the meter first */
+export const ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_TAKEN = 0x17c4; // 6084
+/** EmergencyCreditNotNeeded: The meter's free balance is not below the emergency credit: it does not need it */
+export const ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_NOT_NEEDED = 0x17c5; // 6085
 
 export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__AMOUNT_BELOW_ONE_CENT
@@ -190,6 +198,8 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED
   | typeof ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH
   | typeof ENERGY_UTILITY_ERROR__DUPLICATE_READING
+  | typeof ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_NOT_NEEDED
+  | typeof ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_TAKEN
   | typeof ENERGY_UTILITY_ERROR__EPOCH_ALREADY_SETTLED
   | typeof ENERGY_UTILITY_ERROR__EPOCH_CLOSED_FOR_REPORTS
   | typeof ENERGY_UTILITY_ERROR__EPOCH_NOT_SETTLED
@@ -200,6 +210,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__INSUFFICIENT_COINS
   | typeof ENERGY_UTILITY_ERROR__INVALID_CAPACITY
   | typeof ENERGY_UTILITY_ERROR__INVALID_COIN_PRICE
+  | typeof ENERGY_UTILITY_ERROR__INVALID_CREDIT_RULES
   | typeof ENERGY_UTILITY_ERROR__INVALID_EPOCH_LENGTH
   | typeof ENERGY_UTILITY_ERROR__INVALID_GRACE_WINDOW
   | typeof ENERGY_UTILITY_ERROR__INVALID_ID
@@ -225,6 +236,7 @@ export type EnergyUtilityError =
   | typeof ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH
   | typeof ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED
   | typeof ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION
+  | typeof ENERGY_UTILITY_ERROR__NO_EMERGENCY_CREDIT
   | typeof ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE
   | typeof ENERGY_UTILITY_ERROR__NOT_A_METER
@@ -276,6 +288,8 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__CONSERVATION_VIOLATED]: `Settlement would break conservation: charged != fee + payouts + carried`,
     [ENERGY_UTILITY_ERROR__DUPLICATE_METER_IN_BATCH]: `A meter appears twice in the settlement batch`,
     [ENERGY_UTILITY_ERROR__DUPLICATE_READING]: `Meter already reported for this epoch`,
+    [ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_NOT_NEEDED]: `The meter's free balance is not below the emergency credit: it does not need it`,
+    [ENERGY_UTILITY_ERROR__EMERGENCY_CREDIT_TAKEN]: `The emergency credit was taken already this top-up cycle: fund the meter first`,
     [ENERGY_UTILITY_ERROR__EPOCH_ALREADY_SETTLED]: `The epoch is already settled`,
     [ENERGY_UTILITY_ERROR__EPOCH_CLOSED_FOR_REPORTS]: `That epoch is closed for reports`,
     [ENERGY_UTILITY_ERROR__EPOCH_NOT_SETTLED]: `The epoch is not settled yet`,
@@ -286,6 +300,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__INSUFFICIENT_COINS]: `Not enough coins in the resident's account`,
     [ENERGY_UTILITY_ERROR__INVALID_CAPACITY]: `A meter's capacity must be more than zero watts`,
     [ENERGY_UTILITY_ERROR__INVALID_COIN_PRICE]: `The coin price must be at least one cent`,
+    [ENERGY_UTILITY_ERROR__INVALID_CREDIT_RULES]: `Friendly hours are 48 bits (weekday and weekend hours), debt recovery 1 to 1000 per mille of a funding, the time zone within UTC-14..+14`,
     [ENERGY_UTILITY_ERROR__INVALID_EPOCH_LENGTH]: `Epoch length must be at least 60 seconds`,
     [ENERGY_UTILITY_ERROR__INVALID_GRACE_WINDOW]: `The grace window for late reports must be shorter than an epoch`,
     [ENERGY_UTILITY_ERROR__INVALID_ID]: `Ids and names must be 1 to 32 characters of letters, digits, '-', '_' or '.'`,
@@ -296,7 +311,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__INVALID_PAYOUT_ACCOUNT]: `A payout account is 1 to 32 letters, digits or '_' (e.g. a Stripe Connect account acct_…)`,
     [ENERGY_UTILITY_ERROR__INVALID_POSITION]: `Latitude must be within ±90° and longitude within ±180°`,
     [ENERGY_UTILITY_ERROR__INVALID_READING_RULES]: `Silence must be at least one epoch, and the loss band's low end at most its high end`,
-    [ENERGY_UTILITY_ERROR__INVALID_TARIFF]: `The tariff must be more than zero coins per kWh`,
+    [ENERGY_UTILITY_ERROR__INVALID_TARIFF]: `The tariff must be more than zero coins per kWh, and each time-of-use hour 1 to 10000 per mille of it`,
     [ENERGY_UTILITY_ERROR__LABEL_TOO_LONG]: `Meter label is longer than 64 bytes`,
     [ENERGY_UTILITY_ERROR__LOOKUP_TABLE_BEYOND_METERS]: `The grid has no meters for that lookup table yet`,
     [ENERGY_UTILITY_ERROR__MATH_OVERFLOW]: `Arithmetic overflow`,
@@ -311,6 +326,7 @@ if (process.env.NODE_ENV !== "production") {
     [ENERGY_UTILITY_ERROR__MINIMUM_ABOVE_WORTH]: `The least accepted for the sale is more than its coins are worth at the grid's price`,
     [ENERGY_UTILITY_ERROR__MINT_LIMIT_EXCEEDED]: `Minting this would exceed the grid's mint limit for its window; retry later`,
     [ENERGY_UTILITY_ERROR__MISSING_PAYOUT_DESTINATION]: `A sale needs a payout account: the resident binds one first (\Get paid\)`,
+    [ENERGY_UTILITY_ERROR__NO_EMERGENCY_CREDIT]: `The grid offers no emergency credit`,
     [ENERGY_UTILITY_ERROR__NO_PENDING_CHANGE]: `Nothing is waiting for its notice to end`,
     [ENERGY_UTILITY_ERROR__NOT_A_LOOKUP_TABLE]: `The account is not an address lookup table`,
     [ENERGY_UTILITY_ERROR__NOT_A_METER]: `A settlement account is not a meter of this program`,

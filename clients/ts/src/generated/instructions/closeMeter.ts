@@ -50,6 +50,7 @@ export type CloseMeterInstruction<
   TAccountOwner extends string | AccountMeta<string> = string,
   TAccountCoins extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
+  TAccountPool extends string | AccountMeta<string> = string,
   TAccountRentPayer extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
@@ -80,6 +81,9 @@ export type CloseMeterInstruction<
       TAccountVault extends string
         ? WritableAccount<TAccountVault>
         : TAccountVault,
+      TAccountPool extends string
+        ? WritableAccount<TAccountPool>
+        : TAccountPool,
       TAccountRentPayer extends string
         ? WritableAccount<TAccountRentPayer>
         : TAccountRentPayer,
@@ -125,6 +129,7 @@ export type CloseMeterInput<
   TAccountOwner extends string = string,
   TAccountCoins extends string = string,
   TAccountVault extends string = string,
+  TAccountPool extends string = string,
   TAccountRentPayer extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
@@ -135,6 +140,7 @@ export type CloseMeterInput<
   owner: Address<TAccountOwner>;
   coins: Address<TAccountCoins>;
   vault: Address<TAccountVault>;
+  pool: Address<TAccountPool>;
   rentPayer: Address<TAccountRentPayer>;
   tokenProgram?: Address<TAccountTokenProgram>;
 };
@@ -147,6 +153,7 @@ export function getCloseMeterInstruction<
   TAccountOwner extends string,
   TAccountCoins extends string,
   TAccountVault extends string,
+  TAccountPool extends string,
   TAccountRentPayer extends string,
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
@@ -159,6 +166,7 @@ export function getCloseMeterInstruction<
     TAccountOwner,
     TAccountCoins,
     TAccountVault,
+    TAccountPool,
     TAccountRentPayer,
     TAccountTokenProgram
   >,
@@ -172,6 +180,7 @@ export function getCloseMeterInstruction<
   TAccountOwner,
   TAccountCoins,
   TAccountVault,
+  TAccountPool,
   TAccountRentPayer,
   TAccountTokenProgram
 > {
@@ -188,6 +197,7 @@ export function getCloseMeterInstruction<
     owner: { value: input.owner ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
+    pool: { value: input.pool ?? null, isWritable: true },
     rentPayer: { value: input.rentPayer ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
@@ -212,6 +222,7 @@ export function getCloseMeterInstruction<
       getAccountMeta(accounts.owner),
       getAccountMeta(accounts.coins),
       getAccountMeta(accounts.vault),
+      getAccountMeta(accounts.pool),
       getAccountMeta(accounts.rentPayer),
       getAccountMeta(accounts.tokenProgram),
     ],
@@ -226,6 +237,7 @@ export function getCloseMeterInstruction<
     TAccountOwner,
     TAccountCoins,
     TAccountVault,
+    TAccountPool,
     TAccountRentPayer,
     TAccountTokenProgram
   >);
@@ -244,8 +256,9 @@ export type ParsedCloseMeterInstruction<
     owner: TAccountMetas[4];
     coins: TAccountMetas[5];
     vault: TAccountMetas[6];
-    rentPayer: TAccountMetas[7];
-    tokenProgram: TAccountMetas[8];
+    pool: TAccountMetas[7];
+    rentPayer: TAccountMetas[8];
+    tokenProgram: TAccountMetas[9];
   };
   data: CloseMeterInstructionData;
 };
@@ -258,7 +271,7 @@ export function parseCloseMeterInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCloseMeterInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 9) {
+  if (instruction.accounts.length < 10) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -278,6 +291,7 @@ export function parseCloseMeterInstruction<
       owner: getNextAccount(),
       coins: getNextAccount(),
       vault: getNextAccount(),
+      pool: getNextAccount(),
       rentPayer: getNextAccount(),
       tokenProgram: getNextAccount(),
     },

@@ -40,5 +40,6 @@ export * from "./restoreDispute";
 export * from "./setPaused";
 export * from "./setPayoutAccount";
 export * from "./settle";
+export * from "./takeEmergencyCredit";
 export * from "./updateGrid";
 export * from "./vetoMeterChange";

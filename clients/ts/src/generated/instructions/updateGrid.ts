@@ -14,6 +14,8 @@ import {
   getAddressEncoder,
   getBytesDecoder,
   getBytesEncoder,
+  getI32Decoder,
+  getI32Encoder,
   getOptionDecoder,
   getOptionEncoder,
   getStructDecoder,
@@ -41,6 +43,16 @@ import {
 } from "@solana/kit";
 import { ENERGY_UTILITY_PROGRAM_ADDRESS } from "../programs";
 import { getAccountMetaFactory, type ResolvedAccount } from "../shared";
+import {
+  getCreditRulesDecoder,
+  getCreditRulesEncoder,
+  getTimeOfUseDecoder,
+  getTimeOfUseEncoder,
+  type CreditRules,
+  type CreditRulesArgs,
+  type TimeOfUse,
+  type TimeOfUseArgs,
+} from "../types";
 
 export const UPDATE_GRID_DISCRIMINATOR = new Uint8Array([
   128, 159, 153, 232, 251, 126, 51, 27,
@@ -86,6 +98,9 @@ export type UpdateGridInstructionData = {
   receiptRetentionSeconds: Option<number>;
   cardHoldSeconds: Option<number>;
   payoutNoticeSeconds: Option<number>;
+  utcOffsetSeconds: Option<number>;
+  timeOfUse: Option<TimeOfUse>;
+  credit: Option<CreditRules>;
 };
 
 export type UpdateGridInstructionDataArgs = {
@@ -103,6 +118,9 @@ export type UpdateGridInstructionDataArgs = {
   receiptRetentionSeconds: OptionOrNullable<number>;
   cardHoldSeconds: OptionOrNullable<number>;
   payoutNoticeSeconds: OptionOrNullable<number>;
+  utcOffsetSeconds: OptionOrNullable<number>;
+  timeOfUse: OptionOrNullable<TimeOfUseArgs>;
+  credit: OptionOrNullable<CreditRulesArgs>;
 };
 
 export function getUpdateGridInstructionDataEncoder(): Encoder<UpdateGridInstructionDataArgs> {
@@ -123,6 +141,9 @@ export function getUpdateGridInstructionDataEncoder(): Encoder<UpdateGridInstruc
       ["receiptRetentionSeconds", getOptionEncoder(getU32Encoder())],
       ["cardHoldSeconds", getOptionEncoder(getU32Encoder())],
       ["payoutNoticeSeconds", getOptionEncoder(getU32Encoder())],
+      ["utcOffsetSeconds", getOptionEncoder(getI32Encoder())],
+      ["timeOfUse", getOptionEncoder(getTimeOfUseEncoder())],
+      ["credit", getOptionEncoder(getCreditRulesEncoder())],
     ]),
     (value) => ({ ...value, discriminator: UPDATE_GRID_DISCRIMINATOR }),
   );
@@ -145,6 +166,9 @@ export function getUpdateGridInstructionDataDecoder(): Decoder<UpdateGridInstruc
     ["receiptRetentionSeconds", getOptionDecoder(getU32Decoder())],
     ["cardHoldSeconds", getOptionDecoder(getU32Decoder())],
     ["payoutNoticeSeconds", getOptionDecoder(getU32Decoder())],
+    ["utcOffsetSeconds", getOptionDecoder(getI32Decoder())],
+    ["timeOfUse", getOptionDecoder(getTimeOfUseDecoder())],
+    ["credit", getOptionDecoder(getCreditRulesDecoder())],
   ]);
 }
 
@@ -178,6 +202,9 @@ export type UpdateGridInput<
   receiptRetentionSeconds: UpdateGridInstructionDataArgs["receiptRetentionSeconds"];
   cardHoldSeconds: UpdateGridInstructionDataArgs["cardHoldSeconds"];
   payoutNoticeSeconds: UpdateGridInstructionDataArgs["payoutNoticeSeconds"];
+  utcOffsetSeconds: UpdateGridInstructionDataArgs["utcOffsetSeconds"];
+  timeOfUse: UpdateGridInstructionDataArgs["timeOfUse"];
+  credit: UpdateGridInstructionDataArgs["credit"];
 };
 
 export function getUpdateGridInstruction<

@@ -51,6 +51,7 @@ import {
   parseSetPausedInstruction,
   parseSetPayoutAccountInstruction,
   parseSettleInstruction,
+  parseTakeEmergencyCreditInstruction,
   parseUpdateGridInstruction,
   parseVetoMeterChangeInstruction,
   type ParsedAcceptAdminInstruction,
@@ -87,6 +88,7 @@ import {
   type ParsedSetPausedInstruction,
   type ParsedSetPayoutAccountInstruction,
   type ParsedSettleInstruction,
+  type ParsedTakeEmergencyCreditInstruction,
   type ParsedUpdateGridInstruction,
   type ParsedVetoMeterChangeInstruction,
 } from "../instructions";
@@ -237,6 +239,7 @@ export enum EnergyUtilityInstruction {
   SetPaused,
   SetPayoutAccount,
   Settle,
+  TakeEmergencyCredit,
   UpdateGrid,
   VetoMeterChange,
 }
@@ -623,6 +626,17 @@ export function identifyEnergyUtilityInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([161, 47, 233, 188, 146, 33, 6, 14]),
+      ),
+      0,
+    )
+  ) {
+    return EnergyUtilityInstruction.TakeEmergencyCredit;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([128, 159, 153, 232, 251, 126, 51, 27]),
       ),
       0,
@@ -751,6 +765,9 @@ export type ParsedEnergyUtilityInstruction<
   | ({
       instructionType: EnergyUtilityInstruction.Settle;
     } & ParsedSettleInstruction<TProgram>)
+  | ({
+      instructionType: EnergyUtilityInstruction.TakeEmergencyCredit;
+    } & ParsedTakeEmergencyCreditInstruction<TProgram>)
   | ({
       instructionType: EnergyUtilityInstruction.UpdateGrid;
     } & ParsedUpdateGridInstruction<TProgram>)
@@ -999,6 +1016,13 @@ export function parseEnergyUtilityInstruction<TProgram extends string>(
       return {
         instructionType: EnergyUtilityInstruction.Settle,
         ...parseSettleInstruction(instruction),
+      };
+    }
+    case EnergyUtilityInstruction.TakeEmergencyCredit: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: EnergyUtilityInstruction.TakeEmergencyCredit,
+        ...parseTakeEmergencyCreditInstruction(instruction),
       };
     }
     case EnergyUtilityInstruction.UpdateGrid: {

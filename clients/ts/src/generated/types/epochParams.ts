@@ -8,6 +8,8 @@
 
 import {
   combineCodec,
+  getI32Decoder,
+  getI32Encoder,
   getStructDecoder,
   getStructEncoder,
   getU32Decoder,
@@ -18,6 +20,16 @@ import {
   type FixedSizeDecoder,
   type FixedSizeEncoder,
 } from "@solana/kit";
+import {
+  getCreditRulesDecoder,
+  getCreditRulesEncoder,
+  getTimeOfUseDecoder,
+  getTimeOfUseEncoder,
+  type CreditRules,
+  type CreditRulesArgs,
+  type TimeOfUse,
+  type TimeOfUseArgs,
+} from ".";
 
 /**
  * Parameters that settle an epoch. A change applies from the next epoch, and each epoch
@@ -26,7 +38,10 @@ import {
 export type EpochParams = {
   /** The utility's hourly fee, in coin units per epoch. */
   feeUnits: bigint;
-  /** What consumers pay, in coin units per kWh. */
+  /**
+   * What consumers pay, in coin units per kWh: the base that `time_of_use` scales hour by
+   * hour. (An epoch's own copy holds the tariff of its hour, resolved when it opened.)
+   */
   tariffUnitsPerKwh: bigint;
   /** The most one meter may report for one epoch. */
   maxWhPerEpoch: bigint;
@@ -37,12 +52,21 @@ export type EpochParams = {
   /** Σproduced / Σconsumed of a settled epoch, in ‰, outside which it is flagged. */
   lossBandMinPermille: number;
   lossBandMaxPermille: number;
+  /** The grid's local time: seconds east of UTC. */
+  utcOffsetSeconds: number;
+  /** The tariff of each hour of a weekday and of a weekend day. */
+  timeOfUse: TimeOfUse;
+  /** Friendly hours, emergency credit, debt recovery. */
+  credit: CreditRules;
 };
 
 export type EpochParamsArgs = {
   /** The utility's hourly fee, in coin units per epoch. */
   feeUnits: number | bigint;
-  /** What consumers pay, in coin units per kWh. */
+  /**
+   * What consumers pay, in coin units per kWh: the base that `time_of_use` scales hour by
+   * hour. (An epoch's own copy holds the tariff of its hour, resolved when it opened.)
+   */
   tariffUnitsPerKwh: number | bigint;
   /** The most one meter may report for one epoch. */
   maxWhPerEpoch: number | bigint;
@@ -53,6 +77,12 @@ export type EpochParamsArgs = {
   /** Σproduced / Σconsumed of a settled epoch, in ‰, outside which it is flagged. */
   lossBandMinPermille: number;
   lossBandMaxPermille: number;
+  /** The grid's local time: seconds east of UTC. */
+  utcOffsetSeconds: number;
+  /** The tariff of each hour of a weekday and of a weekend day. */
+  timeOfUse: TimeOfUseArgs;
+  /** Friendly hours, emergency credit, debt recovery. */
+  credit: CreditRulesArgs;
 };
 
 export function getEpochParamsEncoder(): FixedSizeEncoder<EpochParamsArgs> {
@@ -64,6 +94,9 @@ export function getEpochParamsEncoder(): FixedSizeEncoder<EpochParamsArgs> {
     ["maxSilentEpochs", getU32Encoder()],
     ["lossBandMinPermille", getU32Encoder()],
     ["lossBandMaxPermille", getU32Encoder()],
+    ["utcOffsetSeconds", getI32Encoder()],
+    ["timeOfUse", getTimeOfUseEncoder()],
+    ["credit", getCreditRulesEncoder()],
   ]);
 }
 
@@ -76,6 +109,9 @@ export function getEpochParamsDecoder(): FixedSizeDecoder<EpochParams> {
     ["maxSilentEpochs", getU32Decoder()],
     ["lossBandMinPermille", getU32Decoder()],
     ["lossBandMaxPermille", getU32Decoder()],
+    ["utcOffsetSeconds", getI32Decoder()],
+    ["timeOfUse", getTimeOfUseDecoder()],
+    ["credit", getCreditRulesDecoder()],
   ]);
 }
 

@@ -7,6 +7,7 @@
  */
 
 export * from "./clawback";
+export * from "./creditRules";
 export * from "./epochParams";
 export * from "./epochStatus";
 export * from "./gridChange";
@@ -19,3 +20,4 @@ export * from "./pendingMeterChange";
 export * from "./reading";
 export * from "./readingStatus";
 export * from "./saleStatus";
+export * from "./timeOfUse";

@@ -1,12 +1,13 @@
 //! Closes a retired meter once the crank has settled every reading it reported: what is left
-//! on it goes to its owner, any debt it ran up is written off (producers were already paid
-//! without it), and the rent of the meter and of its directory entry goes back to whoever paid
+//! on it repays its debt first (into the pool, for producers; a meter may hold coins and owe
+//! when the grid recovers debt as a share of fundings), the rest goes to its owner, any debt
+//! still owed is written off (producers were already paid without it), and the rent of the meter and of its directory entry goes back to whoever paid
 //! it. The meter's id can then be registered again.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::coins::pay_out_of_vault;
+use crate::coins::{move_coins, pay_out_of_vault};
 use crate::constants::*;
 use crate::error::EnergyError;
 use crate::events::{emit, MeterClosed};
@@ -45,6 +46,8 @@ pub struct CloseMeter<'info> {
     pub coins: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = grid.vault @ EnergyError::WrongCoinAccount)]
     pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = grid.pool @ EnergyError::WrongCoinAccount)]
+    pub pool: Box<Account<'info, TokenAccount>>,
     /// CHECK: receives the rent; checked against the meter's recorded payer by `has_one`.
     #[account(mut)]
     pub rent_payer: UncheckedAccount<'info>,
@@ -54,7 +57,18 @@ pub struct CloseMeter<'info> {
 pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let meter = &mut accounts.meter;
+    let debt_repaid_units = meter.repay_debt_from_balance();
     let refunded_units = meter.take_uncommitted();
+    accounts.grid.debit_meters(debt_repaid_units)?;
+    accounts.grid.carry_repaid_debt(debt_repaid_units)?;
+    move_coins(
+        &accounts.grid,
+        &accounts.vault,
+        &accounts.pool,
+        debt_repaid_units,
+    )?;
+    accounts.pool.reload()?;
+    accounts.grid.check_pool(accounts.pool.amount)?;
     accounts.owner.remove_meter()?;
     pay_out_of_vault(
         &mut accounts.grid,
@@ -66,6 +80,7 @@ pub fn handler(ctx: Context<CloseMeter>) -> Result<()> {
         meter: meter.key(),
         owner: accounts.owner.key(),
         refunded_units,
+        debt_repaid_units,
         forgiven_debt_units: meter.debt_units,
         rent_payer: accounts.rent_payer.key(),
     });

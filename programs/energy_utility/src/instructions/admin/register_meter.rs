@@ -109,6 +109,7 @@ pub fn handler(ctx: Context<RegisterMeter>, args: RegisterMeterArgs) -> Result<(
         earns_from_epoch,
         pending_change: None,
         partner: Pubkey::default(),
+        emergency_units: 0,
         capacity_w: args.capacity_w,
         register_wh: args.register_wh,
         last_register_wh: args.register_wh,

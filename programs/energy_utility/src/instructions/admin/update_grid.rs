@@ -1,5 +1,6 @@
-//! The admin proposes new terms for the grid: its epoch parameters (fee, tariff, limits, grace,
-//! silence, loss band), its coin price, its oracle's key and the oracle's limits. None applies
+//! The admin proposes new terms for the grid: its epoch parameters (fee, tariff and its time of
+//! use, limits, grace, silence, loss band, local time, friendly hours, emergency credit, debt
+//! recovery), its coin price, its oracle's key and the oracle's limits. None applies
 //! before the grid's notice has passed (fixed at creation, 72 hours by default): epoch
 //! parameters from the first epoch that starts once it has, the rest from that moment. Until
 //! then the change is on the grid for everyone to read. A tightening of the oracle's mint limit
@@ -9,7 +10,9 @@ use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
 use crate::events::{emit, GridUpdated};
-use crate::state::{EpochParams, Grid, OracleLimits, PaymentRules, Terms, NO_PENDING_EPOCH};
+use crate::state::{
+    CreditRules, EpochParams, Grid, OracleLimits, PaymentRules, Terms, TimeOfUse, NO_PENDING_EPOCH,
+};
 
 /// Fields left `None` keep their value (or the value already proposed).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +31,9 @@ pub struct UpdateGridArgs {
     pub receipt_retention_seconds: Option<u32>,
     pub card_hold_seconds: Option<u32>,
     pub payout_notice_seconds: Option<u32>,
+    pub utc_offset_seconds: Option<i32>,
+    pub time_of_use: Option<TimeOfUse>,
+    pub credit: Option<CreditRules>,
 }
 
 impl UpdateGridArgs {
@@ -47,6 +53,9 @@ impl UpdateGridArgs {
             loss_band_max_permille: self
                 .loss_band_max_permille
                 .unwrap_or(base.loss_band_max_permille),
+            utc_offset_seconds: self.utc_offset_seconds.unwrap_or(base.utc_offset_seconds),
+            time_of_use: self.time_of_use.unwrap_or(base.time_of_use),
+            credit: self.credit.unwrap_or(base.credit),
         }
     }
 
@@ -69,6 +78,9 @@ impl UpdateGridArgs {
             || self.max_silent_epochs.is_some()
             || self.loss_band_min_permille.is_some()
             || self.loss_band_max_permille.is_some()
+            || self.utc_offset_seconds.is_some()
+            || self.time_of_use.is_some()
+            || self.credit.is_some()
     }
 
     /// `base` with the payment rules these arguments set.

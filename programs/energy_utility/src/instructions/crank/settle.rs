@@ -70,12 +70,14 @@ pub fn handler<'info>(ctx: Context<'info, Settle<'info>>, epoch: u64) -> Result<
     check_batch(ctx.program_id, remaining)?;
     let accounts = &mut *ctx.accounts;
     let grid_key = accounts.grid.key();
+    let friendly = accounts.grid.is_friendly_at(Clock::get()?.unix_timestamp);
     let mut batch = Batch {
         grid: &mut accounts.grid,
         epoch: &mut accounts.epoch_account,
         charged_units: 0,
         fee_units: 0,
         paid_units: 0,
+        friendly,
     };
 
     if batch.epoch.status == EpochStatus::Open {
@@ -168,6 +170,8 @@ struct Batch<'a> {
     charged_units: u64,
     fee_units: u64,
     paid_units: u64,
+    /// The grid's friendly hours: nobody is disconnected for lack of coins now.
+    friendly: bool,
 }
 
 impl Batch<'_> {
@@ -189,7 +193,7 @@ impl Batch<'_> {
             charged_units,
             unpaid_units,
         });
-        if meter.decide_connection() == Some(false) {
+        if meter.decide_connection(self.friendly) == Some(false) {
             emit(MeterDisconnected {
                 meter: meter.key(),
                 epoch,

@@ -75,23 +75,24 @@ pub(crate) fn validate_epoch(
     Ok(())
 }
 
-/// Opens the epoch's account at its first report.
+/// Opens the epoch's account at its first report, with its hour's tariff.
 pub(crate) fn open_epoch(
     grid: &Account<Grid>,
     epoch_account: &mut Account<Epoch>,
     epoch: u64,
     payer: Pubkey,
     bump: u8,
-) {
+) -> Result<()> {
     if epoch_account.is_new() {
         epoch_account.set_inner(Epoch::new(
             grid.key(),
             epoch,
             payer,
-            grid.params_for(epoch),
+            grid.params_opening(epoch)?,
             bump,
         ));
     }
+    Ok(())
 }
 
 #[access_control(ctx.accounts.validate(epoch))]
@@ -103,7 +104,7 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
         epoch,
         accounts.payer.key(),
         ctx.bumps.epoch_account,
-    );
+    )?;
     take_register(
         &accounts.grid,
         &mut accounts.epoch_account,
@@ -144,7 +145,9 @@ pub(crate) fn take_register(
         Reported::Deferred | Reported::BeforeEarning => (0, 0),
     };
 
-    match meter.decide_connection() {
+    // In the grid's friendly hours nobody is disconnected for lack of coins.
+    let friendly = grid.is_friendly_at(Clock::get()?.unix_timestamp);
+    match meter.decide_connection(friendly) {
         Some(true) => emit(MeterConnected {
             meter: meter.key(),
             epoch,

@@ -69,7 +69,7 @@ pub fn handler(
         epoch,
         accounts.payer.key(),
         ctx.bumps.epoch_account,
-    );
+    )?;
     take_register(
         &accounts.grid,
         &mut accounts.epoch_account,

@@ -1,13 +1,14 @@
 //! Any resident moves coins from their own account to any consumer meter's prepaid balance.
-//! A meter in debt is paid off first (that part goes to the pool, for producers); a meter
-//! that can now draw power is reconnected.
+//! A meter in debt repays the grid's share of the funding (all of it by default; that part
+//! goes to the pool, for producers); a meter that can now draw power is reconnected. The
+//! funding ends the meter's top-up cycle: an emergency credit taken is over.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::{emit, MeterConnected, MeterFunded};
+use crate::events::{emit, MeterConnected, MeterDisconnected, MeterFunded};
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -54,9 +55,10 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     let accounts = &mut *ctx.accounts;
     let now = Clock::get()?.unix_timestamp;
     let epoch = accounts.grid.epoch_at(now)?;
+    let params = accounts.grid.params_for(epoch);
     let meter = &mut accounts.meter;
     let old_balance_units = meter.balance_units;
-    let debt_repaid_units = meter.fund(amount_units)?;
+    let debt_repaid_units = meter.fund(amount_units, &params.credit)?;
     let deposited_units = amount_units - debt_repaid_units;
 
     let grid = &mut accounts.grid;
@@ -83,11 +85,20 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
         old_balance_units,
         new_balance_units: meter.balance_units,
     });
-    if meter.decide_connection() == Some(true) {
-        emit(MeterConnected {
+    // Ending an emergency credit can leave a small funding short of the power: told as any
+    // disconnection.
+    match meter.decide_connection(params.is_friendly(now)) {
+        Some(true) => emit(MeterConnected {
             meter: meter.key(),
             epoch,
-        });
+        }),
+        Some(false) => emit(MeterDisconnected {
+            meter: meter.key(),
+            epoch,
+            balance_units: meter.balance_units,
+            debt_units: meter.debt_units,
+        }),
+        None => {}
     }
     grid.invariant()?;
     meter.invariant()

@@ -1,5 +1,6 @@
 //! Signed by residents (or anyone, for collecting earnings): register, fund meters, set
-//! coins aside to sell, veto what the admin proposed alone for their meters, and close.
+//! coins aside to sell, take a meter's emergency credit, veto what the admin proposed alone
+//! for their meters, and close.
 #![allow(ambiguous_glob_reexports)]
 
 pub mod cancel_payout_account_change;
@@ -10,6 +11,7 @@ pub mod fund;
 pub mod register_resident;
 pub mod request_withdrawal;
 pub mod set_payout_account;
+pub mod take_emergency_credit;
 pub mod veto_meter_change;
 
 pub use cancel_payout_account_change::*;
@@ -20,4 +22,5 @@ pub use fund::*;
 pub use register_resident::*;
 pub use request_withdrawal::*;
 pub use set_payout_account::*;
+pub use take_emergency_credit::*;
 pub use veto_meter_change::*;

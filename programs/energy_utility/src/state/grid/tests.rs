@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::state::tests::refused;
+use crate::state::MAX_TOU_PERMILLE;
 
 fn grid() -> Grid {
     let params = EpochParams::default();
@@ -356,4 +357,106 @@ fn the_last_closed_epoch_uses_that_epochs_own_grace() {
     let now = 5 * 3_600 + 700;
     assert_eq!(g.last_closed_epoch(now), Some(4));
     assert_eq!(g.last_closed_epoch(5 * 3_600 + 500), Some(3));
+}
+
+/// Weekday evenings 17:00-21:00 at 2×, nights 00:00-06:00 at ½, weekends flat.
+fn peak_evenings() -> TimeOfUse {
+    let mut tou = TimeOfUse::FLAT;
+    for h in 17..21 {
+        tou.weekday_permille[h] = 2_000;
+    }
+    for h in 0..6 {
+        tou.weekday_permille[h] = 500;
+    }
+    tou
+}
+
+#[test]
+fn each_epoch_opens_at_its_hours_tariff() {
+    let mut g = grid();
+    // Genesis on Monday 2026-12-07 00:00 UTC; the grid keeps UTC+2.
+    g.genesis_ts = 1_796_601_600;
+    g.params.time_of_use = peak_evenings();
+    g.params.utc_offset_seconds = 2 * 3_600;
+    g.params.validate(g.epoch_seconds, g.max_fee_units).unwrap();
+    let base = g.params.tariff_units_per_kwh;
+    // Epoch 15 starts at 15:00 UTC, 17:00 local: the evening peak.
+    assert_eq!(g.params_opening(15).unwrap().tariff_units_per_kwh, 2 * base);
+    assert_eq!(g.params_opening(14).unwrap().tariff_units_per_kwh, base);
+    // 22:00 UTC Sunday is 00:00 local Monday; 04:00 UTC Monday is 06:00 local.
+    assert_eq!(g.params_opening(0).unwrap().tariff_units_per_kwh, base / 2);
+    assert_eq!(g.params_opening(3).unwrap().tariff_units_per_kwh, base / 2);
+    assert_eq!(g.params_opening(4).unwrap().tariff_units_per_kwh, base);
+    // Saturday 17:00 local: weekends are flat.
+    assert_eq!(
+        g.params_opening(5 * 24 + 15).unwrap().tariff_units_per_kwh,
+        base
+    );
+    // A reading over 14:00..16:00 UTC pays the peak; over the night, half; over more than
+    // a week, the week's dearest hour.
+    assert_eq!(g.highest_tariff(12, 14), base);
+    assert_eq!(g.highest_tariff(12, 16), 2 * base);
+    assert_eq!(g.highest_tariff(0, 3), base / 2);
+    assert_eq!(g.highest_tariff(0, 400), 2 * base);
+    // Epochs of 15 minutes: each hour counts once, at the hour the epoch starts in.
+    g.epoch_seconds = 900;
+    assert_eq!(g.highest_tariff(0, 15), base / 2);
+    assert_eq!(g.highest_tariff(0, 16), base);
+    assert_eq!(g.highest_tariff(0, 200 * 4), 2 * base);
+}
+
+#[test]
+fn time_of_use_and_credit_rules_are_validated() {
+    let g = grid();
+    let mut p = EpochParams::default();
+    p.time_of_use.weekend_permille[3] = 0;
+    assert_eq!(
+        p.validate(g.epoch_seconds, g.max_fee_units).unwrap_err(),
+        error!(EnergyError::InvalidTariff)
+    );
+    p.time_of_use.weekend_permille[3] = MAX_TOU_PERMILLE + 1;
+    assert!(p.validate(g.epoch_seconds, g.max_fee_units).is_err());
+    p.time_of_use = TimeOfUse::FLAT;
+    p.utc_offset_seconds = 15 * 3_600;
+    assert_eq!(
+        p.validate(g.epoch_seconds, g.max_fee_units).unwrap_err(),
+        error!(EnergyError::InvalidCreditRules)
+    );
+    p.utc_offset_seconds = -14 * 3_600;
+    p.validate(g.epoch_seconds, g.max_fee_units).unwrap();
+    // The dearest hour's bill must fit.
+    p.tariff_units_per_kwh = (u64::MAX as u128 * 1_000 / p.max_wh_per_epoch as u128) as u64;
+    p.validate(g.epoch_seconds, g.max_fee_units).unwrap();
+    p.time_of_use.weekday_permille[9] = 2_000;
+    assert_eq!(
+        p.validate(g.epoch_seconds, g.max_fee_units).unwrap_err(),
+        error!(EnergyError::AmountTooLarge)
+    );
+}
+
+#[test]
+fn friendly_hours_follow_the_grids_local_time() {
+    let mut g = grid();
+    g.genesis_ts = 1_796_601_600; // Monday 00:00 UTC
+                                  // 18:00-08:00 on weekdays, all weekend, local time UTC-5.
+    let mut mask = 0u64;
+    for h in (0..8).chain(18..24) {
+        mask |= 1 << h;
+    }
+    mask |= ((1u64 << 24) - 1) << 24;
+    g.params.credit.friendly_hours = mask;
+    g.params.utc_offset_seconds = -5 * 3_600;
+    let monday = g.genesis_ts;
+    // Monday 00:00 UTC is Sunday 19:00 local: friendly.
+    assert!(g.is_friendly_at(monday));
+    // Monday 13:00 UTC is 08:00 local: not.
+    assert!(!g.is_friendly_at(monday + 13 * 3_600));
+    assert!(g.is_friendly_at(monday + 12 * 3_600));
+    // Tuesday 23:00 UTC is 18:00 local: friendly.
+    assert!(g.is_friendly_at(monday + 47 * 3_600));
+    // A holiday: all of Wednesday local.
+    g.params.credit.holidays[0] = LocalTime::at(monday + 60 * 3_600, -5 * 3_600).day as u32;
+    assert!(g.is_friendly_at(monday + 60 * 3_600));
+    // Before genesis nothing is friendly (no epoch).
+    assert!(!g.is_friendly_at(monday - 1));
 }
