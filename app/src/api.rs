@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
         .route("/api/veto", post(veto))
+        .route("/api/emergency-credit", post(emergency_credit))
         .route("/api/quote", get(quote))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
@@ -231,6 +232,30 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     row["notice_seconds"] = json!(grid_state.notice_seconds);
     row["now"] = json!(now);
     row["epoch"] = json!(grid_state.epoch_at(now).unwrap_or(0));
+    // The price of energy now and next, and whether friendly hours are on.
+    let price = energy_utility_sdk::calendar::price_now(&grid_state, now);
+    row["price"] = json!({
+        "now_k_per_kwh": format_k(price.tariff_units_per_kwh),
+        "next": price.next_change_ts.map(|ts| json!({
+            "k_per_kwh": format_k(price.next_tariff_units_per_kwh),
+            "from_ts": ts,
+        })),
+        "friendly_now": price.friendly_now,
+    });
+    // The grid's emergency credit for this meter: offered, and whether it can be taken now
+    // (the program's rule), or why not.
+    if meter.is_consumer() {
+        let offered = grid_state
+            .params_for(grid_state.epoch_at(now).unwrap_or(0))
+            .credit
+            .emergency_credit_units;
+        let why_not = emergency_credit_for(&grid_state, &meter, now).err();
+        row["emergency_credit"] = json!({
+            "offered_k": format_k(offered),
+            "can_take": why_not.is_none(),
+            "why_not": why_not.map(|e| e.message),
+        });
+    }
     let fundings = history::fundings(&meter_address, &told);
     let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
     let names = client.resident_ids(&funders).await?;
@@ -336,6 +361,29 @@ struct VetoRequest {
     meter: String,
 }
 
+/// The emergency credit `meter` may take on `grid` at `now`, by the program's own rule (a
+/// copy of the meter takes it): refused with the program's error when it could not.
+pub fn emergency_credit_for(
+    grid: &energy_utility_sdk::accounts::Grid,
+    meter: &energy_utility_sdk::accounts::Meter,
+    now: i64,
+) -> Result<u64, ApiError> {
+    let epoch = grid.epoch_at(now).unwrap_or(0);
+    let units = grid.params_for(epoch).credit.emergency_credit_units;
+    meter
+        .clone()
+        .take_emergency_credit(units)
+        .map_err(energy_utility_sdk::SdkError::from_rule)?;
+    Ok(units)
+}
+
+/// What the demo's custody does for a meter's owner (outside the demo the owner's wallet
+/// signs the `/api/pay/…` twin).
+enum OwnerAct {
+    Veto,
+    EmergencyCredit,
+}
+
 /// The demo's custody vetoes, as the meter's owner, the change the utility proposed for it
 /// alone. Outside the demo the owner's wallet signs `/api/pay/veto`.
 async fn veto(
@@ -343,22 +391,51 @@ async fn veto(
     axum::Extension(action): axum::Extension<crate::guard::Action>,
     body: Result<Json<VetoRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
+    act_as_owner(app, action, body, OwnerAct::Veto).await
+}
+
+/// The demo's custody takes, as the meter's owner, the grid's emergency credit. Outside the
+/// demo the owner's wallet signs `/api/pay/emergency-credit`.
+async fn emergency_credit(
+    State(app): Shared,
+    axum::Extension(action): axum::Extension<crate::guard::Action>,
+    body: Result<Json<VetoRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    act_as_owner(app, action, body, OwnerAct::EmergencyCredit).await
+}
+
+async fn act_as_owner(
+    app: Arc<App>,
+    action: crate::guard::Action,
+    body: Result<Json<VetoRequest>, axum::extract::rejection::JsonRejection>,
+    act: OwnerAct,
+) -> ApiResult {
     let Json(request) =
         body.map_err(|e| ApiError::bad_request(format!("send {{\"meter\"}}: {}", e.body_text())))?;
+    let (what, twin) = match act {
+        OwnerAct::Veto => ("vetoes", "/api/pay/veto"),
+        OwnerAct::EmergencyCredit => ("takes the emergency credit", "/api/pay/emergency-credit"),
+    };
     let Some(custody) = app.custody.as_ref() else {
-        return Err(ApiError::forbidden(
-            "this server holds no keys: the meter's owner vetoes with their own wallet through /api/pay/veto (Solana Pay)",
-        ));
+        return Err(ApiError::forbidden(format!(
+            "this server holds no keys: the meter's owner {what} with their own wallet through {twin} (Solana Pay)"
+        )));
     };
     let _one_at_a_time = app.actions.lock().await;
     let client = &app.client;
-    let (address, _) = grid(&app).await?;
+    let (address, grid_state) = grid(&app).await?;
     let (meter_address, meter) = client.meter(&address, &request.meter).await?;
-    if meter.pending_change.is_none() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!("nothing waits to change on {}", request.meter),
-        ));
+    match act {
+        OwnerAct::Veto if meter.pending_change.is_none() => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                format!("nothing waits to change on {}", request.meter),
+            ));
+        }
+        OwnerAct::EmergencyCredit => {
+            emergency_credit_for(&grid_state, &meter, client.cluster_time().await?)?;
+        }
+        OwnerAct::Veto => {}
     }
     let owner = client
         .account::<Resident>(&meter.owner)
@@ -367,8 +444,11 @@ async fn veto(
     let wallet = custody
         .resident(&owner.id)
         .ok_or_else(|| ApiError::forbidden(format!("the demo holds no key for '{}'", owner.id)))?;
-    let ix =
-        instructions::veto_meter_change(&wallet.pubkey(), &address, &meter_address, &meter.owner);
+    let build = match act {
+        OwnerAct::Veto => instructions::veto_meter_change,
+        OwnerAct::EmergencyCredit => instructions::take_emergency_credit,
+    };
+    let ix = build(&wallet.pubkey(), &address, &meter_address, &meter.owner);
     client
         .send_action_without_events(&[ix], &[wallet], &action.0)
         .await?;

@@ -41,6 +41,11 @@ pub const DEMO_PAYMENT_RULES: energy_utility_sdk::accounts::PaymentRules =
         payout_notice_seconds: 2 * 3_600,
     };
 
+/// The demo grid's emergency credit: a consumer low on coins may run 2 k into debt, once per
+/// top-up cycle. (Its tariff stays flat and it has no friendly hours: the pages' tests expect
+/// the seed's figures at whatever hour the demo's clock shows.)
+pub const DEMO_EMERGENCY_CREDIT_UNITS: u64 = 2_000_000;
+
 /// The change the demo's utility proposes alone at the start, for the Tigers to see on their
 /// page (and veto, or let through): the ballpark's lights to 600 kW.
 pub const DEMO_PROPOSED_CAPACITY_W: u64 = 600_000;
@@ -52,10 +57,18 @@ pub async fn seed(client: &Client, grid_name: &str) -> anyhow::Result<Custody> {
         .context("the demo's client signs with a keypair it holds")?
         .insecure_clone();
     client.airdrop(&utility.pubkey(), 100 * SOL).await?;
+    let defaults = InitializeGridArgs::with_defaults(grid_name, utility.pubkey());
     let args = InitializeGridArgs {
         notice_seconds: DEMO_NOTICE_SECONDS,
         payment_rules: DEMO_PAYMENT_RULES,
-        ..InitializeGridArgs::with_defaults(grid_name, utility.pubkey())
+        params: energy_utility_sdk::accounts::EpochParams {
+            credit: energy_utility_sdk::accounts::CreditRules {
+                emergency_credit_units: DEMO_EMERGENCY_CREDIT_UNITS,
+                ..defaults.params.credit
+            },
+            ..defaults.params
+        },
+        ..defaults
     };
     client
         .send_without_events(

@@ -50,6 +50,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/pay/cancel", get(pay_label).post(pay_cancel))
         .route("/api/pay/collect", get(pay_label).post(pay_collect))
         .route("/api/pay/veto", get(pay_label).post(pay_veto))
+        .route(
+            "/api/pay/emergency-credit",
+            get(pay_label).post(pay_emergency_credit),
+        )
         .route("/api/send", post(send))
 }
 
@@ -474,6 +478,64 @@ async fn pay_collect(
     .await
 }
 
+/// Refuses unless `account` is the wallet of `meter`'s owner, naming the owner and `what` only
+/// they may do.
+async fn owned_by(
+    app: &App,
+    meter: &energy_utility_sdk::accounts::Meter,
+    account: &Pubkey,
+    what: &str,
+    meter_id: &str,
+) -> Result<(), ApiError> {
+    let owner = app
+        .client
+        .account::<energy_utility_sdk::accounts::Resident>(&meter.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    if owner.authority != *account {
+        return Err(ApiError::forbidden(format!(
+            "only {}'s wallet may {what} {meter_id}",
+            owner.id
+        )));
+    }
+    Ok(())
+}
+
+/// An unsigned `take_emergency_credit`: the meter's owner, low on coins, takes the grid's
+/// emergency credit. Refused here, by the program's own rule, when it would be refused on
+/// chain (none offered, taken already this cycle, not low).
+async fn pay_emergency_credit(
+    State(app): Shared,
+    Query(query): Query<CollectQuery>,
+    Json(body): Json<PayAccount>,
+) -> Requested {
+    let account = wallet(&body.account)?;
+    let (address, grid_state) = grid(&app).await?;
+    let (meter_address, meter) = app.client.meter(&address, &query.meter).await?;
+    owned_by(
+        &app,
+        &meter,
+        &account,
+        "take the emergency credit of",
+        &query.meter,
+    )
+    .await?;
+    let now = app.client.cluster_time().await?;
+    let units = crate::api::emergency_credit_for(&grid_state, &meter, now)?;
+    let ix = instructions::take_emergency_credit(&account, &address, &meter_address, &meter.owner);
+    to_sign(
+        &app.client,
+        ix,
+        &account,
+        format!(
+            "Take the grid's emergency credit of {} k on {}: it stays connected until its debt reaches it; your next funding ends it and repays the debt",
+            format_k(units),
+            query.meter
+        ),
+    )
+    .await
+}
+
 /// An unsigned `veto_meter_change`: the meter's owner turns down the change the utility
 /// proposed for it alone.
 async fn pay_veto(
@@ -490,17 +552,7 @@ async fn pay_veto(
             format!("nothing waits to change on {}", query.meter),
         ));
     };
-    let owner = app
-        .client
-        .account::<energy_utility_sdk::accounts::Resident>(&meter.owner)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
-    if owner.authority != account {
-        return Err(ApiError::forbidden(format!(
-            "only {}'s wallet may veto what waits for {}",
-            owner.id, query.meter
-        )));
-    }
+    owned_by(&app, &meter, &account, "veto what waits for", &query.meter).await?;
     let ix = instructions::veto_meter_change(&account, &address, &meter_address, &meter.owner);
     to_sign(
         &app.client,

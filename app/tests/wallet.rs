@@ -275,6 +275,80 @@ async fn the_owner_vetoes_what_the_utility_proposed_alone_with_their_own_wallet(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_dry_meters_owner_takes_the_emergency_credit_with_their_own_wallet_once() {
+    let s = service_with("wallet-emergency", serve_mode()).await;
+    // pole-3 starts dry and off; the demo's grid offers 2 k of emergency credit.
+    let (_, pole) = s.get("/api/meters/pole-3").await;
+    assert_eq!(pole["connected"], false);
+    assert_eq!(pole["emergency_credit"]["can_take"], true, "{pole}");
+    let owner_id = pole["owner"].as_str().unwrap().to_string();
+    let watched = s.chain.meter(&s.grid, "pole-3").await.unwrap().1;
+    // Without custody the server takes it for nobody; another wallet cannot either.
+    let (status, said) = s
+        .post("/api/emergency-credit", json!({"meter": "pole-3"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+    let stranger = if owner_id == "danny" {
+        "carlos"
+    } else {
+        "danny"
+    };
+    let stranger = s.keys.resident(stranger).unwrap().insecure_clone();
+    let (status, said) = s
+        .post(
+            "/api/pay/emergency-credit?meter=pole-3",
+            json!({"account": stranger.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+    let unchanged = s.chain.meter(&s.grid, "pole-3").await.unwrap().1;
+    assert_eq!(
+        (
+            unchanged.emergency_units,
+            unchanged.connected,
+            unchanged.balance_units
+        ),
+        (
+            watched.emergency_units,
+            watched.connected,
+            watched.balance_units
+        )
+    );
+    // The owner's wallet signs it (the message names the credit); the server relays it.
+    let owner = s.keys.resident(&owner_id).unwrap().insecure_clone();
+    let (status, request) = s
+        .post(
+            "/api/pay/emergency-credit?meter=pole-3",
+            json!({"account": owner.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    assert!(
+        request["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Take the grid's emergency credit of 2.000000 k on pole-3"),
+        "{request}"
+    );
+    act(&s, "/api/pay/emergency-credit?meter=pole-3", &owner).await;
+    let (_, meter) = s.chain.meter(&s.grid, "pole-3").await.unwrap();
+    assert_eq!(meter.emergency_units, 2_000_000);
+    assert!(meter.connected);
+    // Once per top-up cycle: the program's rule refuses a second one before anything is signed.
+    let (status, said) = s
+        .post(
+            "/api/pay/emergency-credit?meter=pole-3",
+            json!({"account": owner.pubkey().to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{said}");
+    assert!(
+        said["error"].as_str().unwrap().contains("taken already"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_relay_sends_only_signed_transactions_of_the_grid_program() {
     let s = service_with("wallet-relay", serve_mode()).await;
     let carlos = s.keys.resident("carlos").unwrap().insecure_clone();

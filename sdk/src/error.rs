@@ -91,6 +91,10 @@ pub const ENERGY_ERRORS: &[EnergyError] = &[
     EnergyError::NotAProsumerPair,
     EnergyError::MeterAlreadyPaired,
     EnergyError::ReportBothRegisters,
+    EnergyError::InvalidCreditRules,
+    EnergyError::NoEmergencyCredit,
+    EnergyError::EmergencyCreditTaken,
+    EnergyError::EmergencyCreditNotNeeded,
 ];
 
 /// Anchor's own errors that a client of this program can meet, with what they mean here.
@@ -186,6 +190,19 @@ impl SdkError {
         match program_error_in(&err) {
             Some(program) => SdkError::Program(program),
             None => SdkError::Transaction(err),
+        }
+    }
+
+    /// What one of the program's own rules (run off chain, on a copy of an account) refused,
+    /// as the program would refuse it: with its name and message.
+    pub fn from_rule(err: anchor_lang::error::Error) -> Self {
+        let code = match &err {
+            anchor_lang::error::Error::AnchorError(e) => Some(e.error_code_number),
+            anchor_lang::error::Error::ProgramError(_) => None,
+        };
+        match code.and_then(program_error) {
+            Some(program) => SdkError::Program(program),
+            None => SdkError::Invalid(err.to_string()),
         }
     }
 

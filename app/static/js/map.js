@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { $, h, replaceChildren, s, say } from "./dom.js";
-import { fmtK, fmtKwh } from "./format.js";
+import { fmtK, fmtKwh, timeEl } from "./format.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, shownBalance, statePill, stateWord } from "./meters.js";
 import { gridChangeItem, meterChangeItem, noticeText } from "./notice.js";
@@ -166,12 +166,17 @@ function renderFacts(state) {
   replaceChildren(
     $("#grid-facts"),
     fact("Tariff", `${fmtK(grid.tariff_k_per_kwh)} per kWh`),
+    // The hour's price (time of use) and its next change.
+    grid.price_now_k_per_kwh !== undefined ? h("div", { class: "fact", id: "price-now" }, h("dt", {}, "Price now"), h("dd", {}, `${fmtK(grid.price_now_k_per_kwh)} per kWh`, grid.price_next ? h("span", { class: "sub" }, ` · ${fmtK(grid.price_next.k_per_kwh)} from `, timeEl(grid.price_next.from_ts)) : null)) : null,
+    grid.friendly_now ? h("div", { class: "fact fact-friendly", id: "friendly-now" }, h("dt", {}, "Friendly hours"), h("dd", {}, "on: nobody is disconnected for lack of coins")) : null,
     fact("Utility fee", `${fmtK(grid.fee_k)} per hour`),
     fact("Coin price", grid.coin_price_usd ? `$${grid.coin_price_usd} per k` : "—"),
     fact("Pool now", fmtK(grid.pool_k)),
     fact("Carried", fmtK(grid.carry_k)),
     fact("Treasury", fmtK(grid.treasury_k)),
     fact("Notice", noticeText(grid.notice_seconds)),
+    // The calendar: local time, time-of-use tariffs, friendly hours, holidays, emergency credit, debt recovery.
+    (grid.calendar || []).map((line) => h("div", { class: "fact", "data-calendar": line.what }, h("dt", {}, line.what.charAt(0).toUpperCase() + line.what.slice(1)), h("dd", {}, line.value))),
     grid.paused ? h("div", { class: "fact fact-alert" }, h("dt", {}, "Grid"), h("dd", {}, "paused")) : null,
     state.demo ? h("div", { class: "fact fact-demo" }, h("dt", {}, "Mode"), h("dd", {}, "demo")) : null,
   );

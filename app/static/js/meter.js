@@ -6,7 +6,7 @@ import { fmtK, fmtKwh, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, stateWord } from "./meters.js";
-import { noticeText, untilText, vetoButton } from "./notice.js";
+import { emergencyButton, noticeText, untilText, vetoButton } from "./notice.js";
 import { meterUrl, notFoundOr, queryParam, remembered, residentUrl, showGridName } from "./page.js";
 import "./wallet.js"; // the wallet bar in the header
 
@@ -53,6 +53,40 @@ function renderPending(meter, refresh) {
     $("#pending-title").textContent = "A new producer";
     replaceChildren($("#pending-text"), `It shares the community's pool from epoch ${meter.earns_from_epoch}, once the grid's notice (${noticeText(meter.notice_seconds)}) has passed; until then its reports only set where its register starts.`);
     replaceChildren($("#pending-actions"));
+  }
+}
+
+/** The price of energy now and at its next change (time of use), and whether friendly hours are on. */
+function renderPrice(meter) {
+  const price = meter.price;
+  const line = $("#price-line");
+  if (!price) {
+    replaceChildren(line);
+    return;
+  }
+  const parts = [`Energy now: ${fmtK(price.now_k_per_kwh)} per kWh`];
+  if (price.next) parts.push(` · ${fmtK(price.next.k_per_kwh)} per kWh from `, timeEl(price.next.from_ts));
+  if (price.friendly_now) parts.push(" · Friendly hours: nobody is disconnected for lack of coins now; what is used becomes debt.");
+  replaceChildren(line, ...parts);
+}
+
+/** The grid's emergency credit for a consumer: on it, offered (with its owner's button), or why not now. */
+function renderEmergency(meter, refresh) {
+  const card = $("#emergency-card");
+  const credit = meter.emergency_credit;
+  const on = credit && Number.parseFloat(meter.emergency_k) > 0;
+  card.hidden = !credit || meter.retired || (!on && !(Number.parseFloat(credit.offered_k) > 0));
+  if (card.hidden) return;
+  card.dataset.state = on ? "on" : credit.can_take ? "offered" : "unavailable";
+  if (on) {
+    $("#emergency-text").textContent = `On emergency credit: it stays connected until it owes ${fmtK(meter.emergency_k)} (it owes ${fmtK(meter.debt_k)} now). The next funding ends it; the debt is repaid from fundings.`;
+    replaceChildren($("#emergency-actions"));
+  } else if (credit.can_take) {
+    $("#emergency-text").textContent = `Running low? ${meter.owner}, the owner, may take the grid's emergency credit of ${fmtK(credit.offered_k)} once until the next funding: the lights stay on, and what it uses is repaid from later fundings.`;
+    replaceChildren($("#emergency-actions"), emergencyButton(meter, $("#emergency-message"), refresh));
+  } else {
+    $("#emergency-text").textContent = `The grid's emergency credit of ${fmtK(credit.offered_k)}: ${credit.why_not}`;
+    replaceChildren($("#emergency-actions"));
   }
 }
 
@@ -110,7 +144,11 @@ function initMeter() {
           : meter.connected
           ? kind === "producer"
             ? "Producing for the community grid."
-            : "Power flows: the prepaid coins cover what it uses."
+            : Number.parseFloat(meter.emergency_k) > 0
+              ? "Power flows on the grid's emergency credit."
+              : meter.price && meter.price.friendly_now && !(meter.forecast && meter.forecast.hours_left > 0) && Number.parseFloat(meter.debt_k) > 0
+                ? "Friendly hours keep the power on; what it uses becomes debt, repaid from the next fundings."
+                : "Power flows: the prepaid coins cover what it uses."
           : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
       $("#balance-label").textContent = KINDS[kind].balanceLong;
       $("#balance").textContent = fmtK(meter.balance_k);
@@ -133,6 +171,8 @@ function initMeter() {
       $("#fund-card").hidden = kind === "producer" || Boolean(meter.retired);
       $("#producer-note").hidden = kind !== "producer";
       if (changed("pending", [meter.pending_change, meter.earns_from_epoch, meter.now])) renderPending(meter, () => feed.refresh());
+      if (changed("price", meter.price)) renderPrice(meter);
+      if (changed("emergency", [meter.emergency_credit, meter.emergency_k, meter.debt_k])) renderEmergency(meter, () => feed.refresh());
       if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
       if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);
     },

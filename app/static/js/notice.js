@@ -1,4 +1,4 @@
-// notice.js — what the utility proposed alone and waits for the grid's notice, as the map and meter pages show it: the notice itself, each pending change with when it takes effect, and the owner's veto.
+// notice.js — what the utility proposed alone and waits for the grid's notice, as the map and meter pages show it: the notice itself, each pending change with when it takes effect, and what only a meter's owner does (the veto, the emergency credit).
 
 import { api } from "./api.js";
 import { h, say } from "./dom.js";
@@ -48,23 +48,25 @@ export function meterChangeItem(meter, now, link) {
 }
 
 /**
- * The veto button for `meter`'s pending change: the owner's connected wallet signs it (serve),
- * or the demo's custody acts for the owner. `onDone` refreshes the page.
+ * A button for what only `meter`'s owner may do: the owner's connected wallet signs it through
+ * `payPath` (serve), or the demo's custody acts for the owner through `custodyPath`. `done`
+ * says what happened (with the transaction's signature when the wallet signed); `onDone`
+ * refreshes the page.
  */
-export function vetoButton(meter, message, onDone) {
-  const button = h("button", { type: "button", class: "button button-small", id: "veto" }, `Veto as ${meter.owner}`);
+export function ownerButton(meter, message, onDone, { id, label, busy, payPath, custodyPath, done }) {
+  const button = h("button", { type: "button", class: "button button-small", id }, label);
   button.addEventListener("click", async () => {
     button.disabled = true;
-    say(message, "Vetoing…", "busy");
+    say(message, busy, "busy");
     try {
       await gridWallet.ready;
       if (walletOwns(meter.owner)) {
         say(message, "Waiting for your wallet's signature…", "busy");
-        const { signature } = await gridWallet.sign(`/api/pay/veto?${new URLSearchParams({ meter: meter.id })}`);
-        say(message, `Vetoed: nothing changes on ${meter.id} (tx ${signature.slice(0, 8)}…).`, "ok");
+        const { signature } = await gridWallet.sign(`${payPath}?${new URLSearchParams({ meter: meter.id })}`);
+        say(message, done(signature), "ok");
       } else {
-        await api("/api/veto", { method: "POST", body: { meter: meter.id } });
-        say(message, `Vetoed: nothing changes on ${meter.id}.`, "ok");
+        await api(custodyPath, { method: "POST", body: { meter: meter.id } });
+        say(message, done(null), "ok");
       }
       onDone();
     } catch (error) {
@@ -74,4 +76,31 @@ export function vetoButton(meter, message, onDone) {
     }
   });
   return button;
+}
+
+const signed = (signature) => (signature ? ` (tx ${signature.slice(0, 8)}…)` : "");
+
+/** The veto of `meter`'s pending change, by its owner. */
+export function vetoButton(meter, message, onDone) {
+  return ownerButton(meter, message, onDone, {
+    id: "veto",
+    label: `Veto as ${meter.owner}`,
+    busy: "Vetoing…",
+    payPath: "/api/pay/veto",
+    custodyPath: "/api/veto",
+    done: (signature) => `Vetoed: nothing changes on ${meter.id}${signed(signature)}.`,
+  });
+}
+
+/** The grid's emergency credit for `meter`, taken by its owner. */
+export function emergencyButton(meter, message, onDone) {
+  const offered = meter.emergency_credit.offered_k;
+  return ownerButton(meter, message, onDone, {
+    id: "take-emergency",
+    label: `Take ${offered} k of emergency credit as ${meter.owner}`,
+    busy: "Taking the emergency credit…",
+    payPath: "/api/pay/emergency-credit",
+    custodyPath: "/api/emergency-credit",
+    done: (signature) => `Emergency credit taken: ${meter.id} stays on until it owes ${offered} k${signed(signature)}.`,
+  });
 }

@@ -177,6 +177,50 @@ test("map and meter page: the utility's proposal for the ballpark waits for the 
   });
 });
 
+test("meter page: the price of the hour, and pole-3, dry, takes the grid's emergency credit once and switches on", { timeout: TEST_MS }, async () => {
+  await withPage(async (page) => {
+    const { data: before } = await api("/api/meters/pole-3");
+    assert.equal(before.connected, false, "pole-3 starts dry");
+    assert.deepEqual(before.emergency_credit, { offered_k: "2.000000", can_take: true, why_not: null });
+    await openAndWaitForAmount(page, "/meter.html?id=pole-3", "#balance");
+    // The price line is the API's: a flat tariff has no next change.
+    assert.equal(before.price.next, null);
+    assert.equal((await page.locator("#price-line").textContent()).trim(), `Energy now: ${before.price.now_k_per_kwh} k per kWh`);
+    await page.waitForSelector('#emergency-card[data-state="offered"]');
+    const owner = before.owner;
+    assert.match((await page.locator("#emergency-text").textContent()).trim(), new RegExp(`^Running low\\? ${owner}, the owner, may take the grid's emergency credit of 2\\.000000 k once until the next funding`));
+    await page.locator("#take-emergency").click();
+    await page.waitForFunction(() => document.querySelector("#emergency-message").dataset.kind === "ok");
+    assert.equal((await page.locator("#emergency-message").textContent()).trim(), "Emergency credit taken: pole-3 stays on until it owes 2.000000 k.");
+    await page.waitForSelector('#emergency-card[data-state="on"]');
+    await page.waitForFunction(() => document.querySelector("#hero").dataset.connected === "true");
+    assert.equal((await page.locator("#state-note").textContent()).trim(), "Power flows on the grid's emergency credit.");
+    await screenshot(page, "meter-emergency-credit");
+
+    // The chain agrees; a second time in the same top-up cycle is refused by the program's rule.
+    const { data: after } = await api("/api/meters/pole-3");
+    assert.equal(after.connected, true);
+    assert.equal(after.emergency_k, "2.000000");
+    assert.equal(after.emergency_credit.can_take, false);
+    const again = await api("/api/emergency-credit", { meter: "pole-3" });
+    assert.equal(again.status, 409, JSON.stringify(again.data));
+    assert.match(again.data.error, /taken already this top-up cycle/);
+    const { data: still } = await api("/api/meters/pole-3");
+    assert.equal(still.emergency_k, "2.000000");
+    assert.equal(still.balance_k, before.balance_k);
+
+    // The map tells the grid's calendar as the API has it: the price now, and what protects a dry meter.
+    const { data: state } = await api("/api/state");
+    await openMap(page);
+    assert.equal((await page.locator("#price-now dd").textContent()).trim(), `${state.grid.price_now_k_per_kwh} k per kWh`);
+    const calendar = await page.$$eval("#grid-facts [data-calendar]", (facts) => Object.fromEntries(facts.map((f) => [f.dataset.calendar, f.querySelector("dd").textContent])));
+    assert.deepEqual(calendar, Object.fromEntries(state.grid.calendar.map((l) => [l.what, l.value])));
+    assert.equal(calendar["emergency credit"], "2.000000 k");
+    assert.equal(calendar["friendly hours"], "none");
+    assert.equal(calendar["debt recovery"], "100% of each funding");
+  });
+});
+
 test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     await openAndWaitForAmount(page, "/resident.html?id=carlos", "#total");
@@ -197,6 +241,10 @@ test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeo
 
     await openAndWaitForAmount(page, "/meter.html?id=pole-3", "#balance");
     assert.equal((await page.locator("#state").textContent()).trim(), "connected");
+    // The funding ended the emergency credit's cycle; with 2.5 k it does not need it now.
+    await page.waitForSelector('#emergency-card[data-state="unavailable"]');
+    assert.match((await page.locator("#emergency-text").textContent()).trim(), /^The grid's emergency credit of 2\.000000 k: The meter's free balance is not below the emergency credit/);
+    assert.equal((await api("/api/meters/pole-3")).data.emergency_k, "0.000000");
     assert.equal(await page.locator("#hero").getAttribute("data-connected"), "true");
     assert.equal(units((await page.locator("#balance").textContent()).trim()), 2_500_000n);
     assert.equal(await page.locator('#funders li[data-funder="carlos"]').count(), 1, "carlos is listed as a funder");
