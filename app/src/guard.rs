@@ -92,13 +92,52 @@ impl Action {
 #[derive(Default)]
 pub struct Guard {
     pub budgets: Budgets,
-    buckets: Mutex<HashMap<(IpAddr, bool), Bucket>>,
+    buckets: Buckets<(IpAddr, bool)>,
     keys: Mutex<Keys>,
 }
 
 struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+/// Token buckets by key (a client's address, a wallet, a resident): each spends from its own
+/// budget, refilled continuously.
+pub struct Buckets<K> {
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+impl<K> Default for Buckets<K> {
+    fn default() -> Self {
+        Self {
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Buckets<K> {
+    /// Takes one from `key`'s `budget`; how long to wait when it is spent.
+    pub fn spend(&self, key: K, budget: Budget) -> Result<(), Duration> {
+        let mut buckets = lock(&self.buckets);
+        let now = Instant::now();
+        if buckets.len() > 100_000 {
+            // Forget full buckets rather than grow without bound.
+            buckets.retain(|_, b| now.duration_since(b.at) < budget.every * budget.burst);
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: f64::from(budget.burst),
+            at: now,
+        });
+        let refilled = now.duration_since(bucket.at).as_secs_f64() / budget.every.as_secs_f64();
+        bucket.tokens = (bucket.tokens + refilled).min(f64::from(budget.burst));
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(budget.every.mul_f64(1.0 - bucket.tokens))
+        }
+    }
 }
 
 #[derive(Default)]
@@ -134,25 +173,7 @@ impl Guard {
             true => self.budgets.processor,
             false => self.budgets.writes,
         };
-        let mut buckets = lock(&self.buckets);
-        let now = Instant::now();
-        if buckets.len() > 100_000 {
-            // Forget full buckets rather than grow without bound.
-            buckets.retain(|_, b| now.duration_since(b.at) < budget.every * budget.burst);
-        }
-        let bucket = buckets.entry((client, processor)).or_insert(Bucket {
-            tokens: f64::from(budget.burst),
-            at: now,
-        });
-        let refilled = now.duration_since(bucket.at).as_secs_f64() / budget.every.as_secs_f64();
-        bucket.tokens = (bucket.tokens + refilled).min(f64::from(budget.burst));
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(budget.every.mul_f64(1.0 - bucket.tokens))
-        }
+        self.buckets.spend((client, processor), budget)
     }
 
     /// Looks `key` up for a request with `fingerprint`: `Ok(None)` to run it (now marked

@@ -10,6 +10,7 @@ pub mod error;
 pub mod guard;
 mod pages;
 pub mod payments;
+pub mod sponsor;
 pub mod wallet;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -42,6 +43,9 @@ pub struct App {
     /// Host names it answers to besides its loopback names and its public URL's
     /// (`deu serve --allowed-host`).
     pub extra_hosts: Mutex<Vec<String>>,
+    /// Pays the fees and rent of residents whose wallets hold no SOL (`deu serve
+    /// --sponsor-keypair`); unset: every wallet pays its own.
+    pub sponsor: OnceLock<sponsor::Sponsor>,
 }
 
 impl App {
@@ -62,6 +66,7 @@ impl App {
             guard: guard::Guard::default(),
             hosts: OnceLock::new(),
             extra_hosts: Mutex::new(Vec::new()),
+            sponsor: OnceLock::new(),
         })
     }
 }

@@ -133,9 +133,26 @@ struct TransactionRequest {
 
 type Requested = Result<Json<TransactionRequest>, ApiError>;
 
+/// Who pays for `wallet`'s act: the server's sponsor when it has one and the wallet holds
+/// less than [`crate::sponsor::SPONSOR_BELOW_LAMPORTS`], else the wallet itself.
+async fn payer_for(app: &App, wallet: &Pubkey) -> Result<Pubkey, ApiError> {
+    let Some(sponsor) = app.sponsor.get() else {
+        return Ok(*wallet);
+    };
+    let lamports = app.client.lamports(wallet).await?;
+    Ok(if lamports < crate::sponsor::SPONSOR_BELOW_LAMPORTS {
+        sponsor.pubkey()
+    } else {
+        *wallet
+    })
+}
+
+/// The unsigned transaction of `ix` for `wallet` to sign, its fee paid by `payer` (the wallet,
+/// or the server's sponsor, which signs when it relays it).
 async fn to_sign(
     client: &energy_utility_sdk::Client,
     ix: solana_transaction::Instruction,
+    wallet: &Pubkey,
     payer: &Pubkey,
     message: String,
 ) -> Requested {
@@ -145,8 +162,14 @@ async fn to_sign(
         .await
         .map_err(|e| ApiError::cluster_unavailable(&e))?;
     // Each request its own transaction: the same request twice in one block would otherwise
-    // be the same bytes to sign, and the cluster would run them once.
-    let memo = energy_utility_sdk::instructions::action_memo(&crate::action_id());
+    // be the same bytes to sign, and the cluster would run them once. Sponsored, the wallet
+    // signs the memo, so every act carries its signature.
+    let action = crate::action_id();
+    let memo = if payer == wallet {
+        energy_utility_sdk::instructions::action_memo(&action)
+    } else {
+        energy_utility_sdk::instructions::signed_action_memo(&action, wallet)
+    };
     let mut tx = solana_transaction::Transaction::new_with_payer(&[ix, memo], Some(payer));
     tx.message.recent_blockhash = blockhash;
     let bytes = bincode::serialize(&tx)
@@ -154,7 +177,11 @@ async fn to_sign(
     Ok(Json(TransactionRequest {
         transaction: base64::engine::general_purpose::STANDARD.encode(bytes),
         sale: None,
-        message,
+        message: if payer == wallet {
+            message
+        } else {
+            format!("{message} (the utility pays the fee)")
+        },
     }))
 }
 
@@ -244,12 +271,19 @@ async fn pay_register(
         Err(SdkError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    let ix =
-        instructions::register_resident(&account, &address, grid_state.resident_count, &query.id);
+    let payer = payer_for(&app, &account).await?;
+    let ix = instructions::register_resident(
+        &account,
+        &payer,
+        &address,
+        grid_state.resident_count,
+        &query.id,
+    );
     to_sign(
         &app.client,
         ix,
         &account,
+        &payer,
         format!("Register as resident {} of {}", query.id, app.grid_name),
     )
     .await
@@ -271,7 +305,14 @@ async fn pay_fund(
         format_k(amount),
         query.from
     );
-    to_sign(&app.client, ix, &who.wallet, message).await
+    to_sign(
+        &app.client,
+        ix,
+        &who.wallet,
+        &payer_for(&app, &who.wallet).await?,
+        message,
+    )
+    .await
 }
 
 /// An unsigned `request_withdrawal`: a sale of `amount_k`, paid to the connected account the
@@ -305,8 +346,15 @@ async fn pay_sale(
     let sale = pda::sale(&who.resident, who.state.index, number);
     let request = energy_utility_sdk::fiat::sale_request(amount, grid.coin_price_cents)
         .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
-    let ix =
-        instructions::request_withdrawal(&who.wallet, &who.grid, &who.resident, &sale, request);
+    let payer = payer_for(&app, &who.wallet).await?;
+    let ix = instructions::request_withdrawal(
+        &who.wallet,
+        &payer,
+        &who.grid,
+        &who.resident,
+        &sale,
+        request,
+    );
     let destination = describe_payout_account(&app, &bound).await;
     let message = format!(
         "Sell {} k from {} for at least ${}, paid to {destination}",
@@ -314,7 +362,7 @@ async fn pay_sale(
         query.from,
         format_usd(request.min_cents),
     );
-    let mut request = to_sign(&app.client, ix, &who.wallet, message).await?;
+    let mut request = to_sign(&app.client, ix, &who.wallet, &payer, message).await?;
     request.sale = Some(number);
     Ok(request)
 }
@@ -378,7 +426,14 @@ async fn pay_payout_account(
             ),
         ),
     };
-    to_sign(&app.client, ix, &who.wallet, message).await
+    to_sign(
+        &app.client,
+        ix,
+        &who.wallet,
+        &payer_for(&app, &who.wallet).await?,
+        message,
+    )
+    .await
 }
 
 /// An unsigned `cancel_payout_account_change`: the resident withdraws a change of payout
@@ -402,7 +457,14 @@ async fn pay_payout_cancel(
         "Cancel the change of {}'s payout account to {waiting}: sales stay paid to {}",
         query.from, who.state.payout_account
     );
-    to_sign(&app.client, ix, &who.wallet, message).await
+    to_sign(
+        &app.client,
+        ix,
+        &who.wallet,
+        &payer_for(&app, &who.wallet).await?,
+        message,
+    )
+    .await
 }
 
 /// An unsigned `cancel_withdrawal`: a sale not yet locked for a payout gives its coins back.
@@ -433,11 +495,18 @@ async fn pay_cancel(
             ),
         ));
     }
-    let ix = instructions::cancel_withdrawal(&account, &address, &resident_address, &sale.1);
+    let ix = instructions::cancel_withdrawal(
+        &account,
+        &address,
+        &resident_address,
+        &sale.1,
+        &sale.2.rent_payer,
+    );
     to_sign(
         &app.client,
         ix,
         &account,
+        &payer_for(&app, &account).await?,
         format!(
             "Cancel sale {} of {}: {} k back to the coin account",
             query.sale,
@@ -469,6 +538,7 @@ async fn pay_collect(
         &app.client,
         ix,
         &account,
+        &payer_for(&app, &account).await?,
         format!(
             "Collect {} k earned by {}",
             format_k(meter.balance_units),
@@ -527,6 +597,7 @@ async fn pay_emergency_credit(
         &app.client,
         ix,
         &account,
+        &payer_for(&app, &account).await?,
         format!(
             "Take the grid's emergency credit of {} k on {}: it stays connected until its debt reaches it; your next funding ends it and repays the debt",
             format_k(units),
@@ -558,6 +629,7 @@ async fn pay_veto(
         &app.client,
         ix,
         &account,
+        &payer_for(&app, &account).await?,
         format!(
             "Veto the utility's proposal to {} on {}",
             energy_utility_sdk::views::describe_act(&change.act),
@@ -585,7 +657,7 @@ async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
             bytes.len()
         )));
     }
-    let tx: VersionedTransaction = bincode::deserialize(&bytes)
+    let mut tx: VersionedTransaction = bincode::deserialize(&bytes)
         .map_err(|_| ApiError::bad_request("transaction is not a Solana transaction"))?;
     // Well-formed first (every index in range, as many signatures as the message requires),
     // then every one of them valid: a missing signer is not "all present signatures verify".
@@ -593,6 +665,13 @@ async fn send(State(app): Shared, Json(body): Json<SendRequest>) -> ApiResult {
         return Err(ApiError::bad_request(
             "the transaction is malformed (its signatures and accounts do not match its message)",
         ));
+    }
+    // A transaction whose fee the server's sponsor pays: signed by it here, if it is an act
+    // it sponsors within its budgets (see `sponsor`).
+    if let Some(sponsor) = app.sponsor.get() {
+        if tx.message.static_account_keys().first() == Some(&sponsor.pubkey()) {
+            sponsor.sign(&mut tx)?;
+        }
     }
     let required = usize::from(tx.message.header().num_required_signatures);
     if required == 0

@@ -90,7 +90,13 @@ async fn run(url: &str, meters: usize, gateways: usize, seed: u64) -> Result<Ing
     let owner = pda::resident(&grid, "r0");
     client
         .send(
-            &[ix::register_resident(&admin.pubkey(), &grid, 0, "r0")],
+            &[ix::register_resident(
+                &admin.pubkey(),
+                &admin.pubkey(),
+                &grid,
+                0,
+                "r0",
+            )],
             &[],
         )
         .await

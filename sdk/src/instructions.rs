@@ -226,6 +226,7 @@ pub fn close_resident(
     grid: &Pubkey,
     resident: &Pubkey,
     resident_index: u32,
+    rent_payer: &Pubkey,
 ) -> Instruction {
     build(
         accounts::CloseResident {
@@ -234,6 +235,7 @@ pub fn close_resident(
             resident: *resident,
             coins: pda::coins(resident),
             resident_entry: pda::resident_entry(grid, resident_index),
+            rent_payer: *rent_payer,
             token_program: token::ID,
         },
         instruction::CloseResident {},
@@ -268,8 +270,12 @@ pub fn close_meter(
 }
 
 /// `resident_index` is the grid's `resident_count` before this registration.
+///
+/// `payer` pays the rent of the resident's accounts (the wallet itself, or a utility
+/// sponsoring a wallet that holds no SOL) and gets it back when they close.
 pub fn register_resident(
     authority: &Pubkey,
+    payer: &Pubkey,
     grid: &Pubkey,
     resident_index: u32,
     resident_id: &str,
@@ -278,6 +284,7 @@ pub fn register_resident(
     build(
         accounts::RegisterResident {
             authority: *authority,
+            payer: *payer,
             grid: *grid,
             resident,
             resident_entry: pda::resident_entry(grid, resident_index),
@@ -440,6 +447,7 @@ pub struct SaleRequest {
 /// its sale_count)`.
 pub fn request_withdrawal(
     authority: &Pubkey,
+    payer: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
     sale: &Pubkey,
@@ -448,6 +456,7 @@ pub fn request_withdrawal(
     build(
         accounts::RequestWithdrawal {
             authority: *authority,
+            payer: *payer,
             grid: *grid,
             resident: *resident,
             coins: pda::coins(resident),
@@ -463,12 +472,14 @@ pub fn request_withdrawal(
     )
 }
 
-/// The resident takes back their `sale`, if it is not locked for a payout yet.
+/// The resident takes back their `sale`, if it is not locked for a payout yet; its rent goes
+/// back to `rent_payer` (`Sale::rent_payer`).
 pub fn cancel_withdrawal(
     authority: &Pubkey,
     grid: &Pubkey,
     resident: &Pubkey,
     sale: &Pubkey,
+    rent_payer: &Pubkey,
 ) -> Instruction {
     build(
         accounts::CancelWithdrawal {
@@ -478,6 +489,7 @@ pub fn cancel_withdrawal(
             coins: pda::coins(resident),
             escrow: pda::escrow(grid),
             sale: *sale,
+            rent_payer: *rent_payer,
             token_program: token::ID,
         },
         instruction::CancelWithdrawal {},
@@ -777,6 +789,18 @@ pub fn memo(text: &str) -> Instruction {
 /// units (the memo program checks the text is UTF-8 and logs it).
 pub fn action_memo(action_id: &str) -> Instruction {
     memo(&format!("deu:{action_id}"))
+}
+
+/// The action memo signed by `signer` (the memo program checks the signature): a transaction
+/// whose fee a sponsor pays still carries the acting wallet's signature, even for an act that
+/// needs none (collecting earnings).
+pub fn signed_action_memo(action_id: &str, signer: &Pubkey) -> Instruction {
+    let mut ix = action_memo(action_id);
+    ix.accounts
+        .push(anchor_lang::prelude::AccountMeta::new_readonly(
+            *signer, true,
+        ));
+    ix
 }
 
 #[cfg(test)]

@@ -186,7 +186,8 @@ impl TestGrid {
         id: &str,
     ) -> Result<(), BanksClientError> {
         let index = self.account::<Grid>(grid).await.resident_count;
-        let instruction = ix::register_resident(&wallet.pubkey(), grid, index, id);
+        let instruction =
+            ix::register_resident(&wallet.pubkey(), &wallet.pubkey(), grid, index, id);
         self.send(&[instruction], &[wallet]).await
     }
 
@@ -218,6 +219,34 @@ impl TestGrid {
     }
 
     /// Registers `id` with `wallet`, and binds its payout account (`test_payout_account`).
+    /// A resident whose wallet holds no SOL: `sponsor` pays the rent of its accounts (and the
+    /// context payer the fees). Returns its address.
+    pub async fn add_sponsored_resident(&mut self, id: &str, sponsor: &Keypair) -> Pubkey {
+        let wallet = Keypair::new();
+        let grid = self.grid;
+        let index = self.account::<Grid>(&grid).await.resident_count;
+        let register = ix::register_resident(&wallet.pubkey(), &sponsor.pubkey(), &grid, index, id);
+        let bind = ix::set_payout_account(
+            &wallet.pubkey(),
+            &grid,
+            &pda::resident(&grid, id),
+            &crate::test_payout_account(id),
+        );
+        self.send(&[register, bind], &[&wallet, sponsor])
+            .await
+            .expect("register a sponsored resident");
+        let resident = pda::resident(&grid, id);
+        self.residents.insert(
+            id.to_string(),
+            Actor {
+                wallet,
+                resident,
+                coins: pda::coins(&resident),
+            },
+        );
+        resident
+    }
+
     async fn add_resident_with(&mut self, id: &str, wallet: Keypair) -> Pubkey {
         let grid = self.grid;
         self.register_resident(&wallet, &grid, id)

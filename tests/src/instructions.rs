@@ -361,7 +361,7 @@ impl TestGrid {
             min_cents,
         };
         self.as_resident(resident, |wallet, grid, resident| {
-            ix::request_withdrawal(wallet, grid, resident, &sale, request)
+            ix::request_withdrawal(wallet, wallet, grid, resident, &sale, request)
         })
         .await
         .map(|_| number)
@@ -392,17 +392,19 @@ impl TestGrid {
     /// The resident takes back their sale `number`.
     pub async fn cancel_withdrawal(&mut self, resident: &str, number: u32) -> Sent {
         let sale = self.sale_address(resident, number).await;
+        let rent_payer = self.sale_state(resident, number).await.rent_payer;
         self.as_resident(resident, |wallet, grid, resident| {
-            ix::cancel_withdrawal(wallet, grid, resident, &sale)
+            ix::cancel_withdrawal(wallet, grid, resident, &sale, &rent_payer)
         })
         .await
     }
 
     /// An empty resident closes its accounts.
     pub async fn close_resident(&mut self, resident: &str) -> Sent {
-        let index = self.resident_state(resident).await.index;
+        let state = self.resident_state(resident).await;
+        let (index, rent_payer) = (state.index, state.rent_payer);
         self.as_resident(resident, |wallet, grid, resident| {
-            ix::close_resident(wallet, grid, resident, index)
+            ix::close_resident(wallet, grid, resident, index, &rent_payer)
         })
         .await
     }

@@ -8,7 +8,10 @@ use energy_utility::error::EnergyError;
 use energy_utility::instructions::UpdateGridArgs;
 use energy_utility::state::{CreditRules, EpochParams, MeterKind, TimeOfUse};
 use energy_utility_sdk::calendar::{parse_friendly_hours, parse_time_of_use_day};
+use energy_utility_sdk::{instructions as ix, pda};
 use energy_utility_tests::*;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 const SUNDAY_2AM: u64 = 42;
 const MONDAY_9AM: u64 = 73;
@@ -337,4 +340,56 @@ async fn friendly_hours_wait_for_the_grids_notice() {
     g.enter_epoch(11).await;
     g.report("carlos-house", 11, 2 * KWH).await.unwrap();
     assert!(!g.meter_state("carlos-house").await.connected);
+}
+
+#[tokio::test]
+async fn a_utility_sponsors_a_resident_who_holds_no_sol_and_gets_its_rent_back() {
+    let mut g = street(EpochParams::default()).await;
+    let sponsor = Keypair::new();
+    g.airdrop(&sponsor.pubkey(), 1_000_000_000).await;
+    let zoe = g.add_sponsored_resident("zoe", &sponsor).await;
+    let wallet = g.resident("zoe").wallet.insecure_clone();
+    assert_eq!(
+        g.lamports(&wallet.pubkey()).await,
+        0,
+        "the wallet never held SOL"
+    );
+    assert_eq!(g.resident_state("zoe").await.rent_payer, sponsor.pubkey());
+    let after_register = g.lamports(&sponsor.pubkey()).await;
+
+    // A sale's account: its rent paid by the sponsor, and back to it on cancelling.
+    g.buy("zoe", 100).await;
+    let sale = g.sale_address("zoe", 0).await;
+    let request = ix::SaleRequest {
+        amount_units: K,
+        min_cents: 0,
+    };
+    let sell = ix::request_withdrawal(
+        &wallet.pubkey(),
+        &sponsor.pubkey(),
+        &g.grid,
+        &zoe,
+        &sale,
+        request,
+    );
+    g.send(&[sell], &[&wallet, &sponsor]).await.unwrap();
+    assert_eq!(g.sale_state("zoe", 0).await.rent_payer, sponsor.pubkey());
+    let rent = g.lamports(&sale).await;
+    assert_eq!(g.lamports(&sponsor.pubkey()).await, after_register - rent);
+    g.cancel_withdrawal("zoe", 0).await.unwrap();
+    assert_eq!(g.lamports(&sponsor.pubkey()).await, after_register);
+    assert_eq!(g.lamports(&wallet.pubkey()).await, 0);
+
+    // Empty, the resident closes: every lamport of its accounts' rent goes back to the sponsor.
+    let coins = g.coins("zoe").await;
+    g.fund("zoe", "carlos-house", coins).await.unwrap();
+    let index = g.resident_state("zoe").await.index;
+    let accounts = [zoe, pda::coins(&zoe), pda::resident_entry(&g.grid, index)];
+    let mut held = 0;
+    for a in &accounts {
+        held += g.lamports(a).await;
+    }
+    g.close_resident("zoe").await.unwrap();
+    assert_eq!(g.lamports(&sponsor.pubkey()).await, after_register + held);
+    assert_eq!(g.lamports(&wallet.pubkey()).await, 0);
 }

@@ -261,6 +261,7 @@ pub async fn sell(
                 .ok_or_else(|| ApiError::bad_request("the amount is too large"))?;
             let ix = instructions::request_withdrawal(
                 &wallet.pubkey(),
+                &wallet.pubkey(),
                 &grid,
                 &resident,
                 &sale,

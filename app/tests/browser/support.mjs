@@ -310,7 +310,9 @@ export async function startServe({ tmpPrefix, grid = "village", setup }) {
   console.log(`deu localnet on ${rpcUrl} after ${Date.now() - started} ms`);
 
   started = Date.now();
-  await setup({ deu, keygen, rpcUrl });
+  // The setup may add settings for `deu serve` (e.g. a sponsor's keypair in `dir`).
+  const extra = await setup({ deu, keygen, rpcUrl, dir });
+  Object.assign(serveSetup.serveEnv, (extra && extra.env) || {});
   console.log(`grid set up through the deu CLI in ${Date.now() - started} ms`);
 
   const sandboxState = spawnDeu("sandbox", ["sandbox", "--port", String(sandboxPort), "--webhook-url", `http://127.0.0.1:${port}/webhooks/processor`], { DEU_WEBHOOK_SECRET: secret, DEU_PROCESSOR_KEY: key });

@@ -4,6 +4,7 @@
 // (or `cargo test -p deu --test browser`). Env: DEU_BIN (the deu binary), CHROMIUM (the browser).
 import { strict as assert } from "node:assert";
 import { createPrivateKey, createPublicKey, randomBytes, sign } from "node:crypto";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { toBase58 } from "../../static/js/base58.js";
@@ -51,8 +52,14 @@ function signHere(transactionBase64) {
   const bytes = Buffer.from(transactionBase64, "base64");
   const [count, start] = compactU16(bytes, 0);
   const message = bytes.subarray(start + 64 * count);
-  assert.ok(message.subarray(4, 36).equals(publicKey), "the wallet is the first signer (the fee payer)");
-  Buffer.from(signMessage(message.toString("base64")), "base64").copy(bytes, start);
+  // The wallet's place among the signers: first when it pays the fee, after the sponsor when
+  // the utility does.
+  const required = message[0];
+  const [, keysAt] = compactU16(message, 3);
+  let index = -1;
+  for (let i = 0; i < required && index < 0; i++) if (message.subarray(keysAt + 32 * i, keysAt + 32 * i + 32).equals(publicKey)) index = i;
+  assert.ok(index >= 0 && index < count, "the wallet is one of the transaction's signers");
+  Buffer.from(signMessage(message.toString("base64")), "base64").copy(bytes, start + 64 * index);
   return bytes.toString("base64");
 }
 
@@ -189,7 +196,7 @@ const gateways = {};
 before(async () => {
   await startServe({
     tmpPrefix: "deu-wallet-",
-    setup: async () => {
+    setup: async ({ dir }) => {
       // The utility: the grid's admin and payment oracle, and resident "utility" who owns the pole.
       await keygen("admin");
       await deu("admin", ["airdrop", "10"]);
@@ -204,8 +211,11 @@ before(async () => {
       await deu("admin", ["resident", "register", TAKEN]);
       const pole = await deu("admin", ["meter", "register", POLE, "--kind", "pole", "--owner", TAKEN, "--gateway", gateways["pole-gw"], "--label", "Mill Lane light", "--lat", "10.001", "--lon", "-84.002"]);
       assert.equal(pole.connected, false, `a new pole starts dark: ${JSON.stringify(pole)}`);
-      // The resident's own wallet only needs SOL for its fees and rent.
-      await deu("admin", ["airdrop", "2", ADDRESS]);
+      // The resident's wallet holds no SOL, as a card-paying resident's does not: the
+      // utility's sponsor pays the fees and rent of its acts (deu serve --sponsor-keypair).
+      const sponsor = await keygen("sponsor");
+      await deu("admin", ["airdrop", "2", sponsor]);
+      return { env: { DEU_SPONSOR_KEYPAIR: join(dir, "sponsor.json") } };
     },
   });
   const { data: state } = await api("/api/state");
@@ -553,4 +563,19 @@ test("restart: deu serve stopped and started again shows the same history, read 
     assert.equal(units(await text(page, "#total")), 15_990_000n);
     await shot(page, "history-after");
   });
+});
+
+test("no SOL: the wallet that registered, funded, sold, cancelled and collected never held a lamport; the sponsor paid", { timeout: TEST_MS }, async () => {
+  const rpc = async (method, params) => {
+    const response = await fetch(server.rpcUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), signal: AbortSignal.timeout(STEP_MS) });
+    return (await response.json()).result;
+  };
+  assert.equal((await rpc("getBalance", [ADDRESS])).value, 0, "the resident's wallet holds no SOL");
+  // Sponsored, a request says who pays; a transaction it did not build is refused unsigned.
+  const { status, data } = await api(`/api/pay/fund?${new URLSearchParams({ from: RESIDENT, meter: POLE, amount_k: "0.01" })}`, { account: ADDRESS });
+  assert.equal(status, 200, JSON.stringify(data));
+  assert.match(data.message, /\(the utility pays the fee\)$/);
+  const foreign = await api("/api/send", { transaction: data.transaction });
+  assert.equal(foreign.status, 400, JSON.stringify(foreign.data));
+  assert.match(foreign.data.error, /not signed by every signer/);
 });

@@ -328,6 +328,7 @@ impl Service {
             .expect("a sale's quote");
         let ix = energy_utility_sdk::instructions::request_withdrawal(
             &wallet.payer(),
+            &wallet.payer(),
             &self.grid,
             &resident,
             &sale,

@@ -160,7 +160,7 @@ impl Community {
                 .context("the funding is too large to price")?
                 .max(1);
             let instructions = [
-                ix::register_resident(&wallet.pubkey(), &grid, r as u32, &id),
+                ix::register_resident(&wallet.pubkey(), &wallet.pubkey(), &grid, r as u32, &id),
                 ix::add_fiat(
                     &self.oracle.pubkey(),
                     &grid,

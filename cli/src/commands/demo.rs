@@ -91,6 +91,13 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// A keypair file whose SOL pays the fees and the rent of the resident acts of wallets that
+    /// hold no SOL (register, fund, sell, cancel, collect, payout account, veto, emergency
+    /// credit, close): the wallet still signs; the server adds this key's signature as fee
+    /// payer for those acts only, within a budget per wallet and per resident. The rent comes
+    /// back to it when the accounts close
+    #[arg(long, env = "DEU_SPONSOR_KEYPAIR")]
+    pub sponsor_keypair: Option<PathBuf>,
 }
 
 /// The environment variables that carry the secrets.
@@ -248,8 +255,24 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|h| h.trim().to_ascii_lowercase()),
         );
+    let sponsoring = match &args.sponsor_keypair {
+        Some(path) => {
+            let key = crate::context::read_keypair(path)?;
+            let sponsor = energy_utility_app::sponsor::Sponsor::new(
+                key,
+                energy_utility_app::sponsor::DEFAULT_BUDGET,
+            );
+            let said = format!(
+                " {} pays the fees and rent of wallets holding no SOL.",
+                sponsor.pubkey()
+            );
+            let _ = app.sponsor.set(sponsor);
+            said
+        }
+        None => String::new(),
+    };
     eprintln!(
-        "deu serve: {local} over {}, {what}. Residents sign with their own wallets. Ctrl-C stops.",
+        "deu serve: {local} over {}, {what}. Residents sign with their own wallets.{sponsoring} Ctrl-C stops.",
         globals.rpc_url()
     );
     tokio::select! {

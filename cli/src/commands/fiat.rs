@@ -533,6 +533,7 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
             let sale = pda::sale(&resident, state.index, number);
             let ix = instructions::request_withdrawal(
                 &client.payer(),
+                &client.payer(),
                 &grid_address,
                 &resident,
                 &sale,
@@ -542,11 +543,17 @@ pub async fn withdraw(globals: &Globals, command: WithdrawCommand) -> anyhow::Re
         }
         WithdrawCommand::Cancel { sale, .. } => {
             let address = pda::sale(&resident, state.index, *sale);
+            // Its rent goes back to whoever paid it (this wallet, or a sponsoring utility).
+            let rent_payer = client
+                .account::<Sale>(&address)
+                .await?
+                .map_or_else(|| client.payer(), |s| s.rent_payer);
             let ix = instructions::cancel_withdrawal(
                 &client.payer(),
                 &grid_address,
                 &resident,
                 &address,
+                &rent_payer,
             );
             (*sale, client.send_without_events(&[ix], &[]).await?)
         }

@@ -74,6 +74,7 @@ pub async fn run(globals: &Globals, command: ResidentCommand) -> anyhow::Result<
                 &grid_address,
                 &address,
                 resident.index,
+                &resident.rent_payer,
             );
             let signature = client.send_without_events(&[ix], &[]).await?;
             let after = client.lamports(&client.payer()).await?;

@@ -180,7 +180,7 @@ before(async () => {
     const [resident] = await findResidentPda({ grid: c.grid, residentId: id });
     const [residentEntry] = await findResidentEntryPda({ grid: c.grid, index: grid.residentCount });
     const [coins] = await findCoinsPda({ resident });
-    await send(wallet, [getRegisterResidentInstruction({ authority: wallet, grid: c.grid, resident, residentEntry, mint, coins, residentId: id })]);
+    await send(wallet, [getRegisterResidentInstruction({ authority: wallet, payer: wallet, grid: c.grid, resident, residentEntry, mint, coins, residentId: id })]);
     c[id] = { wallet, resident, coins };
   }
   const [receipt] = await findReceiptPda({ grid: c.grid, paymentId: 'cs_ts_1' });

@@ -49,7 +49,13 @@ impl Client {
             |g| g.resident_count,
             |index| {
                 (
-                    instructions::register_resident(&authority.pubkey(), grid, index, id),
+                    instructions::register_resident(
+                        &authority.pubkey(),
+                        &authority.pubkey(),
+                        grid,
+                        index,
+                        id,
+                    ),
                     vec![authority],
                 )
             },

@@ -14,7 +14,14 @@ async fn a_sale_signed_by_anyone_but_the_resident_is_refused() {
         amount_units: 5 * K,
         min_cents: 0,
     };
-    let instruction = ix::request_withdrawal(&mallory.pubkey(), &g.grid, &carlos, &sale, request);
+    let instruction = ix::request_withdrawal(
+        &mallory.pubkey(),
+        &mallory.pubkey(),
+        &g.grid,
+        &carlos,
+        &sale,
+        request,
+    );
     let watched = [sale, mallory.pubkey()];
     g.assert_send_refused(
         &[instruction],
@@ -41,6 +48,7 @@ async fn requests(
         min_cents,
     };
     ix::request_withdrawal(
+        &carlos.wallet.pubkey(),
         &carlos.wallet.pubkey(),
         &g.grid,
         &carlos.resident,
@@ -97,7 +105,14 @@ async fn a_sale_before_a_payout_account_is_bound_is_refused() {
         amount_units: K,
         min_cents: 0,
     };
-    let instruction = ix::request_withdrawal(&wallet.pubkey(), &grid, &resident, &sale, request);
+    let instruction = ix::request_withdrawal(
+        &wallet.pubkey(),
+        &wallet.pubkey(),
+        &grid,
+        &resident,
+        &sale,
+        request,
+    );
     g.assert_send_refused(
         &[instruction],
         &[&wallet],
@@ -137,8 +152,15 @@ async fn cancelling_someone_elses_or_a_locked_sale_is_refused() {
         g.sale_address("carlos", locked).await,
     ];
     let watched = [sales[0], sales[1], mallory.pubkey()];
+    let carlos_wallet = g.resident("carlos").wallet.insecure_clone();
     // Mallory, as Carlos.
-    let instruction = ix::cancel_withdrawal(&mallory.pubkey(), &grid, &carlos, &sales[0]);
+    let instruction = ix::cancel_withdrawal(
+        &mallory.pubkey(),
+        &grid,
+        &carlos,
+        &sales[0],
+        &carlos_wallet.pubkey(),
+    );
     g.assert_send_refused(
         &[instruction],
         &[&mallory],
@@ -148,7 +170,13 @@ async fn cancelling_someone_elses_or_a_locked_sale_is_refused() {
     .await;
     // Danny, naming Carlos's sale as his own: the coins would land in Danny's account.
     let dannys = g.sale_address("danny", requested).await;
-    let mut instruction = ix::cancel_withdrawal(&danny_wallet.pubkey(), &grid, &danny, &dannys);
+    let mut instruction = ix::cancel_withdrawal(
+        &danny_wallet.pubkey(),
+        &grid,
+        &danny,
+        &dannys,
+        &danny_wallet.pubkey(),
+    );
     swap_account(&mut instruction, &dannys, &sales[0]);
     g.assert_send_refused(
         &[instruction],
@@ -161,5 +189,21 @@ async fn cancelling_someone_elses_or_a_locked_sale_is_refused() {
     g.assert_refused(EnergyError::SaleNotRequested, &watched, async |g| {
         g.cancel_withdrawal("carlos", locked).await
     })
+    .await;
+    // Carlos naming Mallory (or himself, when a utility paid it) to receive the sale's rent:
+    // it goes back only to whoever paid it.
+    let instruction = ix::cancel_withdrawal(
+        &carlos_wallet.pubkey(),
+        &grid,
+        &carlos,
+        &sales[0],
+        &mallory.pubkey(),
+    );
+    g.assert_send_refused(
+        &[instruction],
+        &[&carlos_wallet],
+        EnergyError::WrongRentPayer,
+        &watched,
+    )
     .await;
 }

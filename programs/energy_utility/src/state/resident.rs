@@ -45,6 +45,9 @@ pub struct Resident {
     pub debt_units: u64,
     /// Coins bought by card, sellable only once their hold has passed.
     pub holds: [Hold; HOLD_SLOTS],
+    /// Who paid the rent of the resident's accounts (its wallet, or a utility that sponsors
+    /// residents who hold no SOL): closing returns it to them.
+    pub rent_payer: Pubkey,
     pub bump: u8,
 }
 
@@ -182,6 +185,7 @@ mod tests {
             payout_change_ts: 0,
             debt_units: 0,
             holds: [Hold::default(); HOLD_SLOTS],
+            rent_payer: Pubkey::default(),
             bump: 255,
         }
     }

@@ -191,6 +191,7 @@ mod tests {
             payout_change_ts: 0,
             debt_units: 0,
             holds: [Hold::default(); HOLD_SLOTS],
+            rent_payer: Pubkey::default(),
             bump: 255,
         }
     }

@@ -107,6 +107,11 @@ export type Resident = {
   debtUnits: bigint;
   /** Coins bought by card, sellable only once their hold has passed. */
   holds: Array<Hold>;
+  /**
+   * Who paid the rent of the resident's accounts (its wallet, or a utility that sponsors
+   * residents who hold no SOL): closing returns it to them.
+   */
+  rentPayer: Address;
   bump: number;
 };
 
@@ -153,6 +158,11 @@ export type ResidentArgs = {
   debtUnits: number | bigint;
   /** Coins bought by card, sellable only once their hold has passed. */
   holds: Array<HoldArgs>;
+  /**
+   * Who paid the rent of the resident's accounts (its wallet, or a utility that sponsors
+   * residents who hold no SOL): closing returns it to them.
+   */
+  rentPayer: Address;
   bump: number;
 };
 
@@ -182,6 +192,7 @@ export function getResidentEncoder(): Encoder<ResidentArgs> {
       ["payoutChangeTs", getI64Encoder()],
       ["debtUnits", getU64Encoder()],
       ["holds", getArrayEncoder(getHoldEncoder(), { size: 4 })],
+      ["rentPayer", getAddressEncoder()],
       ["bump", getU8Encoder()],
     ]),
     (value) => ({ ...value, discriminator: RESIDENT_DISCRIMINATOR }),
@@ -210,6 +221,7 @@ export function getResidentDecoder(): Decoder<Resident> {
     ["payoutChangeTs", getI64Decoder()],
     ["debtUnits", getU64Decoder()],
     ["holds", getArrayDecoder(getHoldDecoder(), { size: 4 })],
+    ["rentPayer", getAddressDecoder()],
     ["bump", getU8Decoder()],
   ]);
 }

@@ -51,6 +51,7 @@ export type CancelWithdrawalInstruction<
   TAccountCoins extends string | AccountMeta<string> = string,
   TAccountEscrow extends string | AccountMeta<string> = string,
   TAccountSale extends string | AccountMeta<string> = string,
+  TAccountRentPayer extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -77,6 +78,9 @@ export type CancelWithdrawalInstruction<
       TAccountSale extends string
         ? WritableAccount<TAccountSale>
         : TAccountSale,
+      TAccountRentPayer extends string
+        ? WritableAccount<TAccountRentPayer>
+        : TAccountRentPayer,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
@@ -120,6 +124,7 @@ export type CancelWithdrawalInput<
   TAccountCoins extends string = string,
   TAccountEscrow extends string = string,
   TAccountSale extends string = string,
+  TAccountRentPayer extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
   authority: TransactionSigner<TAccountAuthority>;
@@ -128,6 +133,7 @@ export type CancelWithdrawalInput<
   coins: Address<TAccountCoins>;
   escrow: Address<TAccountEscrow>;
   sale: Address<TAccountSale>;
+  rentPayer: Address<TAccountRentPayer>;
   tokenProgram?: Address<TAccountTokenProgram>;
 };
 
@@ -138,6 +144,7 @@ export function getCancelWithdrawalInstruction<
   TAccountCoins extends string,
   TAccountEscrow extends string,
   TAccountSale extends string,
+  TAccountRentPayer extends string,
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
@@ -148,6 +155,7 @@ export function getCancelWithdrawalInstruction<
     TAccountCoins,
     TAccountEscrow,
     TAccountSale,
+    TAccountRentPayer,
     TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -159,6 +167,7 @@ export function getCancelWithdrawalInstruction<
   TAccountCoins,
   TAccountEscrow,
   TAccountSale,
+  TAccountRentPayer,
   TAccountTokenProgram
 > {
   // Program address.
@@ -173,6 +182,7 @@ export function getCancelWithdrawalInstruction<
     coins: { value: input.coins ?? null, isWritable: true },
     escrow: { value: input.escrow ?? null, isWritable: true },
     sale: { value: input.sale ?? null, isWritable: true },
+    rentPayer: { value: input.rentPayer ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
@@ -195,6 +205,7 @@ export function getCancelWithdrawalInstruction<
       getAccountMeta(accounts.coins),
       getAccountMeta(accounts.escrow),
       getAccountMeta(accounts.sale),
+      getAccountMeta(accounts.rentPayer),
       getAccountMeta(accounts.tokenProgram),
     ],
     data: getCancelWithdrawalInstructionDataEncoder().encode({}),
@@ -207,6 +218,7 @@ export function getCancelWithdrawalInstruction<
     TAccountCoins,
     TAccountEscrow,
     TAccountSale,
+    TAccountRentPayer,
     TAccountTokenProgram
   >);
 }
@@ -223,7 +235,8 @@ export type ParsedCancelWithdrawalInstruction<
     coins: TAccountMetas[3];
     escrow: TAccountMetas[4];
     sale: TAccountMetas[5];
-    tokenProgram: TAccountMetas[6];
+    rentPayer: TAccountMetas[6];
+    tokenProgram: TAccountMetas[7];
   };
   data: CancelWithdrawalInstructionData;
 };
@@ -236,7 +249,7 @@ export function parseCancelWithdrawalInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCancelWithdrawalInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 7) {
+  if (instruction.accounts.length < 8) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -255,6 +268,7 @@ export function parseCancelWithdrawalInstruction<
       coins: getNextAccount(),
       escrow: getNextAccount(),
       sale: getNextAccount(),
+      rentPayer: getNextAccount(),
       tokenProgram: getNextAccount(),
     },
     data: getCancelWithdrawalInstructionDataDecoder().decode(instruction.data),

@@ -50,6 +50,7 @@ export type CloseResidentInstruction<
   TAccountResident extends string | AccountMeta<string> = string,
   TAccountCoins extends string | AccountMeta<string> = string,
   TAccountResidentEntry extends string | AccountMeta<string> = string,
+  TAccountRentPayer extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -73,6 +74,9 @@ export type CloseResidentInstruction<
       TAccountResidentEntry extends string
         ? WritableAccount<TAccountResidentEntry>
         : TAccountResidentEntry,
+      TAccountRentPayer extends string
+        ? WritableAccount<TAccountRentPayer>
+        : TAccountRentPayer,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
@@ -115,6 +119,7 @@ export type CloseResidentInput<
   TAccountResident extends string = string,
   TAccountCoins extends string = string,
   TAccountResidentEntry extends string = string,
+  TAccountRentPayer extends string = string,
   TAccountTokenProgram extends string = string,
 > = {
   authority: TransactionSigner<TAccountAuthority>;
@@ -122,6 +127,7 @@ export type CloseResidentInput<
   resident: Address<TAccountResident>;
   coins: Address<TAccountCoins>;
   residentEntry: Address<TAccountResidentEntry>;
+  rentPayer: Address<TAccountRentPayer>;
   tokenProgram?: Address<TAccountTokenProgram>;
 };
 
@@ -131,6 +137,7 @@ export function getCloseResidentInstruction<
   TAccountResident extends string,
   TAccountCoins extends string,
   TAccountResidentEntry extends string,
+  TAccountRentPayer extends string,
   TAccountTokenProgram extends string,
   TProgramAddress extends Address = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
 >(
@@ -140,6 +147,7 @@ export function getCloseResidentInstruction<
     TAccountResident,
     TAccountCoins,
     TAccountResidentEntry,
+    TAccountRentPayer,
     TAccountTokenProgram
   >,
   config?: { programAddress?: TProgramAddress },
@@ -150,6 +158,7 @@ export function getCloseResidentInstruction<
   TAccountResident,
   TAccountCoins,
   TAccountResidentEntry,
+  TAccountRentPayer,
   TAccountTokenProgram
 > {
   // Program address.
@@ -163,6 +172,7 @@ export function getCloseResidentInstruction<
     resident: { value: input.resident ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
     residentEntry: { value: input.residentEntry ?? null, isWritable: true },
+    rentPayer: { value: input.rentPayer ?? null, isWritable: true },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
   };
   const accounts = originalAccounts as Record<
@@ -184,6 +194,7 @@ export function getCloseResidentInstruction<
       getAccountMeta(accounts.resident),
       getAccountMeta(accounts.coins),
       getAccountMeta(accounts.residentEntry),
+      getAccountMeta(accounts.rentPayer),
       getAccountMeta(accounts.tokenProgram),
     ],
     data: getCloseResidentInstructionDataEncoder().encode({}),
@@ -195,6 +206,7 @@ export function getCloseResidentInstruction<
     TAccountResident,
     TAccountCoins,
     TAccountResidentEntry,
+    TAccountRentPayer,
     TAccountTokenProgram
   >);
 }
@@ -210,7 +222,8 @@ export type ParsedCloseResidentInstruction<
     resident: TAccountMetas[2];
     coins: TAccountMetas[3];
     residentEntry: TAccountMetas[4];
-    tokenProgram: TAccountMetas[5];
+    rentPayer: TAccountMetas[5];
+    tokenProgram: TAccountMetas[6];
   };
   data: CloseResidentInstructionData;
 };
@@ -223,7 +236,7 @@ export function parseCloseResidentInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedCloseResidentInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 6) {
+  if (instruction.accounts.length < 7) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -241,6 +254,7 @@ export function parseCloseResidentInstruction<
       resident: getNextAccount(),
       coins: getNextAccount(),
       residentEntry: getNextAccount(),
+      rentPayer: getNextAccount(),
       tokenProgram: getNextAccount(),
     },
     data: getCloseResidentInstructionDataDecoder().decode(instruction.data),

@@ -31,6 +31,7 @@ import {
   type InstructionWithAccounts,
   type InstructionWithData,
   type ReadonlyAccount,
+  type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
@@ -57,6 +58,7 @@ export function getRegisterResidentDiscriminatorBytes() {
 export type RegisterResidentInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountAuthority extends string | AccountMeta<string> = string,
+  TAccountPayer extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
   TAccountResident extends string | AccountMeta<string> = string,
   TAccountResidentEntry extends string | AccountMeta<string> = string,
@@ -72,9 +74,13 @@ export type RegisterResidentInstruction<
   InstructionWithAccounts<
     [
       TAccountAuthority extends string
-        ? WritableSignerAccount<TAccountAuthority> &
+        ? ReadonlySignerAccount<TAccountAuthority> &
             AccountSignerMeta<TAccountAuthority>
         : TAccountAuthority,
+      TAccountPayer extends string
+        ? WritableSignerAccount<TAccountPayer> &
+            AccountSignerMeta<TAccountPayer>
+        : TAccountPayer,
       TAccountGrid extends string
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
@@ -136,6 +142,7 @@ export function getRegisterResidentInstructionDataCodec(): Codec<
 
 export type RegisterResidentAsyncInput<
   TAccountAuthority extends string = string,
+  TAccountPayer extends string = string,
   TAccountGrid extends string = string,
   TAccountResident extends string = string,
   TAccountResidentEntry extends string = string,
@@ -145,6 +152,8 @@ export type RegisterResidentAsyncInput<
   TAccountSystemProgram extends string = string,
 > = {
   authority: TransactionSigner<TAccountAuthority>;
+  /** Pays the rent of the resident's accounts; recorded, and refunded when they close. */
+  payer: TransactionSigner<TAccountPayer>;
   grid: Address<TAccountGrid>;
   resident: Address<TAccountResident>;
   residentEntry: Address<TAccountResidentEntry>;
@@ -157,6 +166,7 @@ export type RegisterResidentAsyncInput<
 
 export async function getRegisterResidentInstructionAsync<
   TAccountAuthority extends string,
+  TAccountPayer extends string,
   TAccountGrid extends string,
   TAccountResident extends string,
   TAccountResidentEntry extends string,
@@ -168,6 +178,7 @@ export async function getRegisterResidentInstructionAsync<
 >(
   input: RegisterResidentAsyncInput<
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountResidentEntry,
@@ -181,6 +192,7 @@ export async function getRegisterResidentInstructionAsync<
   RegisterResidentInstruction<
     TProgramAddress,
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountResidentEntry,
@@ -196,7 +208,8 @@ export async function getRegisterResidentInstructionAsync<
 
   // Original accounts.
   const originalAccounts = {
-    authority: { value: input.authority ?? null, isWritable: true },
+    authority: { value: input.authority ?? null, isWritable: false },
+    payer: { value: input.payer ?? null, isWritable: true },
     grid: { value: input.grid ?? null, isWritable: true },
     resident: { value: input.resident ?? null, isWritable: true },
     residentEntry: { value: input.residentEntry ?? null, isWritable: true },
@@ -232,6 +245,7 @@ export async function getRegisterResidentInstructionAsync<
   return Object.freeze({
     accounts: [
       getAccountMeta(accounts.authority),
+      getAccountMeta(accounts.payer),
       getAccountMeta(accounts.grid),
       getAccountMeta(accounts.resident),
       getAccountMeta(accounts.residentEntry),
@@ -247,6 +261,7 @@ export async function getRegisterResidentInstructionAsync<
   } as RegisterResidentInstruction<
     TProgramAddress,
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountResidentEntry,
@@ -259,6 +274,7 @@ export async function getRegisterResidentInstructionAsync<
 
 export type RegisterResidentInput<
   TAccountAuthority extends string = string,
+  TAccountPayer extends string = string,
   TAccountGrid extends string = string,
   TAccountResident extends string = string,
   TAccountResidentEntry extends string = string,
@@ -268,6 +284,8 @@ export type RegisterResidentInput<
   TAccountSystemProgram extends string = string,
 > = {
   authority: TransactionSigner<TAccountAuthority>;
+  /** Pays the rent of the resident's accounts; recorded, and refunded when they close. */
+  payer: TransactionSigner<TAccountPayer>;
   grid: Address<TAccountGrid>;
   resident: Address<TAccountResident>;
   residentEntry: Address<TAccountResidentEntry>;
@@ -280,6 +298,7 @@ export type RegisterResidentInput<
 
 export function getRegisterResidentInstruction<
   TAccountAuthority extends string,
+  TAccountPayer extends string,
   TAccountGrid extends string,
   TAccountResident extends string,
   TAccountResidentEntry extends string,
@@ -291,6 +310,7 @@ export function getRegisterResidentInstruction<
 >(
   input: RegisterResidentInput<
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountResidentEntry,
@@ -303,6 +323,7 @@ export function getRegisterResidentInstruction<
 ): RegisterResidentInstruction<
   TProgramAddress,
   TAccountAuthority,
+  TAccountPayer,
   TAccountGrid,
   TAccountResident,
   TAccountResidentEntry,
@@ -317,7 +338,8 @@ export function getRegisterResidentInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    authority: { value: input.authority ?? null, isWritable: true },
+    authority: { value: input.authority ?? null, isWritable: false },
+    payer: { value: input.payer ?? null, isWritable: true },
     grid: { value: input.grid ?? null, isWritable: true },
     resident: { value: input.resident ?? null, isWritable: true },
     residentEntry: { value: input.residentEntry ?? null, isWritable: true },
@@ -348,6 +370,7 @@ export function getRegisterResidentInstruction<
   return Object.freeze({
     accounts: [
       getAccountMeta(accounts.authority),
+      getAccountMeta(accounts.payer),
       getAccountMeta(accounts.grid),
       getAccountMeta(accounts.resident),
       getAccountMeta(accounts.residentEntry),
@@ -363,6 +386,7 @@ export function getRegisterResidentInstruction<
   } as RegisterResidentInstruction<
     TProgramAddress,
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountResidentEntry,
@@ -380,13 +404,15 @@ export type ParsedRegisterResidentInstruction<
   programAddress: Address<TProgram>;
   accounts: {
     authority: TAccountMetas[0];
-    grid: TAccountMetas[1];
-    resident: TAccountMetas[2];
-    residentEntry: TAccountMetas[3];
-    mint: TAccountMetas[4];
-    coins: TAccountMetas[5];
-    tokenProgram: TAccountMetas[6];
-    systemProgram: TAccountMetas[7];
+    /** Pays the rent of the resident's accounts; recorded, and refunded when they close. */
+    payer: TAccountMetas[1];
+    grid: TAccountMetas[2];
+    resident: TAccountMetas[3];
+    residentEntry: TAccountMetas[4];
+    mint: TAccountMetas[5];
+    coins: TAccountMetas[6];
+    tokenProgram: TAccountMetas[7];
+    systemProgram: TAccountMetas[8];
   };
   data: RegisterResidentInstructionData;
 };
@@ -399,7 +425,7 @@ export function parseRegisterResidentInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedRegisterResidentInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 8) {
+  if (instruction.accounts.length < 9) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -413,6 +439,7 @@ export function parseRegisterResidentInstruction<
     programAddress: instruction.programAddress,
     accounts: {
       authority: getNextAccount(),
+      payer: getNextAccount(),
       grid: getNextAccount(),
       resident: getNextAccount(),
       residentEntry: getNextAccount(),

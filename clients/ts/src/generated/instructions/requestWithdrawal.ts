@@ -27,6 +27,7 @@ import {
   type InstructionWithAccounts,
   type InstructionWithData,
   type ReadonlyAccount,
+  type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
@@ -48,6 +49,7 @@ export function getRequestWithdrawalDiscriminatorBytes() {
 export type RequestWithdrawalInstruction<
   TProgram extends string = typeof ENERGY_UTILITY_PROGRAM_ADDRESS,
   TAccountAuthority extends string | AccountMeta<string> = string,
+  TAccountPayer extends string | AccountMeta<string> = string,
   TAccountGrid extends string | AccountMeta<string> = string,
   TAccountResident extends string | AccountMeta<string> = string,
   TAccountCoins extends string | AccountMeta<string> = string,
@@ -63,9 +65,13 @@ export type RequestWithdrawalInstruction<
   InstructionWithAccounts<
     [
       TAccountAuthority extends string
-        ? WritableSignerAccount<TAccountAuthority> &
+        ? ReadonlySignerAccount<TAccountAuthority> &
             AccountSignerMeta<TAccountAuthority>
         : TAccountAuthority,
+      TAccountPayer extends string
+        ? WritableSignerAccount<TAccountPayer> &
+            AccountSignerMeta<TAccountPayer>
+        : TAccountPayer,
       TAccountGrid extends string
         ? WritableAccount<TAccountGrid>
         : TAccountGrid,
@@ -133,6 +139,7 @@ export function getRequestWithdrawalInstructionDataCodec(): FixedSizeCodec<
 
 export type RequestWithdrawalInput<
   TAccountAuthority extends string = string,
+  TAccountPayer extends string = string,
   TAccountGrid extends string = string,
   TAccountResident extends string = string,
   TAccountCoins extends string = string,
@@ -141,11 +148,13 @@ export type RequestWithdrawalInput<
   TAccountTokenProgram extends string = string,
   TAccountSystemProgram extends string = string,
 > = {
-  /**
-   * The resident's wallet: signs the sale and pays the sale account's rent (returned when
-   * the sale is cancelled or closed).
-   */
+  /** The resident's wallet: signs the sale. */
   authority: TransactionSigner<TAccountAuthority>;
+  /**
+   * Pays the sale account's rent (the wallet, or a utility sponsoring it), returned when the
+   * sale is cancelled or closed.
+   */
+  payer: TransactionSigner<TAccountPayer>;
   grid: Address<TAccountGrid>;
   resident: Address<TAccountResident>;
   coins: Address<TAccountCoins>;
@@ -159,6 +168,7 @@ export type RequestWithdrawalInput<
 
 export function getRequestWithdrawalInstruction<
   TAccountAuthority extends string,
+  TAccountPayer extends string,
   TAccountGrid extends string,
   TAccountResident extends string,
   TAccountCoins extends string,
@@ -170,6 +180,7 @@ export function getRequestWithdrawalInstruction<
 >(
   input: RequestWithdrawalInput<
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountCoins,
@@ -182,6 +193,7 @@ export function getRequestWithdrawalInstruction<
 ): RequestWithdrawalInstruction<
   TProgramAddress,
   TAccountAuthority,
+  TAccountPayer,
   TAccountGrid,
   TAccountResident,
   TAccountCoins,
@@ -196,7 +208,8 @@ export function getRequestWithdrawalInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    authority: { value: input.authority ?? null, isWritable: true },
+    authority: { value: input.authority ?? null, isWritable: false },
+    payer: { value: input.payer ?? null, isWritable: true },
     grid: { value: input.grid ?? null, isWritable: true },
     resident: { value: input.resident ?? null, isWritable: true },
     coins: { value: input.coins ?? null, isWritable: true },
@@ -227,6 +240,7 @@ export function getRequestWithdrawalInstruction<
   return Object.freeze({
     accounts: [
       getAccountMeta(accounts.authority),
+      getAccountMeta(accounts.payer),
       getAccountMeta(accounts.grid),
       getAccountMeta(accounts.resident),
       getAccountMeta(accounts.coins),
@@ -242,6 +256,7 @@ export function getRequestWithdrawalInstruction<
   } as RequestWithdrawalInstruction<
     TProgramAddress,
     TAccountAuthority,
+    TAccountPayer,
     TAccountGrid,
     TAccountResident,
     TAccountCoins,
@@ -258,18 +273,20 @@ export type ParsedRequestWithdrawalInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
-    /**
-     * The resident's wallet: signs the sale and pays the sale account's rent (returned when
-     * the sale is cancelled or closed).
-     */
+    /** The resident's wallet: signs the sale. */
     authority: TAccountMetas[0];
-    grid: TAccountMetas[1];
-    resident: TAccountMetas[2];
-    coins: TAccountMetas[3];
-    escrow: TAccountMetas[4];
-    sale: TAccountMetas[5];
-    tokenProgram: TAccountMetas[6];
-    systemProgram: TAccountMetas[7];
+    /**
+     * Pays the sale account's rent (the wallet, or a utility sponsoring it), returned when the
+     * sale is cancelled or closed.
+     */
+    payer: TAccountMetas[1];
+    grid: TAccountMetas[2];
+    resident: TAccountMetas[3];
+    coins: TAccountMetas[4];
+    escrow: TAccountMetas[5];
+    sale: TAccountMetas[6];
+    tokenProgram: TAccountMetas[7];
+    systemProgram: TAccountMetas[8];
   };
   data: RequestWithdrawalInstructionData;
 };
@@ -282,7 +299,7 @@ export function parseRequestWithdrawalInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedRequestWithdrawalInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 8) {
+  if (instruction.accounts.length < 9) {
     // TODO: Coded error.
     throw new Error("Not enough accounts");
   }
@@ -296,6 +313,7 @@ export function parseRequestWithdrawalInstruction<
     programAddress: instruction.programAddress,
     accounts: {
       authority: getNextAccount(),
+      payer: getNextAccount(),
       grid: getNextAccount(),
       resident: getNextAccount(),
       coins: getNextAccount(),

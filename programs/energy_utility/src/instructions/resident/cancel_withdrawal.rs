@@ -1,5 +1,6 @@
 //! A resident takes back a sale the oracle has not locked for a payout yet: the coins return
-//! to their account and the sale account's rent to their wallet.
+//! to their account and the sale account's rent to whoever paid it (their wallet, or the
+//! utility that sponsored the sale).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
@@ -30,10 +31,13 @@ pub struct CancelWithdrawal<'info> {
         mut,
         has_one = resident @ EnergyError::WrongSale,
         constraint = sale.status == SaleStatus::Requested @ EnergyError::SaleNotRequested,
-        constraint = sale.rent_payer == authority.key() @ EnergyError::WrongRentPayer,
-        close = authority,
+        has_one = rent_payer @ EnergyError::WrongRentPayer,
+        close = rent_payer,
     )]
     pub sale: Box<Account<'info, Sale>>,
+    /// CHECK: receives the rent; checked against the sale's recorded payer by `has_one`.
+    #[account(mut)]
+    pub rent_payer: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 

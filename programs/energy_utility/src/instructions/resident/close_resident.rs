@@ -1,6 +1,6 @@
 //! An empty resident — no coins, nothing set aside, no meter, every sale account closed —
-//! closes its resident account, its coin account and its directory entry, and its wallet gets
-//! their rent back. Its id can then be registered again, by anyone: the sale addresses of a
+//! closes its resident account, its coin account and its directory entry, and whoever paid
+//! their rent (its wallet, or the utility that sponsored it) gets it back. Its id can then be registered again, by anyone: the sale addresses of a
 //! new registration differ (the registration index is in their seeds).
 
 use anchor_lang::prelude::*;
@@ -21,7 +21,8 @@ pub struct CloseResident<'info> {
         has_one = grid @ EnergyError::WrongGrid,
         has_one = authority @ EnergyError::NotResidentOwner,
         has_one = coins @ EnergyError::WrongCoinAccount,
-        close = authority,
+        has_one = rent_payer @ EnergyError::WrongRentPayer,
+        close = rent_payer,
     )]
     pub resident: Box<Account<'info, Resident>>,
     #[account(mut)]
@@ -31,9 +32,12 @@ pub struct CloseResident<'info> {
         seeds = [RESIDENT_INDEX_SEED, grid.key().as_ref(), &resident.index.to_le_bytes()],
         bump = resident_entry.bump,
         constraint = resident_entry.target == resident.key() @ EnergyError::WrongGrid,
-        close = authority,
+        close = rent_payer,
     )]
     pub resident_entry: Box<Account<'info, DirectoryEntry>>,
+    /// CHECK: receives the rent; checked against the resident's recorded payer by `has_one`.
+    #[account(mut)]
+    pub rent_payer: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -45,7 +49,7 @@ pub fn handler(ctx: Context<CloseResident>) -> Result<()> {
     let signers = [&seeds[..]];
     let close = CloseAccount {
         account: accounts.coins.to_account_info(),
-        destination: accounts.authority.to_account_info(),
+        destination: accounts.rent_payer.to_account_info(),
         authority: grid.to_account_info(),
     };
     token::close_account(CpiContext::new_with_signer(Token::id(), close, &signers))?;

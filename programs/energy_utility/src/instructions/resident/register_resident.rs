@@ -1,4 +1,6 @@
-//! A wallet registers itself under a human-readable id and gets its coin account.
+//! A wallet registers itself under a human-readable id and gets its coin account. The rent of
+//! those accounts is paid by `payer`: the wallet itself, or a utility that sponsors residents who
+//! hold no SOL (it gets the rent back when the resident closes).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
@@ -11,13 +13,15 @@ use crate::state::{validate_id, DirectoryEntry, Grid, Resident};
 #[derive(Accounts)]
 #[instruction(resident_id: String)]
 pub struct RegisterResident<'info> {
-    #[account(mut)]
     pub authority: Signer<'info>,
+    /// Pays the rent of the resident's accounts; recorded, and refunded when they close.
+    #[account(mut)]
+    pub payer: Signer<'info>,
     #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
         init,
-        payer = authority,
+        payer = payer,
         space = 8 + Resident::INIT_SPACE,
         seeds = [RESIDENT_SEED, grid.key().as_ref(), id_seed(&resident_id)],
         bump,
@@ -25,7 +29,7 @@ pub struct RegisterResident<'info> {
     pub resident: Box<Account<'info, Resident>>,
     #[account(
         init,
-        payer = authority,
+        payer = payer,
         space = 8 + DirectoryEntry::INIT_SPACE,
         seeds = [RESIDENT_INDEX_SEED, grid.key().as_ref(), &grid.resident_count.to_le_bytes()],
         bump,
@@ -35,7 +39,7 @@ pub struct RegisterResident<'info> {
     pub mint: Box<Account<'info, Mint>>,
     #[account(
         init,
-        payer = authority,
+        payer = payer,
         seeds = [COINS_SEED, resident.key().as_ref()],
         bump,
         token::mint = mint,
@@ -67,6 +71,7 @@ pub fn handler(ctx: Context<RegisterResident>, resident_id: String) -> Result<()
         payout_change_ts: 0,
         debt_units: 0,
         holds: Default::default(),
+        rent_payer: ctx.accounts.payer.key(),
         bump: ctx.bumps.resident,
     });
     ctx.accounts.resident_entry.set_inner(DirectoryEntry {

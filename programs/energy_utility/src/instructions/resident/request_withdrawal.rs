@@ -17,10 +17,12 @@ use crate::state::{Grid, Resident, Sale, SaleStatus};
 
 #[derive(Accounts)]
 pub struct RequestWithdrawal<'info> {
-    /// The resident's wallet: signs the sale and pays the sale account's rent (returned when
-    /// the sale is cancelled or closed).
-    #[account(mut)]
+    /// The resident's wallet: signs the sale.
     pub authority: Signer<'info>,
+    /// Pays the sale account's rent (the wallet, or a utility sponsoring it), returned when the
+    /// sale is cancelled or closed.
+    #[account(mut)]
+    pub payer: Signer<'info>,
     #[account(mut, constraint = !grid.paused @ EnergyError::GridPaused)]
     pub grid: Box<Account<'info, Grid>>,
     #[account(
@@ -36,7 +38,7 @@ pub struct RequestWithdrawal<'info> {
     pub escrow: Box<Account<'info, TokenAccount>>,
     #[account(
         init,
-        payer = authority,
+        payer = payer,
         space = 8 + Sale::INIT_SPACE,
         seeds = [
             SALE_SEED,
@@ -89,7 +91,7 @@ pub fn handler(ctx: Context<RequestWithdrawal>, amount_units: u64, min_cents: u6
         grid: grid.key(),
         resident: resident.key(),
         number,
-        rent_payer: accounts.authority.key(),
+        rent_payer: accounts.payer.key(),
         status: SaleStatus::Requested,
         destination: destination.clone(),
         units: amount_units,
