@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/state", get(state))
         .route("/api/residents/{id}", get(resident))
         .route("/api/meters/{id}", get(meter))
+        .route("/api/audit/{epoch}", get(audit))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
         .route("/api/veto", post(veto))
@@ -359,6 +360,26 @@ async fn fund(
 #[derive(Deserialize)]
 struct VetoRequest {
     meter: String,
+}
+
+/// `GET /api/audit/{epoch}`: the epoch's settlement re-checked from chain data alone (what
+/// `deu audit EPOCH` prints). A settled epoch's outcome never changes: it is kept.
+async fn audit(State(app): Shared, Path(epoch): Path<u64>) -> ApiResult {
+    if let Some(known) = app.audits.lock().ok().and_then(|a| a.get(&epoch).cloned()) {
+        return Ok(Json(known));
+    }
+    let (address, grid_state) = grid(&app).await?;
+    let record =
+        energy_utility_sdk::audit::record(&app.client, &address, &grid_state, epoch).await?;
+    let view =
+        energy_utility_sdk::audit::AuditView::new(epoch, energy_utility_sdk::audit::audit(&record));
+    let answer = json!(view);
+    if record.settled.is_some() {
+        if let Ok(mut audits) = app.audits.lock() {
+            audits.insert(epoch, answer.clone());
+        }
+    }
+    Ok(Json(answer))
 }
 
 /// The emergency credit `meter` may take on `grid` at `now`, by the program's own rule (a

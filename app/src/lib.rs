@@ -46,6 +46,8 @@ pub struct App {
     /// Pays the fees and rent of residents whose wallets hold no SOL (`deu serve
     /// --sponsor-keypair`); unset: every wallet pays its own.
     pub sponsor: OnceLock<sponsor::Sponsor>,
+    /// Audits of settled epochs (`GET /api/audit/{epoch}`), which never change.
+    pub audits: Mutex<std::collections::HashMap<u64, serde_json::Value>>,
 }
 
 impl App {
@@ -67,6 +69,7 @@ impl App {
             hosts: OnceLock::new(),
             extra_hosts: Mutex::new(Vec::new()),
             sponsor: OnceLock::new(),
+            audits: Mutex::new(std::collections::HashMap::new()),
         })
     }
 }

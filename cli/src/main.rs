@@ -66,6 +66,13 @@ enum Command {
     /// Inspect an epoch's settlement
     #[command(subcommand)]
     Epoch(epoch::EpochCommand),
+    /// Re-check epoch N's settlement from chain data alone: each report's signer and register,
+    /// every charge, the fee, each producer's payout and the carry; prints agree or the first
+    /// disagreement (exit 1)
+    Audit {
+        /// The epoch to check
+        epoch: u64,
+    },
     /// Move a producer meter's earnings to its owner's coin account
     Collect(fund::CollectArgs),
     /// Mint or burn coins for dollars (the payment oracle's keypair)
@@ -99,6 +106,7 @@ async fn main() {
         }
         Command::Settle(args) => settle::run(&globals, args).await,
         Command::Epoch(command) => epoch::run(&globals, command).await,
+        Command::Audit { epoch } => epoch::audit(&globals, epoch).await,
         Command::Fiat(command) => fiat::fiat(&globals, command).await,
         Command::Withdraw(command) => fiat::withdraw(&globals, command).await,
     };

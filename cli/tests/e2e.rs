@@ -200,6 +200,20 @@ fn the_worked_example_through_deu_survives_a_restart() {
     };
     check(&deu);
 
+    // Anyone re-checks the hour from chain data alone: the worked example's split agrees.
+    let audit = deu.ok("carlos", &["audit", &epoch.to_string()]);
+    assert_eq!(audit["agree"], true, "{audit}");
+    assert_eq!(audit["agreement"]["charged_k"], "5.000000");
+    assert_eq!(audit["agreement"]["fee_k"], "0.010000");
+    assert_eq!(audit["agreement"]["paid_k"], "4.989999");
+    assert_eq!(audit["agreement"]["producers"], 2);
+    let text = deu.text("carlos", &["audit", &epoch.to_string()]);
+    assert!(text.starts_with(&format!("epoch {epoch}: agree")), "{text}");
+    // An epoch nobody reported in is not found.
+    assert!(deu
+        .fails("carlos", &["audit", &(epoch + 500).to_string()])
+        .contains("not found"));
+
     // Errors are one clear line and a non-zero exit.
     assert!(deu
         .fails("carlos", &["fund", "nope", "1"])

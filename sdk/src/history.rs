@@ -29,6 +29,8 @@ pub struct Told {
     /// Cluster time (unix seconds) of its block.
     pub at: i64,
     pub events: Vec<Event>,
+    /// The keys that signed it, the fee payer first.
+    pub signers: Vec<Pubkey>,
 }
 
 /// One line of a resident's history.
@@ -109,6 +111,7 @@ impl History {
                         slot,
                         at: landed.block_time.or(block_time).unwrap_or(0),
                         events: landed.events,
+                        signers: landed.signers,
                     });
                     if let Ok(mut cache) = self.told.lock() {
                         cache.insert(signature, entry.clone());

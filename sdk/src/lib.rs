@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod amounts;
+pub mod audit;
 pub mod calendar;
 pub mod client;
 pub mod error;

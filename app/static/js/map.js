@@ -247,6 +247,9 @@ function renderLedger(settlement) {
     `Epoch ${settlement.epoch}`,
     settlement.consumed_kwh !== undefined ? ` · ${fmtKwh(settlement.consumed_kwh)} used, ${fmtKwh(settlement.produced_kwh)} produced` : "",
     settlement.loss_ratio ? ` (×${settlement.loss_ratio})` : "",
+    " · ",
+    // Anyone can re-check the hour from chain data alone (what `deu audit` prints).
+    h("a", { href: `/api/audit/${settlement.epoch}`, id: "check-hour", title: "Re-check this hour's settlement from chain data alone" }, "check this hour"),
   );
   // Producers reporting far more (or less) than consumers used: a meter may be lying or broken.
   const band = settlement.outside_loss_band

@@ -18,7 +18,21 @@ function renderReadings(table, readings) {
   }
   replaceChildren(
     body,
-    readings.map((r) => h("tr", { "data-epoch": r.epoch }, h("td", {}, r.hours > 1 ? `${r.epoch} (${r.hours} hours)` : String(r.epoch)), h("td", { class: "num" }, fmtKwh(r.kwh)), h("td", {}, h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status)))),
+    readings.map((r) =>
+      h(
+        "tr",
+        { "data-epoch": r.epoch },
+        h("td", {}, r.hours > 1 ? `${r.epoch} (${r.hours} hours)` : String(r.epoch)),
+        h("td", { class: "num" }, fmtKwh(r.kwh)),
+        h(
+          "td",
+          {},
+          h("span", { class: `pill ${r.status === "settled" ? "pill-settled" : "pill-pending"}` }, r.status),
+          // A settled hour can be re-checked from chain data alone (what `deu audit` prints).
+          r.status === "settled" ? [" ", h("a", { href: `/api/audit/${r.epoch}`, class: "check-hour", title: "Re-check this hour's settlement from chain data alone" }, "check this hour")] : null,
+        ),
+      ),
+    ),
   );
 }
 

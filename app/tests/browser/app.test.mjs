@@ -127,6 +127,19 @@ test("map: 16 meters drawn (two prosumer homes' import and export joined), the c
     assert.equal(await status.getAttribute("data-kind"), "ok");
     assert.match((await status.textContent()).trim(), new RegExp(`^Epoch ${state.last_settlement.epoch} settled: `));
 
+    // "check this hour": the settlement re-checked from chain data alone agrees, and the meter
+    // page links its settled hours to the same result.
+    const check = page.locator("#check-hour");
+    assert.equal(await check.getAttribute("href"), `/api/audit/${state.last_settlement.epoch}`);
+    const [audited] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/api/audit/${state.last_settlement.epoch}`)), check.click()]);
+    const verdict = await audited.json();
+    assert.equal(verdict.agree, true, JSON.stringify(verdict));
+    assert.equal(verdict.agreement.charged_k, state.last_settlement.charged_k);
+    await page.goto(url("/meter.html?id=carlos-house"));
+    await page.waitForSelector(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`);
+    assert.equal(await page.locator(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`).getAttribute("href"), `/api/audit/${state.last_settlement.epoch}`);
+    await openMap(page);
+
     const shooting = Date.now();
     await screenshot(page, "map");
     console.log(`map: opened in ${openMs} ms; screenshot in ${Date.now() - shooting} ms`);

@@ -16,6 +16,24 @@ pub enum EpochCommand {
     Show { epoch: Option<u64> },
 }
 
+/// `deu audit EPOCH`: re-checks an epoch's settlement from chain data alone (see
+/// `energy_utility_sdk::audit`); exits 1 on a disagreement.
+pub async fn audit(globals: &Globals, epoch: u64) -> anyhow::Result<()> {
+    let client = globals.reader();
+    let (grid_address, grid) = load_grid(globals, &client).await?;
+    if !globals.output().is_json() {
+        eprintln!("reading epoch {epoch}'s transactions, parameters and meters from the chain…");
+    }
+    let record = energy_utility_sdk::audit::record(&client, &grid_address, &grid, epoch).await?;
+    let view =
+        energy_utility_sdk::audit::AuditView::new(epoch, energy_utility_sdk::audit::audit(&record));
+    globals.output().show(&view);
+    if !view.agree {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 pub async fn run(globals: &Globals, command: EpochCommand) -> anyhow::Result<()> {
     let EpochCommand::Show { epoch } = command;
     let client = globals.reader();

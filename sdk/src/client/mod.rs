@@ -53,6 +53,8 @@ pub struct Sent {
     pub signature: String,
     pub block_time: Option<i64>,
     pub events: Vec<Event>,
+    /// The keys that signed it (the fee payer first); empty when not read back.
+    pub signers: Vec<Pubkey>,
 }
 
 /// The JSON-RPC URL for a cluster name (`localhost`/`l`, `devnet`/`d`, `mainnet-beta`/`m`) or
@@ -132,6 +134,7 @@ impl Client {
             signature,
             block_time: None,
             events: Vec::new(),
+            signers: Vec::new(),
         })
     }
 
@@ -224,6 +227,21 @@ impl Client {
             )
             .await
             .map_err(rpc_error)?;
+        // The signers: the message's first `num_required_signatures` keys.
+        let signers = match &tx.transaction.transaction {
+            solana_transaction_status_client_types::EncodedTransaction::Json(ui) => {
+                match &ui.message {
+                    solana_transaction_status_client_types::UiMessage::Raw(raw) => raw
+                        .account_keys
+                        .iter()
+                        .take(usize::from(raw.header.num_required_signatures))
+                        .filter_map(|k| k.parse().ok())
+                        .collect(),
+                    solana_transaction_status_client_types::UiMessage::Parsed(_) => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
         let logs: Vec<String> = tx
             .transaction
             .meta
@@ -233,6 +251,7 @@ impl Client {
             signature: signature.to_string(),
             block_time: tx.block_time,
             events: decode_logs(&logs),
+            signers,
         })
     }
 
