@@ -460,6 +460,7 @@ mod tests {
                     signature: Signature::default(),
                     slot: epoch,
                     at: 0,
+                    signers: Vec::new(),
                     events: vec![Event::ReadingReported(ReadingReported {
                         meter,
                         epoch,
