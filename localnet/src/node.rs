@@ -36,6 +36,8 @@ use crate::{
 
 /// How often a block is produced.
 pub(crate) const BLOCK_TIME: Duration = Duration::from_millis(400);
+/// The most transactions held for one durable commit.
+pub(crate) const MAX_GROUP: usize = 256;
 /// The version reported by `getVersion` (the Agave crates the bank comes from).
 pub(crate) const VERSION: &str = "3.1.12";
 /// `getVersion`'s feature set: a number, as clients check (this build's features are fixed).
@@ -160,6 +162,11 @@ pub(crate) struct Node {
     /// Why the node stopped by itself (a ledger write failed), told to `Localnet::failed`.
     pub halt: watch::Sender<Option<String>>,
     pub halted: Option<String>,
+    /// Group commit: while a group is open, saves are not synced (`dirty` says one waits) and
+    /// what subscribers would hear waits too; `flush` syncs them all at once, then tells.
+    pub grouping: bool,
+    pub dirty: bool,
+    pub deferred: Vec<Event>,
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -235,6 +242,9 @@ impl Node {
             events,
             halt,
             halted: None,
+            grouping: false,
+            dirty: false,
+            deferred: Vec::new(),
         };
         // Continue after the last slot clients saw, on a fresh blockhash chain.
         let bank_slot = node.bank_slot().map_err(|e| anyhow!(e.message))?;
@@ -251,22 +261,45 @@ impl Node {
         Ok(node)
     }
 
+    /// Answers calls one at a time. Transactions (`sendTransaction`, `requestAirdrop`) that
+    /// arrive together form a group: each is executed and written without a sync, its answer
+    /// held; when no call waits any more (or [`MAX_GROUP`] are held, or another kind of call
+    /// comes, or a block is due) one durable commit syncs the group and every held answer is
+    /// sent. So nothing is answered, nor told to subscribers, before it is on disk.
     fn serve(mut self, jobs: mpsc::Receiver<Job>) {
         let mut next_block = Instant::now() + BLOCK_TIME;
+        let mut held: Vec<(oneshot::Sender<RpcResult>, RpcResult)> = Vec::new();
         loop {
             if self.halted.is_none() && Instant::now() >= next_block {
+                self.flush(&mut held);
                 if let Err(e) = self.produce_block() {
                     eprintln!("localnet: producing a block failed: {}", e.message);
                 }
                 next_block = Instant::now() + BLOCK_TIME;
             }
-            let wait = next_block.saturating_duration_since(Instant::now());
-            match jobs.recv_timeout(wait) {
+            let job = if held.is_empty() {
+                let wait = next_block.saturating_duration_since(Instant::now());
+                jobs.recv_timeout(wait)
+            } else {
+                match jobs.try_recv() {
+                    Ok(job) => Ok(job),
+                    Err(mpsc::TryRecvError::Empty) => Err(mpsc::RecvTimeoutError::Timeout),
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        Err(mpsc::RecvTimeoutError::Disconnected)
+                    }
+                }
+            };
+            match job {
                 Ok(Job::Call {
                     method,
                     params,
                     reply,
                 }) => {
+                    let grouped = matches!(method.as_str(), "sendTransaction" | "requestAirdrop");
+                    if !grouped {
+                        self.flush(&mut held);
+                    }
+                    self.grouping = grouped;
                     let answer = match &self.halted {
                         Some(reason) => Err(RpcError::internal(reason)),
                         None => std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -274,20 +307,69 @@ impl Node {
                         }))
                         .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked"))),
                     };
-                    let _ = reply.send(answer);
+                    self.grouping = false;
+                    if self.dirty {
+                        held.push((reply, answer));
+                        if held.len() >= MAX_GROUP {
+                            self.flush(&mut held);
+                        }
+                    } else {
+                        let _ = reply.send(answer);
+                    }
                 }
                 Ok(Job::Shutdown { reply }) => {
+                    self.flush(&mut held);
                     let _ = reply.send(self.finish());
                     return;
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => self.flush(&mut held),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.flush(&mut held);
                     if let Err(e) = self.finish() {
                         eprintln!("localnet: saving the ledger failed: {e:#}");
                     }
                     return;
                 }
             }
+        }
+    }
+
+    /// Makes the group's writes durable with one synced commit, then tells subscribers what
+    /// happened and sends the held answers. A failed sync stops the node (see `save`): the
+    /// held calls are answered with the reason, their effects never told.
+    fn flush(&mut self, held: &mut Vec<(oneshot::Sender<RpcResult>, RpcResult)>) {
+        if !self.dirty && held.is_empty() && self.deferred.is_empty() {
+            return;
+        }
+        // Already durable when a synced write came since (the floors, the clock).
+        let synced = if self.dirty {
+            self.halted.is_none() && self.save(&[], None).is_ok()
+        } else {
+            self.halted.is_none()
+        };
+        self.dirty = false;
+        let events = std::mem::take(&mut self.deferred);
+        if synced {
+            for event in events {
+                let _ = self.events.send(event);
+            }
+        }
+        for (reply, answer) in held.drain(..) {
+            let answer = match (&self.halted, synced) {
+                (_, true) => answer,
+                (Some(reason), false) => Err(RpcError::internal(reason)),
+                (None, false) => Err(RpcError::internal("the ledger could not be written")),
+            };
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Tells subscribers `event`: at once, or once the open group is durable.
+    pub fn publish(&mut self, event: Event) {
+        if self.dirty {
+            self.deferred.push(event);
+        } else {
+            let _ = self.events.send(event);
         }
     }
 
@@ -336,8 +418,13 @@ impl Node {
         accounts: &[(Pubkey, Option<Account>)],
         record: Option<(&Signature, &crate::store::TransactionRecord)>,
     ) -> Result<(), RpcError> {
-        match self.store.commit(accounts, record, &self.meta) {
-            Ok(()) => Ok(()),
+        // Inside a group, not synced yet: `flush` syncs the group with one durable commit.
+        let durable = !self.grouping;
+        match self.store.commit(accounts, record, &self.meta, durable) {
+            Ok(()) => {
+                self.dirty = !durable;
+                Ok(())
+            }
             Err(e) => {
                 let reason = format!(
                     "the local cluster stopped: writing its ledger failed ({e:#}). Nothing after the last \
@@ -356,7 +443,7 @@ impl Node {
     fn finish(self) -> anyhow::Result<()> {
         let saved = match &self.halted {
             Some(reason) => Err(anyhow!("{reason}")),
-            None => self.store.commit(&[], None, &self.meta),
+            None => self.store.commit(&[], None, &self.meta, true),
         };
         let Self { rt, ctx, .. } = self;
         {

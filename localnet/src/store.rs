@@ -3,9 +3,11 @@
 //!
 //! Every transaction is committed atomically with what it did: the accounts it touched, its
 //! record (for `getTransaction` and signature statuses), the address index (for
-//! `getSignaturesForAddress`), the clock, the slot and the counters. A commit is durable when
-//! `sendTransaction` answers; a kill at any moment leaves every account as it was before or
-//! after each transaction, never between. A damaged file is reported with its path and what to
+//! `getSignaturesForAddress`), the clock, the slot and the counters. Transactions that arrive
+//! together are committed one by one without waiting for the disk, then made durable by one
+//! commit that syncs them all (group commit); none is answered before that. A commit is
+//! durable when `sendTransaction` answers; a kill at any moment leaves every account as it was
+//! before or after each transaction, never between. A damaged file is reported with its path and what to
 //! do, never a panic.
 
 use std::path::{Path, PathBuf};
@@ -170,13 +172,20 @@ impl Store {
 
     /// Commits, atomically and durably, the accounts a transaction left (`None`: it no longer
     /// exists), its record and the cluster's counters.
+    /// Writes what a transaction left (or just the counters). `durable`: synced to disk before
+    /// returning, with every commit before it; otherwise kept in order and made durable by the
+    /// next durable commit (lost, with every later one, by a kill before it).
     pub fn commit(
         &self,
         accounts: &[(Pubkey, Option<Account>)],
         record: Option<(&Signature, &TransactionRecord)>,
         meta: &Meta,
+        durable: bool,
     ) -> anyhow::Result<()> {
-        let write = self.db.begin_write().map_err(|e| damaged(&self.path, e))?;
+        let mut write = self.db.begin_write().map_err(|e| damaged(&self.path, e))?;
+        if !durable {
+            write.set_durability(redb::Durability::None);
+        }
         {
             let mut table = write.open_table(ACCOUNTS)?;
             for (address, account) in accounts {

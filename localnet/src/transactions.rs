@@ -305,7 +305,7 @@ impl Node {
             .filter(|(_, writable)| **writable)
             .map(|(account, _)| account)
             .collect();
-        let _ = self.events.send(Event::Processed(Arc::new(Processed {
+        self.publish(Event::Processed(Arc::new(Processed {
             signature,
             slot,
             err: record.err.clone(),
