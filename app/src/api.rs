@@ -35,6 +35,110 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/quote", get(quote))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+}
+
+/// How many past epochs `/metrics` looks at for unsettled ones and loss-band flags.
+const METRICS_EPOCHS: u64 = 48;
+
+/// `GET /metrics`: the process's counters (`crate::metrics`) and the grid's figures, read from
+/// the cluster now: the oracle's mint budget left, pending admin changes, unsettled closed
+/// epochs and loss-band flags among the last 48, silent and disconnected meters. A cluster that
+/// does not answer leaves the grid's figures out and says so (`deu_grid_up 0`).
+async fn metrics(State(app): Shared) -> impl axum::response::IntoResponse {
+    let m = crate::metrics();
+    let up = grid_figures(&app, m).await.is_ok();
+    m.set(
+        "deu_grid_up",
+        "1 when the grid's figures below were read from the cluster at this scrape.",
+        &[],
+        if up { 1.0 } else { 0.0 },
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        m.render(),
+    )
+}
+
+async fn grid_figures(
+    app: &App,
+    m: &energy_utility_sdk::metrics::Registry,
+) -> Result<(), ApiError> {
+    let (address, g) = grid(app).await?;
+    let now = app.client.cluster_time().await?;
+    m.set(
+        "deu_mint_budget_units",
+        "What the payment oracle may still mint now, in coin units.",
+        &[],
+        g.mint_budget_at(now) as f64,
+    );
+    let pending = energy_utility_sdk::views::pending_changes(&g, now).len()
+        + usize::from(g.pending_admin != Pubkey::default());
+    m.set(
+        "deu_pending_admin_changes",
+        "Changes the admin proposed that wait for the grid's notice.",
+        &[],
+        pending as f64,
+    );
+    let current = g.epoch_at(now).unwrap_or(0);
+    let first = current.saturating_sub(METRICS_EPOCHS);
+    let epochs: Vec<Pubkey> = (first..=current).map(|e| pda::epoch(&address, e)).collect();
+    let states = app
+        .client
+        .accounts::<energy_utility_sdk::accounts::Epoch>(&epochs)
+        .await?;
+    let (mut unsettled, mut flagged) = (0u64, 0u64);
+    for (epoch, state) in (first..=current).zip(states) {
+        let Some(state) = state else { continue };
+        let closed = energy_utility_sdk::settlement::reports_close_at(&g, Some(&state), epoch)
+            .is_ok_and(|closes| now >= closes);
+        if closed && state.status != energy_utility_sdk::accounts::EpochStatus::Settled {
+            unsettled += 1;
+        }
+        if state.outside_loss_band {
+            flagged += 1;
+        }
+    }
+    m.set(
+        "deu_unsettled_epochs",
+        "Closed epochs of the last 48 that the crank has not settled.",
+        &[],
+        unsettled as f64,
+    );
+    m.set(
+        "deu_loss_band_flags",
+        "Settled epochs of the last 48 whose produced/consumed ratio left the grid's band.",
+        &[],
+        flagged as f64,
+    );
+    let meters = app.client.meters(&address, g.meter_count).await?;
+    let silent = meters.iter().filter(|(_, m)| m.silent).count();
+    let off = meters
+        .iter()
+        .filter(|(_, m)| m.active && m.is_consumer() && !m.connected)
+        .count();
+    m.set(
+        "deu_meters",
+        "Meters registered on the grid.",
+        &[],
+        meters.len() as f64,
+    );
+    m.set(
+        "deu_silent_meters",
+        "Consumer meters disconnected for their silence.",
+        &[],
+        silent as f64,
+    );
+    m.set(
+        "deu_disconnected_meters",
+        "Active consumer meters told to disconnect.",
+        &[],
+        off as f64,
+    );
+    Ok(())
 }
 
 /// How long `/readyz` waits for the cluster.

@@ -80,6 +80,45 @@ pub fn action_id() -> String {
     energy_utility_payments::random_id("act_")
 }
 
+/// This process's metrics (`GET /metrics`): requests by route and status with their latency,
+/// webhook deliveries by outcome; the grid's figures are read when scraped (`api::metrics`).
+pub fn metrics() -> &'static energy_utility_sdk::metrics::Registry {
+    static METRICS: std::sync::LazyLock<energy_utility_sdk::metrics::Registry> =
+        std::sync::LazyLock::new(energy_utility_sdk::metrics::Registry::new);
+    &METRICS
+}
+
+/// Counts each request by its route (the pattern, not the path: `/api/meters/{id}`) and
+/// status, and times it.
+async fn timed(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = request.method().as_str().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let m = metrics();
+    m.count(
+        "deu_http_requests_total",
+        "HTTP requests answered, by route, method and status.",
+        &[("route", &route), ("method", &method), ("status", &status)],
+        1,
+    );
+    m.observe(
+        "deu_http_request_duration_seconds",
+        "How long requests took to answer, by route.",
+        &[("route", &route)],
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
 pub fn router(app: Arc<App>) -> Router {
     pages::routes()
         .merge(api::routes())
@@ -89,6 +128,7 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             guard::writes,
         ))
+        .route_layer(axum::middleware::from_fn(timed))
         .with_state(app)
 }
 

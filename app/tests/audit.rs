@@ -1,6 +1,7 @@
-//! `GET /api/audit/{epoch}` and `energy_utility_sdk::audit`: a settled hour of the demo
-//! community re-checked from chain data alone agrees; a tampered copy of what the chain said
-//! disagrees, at the first thing that does not add up.
+//! The operator's tools against the demo community on a real local cluster:
+//! `GET /api/audit/{epoch}` and `energy_utility_sdk::audit` (a settled hour re-checked from
+//! chain data alone agrees; a tampered copy of what the chain said disagrees, at the first
+//! thing that does not add up), and `GET /metrics` scraped.
 
 mod common;
 
@@ -13,15 +14,89 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_settled_hour_agrees_and_every_tampered_copy_disagrees() {
-    let (net, _) = cluster("audit").await;
+/// The demo community served on a free port: its cluster and the app's base URL.
+async fn demo_served(name: &str) -> (energy_utility_localnet::Localnet, String) {
+    let (net, _) = cluster(name).await;
     let client = Client::new(&net.rpc_url(), Keypair::new());
     let custody = demo::seed(&client, "demo").await.expect("seed");
     let app = App::new(client, "demo", Some(custody), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(energy_utility_app::serve(app, listener));
+    (net, base)
+}
+
+/// The value of the sample `line_start` (a metric name with its labels) in a scrape.
+fn sample(scrape: &str, line_start: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(line_start)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_scraped_with_requests_latencies_and_the_grids_figures() {
+    let (net, base) = demo_served("metrics").await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/api/state",
+        "/api/state",
+        "/api/meters/pole-3",
+        "/api/meters/nope",
+    ] {
+        http.get(format!("{base}{path}")).send().await.unwrap();
+    }
+    let (status, _) = answer(
+        http.post(format!("{base}/api/clock/advance"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let response = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4"
+    );
+    let scrape = response.text().await.unwrap();
+    let state = |route: &str, status: &str| {
+        sample(
+            &scrape,
+            &format!(
+                "deu_http_requests_total{{route=\"{route}\",method=\"GET\",status=\"{status}\"}}"
+            ),
+        )
+    };
+    assert!(state("/api/state", "200") >= Some(2.0), "{scrape}");
+    assert!(state("/api/meters/{id}", "200") >= Some(1.0), "{scrape}");
+    assert!(state("/api/meters/{id}", "404") >= Some(1.0), "{scrape}");
+    assert!(
+        sample(
+            &scrape,
+            "deu_http_request_duration_seconds_count{route=\"/api/state\"}"
+        ) >= Some(2.0)
+    );
+    assert_eq!(sample(&scrape, "deu_grid_up"), Some(1.0));
+    assert_eq!(sample(&scrape, "deu_meters"), Some(16.0));
+    // The crank settled the hour the clock let pass: nothing waits.
+    assert_eq!(sample(&scrape, "deu_unsettled_epochs"), Some(0.0));
+    assert_eq!(sample(&scrape, "deu_pending_admin_changes"), Some(0.0));
+    assert_eq!(sample(&scrape, "deu_silent_meters"), Some(0.0));
+    // The mint budget is the grid's, read at the scrape.
+    let chain = Client::new(&net.rpc_url(), Keypair::new());
+    let (_, grid) = chain.grid("demo").await.unwrap();
+    let budget = sample(&scrape, "deu_mint_budget_units").unwrap();
+    let now = chain.cluster_time().await.unwrap();
+    assert!(
+        (budget - grid.mint_budget_at(now) as f64).abs()
+            <= grid.oracle_limits.mint_limit_units as f64 / 1e3,
+        "{budget}"
+    );
+    net.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_settled_hour_agrees_and_every_tampered_copy_disagrees() {
+    let (net, base) = demo_served("audit").await;
     let http = reqwest::Client::new();
     let post = |path: &str| http.post(format!("{base}{path}")).json(&json!({}));
 

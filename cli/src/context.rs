@@ -30,6 +30,11 @@ pub struct Globals {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// A settings file: KEY=value lines of the DEU_… variables each flag lists (systemd's
+    /// EnvironmentFile= and compose's env_file: format; see deploy/). Flags and the
+    /// environment win over it
+    #[arg(long, global = true, env = "DEU_ENV_FILE", value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -83,8 +83,21 @@ enum Command {
     Withdraw(fiat::WithdrawCommand),
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The settings file first, while this is the only thread (see `settings`).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(e) = energy_utility_sdk::settings::load(&args) {
+        eprintln!("deu: {e}");
+        std::process::exit(2);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| {
+        eprintln!("deu: start the async runtime: {e}");
+        std::process::exit(1);
+    });
+    runtime.block_on(run());
+}
+
+async fn run() {
     let cli = Cli::parse();
     let globals = cli.globals;
     let result = match cli.command {

@@ -56,22 +56,22 @@ Registers are cumulative: the next register carries that energy; nothing is lost
 twice, and the meter is never left silent.")]
 pub struct GatewayArgs {
     /// The meter this gateway reports for; sign with its gateway keypair (-k/--keypair)
-    #[arg(long)]
+    #[arg(long, env = "DEU_METER")]
     pub meter: String,
     /// Where the register comes from: simulated[:WATTS], file:PATH (kWh) or command:CMD (prints kWh)
-    #[arg(long, default_value = "simulated")]
+    #[arg(long, default_value = "simulated", env = "DEU_SOURCE")]
     pub source: String,
     /// What to do with the connection decision: log, or command:CMD (run with connect|disconnect)
-    #[arg(long, default_value = "log")]
+    #[arg(long, default_value = "log", env = "DEU_ACTUATOR")]
     pub actuator: String,
     /// Folder for the gateway's spool (the register not yet on chain)
-    #[arg(long, default_value = "deu-gateway")]
+    #[arg(long, default_value = "deu-gateway", env = "DEU_SPOOL")]
     pub spool: PathBuf,
     /// Seconds between ticks
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, env = "DEU_INTERVAL")]
     pub interval: u64,
     /// What a consumer's relay does when the chain cannot be reached for longer than the grace window
-    #[arg(long, value_enum, default_value = "open")]
+    #[arg(long, value_enum, default_value = "open", env = "DEU_FAIL_SAFE")]
     pub fail_safe: FailSafe,
     /// Run one tick and exit (trying a kept register at once, whatever the backoff)
     #[arg(long)]
@@ -80,8 +80,33 @@ pub struct GatewayArgs {
     /// 999999.99): a fall is taken as a wrap when the energy it implies fits the meter's
     /// capacity since the last read; any other fall is a reset, reported and never billed.
     /// A Modbus register map may give it instead
-    #[arg(long)]
+    #[arg(long, env = "DEU_ROLLOVER_KWH")]
     pub rollover_kwh: Option<String>,
+    /// Answer Prometheus scrapes on this address (GET /metrics, /healthz), e.g.
+    /// 127.0.0.1:9102: the last report's age, the spool's depth, reports by outcome, retries,
+    /// failed ticks, the relay's state
+    #[arg(long, env = "DEU_METRICS", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// The gateway's metrics (see `--metrics`).
+fn metrics() -> &'static energy_utility_sdk::metrics::Registry {
+    static METRICS: std::sync::LazyLock<energy_utility_sdk::metrics::Registry> =
+        std::sync::LazyLock::new(energy_utility_sdk::metrics::Registry::new);
+    &METRICS
+}
+
+/// Wall time (unix seconds) of the last report the chain took; 0 before the first.
+static LAST_REPORT_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Counts one report's outcome.
+fn count_report(outcome: &str) {
+    metrics().count(
+        "deu_gateway_reports_total",
+        "Reports sent, by what the chain said: reported, dropped (never passes), retry (kept), late.",
+        &[("outcome", outcome)],
+        1,
+    );
 }
 
 pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<()> {
@@ -97,6 +122,20 @@ pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<(
             path.display()
         );
     }
+    if let Some(address) = args.metrics {
+        let bound = energy_utility_sdk::metrics::serve(address, metrics().clone(), |m| {
+            let last = LAST_REPORT_AT.load(std::sync::atomic::Ordering::Relaxed);
+            if last > 0 {
+                m.set(
+                    "deu_gateway_last_report_age_seconds",
+                    "Seconds since the chain last took this gateway's report.",
+                    &[],
+                    (wall_clock() - last).max(0) as f64,
+                );
+            }
+        })?;
+        eprintln!("gateway {}: metrics on http://{bound}/metrics", args.meter);
+    }
     loop {
         let result = tick(
             connection,
@@ -107,6 +146,14 @@ pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<(
             &path,
         )
         .await;
+        if result.is_err() {
+            metrics().count(
+                "deu_gateway_failed_ticks_total",
+                "Ticks that ended early (a failed read, an unreachable cluster never reached, …).",
+                &[],
+                1,
+            );
+        }
         match result {
             Ok(()) if args.once => return Ok(()),
             Err(e) if args.once => return Err(e),
@@ -378,8 +425,11 @@ async fn tick(
                         }
                     }
                     spool.sent();
+                    count_report("reported");
+                    LAST_REPORT_AT.store(wall, std::sync::atomic::Ordering::Relaxed);
                 }
                 Outcome::Dropped(reason) => {
+                    count_report("dropped");
                     eprintln!(
                         "gateway {}: register {} kWh for epoch {} not reported: {reason}",
                         args.meter,
@@ -389,6 +439,7 @@ async fn tick(
                     spool.sent();
                 }
                 Outcome::Retry(reason) => {
+                    count_report("retry");
                     spool.back_off(wall);
                     eprintln!(
                         "gateway {}: register {} kWh for epoch {} kept, retrying in {} s: {reason}",
@@ -399,6 +450,7 @@ async fn tick(
                     );
                 }
                 Outcome::Late => {
+                    count_report("late");
                     spool.back_off(wall);
                     eprintln!(
                         "gateway {}: epoch {} is closed and the next has not begun; retrying",
@@ -421,6 +473,28 @@ async fn tick(
         )?;
     }
     spool.save(path)?;
+    let m = metrics();
+    m.set(
+        "deu_gateway_spool_depth",
+        "Registers kept in the spool, not yet on chain (0 or 1: the latest carries the energy).",
+        &[],
+        f64::from(u8::from(spool.pending.is_some())),
+    );
+    m.set(
+        "deu_gateway_retry_delay_seconds",
+        "How long a kept register waits before its next try.",
+        &[],
+        spool.retry_delay_secs as f64,
+    );
+    if let Some(connected) = spool.connected {
+        m.set(
+            "deu_gateway_relay_connected",
+            "The relay's state: 1 connected, 0 disconnected.",
+            &[],
+            f64::from(u8::from(connected)),
+        );
+    }
+    m.count("deu_gateway_ticks_total", "Ticks run.", &[], 1);
     connection.show(&Tick {
         meter: args.meter.clone(),
         epoch,

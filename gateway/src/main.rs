@@ -68,6 +68,11 @@ struct Cli {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     output: Format,
+    /// A settings file: KEY=value lines of the DEU_… variables each flag lists (systemd's
+    /// EnvironmentFile= format; see deploy/gateway.env). Flags and the environment win over it
+    #[arg(long, global = true, env = "DEU_ENV_FILE", value_name = "FILE")]
+    #[allow(dead_code)]
+    env_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -108,8 +113,24 @@ impl std::fmt::Display for KeyView {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
+    // The settings file first, while this is the only thread (see `settings`).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(e) = energy_utility_sdk::settings::load(&args) {
+        eprintln!("deu-gateway: {e}");
+        std::process::exit(2);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("deu-gateway: start the async runtime: {e}");
+            std::process::exit(1);
+        });
+    runtime.block_on(run());
+}
+
+async fn run() {
     let cli = Cli::parse();
     let result = dispatch(cli).await;
     if let Err(e) = result {

@@ -13,7 +13,9 @@ pub mod history;
 pub mod instructions;
 pub mod lookup;
 pub mod meters;
+pub mod metrics;
 pub mod pda;
+pub mod settings;
 pub mod settlement;
 pub mod views;
 

@@ -73,6 +73,12 @@ impl DeliveryLog {
     /// Counts (and prints, cut short) a delivery that failed the signature check.
     pub fn refuse_unauthenticated(&self, detail: &str) {
         self.unauthenticated.fetch_add(1, Ordering::Relaxed);
+        crate::metrics().count(
+            "deu_webhook_deliveries_total",
+            "Payment processor webhook deliveries, by outcome.",
+            &[("result", "unauthenticated"), ("status", "400")],
+            1,
+        );
         eprintln!(
             "webhook: unauthenticated delivery refused: {}",
             truncated(detail, MAX_DETAIL_CHARS)
@@ -86,6 +92,16 @@ impl DeliveryLog {
 
     pub fn record(&self, mut delivery: Delivery) {
         delivery.detail = truncated(&delivery.detail, MAX_DETAIL_CHARS);
+        let result = format!("{:?}", delivery.result).to_lowercase();
+        crate::metrics().count(
+            "deu_webhook_deliveries_total",
+            "Payment processor webhook deliveries, by outcome.",
+            &[
+                ("result", &result),
+                ("status", &delivery.status.to_string()),
+            ],
+            1,
+        );
         eprintln!(
             "webhook {} {} -> {} {:?}: {}",
             delivery.event_id.as_deref().unwrap_or("-"),

@@ -34,11 +34,15 @@ pub struct DemoArgs {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Port of the web app on 127.0.0.1
-    #[arg(long, default_value_t = 8080)]
+    /// Port of the web app
+    #[arg(long, default_value_t = 8080, env = "DEU_PORT")]
     pub port: u16,
+    /// The address it listens on: 127.0.0.1 behind a reverse proxy on the same machine, 0.0.0.0
+    /// in a container (name the public host with --allowed-host or --public-url)
+    #[arg(long, default_value = "127.0.0.1", env = "DEU_LISTEN")]
+    pub listen: std::net::IpAddr,
     /// Serve without buying and selling coins (no payment settings needed)
-    #[arg(long)]
+    #[arg(long, env = "DEU_WITHOUT_PAYMENTS")]
     pub without_payments: bool,
     /// A TOML file with the payment settings below (keys: webhook_secret or
     /// webhook_secret_file, processor_url, processor_key or processor_key_file,
@@ -152,15 +156,15 @@ impl ServeArgs {
     }
 }
 
-async fn listen(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+async fn listen(ip: std::net::IpAddr, port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    let address = SocketAddr::from((ip, port));
     tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))
 }
 
 pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
-    let listener = listen(args.port).await?;
+    let listener = listen(Ipv4Addr::LOCALHOST.into(), args.port).await?;
     let net = energy_utility_localnet::start(LocalnetConfig::new(
         args.ledger.clone(),
         true,
@@ -231,7 +235,7 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
         let config = args.payment_settings()?.resolve(&local)?;
         Some(Payments::connect(config, &globals.rpc_url(), &globals.grid).await?)
     };
-    let listener = listen(args.port).await?;
+    let listener = listen(args.listen, args.port).await?;
     let what = match &payments {
         Some(p) => format!(
             "buying and selling through {}{}; webhook at {}{}",

@@ -24,17 +24,22 @@ pub struct SettleArgs {
     #[arg(long)]
     pub epoch: Option<u64>,
     /// Keep running: settle each epoch as soon as its grace window closes
-    #[arg(long)]
+    #[arg(long, env = "DEU_SETTLE_WATCH")]
     pub watch: bool,
     /// Seconds between checks with --watch
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, env = "DEU_SETTLE_INTERVAL")]
     pub interval: u64,
     /// How many past epochs to look at for unsettled ones
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 48, env = "DEU_SETTLE_LOOKBACK")]
     pub lookback: u64,
     /// Settled epochs to keep readable before closing their accounts (rent back to the payer)
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, env = "DEU_KEEP_EPOCHS")]
     pub keep_epochs: u64,
+    /// With --watch: answer Prometheus scrapes on this address (GET /metrics, /healthz), e.g.
+    /// 127.0.0.1:9101: epochs settled, failed passes, the last settled epoch, the unsettled
+    /// backlog, the last pass's time
+    #[arg(long, env = "DEU_METRICS", value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
@@ -65,8 +70,15 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
         });
         return Ok(());
     }
+    let metrics = energy_utility_sdk::metrics::Registry::new();
+    if let (true, Some(address)) = (args.watch, args.metrics) {
+        let bound = energy_utility_sdk::metrics::serve(address, metrics.clone(), |_| {})?;
+        eprintln!("settle: metrics on http://{bound}/metrics");
+    }
     loop {
-        match pass(globals, &client, &args, &output).await {
+        let outcome = pass(globals, &client, &args, &output).await;
+        record_pass(&metrics, &outcome);
+        match outcome {
             Ok(settled) if !args.watch => {
                 output.show(&Settled(settled));
                 return Ok(());
@@ -83,6 +95,60 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e),
         }
         tokio::time::sleep(Duration::from_secs(args.interval.max(1))).await;
+    }
+}
+
+/// The crank's metrics after one pass.
+fn record_pass(
+    m: &energy_utility_sdk::metrics::Registry,
+    outcome: &anyhow::Result<Vec<SettledEpoch>>,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    m.set(
+        "deu_crank_last_pass_timestamp_seconds",
+        "When the crank last finished a pass (unix seconds).",
+        &[],
+        now,
+    );
+    match outcome {
+        Ok(settled) => {
+            m.count(
+                "deu_crank_epochs_settled_total",
+                "Epochs this crank settled.",
+                &[],
+                settled.len() as u64,
+            );
+            if let Some(last) = settled.iter().map(|s| s.books.epoch).max() {
+                m.set(
+                    "deu_crank_last_settled_epoch",
+                    "The last epoch this crank settled.",
+                    &[],
+                    last as f64,
+                );
+            }
+            m.set(
+                "deu_crank_pass_ok",
+                "1 when the last pass succeeded.",
+                &[],
+                1.0,
+            );
+        }
+        Err(_) => {
+            m.count(
+                "deu_crank_failed_passes_total",
+                "Passes that failed (the crank retries).",
+                &[],
+                1,
+            );
+            m.set(
+                "deu_crank_pass_ok",
+                "1 when the last pass succeeded.",
+                &[],
+                0.0,
+            );
+        }
     }
 }
 
