@@ -28,6 +28,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/residents/{id}", get(resident))
         .route("/api/meters/{id}", get(meter))
         .route("/api/audit/{epoch}", get(audit))
+        .route("/api/meters/{id}/series", get(meter_series))
+        .route("/api/community/series", get(community_series))
+        .route("/api/meters/{id}/readings.csv", get(readings_csv))
+        .route("/api/residents/{id}/statement", get(statement))
+        .route("/api/residents/{id}/statement.csv", get(statement_csv))
         .route("/api/clock/advance", post(advance))
         .route("/api/fund", post(fund))
         .route("/api/veto", post(veto))
@@ -464,6 +469,214 @@ async fn fund(
 #[derive(Deserialize)]
 struct VetoRequest {
     meter: String,
+}
+
+/// One chart point as JSON: exact integers and the amounts as people read them.
+fn point_json(p: &history::Point, key: &str) -> Value {
+    json!({
+        key: p.at,
+        "start_ts": p.start_ts,
+        "wh": p.wh,
+        "kwh": energy_utility_sdk::amounts::format_kwh(p.wh),
+        "units": p.units,
+        "k": format_k(p.units),
+    })
+}
+
+/// `GET /api/meters/{id}/series`: the meter's last 48 hours hour by hour and last 30 days
+/// day by day (energy, and what it cost or earned), from its transactions' events
+/// (`history::series`).
+async fn meter_series(State(app): Shared, Path(id): Path<String>) -> ApiResult {
+    let (address, grid_state) = grid(&app).await?;
+    let (meter_address, meter) = app.client.meter(&address, &id).await?;
+    let now = app.client.cluster_time().await?;
+    let epoch = grid_state.epoch_at(now).unwrap_or(0);
+    let since = now - (history::SERIES_DAYS + 1) * 86_400;
+    let told = app
+        .chain
+        .told_since(&app.client, &meter_address, since)
+        .await?;
+    let series = history::series(&meter_address, &told, &grid_state, epoch);
+    Ok(Json(json!({
+        "meter": id,
+        "kind": energy_utility_sdk::views::kind_name(meter.kind),
+        "epoch": epoch,
+        "hourly": series.hourly.iter().map(|p| point_json(p, "epoch")).collect::<Vec<_>>(),
+        "daily": series.daily.iter().map(|p| point_json(p, "day")).collect::<Vec<_>>(),
+    })))
+}
+
+/// A CSV answer, downloaded as `name`.
+fn csv(name: &str, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/meters/{id}/readings.csv`: every reading the chain recorded for the meter, with
+/// its register, energy, hours, what it cost or earned and its transaction.
+async fn readings_csv(
+    State(app): Shared,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let (address, grid_state) = grid(&app).await?;
+    let (meter_address, _) = app.client.meter(&address, &id).await?;
+    let told = app
+        .chain
+        .told_since(&app.client, &meter_address, i64::MIN)
+        .await?;
+    let body = history::readings_csv(&meter_address, &id, &told, &grid_state);
+    Ok(csv(&format!("{id}-readings.csv"), body))
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    /// `YYYY-MM` [default: the month in progress, in the grid's local time].
+    month: Option<String>,
+}
+
+/// A resident's statement for a month, from the events of its account's and its meters'
+/// transactions.
+async fn statement_of(
+    app: &App,
+    id: &str,
+    month: Option<String>,
+) -> Result<history::Statement, ApiError> {
+    let client = &app.client;
+    let (address, grid_state) = grid(app).await?;
+    let (resident_address, _) = client.resident(&address, id).await?;
+    let now = client.cluster_time().await?;
+    let params = grid_state.params_for(grid_state.epoch_at(now).unwrap_or(0));
+    let month = month.unwrap_or_else(|| {
+        let day = params.local_time(now).day;
+        energy_utility_sdk::calendar::format_day(day)[..7].to_string()
+    });
+    let bounds = history::month_bounds(&month, params.utc_offset_seconds)
+        .ok_or_else(|| ApiError::bad_request(format!("'{month}' is not a month like 2026-12")))?;
+    let meters: Vec<(Pubkey, String, &'static str)> = client
+        .meters(&address, grid_state.meter_count)
+        .await?
+        .into_iter()
+        .filter(|(_, m)| m.owner == resident_address)
+        .map(|(a, m)| {
+            (
+                a,
+                m.id.clone(),
+                energy_utility_sdk::views::kind_name(m.kind),
+            )
+        })
+        .collect();
+    let mut told = Vec::new();
+    for who in std::iter::once(resident_address).chain(meters.iter().map(|(a, _, _)| *a)) {
+        told.extend(app.chain.told_since(client, &who, bounds.0).await?);
+    }
+    Ok(history::statement(
+        &resident_address,
+        &meters,
+        &told,
+        &month,
+        bounds,
+    ))
+}
+
+/// `GET /api/residents/{id}/statement?month=YYYY-MM`.
+async fn statement(
+    State(app): Shared,
+    Path(id): Path<String>,
+    Query(query): Query<MonthQuery>,
+) -> ApiResult {
+    let s = statement_of(&app, &id, query.month).await?;
+    let mut row = json!(s);
+    row["resident"] = json!(id);
+    row["purchases_k"] = json!(format_k(s.purchases_units));
+    row["purchases_usd"] = json!(format_usd(s.purchases_cents));
+    row["fundings_k"] = json!(format_k(s.fundings_units));
+    row["collected_k"] = json!(format_k(s.collected_units));
+    row["sales_k"] = json!(format_k(s.sales_units));
+    row["sales_paid_usd"] = json!(format_usd(s.sales_paid_cents));
+    row["clawed_back_k"] = json!(format_k(s.clawed_back_units));
+    for (i, m) in s.meters.iter().enumerate() {
+        row["meters"][i]["kwh"] = json!(energy_utility_sdk::amounts::format_kwh(m.wh));
+        row["meters"][i]["billed_k"] = json!(format_k(m.billed_units));
+        row["meters"][i]["charged_k"] = json!(format_k(m.charged_units));
+        row["meters"][i]["earned_k"] = json!(format_k(m.earned_units));
+        row["meters"][i]["funded_k"] = json!(format_k(m.funded_units));
+    }
+    Ok(Json(row))
+}
+
+/// `GET /api/residents/{id}/statement.csv?month=YYYY-MM`.
+async fn statement_csv(
+    State(app): Shared,
+    Path(id): Path<String>,
+    Query(query): Query<MonthQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let s = statement_of(&app, &id, query.month).await?;
+    Ok(csv(
+        &format!("{id}-statement-{}.csv", s.month),
+        history::statement_csv(&s, &id),
+    ))
+}
+
+/// `GET /api/community/series`: the last 24 epochs' consumption and production with their loss
+/// ratio, from the epochs' accounts (one request); an epoch whose account is closed is absent.
+async fn community_series(State(app): Shared) -> ApiResult {
+    let (address, grid_state) = grid(&app).await?;
+    let now = app.client.cluster_time().await?;
+    let current = grid_state.epoch_at(now).unwrap_or(0);
+    let first = current.saturating_sub(23);
+    let addresses: Vec<Pubkey> = (first..=current).map(|e| pda::epoch(&address, e)).collect();
+    let states = app
+        .client
+        .accounts::<energy_utility_sdk::accounts::Epoch>(&addresses)
+        .await?;
+    let hours: Vec<Value> = (first..=current)
+        .zip(states)
+        .map(|(epoch, state)| {
+            let start_ts = grid_state.epoch_start(epoch).unwrap_or(0);
+            match state {
+                Some(s) => json!({
+                    "epoch": epoch,
+                    "start_ts": start_ts,
+                    "consumed_wh": s.consumed_wh,
+                    "produced_wh": s.produced_wh,
+                    "consumed_kwh": energy_utility_sdk::amounts::format_kwh(s.consumed_wh),
+                    "produced_kwh": energy_utility_sdk::amounts::format_kwh(s.produced_wh),
+                    "loss_ratio": energy_utility_sdk::views::format_ratio(
+                        energy_utility_sdk::program::math::loss_ratio_permille(s.produced_wh, s.consumed_wh)
+                    ),
+                    "settled": s.status == energy_utility_sdk::accounts::EpochStatus::Settled,
+                }),
+                None => json!({ "epoch": epoch, "start_ts": start_ts, "consumed_wh": null, "produced_wh": null }),
+            }
+        })
+        .collect();
+    let (consumed, produced) = hours.iter().fold((0u64, 0u64), |(c, p), h| {
+        (
+            c + h["consumed_wh"].as_u64().unwrap_or(0),
+            p + h["produced_wh"].as_u64().unwrap_or(0),
+        )
+    });
+    Ok(Json(json!({
+        "hours": hours,
+        "consumed_kwh": energy_utility_sdk::amounts::format_kwh(consumed),
+        "produced_kwh": energy_utility_sdk::amounts::format_kwh(produced),
+        "loss_ratio": energy_utility_sdk::views::format_ratio(
+            energy_utility_sdk::program::math::loss_ratio_permille(produced, consumed)
+        ),
+    })))
 }
 
 /// `GET /api/audit/{epoch}`: the epoch's settlement re-checked from chain data alone (what

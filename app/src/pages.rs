@@ -28,6 +28,7 @@ const STATIC: &[(&str, &str, &str)] = static_files![
     "style.css" => "text/css; charset=utf-8",
     "js/api.js" => JS,
     "js/base58.js" => JS,
+    "js/charts.js" => JS,
     "js/dom.js" => JS,
     "js/format.js" => JS,
     "js/fund.js" => JS,

@@ -6,25 +6,12 @@
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use common::{answer, cluster};
-use energy_utility_app::{demo, App};
+use common::{answer, demo_served};
 use energy_utility_sdk::audit::{audit, record};
 use energy_utility_sdk::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
-
-/// The demo community served on a free port: its cluster and the app's base URL.
-async fn demo_served(name: &str) -> (energy_utility_localnet::Localnet, String) {
-    let (net, _) = cluster(name).await;
-    let client = Client::new(&net.rpc_url(), Keypair::new());
-    let custody = demo::seed(&client, "demo").await.expect("seed");
-    let app = App::new(client, "demo", Some(custody), None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(energy_utility_app::serve(app, listener));
-    (net, base)
-}
 
 /// The value of the sample `line_start` (a metric name with its labels) in a scrape.
 fn sample(scrape: &str, line_start: &str) -> Option<f64> {

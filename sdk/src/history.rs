@@ -70,6 +70,87 @@ impl History {
 
     /// The successful transactions that touched any of `addresses` (the newest
     /// [`HISTORY_DEPTH`] of each), newest first, each once.
+    /// Every transaction that touched `address` since `since_ts` (cluster time), newest
+    /// first, each fetched once (then kept): what a chart of the last days needs, beyond the
+    /// newest [`HISTORY_DEPTH`].
+    pub async fn told_since(
+        &self,
+        client: &Client,
+        address: &Pubkey,
+        since_ts: i64,
+    ) -> Result<Vec<Arc<Told>>> {
+        let mut wanted = Vec::new();
+        let mut before = None;
+        loop {
+            let statuses = client
+                .rpc
+                .get_signatures_for_address_with_config(
+                    address,
+                    GetConfirmedSignaturesForAddress2Config {
+                        before,
+                        limit: Some(1_000),
+                        commitment: Some(CommitmentConfig::confirmed()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(rpc_error)?;
+            let full = statuses.len() == 1_000;
+            let mut older = false;
+            for status in statuses {
+                let Ok(signature) = status.signature.parse::<Signature>() else {
+                    continue;
+                };
+                before = Some(signature);
+                if status.block_time.is_some_and(|t| t < since_ts) {
+                    older = true;
+                    break;
+                }
+                if status.err.is_none() {
+                    wanted.push((status.slot, signature, status.block_time));
+                }
+            }
+            if older || !full {
+                break;
+            }
+        }
+        let mut told = Vec::with_capacity(wanted.len());
+        for (slot, signature, block_time) in wanted {
+            told.push(self.fetch(client, slot, signature, block_time).await?);
+        }
+        Ok(told)
+    }
+
+    /// One transaction, read once and kept.
+    async fn fetch(
+        &self,
+        client: &Client,
+        slot: u64,
+        signature: Signature,
+        block_time: Option<i64>,
+    ) -> Result<Arc<Told>> {
+        let known = self
+            .told
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&signature).cloned());
+        if let Some(entry) = known {
+            return Ok(entry);
+        }
+        let landed = client.landed(&signature.to_string()).await?;
+        let entry = Arc::new(Told {
+            signature,
+            slot,
+            at: landed.block_time.or(block_time).unwrap_or(0),
+            events: landed.events,
+            signers: landed.signers,
+        });
+        if let Ok(mut cache) = self.told.lock() {
+            cache.insert(signature, entry.clone());
+        }
+        Ok(entry)
+    }
+
     pub async fn told(&self, client: &Client, addresses: &[Pubkey]) -> Result<Vec<Arc<Told>>> {
         let mut wanted: Vec<(u64, Signature, Option<i64>)> = Vec::new();
         let mut seen = HashSet::new();
@@ -97,29 +178,7 @@ impl History {
         }
         let mut told = Vec::with_capacity(wanted.len());
         for (slot, signature, block_time) in wanted {
-            let known = self
-                .told
-                .lock()
-                .ok()
-                .and_then(|t| t.get(&signature).cloned());
-            let entry = match known {
-                Some(entry) => entry,
-                None => {
-                    let landed = client.landed(&signature.to_string()).await?;
-                    let entry = Arc::new(Told {
-                        signature,
-                        slot,
-                        at: landed.block_time.or(block_time).unwrap_or(0),
-                        events: landed.events,
-                        signers: landed.signers,
-                    });
-                    if let Ok(mut cache) = self.told.lock() {
-                        cache.insert(signature, entry.clone());
-                    }
-                    entry
-                }
-            };
-            told.push(entry);
+            told.push(self.fetch(client, slot, signature, block_time).await?);
         }
         told.sort_by_key(|t| std::cmp::Reverse(t.slot));
         Ok(told)
@@ -522,4 +581,327 @@ mod tests {
             None
         );
     }
+}
+
+/// One bar of a meter's chart: the energy its readings told for the hour (or day), and what it
+/// cost (a consumer) or earned (a producer), in Wh and coin units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Point {
+    /// The epoch (hourly) or the day number since 1970 in the grid's local time (daily).
+    pub at: i64,
+    /// When it starts (unix seconds).
+    pub start_ts: i64,
+    pub wh: u64,
+    pub units: u64,
+}
+
+/// A meter's usage over the last 48 epochs, hour by hour, and the last 30 days, day by day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Series {
+    pub hourly: Vec<Point>,
+    pub daily: Vec<Point>,
+}
+
+/// Hours and days a meter's chart shows.
+pub const SERIES_HOURS: u64 = 48;
+pub const SERIES_DAYS: i64 = 30;
+
+/// `meter`'s series at `epoch` on `grid`, from the events its transactions told: each
+/// reading's energy (`ReadingReported`) in the epoch it was reported for (a catch-up reading
+/// over several hours counts in its own epoch), what settlement charged it (`ConsumerCharged`,
+/// what was billed) or paid it (`ProducerPaid`). Every epoch of the window has a point, zero
+/// when nothing was told; days are the grid's local days.
+pub fn series(
+    meter: &Pubkey,
+    told: &[Arc<Told>],
+    grid: &crate::accounts::Grid,
+    epoch: u64,
+) -> Series {
+    let mut wh: HashMap<u64, u64> = HashMap::new();
+    let mut units: HashMap<u64, u64> = HashMap::new();
+    let mut seen = HashSet::new();
+    for tx in told {
+        if !seen.insert(tx.signature) {
+            continue;
+        }
+        for event in &tx.events {
+            match event {
+                Event::ReadingReported(r) if r.meter == *meter => {
+                    *wh.entry(r.epoch).or_default() += r.wh;
+                }
+                Event::ConsumerCharged(c) if c.meter == *meter => {
+                    *units.entry(c.epoch).or_default() += c.billed_units;
+                }
+                Event::ProducerPaid(p) if p.meter == *meter => {
+                    *units.entry(p.epoch).or_default() += p.payout_units;
+                }
+                _ => {}
+            }
+        }
+    }
+    let start = |e: u64| grid.epoch_start(e).unwrap_or(0);
+    let point = |e: u64| Point {
+        at: e as i64,
+        start_ts: start(e),
+        wh: wh.get(&e).copied().unwrap_or(0),
+        units: units.get(&e).copied().unwrap_or(0),
+    };
+    let first = epoch.saturating_sub(SERIES_HOURS - 1);
+    let hourly = (first..=epoch).map(point).collect();
+    // Days: every epoch of the last 30 local days, summed by the day it starts in.
+    let params = grid.params_for(epoch);
+    let day_of = |e: u64| params.local_time(start(e)).day;
+    let today = day_of(epoch);
+    let mut days: Vec<Point> = (today - SERIES_DAYS + 1..=today)
+        .map(|d| Point {
+            at: d,
+            start_ts: d * 86_400 - params.utc_offset_seconds as i64,
+            wh: 0,
+            units: 0,
+        })
+        .collect();
+    let per_day = (86_400 / grid.epoch_seconds.max(1) as u64).max(1);
+    let oldest = epoch.saturating_sub(per_day * (SERIES_DAYS as u64 + 1));
+    let mut epochs: Vec<u64> = wh.keys().chain(units.keys()).copied().collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    for e in epochs.into_iter().filter(|e| *e >= oldest && *e <= epoch) {
+        let d = day_of(e);
+        if let Some(p) = days.iter_mut().find(|p| p.at == d) {
+            p.wh += wh.get(&e).copied().unwrap_or(0);
+            p.units += units.get(&e).copied().unwrap_or(0);
+        }
+    }
+    Series {
+        hourly,
+        daily: days,
+    }
+}
+
+/// One meter's month in a statement: its energy and what it cost (a consumer: billed, and
+/// charged from its balance) or earned (a producer), and the fundings it received.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MeterMonth {
+    pub meter: String,
+    pub kind: &'static str,
+    pub wh: u64,
+    pub billed_units: u64,
+    pub charged_units: u64,
+    pub earned_units: u64,
+    pub funded_units: u64,
+    pub hours: u32,
+}
+
+/// A resident's month, from the chain's events: what it bought, funded, used, earned and sold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    /// `YYYY-MM`, in the grid's local time, and its bounds (unix seconds, end exclusive).
+    pub month: String,
+    pub from_ts: i64,
+    pub until_ts: i64,
+    pub purchases_units: u64,
+    pub purchases_cents: u64,
+    /// Coins the resident moved into meters (its own or others').
+    pub fundings_units: u64,
+    /// Producer earnings moved to the resident's coins.
+    pub collected_units: u64,
+    pub sales_units: u64,
+    pub sales_paid_cents: u64,
+    /// Taken back by refunds and disputes.
+    pub clawed_back_units: u64,
+    pub meters: Vec<MeterMonth>,
+}
+
+/// The bounds of `month` (`YYYY-MM`) in local time `utc_offset_seconds` east of UTC.
+pub fn month_bounds(month: &str, utc_offset_seconds: i32) -> Option<(i64, i64)> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i64, u32) = (y.parse().ok()?, m.parse().ok()?);
+    if !(1..=12).contains(&m) || y < 1970 {
+        return None;
+    }
+    let day = |y: i64, m: u32| crate::calendar::days_from_civil(y, m, 1);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let offset = utc_offset_seconds as i64;
+    Some((day(y, m) * 86_400 - offset, day(ny, nm) * 86_400 - offset))
+}
+
+/// `resident`'s statement for the month `[from_ts, until_ts)`, from what `told` holds: the
+/// transactions of the resident's account and of `meters` (address, id, kind name).
+pub fn statement(
+    resident: &Pubkey,
+    meters: &[(Pubkey, String, &'static str)],
+    told: &[Arc<Told>],
+    month: &str,
+    (from_ts, until_ts): (i64, i64),
+) -> Statement {
+    let mut s = Statement {
+        month: month.to_string(),
+        from_ts,
+        until_ts,
+        meters: meters
+            .iter()
+            .map(|(_, id, kind)| MeterMonth {
+                meter: id.clone(),
+                kind,
+                ..MeterMonth::default()
+            })
+            .collect(),
+        ..Statement::default()
+    };
+    let index = |m: &Pubkey| meters.iter().position(|(a, _, _)| a == m);
+    let mut seen = HashSet::new();
+    for tx in told {
+        if tx.at < from_ts || tx.at >= until_ts || !seen.insert(tx.signature) {
+            continue;
+        }
+        for event in &tx.events {
+            match event {
+                Event::FiatApplied(e) if e.resident == *resident => {
+                    s.purchases_units += e.coin_units;
+                    s.purchases_cents += e.amount_cents;
+                }
+                Event::MeterFunded(e) => {
+                    if e.funder == *resident {
+                        s.fundings_units += e.amount_units;
+                    }
+                    if let Some(i) = index(&e.meter) {
+                        s.meters[i].funded_units += e.amount_units;
+                    }
+                }
+                Event::ReadingReported(e) => {
+                    if let Some(i) = index(&e.meter) {
+                        s.meters[i].wh += e.wh;
+                        s.meters[i].hours += e.hours;
+                    }
+                }
+                Event::ConsumerCharged(e) => {
+                    if let Some(i) = index(&e.meter) {
+                        s.meters[i].billed_units += e.billed_units;
+                        s.meters[i].charged_units += e.charged_units;
+                    }
+                }
+                Event::ProducerPaid(e) => {
+                    if let Some(i) = index(&e.meter) {
+                        s.meters[i].earned_units += e.payout_units;
+                    }
+                }
+                Event::EarningsCollected(e) if e.resident == *resident => {
+                    s.collected_units += e.amount_units;
+                }
+                Event::SaleRequested(e) if e.resident == *resident => s.sales_units += e.units,
+                Event::SaleCancelled(e) if e.resident == *resident => {
+                    s.sales_units = s.sales_units.saturating_sub(e.returned_units)
+                }
+                Event::SalePaid(e) if e.resident == *resident => s.sales_paid_cents += e.cents,
+                Event::PurchaseClawedBack(e) if e.resident == *resident => {
+                    s.clawed_back_units += e.units;
+                }
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
+/// The statement as CSV: one section of `item,amount` lines, then one line per meter.
+pub fn statement_csv(s: &Statement, resident_id: &str) -> String {
+    let mut out = String::new();
+    out.push_str("resident,month,item,meter,kind,kwh,k,usd\n");
+    let line = |out: &mut String, item: &str, k: u64, usd: Option<u64>| {
+        out.push_str(&format!(
+            "{resident_id},{},{item},,,,{},{}\n",
+            s.month,
+            format_k(k),
+            usd.map(format_usd).unwrap_or_default()
+        ));
+    };
+    line(
+        &mut out,
+        "purchases",
+        s.purchases_units,
+        Some(s.purchases_cents),
+    );
+    line(&mut out, "fundings", s.fundings_units, None);
+    line(&mut out, "earnings collected", s.collected_units, None);
+    line(&mut out, "sales", s.sales_units, Some(s.sales_paid_cents));
+    line(&mut out, "taken back", s.clawed_back_units, None);
+    for m in &s.meters {
+        let (item, k) = if m.kind == "producer" {
+            ("earned", m.earned_units)
+        } else {
+            ("charged", m.charged_units)
+        };
+        out.push_str(&format!(
+            "{resident_id},{},{item},{},{},{},{},\n",
+            s.month,
+            m.meter,
+            m.kind,
+            format_kwh(m.wh),
+            format_k(k)
+        ));
+    }
+    out
+}
+
+/// A meter's readings as CSV, oldest first: one line per reading the chain recorded.
+pub fn readings_csv(
+    meter: &Pubkey,
+    meter_id: &str,
+    told: &[Arc<Told>],
+    grid: &crate::accounts::Grid,
+) -> String {
+    let mut rows: Vec<(u64, String)> = Vec::new();
+    let mut money: HashMap<u64, u64> = HashMap::new();
+    for tx in told {
+        for event in &tx.events {
+            match event {
+                Event::ConsumerCharged(c) if c.meter == *meter => {
+                    *money.entry(c.epoch).or_default() += c.billed_units;
+                }
+                Event::ProducerPaid(p) if p.meter == *meter => {
+                    *money.entry(p.epoch).or_default() += p.payout_units;
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    for tx in told {
+        for event in &tx.events {
+            if let Event::ReadingReported(r) = event {
+                if r.meter == *meter && seen.insert(r.epoch) {
+                    let start = grid.epoch_start(r.epoch).unwrap_or(0);
+                    rows.push((
+                        r.epoch,
+                        format!(
+                            "{meter_id},{},{},{},{},{},{},{},{}\n",
+                            r.epoch,
+                            format_time(start),
+                            format_kwh(r.register_wh),
+                            format_kwh(r.wh),
+                            r.hours,
+                            money
+                                .get(&r.epoch)
+                                .map(|u| format_k(*u))
+                                .unwrap_or_default(),
+                            if r.deferred {
+                                "deferred"
+                            } else if r.before_earning {
+                                "starting point"
+                            } else {
+                                "reading"
+                            },
+                            tx.signature
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    rows.sort_by_key(|(e, _)| *e);
+    let mut out = String::from("meter,epoch,start_utc,register_kwh,kwh,hours,k,what,signature\n");
+    for (_, row) in rows {
+        out.push_str(&row);
+    }
+    out
 }

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { $, h, replaceChildren, s, say } from "./dom.js";
 import { fmtK, fmtKwh, timeEl } from "./format.js";
+import { barChart, hourLabel } from "./charts.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, shownBalance, statePill, stateWord } from "./meters.js";
 import { gridChangeItem, meterChangeItem, noticeText } from "./notice.js";
@@ -158,6 +159,42 @@ function renderMapMeters(meters) {
     const [x, y] = spots.get(stadium.id).at;
     $("#field").setAttribute("transform", `translate(${x.toFixed(1)} ${(y + 18).toFixed(1)})`);
   }
+}
+
+/** The community's production against its consumption, hour by hour over the last 24, and the loss ratio. */
+async function renderCommunity() {
+  let series;
+  try {
+    series = await api("/api/community/series");
+  } catch (error) {
+    $("#community-summary").textContent = `The chart could not be read: ${error.message}`;
+    return;
+  }
+  const hours = series.hours;
+  replaceChildren(
+    $("#chart-community"),
+    barChart({
+      id: "chart-community-energy",
+      title: "Produced and consumed, last 24 hours",
+      points: hours.map((p) => ({
+        key: p.epoch,
+        label: hourLabel(p.start_ts),
+        bars: [
+          { value: (p.produced_wh || 0) / 1000, text: p.produced_kwh ? `${p.produced_kwh} kWh` : "no account" },
+          { value: (p.consumed_wh || 0) / 1000, text: p.consumed_kwh ? `${p.consumed_kwh} kWh` : "no account" },
+        ],
+      })),
+      series: [
+        { name: "Produced", cls: "bar-produced" },
+        { name: "Consumed", cls: "bar-consumed" },
+      ],
+      unit: "kWh",
+      summary: `${series.produced_kwh} kWh produced and ${series.consumed_kwh} kWh consumed over the last 24 hours: a loss ratio of ${series.loss_ratio}.`,
+      every: 4,
+    }),
+  );
+  $("#community-summary").textContent = `${series.produced_kwh} kWh produced, ${series.consumed_kwh} kWh consumed; produced / consumed = ${series.loss_ratio}.`;
+  $("#community-summary").dataset.lossRatio = series.loss_ratio;
 }
 
 function renderFacts(state) {
@@ -317,7 +354,10 @@ function initMap() {
     if (changed("coming", [state.grid, state.meters, state.clock])) renderComing(state);
     if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
     if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
-    if (changed("ledger", state.last_settlement)) renderLedger(state.last_settlement);
+    if (changed("ledger", state.last_settlement)) {
+      renderLedger(state.last_settlement);
+      renderCommunity();
+    }
     if (changed("residents", state.residents)) renderResidents(state.residents || []);
   }
 

@@ -4,6 +4,7 @@ import { api, loadDirectory } from "./api.js";
 import { $, fillDatalist, h, replaceChildren } from "./dom.js";
 import { fmtK, fmtKwh, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
+import { barChart, dayLabel, hourLabel, total } from "./charts.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, stateWord } from "./meters.js";
 import { emergencyButton, noticeText, untilText, vetoButton } from "./notice.js";
@@ -104,6 +105,41 @@ function renderEmergency(meter, refresh) {
   }
 }
 
+/** The meter's usage charts: energy and cost (or earnings), 48 hours and 30 days. */
+async function renderCharts(id) {
+  let series;
+  try {
+    series = await api(`/api/meters/${encodeURIComponent(id)}/series`);
+  } catch (error) {
+    $("#usage-summary").textContent = `The charts could not be read: ${error.message}`;
+    return;
+  }
+  const money = series.kind === "producer" ? "Earned" : "Cost";
+  const kwh = (wh) => (wh / 1000).toFixed(3);
+  const k = (units) => (units / 1e6).toFixed(6);
+  const chart = (chartId, points, key, label, field, unit, what, every) =>
+    barChart({
+      id: chartId,
+      title: `${what}, ${key === "epoch" ? "last 48 hours" : "last 30 days"}`,
+      points: points.map((p) => ({ key: p[key], label: label(p.start_ts), bars: [{ value: Number(p[field]) / (field === "wh" ? 1000 : 1e6), text: field === "wh" ? `${p.kwh} kWh` : `${p.k} k` }] })),
+      series: [{ name: what, cls: field === "wh" ? "bar-energy" : "bar-money" }],
+      unit,
+      summary: `${what}: ${field === "wh" ? `${kwh(total(points, "wh"))} kWh` : `${k(total(points, "units"))} k`} in all over ${points.length} ${key === "epoch" ? "hours" : "days"}.`,
+      every,
+    });
+  replaceChildren(
+    $("#chart-hours"),
+    chart("chart-hours-energy", series.hourly, "epoch", hourLabel, "wh", "kWh", "Energy", 6),
+    chart("chart-hours-money", series.hourly, "epoch", hourLabel, "units", "k", money, 6),
+  );
+  replaceChildren(
+    $("#chart-days"),
+    chart("chart-days-energy", series.daily, "day", dayLabel, "wh", "kWh", "Energy", 5),
+    chart("chart-days-money", series.daily, "day", dayLabel, "units", "k", money, 5),
+  );
+  $("#usage-summary").textContent = `${kwh(total(series.hourly, "wh"))} kWh in the last 48 hours (${k(total(series.hourly, "units"))} k ${money.toLowerCase()}); ${kwh(total(series.daily, "wh"))} kWh in the last 30 days.`;
+}
+
 function initMeter() {
   const id = queryParam("id");
   loadDirectory().then((state) => {
@@ -187,7 +223,11 @@ function initMeter() {
       if (changed("pending", [meter.pending_change, meter.earns_from_epoch, meter.now])) renderPending(meter, () => feed.refresh());
       if (changed("price", meter.price)) renderPrice(meter);
       if (changed("emergency", [meter.emergency_credit, meter.emergency_k, meter.debt_k])) renderEmergency(meter, () => feed.refresh());
-      if (changed("readings", meter.readings)) renderReadings($("#readings"), meter.readings || []);
+      if (changed("readings", meter.readings)) {
+        renderReadings($("#readings"), meter.readings || []);
+        renderCharts(id);
+      }
+      $("#readings-csv").href = `/api/meters/${encodeURIComponent(id)}/readings.csv`;
       if (changed("funders", meter.funders)) renderFunders($("#funders"), meter.funders || []);
     },
     notFoundOr("meter", id),

@@ -4,6 +4,7 @@ import { api, loadDirectory } from "./api.js";
 import { $, fillDatalist, h, replaceChildren, s, say } from "./dom.js";
 import { fmtK, fmtKwh, parseUnits, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
+import { barChart, hourLabel, total } from "./charts.js";
 import { renderHistory } from "./history.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, shownBalance, statePill } from "./meters.js";
@@ -35,6 +36,7 @@ function renderResidentMeters(node, meters, onFund, collect) {
             h("p", { class: "sub" }, `${KINDS[kindOf(m)].name}${m.label ? ` · ${m.label}` : ""}`),
             h("p", {}, h("span", { class: "sub" }, `${KINDS[kindOf(m)].balanceLong}: `), h("strong", {}, fmtK(shownBalance(m))), " · ", h("span", { class: "sub" }, "last hour "), fmtKwh(m.last_kwh)),
             collectButton ? h("p", { class: "sub to-collect" }, `${fmtK(m.balance_k)} earned, waiting to be collected`) : null,
+            h("div", { class: "meter-chart", "data-chart-meter": m.id }),
           ),
           kindOf(m) === "producer" ? collectButton : h("button", { type: "button", class: "button-quiet", onclick: () => onFund(m.id) }, "Fund"),
         );
@@ -43,8 +45,88 @@ function renderResidentMeters(node, meters, onFund, collect) {
   );
 }
 
+/** Each meter's last 48 hours, a small energy chart in its card. */
+function renderMeterCharts(node, meters) {
+  for (const m of meters) {
+    api(`/api/meters/${encodeURIComponent(m.id)}/series`)
+      .then((series) => {
+        const slot = node.querySelector(`[data-chart-meter="${CSS.escape(m.id)}"]`);
+        if (!slot) return;
+        const wh = total(series.hourly, "wh");
+        replaceChildren(
+          slot,
+          barChart({
+            id: `chart-${m.id}`,
+            title: `${m.id}: energy, last 48 hours`,
+            points: series.hourly.map((p) => ({ key: p.epoch, label: hourLabel(p.start_ts), bars: [{ value: p.wh / 1000, text: `${p.kwh} kWh` }] })),
+            series: [{ name: "Energy", cls: "bar-energy" }],
+            unit: "kWh",
+            summary: `${(wh / 1000).toFixed(3)} kWh in the last 48 hours.`,
+            every: 12,
+          }),
+        );
+      })
+      .catch(() => {});
+  }
+}
+
+/** The month's statement: purchases, fundings, each meter's energy and cost or earnings, sales. */
+async function renderStatement(id, month) {
+  const body = $("#statement-body");
+  const query = month ? `?${new URLSearchParams({ month })}` : "";
+  let st;
+  try {
+    st = await api(`/api/residents/${encodeURIComponent(id)}/statement${query}`);
+  } catch (error) {
+    replaceChildren(body, h("p", { class: "message error" }, error.message));
+    return;
+  }
+  const form = $("#statement-form");
+  if (!form.elements.month.value) form.elements.month.value = st.month;
+  $("#statement-csv").href = `/api/residents/${encodeURIComponent(id)}/statement.csv?${new URLSearchParams({ month: st.month })}`;
+  const row = (item, k, extra) => h("tr", { "data-item": item }, h("th", { scope: "row" }, item), h("td", { class: "num" }, fmtK(k)), h("td", { class: "num" }, extra || ""));
+  const meterRow = (m) =>
+    h(
+      "tr",
+      { "data-statement-meter": m.meter },
+      h("th", { scope: "row" }, m.meter, h("span", { class: "sub" }, ` ${m.kind}`)),
+      h("td", { class: "num" }, fmtKwh(m.kwh)),
+      h("td", { class: "num" }, m.kind === "producer" ? `earned ${fmtK(m.earned_k)}` : `charged ${fmtK(m.charged_k)}`),
+      h("td", { class: "num" }, `funded ${fmtK(m.funded_k)}`),
+    );
+  replaceChildren(
+    body,
+    h("p", { class: "sub" }, `${st.resident}, ${st.month} (the grid's local time), from the chain's records.`),
+    h(
+      "table",
+      { class: "table compact", id: "statement-money" },
+      h("caption", {}, "Coins"),
+      h("tbody", {}, row("purchases", st.purchases_k, `$${st.purchases_usd}`), row("fundings", st.fundings_k), row("earnings collected", st.collected_k), row("sales", st.sales_k, st.sales_paid_cents > 0 ? `$${st.sales_paid_usd} paid` : ""), row("taken back", st.clawed_back_k)),
+    ),
+    h(
+      "table",
+      { class: "table compact", id: "statement-meters" },
+      h("caption", {}, "Meters"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Meter"), h("th", { scope: "col", class: "num" }, "Energy"), h("th", { scope: "col", class: "num" }, "Cost or earnings"), h("th", { scope: "col", class: "num" }, "Funded"))),
+      h("tbody", {}, st.meters.map(meterRow)),
+    ),
+  );
+}
+
 function initResident() {
   const id = queryParam("id");
+  if (id) {
+    renderStatement(id);
+    $("#statement-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      renderStatement(id, $("#statement-form").elements.month.value);
+    });
+    $("#statement-print").addEventListener("click", () => {
+      document.body.classList.add("printing-statement");
+      window.print();
+      document.body.classList.remove("printing-statement");
+    });
+  }
   loadDirectory().then((state) => {
     const residents = (state && state.residents) || [];
     replaceChildren(
@@ -143,7 +225,10 @@ function initResident() {
         }
       }
       if (payments) payments.render(resident);
-      if (changed("meters", [resident.meters, walletOwns(id)])) renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter, collectButton);
+      if (changed("meters", [resident.meters, walletOwns(id)])) {
+        renderResidentMeters($("#my-meters"), resident.meters || [], fundMeter, collectButton);
+        renderMeterCharts($("#my-meters"), resident.meters || []);
+      }
       if (changed("history", resident.history)) renderHistory($("#history"), resident.history || []);
       if (!form.elements.meter.value && !form.dataset.prefilled) {
         const own = (resident.meters || []).find((m) => kindOf(m) !== "producer");

@@ -135,7 +135,24 @@ test("map: 16 meters drawn (two prosumer homes' import and export joined), the c
     const verdict = await audited.json();
     assert.equal(verdict.agree, true, JSON.stringify(verdict));
     assert.equal(verdict.agreement.charged_k, state.last_settlement.charged_k);
+    // The map's chart of the last 24 hours: the settled hour's bars are its produced and consumed energy.
+    const settledEpoch = state.last_settlement.epoch;
+    await openMap(page);
+    await page.waitForSelector(`#chart-community-energy rect[data-key="${settledEpoch}"][data-series="Produced"]`, { state: "attached" });
+    assert.equal(await page.locator(`#chart-community-energy rect[data-key="${settledEpoch}"][data-series="Produced"]`).getAttribute("data-value"), `${state.last_settlement.produced_kwh} kWh`);
+    assert.equal(await page.locator(`#chart-community-energy rect[data-key="${settledEpoch}"][data-series="Consumed"]`).getAttribute("data-value"), `${state.last_settlement.consumed_kwh} kWh`);
+    assert.equal(await page.locator("#chart-community-energy").getAttribute("role"), "img");
+    assert.match(await page.locator("#chart-community-energy desc").textContent(), /kWh produced and .* kWh consumed over the last 24 hours: a loss ratio of /);
+
     await page.goto(url("/meter.html?id=carlos-house"));
+    // Its chart of the last 48 hours: the settled hour's bar is the reading the chain holds, and what it cost.
+    const { data: carlosMeter } = await api("/api/meters/carlos-house");
+    const reading = carlosMeter.readings.find((r) => r.epoch === settledEpoch);
+    await page.waitForSelector(`#chart-hours-energy rect[data-key="${settledEpoch}"]`, { state: "attached" });
+    assert.equal(await page.locator(`#chart-hours-energy rect[data-key="${settledEpoch}"]`).getAttribute("data-value"), `${reading.kwh} kWh`);
+    const { data: settledHour } = await api(`/api/audit/${settledEpoch}`);
+    assert.equal(settledHour.agree, true);
+    assert.equal(await page.locator("#chart-days-energy").getAttribute("role"), "img");
     await page.waitForSelector(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`);
     assert.equal(await page.locator(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`).getAttribute("href"), `/api/audit/${state.last_settlement.epoch}`);
     await openMap(page);
@@ -238,6 +255,13 @@ test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeo
   await withPage(async (page) => {
     await openAndWaitForAmount(page, "/resident.html?id=carlos", "#total");
     const totalBefore = (await page.locator("#total").textContent()).trim();
+    // Each of carlos's meters has its 48-hour chart; the month's statement lists them with their energy.
+    await page.waitForSelector('[data-chart-meter="carlos-house"] svg.chart', { state: "attached" });
+    const { data: statement } = await api("/api/residents/carlos/statement");
+    await page.waitForSelector('#statement-meters tr[data-statement-meter="carlos-house"]');
+    const stated = statement.meters.find((m) => m.meter === "carlos-house");
+    assert.match(await page.locator('#statement-meters tr[data-statement-meter="carlos-house"]').textContent(), new RegExp(`${stated.kwh} kWh`));
+    assert.equal(await page.locator("#statement-csv").getAttribute("href"), `/api/residents/carlos/statement.csv?month=${statement.month}`);
 
     const outcome = await submitFund(page, { meter: "pole-3", amount_k: "2.5" });
     assert.equal(outcome.status, 200, outcome.message);

@@ -579,3 +579,17 @@ impl Service {
             .unwrap()
     }
 }
+
+/// The demo community served on a free port: its cluster and the app's base URL.
+pub async fn demo_served(name: &str) -> (Localnet, String) {
+    let (net, _) = cluster(name).await;
+    let client = energy_utility_sdk::Client::new(&net.rpc_url(), solana_keypair::Keypair::new());
+    let custody = energy_utility_app::demo::seed(&client, "demo")
+        .await
+        .expect("seed");
+    let app = energy_utility_app::App::new(client, "demo", Some(custody), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(energy_utility_app::serve(app, listener));
+    (net, base)
+}
