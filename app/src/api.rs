@@ -31,6 +31,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/meters/{id}/series", get(meter_series))
         .route("/api/community/series", get(community_series))
         .route("/api/meters/{id}/readings.csv", get(readings_csv))
+        .route("/api/alerts", post(subscribe_alerts))
+        .route("/api/alerts/{meter}", get(alerts_of))
         .route("/api/residents/{id}/statement", get(statement))
         .route("/api/residents/{id}/statement.csv", get(statement_csv))
         .route("/api/clock/advance", post(advance))
@@ -503,6 +505,121 @@ async fn meter_series(State(app): Shared, Path(id): Path<String>) -> ApiResult {
         "epoch": epoch,
         "hourly": series.hourly.iter().map(|p| point_json(p, "epoch")).collect::<Vec<_>>(),
         "daily": series.daily.iter().map(|p| point_json(p, "day")).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+struct AlertRequest {
+    meter: String,
+    threshold_k: String,
+    email: Option<String>,
+    /// The time the owner's wallet signed (unix seconds) and its base58 signature of
+    /// `alerts::Subscription::message`; absent in the demo (its custody acts for the owner).
+    signed_at: Option<i64>,
+    signature: Option<String>,
+}
+
+/// `POST /api/alerts`: the meter's owner sets its low-balance threshold and e-mail.
+async fn subscribe_alerts(
+    State(app): Shared,
+    body: Result<Json<AlertRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(request) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"meter\", \"threshold_k\", \"email\", \"signed_at\", \"signature\"}}: {}",
+            e.body_text()
+        ))
+    })?;
+    let Some(alerts) = app.alerts.get() else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "this server sends no alerts (deu serve --alerts-file)",
+        ));
+    };
+    let threshold_units = parse_k(&request.threshold_k)
+        .map_err(|e| ApiError::bad_request(format!("threshold_k: {e}")))?;
+    let email = request.email.clone().filter(|e| !e.trim().is_empty());
+    if let Some(e) = &email {
+        let valid = e.len() <= 254
+            && e.split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+            && !e.contains([' ', '\r', '\n', '<', '>', ',']);
+        if !valid {
+            return Err(ApiError::bad_request(format!(
+                "'{e}' is not an e-mail address"
+            )));
+        }
+    }
+    let (address, _) = grid(&app).await?;
+    let (_, meter) = app.client.meter(&address, &request.meter).await?;
+    let owner = app
+        .client
+        .account::<Resident>(&meter.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    let now = app.client.cluster_time().await?;
+    let signed_at = match (&request.signature, request.signed_at) {
+        (Some(signature), Some(at)) => {
+            let message = crate::alerts::Subscription::message(
+                &app.grid_name,
+                &request.meter,
+                threshold_units,
+                email.as_deref().unwrap_or(""),
+                at,
+            );
+            if !crate::alerts::signed_by(&owner.authority, &message, signature) {
+                return Err(ApiError::forbidden(format!(
+                    "only {}'s wallet may set {}'s alerts: the signature is not theirs",
+                    owner.id, request.meter
+                )));
+            }
+            if (now - at).abs() > crate::alerts::SIGNED_WITHIN_SECONDS {
+                return Err(ApiError::bad_request(
+                    "the signature's time is more than 5 minutes from now: sign it again",
+                ));
+            }
+            at
+        }
+        _ if app.custody.is_some() => now,
+        _ => {
+            return Err(ApiError::forbidden(format!(
+                "sign the alert's message with {}'s wallet (signed_at, signature)",
+                owner.id
+            )))
+        }
+    };
+    let subscription = crate::alerts::Subscription {
+        threshold_units,
+        email: email.clone(),
+        signed_at,
+    };
+    alerts
+        .subscribe(&request.meter, subscription)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::CONFLICT, e))?;
+    Ok(Json(json!({
+        "meter": request.meter,
+        "threshold_k": format_k(threshold_units),
+        "email": email,
+    })))
+}
+
+/// `GET /api/alerts/{meter}`: the threshold in force (the e-mail masked).
+async fn alerts_of(State(app): Shared, Path(meter): Path<String>) -> ApiResult {
+    let Some(alerts) = app.alerts.get() else {
+        return Ok(Json(json!({ "meter": meter, "enabled": false })));
+    };
+    let state = alerts.state.lock().await;
+    let sub = state.subscriptions.get(&meter);
+    Ok(Json(json!({
+        "meter": meter,
+        "enabled": true,
+        "threshold_k": sub.map(|s| format_k(s.threshold_units)),
+        "email": sub.and_then(|s| s.email.as_ref()).map(|e| {
+            let (user, domain) = e.split_once('@').unwrap_or((e, ""));
+            format!("{}…@{domain}", user.chars().next().unwrap_or('?'))
+        }),
+        "crossed": state.crossed.get(&meter).cloned().unwrap_or_default(),
     })))
 }
 

@@ -2,6 +2,7 @@
 //! render JSON; the pages in `static/` draw it. No business rule lives here that the program
 //! does not enforce.
 
+pub mod alerts;
 pub mod api;
 pub mod community;
 pub mod custody;
@@ -48,6 +49,8 @@ pub struct App {
     pub sponsor: OnceLock<sponsor::Sponsor>,
     /// Audits of settled epochs (`GET /api/audit/{epoch}`), which never change.
     pub audits: Mutex<std::collections::HashMap<u64, serde_json::Value>>,
+    /// Low-balance and disconnection notices (`deu serve --alerts-file`); unset: none.
+    pub alerts: OnceLock<alerts::Alerts>,
 }
 
 impl App {
@@ -70,6 +73,7 @@ impl App {
             extra_hosts: Mutex::new(Vec::new()),
             sponsor: OnceLock::new(),
             audits: Mutex::new(std::collections::HashMap::new()),
+            alerts: OnceLock::new(),
         })
     }
 }
@@ -145,6 +149,9 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> anyhow::
                 tokio::time::sleep(payments::SWEEP_INTERVAL).await;
             }
         });
+    }
+    if app.alerts.get().is_some() {
+        alerts::watch(app.clone());
     }
     let port = listener.local_addr()?.port();
     let mut extra = app

@@ -26,6 +26,7 @@ macro_rules! static_files {
 const STATIC: &[(&str, &str, &str)] = static_files![
     "icon.svg" => "image/svg+xml",
     "style.css" => "text/css; charset=utf-8",
+    "js/alerts.js" => JS,
     "js/api.js" => JS,
     "js/base58.js" => JS,
     "js/charts.js" => JS,

@@ -5,6 +5,7 @@ import { $, fillDatalist, h, replaceChildren } from "./dom.js";
 import { fmtK, fmtKwh, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { barChart, dayLabel, hourLabel, total } from "./charts.js";
+import { initAlerts } from "./alerts.js";
 import { live, memo } from "./live.js";
 import { glyph, KINDS, kindOf, stateWord } from "./meters.js";
 import { emergencyButton, noticeText, untilText, vetoButton } from "./notice.js";
@@ -233,6 +234,7 @@ function initMeter() {
     notFoundOr("meter", id),
   );
   wireFundForm(form, { meter: id }, () => feed.refresh());
+  loadDirectory().then((state) => initAlerts(id, (state && state.grid && state.grid.name) || ""));
   feed.start();
 }
 

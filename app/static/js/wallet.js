@@ -252,6 +252,24 @@ async function sign(path) {
 }
 
 /**
+ * Has the connected wallet sign `text` (Wallet Standard `solana:signMessage`): resolves to the
+ * signature in base58; rejects with a sentence when the wallet cannot or will not.
+ */
+async function signMessage(text) {
+  const { wallet, account } = state;
+  if (!wallet || !account) throw new ApiError("Connect your wallet first.");
+  const feature = wallet.features["solana:signMessage"];
+  if (!feature) throw new ApiError("Your wallet cannot sign messages: set alerts with another wallet, or ask the utility.");
+  let output;
+  try {
+    [output] = await feature.signMessage({ account, message: new TextEncoder().encode(text) });
+  } catch (error) {
+    throw new ApiError(`Your wallet did not sign: ${sentence(error && error.message ? error.message : "it said no")}`);
+  }
+  return toBase58(output.signature);
+}
+
+/**
  * A button that has the connected wallet sign the transaction request `path`, says how it
  * went in the `message` element (`ok(answer)` on success, the sentence of a refusal
  * otherwise) and then calls `done`.
@@ -442,6 +460,8 @@ const ready = (async () => {
 })();
 
 export const gridWallet = Object.freeze({
+  /** Signs a text with the connected wallet (base58 signature). */
+  signMessage,
   /** Resolves once the page knows the server's mode and has tried to reconnect the remembered wallet. */
   ready,
   /** True in `deu serve` (residents sign with their own wallets). */

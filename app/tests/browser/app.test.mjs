@@ -209,6 +209,19 @@ test("map and meter page: the utility's proposal for the ballpark waits for the 
 
 test("meter page: the price of the hour, and pole-3, dry, takes the grid's emergency credit once and switches on", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
+    // Alerts: the owner (the demo's custody signs for it) sets a threshold and an e-mail.
+    await page.goto(url("/meter.html?id=carlos-house"));
+    await page.waitForSelector("#alerts-card:not([hidden])");
+    await page.locator('#alerts-form input[name="threshold_k"]').fill("1");
+    await page.locator('#alerts-form input[name="email"]').fill("carlos@village.example");
+    await page.locator('#alerts-form button[type="submit"]').click();
+    await page.waitForFunction(() => document.querySelector("#alerts-message").dataset.kind === "ok");
+    assert.equal((await page.locator("#alerts-message").textContent()).trim(), "Alerts set: below 1.000000 k, to carlos@village.example.");
+    const { data: alerts } = await api("/api/alerts/carlos-house");
+    assert.deepEqual([alerts.threshold_k, alerts.email], ["1.000000", "c…@village.example"]);
+    const bad = await api("/api/alerts", { meter: "carlos-house", threshold_k: "lots", email: "" });
+    assert.equal(bad.status, 400, JSON.stringify(bad.data));
+
     const { data: before } = await api("/api/meters/pole-3");
     assert.equal(before.connected, false, "pole-3 starts dry");
     assert.deepEqual(before.emergency_credit, { offered_k: "2.000000", can_take: true, why_not: null });

@@ -30,6 +30,70 @@ pub struct DemoArgs {
     /// Port of the sandbox payment processor (test mode) on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub sandbox_port: u16,
+    #[command(flatten)]
+    pub alerts: AlertsArgs,
+}
+
+/// Low-balance and disconnection alerts (one notice per crossing, kept across restarts).
+#[derive(Args, Default)]
+pub struct AlertsArgs {
+    /// Keep owners' alert thresholds and what was sent in this file, and watch their meters
+    /// (demo default: alerts.json in the ledger folder)
+    #[arg(long, env = "DEU_ALERTS_FILE", value_name = "FILE")]
+    pub alerts_file: Option<PathBuf>,
+    /// HOST:PORT of an SMTP relay for the e-mails (plain SMTP: a relay on this host or network)
+    #[arg(long, env = "DEU_SMTP", value_name = "HOST:PORT")]
+    pub smtp: Option<String>,
+    /// The e-mails' sender
+    #[arg(long, env = "DEU_ALERTS_FROM", default_value = "grid@localhost")]
+    pub alerts_from: String,
+    /// Post each notice, signed (Deu-Signature: t=…,v1=HMAC-SHA256), to this URL (an SMS
+    /// gateway's); the secret from DEU_ALERTS_WEBHOOK_SECRET or --alerts-webhook-secret-file
+    #[arg(long, env = "DEU_ALERTS_WEBHOOK", value_name = "URL")]
+    pub alerts_webhook: Option<String>,
+    #[arg(long, env = "DEU_ALERTS_WEBHOOK_SECRET_FILE", value_name = "FILE")]
+    pub alerts_webhook_secret_file: Option<PathBuf>,
+    /// Seconds between looks at the subscribed meters
+    #[arg(long, env = "DEU_ALERTS_EVERY", default_value_t = 30)]
+    pub alerts_every: u64,
+}
+
+impl AlertsArgs {
+    /// The alerts to run, with `default_file` when none is named (the demo's).
+    pub fn config(
+        &self,
+        default_file: Option<PathBuf>,
+    ) -> anyhow::Result<Option<energy_utility_app::alerts::AlertsConfig>> {
+        let Some(file) = self.alerts_file.clone().or(default_file) else {
+            return Ok(None);
+        };
+        let webhook = match &self.alerts_webhook {
+            Some(url) => {
+                let secret = match (&self.alerts_webhook_secret_file, std::env::var("DEU_ALERTS_WEBHOOK_SECRET")) {
+                    (Some(path), _) => std::fs::read_to_string(path)
+                        .with_context(|| format!("read {}", path.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                    (None, Ok(secret)) => secret,
+                    (None, Err(_)) => anyhow::bail!(
+                        "--alerts-webhook needs its secret: DEU_ALERTS_WEBHOOK_SECRET or --alerts-webhook-secret-file"
+                    ),
+                };
+                Some((url.clone(), secret))
+            }
+            None => None,
+        };
+        Ok(Some(energy_utility_app::alerts::AlertsConfig {
+            file,
+            smtp: self.smtp.clone(),
+            from: self.alerts_from.clone(),
+            webhook,
+            every: std::time::Duration::from_secs(self.alerts_every.max(1)),
+        }))
+    }
 }
 
 #[derive(Args)]
@@ -102,6 +166,8 @@ pub struct ServeArgs {
     /// back to it when the accounts close
     #[arg(long, env = "DEU_SPONSOR_KEYPAIR")]
     pub sponsor_keypair: Option<PathBuf>,
+    #[command(flatten)]
+    pub alerts: AlertsArgs,
 }
 
 /// The environment variables that carry the secrets.
@@ -209,6 +275,11 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         processor.url()
     );
     let app = App::new(client, &globals.grid, Some(custody), Some(payments));
+    if let Some(config) = args.alerts.config(Some(args.ledger.join("alerts.json")))? {
+        let _ = app
+            .alerts
+            .set(energy_utility_app::alerts::Alerts::open(config)?);
+    }
     eprintln!(
         "deu demo: open http://127.0.0.1:{} (demo custody: this server holds the demo residents' keys and signs for them). Ctrl-C stops.",
         args.port
@@ -251,6 +322,11 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
         None => "without payments".to_string(),
     };
     let app = App::new(globals.reader(), &globals.grid, None, payments);
+    if let Some(config) = args.alerts.config(None)? {
+        let _ = app
+            .alerts
+            .set(energy_utility_app::alerts::Alerts::open(config)?);
+    }
     app.extra_hosts
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
