@@ -241,6 +241,7 @@ async fn one_email_and_one_webhook_per_crossing_across_a_restart() {
     }
     assert_eq!(counts().0.len(), 3);
     let _ = smtp.kill();
+    let _ = smtp.wait();
     net.shutdown().await.unwrap();
 }
 
