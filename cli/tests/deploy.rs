@@ -46,8 +46,18 @@ fn keygen(dir: &Path, name: &str) -> String {
     made["pubkey"].as_str().unwrap().to_string()
 }
 
+/// A child process killed when dropped (a failed assertion leaves nothing running).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `deu` started from the settings file `file`, with `env` for what this machine differs in.
-fn started(file: &str, args: &[&str], env: &[(&str, String)], log: &Path) -> Child {
+fn started(file: &str, args: &[&str], env: &[(&str, String)], log: &Path) -> Running {
     let mut command = Command::new(DEU);
     command
         .arg("--env-file")
@@ -58,7 +68,7 @@ fn started(file: &str, args: &[&str], env: &[(&str, String)], log: &Path) -> Chi
     for (k, v) in env {
         command.env(k, v);
     }
-    command.spawn().expect("start deu")
+    Running(command.spawn().expect("start deu"))
 }
 
 /// GET `path` on `port` (status line and body).
@@ -104,9 +114,8 @@ fn scrape_until(port: u16, log: &Path, ready: impl Fn(&str) -> bool) -> String {
     );
 }
 
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+fn stop(child: Running) {
+    drop(child);
 }
 
 #[test]

@@ -1,4 +1,5 @@
 // api.js — the pages' requests to the server: JSON in, JSON out, and the server's error sentence as an ApiError.
+import { setCoinPrice } from "./format.js";
 
 export class ApiError extends Error {
   constructor(message, status = 0) {
@@ -51,7 +52,9 @@ export async function api(path, { method = "GET", body } = {}) {
 /** The grid's state (its meters and residents, for the pickers and id lists), or null when the server cannot be read. */
 export async function loadDirectory() {
   try {
-    return await api("/api/state");
+    const state = await api("/api/state");
+    if (state && state.grid) setCoinPrice(state.grid.coin_price_usd);
+    return state;
   } catch {
     return null;
   }

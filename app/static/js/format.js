@@ -3,6 +3,38 @@
 import { h } from "./dom.js";
 
 export const fmtK = (amount) => (amount === null || amount === undefined ? "—" : `${amount} k`);
+
+/** The coin's dollar price (from the grid's state; `setCoinPrice`), for readable amounts. */
+let coinPriceUsd = null;
+export function setCoinPrice(usd) {
+  const price = Number.parseFloat(usd);
+  if (Number.isFinite(price)) coinPriceUsd = price;
+}
+
+/** "15.99 k", "0.010 k", "< 0.001 k": 2 decimals (3 below 1 k) where 6 do not help a person. */
+export function readableK(amount) {
+  const value = Number.parseFloat(amount);
+  if (!Number.isFinite(value)) return "—";
+  if (value === 0) return "0 k";
+  if (value >= 1) return `${value.toFixed(2)} k`;
+  if (value >= 0.001) return `${value.toFixed(3)} k`;
+  return "< 0.001 k";
+}
+
+/**
+ * Shows a coin amount in `node` as people read it (`readableK`, with its dollar value at the
+ * grid's price), the exact amount on hover (title) and in `data-k` ("15.990000 k", as the API
+ * says it).
+ */
+export function showK(node, amount) {
+  if (!node) return;
+  const exact = fmtK(amount);
+  node.dataset.k = exact;
+  node.title = `${exact} exactly`;
+  const value = Number.parseFloat(amount);
+  const usd = coinPriceUsd !== null && Number.isFinite(value) && value > 0 ? ` ≈ $${(value * coinPriceUsd).toFixed(2)}` : "";
+  node.replaceChildren(readableK(amount), usd ? h("span", { class: "usd" }, usd) : "");
+}
 export const fmtKwh = (amount) => (amount === null || amount === undefined ? "— kWh" : `${amount} kWh`);
 
 /** `at` is cluster time in unix seconds; shown in the reader's locale. */

@@ -2,7 +2,7 @@
 
 import { api, loadDirectory } from "./api.js";
 import { $, fillDatalist, h, replaceChildren } from "./dom.js";
-import { fmtK, fmtKwh, timeEl } from "./format.js";
+import { fmtK, fmtKwh, showK, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { barChart, dayLabel, hourLabel, total } from "./charts.js";
 import { initAlerts } from "./alerts.js";
@@ -202,12 +202,12 @@ function initMeter() {
                 : "Power flows: the prepaid coins cover what it uses."
           : "Its prepaid coins ran out. Anyone can fund it to switch it back on.";
       $("#balance-label").textContent = KINDS[kind].balanceLong;
-      $("#balance").textContent = fmtK(meter.balance_k);
+      showK($("#balance"), meter.balance_k);
       // How long the coins last at the last 24 hours' use and this hour's tariff.
       const lasts = $("#lasts");
       lasts.hidden = !meter.forecast;
       lasts.textContent = meter.forecast ? `${meter.forecast.words} (at ${meter.forecast.kwh_per_hour} kWh an hour)` : "";
-      $("#debt").textContent = fmtK(meter.debt_k);
+      showK($("#debt"), meter.debt_k);
       $("#debt").parentElement.classList.toggle("stat-alert", Number.parseFloat(meter.debt_k) > 0);
       $("#fund-jump").hidden = meter.connected || meter.retired || kind === "producer";
       $("#last-kwh").textContent = fmtKwh(meter.last_kwh);
@@ -215,8 +215,8 @@ function initMeter() {
       $("#lifetime").textContent = fmtKwh(meter.lifetime_kwh);
       $("#register").textContent = fmtKwh(meter.register_kwh);
       $("#capacity-note").textContent = meter.capacity_kw ? `(capacity ${Number.parseFloat(meter.capacity_kw)} kW)` : "";
-      $("#committed").textContent = fmtK(meter.committed_k);
-      $("#funded").textContent = fmtK(meter.funded_k);
+      showK($("#committed"), meter.committed_k);
+      showK($("#funded"), meter.funded_k);
       $("#label").textContent = meter.label || "—";
       $("#gateway").textContent = meter.gateway || "—";
       $("#fund-card").hidden = kind === "producer" || Boolean(meter.retired);

@@ -2,7 +2,7 @@
 
 import { api, loadDirectory } from "./api.js";
 import { $, fillDatalist, h, replaceChildren, s, say } from "./dom.js";
-import { fmtK, fmtKwh, parseUnits, timeEl } from "./format.js";
+import { fmtK, fmtKwh, parseUnits, showK, timeEl } from "./format.js";
 import { wireFundForm } from "./fund.js";
 import { barChart, hourLabel, total } from "./charts.js";
 import { renderHistory } from "./history.js";
@@ -190,10 +190,10 @@ function initResident() {
       remembered.set(id);
       $("#resident-name").textContent = resident.id || id;
       $("#owner").textContent = resident.owner || "—";
-      $("#total").textContent = fmtK(resident.balance_k);
-      $("#escrow").textContent = fmtK(resident.escrow_k);
+      showK($("#total"), resident.balance_k);
+      showK($("#escrow"), resident.escrow_k);
       const locked = $("#locked");
-      locked.textContent = fmtK(resident.locked_k);
+      showK(locked, resident.locked_k);
       locked.parentElement.classList.toggle("stat-busy", (parseUnits(resident.locked_k) || 0n) > 0n);
       const held = $("#held");
       const holding = (parseUnits(resident.held_k) || 0n) > 0n && resident.next_release_ts;

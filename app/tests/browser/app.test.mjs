@@ -35,7 +35,7 @@ const mapMeter = (page, id) => page.locator(`#meters g.meter[data-meter-id="${id
 /** Opens a resident or meter page and waits until the live data has rendered `selector` as an amount. */
 async function openAndWaitForAmount(page, path, selector) {
   await page.goto(url(path));
-  await page.waitForFunction((sel) => /^\d+\.\d+ k$/.test(document.querySelector(sel)?.textContent || ""), selector);
+  await page.waitForFunction((sel) => /^\d+\.\d+ k$/.test(document.querySelector(sel)?.dataset.k || ""), selector);
 }
 
 /**
@@ -267,7 +267,7 @@ test("meter page: the price of the hour, and pole-3, dry, takes the grid's emerg
 test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     await openAndWaitForAmount(page, "/resident.html?id=carlos", "#total");
-    const totalBefore = (await page.locator("#total").textContent()).trim();
+    const totalBefore = (await page.locator("#total").getAttribute("data-k"));
     // Each of carlos's meters has its 48-hour chart; the month's statement lists them with their energy.
     await page.waitForSelector('[data-chart-meter="carlos-house"] svg.chart', { state: "attached" });
     const { data: statement } = await api("/api/residents/carlos/statement");
@@ -284,8 +284,8 @@ test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeo
     assert.equal(units(said[1]), 2_500_000n);
 
     // The page reads again after funding: #total drops by exactly 2.5 k.
-    await page.waitForFunction((before) => document.querySelector("#total").textContent.trim() !== before, totalBefore);
-    const totalAfter = (await page.locator("#total").textContent()).trim();
+    await page.waitForFunction((before) => (document.querySelector("#total").dataset.k || "") !== before, totalBefore);
+    const totalAfter = (await page.locator("#total").getAttribute("data-k"));
     assert.equal(units(totalBefore) - units(totalAfter), 2_500_000n, `#total ${totalBefore} → ${totalAfter}`);
     assert.equal(units(totalAfter), units(said[2]), "#total agrees with the success message");
 
@@ -296,7 +296,7 @@ test("resident page: carlos funds pole-3 with 2.5 k and it switches on", { timeo
     assert.match((await page.locator("#emergency-text").textContent()).trim(), /^The grid's emergency credit of 2\.000000 k: The meter's free balance is not below the emergency credit/);
     assert.equal((await api("/api/meters/pole-3")).data.emergency_k, "0.000000");
     assert.equal(await page.locator("#hero").getAttribute("data-connected"), "true");
-    assert.equal(units((await page.locator("#balance").textContent()).trim()), 2_500_000n);
+    assert.equal(units((await page.locator("#balance").getAttribute("data-k"))), 2_500_000n);
     assert.equal(await page.locator('#funders li[data-funder="carlos"]').count(), 1, "carlos is listed as a funder");
 
     await openMap(page);
@@ -312,7 +312,7 @@ test("meter page: bad amounts and an unknown resident show the server's error an
     const carlosBefore = before.residents.find((r) => r.id === "carlos").balance_k;
 
     await openAndWaitForAmount(page, "/meter.html?id=pole-3", "#balance");
-    const balanceBefore = (await page.locator("#balance").textContent()).trim();
+    const balanceBefore = (await page.locator("#balance").getAttribute("data-k"));
     assert.equal(balanceBefore, `${meterOf(before, "pole-3").balance_k} k`);
 
     const cases = [
@@ -331,7 +331,7 @@ test("meter page: bad amounts and an unknown resident show the server's error an
 
     // Let at least one 2 s poll pass, then nothing changed: on the page nor on chain.
     await sleep(2_500);
-    assert.equal((await page.locator("#balance").textContent()).trim(), balanceBefore);
+    assert.equal((await page.locator("#balance").getAttribute("data-k")), balanceBefore);
     assert.equal((await page.locator("#state").textContent()).trim(), "connected");
     const { data: after } = await api("/api/state");
     assert.equal(meterOf(after, "pole-3").balance_k, meterOf(before, "pole-3").balance_k);

@@ -103,7 +103,8 @@ function recorder() {
       const node = document.querySelector(selector);
       if (!node) continue;
       const list = (seen.texts[name] ||= []);
-      const text = node.textContent.trim();
+      // Coin amounts by their exact value (data-k); other texts as shown.
+      const text = node.dataset.k || node.textContent.trim();
       if (list[list.length - 1] !== text) list.push(text);
     }
     for (const form of ["buy-form", "sell-form"]) {
@@ -121,6 +122,8 @@ const seenTexts = (page, name) => page.evaluate((n) => (window.__seen && window.
 const withPage = (use) => withPlainPage(use, { init: recorder });
 
 const text = async (page, selector) => ((await page.locator(selector).textContent()) || "").trim();
+/** A coin amount's exact value as the page keeps it (data-k: "15.990000 k"); it shows it rounded. */
+const kText = async (page, selector) => (await page.locator(selector).getAttribute("data-k")) || "";
 
 /** Waits (bounded) until `fn(arg)` is true in the page; fails with `what` otherwise. */
 async function until(page, what, fn, arg, timeout = STEP_MS) {
@@ -135,14 +138,14 @@ async function until(page, what, fn, arg, timeout = STEP_MS) {
 async function openResident(page, id = RESIDENT) {
   await page.goto(url(`/resident.html?id=${id}`));
   await until(page, "the resident page shows its coins and the buy/sell forms", () => {
-    const amount = (sel) => /^\d+\.\d{6} k$/.test(document.querySelector(sel)?.textContent.trim() || "");
+    const amount = (sel) => /^\d+\.\d{6} k$/.test(document.querySelector(sel)?.dataset.k || "");
     return amount("#total") && amount("#escrow") && amount("#locked") && !document.querySelector("#trade").hidden && document.querySelector("#payments").dataset.configured === "true";
   });
 }
 
 /** Waits until the page shows `total` (millionths) as #total and `locked` as #locked. */
 async function untilCoins(page, what, total, locked, timeout = WEBHOOK_MS) {
-  await until(page, `${what}: #total ${k(total)} and #locked ${k(locked)}`, ([t, l]) => document.querySelector("#total").textContent.trim() === t && document.querySelector("#locked").textContent.trim() === l, [k(total), k(locked)], timeout);
+  await until(page, `${what}: #total ${k(total)} and #locked ${k(locked)}`, ([t, l]) => (document.querySelector("#total").dataset.k || "") === t && (document.querySelector("#locked").dataset.k || "") === l, [k(total), k(locked)], timeout);
 }
 
 /** The history entries of `kind` whose text contains `needle`. */
@@ -194,7 +197,7 @@ test("buy: $5 through the sandbox checkout — a declined card, then the test ca
     assert.equal(await text(page, "#buy-hold"), "Coins bought by card fund meters at once and can be sold after 1 h.", "the card hold is told before buying");
     assert.ok(await page.locator("#test-mode").isVisible(), "the test mode notice is visible");
     assert.equal(await text(page, "#coin-price"), `1 k costs $${(await api("/api/payments")).data.coin_price_usd}.`);
-    const totalBefore = units(await text(page, "#total"));
+    const totalBefore = units(await kText(page, "#total"));
     const apiBefore = await residentNow();
     assert.equal(units(apiBefore.balance_k), totalBefore, "#total is the resident's balance");
     const historyBefore = apiBefore.history.length;
@@ -310,9 +313,9 @@ test("sell: $1 transferred to the connected account burns exactly the coins for 
     const account = (await residentNow()).payout_account;
     assert.ok(account, "carlos bound an account");
     await until(page, "the sell form names the destination", () => document.querySelector("#sell-destination").textContent.startsWith("Paid to acct_"));
-    const totalBefore = units(await text(page, "#total"));
-    assert.equal(await text(page, "#locked"), "0.000000 k", "nothing locked before the sale");
-    const escrowBefore = await text(page, "#escrow");
+    const totalBefore = units(await kText(page, "#total"));
+    assert.equal(await kText(page, "#locked"), "0.000000 k", "nothing locked before the sale");
+    const escrowBefore = await kText(page, "#escrow");
     const coins = sold(100n, price);
     const transfersBefore = (await sandboxIds()).transfers;
 
@@ -334,7 +337,7 @@ test("sell: $1 transferred to the connected account burns exactly the coins for 
 
     await untilCoins(page, "the transfer made: nothing locked, the coins burned", totalBefore - coins, 0n);
     console.log(`sell: transfer ${transferId} shown ${Date.now() - started} ms after submitting`);
-    assert.equal(await text(page, "#escrow"), escrowBefore, "escrow is as before");
+    assert.equal(await kText(page, "#escrow"), escrowBefore, "escrow is as before");
     await until(page, "the history shows the transfer", (id) => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes(`(transfer ${id})`)), transferId, WEBHOOK_MS);
     const entries = await historyWith(page, "sale", transferId);
     assert.ok(entries.some((t) => t.includes(`sold ${k(coins)}: $1.00 transferred (transfer ${transferId})`)), `history shows the transfer: ${JSON.stringify(entries)}`);
@@ -359,7 +362,7 @@ test("sell: $1 transferred to the connected account burns exactly the coins for 
 test("sell: when the server's answer is lost, the page keeps the sale's number and a retry sends the same sale: one transfer", { timeout: TEST_MS }, async () => {
   await withPage(async (page) => {
     await openResident(page);
-    const totalBefore = units(await text(page, "#total"));
+    const totalBefore = units(await kText(page, "#total"));
     const coins = sold(100n, price);
     const transfersBefore = (await sandboxIds()).transfers.length;
     // The first sale reaches the real server, which signs, locks and transfers it; its answer
@@ -412,7 +415,7 @@ test("bad input: too small a purchase, a sale beyond the coins one may sell, bel
     await openResident(page);
     const before = await residentNow();
     const processorBefore = await sandboxIds();
-    const shown = { total: await text(page, "#total"), escrow: await text(page, "#escrow"), locked: await text(page, "#locked") };
+    const shown = { total: await kText(page, "#total"), escrow: await kText(page, "#escrow"), locked: await kText(page, "#locked") };
     assert.equal(shown.total, `${before.balance_k} k`);
 
     // Below the smallest purchase: the server refuses, the page stays.
@@ -449,7 +452,7 @@ test("bad input: too small a purchase, a sale beyond the coins one may sell, bel
 
     // Let a 2 s poll pass: nothing changed on the page, on chain, or at the processor.
     await sleep(2_500);
-    assert.deepEqual({ total: await text(page, "#total"), escrow: await text(page, "#escrow"), locked: await text(page, "#locked") }, shown);
+    assert.deepEqual({ total: await kText(page, "#total"), escrow: await kText(page, "#escrow"), locked: await kText(page, "#locked") }, shown);
     assert.deepEqual((await seenTexts(page, "total")).filter((t) => /k$/.test(t)), [shown.total], "#total never changed");
     const after = await residentNow();
     assert.deepEqual([after.balance_k, after.escrow_k, after.locked_k, after.history.length], [before.balance_k, before.escrow_k, before.locked_k, before.history.length]);

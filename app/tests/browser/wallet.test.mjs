@@ -234,6 +234,8 @@ after(stopAll, { timeout: 90_000 });
 /* ------------------------------------------------------------------ */
 
 const text = async (page, selector) => ((await page.locator(selector).textContent()) || "").trim();
+/** A coin amount's exact value as the page keeps it (data-k: "15.990000 k"); it shows it rounded. */
+const kText = async (page, selector) => (await page.locator(selector).getAttribute("data-k")) || "";
 
 /** Waits (bounded) until `fn(arg)` is true in the page; fails with `what` otherwise. */
 async function until(page, what, fn, arg, timeout = STEP_MS) {
@@ -287,7 +289,7 @@ async function openResident(page, id = RESIDENT) {
   await page.goto(url(`/resident.html?id=${id}`));
   await connect(page);
   await until(page, "the page shows the coins, the buy/sell forms, and the wallet signs for the resident", (who) => {
-    const amount = (sel) => /^\d+\.\d{6} k$/.test(document.querySelector(sel)?.textContent.trim() || "");
+    const amount = (sel) => /^\d+\.\d{6} k$/.test(document.querySelector(sel)?.dataset.k || "");
     return amount("#total") && !document.querySelector("#trade").hidden && window.gridWallet.owns(who);
   }, id);
 }
@@ -412,7 +414,7 @@ test("buy: coins through the sandbox checkout", { timeout: TEST_MS }, async () =
     await page.fill("#card-expiry", "12 / 34");
     await page.fill("#card-cvc", "123");
     await Promise.all([page.waitForURL((u) => u.origin === server.base && u.pathname === "/resident.html", { timeout: STEP_MS }), page.click("#pay")]);
-    await until(page, "the purchase's 30 k show", () => document.querySelector("#total").textContent.trim() === "30.000000 k", undefined, WEBHOOK_MS);
+    await until(page, "the purchase's 30 k show", () => (document.querySelector("#total").dataset.k || "") === "30.000000 k", undefined, WEBHOOK_MS);
     await until(page, "the purchase is in the history", () => document.querySelector('#history li[data-kind="fiat"]') !== null, undefined, WEBHOOK_MS);
     assert.equal((await residentNow()).balance_k, "30.000000");
   });
@@ -445,7 +447,7 @@ test("fund: the wallet signs a funding of the dark pole, which reconnects", { ti
     assert.equal(pole.connected, true, "the pole is lit again");
     assert.equal(pole.balance_k, "5.000000");
     assert.equal((await residentNow()).balance_k, "25.000000");
-    await until(page, "the total and the history follow", () => document.querySelector("#total").textContent.trim() === "25.000000 k" && document.querySelector('#history li[data-kind="funded"]') !== null);
+    await until(page, "the total and the history follow", () => (document.querySelector("#total").dataset.k || "") === "25.000000 k" && document.querySelector('#history li[data-kind="funded"]') !== null);
     await shot(page, "funded");
 
     await page.goto(url(`/meter.html?id=${POLE}`));
@@ -480,7 +482,7 @@ test("sell: the wallet binds the connected account it onboarded, signs the sale,
     assert.equal(await page.locator("#sell-message").getAttribute("data-kind"), "ok", said);
     assert.match(said, new RegExp(`^Sold: \\$1\\.00 transferred to ${account} \\(STRIPE TEST BANK ••6789\\) \\(transfer tr_\\w+\\); 10\\.000000 k burned\\.`));
     assert.equal(signed.length, signedBefore + 1, "one signature: the sale");
-    await until(page, "the sale shows in the history and the total", () => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes("transferred")) && document.querySelector("#total").textContent.trim() === "15.000000 k", undefined, WEBHOOK_MS);
+    await until(page, "the sale shows in the history and the total", () => [...document.querySelectorAll('#history li[data-kind="sale"]')].some((li) => li.textContent.includes("transferred")) && (document.querySelector("#total").dataset.k || "") === "15.000000 k", undefined, WEBHOOK_MS);
     assert.equal((await residentNow()).balance_k, "15.000000");
     await shot(page, "sold");
 
@@ -497,14 +499,14 @@ test("sell: the wallet binds the connected account it onboarded, signs the sale,
     const sent = await api("/api/send", { transaction: signHere(requested.transaction) });
     assert.equal(sent.status, 200, JSON.stringify(sent.data));
     const row = page.locator('#sales-rows tr[data-sale="1"]');
-    await until(page, "the waiting sale shows with a Cancel button", () => document.querySelector('#sales-rows tr[data-sale="1"][data-status="requested"] button') !== null && document.querySelector("#escrow").textContent.trim() === "2.000000 k");
+    await until(page, "the waiting sale shows with a Cancel button", () => document.querySelector('#sales-rows tr[data-sale="1"][data-status="requested"] button') !== null && (document.querySelector("#escrow").dataset.k || "") === "2.000000 k");
     assert.equal(await row.locator("button").textContent(), "Cancel");
     assert.equal(await page.locator('#sales-rows tr[data-sale="0"] button').count(), 0, "a paid sale cannot be cancelled");
     await shot(page, "sale-waiting");
     await row.locator("button").click();
     await until(page, "the cancellation's outcome shows", () => ["ok", "error"].includes(document.querySelector("#sell-message").dataset.kind) && !document.querySelector("#sell-message").textContent.includes("Waiting"));
     assert.equal(await text(page, "#sell-message"), "Sale 1 cancelled: its 2.000000 k are back in your coins.");
-    await until(page, "the coins are back", () => document.querySelector("#escrow").textContent.trim() === "0.000000 k" && document.querySelector("#total").textContent.trim() === "15.000000 k");
+    await until(page, "the coins are back", () => (document.querySelector("#escrow").dataset.k || "") === "0.000000 k" && (document.querySelector("#total").dataset.k || "") === "15.000000 k");
     const after = await residentNow();
     assert.equal(after.escrow_k, "0.000000");
     assert.equal(after.sales.some((s) => s.number === 1 && s.status === "requested"), false, "sale 1 no longer waits");
@@ -532,7 +534,7 @@ test("collect: a producer meter's earnings go to the resident's coins", { timeou
     await until(page, "the collection's outcome shows", () => ["ok", "error"].includes(document.querySelector("#meters-message").dataset.kind) && !document.querySelector("#meters-message").textContent.includes("Waiting"));
     assert.equal(await text(page, "#meters-message"), `Collected 0.990000 k earned by ${ROOF} into your coins.`);
     assert.equal(signed.length, signedBefore + 1);
-    await until(page, "the coins and the history follow; nothing left to collect", (id) => document.querySelector("#total").textContent.trim() === "15.990000 k" && document.querySelector('#history li[data-kind="collected"]') !== null && !document.querySelector(`[data-card-meter="${id}"] button`), ROOF);
+    await until(page, "the coins and the history follow; nothing left to collect", (id) => (document.querySelector("#total").dataset.k || "") === "15.990000 k" && document.querySelector('#history li[data-kind="collected"]') !== null && !document.querySelector(`[data-card-meter="${id}"] button`), ROOF);
     assert.equal((await meterNow(ROOF)).balance_k, "0.000000");
     assert.equal((await residentNow()).balance_k, "15.990000");
 
@@ -559,8 +561,11 @@ test("restart: deu serve stopped and started again shows the same history, read 
     await until(page, "the wallet reconnects silently after the restart", (who) => document.querySelector("#wallet-bar")?.dataset.state === "connected" && window.gridWallet.owns(who), RESIDENT);
     await until(page, "the page shows every entry again", (n) => document.querySelectorAll("#history li[data-kind]").length === n, before.length);
     assert.deepEqual(await historyTexts(page), shown, "the page shows the same entries");
-    assert.equal(await text(page, "#total"), "15.990000 k");
-    assert.equal(units(await text(page, "#total")), 15_990_000n);
+    assert.equal(await kText(page, "#total"), "15.990000 k");
+    assert.equal(units(await kText(page, "#total")), 15_990_000n);
+    // People read it rounded, with its dollar value at the grid's price; the exact value on hover.
+    assert.equal(await text(page, "#total"), "15.99 k ≈ $1.60");
+    assert.equal(await page.locator("#total").getAttribute("title"), "15.990000 k exactly");
     await shot(page, "history-after");
   });
 });
