@@ -153,6 +153,7 @@ test("map: 16 meters drawn (two prosumer homes' import and export joined), the c
     const { data: settledHour } = await api(`/api/audit/${settledEpoch}`);
     assert.equal(settledHour.agree, true);
     assert.equal(await page.locator("#chart-days-energy").getAttribute("role"), "img");
+    await screenshot(page, "meter-usage");
     await page.waitForSelector(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`);
     assert.equal(await page.locator(`#readings tr[data-epoch="${state.last_settlement.epoch}"] a.check-hour`).getAttribute("href"), `/api/audit/${state.last_settlement.epoch}`);
     await openMap(page);
