@@ -147,6 +147,17 @@ async fn payer_for(app: &App, wallet: &Pubkey) -> Result<Pubkey, ApiError> {
     })
 }
 
+/// `to_sign`, its fee paid by whoever [`payer_for`] says pays for `wallet`.
+async fn to_sign_for(
+    app: &App,
+    ix: solana_transaction::Instruction,
+    wallet: &Pubkey,
+    message: String,
+) -> Requested {
+    let payer = payer_for(app, wallet).await?;
+    to_sign(&app.client, ix, wallet, &payer, message).await
+}
+
 /// The unsigned transaction of `ix` for `wallet` to sign, its fee paid by `payer` (the wallet,
 /// or the server's sponsor, which signs when it relays it).
 async fn to_sign(
@@ -305,14 +316,7 @@ async fn pay_fund(
         format_k(amount),
         query.from
     );
-    to_sign(
-        &app.client,
-        ix,
-        &who.wallet,
-        &payer_for(&app, &who.wallet).await?,
-        message,
-    )
-    .await
+    to_sign_for(&app, ix, &who.wallet, message).await
 }
 
 /// An unsigned `request_withdrawal`: a sale of `amount_k`, paid to the connected account the
@@ -426,14 +430,7 @@ async fn pay_payout_account(
             ),
         ),
     };
-    to_sign(
-        &app.client,
-        ix,
-        &who.wallet,
-        &payer_for(&app, &who.wallet).await?,
-        message,
-    )
-    .await
+    to_sign_for(&app, ix, &who.wallet, message).await
 }
 
 /// An unsigned `cancel_payout_account_change`: the resident withdraws a change of payout
@@ -457,14 +454,7 @@ async fn pay_payout_cancel(
         "Cancel the change of {}'s payout account to {waiting}: sales stay paid to {}",
         query.from, who.state.payout_account
     );
-    to_sign(
-        &app.client,
-        ix,
-        &who.wallet,
-        &payer_for(&app, &who.wallet).await?,
-        message,
-    )
-    .await
+    to_sign_for(&app, ix, &who.wallet, message).await
 }
 
 /// An unsigned `cancel_withdrawal`: a sale not yet locked for a payout gives its coins back.
@@ -502,11 +492,10 @@ async fn pay_cancel(
         &sale.1,
         &sale.2.rent_payer,
     );
-    to_sign(
-        &app.client,
+    to_sign_for(
+        &app,
         ix,
         &account,
-        &payer_for(&app, &account).await?,
         format!(
             "Cancel sale {} of {}: {} k back to the coin account",
             query.sale,
@@ -534,11 +523,10 @@ async fn pay_collect(
         ));
     }
     let ix = instructions::collect_earnings(&address, &meter_address, &meter.owner);
-    to_sign(
-        &app.client,
+    to_sign_for(
+        &app,
         ix,
         &account,
-        &payer_for(&app, &account).await?,
         format!(
             "Collect {} k earned by {}",
             format_k(meter.balance_units),
@@ -593,11 +581,10 @@ async fn pay_emergency_credit(
     let now = app.client.cluster_time().await?;
     let units = crate::api::emergency_credit_for(&grid_state, &meter, now)?;
     let ix = instructions::take_emergency_credit(&account, &address, &meter_address, &meter.owner);
-    to_sign(
-        &app.client,
+    to_sign_for(
+        &app,
         ix,
         &account,
-        &payer_for(&app, &account).await?,
         format!(
             "Take the grid's emergency credit of {} k on {}: it stays connected until its debt reaches it; your next funding ends it and repays the debt",
             format_k(units),
@@ -625,11 +612,10 @@ async fn pay_veto(
     };
     owned_by(&app, &meter, &account, "veto what waits for", &query.meter).await?;
     let ix = instructions::veto_meter_change(&account, &address, &meter_address, &meter.owner);
-    to_sign(
-        &app.client,
+    to_sign_for(
+        &app,
         ix,
         &account,
-        &payer_for(&app, &account).await?,
         format!(
             "Veto the utility's proposal to {} on {}",
             energy_utility_sdk::views::describe_act(&change.act),

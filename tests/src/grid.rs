@@ -222,45 +222,37 @@ impl TestGrid {
     /// A resident whose wallet holds no SOL: `sponsor` pays the rent of its accounts (and the
     /// context payer the fees). Returns its address.
     pub async fn add_sponsored_resident(&mut self, id: &str, sponsor: &Keypair) -> Pubkey {
-        let wallet = Keypair::new();
-        let grid = self.grid;
-        let index = self.account::<Grid>(&grid).await.resident_count;
-        let register = ix::register_resident(&wallet.pubkey(), &sponsor.pubkey(), &grid, index, id);
-        let bind = ix::set_payout_account(
-            &wallet.pubkey(),
-            &grid,
-            &pda::resident(&grid, id),
-            &crate::test_payout_account(id),
-        );
-        self.send(&[register, bind], &[&wallet, sponsor])
+        self.add_resident_paid(id, Keypair::new(), Some(sponsor))
             .await
-            .expect("register a sponsored resident");
-        let resident = pda::resident(&grid, id);
-        self.residents.insert(
-            id.to_string(),
-            Actor {
-                wallet,
-                resident,
-                coins: pda::coins(&resident),
-            },
-        );
-        resident
     }
 
     async fn add_resident_with(&mut self, id: &str, wallet: Keypair) -> Pubkey {
+        self.add_resident_paid(id, wallet, None).await
+    }
+
+    /// Registers `wallet` as resident `id` (its rent paid by `sponsor`, or by the wallet) and
+    /// binds its test payout account.
+    async fn add_resident_paid(
+        &mut self,
+        id: &str,
+        wallet: Keypair,
+        sponsor: Option<&Keypair>,
+    ) -> Pubkey {
         let grid = self.grid;
-        self.register_resident(&wallet, &grid, id)
-            .await
-            .expect("register resident");
+        let index = self.account::<Grid>(&grid).await.resident_count;
+        let payer = sponsor.map_or_else(|| wallet.pubkey(), |s| s.pubkey());
+        let register = ix::register_resident(&wallet.pubkey(), &payer, &grid, index, id);
         let bind = ix::set_payout_account(
             &wallet.pubkey(),
             &grid,
             &pda::resident(&grid, id),
             &crate::test_payout_account(id),
         );
-        self.send(&[bind], &[&wallet])
+        let mut signers = vec![&wallet];
+        signers.extend(sponsor);
+        self.send(&[register, bind], &signers)
             .await
-            .expect("bind the payout account");
+            .expect("register the resident and bind its payout account");
         let resident = pda::resident(&grid, id);
         self.residents.insert(
             id.to_string(),

@@ -116,6 +116,24 @@ pub fn handler(ctx: Context<Report>, epoch: u64, register_wh: u64) -> Result<boo
     Ok(accounts.meter.connected)
 }
 
+/// Re-decides `meter`'s connection (`friendly`: the grid's friendly hours are on) and emits
+/// the change, if any.
+pub(crate) fn decide_and_tell(meter: &mut Account<Meter>, epoch: u64, friendly: bool) {
+    match meter.decide_connection(friendly) {
+        Some(true) => emit(MeterConnected {
+            meter: meter.key(),
+            epoch,
+        }),
+        Some(false) => emit(MeterDisconnected {
+            meter: meter.key(),
+            epoch,
+            balance_units: meter.balance_units,
+            debt_units: meter.debt_units,
+        }),
+        None => {}
+    }
+}
+
 /// Turns one meter's register into the epoch's reading, decides its connection and tells it.
 pub(crate) fn take_register(
     grid: &Account<Grid>,
@@ -147,19 +165,7 @@ pub(crate) fn take_register(
 
     // In the grid's friendly hours nobody is disconnected for lack of coins.
     let friendly = grid.is_friendly_at(Clock::get()?.unix_timestamp);
-    match meter.decide_connection(friendly) {
-        Some(true) => emit(MeterConnected {
-            meter: meter.key(),
-            epoch,
-        }),
-        Some(false) => emit(MeterDisconnected {
-            meter: meter.key(),
-            epoch,
-            balance_units: meter.balance_units,
-            debt_units: meter.debt_units,
-        }),
-        None => {}
-    }
+    decide_and_tell(meter, epoch, friendly);
     emit(ReadingReported {
         meter: meter.key(),
         epoch,

@@ -8,7 +8,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::coins::move_coins;
 use crate::error::EnergyError;
-use crate::events::{emit, MeterConnected, MeterDisconnected, MeterFunded};
+use crate::events::{emit, MeterFunded};
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -87,19 +87,7 @@ pub fn handler(ctx: Context<Fund>, amount_units: u64) -> Result<()> {
     });
     // Ending an emergency credit can leave a small funding short of the power: told as any
     // disconnection.
-    match meter.decide_connection(params.is_friendly(now)) {
-        Some(true) => emit(MeterConnected {
-            meter: meter.key(),
-            epoch,
-        }),
-        Some(false) => emit(MeterDisconnected {
-            meter: meter.key(),
-            epoch,
-            balance_units: meter.balance_units,
-            debt_units: meter.debt_units,
-        }),
-        None => {}
-    }
+    crate::instructions::gateway::report::decide_and_tell(meter, epoch, params.is_friendly(now));
     grid.invariant()?;
     meter.invariant()
 }

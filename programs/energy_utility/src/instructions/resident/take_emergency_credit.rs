@@ -7,7 +7,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::EnergyError;
-use crate::events::{emit, EmergencyCreditTaken, MeterConnected};
+use crate::events::{emit, EmergencyCreditTaken};
 use crate::state::{Grid, Meter, Resident};
 
 #[derive(Accounts)]
@@ -37,11 +37,6 @@ pub fn handler(ctx: Context<TakeEmergencyCredit>) -> Result<()> {
         units: meter.emergency_units,
         epoch,
     });
-    if meter.decide_connection(params.is_friendly(now)) == Some(true) {
-        emit(MeterConnected {
-            meter: meter.key(),
-            epoch,
-        });
-    }
+    crate::instructions::gateway::report::decide_and_tell(meter, epoch, params.is_friendly(now));
     meter.invariant()
 }
