@@ -198,7 +198,9 @@ impl Alerts {
                 if let (Some(server), Some(to)) = (&self.config.smtp, &notice.email) {
                     match send_mail(server, &self.config.from, to, &notice) {
                         Ok(()) => state.notices[i].emailed = true,
-                        Err(e) => eprintln!("alerts: e-mail for {} not sent yet: {e}", notice.id),
+                        Err(e) => {
+                            tracing::warn!(target: "deu", "alerts: e-mail for {} not sent yet: {e}", notice.id)
+                        }
                     }
                 }
             }
@@ -206,7 +208,9 @@ impl Alerts {
                 if let Some((url, secret)) = &self.config.webhook {
                     match post(url, secret, &notice).await {
                         Ok(()) => state.notices[i].posted = true,
-                        Err(e) => eprintln!("alerts: webhook for {} not sent yet: {e}", notice.id),
+                        Err(e) => {
+                            tracing::warn!(target: "deu", "alerts: webhook for {} not sent yet: {e}", notice.id)
+                        }
                     }
                 }
             }
@@ -301,7 +305,7 @@ pub fn watch(app: Arc<App>) {
         loop {
             if let Some(alerts) = app.alerts.get() {
                 if let Err(e) = alerts.check(&app).await {
-                    eprintln!("alerts: {e:#}");
+                    tracing::info!(target: "deu", "alerts: {e:#}");
                 }
                 tokio::time::sleep(alerts.config.every).await;
             } else {

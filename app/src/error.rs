@@ -40,7 +40,7 @@ pub const CLUSTER_UNAVAILABLE: &str = "the cluster is unavailable; try again in 
 impl ApiError {
     /// The plain answer for a cluster that did not answer; `detail` goes to the server's log.
     pub fn cluster_unavailable(detail: &dyn std::fmt::Display) -> Self {
-        eprintln!("cluster error: {detail}");
+        tracing::warn!(target: "deu", "cluster error: {detail}");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, CLUSTER_UNAVAILABLE)
     }
 }
@@ -62,7 +62,7 @@ impl From<anyhow::Error> for ApiError {
         match err.downcast::<SdkError>() {
             Ok(sdk) => sdk.into(),
             Err(other) => {
-                eprintln!("internal error: {other:#}");
+                tracing::warn!(target: "deu", "internal error: {other:#}");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the server failed to answer; the operator can see why in its log",

@@ -90,6 +90,7 @@ fn main() {
         eprintln!("deu: {e}");
         std::process::exit(2);
     }
+    energy_utility_sdk::logs::init();
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| {
         eprintln!("deu: start the async runtime: {e}");
         std::process::exit(1);

@@ -35,7 +35,7 @@ impl Output {
     /// Progress for long work, on stderr so that stdout stays one result.
     pub fn progress(&self, line: &str) {
         if !self.is_json() {
-            eprintln!("{line}");
+            tracing::info!(target: "deu", "{line}");
         }
     }
 }

@@ -195,6 +195,7 @@ fn the_gateway_the_crank_and_serve_start_from_the_example_settings_and_are_scrap
             ("DEU_SPOOL", dir.join("spool").display().to_string()),
             ("DEU_INTERVAL", "1".into()),
             ("DEU_METRICS", format!("127.0.0.1:{metrics}")),
+            ("DEU_LOG_FORMAT", "json".into()),
         ],
         &log,
     );
@@ -220,6 +221,20 @@ fn the_gateway_the_crank_and_serve_start_from_the_example_settings_and_are_scrap
     );
     assert!(get(metrics, "/healthz").unwrap().1.starts_with("ok"));
     stop(gateway);
+    // Its log, in JSON (DEU_LOG_FORMAT=json): one object a line, with level, target and message.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["target"] == "deu" && l["level"].is_string() && l["timestamp"].is_string()));
+    assert!(lines.iter().any(|l| l["fields"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("metrics on http://")));
 
     // The crank, from deploy/crank.env: the hour closes and it settles it.
     deu(&url, &dir, "admin", &["clock", "advance", "--hours", "1"]);

@@ -25,7 +25,7 @@ impl Actuator {
         let verb = if connected { "connect" } else { "disconnect" };
         match self {
             Actuator::Log => {
-                eprintln!("gateway {meter}: relay -> {verb}");
+                tracing::info!(target: "deu", "gateway {meter}: relay -> {verb}");
                 Ok(())
             }
             Actuator::Command(cmd) => {

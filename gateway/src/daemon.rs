@@ -115,7 +115,7 @@ pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<(
     let client = connection.client()?;
     let path = Spool::path(&args.spool, &args.meter);
     if !connection.json {
-        eprintln!(
+        tracing::info!(target: "deu",
             "gateway {}: {}, spool {}",
             args.meter,
             source.describe(),
@@ -134,7 +134,7 @@ pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<(
                 );
             }
         })?;
-        eprintln!("gateway {}: metrics on http://{bound}/metrics", args.meter);
+        tracing::info!(target: "deu", "gateway {}: metrics on http://{bound}/metrics", args.meter);
     }
     loop {
         let result = tick(
@@ -158,7 +158,7 @@ pub async fn run(connection: &Connection, args: GatewayArgs) -> anyhow::Result<(
             Ok(()) if args.once => return Ok(()),
             Err(e) if args.once => return Err(e),
             Ok(()) => {}
-            Err(e) => eprintln!("gateway {}: {e:#}", args.meter),
+            Err(e) => tracing::info!(target: "deu", "gateway {}: {e:#}", args.meter),
         }
         tokio::time::sleep(Duration::from_secs(args.interval.max(1))).await;
     }
@@ -232,7 +232,7 @@ async fn tick(
 ) -> anyhow::Result<()> {
     let (mut spool, aside) = Spool::load(path)?;
     if let Some(aside) = aside {
-        eprintln!(
+        tracing::warn!(target: "deu",
             "gateway {}: the spool {} was damaged; set aside as {} and started afresh (the chain keeps the register, so no energy is lost)",
             args.meter,
             path.display(),
@@ -297,7 +297,7 @@ async fn tick(
             spool.grace_seconds = grid.params_for(epoch).grace_seconds;
             spool.consumer = Some(consumer);
             if let Some(discarded) = spool.discard_future(epoch, last_reported) {
-                eprintln!("gateway {}: {discarded}", args.meter);
+                tracing::warn!(target: "deu", "gateway {}: {discarded}", args.meter);
             }
             (epoch, now, Some((grid_address, meter, prosumer)))
         }
@@ -308,12 +308,12 @@ async fn tick(
             let offline = spool.offline(wall, &monotonic).ok_or_else(|| {
                 anyhow!("the cluster is unreachable and was never reached: {e:#}")
             })?;
-            eprintln!(
+            tracing::warn!(target: "deu",
                 "gateway {}: cluster unreachable, keeping the register ({e:#})",
                 args.meter
             );
             if let Some(ahead) = offline.ahead {
-                eprintln!("gateway {}: {ahead}", args.meter);
+                tracing::warn!(target: "deu", "gateway {}: {ahead}", args.meter);
             }
             (offline.epoch, offline.now, None)
         }
@@ -358,13 +358,13 @@ async fn tick(
         )
     });
     match spool.observe_both(epoch, register, export) {
-        Observed::Closed { pending, skipped } if skipped > 0 => eprintln!(
+        Observed::Closed { pending, skipped } if skipped > 0 => tracing::info!(target: "deu",
             "gateway {}: {skipped} epoch(s) passed unobserved; register {} kWh goes to epoch {}, covering them",
             args.meter,
             format_kwh(pending.register_wh),
             pending.epoch
         ),
-        Observed::WentBack { from_wh, to_wh } => eprintln!(
+        Observed::WentBack { from_wh, to_wh } => tracing::warn!(target: "deu",
             "gateway {}: the register went back from {} to {} kWh: the chain refuses it until the utility records the new meter (deu meter replace)",
             args.meter,
             format_kwh(from_wh),
@@ -430,7 +430,7 @@ async fn tick(
                 }
                 Outcome::Dropped(reason) => {
                     count_report("dropped");
-                    eprintln!(
+                    tracing::warn!(target: "deu",
                         "gateway {}: register {} kWh for epoch {} not reported: {reason}",
                         args.meter,
                         format_kwh(target.register_wh),
@@ -441,7 +441,7 @@ async fn tick(
                 Outcome::Retry(reason) => {
                     count_report("retry");
                     spool.back_off(wall);
-                    eprintln!(
+                    tracing::warn!(target: "deu",
                         "gateway {}: register {} kWh for epoch {} kept, retrying in {} s: {reason}",
                         args.meter,
                         format_kwh(target.register_wh),
@@ -452,7 +452,7 @@ async fn tick(
                 Outcome::Late => {
                     count_report("late");
                     spool.back_off(wall);
-                    eprintln!(
+                    tracing::warn!(target: "deu",
                         "gateway {}: epoch {} is closed and the next has not begun; retrying",
                         args.meter, target.epoch
                     );
@@ -548,7 +548,7 @@ fn unwrap(meter: &str, which: &str, read: Unwrapped) -> u64 {
             from_raw_wh,
             to_raw_wh,
         } => {
-            eprintln!(
+            tracing::info!(target: "deu",
                 "gateway {meter}: the {which} wrapped from {} to {} kWh at its width; counting on at {} kWh",
                 format_kwh(from_raw_wh),
                 format_kwh(to_raw_wh),
@@ -561,7 +561,7 @@ fn unwrap(meter: &str, which: &str, read: Unwrapped) -> u64 {
             from_raw_wh,
             to_raw_wh,
         } => {
-            eprintln!(
+            tracing::warn!(target: "deu",
                 "gateway {meter}: the {which} went back from {} to {} kWh, more than a wrap within the meter's capacity explains: a reset or a new meter. It is not billed; the utility records the new register (deu meter replace)",
                 format_kwh(from_raw_wh),
                 format_kwh(to_raw_wh)
@@ -581,7 +581,7 @@ fn apply(
 ) -> anyhow::Result<()> {
     if spool.connected != Some(connected) {
         if !why.is_empty() {
-            eprintln!(
+            tracing::info!(target: "deu",
                 "gateway {meter}: relay {}{why}",
                 if connected { "closed" } else { "opened" }
             );

@@ -71,7 +71,7 @@ impl Connection {
         if self.json {
             match serde_json::to_string(view).context("the result does not serialize") {
                 Ok(json) => println!("{json}"),
-                Err(e) => eprintln!("{e:#}"),
+                Err(e) => tracing::info!(target: "deu", "{e:#}"),
             }
         } else {
             println!("{view}");

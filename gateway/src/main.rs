@@ -120,6 +120,7 @@ fn main() {
         eprintln!("deu-gateway: {e}");
         std::process::exit(2);
     }
+    energy_utility_sdk::logs::init();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

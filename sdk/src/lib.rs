@@ -11,6 +11,7 @@ pub mod events;
 pub mod fiat;
 pub mod history;
 pub mod instructions;
+pub mod logs;
 pub mod lookup;
 pub mod meters;
 pub mod metrics;

@@ -79,7 +79,7 @@ impl DeliveryLog {
             &[("result", "unauthenticated"), ("status", "400")],
             1,
         );
-        eprintln!(
+        tracing::warn!(target: "deu",
             "webhook: unauthenticated delivery refused: {}",
             truncated(detail, MAX_DETAIL_CHARS)
         );
@@ -102,7 +102,7 @@ impl DeliveryLog {
             ],
             1,
         );
-        eprintln!(
+        tracing::info!(target: "deu",
             "webhook {} {} -> {} {:?}: {}",
             delivery.event_id.as_deref().unwrap_or("-"),
             delivery.event_type.as_deref().unwrap_or("-"),
@@ -118,7 +118,7 @@ impl DeliveryLog {
                 .open(path)
                 .and_then(|mut f| writeln!(f, "{line}"));
             if let Err(err) = written {
-                eprintln!("webhook: cannot append to {}: {err}", path.display());
+                tracing::warn!(target: "deu", "webhook: cannot append to {}: {err}", path.display());
             }
         }
         if let Ok(mut kept) = self.kept.lock() {

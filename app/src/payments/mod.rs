@@ -113,10 +113,12 @@ impl Payments {
         let grid = energy_utility_sdk::pda::grid(grid_name);
         match self.oracle.close_expired(&grid).await {
             Ok((0, 0)) => {}
-            Ok((receipts, sales)) => eprintln!(
+            Ok((receipts, sales)) => tracing::warn!(target: "deu",
                 "payments: closed {receipts} expired receipts and {sales} ended sales; their rent went back to who paid it"
             ),
-            Err(err) => eprintln!("payments: closing expired receipts failed (retried in an hour): {err}"),
+            Err(err) => {
+                tracing::warn!(target: "deu", "payments: closing expired receipts failed (retried in an hour): {err}")
+            }
         }
     }
 

@@ -441,7 +441,7 @@ pub(super) async fn record_transfer(
         Outcome::Applied | Outcome::Duplicate
     );
     if !done {
-        eprintln!(
+        tracing::info!(target: "deu",
             "payments: transfer {} of {resident} not yet recorded on chain ({}); its transfer.created delivery will",
             transfer.id, answer.delivery.detail
         );
@@ -773,7 +773,7 @@ fn unavailable(err: SdkError) -> Answer {
             "{err}: is the service pointed at the right cluster?"
         )),
         err => {
-            eprintln!("webhook: the chain is unavailable: {err}");
+            tracing::info!(target: "deu", "webhook: the chain is unavailable: {err}");
             Answer::retry("the chain is unavailable; retry later")
         }
     }

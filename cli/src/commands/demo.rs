@@ -237,7 +237,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         SocketAddr::from((Ipv4Addr::LOCALHOST, args.rpc_port)),
     ))
     .await?;
-    eprintln!(
+    tracing::info!(target: "deu",
         "deu demo: cluster at {}; seeding the community…",
         net.rpc_url()
     );
@@ -270,7 +270,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         operator_token: None,
     };
     let payments = Payments::connect(config, &net.rpc_url(), &globals.grid).await?;
-    eprintln!(
+    tracing::info!(target: "deu",
         "deu demo: sandbox payment processor (TEST MODE, no real money) at {}",
         processor.url()
     );
@@ -280,7 +280,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
             .alerts
             .set(energy_utility_app::alerts::Alerts::open(config)?);
     }
-    eprintln!(
+    tracing::info!(target: "deu",
         "deu demo: open http://127.0.0.1:{} (demo custody: this server holds the demo residents' keys and signs for them). Ctrl-C stops.",
         args.port
     );
@@ -351,7 +351,7 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
         }
         None => String::new(),
     };
-    eprintln!(
+    tracing::info!(target: "deu",
         "deu serve: {local} over {}, {what}. Residents sign with their own wallets.{sponsoring} Ctrl-C stops.",
         globals.rpc_url()
     );

@@ -73,7 +73,7 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
     let metrics = energy_utility_sdk::metrics::Registry::new();
     if let (true, Some(address)) = (args.watch, args.metrics) {
         let bound = energy_utility_sdk::metrics::serve(address, metrics.clone(), |_| {})?;
-        eprintln!("settle: metrics on http://{bound}/metrics");
+        tracing::info!(target: "deu", "settle: metrics on http://{bound}/metrics");
     }
     loop {
         let outcome = pass(globals, &client, &args, &output).await;
@@ -91,7 +91,7 @@ pub async fn run(globals: &Globals, args: SettleArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            Err(e) if args.watch => eprintln!("settle: {e:#} (retrying)"),
+            Err(e) if args.watch => tracing::warn!(target: "deu", "settle: {e:#} (retrying)"),
             Err(e) => return Err(e),
         }
         tokio::time::sleep(Duration::from_secs(args.interval.max(1))).await;
