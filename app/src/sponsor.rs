@@ -237,6 +237,14 @@ impl Sponsor {
         if acts != 1 {
             return refuse("a sponsored transaction holds one resident act");
         }
+        // Every other signer's signature first: a transaction naming someone's wallet without
+        // its signature must not spend that wallet's budget.
+        let valid = tx.verify_with_results();
+        if valid.iter().skip(1).any(|ok| !ok) {
+            return Err(ApiError::bad_request(
+                "the transaction is not signed by every signer it needs",
+            ));
+        }
         // Budgets: every signing wallet and every resident named, each its own.
         let over = |wait: Duration, what: &str| {
             ApiError::new(
@@ -281,6 +289,13 @@ mod tests {
         VersionedTransaction::from(tx)
     }
 
+    /// The same, signed by `wallet` (the fee payer's signature left for the sponsor).
+    fn signed_by(ixs: &[Instruction], payer: &Pubkey, wallet: &Keypair) -> VersionedTransaction {
+        let mut tx = Transaction::new_with_payer(ixs, Some(payer));
+        tx.partial_sign(&[wallet], solana_hash::Hash::default());
+        VersionedTransaction::from(tx)
+    }
+
     fn refused(sponsor: &Sponsor, tx: &mut VersionedTransaction, why: &str) {
         let before = tx.signatures.clone();
         let err = sponsor.sign(tx).expect_err(why);
@@ -292,12 +307,13 @@ mod tests {
     fn only_one_resident_act_with_the_sponsor_only_where_rent_is_gets_signed() {
         let sponsor = Sponsor::new(Keypair::new(), DEFAULT_BUDGET);
         let s = sponsor.pubkey();
-        let (wallet, grid) = (Pubkey::new_unique(), pda::grid("g"));
+        let zoe = Keypair::new();
+        let (wallet, grid) = (zoe.pubkey(), pda::grid("g"));
         let resident = pda::resident(&grid, "zoe");
         let memo = instructions::signed_action_memo("a", &wallet);
         let fund = instructions::fund(&wallet, &grid, &resident, &Pubkey::new_unique(), 1);
 
-        let mut ok = unsigned(&[fund.clone(), memo.clone()], &s);
+        let mut ok = signed_by(&[fund.clone(), memo.clone()], &s, &zoe);
         sponsor.sign(&mut ok).unwrap();
         assert!(
             ok.verify_with_results()[0],
@@ -352,6 +368,30 @@ mod tests {
     }
 
     #[test]
+    fn an_act_its_wallet_did_not_sign_spends_none_of_that_wallets_budget() {
+        let budget = Budget {
+            burst: 1,
+            every: Duration::from_secs(3_600),
+        };
+        let sponsor = Sponsor::new(Keypair::new(), budget);
+        let s = sponsor.pubkey();
+        let wallet = Keypair::new();
+        let grid = pda::grid("g");
+        let resident = pda::resident(&grid, "zoe");
+        let ixs = [
+            instructions::fund(&wallet.pubkey(), &grid, &resident, &Pubkey::new_unique(), 1),
+            instructions::signed_action_memo("a", &wallet.pubkey()),
+        ];
+        // Someone names Zoe's wallet without its signature: refused, nothing signed or spent.
+        let mut forged = unsigned(&ixs, &s);
+        refused(&sponsor, &mut forged, "not signed by every signer");
+        // Zoe's own, signed: her one sponsored act is still there.
+        let mut signed = signed_by(&ixs, &s, &wallet);
+        sponsor.sign(&mut signed).unwrap();
+        assert!(signed.verify_with_results().iter().all(|ok| *ok));
+    }
+
+    #[test]
     fn a_wallet_past_its_budget_is_told_when_to_come_back_and_nothing_is_signed() {
         let budget = Budget {
             burst: 2,
@@ -359,15 +399,17 @@ mod tests {
         };
         let sponsor = Sponsor::new(Keypair::new(), budget);
         let s = sponsor.pubkey();
-        let (wallet, grid) = (Pubkey::new_unique(), pda::grid("g"));
+        let zoe = Keypair::new();
+        let (wallet, grid) = (zoe.pubkey(), pda::grid("g"));
         let resident = pda::resident(&grid, "zoe");
         let act = || {
-            unsigned(
+            signed_by(
                 &[
                     instructions::fund(&wallet, &grid, &resident, &Pubkey::new_unique(), 1),
                     instructions::signed_action_memo(&crate::action_id(), &wallet),
                 ],
                 &s,
+                &zoe,
             )
         };
         sponsor.sign(&mut act()).unwrap();
