@@ -804,7 +804,8 @@ async fn audit(State(app): Shared, Path(epoch): Path<u64>) -> ApiResult {
     }
     let (address, grid_state) = grid(&app).await?;
     let record =
-        energy_utility_sdk::audit::record(&app.client, &address, &grid_state, epoch).await?;
+        energy_utility_sdk::audit::record(&app.client, &app.chain, &address, &grid_state, epoch)
+            .await?;
     let view =
         energy_utility_sdk::audit::AuditView::new(epoch, energy_utility_sdk::audit::audit(&record));
     let answer = json!(view);

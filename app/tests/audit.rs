@@ -116,7 +116,15 @@ async fn a_settled_hour_agrees_and_every_tampered_copy_disagrees() {
     // The same record, tampered with one thing at a time.
     let chain = Client::new(&net.rpc_url(), Keypair::new());
     let (grid_address, grid) = chain.grid("demo").await.unwrap();
-    let original = record(&chain, &grid_address, &grid, epoch).await.unwrap();
+    let original = record(
+        &chain,
+        &energy_utility_sdk::history::History::new(),
+        &grid_address,
+        &grid,
+        epoch,
+    )
+    .await
+    .unwrap();
     audit(&original).expect("the chain's record agrees");
     let disagrees = |what: &str, tamper: &dyn Fn(&mut energy_utility_sdk::audit::EpochRecord)| {
         let mut copy = original.clone();

@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::amounts::{format_k, format_kwh};
 use crate::client::Result;
 use crate::events::Event;
-use crate::history::Told;
+use crate::history::{signatures, History, Told};
 use crate::{pda, Client, SdkError};
 
 /// A report as the chain holds it: the event and who signed its transaction.
@@ -346,15 +346,17 @@ pub fn collect(told: &[std::sync::Arc<Told>], epoch: u64, params: EpochParams) -
 const REGISTER_SEARCH_PAGES: usize = 5;
 
 /// Reads `epoch` of `grid` from the chain: every transaction that touched its account, its
-/// parameters, and each reporting meter's gateway and earlier register.
+/// parameters, and each reporting meter's gateway and earlier register. Transactions are read
+/// through `history` (each once: a server keeps its own).
 pub async fn record(
     client: &Client,
+    history: &History,
     grid_address: &Pubkey,
     grid: &Grid,
     epoch: u64,
 ) -> Result<EpochRecord> {
     let epoch_address = pda::epoch(grid_address, epoch);
-    let told = client.told_all(&epoch_address).await?;
+    let told = history.told_since(client, &epoch_address, i64::MIN).await?;
     if told.is_empty() {
         return Err(SdkError::NotFound {
             what: "epoch",
@@ -387,9 +389,15 @@ pub async fn record(
             .iter()
             .find(|r| r.event.meter == meter)
             .map(|r| r.signature.clone());
-        let register_before_wh = client
-            .register_before(&meter, epoch, first.as_deref(), REGISTER_SEARCH_PAGES)
-            .await?;
+        let register_before_wh = register_before(
+            client,
+            history,
+            &meter,
+            epoch,
+            first.as_deref(),
+            REGISTER_SEARCH_PAGES,
+        )
+        .await?;
         record.meters.insert(
             meter,
             MeterBefore {
@@ -402,102 +410,44 @@ pub async fn record(
     Ok(record)
 }
 
-/// One page of `address`'s transactions before `before` (newest first), successful ones only.
-async fn page(
+/// `meter`'s last recorded register before `epoch`: searched back from the transaction `from`
+/// (its report in the epoch) through at most `pages` pages of 20 of its history (a replaced
+/// register is a new base). `None` when not found (a first reading: the registration event
+/// does not carry the starting register).
+async fn register_before(
     client: &Client,
-    address: &Pubkey,
-    before: Option<solana_signature::Signature>,
-    limit: usize,
-) -> Result<Vec<(u64, solana_signature::Signature)>> {
-    let statuses = client
-        .rpc
-        .get_signatures_for_address_with_config(
-            address,
-            solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
-                before,
-                limit: Some(limit),
-                commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(crate::client::rpc_error)?;
-    Ok(statuses
-        .into_iter()
-        .filter(|s| s.err.is_none())
-        .filter_map(|s| Some((s.slot, s.signature.parse().ok()?)))
-        .collect())
-}
-
-/// A transaction read back: its slot, signature, events and signers.
-async fn read(client: &Client, slot: u64, signature: solana_signature::Signature) -> Result<Told> {
-    let landed = client.landed(&signature.to_string()).await?;
-    Ok(Told {
-        signature,
-        slot,
-        at: landed.block_time.unwrap_or(0),
-        events: landed.events,
-        signers: landed.signers,
-    })
-}
-
-impl Client {
-    /// Every transaction that touched `address`, oldest first (paged 1,000 at a time).
-    pub async fn told_all(&self, address: &Pubkey) -> Result<Vec<std::sync::Arc<Told>>> {
-        let mut all = Vec::new();
-        let mut before = None;
-        loop {
-            let batch = page(self, address, before, 1_000).await?;
-            let Some(last) = batch.last() else { break };
-            before = Some(last.1);
-            let full = batch.len() == 1_000;
-            for (slot, signature) in batch {
-                all.push(std::sync::Arc::new(read(self, slot, signature).await?));
-            }
-            if !full {
-                break;
-            }
-        }
-        all.reverse();
-        Ok(all)
-    }
-
-    /// `meter`'s last recorded register before `epoch`: searched back from the transaction
-    /// `from` (its report in the epoch) through at most `pages` pages of its history (a
-    /// replaced register is a new base). `None` when not found (a first reading: the
-    /// registration event does not carry the starting register).
-    pub async fn register_before(
-        &self,
-        meter: &Pubkey,
-        epoch: u64,
-        from: Option<&str>,
-        pages: usize,
-    ) -> Result<Option<u64>> {
-        let mut before = from.and_then(|s| s.parse().ok());
-        for _ in 0..pages {
-            let batch = page(self, meter, before, 20).await?;
-            let Some(last) = batch.last() else { break };
-            before = Some(last.1);
-            for (slot, signature) in batch {
-                let tx = read(self, slot, signature).await?;
-                for event in tx.events.iter().rev() {
-                    match event {
-                        Event::ReadingReported(r)
-                            if r.meter == *meter && r.epoch < epoch && !r.deferred =>
-                        {
-                            return Ok(Some(r.register_wh));
-                        }
-                        Event::MeterRegisterReplaced(r) if r.meter == *meter => {
-                            return Ok(Some(r.new_register_wh));
-                        }
-                        Event::MeterRegistered(r) if r.meter == *meter => return Ok(None),
-                        _ => {}
+    history: &History,
+    meter: &Pubkey,
+    epoch: u64,
+    from: Option<&str>,
+    pages: usize,
+) -> Result<Option<u64>> {
+    let mut before = from.and_then(|s| s.parse().ok());
+    for _ in 0..pages {
+        let page = signatures(client, meter, before, 20).await?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.signature);
+        for listed in page.iter().filter(|l| l.ok) {
+            let tx = history
+                .fetch(client, listed.slot, listed.signature, listed.block_time)
+                .await?;
+            for event in tx.events.iter().rev() {
+                match event {
+                    Event::ReadingReported(r)
+                        if r.meter == *meter && r.epoch < epoch && !r.deferred =>
+                    {
+                        return Ok(Some(r.register_wh));
                     }
+                    Event::MeterRegisterReplaced(r) if r.meter == *meter => {
+                        return Ok(Some(r.new_register_wh));
+                    }
+                    Event::MeterRegistered(r) if r.meter == *meter => return Ok(None),
+                    _ => {}
                 }
             }
         }
-        Ok(None)
     }
+    Ok(None)
 }
 
 /// An audit's outcome as `deu audit` and the API say it.

@@ -33,6 +33,48 @@ pub struct Told {
     pub signers: Vec<Pubkey>,
 }
 
+/// One transaction in an address's list (`getSignaturesForAddress`).
+pub(crate) struct Listed {
+    pub slot: u64,
+    pub signature: Signature,
+    pub block_time: Option<i64>,
+    /// It succeeded.
+    pub ok: bool,
+}
+
+/// One page of `address`'s transactions before `before`, newest first.
+pub(crate) async fn signatures(
+    client: &Client,
+    address: &Pubkey,
+    before: Option<Signature>,
+    limit: usize,
+) -> Result<Vec<Listed>> {
+    let statuses = client
+        .rpc
+        .get_signatures_for_address_with_config(
+            address,
+            GetConfirmedSignaturesForAddress2Config {
+                before,
+                limit: Some(limit),
+                commitment: Some(CommitmentConfig::confirmed()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(rpc_error)?;
+    Ok(statuses
+        .into_iter()
+        .filter_map(|s| {
+            Some(Listed {
+                slot: s.slot,
+                signature: s.signature.parse().ok()?,
+                block_time: s.block_time,
+                ok: s.err.is_none(),
+            })
+        })
+        .collect())
+}
+
 /// One line of a resident's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -82,32 +124,17 @@ impl History {
         let mut wanted = Vec::new();
         let mut before = None;
         loop {
-            let statuses = client
-                .rpc
-                .get_signatures_for_address_with_config(
-                    address,
-                    GetConfirmedSignaturesForAddress2Config {
-                        before,
-                        limit: Some(1_000),
-                        commitment: Some(CommitmentConfig::confirmed()),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(rpc_error)?;
-            let full = statuses.len() == 1_000;
+            let page = signatures(client, address, before, 1_000).await?;
+            let full = page.len() == 1_000;
             let mut older = false;
-            for status in statuses {
-                let Ok(signature) = status.signature.parse::<Signature>() else {
-                    continue;
-                };
-                before = Some(signature);
+            for status in page {
+                before = Some(status.signature);
                 if status.block_time.is_some_and(|t| t < since_ts) {
                     older = true;
                     break;
                 }
-                if status.err.is_none() {
-                    wanted.push((status.slot, signature, status.block_time));
+                if status.ok {
+                    wanted.push((status.slot, status.signature, status.block_time));
                 }
             }
             if older || !full {
@@ -122,7 +149,7 @@ impl History {
     }
 
     /// One transaction, read once and kept.
-    async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         client: &Client,
         slot: u64,

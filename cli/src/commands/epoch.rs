@@ -24,7 +24,14 @@ pub async fn audit(globals: &Globals, epoch: u64) -> anyhow::Result<()> {
     if !globals.output().is_json() {
         eprintln!("reading epoch {epoch}'s transactions, parameters and meters from the chain…");
     }
-    let record = energy_utility_sdk::audit::record(&client, &grid_address, &grid, epoch).await?;
+    let record = energy_utility_sdk::audit::record(
+        &client,
+        &energy_utility_sdk::history::History::new(),
+        &grid_address,
+        &grid,
+        epoch,
+    )
+    .await?;
     let view =
         energy_utility_sdk::audit::AuditView::new(epoch, energy_utility_sdk::audit::audit(&record));
     globals.output().show(&view);
