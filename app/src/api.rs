@@ -552,11 +552,7 @@ async fn subscribe_alerts(
     }
     let (address, _) = grid(&app).await?;
     let (_, meter) = app.client.meter(&address, &request.meter).await?;
-    let owner = app
-        .client
-        .account::<Resident>(&meter.owner)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    let owner = owner_of(&app, &meter).await?;
     let now = app.client.cluster_time().await?;
     let signed_at = match (&request.signature, request.signed_at) {
         (Some(signature), Some(at)) => {
@@ -817,6 +813,14 @@ async fn audit(State(app): Shared, Path(epoch): Path<u64>) -> ApiResult {
     Ok(Json(answer))
 }
 
+/// The resident who owns `meter` (404 when its account is gone).
+pub async fn owner_of(app: &App, meter: &Meter) -> Result<Resident, ApiError> {
+    app.client
+        .account::<Resident>(&meter.owner)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))
+}
+
 /// The emergency credit `meter` may take on `grid` at `now`, by the program's own rule (a
 /// copy of the meter takes it): refused with the program's error when it could not.
 pub fn emergency_credit_for(
@@ -893,10 +897,7 @@ async fn act_as_owner(
         }
         OwnerAct::Veto => {}
     }
-    let owner = client
-        .account::<Resident>(&meter.owner)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    let owner = owner_of(&app, &meter).await?;
     let wallet = custody
         .resident(&owner.id)
         .ok_or_else(|| ApiError::forbidden(format!("the demo holds no key for '{}'", owner.id)))?;

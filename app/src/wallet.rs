@@ -545,11 +545,7 @@ async fn owned_by(
     what: &str,
     meter_id: &str,
 ) -> Result<(), ApiError> {
-    let owner = app
-        .client
-        .account::<energy_utility_sdk::accounts::Resident>(&meter.owner)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the meter's owner is gone"))?;
+    let owner = crate::api::owner_of(app, meter).await?;
     if owner.authority != *account {
         return Err(ApiError::forbidden(format!(
             "only {}'s wallet may {what} {meter_id}",

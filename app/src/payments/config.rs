@@ -169,7 +169,7 @@ impl PaymentsSettings {
 }
 
 /// A secret kept in a file: its first line, trimmed; an empty file is an error.
-fn read_secret(path: &Path) -> anyhow::Result<String> {
+pub fn read_secret(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the secret file {}", path.display()))?;
     let secret = text.lines().next().unwrap_or("").trim().to_string();

@@ -70,13 +70,7 @@ impl AlertsArgs {
         let webhook = match &self.alerts_webhook {
             Some(url) => {
                 let secret = match (&self.alerts_webhook_secret_file, std::env::var("DEU_ALERTS_WEBHOOK_SECRET")) {
-                    (Some(path), _) => std::fs::read_to_string(path)
-                        .with_context(|| format!("read {}", path.display()))?
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
+                    (Some(path), _) => energy_utility_app::payments::config::read_secret(path)?,
                     (None, Ok(secret)) => secret,
                     (None, Err(_)) => anyhow::bail!(
                         "--alerts-webhook needs its secret: DEU_ALERTS_WEBHOOK_SECRET or --alerts-webhook-secret-file"
