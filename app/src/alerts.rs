@@ -143,11 +143,17 @@ impl Alerts {
     /// One look at every subscribed meter: new crossings become notices, crossings over
     /// re-arm; then every notice not yet delivered on a channel is sent on it.
     pub async fn check(&self, app: &App) -> anyhow::Result<()> {
-        let (grid_address, _) = app.client.grid(&app.grid_name).await?;
+        // The meters as the index holds them: a look costs the cluster nothing.
+        if !app.index.ready() {
+            return Ok(());
+        }
+        let grid_address = app.index.grid;
         let mut state = self.state.lock().await;
+        let before = serde_json::to_string(&*state)?;
         let ids: Vec<String> = state.subscriptions.keys().cloned().collect();
         for id in ids {
-            let Ok((_, meter)) = app.client.meter(&grid_address, &id).await else {
+            let address = energy_utility_sdk::pda::meter(&grid_address, &id);
+            let Some(meter) = app.index.view().meter(&address).cloned() else {
                 continue;
             };
             let sub = state.subscriptions[&id].clone();
@@ -191,7 +197,10 @@ impl Alerts {
             }
         }
         // Written down before anything is sent: a crash now sends these after the restart.
-        self.save(&state)?;
+        // A look that changed nothing writes nothing.
+        if serde_json::to_string(&*state)? != before {
+            self.save(&state)?;
+        }
         for i in 0..state.notices.len() {
             let notice = state.notices[i].clone();
             if !notice.emailed {
@@ -219,8 +228,12 @@ impl Alerts {
             }
         }
         // Delivered everywhere: forgotten (their crossings stay in `crossed`).
+        let waiting = state.notices.len();
         state.notices.retain(|n| !(n.emailed && n.posted));
-        self.save(&state)
+        if state.notices.len() != waiting {
+            self.save(&state)?;
+        }
+        Ok(())
     }
 }
 

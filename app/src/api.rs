@@ -25,6 +25,9 @@ type ApiResult = Result<Json<Value>, ApiError>;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/state", get(state))
+        .route("/api/meters", get(meter_list))
+        .route("/api/residents", get(resident_list))
+        .route("/api/map", get(map))
         .route("/api/residents/{id}", get(resident))
         .route("/api/meters/{id}", get(meter))
         .route("/api/audit/{epoch}", get(audit))
@@ -48,19 +51,59 @@ pub fn routes() -> Router<Arc<App>> {
 /// How many past epochs `/metrics` looks at for unsettled ones and loss-band flags.
 const METRICS_EPOCHS: u64 = 48;
 
-/// `GET /metrics`: the process's counters (`crate::metrics`) and the grid's figures, read from
-/// the cluster now: the oracle's mint budget left, pending admin changes, unsettled closed
-/// epochs and loss-band flags among the last 48, silent and disconnected meters. A cluster that
-/// does not answer leaves the grid's figures out and says so (`deu_grid_up 0`).
+/// `GET /metrics`: the process's counters (`crate::metrics`) and the grid's figures, from the
+/// index (no cluster request): the oracle's mint budget left, pending admin changes,
+/// unsettled closed epochs and loss-band flags among the last 48, silent and disconnected
+/// meters, and the index's own figures. An index not loaded yet leaves the grid's figures out
+/// and says so (`deu_grid_up 0`).
 async fn metrics(State(app): Shared) -> impl axum::response::IntoResponse {
     let m = crate::metrics();
-    let up = grid_figures(&app, m).await.is_ok();
+    let up = app.index.ready() && grid_figures(&app, m).is_ok();
     m.set(
         "deu_grid_up",
-        "1 when the grid's figures below were read from the cluster at this scrape.",
+        "1 when the grid's figures below come from a loaded index.",
         &[],
         if up { 1.0 } else { 0.0 },
     );
+    let stats = &app.index.stats;
+    for (name, help, value) in [
+        (
+            "deu_index_following",
+            "1 while the index's subscription to the cluster is open.",
+            u64::from(app.index.following()),
+        ),
+        (
+            "deu_index_loads_total",
+            "Full reads of the grid by the index (start, reconnects, the periodic reconcile).",
+            stats.loads.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        (
+            "deu_index_notifications_total",
+            "Account and slot notifications the index heard.",
+            stats
+                .notifications
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        (
+            "deu_index_reconnects_total",
+            "Times the index's subscription was opened again.",
+            stats.reconnects.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        (
+            "deu_index_cluster_requests_total",
+            "JSON-RPC requests the index made (loads, clock reads, catch-ups).",
+            stats.requests.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        (
+            "deu_index_last_load_milliseconds",
+            "How long the index's last full read of the grid took.",
+            stats
+                .last_load_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ),
+    ] {
+        m.set(name, help, &[], value as f64);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -70,12 +113,10 @@ async fn metrics(State(app): Shared) -> impl axum::response::IntoResponse {
     )
 }
 
-async fn grid_figures(
-    app: &App,
-    m: &energy_utility_sdk::metrics::Registry,
-) -> Result<(), ApiError> {
-    let (address, g) = grid(app).await?;
-    let now = app.client.cluster_time().await?;
+fn grid_figures(app: &App, m: &energy_utility_sdk::metrics::Registry) -> Result<(), ApiError> {
+    let view = app.index.view();
+    let g = grid_of(&view, app)?;
+    let now = view.now;
     m.set(
         "deu_mint_budget_units",
         "What the payment oracle may still mint now, in coin units.",
@@ -92,15 +133,12 @@ async fn grid_figures(
     );
     let current = g.epoch_at(now).unwrap_or(0);
     let first = current.saturating_sub(METRICS_EPOCHS);
-    let epochs: Vec<Pubkey> = (first..=current).map(|e| pda::epoch(&address, e)).collect();
-    let states = app
-        .client
-        .accounts::<energy_utility_sdk::accounts::Epoch>(&epochs)
-        .await?;
     let (mut unsettled, mut flagged) = (0u64, 0u64);
-    for (epoch, state) in (first..=current).zip(states) {
-        let Some(state) = state else { continue };
-        let closed = energy_utility_sdk::settlement::reports_close_at(&g, Some(&state), epoch)
+    for epoch in first..=current {
+        let Some(state) = view.epoch(epoch) else {
+            continue;
+        };
+        let closed = energy_utility_sdk::settlement::reports_close_at(&g, Some(state), epoch)
             .is_ok_and(|closes| now >= closes);
         if closed && state.status != energy_utility_sdk::accounts::EpochStatus::Settled {
             unsettled += 1;
@@ -121,17 +159,16 @@ async fn grid_figures(
         &[],
         flagged as f64,
     );
-    let meters = app.client.meters(&address, g.meter_count).await?;
-    let silent = meters.iter().filter(|(_, m)| m.silent).count();
-    let off = meters
-        .iter()
-        .filter(|(_, m)| m.active && m.is_consumer() && !m.connected)
-        .count();
+    let (mut silent, mut off) = (0usize, 0usize);
+    for (_, meter) in view.meters() {
+        silent += usize::from(meter.silent);
+        off += usize::from(meter.active && meter.is_consumer() && !meter.connected);
+    }
     m.set(
         "deu_meters",
         "Meters registered on the grid.",
         &[],
-        meters.len() as f64,
+        view.meter_count() as f64,
     );
     m.set(
         "deu_silent_meters",
@@ -148,12 +185,14 @@ async fn grid_figures(
     Ok(())
 }
 
-/// How long `/readyz` waits for the cluster.
+/// How long `/readyz` waits for the cluster, and reads wait for the index's first load.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Ready to serve (for a load balancer or an orchestrator): the cluster answers within
-/// [`READY_WITHIN`] and the grid is on it. `/healthz` only says the process serves.
-async fn ready(State(app): Shared) -> ApiResult {
+/// [`READY_WITHIN`], the index has loaded the grid and follows the cluster. `/healthz` only
+/// says the process serves.
+async fn ready(State(app): Shared) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let check = async {
         let (_, grid_state) = grid(&app).await?;
         let now = app.client.cluster_time().await?;
@@ -162,77 +201,124 @@ async fn ready(State(app): Shared) -> ApiResult {
     let epoch = tokio::time::timeout(READY_WITHIN, check)
         .await
         .map_err(|_| ApiError::cluster_unavailable(&"no answer within 3 s"))??;
-    Ok(Json(
-        json!({ "ready": true, "grid": app.grid_name, "epoch": epoch }),
-    ))
+    let (loaded, following) = (app.index.ready(), app.index.following());
+    let body = Json(json!({
+        "ready": loaded,
+        "grid": app.grid_name,
+        "epoch": epoch,
+        "index": {"loaded": loaded, "following": following},
+    }));
+    let status = if loaded {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((status, body).into_response())
 }
 
+/// The grid read from the cluster now, for actions (which must see the latest state).
 pub(crate) async fn grid(
     app: &App,
 ) -> Result<(Pubkey, energy_utility_sdk::accounts::Grid), ApiError> {
     Ok(app.client.grid(&app.grid_name).await?)
 }
 
-/// Map positions: each meter's latitude/longitude scaled into the box that holds them all.
-fn positions(meters: &[(Pubkey, Meter)]) -> Vec<(f64, f64)> {
-    let lats = meters.iter().map(|(_, m)| m.latitude_micro as f64);
-    let lons = meters.iter().map(|(_, m)| m.longitude_micro as f64);
-    let (lat_min, lat_max) = lats.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lon_min, lon_max) = lons.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let scale = |v: f64, lo: f64, hi: f64| {
-        if hi > lo {
-            0.08 + 0.84 * (v - lo) / (hi - lo)
-        } else {
-            0.5
+/// The index, once it has loaded the grid (503 while it still reads it, or when the cluster
+/// has not answered it for a few seconds).
+async fn indexed(app: &App) -> Result<&crate::index::Index, ApiError> {
+    if app.index.wait_ready(READY_WITHIN).await {
+        if !app.index.fresh() {
+            // Not heard from the cluster lately: what the index holds may be stale.
+            return Err(ApiError::cluster_unavailable(
+                &"the index has not heard from the cluster for 3 s",
+            ));
         }
-    };
-    meters
-        .iter()
-        .map(|(_, m)| {
-            (
-                scale(m.longitude_micro as f64, lon_min, lon_max),
-                1.0 - scale(m.latitude_micro as f64, lat_min, lat_max),
-            )
-        })
-        .collect()
+        Ok(&app.index)
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the server is still reading the grid; try again in a moment",
+        ))
+    }
+}
+
+/// The grid as the index holds it, its due changes applied.
+fn grid_of(
+    view: &crate::index::View<'_>,
+    app: &App,
+) -> Result<energy_utility_sdk::accounts::Grid, ApiError> {
+    view.grid().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "grid '{}' not found on this cluster",
+            app.grid_name
+        ))
+    })
+}
+
+/// A meter of the index by id (404 naming it).
+fn meter_of<'v>(
+    view: &'v crate::index::View<'_>,
+    app: &App,
+    id: &str,
+) -> Result<(Pubkey, &'v Meter), ApiError> {
+    let address = pda::meter(&app.index.grid, id);
+    view.meter(&address)
+        .map(|m| (address, m))
+        .ok_or_else(|| ApiError::not_found(format!("meter '{id}' not found")))
+}
+
+/// A resident of the index by id (404 naming it).
+fn resident_of<'v>(
+    view: &'v crate::index::View<'_>,
+    app: &App,
+    id: &str,
+) -> Result<(Pubkey, &'v Resident), ApiError> {
+    let address = pda::resident(&app.index.grid, id);
+    view.resident(&address)
+        .map(|r| (address, r))
+        .ok_or_else(|| ApiError::not_found(format!("resident '{id}' not found")))
+}
+
+/// `/api/state` lists every meter and resident up to this many; a bigger grid's pages ask
+/// `/api/meters`, `/api/residents` and `/api/map` (paged, searched, aggregated).
+pub const LIST_LIMIT: usize = 500;
+
+/// A meter's row: its view, its map position.
+fn meter_row(view: &crate::index::View<'_>, address: &Pubkey, m: &Meter, at: (f64, f64)) -> Value {
+    let mut row = json!(MeterView::new(address, m, &view.resident_id(&m.owner)));
+    row["x"] = json!(at.0);
+    row["y"] = json!(at.1);
+    row
+}
+
+fn resident_row(view: &crate::index::View<'_>, r: &Resident) -> Value {
+    json!({"id": r.id, "balance_k": format_k(view.coins(&r.coins))})
 }
 
 async fn state_json(app: &App) -> Result<Value, ApiError> {
-    let client = &app.client;
-    let (address, grid) = grid(app).await?;
-    let now = client.cluster_time().await?;
+    let index = indexed(app).await?;
+    let directory = index.directory();
+    let view = index.view();
+    let grid = grid_of(&view, app)?;
+    let address = index.grid;
+    let now = view.now;
     let epoch = grid.epoch_at(now).unwrap_or(0);
-    let view = GridView::new(
+    let grid_view = GridView::new(
         &address,
         &grid,
         now,
         epoch,
-        client.token_amount(&pda::treasury(&address)).await?,
-        client.token_amount(&pda::pool(&address)).await?,
+        view.coins(&pda::treasury(&address)),
+        view.coins(&pda::pool(&address)),
     );
-    let meters = client.meters(&address, grid.meter_count).await?;
-    let owner_addresses: Vec<Pubkey> = meters.iter().map(|(_, m)| m.owner).collect();
-    let owners = client.resident_ids(&owner_addresses).await?;
-    let meter_rows: Vec<Value> = meters
-        .iter()
-        .zip(positions(&meters))
-        .map(|((a, m), (x, y))| {
-            let mut row = json!(MeterView::new(a, m, &owners[&m.owner]));
-            row["x"] = json!(x);
-            row["y"] = json!(y);
-            row
-        })
-        .collect();
-    let residents = client.residents(&address, grid.resident_count).await?;
-    let coins: Vec<Pubkey> = residents.iter().map(|(_, r)| r.coins).collect();
-    let balances = client
-        .accounts::<anchor_spl::token::TokenAccount>(&coins)
-        .await?;
-    let resident_rows: Vec<Value> = residents
-        .iter()
-        .zip(balances)
-        .map(|((_, r), b)| json!({"id": r.id, "balance_k": format_k(b.map_or(0, |b| b.amount))}))
-        .collect();
+    let meters = directory.meters.len();
+    let residents = directory.residents.len();
+    let listed = meters <= LIST_LIMIT && residents <= LIST_LIMIT;
+    let (mut connected, mut producers) = (0usize, 0usize);
+    for (_, m) in view.meters() {
+        connected += usize::from(m.connected);
+        producers += usize::from(!m.is_consumer());
+    }
     let last = app
         .last_settlement
         .lock()
@@ -240,17 +326,49 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
         .unwrap_or(None);
     let mut state = json!({
         "demo": app.custody.is_some(),
-        "grid": view,
+        "grid": grid_view,
         "clock": {
             "epoch": epoch,
             "unix_timestamp": now,
             "hour_label": format!("Day {}, {:02}:00", epoch / 24 + 1, epoch % 24),
         },
-        "meters": meter_rows,
-        "residents": resident_rows,
+        "counts": {
+            "meters": meters,
+            "residents": residents,
+            "connected": connected,
+            "producers": producers,
+        },
+        "listed": listed,
         "last_settlement": last,
     });
-    if let Some(chain) = crate::wallet::chain_of(&client.rpc.url()) {
+    if listed {
+        state["meters"] = Value::Array(
+            directory
+                .meters
+                .iter()
+                .filter_map(|(a, at)| view.meter(a).map(|m| meter_row(&view, a, m, *at)))
+                .collect(),
+        );
+        state["residents"] = Value::Array(
+            directory
+                .residents
+                .iter()
+                .filter_map(|a| view.resident(a).map(|r| resident_row(&view, r)))
+                .collect(),
+        );
+    } else {
+        // What the map's "coming changes" list needs, without listing every meter.
+        state["coming_meters"] = Value::Array(
+            view.notable()
+                .into_iter()
+                .filter(|(_, m)| {
+                    m.pending_change.is_some() || (!m.is_consumer() && m.earns_from_epoch > epoch)
+                })
+                .map(|(a, m)| json!(MeterView::new(&a, m, &view.resident_id(&m.owner))))
+                .collect(),
+        );
+    }
+    if let Some(chain) = crate::wallet::chain_of(&app.client.rpc.url()) {
         state["chain"] = json!(chain);
     }
     Ok(state)
@@ -260,19 +378,280 @@ async fn state(State(app): Shared) -> ApiResult {
     Ok(Json(state_json(&app).await?))
 }
 
-/// A resident's history from the chain, newest first, as JSON.
-async fn resident_history(
+/// How many rows a list answers at most, and by default.
+const PAGE_MAX: usize = 200;
+const PAGE_DEFAULT: usize = 50;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    /// Words the id, label or owner must contain (case-insensitive).
+    q: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+    /// Meters only: `consumer`, `producer`, `off` (told to disconnect).
+    filter: Option<String>,
+}
+
+fn page_of(query: &ListQuery) -> Result<(usize, usize, String), ApiError> {
+    let limit = query.limit.unwrap_or(PAGE_DEFAULT);
+    if limit == 0 || limit > PAGE_MAX {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {PAGE_MAX}"
+        )));
+    }
+    let q = query.q.as_deref().unwrap_or("").trim().to_lowercase();
+    if q.len() > 64 {
+        return Err(ApiError::bad_request("search for at most 64 characters"));
+    }
+    Ok((query.offset.unwrap_or(0), limit, q))
+}
+
+/// `GET /api/meters?q=&filter=&offset=&limit=`: the grid's meters in registration order,
+/// searched by id, label or owner, a page at a time, from the index.
+async fn meter_list(
+    State(app): Shared,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "ask /api/meters?q=…&filter=consumer|producer|off&offset=…&limit=…: {}",
+            e.body_text()
+        ))
+    })?;
+    let (offset, limit, q) = page_of(&query)?;
+    let filter = query.filter.as_deref().unwrap_or("");
+    if !matches!(filter, "" | "consumer" | "producer" | "off") {
+        return Err(ApiError::bad_request(
+            "filter must be consumer, producer or off",
+        ));
+    }
+    let index = indexed(&app).await?;
+    let directory = index.directory();
+    let view = index.view();
+    let mut total = 0usize;
+    let mut rows = Vec::new();
+    for (address, at) in &directory.meters {
+        let Some(m) = view.meter(address) else {
+            continue;
+        };
+        let kind_ok = match filter {
+            "consumer" => m.is_consumer(),
+            "producer" => !m.is_consumer(),
+            "off" => m.is_consumer() && !m.connected,
+            _ => true,
+        };
+        if !kind_ok {
+            continue;
+        }
+        if !q.is_empty() {
+            let owner = view.resident_id(&m.owner);
+            let hit = m.id.to_lowercase().contains(&q)
+                || m.label.to_lowercase().contains(&q)
+                || owner.to_lowercase().contains(&q);
+            if !hit {
+                continue;
+            }
+        }
+        if total >= offset && rows.len() < limit {
+            rows.push(meter_row(&view, address, m, *at));
+        }
+        total += 1;
+    }
+    Ok(Json(json!({
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "meters": rows,
+    })))
+}
+
+/// `GET /api/residents?q=&offset=&limit=`: the grid's residents in registration order with
+/// their coins, searched by id, a page at a time, from the index.
+async fn resident_list(
+    State(app): Shared,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "ask /api/residents?q=…&offset=…&limit=…: {}",
+            e.body_text()
+        ))
+    })?;
+    let (offset, limit, q) = page_of(&query)?;
+    let index = indexed(&app).await?;
+    let directory = index.directory();
+    let view = index.view();
+    let mut total = 0usize;
+    let mut rows = Vec::new();
+    for address in &directory.residents {
+        let Some(r) = view.resident(address) else {
+            continue;
+        };
+        if !q.is_empty() && !r.id.to_lowercase().contains(&q) {
+            continue;
+        }
+        if total >= offset && rows.len() < limit {
+            rows.push(resident_row(&view, r));
+        }
+        total += 1;
+    }
+    Ok(Json(json!({
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "residents": rows,
+    })))
+}
+
+#[derive(Deserialize)]
+struct MapQuery {
+    x0: Option<f64>,
+    y0: Option<f64>,
+    x1: Option<f64>,
+    y1: Option<f64>,
+    /// Meters drawn one by one up to this many in the box; more are counted in cells.
+    max: Option<usize>,
+}
+
+/// The most meters `/api/map` draws one by one, and the cells a side it counts the rest in.
+const MAP_MAX: usize = 300;
+const MAP_CELLS: usize = 12;
+
+/// `GET /api/map?x0=&y0=&x1=&y1=&max=`: the meters inside the box (map coordinates 0..1):
+/// each one when there are at most `max` (default 300), otherwise counted in 12×12 cells
+/// (how many, consumers off, producers, last hour's kWh), which the page draws as circles
+/// and zooms into.
+async fn map(State(app): Shared, query: Result<Query<MapQuery>, QueryRejection>) -> ApiResult {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "ask /api/map?x0=…&y0=…&x1=…&y1=…: {}",
+            e.body_text()
+        ))
+    })?;
+    let (x0, y0) = (query.x0.unwrap_or(0.0), query.y0.unwrap_or(0.0));
+    let (x1, y1) = (query.x1.unwrap_or(1.0), query.y1.unwrap_or(1.0));
+    let finite = [x0, y0, x1, y1].iter().all(|v| v.is_finite());
+    if !finite || x1 <= x0 || y1 <= y0 {
+        return Err(ApiError::bad_request(
+            "the box needs x0 < x1 and y0 < y1 (map coordinates from 0 to 1)",
+        ));
+    }
+    let max = query.max.unwrap_or(MAP_MAX).min(PAGE_MAX * 5);
+    let index = indexed(&app).await?;
+    let directory = index.directory();
+    let view = index.view();
+    let inside: Vec<&(Pubkey, (f64, f64))> = directory
+        .meters
+        .iter()
+        .filter(|(_, (x, y))| *x >= x0 && *x <= x1 && *y >= y0 && *y <= y1)
+        .collect();
+    let box_json = json!({"x0": x0, "y0": y0, "x1": x1, "y1": y1});
+    if inside.len() <= max {
+        let meters: Vec<Value> = inside
+            .iter()
+            .filter_map(|(a, at)| view.meter(a).map(|m| meter_row(&view, a, m, *at)))
+            .collect();
+        return Ok(Json(
+            json!({"box": box_json, "total": meters.len(), "meters": meters}),
+        ));
+    }
+    #[derive(Default)]
+    struct Cell {
+        count: u64,
+        sum_x: f64,
+        sum_y: f64,
+        off: u64,
+        producers: u64,
+        last_wh: u64,
+    }
+    let mut cells: HashMap<(usize, usize), Cell> = HashMap::new();
+    let (w, hgt) = (x1 - x0, y1 - y0);
+    for (address, (x, y)) in &inside {
+        let Some(m) = view.meter(address) else {
+            continue;
+        };
+        let cx = (((x - x0) / w) * MAP_CELLS as f64).min(MAP_CELLS as f64 - 1.0) as usize;
+        let cy = (((y - y0) / hgt) * MAP_CELLS as f64).min(MAP_CELLS as f64 - 1.0) as usize;
+        let cell = cells.entry((cx, cy)).or_default();
+        cell.count += 1;
+        cell.sum_x += x;
+        cell.sum_y += y;
+        cell.off += u64::from(m.is_consumer() && !m.connected);
+        cell.producers += u64::from(!m.is_consumer());
+        cell.last_wh += energy_utility_sdk::views::last_reading(m).map_or(0, |r| r.wh);
+    }
+    let mut list: Vec<((usize, usize), Cell)> = cells.into_iter().collect();
+    list.sort_by_key(|(at, _)| (at.1, at.0));
+    let cells: Vec<Value> = list
+        .into_iter()
+        .map(|((cx, cy), c)| {
+            json!({
+                "x": c.sum_x / c.count as f64,
+                "y": c.sum_y / c.count as f64,
+                "box": {
+                    "x0": x0 + w * cx as f64 / MAP_CELLS as f64,
+                    "y0": y0 + hgt * cy as f64 / MAP_CELLS as f64,
+                    "x1": x0 + w * (cx + 1) as f64 / MAP_CELLS as f64,
+                    "y1": y0 + hgt * (cy + 1) as f64 / MAP_CELLS as f64,
+                },
+                "count": c.count,
+                "off": c.off,
+                "producers": c.producers,
+                "last_kwh": energy_utility_sdk::amounts::format_kwh(c.last_wh),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"box": box_json, "total": inside.len(), "cells": cells}),
+    ))
+}
+
+/// The transactions that mention `addresses`, kept until one of `watched` changes in the
+/// index (or a minute passes): a page polled every 2 s asks the cluster again only when
+/// something happened.
+async fn told_cached(
     app: &App,
+    addresses: &[Pubkey],
+    watched: &[Pubkey],
+) -> Result<Vec<Arc<history::Told>>, ApiError> {
+    let stamp = {
+        let view = app.index.view();
+        watched.iter().map(|a| view.touched(a)).max().unwrap_or(0)
+    };
+    let key = addresses.to_vec();
+    if let Ok(cache) = app.told.lock() {
+        if let Some((at_stamp, at, told)) = cache.get(&key) {
+            if *at_stamp == stamp && at.elapsed() < TOLD_FRESH {
+                return Ok(told.clone());
+            }
+        }
+    }
+    let told = app.chain.told(&app.client, addresses).await?;
+    if let Ok(mut cache) = app.told.lock() {
+        if cache.len() >= TOLD_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, (stamp, std::time::Instant::now(), told.clone()));
+    }
+    Ok(told)
+}
+
+/// How long a cached history is trusted without a change, and how many are kept.
+const TOLD_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+const TOLD_CACHED: usize = 10_000;
+
+/// A resident's history from the chain, newest first, as JSON.
+fn resident_history(
+    view: &crate::index::View<'_>,
     resident: &Pubkey,
-    owned: &[(Pubkey, Meter)],
-    all_meters: &[(Pubkey, Meter)],
-) -> Result<Vec<Value>, ApiError> {
-    let mut addresses = vec![*resident];
-    addresses.extend(owned.iter().map(|(a, _)| *a));
-    let told = app.chain.told(&app.client, &addresses).await?;
-    let ids: HashMap<Pubkey, String> = all_meters.iter().map(|(a, m)| (*a, m.id.clone())).collect();
-    let owned: Vec<Pubkey> = owned.iter().map(|(a, _)| *a).collect();
-    Ok(history::resident_entries(resident, &owned, &ids, &told)
+    owned: &[Pubkey],
+    told: &[Arc<history::Told>],
+) -> Vec<Value> {
+    let meter_id = |a: &Pubkey| {
+        view.meter(a)
+            .map_or_else(|| a.to_string(), |m| m.id.clone())
+    };
+    history::resident_entries(resident, owned, &meter_id, told)
         .into_iter()
         .map(|e| {
             json!({
@@ -285,65 +664,70 @@ async fn resident_history(
                 "signature": e.signature,
             })
         })
-        .collect())
+        .collect()
 }
 
 async fn resident(State(app): Shared, Path(id): Path<String>) -> ApiResult {
-    let client = &app.client;
-    let (address, grid) = grid(&app).await?;
-    let (resident_address, resident) = client.resident(&address, &id).await?;
-    let balance = client.token_amount(&resident.coins).await?;
-    let now = client.cluster_time().await?;
+    let index = indexed(&app).await?;
+    let (resident_address, coins, owned) = {
+        let view = index.view();
+        let (address, r) = resident_of(&view, &app, &id)?;
+        let owned: Vec<Pubkey> = view.owned_by(&address).iter().map(|(a, _)| *a).collect();
+        (address, r.coins, owned)
+    };
+    let mut addresses = vec![resident_address];
+    addresses.extend(&owned);
+    let mut watched = addresses.clone();
+    watched.push(coins);
+    let told = told_cached(&app, &addresses, &watched).await?;
+    let view = index.view();
+    let (_, resident) = resident_of(&view, &app, &id)?;
     let mut row = json!(ResidentView::new(
         &resident_address,
-        &resident,
-        balance,
-        now
+        resident,
+        view.coins(&resident.coins),
+        view.now
     ));
-    let all_meters = client.meters(&address, grid.meter_count).await?;
-    let meters: Vec<(Pubkey, Meter)> = all_meters
-        .iter()
-        .filter(|(_, m)| m.owner == resident_address)
-        .cloned()
-        .collect();
-    row["meters"] = json!(meters
+    row["meters"] = json!(view
+        .owned_by(&resident_address)
         .iter()
         .map(|(a, m)| MeterView::new(a, m, &id))
         .collect::<Vec<_>>());
-    let sales = client.sales(&resident_address, &resident).await?;
     row["sales"] = Value::Array(
-        sales
+        view.sales_of(&resident_address)
             .iter()
             .rev()
             .map(|(number, address, sale)| json!(SaleView::new(*number, address, sale)))
             .collect(),
     );
-    row["history"] =
-        Value::Array(resident_history(&app, &resident_address, &meters, &all_meters).await?);
+    row["history"] = Value::Array(resident_history(&view, &resident_address, &owned, &told));
     Ok(Json(row))
 }
 
 async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
-    let client = &app.client;
-    let (address, grid_state) = grid(&app).await?;
-    let (meter_address, meter) = client.meter(&address, &id).await?;
-    let owner = client
-        .account::<Resident>(&meter.owner)
-        .await?
-        .map_or_else(|| meter.owner.to_string(), |r| r.id);
-    let now = client.cluster_time().await?;
-    let told = app.chain.told(client, &[meter_address]).await?;
-    let forecast = history::forecast_now(&meter_address, &meter, &told, &grid_state, now);
-    let view = MeterView::new(&meter_address, &meter, &owner).with_forecast(&meter, forecast);
-    let mut row = json!(view);
-    if let Some(forecast) = &view.forecast {
+    let index = indexed(&app).await?;
+    let meter_address = {
+        let view = index.view();
+        meter_of(&view, &app, &id)?.0
+    };
+    let told = told_cached(&app, &[meter_address], &[meter_address]).await?;
+    let view = index.view();
+    let grid_state = grid_of(&view, &app)?;
+    let (_, meter) = meter_of(&view, &app, &id)?;
+    let owner = view.resident_id(&meter.owner);
+    let now = view.now;
+    let epoch = grid_state.epoch_at(now).unwrap_or(0);
+    let forecast = history::forecast_now(&meter_address, meter, &told, &grid_state, now);
+    let meter_view = MeterView::new(&meter_address, meter, &owner).with_forecast(meter, forecast);
+    let mut row = json!(meter_view);
+    if let Some(forecast) = &meter_view.forecast {
         row["forecast"]["words"] = json!(forecast.words());
     }
-    row["readings"] = json!(readings(&meter));
+    row["readings"] = json!(readings(meter));
     // What the page needs to tell a pending change's time: the grid's notice and clock.
     row["notice_seconds"] = json!(grid_state.notice_seconds);
     row["now"] = json!(now);
-    row["epoch"] = json!(grid_state.epoch_at(now).unwrap_or(0));
+    row["epoch"] = json!(epoch);
     // The price of energy now and next, and whether friendly hours are on.
     let price = energy_utility_sdk::calendar::price_now(&grid_state, now);
     row["price"] = json!({
@@ -357,26 +741,20 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     // The grid's emergency credit for this meter: offered, and whether it can be taken now
     // (the program's rule), or why not.
     if meter.is_consumer() {
-        let offered = grid_state
-            .params_for(grid_state.epoch_at(now).unwrap_or(0))
-            .credit
-            .emergency_credit_units;
-        let why_not = emergency_credit_for(&grid_state, &meter, now).err();
+        let offered = grid_state.params_for(epoch).credit.emergency_credit_units;
+        let why_not = emergency_credit_for(&grid_state, meter, now).err();
         row["emergency_credit"] = json!({
             "offered_k": format_k(offered),
             "can_take": why_not.is_none(),
             "why_not": why_not.map(|e| e.message),
         });
     }
-    let fundings = history::fundings(&meter_address, &told);
-    let funders: Vec<Pubkey> = fundings.iter().map(|f| f.funder).collect();
-    let names = client.resident_ids(&funders).await?;
     row["funders"] = Value::Array(
-        fundings
+        history::fundings(&meter_address, &told)
             .iter()
             .map(|f| {
                 json!({
-                    "resident": names.get(&f.funder).cloned().unwrap_or_else(|| f.funder.to_string()),
+                    "resident": view.resident_id(&f.funder),
                     "amount_k": format_k(f.amount_units),
                     "at": f.at,
                     "signature": f.signature,
@@ -389,6 +767,7 @@ async fn meter(State(app): Shared, Path(id): Path<String>) -> ApiResult {
 
 async fn advance(State(app): Shared) -> ApiResult {
     demo::advance_hour(&app).await?;
+    app.index.catch_up(&app.client).await;
     Ok(Json(state_json(&app).await?))
 }
 
@@ -489,9 +868,12 @@ fn point_json(p: &history::Point, key: &str) -> Value {
 /// day by day (energy, and what it cost or earned), from its transactions' events
 /// (`history::series`).
 async fn meter_series(State(app): Shared, Path(id): Path<String>) -> ApiResult {
-    let (address, grid_state) = grid(&app).await?;
-    let (meter_address, meter) = app.client.meter(&address, &id).await?;
-    let now = app.client.cluster_time().await?;
+    let index = indexed(&app).await?;
+    let (meter_address, kind, grid_state, now) = {
+        let view = index.view();
+        let (address, meter) = meter_of(&view, &app, &id)?;
+        (address, meter.kind, grid_of(&view, &app)?, view.now)
+    };
     let epoch = grid_state.epoch_at(now).unwrap_or(0);
     let since = now - (history::SERIES_DAYS + 1) * 86_400;
     let told = app
@@ -501,7 +883,7 @@ async fn meter_series(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     let series = history::series(&meter_address, &told, &grid_state, epoch);
     Ok(Json(json!({
         "meter": id,
-        "kind": energy_utility_sdk::views::kind_name(meter.kind),
+        "kind": energy_utility_sdk::views::kind_name(kind),
         "epoch": epoch,
         "hourly": series.hourly.iter().map(|p| point_json(p, "epoch")).collect::<Vec<_>>(),
         "daily": series.daily.iter().map(|p| point_json(p, "day")).collect::<Vec<_>>(),
@@ -644,8 +1026,11 @@ async fn readings_csv(
     State(app): Shared,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    let (address, grid_state) = grid(&app).await?;
-    let (meter_address, _) = app.client.meter(&address, &id).await?;
+    let index = indexed(&app).await?;
+    let (meter_address, grid_state) = {
+        let view = index.view();
+        (meter_of(&view, &app, &id)?.0, grid_of(&view, &app)?)
+    };
     let told = app
         .chain
         .told_since(&app.client, &meter_address, i64::MIN)
@@ -668,9 +1053,30 @@ async fn statement_of(
     month: Option<String>,
 ) -> Result<history::Statement, ApiError> {
     let client = &app.client;
-    let (address, grid_state) = grid(app).await?;
-    let (resident_address, _) = client.resident(&address, id).await?;
-    let now = client.cluster_time().await?;
+    let index = indexed(app).await?;
+    let (grid_state, resident_address, now, meters) = {
+        let view = index.view();
+        let meters: Vec<(Pubkey, String, &'static str)> = match resident_of(&view, app, id) {
+            Ok((address, _)) => view
+                .owned_by(&address)
+                .into_iter()
+                .map(|(a, m)| {
+                    (
+                        a,
+                        m.id.clone(),
+                        energy_utility_sdk::views::kind_name(m.kind),
+                    )
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        (
+            grid_of(&view, app)?,
+            resident_of(&view, app, id)?.0,
+            view.now,
+            meters,
+        )
+    };
     let params = grid_state.params_for(grid_state.epoch_at(now).unwrap_or(0));
     let month = month.unwrap_or_else(|| {
         let day = params.local_time(now).day;
@@ -678,19 +1084,6 @@ async fn statement_of(
     });
     let bounds = history::month_bounds(&month, params.utc_offset_seconds)
         .ok_or_else(|| ApiError::bad_request(format!("'{month}' is not a month like 2026-12")))?;
-    let meters: Vec<(Pubkey, String, &'static str)> = client
-        .meters(&address, grid_state.meter_count)
-        .await?
-        .into_iter()
-        .filter(|(_, m)| m.owner == resident_address)
-        .map(|(a, m)| {
-            (
-                a,
-                m.id.clone(),
-                energy_utility_sdk::views::kind_name(m.kind),
-            )
-        })
-        .collect();
     let mut told = Vec::new();
     for who in std::iter::once(resident_address).chain(meters.iter().map(|(a, _, _)| *a)) {
         told.extend(app.chain.told_since(client, &who, bounds.0).await?);
@@ -746,17 +1139,13 @@ async fn statement_csv(
 /// `GET /api/community/series`: the last 24 epochs' consumption and production with their loss
 /// ratio, from the epochs' accounts (one request); an epoch whose account is closed is absent.
 async fn community_series(State(app): Shared) -> ApiResult {
-    let (address, grid_state) = grid(&app).await?;
-    let now = app.client.cluster_time().await?;
-    let current = grid_state.epoch_at(now).unwrap_or(0);
+    let index = indexed(&app).await?;
+    let view = index.view();
+    let grid_state = grid_of(&view, &app)?;
+    let current = grid_state.epoch_at(view.now).unwrap_or(0);
     let first = current.saturating_sub(23);
-    let addresses: Vec<Pubkey> = (first..=current).map(|e| pda::epoch(&address, e)).collect();
-    let states = app
-        .client
-        .accounts::<energy_utility_sdk::accounts::Epoch>(&addresses)
-        .await?;
     let hours: Vec<Value> = (first..=current)
-        .zip(states)
+        .map(|epoch| (epoch, view.epoch(epoch).cloned()))
         .map(|(epoch, state)| {
             let start_ts = grid_state.epoch_start(epoch).unwrap_or(0);
             match state {

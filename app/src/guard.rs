@@ -235,9 +235,18 @@ impl Guard {
 
 /// The checks of a state-changing request, then its handler, under its idempotency key.
 pub async fn writes(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    match guarded(&app, request, next).await {
+    let write = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = match guarded(&app, request, next).await {
         Ok(response) | Err(response) => response,
+    };
+    // What this write did is in the index before the caller reads again.
+    if write && response.status().is_success() {
+        app.index.catch_up(&app.client).await;
     }
+    response
 }
 
 async fn guarded(app: &App, request: Request, next: Next) -> Result<Response, Response> {

@@ -9,6 +9,7 @@ pub mod custody;
 pub mod demo;
 pub mod error;
 pub mod guard;
+pub mod index;
 mod pages;
 pub mod payments;
 pub mod sponsor;
@@ -51,6 +52,23 @@ pub struct App {
     pub audits: Mutex<std::collections::HashMap<u64, serde_json::Value>>,
     /// Low-balance and disconnection notices (`deu serve --alerts-file`); unset: none.
     pub alerts: OnceLock<alerts::Alerts>,
+    /// The grid in memory, which every page and API read answers from (see `index`).
+    pub index: Arc<index::Index>,
+    /// The cluster's websocket URL the index subscribes at (`deu serve --ws-url`); unset:
+    /// the RPC URL's, as Solana's clients derive it (`client::websocket_url`).
+    pub ws_url: OnceLock<String>,
+    /// Histories of the pages' addresses, kept until one of them changes (`api`).
+    #[allow(clippy::type_complexity)]
+    pub told: Mutex<
+        std::collections::HashMap<
+            Vec<anchor_lang::prelude::Pubkey>,
+            (
+                u64,
+                std::time::Instant,
+                Vec<Arc<energy_utility_sdk::history::Told>>,
+            ),
+        >,
+    >,
 }
 
 impl App {
@@ -74,6 +92,9 @@ impl App {
             sponsor: OnceLock::new(),
             audits: Mutex::new(std::collections::HashMap::new()),
             alerts: OnceLock::new(),
+            index: index::Index::new(energy_utility_sdk::pda::grid(grid_name)),
+            ws_url: OnceLock::new(),
+            told: Mutex::new(std::collections::HashMap::new()),
         })
     }
 }
@@ -136,9 +157,17 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves the app on `listener` until the process ends. With payments configured, expired
-/// receipts and ended sales are closed once an hour, their rent returned.
+/// Serves the app on `listener` until the process ends: the index follows the cluster from
+/// the start (pages answer once it has loaded). With payments configured, expired receipts
+/// and ended sales are closed once an hour, their rent returned.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let rpc_url = app.client.rpc.url();
+    let ws_url = app
+        .ws_url
+        .get()
+        .cloned()
+        .unwrap_or_else(|| energy_utility_sdk::client::websocket_url(&rpc_url));
+    app.index.start(&rpc_url, &ws_url);
     if app.payments.is_some() {
         let sweeper = app.clone();
         tokio::spawn(async move {

@@ -157,7 +157,11 @@ async fn a_resident_onboards_binds_the_account_and_a_change_waits_for_the_notice
         .await;
     assert_eq!(status, StatusCode::OK);
     s.chain.advance_clock(notice as i64).await.unwrap();
-    let (_, page) = s.get("/api/residents/carlos").await;
+    let (_, page) = s
+        .get_when("/api/residents/carlos", |p| {
+            p["payout_account"] == json!(second.id)
+        })
+        .await;
     assert_eq!(page["payout_account"], json!(second.id), "{page}");
 }
 

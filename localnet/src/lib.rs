@@ -92,10 +92,13 @@ pub struct Localnet {
     jobs: mpsc::Sender<Job>,
     bank: Option<std::thread::JoinHandle<()>>,
     halted: tokio::sync::watch::Receiver<Option<String>>,
+    calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
 struct Shared {
     jobs: mpsc::Sender<Job>,
+    /// JSON-RPC calls answered (each call of a batch counts), for [`Localnet::calls`].
+    calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long a client may take: the header-read and request timeouts, and the connections
@@ -148,8 +151,10 @@ pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
     )
     .await
     .with_context(|| format!("start the bank from {}", config.ledger.display()))?;
+    let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let shared = Arc::new(Shared {
         jobs: bank.jobs.clone(),
+        calls: calls.clone(),
     });
     let sites = Arc::new(guard::Sites::new(&config.allowed_hosts));
     let app = Router::new()
@@ -191,6 +196,7 @@ pub async fn start(config: LocalnetConfig) -> anyhow::Result<Localnet> {
         jobs: bank.jobs,
         bank: Some(bank.thread),
         halted,
+        calls,
     })
 }
 
@@ -220,6 +226,12 @@ impl Localnet {
             ip => ip,
         };
         format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// JSON-RPC calls answered so far (each call of a batch counts): what a client cost the
+    /// cluster, as a provider would bill or rate-limit it.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The websocket URL for subscriptions: the RPC port + 1, as clients assume.
@@ -327,6 +339,9 @@ async fn handle(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn handle_call(shared: &Shared, call: Value) -> Value {
+    shared
+        .calls
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Value::Object(mut call) = call else {
         let error = RpcError::new(INVALID_REQUEST, "Invalid request");
         return response(Value::Null, Err(error));

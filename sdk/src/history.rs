@@ -213,14 +213,14 @@ impl History {
 }
 
 /// A resident's history, newest first: its purchases, fundings, sales and collected
-/// earnings, and the hourly payouts of the meters it owns. `meter_ids` names meters.
+/// earnings, and the hourly payouts of the meters it owns. `meter_id` names a meter by its
+/// address.
 pub fn resident_entries(
     resident: &Pubkey,
     owned_meters: &[Pubkey],
-    meter_ids: &HashMap<Pubkey, String>,
+    meter_id: &dyn Fn(&Pubkey) -> String,
     told: &[Arc<Told>],
 ) -> Vec<Entry> {
-    let meter_id = |m: &Pubkey| meter_ids.get(m).cloned().unwrap_or_else(|| m.to_string());
     let mut entries = Vec::new();
     for tx in told {
         // Newest first within a transaction too.

@@ -444,6 +444,25 @@ impl Service {
         answer(self.http.post(format!("{}{path}", self.base)).json(&body)).await
     }
 
+    /// GETs `path` until `ready` holds of the answer (a change made behind the server's back,
+    /// like the clock moved straight on the cluster, reaches its index within a second or
+    /// two), up to 5 s; then the last answer, for the caller's assertion to show.
+    pub async fn get_when(
+        &self,
+        path: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> (StatusCode, Value) {
+        let mut last = self.get(path).await;
+        for _ in 0..50 {
+            if ready(&last.1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            last = self.get(path).await;
+        }
+        last
+    }
+
     /// Delivers raw bytes with a given signature header (or none).
     pub async fn deliver_raw(&self, body: Vec<u8>, header: Option<String>) -> (StatusCode, Value) {
         let mut request = self

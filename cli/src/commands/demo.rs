@@ -160,6 +160,10 @@ pub struct ServeArgs {
     /// back to it when the accounts close
     #[arg(long, env = "DEU_SPONSOR_KEYPAIR")]
     pub sponsor_keypair: Option<PathBuf>,
+    /// The cluster's websocket URL, which the server's index of the grid subscribes at
+    /// [default: the RPC URL's: ws/wss, an explicit port plus one]
+    #[arg(long, env = "DEU_WS_URL")]
+    pub ws_url: Option<String>,
     #[command(flatten)]
     pub alerts: AlertsArgs,
 }
@@ -316,6 +320,9 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
         None => "without payments".to_string(),
     };
     let app = App::new(globals.reader(), &globals.grid, None, payments);
+    if let Some(url) = &args.ws_url {
+        let _ = app.ws_url.set(url.clone());
+    }
     if let Some(config) = args.alerts.config(None)? {
         let _ = app
             .alerts

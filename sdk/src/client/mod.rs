@@ -68,6 +68,47 @@ pub fn cluster_url(cluster: &str) -> String {
     }
 }
 
+/// The websocket URL of a JSON-RPC URL, as Solana's clients derive it: `ws` for `http`, `wss`
+/// for `https`, and an explicit port plus one (`:8899` → `:8900`); without a port the same
+/// host (providers serve both on one).
+pub fn websocket_url(rpc_url: &str) -> String {
+    let (scheme, rest) = match rpc_url.split_once("://") {
+        Some(("https", rest)) => ("wss", rest),
+        Some((_, rest)) => ("ws", rest),
+        None => ("ws", rpc_url),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            match port.parse::<u16>() {
+                Ok(port) => format!("{host}:{}", port.wrapping_add(1)),
+                Err(_) => authority.to_string(),
+            }
+        }
+        _ => authority.to_string(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
+#[cfg(test)]
+mod websocket_tests {
+    #[test]
+    fn websocket_urls_follow_solanas_rule() {
+        use super::websocket_url as ws;
+        assert_eq!(ws("http://127.0.0.1:8899"), "ws://127.0.0.1:8900");
+        assert_eq!(
+            ws("https://api.devnet.solana.com"),
+            "wss://api.devnet.solana.com"
+        );
+        assert_eq!(
+            ws("https://rpc.provider.example/abc123/"),
+            "wss://rpc.provider.example/abc123/"
+        );
+        assert_eq!(ws("http://[::1]:8899"), "ws://[::1]:8900");
+        assert_eq!(ws("http://localhost:3000/path"), "ws://localhost:3001/path");
+    }
+}
+
 /// Who signs and pays for a client's transactions: a keypair in memory, or any other signer
 /// (a key in a hardware token that never leaves it).
 pub enum Payer {
