@@ -71,6 +71,9 @@ struct Book {
     notable: BTreeSet<Pubkey>,
     /// When each address last changed (`version` at the time): what cached histories check.
     touched: HashMap<Pubkey, u64>,
+    /// Residents whose counters say fewer sales or meters than the index holds: one was
+    /// closed (which no subscription tells), to be checked on the cluster.
+    suspects: BTreeSet<Pubkey>,
     /// Bumped by every change; `membership` only when an account comes, goes or moves on the
     /// map (what the ordered lists and map positions depend on).
     version: u64,
@@ -401,6 +404,55 @@ impl Index {
         directory
     }
 
+    /// Checks on the cluster the sales and meters of residents whose counters fell below what
+    /// the index holds (a sale cancelled or ended, a meter closed): those gone leave.
+    async fn check_suspects(&self, client: &Client) {
+        if self.view().book.suspects.is_empty() {
+            return;
+        }
+        let (suspects, addresses) = {
+            let mut book = self.write();
+            let suspects = std::mem::take(&mut book.suspects);
+            let addresses: Vec<Pubkey> = suspects
+                .iter()
+                .flat_map(|r| {
+                    let sales = book.sales_of.get(r).into_iter().flatten();
+                    let meters = book.owned.get(r).into_iter().flatten();
+                    sales.chain(meters).copied().collect::<Vec<_>>()
+                })
+                .collect();
+            (suspects, addresses)
+        };
+        if suspects.is_empty() {
+            return;
+        }
+        for chunk in addresses.chunks(100) {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let answer = client
+                .rpc
+                .get_multiple_accounts_with_commitment(chunk, client.rpc.commitment())
+                .await;
+            let Ok(answer) = answer else {
+                // Checked again at the next reload.
+                continue;
+            };
+            let slot = answer.context.slot;
+            let mut book = self.write();
+            for (address, account) in chunk.iter().zip(answer.value) {
+                let gone = account.is_none_or(|a| a.owner != energy_utility_sdk::PROGRAM_ID);
+                if !gone {
+                    continue;
+                }
+                if book.sales.get(address).is_some_and(|s| s.slot <= slot) {
+                    book.remove_sale(address);
+                }
+                if book.meters.get(address).is_some_and(|m| m.slot <= slot) {
+                    book.remove_meter(address);
+                }
+            }
+        }
+    }
+
     /// Applies one websocket message; returns the subscription's acknowledgement, if it is one.
     fn hear(&self, text: &str, subscriptions: &HashMap<u64, Feed>) -> Option<(u64, u64)> {
         let message: Value = serde_json::from_str(text).ok()?;
@@ -542,6 +594,8 @@ async fn subscribed(index: &Index, client: &Client, ws_url: &str) -> anyhow::Res
         match message? {
             tokio_tungstenite::tungstenite::Message::Text(text) => {
                 index.hear(&text, &subscriptions);
+                // Before the next message (a slot that `catch_up` waits for): closures.
+                index.check_suspects(client).await;
             }
             tokio_tungstenite::tungstenite::Message::Ping(payload) => {
                 socket
@@ -615,6 +669,12 @@ impl Book {
                 return;
             }
             if let Some(value) = decode::<Resident>(data) {
+                let held = |set: Option<&BTreeSet<Pubkey>>| set.map_or(0, BTreeSet::len);
+                if held(self.sales_of.get(&address)) > value.open_sales as usize
+                    || held(self.owned.get(&address)) > value.meters_owned as usize
+                {
+                    self.suspects.insert(address);
+                }
                 let new = self
                     .residents
                     .insert(address, Seen { slot, value })
@@ -674,6 +734,26 @@ impl Book {
         self.touch(address, moved);
     }
 
+    fn remove_meter(&mut self, address: &Pubkey) {
+        if let Some(old) = self.meters.remove(address) {
+            if let Some(set) = self.owned.get_mut(&old.value.owner) {
+                set.remove(address);
+            }
+        }
+        self.notable.remove(address);
+        self.touch(*address, true);
+    }
+
+    fn remove_sale(&mut self, address: &Pubkey) {
+        if let Some(old) = self.sales.remove(address) {
+            if let Some(set) = self.sales_of.get_mut(&old.value.resident) {
+                set.remove(address);
+            }
+            self.touch(old.value.resident, false);
+        }
+        self.touch(*address, false);
+    }
+
     /// After a reload at `slot`: program accounts it did not list, seen before it, are gone.
     fn forget_missing(&mut self, slot: u64, present: &std::collections::HashSet<Pubkey>) {
         let meters: Vec<Pubkey> = self
@@ -683,13 +763,7 @@ impl Book {
             .map(|(a, _)| *a)
             .collect();
         for address in meters {
-            if let Some(old) = self.meters.remove(&address) {
-                if let Some(set) = self.owned.get_mut(&old.value.owner) {
-                    set.remove(&address);
-                }
-            }
-            self.notable.remove(&address);
-            self.touch(address, true);
+            self.remove_meter(&address);
         }
         let residents: Vec<Pubkey> = self
             .residents
@@ -708,13 +782,7 @@ impl Book {
             .map(|(a, _)| *a)
             .collect();
         for address in sales {
-            if let Some(old) = self.sales.remove(&address) {
-                if let Some(set) = self.sales_of.get_mut(&old.value.resident) {
-                    set.remove(&address);
-                }
-                self.touch(old.value.resident, false);
-            }
-            self.touch(address, false);
+            self.remove_sale(&address);
         }
         let before = self.epochs.len();
         self.epochs

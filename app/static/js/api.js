@@ -54,6 +54,12 @@ export async function loadDirectory() {
   try {
     const state = await api("/api/state");
     if (state && state.grid) setCoinPrice(state.grid.coin_price_usd);
+    // A big grid lists its first meters and residents; the rest are found by search.
+    if (state && state.listed === false) {
+      const [meters, residents] = await Promise.all([api("/api/meters?limit=200"), api("/api/residents?limit=200")]);
+      state.meters = meters.meters;
+      state.residents = residents.residents;
+    }
     return state;
   } catch {
     return null;

@@ -227,7 +227,8 @@ function renderComing(state) {
   $("#notice-rule").textContent = Number(grid.notice_seconds)
     ? `What the utility changes alone (prices, fees, the oracle, a resident's meter, a new producer) waits ${noticeText(grid.notice_seconds)}, fixed when the grid was created. A meter's owner may veto what concerns their meter until then.`
     : "This grid was created without notice: the utility's changes apply at once.";
-  const meters = state.meters || [];
+  // A big grid's state names only the meters with something coming.
+  const meters = state.meters || state.coming_meters || [];
   const items = [
     ...(grid.pending || []).map((change) => gridChangeItem(change, now)),
     grid.pending_admin ? h("li", { "data-pending": "admin" }, h("strong", {}, "admin"), `: the role is offered to ${grid.pending_admin}, until that wallet accepts it.`) : null,
@@ -310,7 +311,8 @@ function renderResidents(residents) {
 }
 
 function renderMeterTable(meters, residents) {
-  const known = new Set(residents.map((r) => r.id));
+  // A page of a big grid's meters: every owner is a resident's id.
+  const known = residents ? new Set(residents.map((r) => r.id)) : { has: () => true };
   const rows = meters.map((m) =>
     h(
       "tr",
@@ -325,6 +327,86 @@ function renderMeterTable(meters, residents) {
     ),
   );
   replaceChildren($("#meter-table tbody"), rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No meter yet.")));
+}
+
+/* ---------------------------------------------------------------- */
+/* A big grid: the map in cells, the lists a page at a time          */
+/* ---------------------------------------------------------------- */
+
+const PAGE = 50;
+/** What the page of a big grid shows: the map's box (0..1 each way), the searches and pages. */
+const big = { box: { x0: 0, y0: 0, x1: 1, y1: 1 }, meters: { q: "", filter: "", offset: 0 }, residents: { q: "", offset: 0 } };
+
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== undefined)).toString();
+
+/** Reads what a big grid's page shows besides the state: the map's box, a page of meters, a page of residents. */
+async function loadBig(state) {
+  const [map, meters, residents] = await Promise.all([
+    api(`/api/map?${query(big.box)}`),
+    api(`/api/meters?${query({ q: big.meters.q, filter: big.meters.filter, offset: big.meters.offset, limit: PAGE })}`),
+    api(`/api/residents?${query({ q: big.residents.q, offset: big.residents.offset, limit: PAGE })}`),
+  ]);
+  return { ...state, map, meterPage: meters, residentPage: residents };
+}
+
+/** Map coordinates of the zoomed box back to 0..1 of the drawing. */
+function inBox(meter) {
+  const { x0, y0, x1, y1 } = big.box;
+  return { ...meter, x: (meter.x - x0) / (x1 - x0), y: (meter.y - y0) / (y1 - y0) };
+}
+
+/** Cells of many meters as circles sized by their count; a click zooms into the cell. */
+function renderClusters(map, zoomTo) {
+  const layer = $("#clusters");
+  if (!map.cells) {
+    replaceChildren(layer);
+    return;
+  }
+  const most = Math.max(...map.cells.map((c) => c.count), 1);
+  replaceChildren(
+    layer,
+    map.cells.map((cell) => {
+      const [x, y] = anchorOf(inBox(cell));
+      const r = 14 + 30 * Math.sqrt(cell.count / most);
+      const label = `${cell.count} meters here: ${cell.producers} producing, ${cell.off} disconnected, ${cell.last_kwh} kWh in their last hour. Zoom in.`;
+      const g = s(
+        "g",
+        { class: `cluster${cell.off ? " cluster-off" : ""}`, transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`, role: "button", tabindex: "0", "aria-label": label, "data-count": cell.count },
+        s("title", {}, label),
+        s("circle", { r: r.toFixed(1) }),
+        s("text", { class: "cluster-count", "text-anchor": "middle", y: 5 }),
+      );
+      g.querySelector("text").textContent = cell.count >= 1000 ? `${(cell.count / 1000).toFixed(1)}k` : String(cell.count);
+      const zoom = () => zoomTo(cell.box);
+      g.addEventListener("click", zoom);
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          zoom();
+        }
+      });
+      return g;
+    }),
+  );
+}
+
+/** A pager: "21–40 of 1,000" with previous and next. */
+function renderPager(nav, page, at, go) {
+  nav.hidden = false;
+  const first = page.total ? at + 1 : 0;
+  const last = at + (page.meters || page.residents || []).length;
+  const button = (text, offset, enabled) => {
+    const b = h("button", { type: "button", class: "button secondary small" }, text);
+    b.disabled = !enabled;
+    b.addEventListener("click", () => go(offset));
+    return b;
+  };
+  replaceChildren(
+    nav,
+    button("Previous", Math.max(0, at - PAGE), at > 0),
+    h("span", { class: "pager-text" }, `${first.toLocaleString()}–${last.toLocaleString()} of ${page.total.toLocaleString()}`),
+    button("Next", at + PAGE, last < page.total),
+  );
 }
 
 /** "Day 2, 19:00" → 19, to dim the plan at night (the label is the server's). */
@@ -351,17 +433,77 @@ function initMap() {
     const hour = hourOfDay(label);
     $("#map").dataset.daypart = hour === null ? "day" : hour < 6 || hour >= 20 ? "night" : hour < 8 || hour >= 17 ? "dusk" : "day";
     if (changed("facts", [state.grid, state.demo])) renderFacts(state);
-    if (changed("coming", [state.grid, state.meters, state.clock])) renderComing(state);
-    if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
-    if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
+    if (changed("coming", [state.grid, state.meters, state.coming_meters, state.clock])) renderComing(state);
+    if (state.listed === false) {
+      renderBig(state);
+    } else {
+      if (changed("meters", state.meters)) renderMapMeters(state.meters || []);
+      if (changed("table", [state.meters, state.residents])) renderMeterTable(state.meters || [], state.residents || []);
+    }
     if (changed("ledger", state.last_settlement)) {
       renderLedger(state.last_settlement);
       renderCommunity();
     }
-    if (changed("residents", state.residents)) renderResidents(state.residents || []);
+    if (state.listed !== false && changed("residents", state.residents)) renderResidents(state.residents || []);
   }
 
-  const feed = live(() => api("/api/state"), renderState, pollErrorReporter());
+  function renderBig(state) {
+    const map = state.map;
+    const whole = big.box.x0 === 0 && big.box.y0 === 0 && big.box.x1 === 1 && big.box.y1 === 1;
+    $("#map-zoom").hidden = whole && !map.cells;
+    $("#map-zoom-out").hidden = whole;
+    $("#map-zoom-text").textContent = map.cells
+      ? `${map.total.toLocaleString()} meters ${whole ? "on the map" : "in this part of the map"}, in groups: choose a group to zoom in.`
+      : `${map.total.toLocaleString()} meters in this part of the map.`;
+    if (changed("map", map)) {
+      renderMapMeters(map.meters ? map.meters.map(inBox) : []);
+      renderClusters(map, zoomTo);
+    }
+    $("#meters-tools").hidden = false;
+    $("#residents-tools").hidden = false;
+    if (changed("table", state.meterPage)) {
+      renderMeterTable(state.meterPage.meters, null);
+      renderPager($("#meters-pager"), state.meterPage, big.meters.offset, (offset) => {
+        big.meters.offset = offset;
+        feed.refresh();
+      });
+    }
+    if (changed("residents", state.residentPage)) {
+      renderResidents(state.residentPage.residents);
+      renderPager($("#residents-pager"), state.residentPage, big.residents.offset, (offset) => {
+        big.residents.offset = offset;
+        feed.refresh();
+      });
+    }
+  }
+
+  function zoomTo(box) {
+    big.box = box;
+    feed.refresh();
+  }
+
+  $("#map-zoom-out").addEventListener("click", () => zoomTo({ x0: 0, y0: 0, x1: 1, y1: 1 }));
+  let searching = null;
+  const search = (list, field) => (event) => {
+    clearTimeout(searching);
+    searching = setTimeout(() => {
+      big[list][field] = event.target.value.trim();
+      big[list].offset = 0;
+      feed.refresh();
+    }, 250);
+  };
+  $("#meters-search").addEventListener("input", search("meters", "q"));
+  $("#meters-filter").addEventListener("change", search("meters", "filter"));
+  $("#residents-search").addEventListener("input", search("residents", "q"));
+
+  const feed = live(
+    async () => {
+      const state = await api("/api/state");
+      return state.listed === false ? loadBig(state) : state;
+    },
+    renderState,
+    pollErrorReporter(),
+  );
 
   clock.addEventListener("click", async () => {
     if (clockBusy || !demo) return;

@@ -182,6 +182,8 @@ export function initPayout(id, settings, feed) {
   return {
     render: (fresh) => render(fresh).catch((error) => say(message, sentence(error.message), "error")),
     async destination() {
+      // Asked before the page's first read of the resident came back (a quick click): read it now.
+      if (!resident) resident = await api(`/api/residents/${encodeURIComponent(id)}`).catch(() => null);
       if (!resident || !resident.payout_account) return null;
       return described(await account(resident.payout_account));
     },
