@@ -313,7 +313,8 @@ async fn state_json(app: &App) -> Result<Value, ApiError> {
     );
     let meters = directory.meters.len();
     let residents = directory.residents.len();
-    let listed = meters <= LIST_LIMIT && residents <= LIST_LIMIT;
+    let limit = app.list_limit();
+    let listed = meters <= limit && residents <= limit;
     let (mut connected, mut producers) = (0usize, 0usize);
     for (_, m) in view.meters() {
         connected += usize::from(m.connected);
@@ -518,7 +519,8 @@ const MAP_MAX: usize = 300;
 const MAP_CELLS: usize = 12;
 
 /// `GET /api/map?x0=&y0=&x1=&y1=&max=`: the meters inside the box (map coordinates 0..1):
-/// each one when there are at most `max` (default 300), otherwise counted in 12×12 cells
+/// each one when there are at most `max` (default 300, or the server's list limit if lower),
+/// otherwise counted in 12×12 cells
 /// (how many, consumers off, producers, last hour's kWh), which the page draws as circles
 /// and zooms into.
 async fn map(State(app): Shared, query: Result<Query<MapQuery>, QueryRejection>) -> ApiResult {
@@ -536,7 +538,10 @@ async fn map(State(app): Shared, query: Result<Query<MapQuery>, QueryRejection>)
             "the box needs x0 < x1 and y0 < y1 (map coordinates from 0 to 1)",
         ));
     }
-    let max = query.max.unwrap_or(MAP_MAX).min(PAGE_MAX * 5);
+    let max = query
+        .max
+        .unwrap_or(MAP_MAX.min(app.list_limit()))
+        .min(PAGE_MAX * 5);
     let index = indexed(&app).await?;
     let directory = index.directory();
     let view = index.view();

@@ -57,6 +57,8 @@ pub struct App {
     /// The cluster's websocket URL the index subscribes at (`deu serve --ws-url`); unset:
     /// the RPC URL's, as Solana's clients derive it (`client::websocket_url`).
     pub ws_url: OnceLock<String>,
+    /// Meters and residents `/api/state` lists whole (`api::LIST_LIMIT` unless set).
+    pub list_limit: std::sync::atomic::AtomicUsize,
     /// Histories of the pages' addresses, kept until one of them changes (`api`).
     #[allow(clippy::type_complexity)]
     pub told: Mutex<
@@ -94,8 +96,21 @@ impl App {
             alerts: OnceLock::new(),
             index: index::Index::new(energy_utility_sdk::pda::grid(grid_name)),
             ws_url: OnceLock::new(),
+            list_limit: std::sync::atomic::AtomicUsize::new(api::LIST_LIMIT),
             told: Mutex::new(std::collections::HashMap::new()),
         })
+    }
+}
+
+impl App {
+    /// How many meters and residents `/api/state` lists whole (at least 1).
+    pub fn set_list_limit(&self, limit: usize) {
+        self.list_limit
+            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn list_limit(&self) -> usize {
+        self.list_limit.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

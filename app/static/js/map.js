@@ -483,14 +483,17 @@ function initMap() {
   }
 
   $("#map-zoom-out").addEventListener("click", () => zoomTo({ x0: 0, y0: 0, x1: 1, y1: 1 }));
-  let searching = null;
-  const search = (list, field) => (event) => {
-    clearTimeout(searching);
-    searching = setTimeout(() => {
-      big[list][field] = event.target.value.trim();
-      big[list].offset = 0;
-      feed.refresh();
-    }, 250);
+  // Each box waits for its own pause in typing.
+  const search = (list, field) => {
+    let searching = null;
+    return (event) => {
+      clearTimeout(searching);
+      searching = setTimeout(() => {
+        big[list][field] = event.target.value.trim();
+        big[list].offset = 0;
+        feed.refresh();
+      }, 250);
+    };
   };
   $("#meters-search").addEventListener("input", search("meters", "q"));
   $("#meters-filter").addEventListener("change", search("meters", "filter"));

@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// Port of the sandbox payment processor (test mode) on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub sandbox_port: u16,
+    /// Meters and residents the map page lists whole; a bigger grid's page draws the map in
+    /// groups, and pages and searches its lists (try 5 to see the demo as a big grid would be)
+    #[arg(long, default_value_t = energy_utility_app::api::LIST_LIMIT)]
+    pub list_limit: usize,
     #[command(flatten)]
     pub alerts: AlertsArgs,
 }
@@ -164,6 +168,10 @@ pub struct ServeArgs {
     /// [default: the RPC URL's: ws/wss, an explicit port plus one]
     #[arg(long, env = "DEU_WS_URL")]
     pub ws_url: Option<String>,
+    /// Meters and residents `/api/state` and the map page list whole; a bigger grid's pages
+    /// ask `/api/meters`, `/api/residents` (paged, searched) and `/api/map` (in groups)
+    #[arg(long, env = "DEU_LIST_LIMIT", default_value_t = energy_utility_app::api::LIST_LIMIT)]
+    pub list_limit: usize,
     #[command(flatten)]
     pub alerts: AlertsArgs,
 }
@@ -273,6 +281,7 @@ pub async fn demo(globals: &Globals, args: DemoArgs) -> anyhow::Result<()> {
         processor.url()
     );
     let app = App::new(client, &globals.grid, Some(custody), Some(payments));
+    app.set_list_limit(args.list_limit);
     if let Some(config) = args.alerts.config(Some(args.ledger.join("alerts.json")))? {
         let _ = app
             .alerts
@@ -323,6 +332,7 @@ pub async fn serve(globals: &Globals, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.ws_url {
         let _ = app.ws_url.set(url.clone());
     }
+    app.set_list_limit(args.list_limit);
     if let Some(config) = args.alerts.config(None)? {
         let _ = app
             .alerts
