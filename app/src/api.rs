@@ -619,11 +619,38 @@ async fn told_cached(
     addresses: &[Pubkey],
     watched: &[Pubkey],
 ) -> Result<Vec<Arc<history::Told>>, ApiError> {
+    cached_history(app, addresses, i64::MIN, watched, async {
+        Ok(app.chain.told(&app.client, addresses).await?)
+    })
+    .await
+}
+
+/// The transactions of `address` since the start of the day of `since_ts` (so that one day's
+/// requests share them), cached as [`told_cached`].
+async fn told_since_cached(
+    app: &App,
+    address: &Pubkey,
+    since_ts: i64,
+) -> Result<Vec<Arc<history::Told>>, ApiError> {
+    let day = since_ts - since_ts.rem_euclid(86_400);
+    cached_history(app, &[*address], day, &[*address], async {
+        Ok(app.chain.told_since(&app.client, address, day).await?)
+    })
+    .await
+}
+
+async fn cached_history(
+    app: &App,
+    addresses: &[Pubkey],
+    since: i64,
+    watched: &[Pubkey],
+    fetch: impl std::future::Future<Output = Result<Vec<Arc<history::Told>>, ApiError>>,
+) -> Result<Vec<Arc<history::Told>>, ApiError> {
     let stamp = {
         let view = app.index.view();
         watched.iter().map(|a| view.touched(a)).max().unwrap_or(0)
     };
-    let key = addresses.to_vec();
+    let key = (addresses.to_vec(), since);
     if let Ok(cache) = app.told.lock() {
         if let Some((at_stamp, at, told)) = cache.get(&key) {
             if *at_stamp == stamp && at.elapsed() < TOLD_FRESH {
@@ -631,7 +658,7 @@ async fn told_cached(
             }
         }
     }
-    let told = app.chain.told(&app.client, addresses).await?;
+    let told = fetch.await?;
     if let Ok(mut cache) = app.told.lock() {
         if cache.len() >= TOLD_CACHED {
             cache.clear();
@@ -881,10 +908,7 @@ async fn meter_series(State(app): Shared, Path(id): Path<String>) -> ApiResult {
     };
     let epoch = grid_state.epoch_at(now).unwrap_or(0);
     let since = now - (history::SERIES_DAYS + 1) * 86_400;
-    let told = app
-        .chain
-        .told_since(&app.client, &meter_address, since)
-        .await?;
+    let told = told_since_cached(&app, &meter_address, since).await?;
     let series = history::series(&meter_address, &told, &grid_state, epoch);
     Ok(Json(json!({
         "meter": id,

@@ -63,7 +63,7 @@ pub struct App {
     #[allow(clippy::type_complexity)]
     pub told: Mutex<
         std::collections::HashMap<
-            Vec<anchor_lang::prelude::Pubkey>,
+            (Vec<anchor_lang::prelude::Pubkey>, i64),
             (
                 u64,
                 std::time::Instant,

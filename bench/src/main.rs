@@ -7,11 +7,12 @@
 //! default) or legacy ones (`--settle legacy`); `--compare-legacy` runs every size both ways,
 //! side by side, and `--alternate` settles one community's epochs both ways in turn, for a
 //! comparison the machine's drift does not bias. `--rpc-sizes` adds report ingestion through a
-//! local cluster's JSON-RPC.
+//! local cluster's JSON-RPC, and `--index-sizes` the index behind `deu serve`'s pages.
 //!
 //! `cargo run --profile benchmark -p energy-utility-bench --bin bench -- --sizes 10,100,1000,10000 --hours 24`
 
 mod community;
+mod index;
 mod net;
 mod rng;
 mod rpc;
@@ -68,6 +69,11 @@ struct Args {
     /// server behind `deu localnet`, in this process, on a fresh ledger) at these sizes.
     #[arg(long, value_delimiter = ',')]
     rpc_sizes: Vec<usize>,
+    /// Also measure the index behind `deu serve`'s pages at these sizes: a grid of N meters
+    /// and N/10 residents set up through a local cluster, the app's index loaded over it, then
+    /// every route the pages call timed (p50, p95) and each page view counted in cluster calls.
+    #[arg(long, value_delimiter = ',')]
+    index_sizes: Vec<usize>,
     /// Gateways sending at once in the JSON-RPC ingestion.
     #[arg(long, default_value_t = 64)]
     rpc_gateways: usize,
@@ -156,12 +162,21 @@ async fn main() -> Result<()> {
             .with_context(|| format!("JSON-RPC ingestion of {meters} reports"))?;
         ingestions.push(ingestion);
     }
+    let mut indexes = Vec::new();
+    for &meters in &args.index_sizes {
+        eprintln!("the index behind the pages at {meters} meters");
+        let figures = index::measure(meters, args.seed)
+            .await
+            .with_context(|| format!("the index at {meters} meters"))?;
+        indexes.push(figures);
+    }
     if let Some(silenced) = silenced {
         silenced.restore().context("restore stdout")?;
     }
     print_table(&args, &outcomes, started.elapsed());
     print_alternating(&outcomes);
     print_ingestion(&args, &outcomes, &ingestions);
+    print_index(&indexes);
     Ok(())
 }
 
@@ -438,5 +453,106 @@ fn print_ingestion(args: &Args, outcomes: &[Outcome], ingestions: &[rpc::Ingesti
         args.send
             .to_possible_value()
             .map_or_else(String::new, |v| v.get_name().to_string()),
+    );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn print_index(figures: &[index::IndexFigures]) {
+    if figures.is_empty() {
+        return;
+    }
+    println!();
+    println!("| Meters | Residents | Setup | Index loaded in | Memory before → after the load |");
+    println!("|---:|---:|---:|---:|---:|");
+    for f in figures {
+        println!(
+            "| {} | {} | {} | {} | {} → {} MiB |",
+            thousands(f.meters as u64),
+            thousands(f.residents as u64),
+            duration(f.setup),
+            duration(f.load),
+            f.rss_before_kib / 1024,
+            f.rss_after_kib / 1024,
+        );
+    }
+    println!();
+    let sizes: Vec<String> = figures
+        .iter()
+        .map(|f| format!("{} meters: p50 / p95", thousands(f.meters as u64)))
+        .collect();
+    println!("| Route | {} |", sizes.join(" | "));
+    println!("|---|{}", "---:|".repeat(figures.len()));
+    for (i, route) in figures[0].routes.iter().enumerate() {
+        let cells: Vec<String> = figures
+            .iter()
+            .map(|f| {
+                let times = &f.routes[i].times;
+                format!(
+                    "{} / {}",
+                    ms(index::percentile(times, 50.0)),
+                    ms(index::percentile(times, 95.0))
+                )
+            })
+            .collect();
+        // The paths name the size's own ids: show the first size's, with the ids generalized.
+        let shown = route
+            .path
+            .replace(&format!("m{}", figures[0].meters - 1), "m<last>")
+            .replace(&format!("r{}", figures[0].residents - 1), "r<last>")
+            .replace(
+                &format!("offset={}", figures[0].meters / 2),
+                "offset=<half>",
+            );
+        println!("| `{shown}` | {} |", cells.join(" | "));
+    }
+    println!();
+    let pages: Vec<String> = figures
+        .iter()
+        .map(|f| {
+            format!(
+                "{} meters: p50 / p95, cluster calls",
+                thousands(f.meters as u64)
+            )
+        })
+        .collect();
+    println!(
+        "| Page view (its requests at once) | {} |",
+        pages.join(" | ")
+    );
+    println!("|---|{}", "---:|".repeat(figures.len()));
+    for (i, page) in figures[0].pages.iter().enumerate() {
+        let cells: Vec<String> = figures
+            .iter()
+            .map(|f| {
+                let p = &f.pages[i];
+                format!(
+                    "{} / {}, {:.1}",
+                    ms(index::percentile(&p.times, 50.0)),
+                    ms(index::percentile(&p.times, 95.0)),
+                    p.calls_per_view
+                )
+            })
+            .collect();
+        println!(
+            "| {} ({} requests) | {} |",
+            page.name,
+            page.requests,
+            cells.join(" | ")
+        );
+    }
+    println!();
+    println!(
+        "The index: `deu serve`'s app in this process over the local cluster of `deu localnet` \
+         (also in this process), N meters and N/10 residents set up through JSON-RPC. Loaded in: \
+         from the server's start to its first full read of the grid (three `getProgramAccounts` \
+         calls and the grid). Memory: the process's VmRSS (the cluster included) before the app \
+         started and once the index had loaded. Routes: {} sequential requests each after one \
+         that warms it. Page views: the page's requests sent at once, 10 views after one that \
+         reads the histories; cluster calls per view counted by the local cluster, less the \
+         index's own clock reads (one a second).",
+        30
     );
 }

@@ -60,7 +60,7 @@ pub async fn ingest(meters: usize, gateways: usize, seed: u64) -> Result<Ingesti
     outcome
 }
 
-struct Gateway {
+pub(crate) struct Gateway {
     meter: Pubkey,
     key: Keypair,
     register_wh: u64,
@@ -79,82 +79,7 @@ async fn run(url: &str, meters: usize, gateways: usize, seed: u64) -> Result<Ing
 
     let name = "bench-rpc";
     let grid = pda::grid(name);
-    let args = InitializeGridArgs {
-        notice_seconds: 0,
-        ..InitializeGridArgs::with_defaults(name, admin.pubkey())
-    };
-    client
-        .send(&[ix::initialize_grid(&admin.pubkey(), args)], &[])
-        .await
-        .context("create the grid")?;
-    let owner = pda::resident(&grid, "r0");
-    client
-        .send(
-            &[ix::register_resident(
-                &admin.pubkey(),
-                &admin.pubkey(),
-                &grid,
-                0,
-                "r0",
-            )],
-            &[],
-        )
-        .await
-        .context("register the resident")?;
-
-    let mut rng = SplitMix64::new(seed ^ meters as u64);
-    let fleet: Vec<Gateway> = (0..meters)
-        .map(|i| Gateway {
-            meter: pda::meter(&grid, &format!("m{i}")),
-            key: Keypair::new(),
-            register_wh: rng.range(100, 1_000),
-        })
-        .collect();
-    // Meters take the grid's counter as their index: sent one after another, in order.
-    let registrations: Vec<Instruction> = fleet
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let producer = i % 5 == 4;
-            let args = RegisterMeterArgs {
-                meter_id: format!("m{i}"),
-                kind: if producer {
-                    MeterKind::Producer
-                } else {
-                    MeterKind::Household
-                },
-                gateway: g.key.pubkey(),
-                label: String::new(),
-                latitude_micro: 45_500_000,
-                longitude_micro: -73_500_000,
-                capacity_w: energy_utility_sdk::meters::default_capacity_w(if producer {
-                    MeterKind::Producer
-                } else {
-                    MeterKind::Household
-                }),
-                register_wh: 0,
-            };
-            ix::register_meter(&admin.pubkey(), &grid, &owner, i as u32, args)
-        })
-        .collect();
-    let groups = pack(registrations, &admin.pubkey())?;
-    let mut signatures = Vec::with_capacity(groups.len());
-    let mut blockhash = (rpc.get_latest_blockhash().await?, Instant::now());
-    for (n, group) in groups.iter().enumerate() {
-        if blockhash.1.elapsed() > BLOCKHASH_AGE {
-            blockhash = (rpc.get_latest_blockhash().await?, Instant::now());
-        }
-        let (tx, _) = Net::sign(group, &admin, &[], blockhash.0)?;
-        signatures.push(send(&rpc, &tx, true).await?);
-        if n % 1_000 == 999 {
-            eprintln!(
-                "  registered {} of {} meters",
-                (n + 1) * group.len(),
-                meters
-            );
-        }
-    }
-    confirm(&rpc, signatures).await.context("register meters")?;
+    let fleet = setup_grid(&client, &rpc, &admin, name, meters, 1, seed).await?;
 
     // Each gateway gets lamports for its report: transfers are independent, sent concurrently.
     let transfers: Vec<Instruction> = fleet
@@ -284,6 +209,108 @@ async fn run(url: &str, meters: usize, gateways: usize, seed: u64) -> Result<Ing
         meters as f64 / wall.as_secs_f64()
     );
     Ok(Ingestion { meters, wall })
+}
+
+/// A grid named `name` with `residents` residents (`r0`, `r1`, …) and `meters` meters (`m0`,
+/// `m1`, …, owned round robin, placed on a square of streets), set up through JSON-RPC in as
+/// few transactions as fit; returns each meter's gateway.
+pub(crate) async fn setup_grid(
+    client: &Client,
+    rpc: &RpcClient,
+    admin: &Keypair,
+    name: &str,
+    meters: usize,
+    residents: usize,
+    seed: u64,
+) -> Result<Vec<Gateway>> {
+    ensure!(residents > 0, "at least one resident");
+    let grid = pda::grid(name);
+    let args = InitializeGridArgs {
+        notice_seconds: 0,
+        ..InitializeGridArgs::with_defaults(name, admin.pubkey())
+    };
+    client
+        .send(&[ix::initialize_grid(&admin.pubkey(), args)], &[])
+        .await
+        .context("create the grid")?;
+    let enrolments: Vec<Instruction> = (0..residents)
+        .map(|i| {
+            ix::register_resident(
+                &admin.pubkey(),
+                &admin.pubkey(),
+                &grid,
+                i as u32,
+                &format!("r{i}"),
+            )
+        })
+        .collect();
+    send_in_order(rpc, admin, enrolments, "residents").await?;
+
+    let mut rng = SplitMix64::new(seed ^ meters as u64);
+    let fleet: Vec<Gateway> = (0..meters)
+        .map(|i| Gateway {
+            meter: pda::meter(&grid, &format!("m{i}")),
+            key: Keypair::new(),
+            register_wh: rng.range(100, 1_000),
+        })
+        .collect();
+    let side = (meters as f64).sqrt().ceil() as usize;
+    // Meters take the grid's counter as their index: sent one after another, in order.
+    let registrations: Vec<Instruction> = fleet
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let producer = i % 5 == 4;
+            let kind = if producer {
+                MeterKind::Producer
+            } else {
+                MeterKind::Household
+            };
+            let args = RegisterMeterArgs {
+                meter_id: format!("m{i}"),
+                kind,
+                gateway: g.key.pubkey(),
+                label: String::new(),
+                latitude_micro: 45_500_000 + (i / side) as i32 * 100,
+                longitude_micro: -73_500_000 + (i % side) as i32 * 100,
+                capacity_w: energy_utility_sdk::meters::default_capacity_w(kind),
+                register_wh: 0,
+            };
+            let owner = pda::resident(&grid, &format!("r{}", i % residents));
+            ix::register_meter(&admin.pubkey(), &grid, &owner, i as u32, args)
+        })
+        .collect();
+    send_in_order(rpc, admin, registrations, "meters").await?;
+    Ok(fleet)
+}
+
+/// Sends `instructions` packed into transactions, in order (each skipping preflight), and
+/// waits until all have landed.
+async fn send_in_order(
+    rpc: &RpcClient,
+    admin: &Keypair,
+    instructions: Vec<Instruction>,
+    what: &str,
+) -> Result<()> {
+    let total = instructions.len();
+    let groups = pack(instructions, &admin.pubkey())?;
+    let mut signatures = Vec::with_capacity(groups.len());
+    let mut blockhash = (rpc.get_latest_blockhash().await?, Instant::now());
+    let mut done = 0;
+    for (n, group) in groups.iter().enumerate() {
+        if blockhash.1.elapsed() > BLOCKHASH_AGE {
+            blockhash = (rpc.get_latest_blockhash().await?, Instant::now());
+        }
+        let (tx, _) = Net::sign(group, admin, &[], blockhash.0)?;
+        signatures.push(send(rpc, &tx, true).await?);
+        done += group.len();
+        if n % 1_000 == 999 {
+            eprintln!("  registered {done} of {total} {what}");
+        }
+    }
+    confirm(rpc, signatures)
+        .await
+        .with_context(|| format!("register {what}"))
 }
 
 /// `sendTransaction`; with `skip_preflight` the outcome is only known from its status.

@@ -167,7 +167,18 @@ pub(crate) struct Node {
     pub grouping: bool,
     pub dirty: bool,
     pub deferred: Vec<Event>,
+    /// What each account was left as by the last transaction that wrote it here: every
+    /// change to a non-sysvar account goes through `process`, so this is the bank's state,
+    /// read back without a round trip (sysvars and programs are never kept).
+    pub accounts: std::collections::HashMap<Pubkey, Option<Account>>,
+    /// The bank's slot and whether its clock holds `meta.unix_timestamp`, as this node last
+    /// set them (only `produce_block` and the start move the slot).
+    pub slot: std::cell::Cell<Option<u64>>,
+    pub clock_set: bool,
 }
+
+/// The most accounts `Node::accounts` keeps before it starts again.
+const CACHED_ACCOUNTS: usize = 500_000;
 
 pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
@@ -245,6 +256,9 @@ impl Node {
             grouping: false,
             dirty: false,
             deferred: Vec::new(),
+            accounts: std::collections::HashMap::new(),
+            slot: std::cell::Cell::new(None),
+            clock_set: false,
         };
         // Continue after the last slot clients saw, on a fresh blockhash chain.
         let bank_slot = node.bank_slot().map_err(|e| anyhow!(e.message))?;
@@ -252,6 +266,7 @@ impl Node {
             node.ctx
                 .warp_to_slot(meta.slot + 1)
                 .map_err(|e| anyhow!("move the bank past slot {}: {e}", meta.slot))?;
+            node.slot.set(None);
         }
         let bank_height = node.bank_height().map_err(|e| anyhow!(e.message))?;
         node.height_offset = (meta.block_height + 1).saturating_sub(bank_height);
@@ -378,6 +393,9 @@ impl Node {
     pub fn produce_block(&mut self) -> Result<(), RpcError> {
         let parent = self.bank_slot()?;
         self.ctx.warp_to_slot(parent + 1).map_err(internal)?;
+        self.slot.set(Some(parent + 1));
+        // The new bank computes its own clock: set ours again.
+        self.clock_set = false;
         self.apply_clock()?;
         self.keep_floors_ahead(false)?;
         let _ = self.events.send(Event::Slot {
@@ -500,9 +518,51 @@ impl Node {
     // ---- the bank's position ----
 
     pub fn bank_slot(&self) -> Result<u64, RpcError> {
-        self.rt
+        if let Some(slot) = self.slot.get() {
+            return Ok(slot);
+        }
+        let slot = self
+            .rt
             .block_on(self.ctx.banks_client.get_root_slot())
-            .map_err(internal)
+            .map_err(internal)?;
+        self.slot.set(Some(slot));
+        Ok(slot)
+    }
+
+    /// An account as a transaction would find it: as the last transaction here left it, or
+    /// read from the bank.
+    pub fn account_before(&mut self, address: Pubkey) -> Result<Option<Account>, RpcError> {
+        if let Some(account) = self.accounts.get(&address) {
+            let account = account.clone();
+            // Every test runs this check: what is remembered is what the bank holds.
+            #[cfg(debug_assertions)]
+            {
+                let bank = self.account(address)?;
+                assert_eq!(
+                    account.as_ref().map(|a| (a.lamports, &a.data, a.owner)),
+                    bank.as_ref().map(|a| (a.lamports, &a.data, a.owner)),
+                    "the local cluster remembered {address} unlike the bank holds it"
+                );
+            }
+            return Ok(account);
+        }
+        self.account(address)
+    }
+
+    /// Remembers what a transaction left `address` as (not sysvars, programs or builtins).
+    pub fn remember(&mut self, address: Pubkey, account: &Option<Account>) {
+        let kept = account.as_ref().is_none_or(|a| {
+            !a.executable
+                && a.owner != solana_sdk_ids::sysvar::ID
+                && !solana_sdk_ids::sysvar::check_id(&address)
+        });
+        if !kept {
+            return;
+        }
+        if self.accounts.len() >= CACHED_ACCOUNTS {
+            self.accounts.clear();
+        }
+        self.accounts.insert(address, account.clone());
     }
 
     fn bank_height(&self) -> Result<u64, RpcError> {
@@ -548,6 +608,13 @@ impl Node {
 
     /// Sets the bank's clock to wall-clock time plus the offset, never earlier than it showed.
     pub fn apply_clock(&mut self) -> Result<i64, RpcError> {
+        let wanted = now_unix()
+            .saturating_add(self.meta.offset_seconds)
+            .max(self.meta.unix_timestamp);
+        if self.clock_set && wanted == self.meta.unix_timestamp {
+            // The bank's clock already says so (this node set it, in this slot).
+            return Ok(wanted);
+        }
         let mut clock: Clock = self
             .rt
             .block_on(self.ctx.banks_client.get_sysvar::<Clock>())
@@ -560,6 +627,7 @@ impl Node {
             self.ctx.set_sysvar(&clock);
         }
         self.meta.unix_timestamp = target;
+        self.clock_set = true;
         Ok(target)
     }
 

@@ -181,7 +181,7 @@ struct SignaturesConfig {
 impl Node {
     /// Every account a transaction may touch: its static keys and the addresses it loads from
     /// lookup tables.
-    fn transaction_keys(&self, tx: &VersionedTransaction) -> Result<Keys, RpcError> {
+    fn transaction_keys(&mut self, tx: &VersionedTransaction) -> Result<Keys, RpcError> {
         let statics = tx.message.static_account_keys().to_vec();
         let mut writable: Vec<bool> = (0..statics.len())
             .map(|i| tx.message.is_maybe_writable(i, None))
@@ -189,7 +189,7 @@ impl Node {
         let mut loaded_writable = Vec::new();
         let mut loaded_readonly = Vec::new();
         for lookup in tx.message.address_table_lookups().unwrap_or_default() {
-            let Some(table) = self.account(lookup.account_key)? else {
+            let Some(table) = self.account_before(lookup.account_key)? else {
                 continue;
             };
             let addresses = table.data.get(LOOKUP_TABLE_META_SIZE..).unwrap_or_default();
@@ -216,12 +216,6 @@ impl Node {
         })
     }
 
-    fn balances(&self, keys: &[Pubkey]) -> Result<Vec<u64>, RpcError> {
-        keys.iter()
-            .map(|k| Ok(self.account(*k)?.map_or(0, |a| a.lamports)))
-            .collect()
-    }
-
     /// Gives a verified transaction to the bank, and commits what it did (its record, the
     /// accounts it left and the counters) in one durable write; then tells subscribers.
     pub fn process(&mut self, tx: VersionedTransaction) -> Result<(Signature, Outcome), RpcError> {
@@ -242,7 +236,15 @@ impl Node {
             ));
         }
         let keys = self.transaction_keys(&tx)?;
-        let pre_balances = self.balances(&keys.all)?;
+        let before = keys
+            .all
+            .iter()
+            .map(|k| self.account_before(*k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pre_balances: Vec<u64> = before
+            .iter()
+            .map(|a| a.as_ref().map_or(0, |a| a.lamports))
+            .collect();
         let fee = self.fee_for(&tx.message)?.unwrap_or(0);
         let bytes = bincode::serialize(&tx).map_err(internal)?;
         let BanksTransactionResultWithMetadata { result, metadata } = self
@@ -256,10 +258,17 @@ impl Node {
             };
         };
         let slot = self.bank_slot()?;
+        // Only writable accounts can have changed: the others are as they were.
         let mut left: Vec<(Pubkey, Option<Account>)> = Vec::new();
         let mut post_balances = Vec::with_capacity(keys.all.len());
-        for key in &keys.all {
-            let account = self.account(*key)?;
+        for ((key, writable), was) in keys.all.iter().zip(&keys.writable).zip(before) {
+            let account = if *writable {
+                let now = self.account(*key)?;
+                self.remember(*key, &now);
+                now
+            } else {
+                was
+            };
             post_balances.push(account.as_ref().map_or(0, |a| a.lamports));
             left.push((*key, account));
         }

@@ -90,25 +90,6 @@ pub fn websocket_url(rpc_url: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
-#[cfg(test)]
-mod websocket_tests {
-    #[test]
-    fn websocket_urls_follow_solanas_rule() {
-        use super::websocket_url as ws;
-        assert_eq!(ws("http://127.0.0.1:8899"), "ws://127.0.0.1:8900");
-        assert_eq!(
-            ws("https://api.devnet.solana.com"),
-            "wss://api.devnet.solana.com"
-        );
-        assert_eq!(
-            ws("https://rpc.provider.example/abc123/"),
-            "wss://rpc.provider.example/abc123/"
-        );
-        assert_eq!(ws("http://[::1]:8899"), "ws://[::1]:8900");
-        assert_eq!(ws("http://localhost:3000/path"), "ws://localhost:3001/path");
-    }
-}
-
 /// Who signs and pays for a client's transactions: a keypair in memory, or any other signer
 /// (a key in a hardware token that never leaves it).
 pub enum Payer {
@@ -402,4 +383,23 @@ fn check_size(tx: &Transaction) -> Result<()> {
 
 pub(crate) fn rpc_error(err: ClientError) -> SdkError {
     SdkError::Rpc(err.to_string())
+}
+
+#[cfg(test)]
+mod websocket_tests {
+    #[test]
+    fn websocket_urls_follow_solanas_rule() {
+        use super::websocket_url as ws;
+        assert_eq!(ws("http://127.0.0.1:8899"), "ws://127.0.0.1:8900");
+        assert_eq!(
+            ws("https://api.devnet.solana.com"),
+            "wss://api.devnet.solana.com"
+        );
+        assert_eq!(
+            ws("https://rpc.provider.example/abc123/"),
+            "wss://rpc.provider.example/abc123/"
+        );
+        assert_eq!(ws("http://[::1]:8899"), "ws://[::1]:8900");
+        assert_eq!(ws("http://localhost:3000/path"), "ws://localhost:3001/path");
+    }
 }
