@@ -609,6 +609,18 @@ async fn subscribed(index: &Index, client: &Client, ws_url: &str) -> anyhow::Res
     Ok(())
 }
 
+/// The accounts of `held` seen at or before `slot` that a reload at `slot` did not list.
+fn missing<T>(
+    held: &HashMap<Pubkey, Seen<T>>,
+    slot: u64,
+    present: &std::collections::HashSet<Pubkey>,
+) -> Vec<Pubkey> {
+    held.iter()
+        .filter(|(a, seen)| seen.slot <= slot && !present.contains(*a))
+        .map(|(a, _)| *a)
+        .collect()
+}
+
 /// An account's data from its JSON (`{"data": [base64, "base64"], ...}`).
 fn data_of(account: &Value) -> Option<Vec<u8>> {
     let encoded = account["data"].get(0)?.as_str()?;
@@ -756,32 +768,14 @@ impl Book {
 
     /// After a reload at `slot`: program accounts it did not list, seen before it, are gone.
     fn forget_missing(&mut self, slot: u64, present: &std::collections::HashSet<Pubkey>) {
-        let meters: Vec<Pubkey> = self
-            .meters
-            .iter()
-            .filter(|(a, m)| m.slot <= slot && !present.contains(*a))
-            .map(|(a, _)| *a)
-            .collect();
-        for address in meters {
+        for address in missing(&self.meters, slot, present) {
             self.remove_meter(&address);
         }
-        let residents: Vec<Pubkey> = self
-            .residents
-            .iter()
-            .filter(|(a, r)| r.slot <= slot && !present.contains(*a))
-            .map(|(a, _)| *a)
-            .collect();
-        for address in residents {
+        for address in missing(&self.residents, slot, present) {
             self.residents.remove(&address);
             self.touch(address, true);
         }
-        let sales: Vec<Pubkey> = self
-            .sales
-            .iter()
-            .filter(|(a, s)| s.slot <= slot && !present.contains(*a))
-            .map(|(a, _)| *a)
-            .collect();
-        for address in sales {
+        for address in missing(&self.sales, slot, present) {
             self.remove_sale(&address);
         }
         let before = self.epochs.len();

@@ -57,16 +57,7 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// The process's resident memory now (VmRSS), in KiB; 0 if unknown.
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::community::status_kib("VmRSS:")
 }
 
 pub async fn measure(meters: usize, seed: u64) -> Result<IndexFigures> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, DEU};
+use common::{free_port, Localnet, DEU};
 use serde_json::Value;
 
 const WALKTHROUGH: &str = "docs/walkthrough.md";
@@ -64,76 +64,15 @@ fn localnet_args(terminal_1: &str) -> Vec<String> {
 
 /// `deu localnet` as Terminal 1 starts it (its ledger in `dir`), on a free port instead of
 /// 8899 so that tests run side by side.
-struct Localnet {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Localnet {
-    fn start(dir: &Path, args: &[String]) -> Self {
-        let port = free_port();
-        let log = dir.join("localnet.stderr");
-        let mut child = Command::new(DEU)
-            .args(args)
-            .args(["--rpc-port", &port.to_string()])
-            .current_dir(dir)
-            .env("HOME", dir)
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .expect("start deu localnet");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self {
-                    child,
-                    url: format!("http://127.0.0.1:{port}"),
-                    log,
-                };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "deu localnet stopped ({status}) before listening: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("deu localnet did not listen on port {port}");
-    }
-
-    /// Ctrl-C, as Terminal 1 stops it: it saves the ledger and exits.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill")
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(
-                    status.success(),
-                    "deu localnet exited with {status}: {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("deu localnet did not stop on Ctrl-C");
-    }
-}
-
-impl Drop for Localnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_localnet(dir: &Path, args: &[String]) -> Localnet {
+    let port = free_port();
+    let mut command = Command::new(DEU);
+    command
+        .args(args)
+        .args(["--rpc-port", &port.to_string()])
+        .current_dir(dir)
+        .env("HOME", dir);
+    Localnet::spawn(command, port, &dir.join("localnet.stderr"))
 }
 
 /// The environment Terminal 2 has, in the test's folder: the built `deu` first on the PATH
@@ -203,7 +142,7 @@ fn the_walkthrough_runs_as_written_and_does_what_its_comments_say() {
     let dir = std::env::temp_dir().join(format!("deu-walkthrough-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let net = Localnet::start(&dir, &localnet_args(&terminal_1));
+    let net = start_localnet(&dir, &localnet_args(&terminal_1));
 
     // Terminal 2's block, as written, on one stream with bash's trace of each command.
     let script = dir.join("terminal-2.sh");

@@ -58,6 +58,13 @@ pub(crate) enum Job {
         params: Value,
         reply: oneshot::Sender<RpcResult>,
     },
+    /// `sendTransaction` decoded and its signatures verified by the caller's task, so the
+    /// bank's thread only executes and commits.
+    Send {
+        tx: Box<solana_transaction::versioned::VersionedTransaction>,
+        config: solana_rpc_client_api::config::RpcSendTransactionConfig,
+        reply: oneshot::Sender<RpcResult>,
+    },
     Shutdown {
         reply: oneshot::Sender<anyhow::Result<()>>,
     },
@@ -135,15 +142,38 @@ impl BankThread {
 /// Sends one call to the bank thread and waits for the answer.
 pub(crate) async fn call(jobs: &mpsc::Sender<Job>, method: String, params: Value) -> RpcResult {
     let (reply, answer) = oneshot::channel();
-    jobs.send(Job::Call {
-        method,
-        params,
-        reply,
-    })
-    .map_err(|_| RpcError::internal("the local cluster is shutting down"))?;
+    let job = if method == "sendTransaction" {
+        // Decoding and signature checks need no bank: done here, on the caller's task, in
+        // parallel with the bank's thread.
+        let (tx, config) =
+            crate::transactions::checked_transaction(&crate::rpc::Params::new(params)?)?;
+        Job::Send {
+            tx: Box::new(tx),
+            config,
+            reply,
+        }
+    } else {
+        Job::Call {
+            method,
+            params,
+            reply,
+        }
+    };
+    jobs.send(job)
+        .map_err(|_| RpcError::internal("the local cluster is shutting down"))?;
     answer
         .await
         .map_err(|_| RpcError::internal("the local cluster stopped before answering"))?
+}
+
+/// What the bank's thread does for one job.
+enum Work {
+    Send(
+        Box<solana_transaction::versioned::VersionedTransaction>,
+        solana_rpc_client_api::config::RpcSendTransactionConfig,
+    ),
+    Call(String, Value),
+    Shutdown(oneshot::Sender<anyhow::Result<()>>),
 }
 
 pub(crate) struct Node {
@@ -175,6 +205,12 @@ pub(crate) struct Node {
     /// set them (only `produce_block` and the start move the slot).
     pub slot: std::cell::Cell<Option<u64>>,
     pub clock_set: bool,
+    /// The open group's writes (each transaction's accounts and record), committed together.
+    #[allow(clippy::type_complexity)]
+    pub pending: Vec<(
+        Vec<(Pubkey, Option<Account>)>,
+        Option<(Signature, crate::store::TransactionRecord)>,
+    )>,
 }
 
 /// The most accounts `Node::accounts` keeps before it starts again.
@@ -259,6 +295,7 @@ impl Node {
             accounts: std::collections::HashMap::new(),
             slot: std::cell::Cell::new(None),
             clock_set: false,
+            pending: Vec::new(),
         };
         // Continue after the last slot clients saw, on a fresh blockhash chain.
         let bank_slot = node.bank_slot().map_err(|e| anyhow!(e.message))?;
@@ -304,21 +341,39 @@ impl Node {
                     }
                 }
             };
-            match job {
-                Ok(Job::Call {
+            let job = job.map(|job| match job {
+                Job::Send { tx, config, reply } => (Work::Send(tx, config), Some(reply)),
+                Job::Call {
                     method,
                     params,
                     reply,
-                }) => {
-                    let grouped = matches!(method.as_str(), "sendTransaction" | "requestAirdrop");
+                } => (Work::Call(method, params), Some(reply)),
+                Job::Shutdown { reply } => (Work::Shutdown(reply), None),
+            });
+            match job {
+                Ok((Work::Shutdown(reply), _)) => {
+                    self.flush(&mut held);
+                    let _ = reply.send(self.finish());
+                    return;
+                }
+                Ok((work, Some(reply))) => {
+                    let grouped = match &work {
+                        Work::Send(..) => true,
+                        Work::Call(method, _) => {
+                            matches!(method.as_str(), "sendTransaction" | "requestAirdrop")
+                        }
+                        Work::Shutdown(_) => false,
+                    };
                     if !grouped {
                         self.flush(&mut held);
                     }
                     self.grouping = grouped;
                     let answer = match &self.halted {
                         Some(reason) => Err(RpcError::internal(reason)),
-                        None => std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            self.call(&method, params)
+                        None => std::panic::catch_unwind(AssertUnwindSafe(|| match work {
+                            Work::Send(tx, config) => self.send_checked(*tx, &config),
+                            Work::Call(method, params) => self.call(&method, params),
+                            Work::Shutdown(_) => Err(RpcError::internal("not a call")),
                         }))
                         .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked"))),
                     };
@@ -332,11 +387,7 @@ impl Node {
                         let _ = reply.send(answer);
                     }
                 }
-                Ok(Job::Shutdown { reply }) => {
-                    self.flush(&mut held);
-                    let _ = reply.send(self.finish());
-                    return;
-                }
+                Ok((_, None)) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => self.flush(&mut held),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     self.flush(&mut held);
@@ -436,11 +487,26 @@ impl Node {
         accounts: &[(Pubkey, Option<Account>)],
         record: Option<(&Signature, &crate::store::TransactionRecord)>,
     ) -> Result<(), RpcError> {
-        // Inside a group, not synced yet: `flush` syncs the group with one durable commit.
-        let durable = !self.grouping;
-        match self.store.commit(accounts, record, &self.meta, durable) {
+        // Inside a group: kept in memory, written with the group's one durable commit
+        // (`flush`); nothing reads the ledger before that (every other call flushes first).
+        if self.grouping {
+            self.pending
+                .push((accounts.to_vec(), record.map(|(s, r)| (*s, r.clone()))));
+            self.dirty = true;
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut writes: Vec<(
+            &[(Pubkey, Option<Account>)],
+            Option<(&Signature, &crate::store::TransactionRecord)>,
+        )> = pending
+            .iter()
+            .map(|(accounts, record)| (accounts.as_slice(), record.as_ref().map(|(s, r)| (s, r))))
+            .collect();
+        writes.push((accounts, record));
+        match self.store.commit(&writes, &self.meta, true) {
             Ok(()) => {
-                self.dirty = !durable;
+                self.dirty = false;
                 Ok(())
             }
             Err(e) => {
@@ -457,11 +523,28 @@ impl Node {
         }
     }
 
+    /// Whether a transaction with this signature was processed here (written, or in the open
+    /// group).
+    pub fn processed(&self, signature: &Signature) -> Result<bool, RpcError> {
+        if self
+            .pending
+            .iter()
+            .any(|(_, record)| record.as_ref().is_some_and(|(s, _)| s == signature))
+        {
+            return Ok(true);
+        }
+        Ok(self
+            .store
+            .transaction(signature)
+            .map_err(|e| RpcError::internal(format!("{e:#}")))?
+            .is_some())
+    }
+
     /// Saves the counters and stops the bank (a node stopped by a failed write saves nothing).
-    fn finish(self) -> anyhow::Result<()> {
+    fn finish(mut self) -> anyhow::Result<()> {
         let saved = match &self.halted {
             Some(reason) => Err(anyhow!("{reason}")),
-            None => self.store.commit(&[], None, &self.meta, true),
+            None => self.save(&[], None).map_err(|e| anyhow!(e.message)),
         };
         let Self { rt, ctx, .. } = self;
         {

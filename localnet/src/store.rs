@@ -175,10 +175,14 @@ impl Store {
     /// Writes what a transaction left (or just the counters). `durable`: synced to disk before
     /// returning, with every commit before it; otherwise kept in order and made durable by the
     /// next durable commit (lost, with every later one, by a kill before it).
+    /// Writes many transactions' accounts and records, in order, and the counters, in one
+    /// commit: all of them or none.
     pub fn commit(
         &self,
-        accounts: &[(Pubkey, Option<Account>)],
-        record: Option<(&Signature, &TransactionRecord)>,
+        writes: &[(
+            &[(Pubkey, Option<Account>)],
+            Option<(&Signature, &TransactionRecord)>,
+        )],
         meta: &Meta,
         durable: bool,
     ) -> anyhow::Result<()> {
@@ -188,30 +192,34 @@ impl Store {
         }
         {
             let mut table = write.open_table(ACCOUNTS)?;
-            for (address, account) in accounts {
-                match account {
-                    Some(account) => {
-                        table
-                            .insert(&address.to_bytes(), bincode::serialize(account)?.as_slice())?;
-                    }
-                    None => {
-                        table.remove(&address.to_bytes())?;
+            let mut transactions = write.open_table(TRANSACTIONS)?;
+            let mut by_address = write.open_multimap_table(BY_ADDRESS)?;
+            for (accounts, record) in writes {
+                for (address, account) in accounts.iter() {
+                    match account {
+                        Some(account) => {
+                            table.insert(
+                                &address.to_bytes(),
+                                bincode::serialize(account)?.as_slice(),
+                            )?;
+                        }
+                        None => {
+                            table.remove(&address.to_bytes())?;
+                        }
                     }
                 }
-            }
-            if let Some((signature, record)) = record {
-                let key: [u8; 64] = (*signature).into();
-                let mut transactions = write.open_table(TRANSACTIONS)?;
-                transactions.insert(&key, bincode::serialize(record)?.as_slice())?;
-                let mut by_address = write.open_multimap_table(BY_ADDRESS)?;
-                let mut entry = [0u8; 72];
-                entry[..8].copy_from_slice(&record.sequence.to_be_bytes());
-                entry[8..].copy_from_slice(&key);
-                let mut keys = record.account_keys.clone();
-                keys.sort();
-                keys.dedup();
-                for address in keys {
-                    by_address.insert(&address.to_bytes(), &entry)?;
+                if let Some((signature, record)) = record {
+                    let key: [u8; 64] = (**signature).into();
+                    transactions.insert(&key, bincode::serialize(record)?.as_slice())?;
+                    let mut entry = [0u8; 72];
+                    entry[..8].copy_from_slice(&record.sequence.to_be_bytes());
+                    entry[8..].copy_from_slice(&key);
+                    let mut keys = record.account_keys.clone();
+                    keys.sort();
+                    keys.dedup();
+                    for address in keys {
+                        by_address.insert(&address.to_bytes(), &entry)?;
+                    }
                 }
             }
             let mut table = write.open_table(META)?;

@@ -60,7 +60,7 @@ struct Keys {
     writable: Vec<bool>,
 }
 
-fn decode_transaction(
+pub(crate) fn decode_transaction(
     encoded: &str,
     encoding: UiTransactionEncoding,
 ) -> Result<VersionedTransaction, RpcError> {
@@ -113,8 +113,23 @@ fn decode_transaction(
         })
 }
 
+/// `sendTransaction`'s parameters: the transaction, decoded, its form and every signature
+/// checked, and the config.
+pub(crate) fn checked_transaction(
+    params: &Params,
+) -> Result<(VersionedTransaction, RpcSendTransactionConfig), RpcError> {
+    let encoded: String = params.required(0, "transaction")?;
+    let config: RpcSendTransactionConfig = params.optional(1, "config")?;
+    let tx = decode_transaction(
+        &encoded,
+        config.encoding.unwrap_or(UiTransactionEncoding::Base58),
+    )?;
+    verify_transaction(&tx)?;
+    Ok((tx, config))
+}
+
 /// Checks the form of a transaction and all its signatures (the bank does not).
-fn verify_transaction(tx: &VersionedTransaction) -> Result<(), RpcError> {
+pub(crate) fn verify_transaction(tx: &VersionedTransaction) -> Result<(), RpcError> {
     tx.sanitize()
         .map_err(|e| RpcError::invalid_params(format!("invalid transaction: {e}")))?;
     if tx.verify_with_results().iter().all(|ok| *ok) {
@@ -224,12 +239,7 @@ impl Node {
             .first()
             .copied()
             .ok_or_else(|| RpcError::invalid_params("invalid transaction: no signature"))?;
-        if self
-            .store
-            .transaction(&signature)
-            .map_err(internal)?
-            .is_some()
-        {
+        if self.processed(&signature)? {
             return Ok((
                 signature,
                 Outcome::Rejected(TransactionError::AlreadyProcessed),
@@ -326,21 +336,20 @@ impl Node {
     }
 
     pub fn send_transaction(&mut self, params: &Params) -> RpcResult {
-        let encoded: String = params.required(0, "transaction")?;
-        let config: RpcSendTransactionConfig = params.optional(1, "config")?;
-        let tx = decode_transaction(
-            &encoded,
-            config.encoding.unwrap_or(UiTransactionEncoding::Base58),
-        )?;
-        verify_transaction(&tx)?;
+        let (tx, config) = checked_transaction(params)?;
+        self.send_checked(tx, &config)
+    }
+
+    /// `sendTransaction` of a transaction already decoded and its signatures verified (off
+    /// the bank's thread: see `node::call`).
+    pub fn send_checked(
+        &mut self,
+        tx: VersionedTransaction,
+        config: &RpcSendTransactionConfig,
+    ) -> RpcResult {
         self.apply_clock()?;
         if let Some(signature) = tx.signatures.first() {
-            if self
-                .store
-                .transaction(signature)
-                .map_err(internal)?
-                .is_some()
-            {
+            if self.processed(signature)? {
                 return Err(rejected(TransactionError::AlreadyProcessed));
             }
         }

@@ -205,12 +205,17 @@ pub async fn run(cfg: &Config) -> Result<Outcome> {
 
 /// The process's peak resident set (VmHWM in /proc/self/status), in KiB; 0 if unknown.
 pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status (`VmHWM:`, `VmRSS:`), in KiB; 0 if unknown.
+pub fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kib| kib.parse().ok())
         })

@@ -20,10 +20,18 @@ impl Localnet {
     pub fn start(ledger: &Path, port: u16) -> Self {
         // What it says goes to a file beside the ledger, told if it stops before listening.
         let log_path = ledger.with_extension("stderr");
-        let log = std::fs::File::create(&log_path).expect("create the localnet's log");
-        let mut child = Command::new(DEU)
+        let mut command = Command::new(DEU);
+        command
             .args(["localnet", "--rpc-port", &port.to_string(), "--ledger"])
-            .arg(ledger)
+            .arg(ledger);
+        Self::spawn(command, port, &log_path)
+    }
+
+    /// Starts `command` (a `deu localnet` listening on `port`), its stderr to `log_path`, and
+    /// returns once it listens; what it said is told if it stops before.
+    pub fn spawn(mut command: Command, port: u16, log_path: &Path) -> Self {
+        let log = std::fs::File::create(log_path).expect("create the localnet's log");
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -39,7 +47,7 @@ impl Localnet {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(
                     "deu localnet stopped ({status}) before listening on port {port}: {}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                    std::fs::read_to_string(log_path).unwrap_or_default()
                 );
             }
             std::thread::sleep(Duration::from_millis(200));
