@@ -166,6 +166,26 @@ pub(crate) async fn call(jobs: &mpsc::Sender<Job>, method: String, params: Value
         .map_err(|_| RpcError::internal("the local cluster stopped before answering"))?
 }
 
+/// Calls answered from the ledger's durable records, or from what no transaction changes:
+/// they never wait for, nor close, a group of transactions (see `serve`).
+const DURABLE_READS: &[&str] = &[
+    "getSignatureStatuses",
+    "getTransaction",
+    "getSignaturesForAddress",
+    "getLatestBlockhash",
+    "isBlockhashValid",
+    "getSlot",
+    "getBlockHeight",
+    "getVersion",
+    "getHealth",
+    "getIdentity",
+    "getGenesisHash",
+    "getEpochSchedule",
+    "getMinimumBalanceForRentExemption",
+    "getRecentPrioritizationFees",
+    "getFeeForMessage",
+];
+
 /// What the bank's thread does for one job.
 enum Work {
     Send(
@@ -205,6 +225,8 @@ pub(crate) struct Node {
     /// set them (only `produce_block` and the start move the slot).
     pub slot: std::cell::Cell<Option<u64>>,
     pub clock_set: bool,
+    /// Fees the bank named, by what a fee depends on (see `fee_of`).
+    pub fees: std::collections::HashMap<Vec<u8>, u64>,
     /// The open group's writes (each transaction's accounts and record), committed together.
     #[allow(clippy::type_complexity)]
     pub pending: Vec<(
@@ -295,6 +317,7 @@ impl Node {
             accounts: std::collections::HashMap::new(),
             slot: std::cell::Cell::new(None),
             clock_set: false,
+            fees: std::collections::HashMap::new(),
             pending: Vec::new(),
         };
         // Continue after the last slot clients saw, on a fresh blockhash chain.
@@ -364,7 +387,15 @@ impl Node {
                         }
                         Work::Shutdown(_) => false,
                     };
-                    if !grouped {
+                    // Calls that read only what is durable (the ledger's records) or what no
+                    // transaction changes (blockhashes, the slot) are answered at once, without
+                    // closing the open group: a client polling its signatures' statuses sees
+                    // them once they are on disk, and does not cost a sync each time.
+                    let durable_read = match &work {
+                        Work::Call(method, _) => DURABLE_READS.contains(&method.as_str()),
+                        _ => false,
+                    };
+                    if !grouped && !durable_read {
                         self.flush(&mut held);
                     }
                     self.grouping = grouped;
@@ -378,7 +409,7 @@ impl Node {
                         .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked"))),
                     };
                     self.grouping = false;
-                    if self.dirty {
+                    if self.dirty && !durable_read {
                         held.push((reply, answer));
                         if held.len() >= MAX_GROUP {
                             self.flush(&mut held);

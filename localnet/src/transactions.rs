@@ -231,6 +231,46 @@ impl Node {
         })
     }
 
+    /// The fee the bank charges for `message`: it depends only on its signatures and its
+    /// compute-budget and signature-verification instructions, so one bank answer serves every
+    /// message alike (a report is always one signature and no such instruction).
+    fn fee_of(&mut self, message: &solana_message::VersionedMessage) -> Result<u64, RpcError> {
+        use solana_sdk_ids::{
+            compute_budget, ed25519_program, secp256k1_program, secp256r1_program,
+        };
+        let keys = message.static_account_keys();
+        let mut shape = message
+            .header()
+            .num_required_signatures
+            .to_le_bytes()
+            .to_vec();
+        for ix in message.instructions() {
+            let program = keys.get(usize::from(ix.program_id_index));
+            let priced = program.is_some_and(|p| {
+                [
+                    compute_budget::ID,
+                    ed25519_program::ID,
+                    secp256k1_program::ID,
+                    secp256r1_program::ID,
+                ]
+                .contains(p)
+            });
+            if priced {
+                shape.extend(program.map(|p| p.to_bytes()).unwrap_or_default());
+                shape.extend((ix.data.len() as u32).to_le_bytes());
+                shape.extend(&ix.data);
+            }
+        }
+        if let Some(fee) = self.fees.get(&shape) {
+            return Ok(*fee);
+        }
+        let fee = self.fee_for(message)?.unwrap_or(0);
+        if self.fees.len() < 10_000 {
+            self.fees.insert(shape, fee);
+        }
+        Ok(fee)
+    }
+
     /// Gives a verified transaction to the bank, and commits what it did (its record, the
     /// accounts it left and the counters) in one durable write; then tells subscribers.
     pub fn process(&mut self, tx: VersionedTransaction) -> Result<(Signature, Outcome), RpcError> {
@@ -255,7 +295,7 @@ impl Node {
             .iter()
             .map(|a| a.as_ref().map_or(0, |a| a.lamports))
             .collect();
-        let fee = self.fee_for(&tx.message)?.unwrap_or(0);
+        let fee = self.fee_of(&tx.message)?;
         let bytes = bincode::serialize(&tx).map_err(internal)?;
         let BanksTransactionResultWithMetadata { result, metadata } = self
             .rt
@@ -348,6 +388,8 @@ impl Node {
         config: &RpcSendTransactionConfig,
     ) -> RpcResult {
         self.apply_clock()?;
+        // Seen before (even before a restart, when its blockhash is no longer known): refused
+        // as such, before a simulation would call it expired.
         if let Some(signature) = tx.signatures.first() {
             if self.processed(signature)? {
                 return Err(rejected(TransactionError::AlreadyProcessed));
