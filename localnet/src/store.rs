@@ -194,20 +194,27 @@ impl Store {
             let mut table = write.open_table(ACCOUNTS)?;
             let mut transactions = write.open_table(TRANSACTIONS)?;
             let mut by_address = write.open_multimap_table(BY_ADDRESS)?;
-            for (accounts, record) in writes {
+            // An account many transactions of the group wrote (the epoch every report
+            // names) is written once, as the last of them left it.
+            let mut last: std::collections::BTreeMap<&Pubkey, &Option<Account>> =
+                std::collections::BTreeMap::new();
+            for (accounts, _) in writes {
                 for (address, account) in accounts.iter() {
-                    match account {
-                        Some(account) => {
-                            table.insert(
-                                &address.to_bytes(),
-                                bincode::serialize(account)?.as_slice(),
-                            )?;
-                        }
-                        None => {
-                            table.remove(&address.to_bytes())?;
-                        }
+                    last.insert(address, account);
+                }
+            }
+            for (address, account) in last {
+                match account {
+                    Some(account) => {
+                        table
+                            .insert(&address.to_bytes(), bincode::serialize(account)?.as_slice())?;
+                    }
+                    None => {
+                        table.remove(&address.to_bytes())?;
                     }
                 }
+            }
+            for (_, record) in writes {
                 if let Some((signature, record)) = record {
                     let key: [u8; 64] = (**signature).into();
                     transactions.insert(&key, bincode::serialize(record)?.as_slice())?;
