@@ -167,6 +167,64 @@ impl Index {
         });
     }
 
+    /// What the index holds, in bytes, by its own count: each map's slots at their capacity
+    /// (keys, values and hashbrown's control byte), the heap of ids, labels and payout
+    /// accounts, the ordered sets at 40 bytes an entry, and the directory. The allocator's
+    /// own overhead is not counted.
+    pub fn footprint_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn slots<K, V>(map: &HashMap<K, V>) -> usize {
+            map.capacity() * (size_of::<K>() + size_of::<V>() + 1)
+        }
+        const SET_ENTRY: usize = 40;
+        let view = self.view();
+        let book = &view.book;
+        let strings = book
+            .meters
+            .values()
+            .map(|m| m.value.id.capacity() + m.value.label.capacity())
+            .sum::<usize>()
+            + book
+                .residents
+                .values()
+                .map(|r| {
+                    r.value.id.capacity()
+                        + r.value.payout_account.capacity()
+                        + r.value.pending_payout_account.capacity()
+                })
+                .sum::<usize>()
+            + book
+                .sales
+                .values()
+                .map(|s| s.value.destination.capacity() + s.value.payout_id.capacity())
+                .sum::<usize>();
+        let sets = |sets: &HashMap<Pubkey, BTreeSet<Pubkey>>| {
+            slots(sets) + sets.values().map(|s| s.len() * SET_ENTRY).sum::<usize>()
+        };
+        let directory = self
+            .directory
+            .lock()
+            .ok()
+            .and_then(|d| {
+                d.as_ref().map(|d| {
+                    d.meters.capacity() * size_of::<(Pubkey, (f64, f64))>()
+                        + d.residents.capacity() * size_of::<Pubkey>()
+                })
+            })
+            .unwrap_or(0);
+        slots(&book.meters)
+            + slots(&book.residents)
+            + slots(&book.sales)
+            + slots(&book.epochs)
+            + slots(&book.coins)
+            + slots(&book.touched)
+            + sets(&book.owned)
+            + sets(&book.sales_of)
+            + (book.notable.len() + book.suspects.len()) * SET_ENTRY
+            + strings
+            + directory
+    }
+
     /// Loaded once and answering.
     pub fn ready(&self) -> bool {
         *self.loaded.borrow()

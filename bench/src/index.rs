@@ -43,6 +43,8 @@ pub struct IndexFigures {
     /// Resident memory of the process before and after the index loaded (KiB).
     pub rss_before_kib: u64,
     pub rss_after_kib: u64,
+    /// What the index holds by its own count (`Index::footprint_bytes`).
+    pub footprint_bytes: usize,
     pub routes: Vec<Route>,
     pub pages: Vec<Page>,
 }
@@ -110,6 +112,9 @@ async fn run(
     );
     let load = loading.elapsed();
     let rss_after_kib = rss_kib();
+    // The directory (ordered lists, map positions) is built at the first page view.
+    get(&reqwest::Client::new(), &base, "/api/meters?limit=1").await?;
+    let footprint_bytes = app.index.footprint_bytes();
     eprintln!(
         "  the index loaded in {:.2} s; memory {} → {} MiB",
         load.as_secs_f64(),
@@ -202,6 +207,7 @@ async fn run(
         load,
         rss_before_kib,
         rss_after_kib,
+        footprint_bytes,
         routes: timed,
         pages,
     })

@@ -465,15 +465,18 @@ fn print_index(figures: &[index::IndexFigures]) {
         return;
     }
     println!();
-    println!("| Meters | Residents | Setup | Index loaded in | Memory before → after the load |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| Meters | Residents | Setup | Index loaded in | Index's own count | Process memory before → after the load |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     for f in figures {
         println!(
-            "| {} | {} | {} | {} | {} → {} MiB |",
+            "| {} | {} | {} | {} | {:.0} MiB | {} → {} MiB |",
             thousands(f.meters as u64),
             thousands(f.residents as u64),
             duration(f.setup),
             duration(f.load),
+            f.footprint_bytes as f64 / (1024.0 * 1024.0),
             f.rss_before_kib / 1024,
             f.rss_after_kib / 1024,
         );
@@ -548,8 +551,11 @@ fn print_index(figures: &[index::IndexFigures]) {
         "The index: `deu serve`'s app in this process over the local cluster of `deu localnet` \
          (also in this process), N meters and N/10 residents set up through JSON-RPC. Loaded in: \
          from the server's start to its first full read of the grid (three `getProgramAccounts` \
-         calls and the grid). Memory: the process's VmRSS (the cluster included) before the app \
-         started and once the index had loaded. Routes: {} sequential requests each after one \
+         calls and the grid). The index's own count: its maps' slots at capacity, the strings' \
+         heap, its sets and directory (`Index::footprint_bytes`, allocator overhead not counted). \
+         Process memory: VmRSS before the app started and once the index had loaded, the cluster \
+         in the same process and the load's transient buffers (the cluster's JSON answer and \
+         its parse) included. Routes: {} sequential requests each after one \
          that warms it. Page views: the page's requests sent at once, 10 views after one that \
          reads the histories; cluster calls per view counted by the local cluster, less the \
          index's own clock reads (one a second).",
