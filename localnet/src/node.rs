@@ -527,10 +527,7 @@ impl Node {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        let mut writes: Vec<(
-            &[(Pubkey, Option<Account>)],
-            Option<(&Signature, &crate::store::TransactionRecord)>,
-        )> = pending
+        let mut writes: Vec<crate::store::Write<'_>> = pending
             .iter()
             .map(|(accounts, record)| (accounts.as_slice(), record.as_ref().map(|(s, r)| (s, r))))
             .collect();

@@ -53,6 +53,13 @@ pub(crate) struct Meta {
     pub sequence: u64,
 }
 
+/// One transaction's writes, as `Store::commit` takes them: the accounts it left (`None`:
+/// closed) and its record.
+pub(crate) type Write<'a> = (
+    &'a [(Pubkey, Option<Account>)],
+    Option<(&'a Signature, &'a TransactionRecord)>,
+);
+
 /// A processed transaction, as `getTransaction` tells it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub(crate) struct TransactionRecord {
@@ -179,10 +186,7 @@ impl Store {
     /// commit: all of them or none.
     pub fn commit(
         &self,
-        writes: &[(
-            &[(Pubkey, Option<Account>)],
-            Option<(&Signature, &TransactionRecord)>,
-        )],
+        writes: &[Write<'_>],
         meta: &Meta,
         durable: bool,
     ) -> anyhow::Result<()> {
