@@ -177,19 +177,12 @@ impl Store {
         Ok(accounts)
     }
 
-    /// Commits, atomically and durably, the accounts a transaction left (`None`: it no longer
-    /// exists), its record and the cluster's counters.
-    /// Writes what a transaction left (or just the counters). `durable`: synced to disk before
-    /// returning, with every commit before it; otherwise kept in order and made durable by the
-    /// next durable commit (lost, with every later one, by a kill before it).
-    /// Writes many transactions' accounts and records, in order, and the counters, in one
-    /// commit: all of them or none.
-    pub fn commit(
-        &self,
-        writes: &[Write<'_>],
-        meta: &Meta,
-        durable: bool,
-    ) -> anyhow::Result<()> {
+    /// Writes what transactions left — the accounts (`None`: closed; an account several of
+    /// them wrote, as the last left it), their records and the by-address index — and the
+    /// cluster's counters, in one commit: all of it or none. `durable`: synced to disk before
+    /// returning, with every commit before it; otherwise made durable by the next durable
+    /// commit (lost, with every later one, by a kill before it).
+    pub fn commit(&self, writes: &[Write<'_>], meta: &Meta, durable: bool) -> anyhow::Result<()> {
         let mut write = self.db.begin_write().map_err(|e| damaged(&self.path, e))?;
         if !durable {
             write.set_durability(redb::Durability::None);
