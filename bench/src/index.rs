@@ -4,13 +4,11 @@
 //! page's views are counted in cluster calls (the local cluster's count, less the index's own
 //! clock reads), and the process's memory is read before and after the index loaded.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use energy_utility_localnet::LocalnetConfig;
 use energy_utility_sdk::Client;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -64,16 +62,9 @@ fn rss_kib() -> u64 {
 
 pub async fn measure(meters: usize, seed: u64) -> Result<IndexFigures> {
     ensure!(meters > 0, "at least one meter");
-    let ledger =
-        std::env::temp_dir().join(format!("deu-bench-index-{}-{meters}", std::process::id()));
-    let bind: SocketAddr = "127.0.0.1:0".parse().context("loopback address")?;
-    let net = energy_utility_localnet::start(LocalnetConfig::new(ledger.clone(), true, bind))
-        .await
-        .context("start the local cluster")?;
+    let (net, ledger) = crate::rpc::fresh_localnet("index", meters).await?;
     let outcome = run(&net, meters, seed).await;
-    let stopped = net.shutdown().await;
-    let _ = std::fs::remove_dir_all(&ledger);
-    stopped.context("stop the local cluster")?;
+    crate::rpc::stop_localnet(net, &ledger).await?;
     outcome
 }
 

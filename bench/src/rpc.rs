@@ -47,17 +47,34 @@ pub struct Ingestion {
 pub async fn ingest(meters: usize, gateways: usize, seed: u64) -> Result<Ingestion> {
     ensure!(meters > 0, "at least one meter");
     ensure!(gateways > 0, "--rpc-gateways must be at least 1");
+    let (net, ledger) = fresh_localnet("rpc", meters).await?;
+    let outcome = run(&net.rpc_url(), meters, gateways, seed).await;
+    stop_localnet(net, &ledger).await?;
+    outcome
+}
+
+/// The local cluster behind `deu localnet`, in this process, on a fresh ledger of its own.
+pub(crate) async fn fresh_localnet(
+    what: &str,
+    meters: usize,
+) -> Result<(energy_utility_localnet::Localnet, std::path::PathBuf)> {
     let ledger =
-        std::env::temp_dir().join(format!("deu-bench-rpc-{}-{meters}", std::process::id()));
+        std::env::temp_dir().join(format!("deu-bench-{what}-{}-{meters}", std::process::id()));
     let bind: SocketAddr = "127.0.0.1:0".parse().context("loopback address")?;
     let net = energy_utility_localnet::start(LocalnetConfig::new(ledger.clone(), true, bind))
         .await
         .context("start the local cluster")?;
-    let outcome = run(&net.rpc_url(), meters, gateways, seed).await;
+    Ok((net, ledger))
+}
+
+/// Stops a [`fresh_localnet`] and removes its ledger.
+pub(crate) async fn stop_localnet(
+    net: energy_utility_localnet::Localnet,
+    ledger: &std::path::Path,
+) -> Result<()> {
     let stopped = net.shutdown().await;
-    let _ = std::fs::remove_dir_all(&ledger);
-    stopped.context("stop the local cluster")?;
-    outcome
+    let _ = std::fs::remove_dir_all(ledger);
+    stopped.context("stop the local cluster")
 }
 
 pub(crate) struct Gateway {
