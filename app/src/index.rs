@@ -113,8 +113,12 @@ pub struct Index {
     loaded: watch::Sender<bool>,
     /// The subscription is open and acknowledged.
     following: AtomicBool,
-    /// When the cluster last answered the index (a clock read, a load), since `started`.
+    /// When the cluster last answered the index (a clock read, a load, a notification),
+    /// since `started`.
     contact_ms: AtomicU64,
+    /// A full read is in flight: the cluster is busy answering it (a local cluster answers
+    /// nothing else meanwhile), which is no sign of it being gone.
+    loading: AtomicBool,
     started: Instant,
     pub stats: Stats,
 }
@@ -137,6 +141,7 @@ impl Index {
             loaded: watch::channel(false).0,
             following: AtomicBool::new(false),
             contact_ms: AtomicU64::new(0),
+            loading: AtomicBool::new(false),
             started: Instant::now(),
             stats: Stats::default(),
         })
@@ -234,8 +239,9 @@ impl Index {
     pub fn fresh(&self) -> bool {
         let since = self.started.elapsed().as_millis() as u64;
         self.ready()
-            && since.saturating_sub(self.contact_ms.load(Ordering::Relaxed))
-                <= STALE_AFTER.as_millis() as u64
+            && (self.loading.load(Ordering::Relaxed)
+                || since.saturating_sub(self.contact_ms.load(Ordering::Relaxed))
+                    <= STALE_AFTER.as_millis() as u64)
     }
 
     fn heard_from_cluster(&self) {
@@ -294,6 +300,13 @@ impl Index {
     /// Reads the whole grid and merges it in (newer sights win; an account the reload no
     /// longer finds, last seen before it, is gone).
     pub async fn load(&self, client: &Client) -> anyhow::Result<()> {
+        self.loading.store(true, Ordering::Relaxed);
+        let loaded = self.load_all(client).await;
+        self.loading.store(false, Ordering::Relaxed);
+        loaded
+    }
+
+    async fn load_all(&self, client: &Client) -> anyhow::Result<()> {
         let started = Instant::now();
         let grid_b58 = self.grid.to_string();
         let (program_slot, program) = self
@@ -521,6 +534,7 @@ impl Index {
         let feed = subscriptions.get(&params["subscription"].as_u64()?)?;
         let result = &params["result"];
         self.stats.notifications.fetch_add(1, Ordering::Relaxed);
+        self.heard_from_cluster();
         match feed {
             Feed::Slot => {
                 let slot = result["slot"].as_u64()?;
@@ -957,4 +971,40 @@ fn positions<'a>(meters: impl Iterator<Item = &'a Meter> + Clone) -> Vec<(f64, f
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index loaded a minute ago that has heard nothing since.
+    fn quiet_index() -> Arc<Index> {
+        let mut index = Index::new(Pubkey::new_unique());
+        let started = Instant::now() - Duration::from_secs(60);
+        Arc::get_mut(&mut index).expect("not shared yet").started = started;
+        index.loaded.send_replace(true);
+        index.contact_ms.store(0, Ordering::Relaxed);
+        index
+    }
+
+    #[test]
+    fn an_index_the_cluster_stopped_answering_is_stale_unless_a_read_or_a_notification_says_otherwise(
+    ) {
+        let index = quiet_index();
+        assert!(!index.fresh(), "nothing heard for longer than the limit");
+        // A full read in flight: the cluster is busy answering it.
+        index.loading.store(true, Ordering::Relaxed);
+        assert!(index.fresh());
+        index.loading.store(false, Ordering::Relaxed);
+        assert!(!index.fresh());
+        // A notification is contact too.
+        let subscriptions = HashMap::from([(7u64, Feed::Slot)]);
+        let heard = r#"{"jsonrpc":"2.0","method":"slotNotification","params":{"subscription":7,"result":{"slot":42,"parent":41,"root":41}}}"#;
+        index.hear(heard, &subscriptions);
+        assert!(index.fresh());
+        assert_eq!(*index.slot.borrow(), 42);
+        // Not loaded: never fresh.
+        let unloaded = Index::new(Pubkey::new_unique());
+        assert!(!unloaded.fresh());
+    }
 }
