@@ -53,16 +53,8 @@ const FLOOR_MARGIN_HASHES: u64 = 25_000;
 const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 24 * 3600;
 
 pub(crate) enum Job {
-    Call {
-        method: String,
-        params: Value,
-        reply: oneshot::Sender<RpcResult>,
-    },
-    /// `sendTransaction` decoded and its signatures verified by the caller's task, so the
-    /// bank's thread only executes and commits.
-    Send {
-        tx: Box<solana_transaction::versioned::VersionedTransaction>,
-        config: solana_rpc_client_api::config::RpcSendTransactionConfig,
+    Run {
+        work: Work,
         reply: oneshot::Sender<RpcResult>,
     },
     Shutdown {
@@ -142,24 +134,16 @@ impl BankThread {
 /// Sends one call to the bank thread and waits for the answer.
 pub(crate) async fn call(jobs: &mpsc::Sender<Job>, method: String, params: Value) -> RpcResult {
     let (reply, answer) = oneshot::channel();
-    let job = if method == "sendTransaction" {
+    let work = if method == "sendTransaction" {
         // Decoding and signature checks need no bank: done here, on the caller's task, in
         // parallel with the bank's thread.
         let (tx, config) =
             crate::transactions::checked_transaction(&crate::rpc::Params::new(params)?)?;
-        Job::Send {
-            tx: Box::new(tx),
-            config,
-            reply,
-        }
+        Work::Send(Box::new(tx), config)
     } else {
-        Job::Call {
-            method,
-            params,
-            reply,
-        }
+        Work::Call(method, params)
     };
-    jobs.send(job)
+    jobs.send(Job::Run { work, reply })
         .map_err(|_| RpcError::internal("the local cluster is shutting down"))?;
     answer
         .await
@@ -186,14 +170,16 @@ const DURABLE_READS: &[&str] = &[
     "getFeeForMessage",
 ];
 
-/// What the bank's thread does for one job.
-enum Work {
+/// What the bank's thread does for one call.
+pub(crate) enum Work {
+    /// `sendTransaction` decoded and its signatures verified by the caller's task, so the
+    /// bank's thread only executes and commits.
     Send(
         Box<solana_transaction::versioned::VersionedTransaction>,
         solana_rpc_client_api::config::RpcSendTransactionConfig,
     ),
+    /// Any other call, by its method's name.
     Call(String, Value),
-    Shutdown(oneshot::Sender<anyhow::Result<()>>),
 }
 
 pub(crate) struct Node {
@@ -364,36 +350,24 @@ impl Node {
                     }
                 }
             };
-            let job = job.map(|job| match job {
-                Job::Send { tx, config, reply } => (Work::Send(tx, config), Some(reply)),
-                Job::Call {
-                    method,
-                    params,
-                    reply,
-                } => (Work::Call(method, params), Some(reply)),
-                Job::Shutdown { reply } => (Work::Shutdown(reply), None),
-            });
             match job {
-                Ok((Work::Shutdown(reply), _)) => {
+                Ok(Job::Shutdown { reply }) => {
                     self.flush(&mut held);
                     let _ = reply.send(self.finish());
                     return;
                 }
-                Ok((work, Some(reply))) => {
-                    let grouped = match &work {
-                        Work::Send(..) => true,
-                        Work::Call(method, _) => {
-                            matches!(method.as_str(), "sendTransaction" | "requestAirdrop")
-                        }
-                        Work::Shutdown(_) => false,
-                    };
-                    // Calls that read only what is durable (the ledger's records) or what no
-                    // transaction changes (blockhashes, the slot) are answered at once, without
-                    // closing the open group: a client polling its signatures' statuses sees
-                    // them once they are on disk, and does not cost a sync each time.
-                    let durable_read = match &work {
-                        Work::Call(method, _) => DURABLE_READS.contains(&method.as_str()),
-                        _ => false,
+                Ok(Job::Run { work, reply }) => {
+                    let (grouped, durable_read) = match &work {
+                        Work::Send(..) => (true, false),
+                        // Calls that read only what is durable (the ledger's records) or what
+                        // no transaction changes (blockhashes, the slot) are answered at once,
+                        // without closing the open group: a client polling its signatures'
+                        // statuses sees them once they are on disk, and does not cost a sync
+                        // each time.
+                        Work::Call(method, _) => (
+                            method == "requestAirdrop",
+                            DURABLE_READS.contains(&method.as_str()),
+                        ),
                     };
                     if !grouped && !durable_read {
                         self.flush(&mut held);
@@ -404,7 +378,6 @@ impl Node {
                         None => std::panic::catch_unwind(AssertUnwindSafe(|| match work {
                             Work::Send(tx, config) => self.send_checked(*tx, &config),
                             Work::Call(method, params) => self.call(&method, params),
-                            Work::Shutdown(_) => Err(RpcError::internal("not a call")),
                         }))
                         .unwrap_or_else(|_| Err(RpcError::internal("the bank panicked"))),
                     };
@@ -418,7 +391,6 @@ impl Node {
                         let _ = reply.send(answer);
                     }
                 }
-                Ok((_, None)) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => self.flush(&mut held),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     self.flush(&mut held);
@@ -614,7 +586,7 @@ impl Node {
             "getSignatureStatuses" => self.get_signature_statuses(&params),
             "getTransaction" => self.get_transaction(&params),
             "getSignaturesForAddress" => self.get_signatures_for_address(&params),
-            "sendTransaction" => self.send_transaction(&params),
+            // `sendTransaction` arrives decoded and verified, as `Work::Send` (see `call`).
             "simulateTransaction" => self.simulate_transaction(&params),
             "requestAirdrop" => self.request_airdrop(&params),
             "deuAdvanceClock" => self.advance_clock(&params),

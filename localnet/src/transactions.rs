@@ -375,11 +375,6 @@ impl Node {
         Ok((signature, Outcome::Committed(result)))
     }
 
-    pub fn send_transaction(&mut self, params: &Params) -> RpcResult {
-        let (tx, config) = checked_transaction(params)?;
-        self.send_checked(tx, &config)
-    }
-
     /// `sendTransaction` of a transaction already decoded and its signatures verified (off
     /// the bank's thread: see `node::call`).
     pub fn send_checked(
