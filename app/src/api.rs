@@ -407,6 +407,43 @@ fn page_of(query: &ListQuery) -> Result<(usize, usize, String), ApiError> {
     Ok((query.offset.unwrap_or(0), limit, q))
 }
 
+/// One page of a list: counts every row offered, keeps those from `offset`, `limit` of them.
+struct Page {
+    offset: usize,
+    limit: usize,
+    total: usize,
+    rows: Vec<Value>,
+}
+
+impl Page {
+    fn new(offset: usize, limit: usize) -> Self {
+        Self {
+            offset,
+            limit,
+            total: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    /// One more matching row (built only when it is on the page).
+    fn offer(&mut self, row: impl FnOnce() -> Value) {
+        if self.total >= self.offset && self.rows.len() < self.limit {
+            self.rows.push(row());
+        }
+        self.total += 1;
+    }
+
+    /// `{total, offset, limit, <name>: rows}`.
+    fn answer(self, name: &str) -> ApiResult {
+        Ok(Json(json!({
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            name: self.rows,
+        })))
+    }
+}
+
 /// `GET /api/meters?q=&filter=&offset=&limit=`: the grid's meters in registration order,
 /// searched by id, label or owner, a page at a time, from the index.
 async fn meter_list(
@@ -429,8 +466,7 @@ async fn meter_list(
     let index = indexed(&app).await?;
     let directory = index.directory();
     let view = index.view();
-    let mut total = 0usize;
-    let mut rows = Vec::new();
+    let mut page = Page::new(offset, limit);
     for (address, at) in &directory.meters {
         let Some(m) = view.meter(address) else {
             continue;
@@ -453,17 +489,9 @@ async fn meter_list(
                 continue;
             }
         }
-        if total >= offset && rows.len() < limit {
-            rows.push(meter_row(&view, address, m, *at));
-        }
-        total += 1;
+        page.offer(|| meter_row(&view, address, m, *at));
     }
-    Ok(Json(json!({
-        "total": total,
-        "offset": offset,
-        "limit": limit,
-        "meters": rows,
-    })))
+    page.answer("meters")
 }
 
 /// `GET /api/residents?q=&offset=&limit=`: the grid's residents in registration order with
@@ -482,8 +510,7 @@ async fn resident_list(
     let index = indexed(&app).await?;
     let directory = index.directory();
     let view = index.view();
-    let mut total = 0usize;
-    let mut rows = Vec::new();
+    let mut page = Page::new(offset, limit);
     for address in &directory.residents {
         let Some(r) = view.resident(address) else {
             continue;
@@ -491,17 +518,9 @@ async fn resident_list(
         if !q.is_empty() && !r.id.to_lowercase().contains(&q) {
             continue;
         }
-        if total >= offset && rows.len() < limit {
-            rows.push(resident_row(&view, r));
-        }
-        total += 1;
+        page.offer(|| resident_row(&view, r));
     }
-    Ok(Json(json!({
-        "total": total,
-        "offset": offset,
-        "limit": limit,
-        "residents": rows,
-    })))
+    page.answer("residents")
 }
 
 #[derive(Deserialize)]
@@ -1085,26 +1104,20 @@ async fn statement_of(
     let index = indexed(app).await?;
     let (grid_state, resident_address, now, meters) = {
         let view = index.view();
-        let meters: Vec<(Pubkey, String, &'static str)> = match resident_of(&view, app, id) {
-            Ok((address, _)) => view
-                .owned_by(&address)
-                .into_iter()
-                .map(|(a, m)| {
-                    (
-                        a,
-                        m.id.clone(),
-                        energy_utility_sdk::views::kind_name(m.kind),
-                    )
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        (
-            grid_of(&view, app)?,
-            resident_of(&view, app, id)?.0,
-            view.now,
-            meters,
-        )
+        let grid_state = grid_of(&view, app)?;
+        let (resident_address, _) = resident_of(&view, app, id)?;
+        let meters: Vec<(Pubkey, String, &'static str)> = view
+            .owned_by(&resident_address)
+            .into_iter()
+            .map(|(a, m)| {
+                (
+                    a,
+                    m.id.clone(),
+                    energy_utility_sdk::views::kind_name(m.kind),
+                )
+            })
+            .collect();
+        (grid_state, resident_address, view.now, meters)
     };
     let params = grid_state.params_for(grid_state.epoch_at(now).unwrap_or(0));
     let month = month.unwrap_or_else(|| {
@@ -1174,7 +1187,7 @@ async fn community_series(State(app): Shared) -> ApiResult {
     let current = grid_state.epoch_at(view.now).unwrap_or(0);
     let first = current.saturating_sub(23);
     let hours: Vec<Value> = (first..=current)
-        .map(|epoch| (epoch, view.epoch(epoch).cloned()))
+        .map(|epoch| (epoch, view.epoch(epoch)))
         .map(|(epoch, state)| {
             let start_ts = grid_state.epoch_start(epoch).unwrap_or(0);
             match state {

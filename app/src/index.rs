@@ -74,8 +74,8 @@ struct Book {
     /// Residents whose counters say fewer sales or meters than the index holds: one was
     /// closed (which no subscription tells), to be checked on the cluster.
     suspects: BTreeSet<Pubkey>,
-    /// Bumped by every change; `membership` only when an account comes, goes or moves on the
-    /// map (what the ordered lists and map positions depend on).
+    /// Bumped by every `touch` (what `touched` stamps); `membership` only when an account
+    /// comes, goes or moves on the map (what the ordered lists and map positions depend on).
     version: u64,
     membership: u64,
 }
@@ -95,7 +95,7 @@ pub struct Stats {
     pub loads: AtomicU64,
     pub notifications: AtomicU64,
     pub reconnects: AtomicU64,
-    /// JSON-RPC requests the index made (loads and clock reads).
+    /// JSON-RPC requests the index made (loads, clock reads, catch-ups, checks of closures).
     pub requests: AtomicU64,
     pub last_load_ms: AtomicU64,
 }
@@ -352,13 +352,7 @@ impl Index {
             for (address, data) in &coins {
                 book.put_coins(*address, coins_slot, data);
             }
-            let gone: Vec<Pubkey> = book
-                .coins
-                .iter()
-                .filter(|(a, seen)| !present.contains(*a) && seen.slot <= coins_slot)
-                .map(|(a, _)| *a)
-                .collect();
-            for address in gone {
+            for address in missing(&book.coins, coins_slot, &present) {
                 book.coins.remove(&address);
                 book.touch(address, true);
             }
@@ -524,12 +518,13 @@ impl Index {
         }
     }
 
-    /// Applies one websocket message; returns the subscription's acknowledgement, if it is one.
-    fn hear(&self, text: &str, subscriptions: &HashMap<u64, Feed>) -> Option<(u64, u64)> {
+    /// Applies one websocket notification (anything else is ignored).
+    fn hear(&self, text: &str, subscriptions: &HashMap<u64, Feed>) {
+        let _ = self.apply(text, subscriptions);
+    }
+
+    fn apply(&self, text: &str, subscriptions: &HashMap<u64, Feed>) -> Option<()> {
         let message: Value = serde_json::from_str(text).ok()?;
-        if let (Some(id), Some(sub)) = (message["id"].as_u64(), message["result"].as_u64()) {
-            return Some((id, sub));
-        }
         let params = &message["params"];
         let feed = subscriptions.get(&params["subscription"].as_u64()?)?;
         let result = &params["result"];
@@ -558,7 +553,7 @@ impl Index {
                 }
             }
         }
-        None
+        Some(())
     }
 }
 
@@ -718,7 +713,6 @@ impl Book {
         }
         if let Some(value) = decode::<Grid>(data) {
             self.grid = Some(Seen { slot, value });
-            self.version += 1;
         }
     }
 
@@ -786,7 +780,6 @@ impl Book {
                     return;
                 }
                 self.epochs.insert(number, (address, Seen { slot, value }));
-                self.version += 1;
             }
         }
     }
@@ -850,12 +843,8 @@ impl Book {
         for address in missing(&self.sales, slot, present) {
             self.remove_sale(&address);
         }
-        let before = self.epochs.len();
         self.epochs
             .retain(|_, (address, e)| e.slot > slot || present.contains(address));
-        if self.epochs.len() != before {
-            self.version += 1;
-        }
     }
 }
 
