@@ -659,10 +659,18 @@ impl Node {
         Ok(self.bank_height()? + self.height_offset)
     }
 
+    /// The bank transactions execute in (and every read here sees: program-test finalizes
+    /// each block as it is produced), without a round trip through the banks server.
+    pub fn bank(&self) -> Arc<solana_runtime::bank::Bank> {
+        self.ctx
+            .bank_forks()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .working_bank()
+    }
+
     pub fn account(&self, address: Pubkey) -> Result<Option<Account>, RpcError> {
-        self.rt
-            .block_on(self.ctx.banks_client.get_account(address))
-            .map_err(internal)
+        Ok(self.bank().get_account(&address).map(Account::from))
     }
 
     /// The latest blockhash and the last block height it is valid for.

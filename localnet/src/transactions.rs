@@ -9,12 +9,15 @@ use bincode::Options;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use solana_account::Account;
-use solana_program_test::BanksTransactionResultWithMetadata;
 use solana_rpc_client_api::{
     config::{RpcSendTransactionConfig, RpcSimulateTransactionConfig, UiTransactionEncoding},
     response::{RpcBlockhash, RpcSimulateTransactionResult},
 };
 use solana_sdk::{hash::Hash, pubkey::Pubkey, signature::Signature};
+use solana_svm::{
+    transaction_processing_result::{ProcessedTransaction, TransactionProcessingResult},
+    transaction_processor::ExecutionRecordingConfig,
+};
 use solana_transaction::{versioned::VersionedTransaction, Transaction};
 use solana_transaction_error::TransactionError;
 
@@ -37,6 +40,8 @@ const MAX_BASE64_SIZE: usize = 1644;
 const LOOKUP_TABLE_META_SIZE: usize = 56;
 const MAX_SIGNATURE_STATUSES: usize = 256;
 const MAX_SIGNATURES_FOR_ADDRESS: usize = 1_000;
+/// The most log bytes a transaction keeps (as `Bank::process_transaction_with_metadata`).
+const LOG_MESSAGES_BYTES_LIMIT: usize = 1_000 * 1_000;
 
 fn to_value<T: serde::Serialize>(value: &T) -> RpcResult {
     serde_json::to_value(value).map_err(internal)
@@ -49,6 +54,64 @@ pub(crate) enum Outcome {
     /// Refused before execution (unknown blockhash, fee payer cannot pay, a replay, ...):
     /// nothing changed.
     Rejected(TransactionError),
+    /// Preflight was asked for and the transaction failed: executed, but nothing committed.
+    Refused(Box<Refusal>),
+}
+
+/// What a failed preflight tells: the error and what the execution did before it.
+pub(crate) struct Refusal {
+    err: TransactionError,
+    logs: Vec<String>,
+    units_consumed: Option<u64>,
+    loaded_accounts_data_size: Option<u32>,
+    return_data: Option<solana_rpc_client_api::response::UiTransactionReturnData>,
+}
+
+impl Refusal {
+    /// The refusal a failed execution earns under preflight (`None`: it succeeded).
+    fn of(result: &TransactionProcessingResult) -> Option<Self> {
+        let plain = |err: &TransactionError| Refusal {
+            err: err.clone(),
+            logs: Vec::new(),
+            units_consumed: None,
+            loaded_accounts_data_size: None,
+            return_data: None,
+        };
+        match result {
+            Err(err) => Some(plain(err)),
+            Ok(ProcessedTransaction::FeesOnly(fees_only)) => Some(plain(&fees_only.load_error)),
+            Ok(ProcessedTransaction::Executed(executed)) => {
+                let details = &executed.execution_details;
+                let err = details.status.clone().err()?;
+                Some(Refusal {
+                    err,
+                    logs: details.log_messages.clone().unwrap_or_default(),
+                    units_consumed: Some(details.executed_units),
+                    loaded_accounts_data_size: Some(
+                        executed.loaded_transaction.loaded_accounts_data_size,
+                    ),
+                    return_data: details.return_data.clone().map(Into::into),
+                })
+            }
+        }
+    }
+
+    /// `sendTransaction`'s error, as a cluster's preflight simulation words it.
+    fn into_error(self) -> Result<RpcError, RpcError> {
+        let data = simulation_result(
+            Some(self.err.clone()),
+            self.logs,
+            self.units_consumed,
+            self.loaded_accounts_data_size,
+            self.return_data,
+            None,
+        );
+        Ok(RpcError {
+            code: PREFLIGHT_FAILURE,
+            message: format!("Transaction simulation failed: {}", self.err),
+            data: Some(to_value(&data)?),
+        })
+    }
 }
 
 /// A transaction's accounts: its static keys, then the addresses it loads from lookup tables.
@@ -273,12 +336,19 @@ impl Node {
 
     /// Gives a verified transaction to the bank, and commits what it did (its record, the
     /// accounts it left and the counters) in one durable write; then tells subscribers.
-    pub fn process(&mut self, tx: VersionedTransaction) -> Result<(Signature, Outcome), RpcError> {
+    /// `preflight`: a transaction that fails is refused instead, nothing committed.
+    pub fn process(
+        &mut self,
+        tx: VersionedTransaction,
+        preflight: bool,
+    ) -> Result<(Signature, Outcome), RpcError> {
         let signature = tx
             .signatures
             .first()
             .copied()
             .ok_or_else(|| RpcError::invalid_params("invalid transaction: no signature"))?;
+        // Seen before (even before a restart, when its blockhash is no longer known): refused
+        // as such, before the bank would call it expired.
         if self.processed(&signature)? {
             return Ok((
                 signature,
@@ -297,16 +367,53 @@ impl Node {
             .collect();
         let fee = self.fee_of(&tx.message)?;
         let bytes = bincode::serialize(&tx).map_err(internal)?;
-        let BanksTransactionResultWithMetadata { result, metadata } = self
-            .rt
-            .block_on(self.ctx.banks_client.process_transaction_with_metadata(tx))
-            .map_err(internal)?;
-        let Some(metadata) = metadata else {
-            return match result {
-                Err(err) => Ok((signature, Outcome::Rejected(err))),
-                Ok(()) => Err(RpcError::internal("the bank gave no metadata")),
-            };
+        // Executed once, in the working bank, as `Bank::process_transaction_with_metadata`
+        // does; under preflight a failure is refused between execution and commit (as a
+        // cluster's preflight simulation would have refused it), so nothing is charged.
+        let bank = self.bank();
+        let batch = match bank.prepare_entry_batch(vec![tx]) {
+            Ok(batch) => batch,
+            Err(err) => return Ok((signature, Outcome::Rejected(err))),
         };
+        let mut refusal = None;
+        let executed = bank.load_execute_and_commit_transactions_with_pre_commit_callback(
+            &batch,
+            solana_clock::MAX_PROCESSING_AGE,
+            ExecutionRecordingConfig {
+                enable_cpi_recording: false,
+                enable_log_recording: true,
+                enable_return_data_recording: true,
+                enable_transaction_balance_recording: false,
+            },
+            &mut solana_svm_timings::ExecuteTimings::default(),
+            Some(LOG_MESSAGES_BYTES_LIMIT),
+            |_, results| match results
+                .first()
+                .and_then(|r| preflight.then(|| Refusal::of(r)))
+            {
+                Some(Some(failed)) => {
+                    let err = failed.err.clone();
+                    refusal = Some(failed);
+                    Err(err)
+                }
+                _ => Ok(None),
+            },
+        );
+        drop(batch);
+        if let Some(refusal) = refusal {
+            return Ok((signature, Outcome::Refused(Box::new(refusal))));
+        }
+        let committed = executed
+            .map_err(internal)?
+            .0
+            .into_iter()
+            .next()
+            .ok_or_else(|| RpcError::internal("the bank gave no result"))?;
+        let committed = match committed {
+            Ok(committed) => committed,
+            Err(err) => return Ok((signature, Outcome::Rejected(err))),
+        };
+        let result = committed.status.clone();
         let slot = self.bank_slot()?;
         // Only writable accounts can have changed: the others are as they were.
         let mut left: Vec<(Pubkey, Option<Account>)> = Vec::new();
@@ -335,8 +442,8 @@ impl Node {
             loaded_readonly: keys.loaded_readonly.clone(),
             pre_balances,
             post_balances,
-            logs: metadata.log_messages.clone(),
-            compute_units_consumed: Some(metadata.compute_units_consumed),
+            logs: committed.log_messages.unwrap_or_default(),
+            compute_units_consumed: Some(committed.executed_units),
             transaction: bytes,
         };
         let mut saved: Vec<(Pubkey, Option<Account>)> = Vec::new();
@@ -383,38 +490,10 @@ impl Node {
         config: &RpcSendTransactionConfig,
     ) -> RpcResult {
         self.apply_clock()?;
-        // Seen before (even before a restart, when its blockhash is no longer known): refused
-        // as such, before a simulation would call it expired.
-        if let Some(signature) = tx.signatures.first() {
-            if self.processed(signature)? {
-                return Err(rejected(TransactionError::AlreadyProcessed));
-            }
-        }
-        if !config.skip_preflight {
-            let simulation = self
-                .rt
-                .block_on(self.ctx.banks_client.simulate_transaction(tx.clone()))
-                .map_err(internal)?;
-            if let Some(Err(err)) = simulation.result {
-                let details = simulation.simulation_details;
-                let data = simulation_result(
-                    Some(err.clone()),
-                    details.as_ref().map(|d| d.logs.clone()).unwrap_or_default(),
-                    details.as_ref().map(|d| d.units_consumed),
-                    details.as_ref().map(|d| d.loaded_accounts_data_size),
-                    details.and_then(|d| d.return_data).map(Into::into),
-                    None,
-                );
-                return Err(RpcError {
-                    code: PREFLIGHT_FAILURE,
-                    message: format!("Transaction simulation failed: {err}"),
-                    data: Some(to_value(&data)?),
-                });
-            }
-        }
-        match self.process(tx)? {
+        match self.process(tx, !config.skip_preflight)? {
             (signature, Outcome::Committed(_)) => Ok(json!(signature.to_string())),
             (_, Outcome::Rejected(err)) => Err(rejected(err)),
+            (_, Outcome::Refused(refusal)) => Err(refusal.into_error()?),
         }
     }
 
@@ -497,9 +576,10 @@ impl Node {
         let airdrop_failed = |err: TransactionError| {
             RpcError::new(INVALID_REQUEST, format!("airdrop request failed: {err}"))
         };
-        match self.process(VersionedTransaction::from(tx))? {
+        match self.process(VersionedTransaction::from(tx), true)? {
             (signature, Outcome::Committed(Ok(()))) => Ok(json!(signature.to_string())),
             (_, Outcome::Committed(Err(err)) | Outcome::Rejected(err)) => Err(airdrop_failed(err)),
+            (_, Outcome::Refused(refusal)) => Err(airdrop_failed(refusal.err)),
         }
     }
 
