@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::io::Write as _;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{LazyLock, Mutex, Once};
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
@@ -239,14 +239,21 @@ fn drop_stub_echoes(collector: &mut LogCollector, start: usize, program: &Pubkey
     }
 }
 
+/// The lines the runtime and program-test's wrapper log for this program (or their starts),
+/// written once: every instruction compares against them.
+static SUCCESS_LINE: LazyLock<String> =
+    LazyLock::new(|| format!("Program {} success", energy_utility::ID));
+static FAILED_LINE: LazyLock<String> =
+    LazyLock::new(|| format!("Program {} failed", energy_utility::ID));
+static INVOKE_LINE: LazyLock<String> =
+    LazyLock::new(|| format!("Program {} invoke [", energy_utility::ID));
+
 /// Program-test's wrapper (`invoke_builtin_function`) logs how the program ended; takes that
 /// line off the end of the logs.
 fn take_ending(collector: &mut LogCollector, start: usize) -> Option<String> {
-    let success = format!("Program {} success", energy_utility::ID);
-    let failed = format!("Program {} failed", energy_utility::ID);
     let messages = &mut collector.messages;
     let last = messages.last()?;
-    (messages.len() > start && (last == &success || last.starts_with(&failed)))
+    (messages.len() > start && (last == &*SUCCESS_LINE || last.starts_with(&*FAILED_LINE)))
         .then(|| messages.pop())
         .flatten()
 }
@@ -255,11 +262,10 @@ fn take_ending(collector: &mut LogCollector, start: usize) -> Option<String> {
 /// after it; program-test's wrapper logs both again, inside. Drops the wrapper's invoke line
 /// when the runtime's is there, and says so (the wrapper's ending is then dropped too).
 fn drop_wrapper_echo(collector: &mut LogCollector, start: usize) -> bool {
-    let invoke = format!("Program {} invoke [", energy_utility::ID);
     let messages = &mut collector.messages;
     let echoed = start > 0
         && messages.len() > start
-        && messages[start - 1].starts_with(&invoke)
+        && messages[start - 1].starts_with(&*INVOKE_LINE)
         && messages[start] == messages[start - 1];
     if echoed {
         messages.remove(start);

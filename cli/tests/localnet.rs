@@ -95,7 +95,14 @@ fn a_localnet_killed_at_random_during_a_thousand_transfers_keeps_every_account_w
     };
     let started = Instant::now();
     while sent_total < TRANSACTIONS {
-        let net = Localnet::start(&ledger, port);
+        // The ledger's log merged into its tables every 16 transactions (not 4,096): kills
+        // land before, during and after merges too.
+        let mut command = Command::new(common::DEU);
+        command
+            .args(["localnet", "--rpc-port", &port.to_string(), "--ledger"])
+            .arg(&ledger)
+            .env("DEU_LOCALNET_MERGE_EVERY", "16");
+        let net = Localnet::spawn(command, port, &ledger.with_extension("stderr"));
         let rpc = client(&net);
         assert_eq!(balances(&rpc, &keys), expected, "after restart {kills}");
         // The killer: SIGKILL after a random 0-1.5 s of traffic.

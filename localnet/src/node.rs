@@ -504,7 +504,7 @@ impl Node {
             .map(|(accounts, record)| (accounts.as_slice(), record.as_ref().map(|(s, r)| (s, r))))
             .collect();
         writes.push((accounts, record));
-        match self.store.commit(&writes, &self.meta, true) {
+        match self.store.commit(&writes, &self.meta) {
             Ok(()) => {
                 self.dirty = false;
                 Ok(())
