@@ -20,7 +20,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use redb::{Database, MultimapTableDefinition, ReadableTable, TableDefinition};
+use redb::{
+    Database, MultimapTableDefinition, MultimapTableHandle, ReadableMultimapTable, ReadableTable,
+    TableDefinition,
+};
 use serde::{Deserialize, Serialize};
 use solana_account::Account;
 use solana_sdk::{pubkey::Pubkey, signature::Signature};
@@ -33,8 +36,12 @@ const OLD_ACCOUNTS_DIR: &str = "accounts";
 const ACCOUNTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("accounts");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const TRANSACTIONS: TableDefinition<&[u8; 64], &[u8]> = TableDefinition::new("transactions");
-/// address → (sequence number, big-endian, then signature): newest last.
-const BY_ADDRESS: MultimapTableDefinition<&[u8; 32], &[u8; 72]> =
+/// (address, then sequence number big-endian) → signature: an address's entries together,
+/// oldest first.
+const BY_ADDRESS: TableDefinition<&[u8; 40], &[u8; 64]> = TableDefinition::new("address_index");
+/// The address index as ledgers before 0.1 kept it (one multimap entry per address), moved
+/// into [`BY_ADDRESS`] when such a ledger opens.
+const OLD_BY_ADDRESS: MultimapTableDefinition<&[u8; 32], &[u8; 72]> =
     MultimapTableDefinition::new("signatures_by_address");
 /// Group number → the group's writes ([`Group`]), durable but not yet merged.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -139,13 +146,13 @@ fn index_keys(record: &TransactionRecord) -> Vec<Pubkey> {
     keys
 }
 
-/// An address-index entry: the sequence number (big-endian, so entries sort by it), then the
-/// signature.
-fn index_entry(sequence: u64, signature: &Signature) -> [u8; 72] {
-    let mut entry = [0u8; 72];
-    entry[..8].copy_from_slice(&sequence.to_be_bytes());
-    entry[8..].copy_from_slice(signature.as_ref());
-    entry
+/// An address-index key: the address, then the sequence number (big-endian, so an address's
+/// entries sort by it).
+fn index_key(address: &[u8; 32], sequence: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(address);
+    key[32..].copy_from_slice(&sequence.to_be_bytes());
+    key
 }
 
 pub(crate) struct Store {
@@ -228,11 +235,14 @@ impl Store {
                 .open_table(TRANSACTIONS)
                 .map_err(|e| damaged(&store.path, e))?;
             write
-                .open_multimap_table(BY_ADDRESS)
+                .open_table(BY_ADDRESS)
                 .map_err(|e| damaged(&store.path, e))?;
             write.open_table(LOG).map_err(|e| damaged(&store.path, e))?;
         }
         write.commit().map_err(|e| damaged(&store.path, e))?;
+        store
+            .move_old_index()
+            .map_err(|e| damaged(&store.path, e))?;
         // What a stop or a kill left in the log goes into the tables now.
         let logged = store.logged().map_err(|e| damaged(&store.path, e))?;
         if !logged.is_empty() {
@@ -243,6 +253,36 @@ impl Store {
             store.merge().map_err(|e| damaged(&store.path, e))?;
         }
         Ok(store)
+    }
+
+    /// A ledger written before the address index was one table: its entries moved into it.
+    fn move_old_index(&self) -> anyhow::Result<()> {
+        let read = self.db.begin_read()?;
+        let old = read
+            .list_multimap_tables()?
+            .any(|t| t.name() == OLD_BY_ADDRESS.name());
+        drop(read);
+        if !old {
+            return Ok(());
+        }
+        let write = self.db.begin_write()?;
+        {
+            let old = write.open_multimap_table(OLD_BY_ADDRESS)?;
+            let mut index = write.open_table(BY_ADDRESS)?;
+            for entry in old.iter()? {
+                let (address, values) = entry?;
+                for value in values {
+                    let value = value?;
+                    let bytes = value.value();
+                    let sequence = u64::from_be_bytes(bytes[..8].try_into()?);
+                    let signature: [u8; 64] = bytes[8..].try_into()?;
+                    index.insert(&index_key(address.value(), sequence), &signature)?;
+                }
+            }
+        }
+        write.delete_multimap_table(OLD_BY_ADDRESS)?;
+        write.commit()?;
+        Ok(())
     }
 
     /// The log's entries, oldest first.
@@ -351,16 +391,29 @@ impl Store {
                     }
                 }
             }
+            // In key order: each page is reached once, while it is in the cache.
+            let mut records: Vec<(&Signature, &TransactionRecord)> =
+                unmerged.records.iter().collect();
+            records.sort_unstable_by_key(|(signature, _)| **signature);
             let mut transactions = write.open_table(TRANSACTIONS)?;
-            for (signature, record) in &unmerged.records {
+            for (signature, record) in records {
                 let key: [u8; 64] = (*signature).into();
                 transactions.insert(&key, bincode::serialize(record)?.as_slice())?;
             }
-            let mut by_address = write.open_multimap_table(BY_ADDRESS)?;
-            for (address, entries) in &unmerged.by_address {
-                for (sequence, signature) in entries {
-                    by_address.insert(&address.to_bytes(), &index_entry(*sequence, signature))?;
-                }
+            let mut entries: Vec<([u8; 40], &Signature)> = unmerged
+                .by_address
+                .iter()
+                .flat_map(|(address, entries)| {
+                    let address = address.to_bytes();
+                    entries.iter().map(move |(sequence, signature)| {
+                        (index_key(&address, *sequence), signature)
+                    })
+                })
+                .collect();
+            entries.sort_unstable_by_key(|(key, _)| *key);
+            let mut by_address = write.open_table(BY_ADDRESS)?;
+            for (key, signature) in entries {
+                by_address.insert(&key, &<[u8; 64]>::from(*signature))?;
             }
             let mut log = write.open_table(LOG)?;
             for number in &unmerged.groups {
@@ -397,7 +450,7 @@ impl Store {
         limit: usize,
     ) -> anyhow::Result<Vec<(Signature, TransactionRecord)>> {
         let read = self.db.begin_read()?;
-        let index = read.open_multimap_table(BY_ADDRESS)?;
+        let index = read.open_table(BY_ADDRESS)?;
         let transactions = read.open_table(TRANSACTIONS)?;
         let sequence_of = |signature: &Signature| -> anyhow::Result<Option<u64>> {
             if let Some(record) = self.unmerged.records.get(signature) {
@@ -433,19 +486,28 @@ impl Store {
                 found.push((*signature, record.clone()));
             }
         }
-        for entry in index.get(&address.to_bytes())?.rev() {
-            let entry = entry?;
-            let bytes = entry.value();
-            let sequence = u64::from_be_bytes(bytes[..8].try_into()?);
-            if before.is_some_and(|b| sequence >= b) {
-                continue;
-            }
-            if until.is_some_and(|u| sequence <= u) || found.len() >= limit {
+        // The tables' entries for the address between `until` and `before`, newest first.
+        let address = address.to_bytes();
+        let Some(newest) = before.map_or(Some(u64::MAX), |b| b.checked_sub(1)) else {
+            return Ok(found);
+        };
+        let oldest = until.map_or(0, |u| u.saturating_add(1));
+        if oldest > newest {
+            return Ok(found);
+        }
+        let (first, last) = (index_key(&address, oldest), index_key(&address, newest));
+        let range = index.range::<&[u8; 40]>(&first..=&last)?;
+        for entry in range.rev() {
+            if found.len() >= limit {
                 break;
             }
-            let signature = Signature::from(<[u8; 64]>::try_from(&bytes[8..])?);
-            if let Some(record) = transactions.get(&<[u8; 64]>::try_from(&bytes[8..])?)? {
-                found.push((signature, bincode::deserialize(record.value())?));
+            let (_, signature) = entry?;
+            let signature: [u8; 64] = *signature.value();
+            if let Some(record) = transactions.get(&signature)? {
+                found.push((
+                    Signature::from(signature),
+                    bincode::deserialize(record.value())?,
+                ));
             }
         }
         Ok(found)
@@ -583,6 +645,51 @@ mod tests {
             ),
             vec![4, 3]
         );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    #[test]
+    fn a_ledger_with_the_old_address_index_has_it_moved() {
+        let folder = folder("old-index");
+        std::fs::create_dir_all(&folder).unwrap();
+        let address = Pubkey::new_unique();
+        let signatures: Vec<Signature> = (1..=3u8).map(|i| Signature::from([i; 64])).collect();
+        {
+            // As an older `deu` left it: the records, and the index as a multimap.
+            let db = Database::create(folder.join(FILE)).unwrap();
+            let write = db.begin_write().unwrap();
+            {
+                let mut transactions = write.open_table(TRANSACTIONS).unwrap();
+                let mut old = write.open_multimap_table(OLD_BY_ADDRESS).unwrap();
+                for (i, signature) in signatures.iter().enumerate() {
+                    let sequence = i as u64 + 1;
+                    let key: [u8; 64] = (*signature).into();
+                    let bytes = bincode::serialize(&record(sequence, &[address])).unwrap();
+                    transactions.insert(&key, bytes.as_slice()).unwrap();
+                    let mut entry = [0u8; 72];
+                    entry[..8].copy_from_slice(&sequence.to_be_bytes());
+                    entry[8..].copy_from_slice(&key);
+                    old.insert(&address.to_bytes(), &entry).unwrap();
+                }
+            }
+            write.commit().unwrap();
+        }
+        let store = Store::open(&folder, false).unwrap();
+        let found: Vec<Signature> = store
+            .signatures_for(&address, None, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(found, vec![signatures[2], signatures[1], signatures[0]]);
+        let read = store.db.begin_read().unwrap();
+        assert_eq!(
+            read.list_multimap_tables().unwrap().count(),
+            0,
+            "the old table is gone"
+        );
+        drop(read);
         drop(store);
         let _ = std::fs::remove_dir_all(&folder);
     }
