@@ -1,5 +1,6 @@
-//! The ledger folder: what survives a restart of the local cluster, in one embedded
-//! transactional database (`<ledger>/ledger.redb`, redb).
+//! The ledger folder: what survives a restart of the local cluster, in two embedded
+//! transactional databases (redb): `<ledger>/log.redb`, what each commit appends, and
+//! `<ledger>/ledger.redb`, the accounts, the transactions and the address index.
 //!
 //! Every transaction is committed atomically with what it did: the accounts it touched, its
 //! record (for `getTransaction` and signature statuses), the address index (for
@@ -8,21 +9,25 @@
 //! A kill at any moment leaves every account as it was before or after each transaction,
 //! never between. A damaged file is reported with its path and what to do, never a panic.
 //!
-//! A group's commit appends it whole, as one entry of a log table keyed by its number, with
-//! the counters: a few pages written, in order. Updating the tables keyed by account,
-//! signature and address at every group would rewrite a page of each per transaction (their
-//! keys fall anywhere), tens of kilobytes a report. So groups are merged into those tables
-//! [`MERGE_EVERY`] transactions at a time, in one commit that also removes their log entries:
-//! each page is then written once for many transactions. Until merged, what the log holds is
-//! kept in memory too and every read looks there first; opening the ledger merges whatever a
-//! stop or a kill left in the log.
+//! A group's commit appends it whole to the log, as one entry keyed by its number, with the
+//! counters: a few pages written, in order. Updating the tables keyed by account, signature
+//! and address at every group would rewrite a page of each per transaction (their keys fall
+//! anywhere), tens of kilobytes a report. So groups are merged into those tables
+//! [`MERGE_EVERY`] transactions at a time, by a thread of their own (the bank's thread goes on
+//! meanwhile), in one durable commit to `ledger.redb`; the next group's commit then removes
+//! their log entries. Until then what the log holds is kept in memory too and every read looks
+//! there first. Merging is idempotent (the same records and index entries, the accounts as the
+//! last group left them), so opening the ledger merges whatever the log still holds, whether a
+//! kill came before or after a merge was durable.
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
 
 use anyhow::{anyhow, bail, Context};
 use redb::{
     Database, MultimapTableDefinition, MultimapTableHandle, ReadableMultimapTable, ReadableTable,
-    TableDefinition,
+    TableDefinition, TableHandle,
 };
 use serde::{Deserialize, Serialize};
 use solana_account::Account;
@@ -30,19 +35,23 @@ use solana_sdk::{pubkey::Pubkey, signature::Signature};
 use solana_transaction_error::TransactionError;
 
 const FILE: &str = "ledger.redb";
+const LOG_FILE: &str = "log.redb";
 /// What an older `deu` kept: one JSON file per account.
 const OLD_ACCOUNTS_DIR: &str = "accounts";
 
+// In `ledger.redb`.
 const ACCOUNTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("accounts");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const TRANSACTIONS: TableDefinition<&[u8; 64], &[u8]> = TableDefinition::new("transactions");
 /// (address, then sequence number big-endian) → signature: an address's entries together,
 /// oldest first.
 const BY_ADDRESS: TableDefinition<&[u8; 40], &[u8; 64]> = TableDefinition::new("address_index");
-/// The address index as ledgers before 0.1 kept it (one multimap entry per address), moved
-/// into [`BY_ADDRESS`] when such a ledger opens.
+/// The address index as earlier builds kept it (one multimap entry per address), moved into
+/// [`BY_ADDRESS`] when such a ledger opens.
 const OLD_BY_ADDRESS: MultimapTableDefinition<&[u8; 32], &[u8; 72]> =
     MultimapTableDefinition::new("signatures_by_address");
+
+// In `log.redb` (earlier builds kept `META` in `ledger.redb`: copied over once).
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Group number → the group's writes ([`Group`]), durable but not yet merged.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
@@ -50,6 +59,8 @@ const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub(crate) const MERGE_EVERY: usize = 4_096;
 /// Sets fewer, so that tests (the SIGKILL one) see merges often.
 const MERGE_EVERY_VAR: &str = "DEU_LOCALNET_MERGE_EVERY";
+/// How far the log may grow past a merge still running before commits wait for it.
+const MERGE_BACKLOG: usize = 4;
 
 const META_KEY: &str = "cluster";
 
@@ -109,32 +120,72 @@ struct Group {
     records: Vec<(Signature, TransactionRecord)>,
 }
 
-/// What the log holds and the tables do not yet: every read looks here first.
+/// What the log holds and the tables may not yet: every read looks here first.
 #[derive(Default)]
 struct Unmerged {
-    /// The log entries' numbers, oldest first.
-    groups: Vec<u64>,
-    accounts: std::collections::BTreeMap<Pubkey, Option<Account>>,
-    records: std::collections::HashMap<Signature, TransactionRecord>,
-    /// Signatures in the order they were committed, and by address (oldest first).
-    order: Vec<Signature>,
-    by_address: std::collections::HashMap<Pubkey, Vec<(u64, Signature)>>,
+    /// The log's groups, oldest first, with their numbers.
+    groups: VecDeque<(u64, Arc<Group>)>,
+    /// Where each of their records is: (its group's number, its place in the group).
+    records: HashMap<Signature, (u64, usize)>,
+    /// By address, oldest first: (sequence number, signature).
+    by_address: HashMap<Pubkey, VecDeque<(u64, Signature)>>,
+    transactions: usize,
 }
 
 impl Unmerged {
     fn add(&mut self, number: u64, group: Group) {
-        self.groups.push(number);
-        self.accounts.extend(group.accounts);
-        for (signature, record) in group.records {
-            for address in index_keys(&record) {
+        for (place, (signature, record)) in group.records.iter().enumerate() {
+            for address in index_keys(record) {
                 self.by_address
                     .entry(address)
                     .or_default()
-                    .push((record.sequence, signature));
+                    .push_back((record.sequence, *signature));
             }
-            self.order.push(signature);
-            self.records.insert(signature, record);
+            self.records.insert(*signature, (number, place));
         }
+        self.transactions += group.records.len();
+        self.groups.push_back((number, Arc::new(group)));
+    }
+
+    fn record(&self, signature: &Signature) -> Option<&TransactionRecord> {
+        let (number, place) = self.records.get(signature)?;
+        let first = self.groups.front()?.0;
+        let (_, group) = self.groups.get(usize::try_from(number - first).ok()?)?;
+        group.records.get(*place).map(|(_, record)| record)
+    }
+
+    /// The oldest sequence number held: the tables answer only below it (a merge being
+    /// written may already have put later ones there too).
+    fn floor(&self) -> u64 {
+        self.groups
+            .iter()
+            .find_map(|(_, g)| g.records.first().map(|(_, r)| r.sequence))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Forgets the groups up to `through`, now in the tables; returns their numbers.
+    fn forget_through(&mut self, through: u64) -> Vec<u64> {
+        let mut numbers = Vec::new();
+        while self.groups.front().is_some_and(|(n, _)| *n <= through) {
+            let Some((number, group)) = self.groups.pop_front() else {
+                break;
+            };
+            for (signature, record) in &group.records {
+                self.records.remove(signature);
+                for address in index_keys(record) {
+                    if let Some(entries) = self.by_address.get_mut(&address) {
+                        // An address's entries are in commit order: this record's is first.
+                        entries.pop_front();
+                        if entries.is_empty() {
+                            self.by_address.remove(&address);
+                        }
+                    }
+                }
+            }
+            self.transactions -= group.records.len();
+            numbers.push(number);
+        }
+        numbers
     }
 }
 
@@ -155,14 +206,116 @@ fn index_key(address: &[u8; 32], sequence: u64) -> [u8; 40] {
     key
 }
 
+/// Writes `groups` (oldest first) into the tables, in one durable commit.
+fn merge_into(tables: &Database, groups: &[(u64, Arc<Group>)]) -> anyhow::Result<()> {
+    // Each account as the last group left it; the rest in key order, so that each page is
+    // reached once, while it is in the cache.
+    let mut accounts: BTreeMap<&Pubkey, &Option<Account>> = BTreeMap::new();
+    let mut records: Vec<(&Signature, &TransactionRecord)> = Vec::new();
+    let mut entries: Vec<([u8; 40], [u8; 64])> = Vec::new();
+    for (_, group) in groups {
+        for (address, account) in &group.accounts {
+            accounts.insert(address, account);
+        }
+        for (signature, record) in &group.records {
+            records.push((signature, record));
+            for address in index_keys(record) {
+                entries.push((
+                    index_key(&address.to_bytes(), record.sequence),
+                    (*signature).into(),
+                ));
+            }
+        }
+    }
+    records.sort_unstable_by_key(|(signature, _)| **signature);
+    entries.sort_unstable();
+    let write = tables.begin_write()?;
+    {
+        let mut table = write.open_table(ACCOUNTS)?;
+        for (address, account) in accounts {
+            match account {
+                Some(account) => {
+                    table.insert(&address.to_bytes(), bincode::serialize(account)?.as_slice())?;
+                }
+                None => {
+                    table.remove(&address.to_bytes())?;
+                }
+            }
+        }
+        let mut table = write.open_table(TRANSACTIONS)?;
+        for (signature, record) in records {
+            let key: [u8; 64] = (*signature).into();
+            table.insert(&key, bincode::serialize(record)?.as_slice())?;
+        }
+        let mut table = write.open_table(BY_ADDRESS)?;
+        for (key, signature) in &entries {
+            table.insert(key, signature)?;
+        }
+    }
+    write.commit()?;
+    Ok(())
+}
+
+/// The thread that merges: given groups, answers the last one's number once they are durable
+/// in the tables (or why not).
+struct Merger {
+    groups: Option<mpsc::Sender<Vec<(u64, Arc<Group>)>>>,
+    merged: mpsc::Receiver<Result<u64, String>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The last group of the merge being written.
+    running: Option<u64>,
+}
+
+impl Merger {
+    fn start(tables: Arc<Database>) -> anyhow::Result<Self> {
+        let (groups_tx, groups_rx) = mpsc::channel::<Vec<(u64, Arc<Group>)>>();
+        let (merged_tx, merged_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("localnet-merge".to_string())
+            .spawn(move || {
+                for groups in groups_rx {
+                    let last = groups.last().map_or(0, |(n, _)| *n);
+                    let merged = merge_into(&tables, &groups)
+                        .map(|()| last)
+                        .map_err(|e| format!("{e:#}"));
+                    if merged_tx.send(merged).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("start the ledger's merging thread")?;
+        Ok(Self {
+            groups: Some(groups_tx),
+            merged: merged_rx,
+            thread: Some(thread),
+            running: None,
+        })
+    }
+}
+
+impl Drop for Merger {
+    /// Lets a merge being written finish (the tables' file is closed after it).
+    fn drop(&mut self) {
+        self.groups.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 pub(crate) struct Store {
-    db: Database,
+    log: Database,
+    tables: Arc<Database>,
     path: PathBuf,
+    log_path: PathBuf,
     unmerged: Unmerged,
+    /// Groups merged whose log entries the next commit removes.
+    merged: Vec<u64>,
     /// The next log entry's number.
     next_group: u64,
     /// [`MERGE_EVERY`], or what `DEU_LOCALNET_MERGE_EVERY` says.
     merge_every: usize,
+    merger: Merger,
 }
 
 fn damaged(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
@@ -172,16 +325,27 @@ fn damaged(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     )
 }
 
+fn open_database(path: &Path) -> anyhow::Result<Database> {
+    Database::create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => anyhow!(
+            "the local cluster's ledger {} is in use by another `deu localnet`; stop it first, or give this one another --ledger",
+            path.display()
+        ),
+        e => damaged(path, e),
+    })
+}
+
 impl Store {
     /// Opens (creating) the ledger in `folder`; `reset` forgets what it holds first.
     pub fn open(folder: &Path, reset: bool) -> anyhow::Result<Self> {
         let path = folder.join(FILE);
+        let log_path = folder.join(LOG_FILE);
         std::fs::create_dir_all(folder)
             .with_context(|| format!("create the ledger folder {}", folder.display()))?;
         let old = folder.join(OLD_ACCOUNTS_DIR);
         if reset {
             // Only what the cluster itself writes: a folder that holds other files keeps them.
-            for file in [path.clone(), folder.join("clock.json")] {
+            for file in [path.clone(), log_path.clone(), folder.join("clock.json")] {
                 match std::fs::remove_file(&file) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(e).with_context(|| format!("remove {}", file.display()))
@@ -201,93 +365,116 @@ impl Store {
                 folder.display()
             );
         }
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => anyhow!(
-                "the local cluster's ledger {} is in use by another `deu localnet`; stop it first, or give this one another --ledger",
-                path.display()
-            ),
-            e => damaged(&path, e),
-        })?;
+        let tables = Arc::new(open_database(&path)?);
+        let log = open_database(&log_path)?;
+        // Create the tables, so that reads of a fresh ledger find them.
+        let create = |db: &Database, at: &Path, log: bool| -> anyhow::Result<()> {
+            let write = db.begin_write().map_err(|e| damaged(at, e))?;
+            if log {
+                write.open_table(META).map_err(|e| damaged(at, e))?;
+                write.open_table(LOG).map_err(|e| damaged(at, e))?;
+            } else {
+                write.open_table(ACCOUNTS).map_err(|e| damaged(at, e))?;
+                write.open_table(TRANSACTIONS).map_err(|e| damaged(at, e))?;
+                write.open_table(BY_ADDRESS).map_err(|e| damaged(at, e))?;
+            }
+            write.commit().map_err(|e| damaged(at, e))?;
+            Ok(())
+        };
+        create(&tables, &path, false)?;
+        create(&log, &log_path, true)?;
+        let merger = Merger::start(Arc::clone(&tables))?;
         let mut store = Self {
-            db,
+            log,
+            tables,
             path,
+            log_path,
             unmerged: Unmerged::default(),
+            merged: Vec::new(),
             next_group: 0,
             merge_every: std::env::var(MERGE_EVERY_VAR)
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .filter(|n: &usize| *n > 0)
                 .unwrap_or(MERGE_EVERY),
+            merger,
         };
-        // Create the tables, so that reads of a fresh ledger find them.
-        let write = store
-            .db
-            .begin_write()
-            .map_err(|e| damaged(&store.path, e))?;
-        {
-            write
-                .open_table(ACCOUNTS)
-                .map_err(|e| damaged(&store.path, e))?;
-            write
-                .open_table(META)
-                .map_err(|e| damaged(&store.path, e))?;
-            write
-                .open_table(TRANSACTIONS)
-                .map_err(|e| damaged(&store.path, e))?;
-            write
-                .open_table(BY_ADDRESS)
-                .map_err(|e| damaged(&store.path, e))?;
-            write.open_table(LOG).map_err(|e| damaged(&store.path, e))?;
-        }
-        write.commit().map_err(|e| damaged(&store.path, e))?;
-        store
-            .move_old_index()
-            .map_err(|e| damaged(&store.path, e))?;
+        store.upgrade().map_err(|e| damaged(&store.path, e))?;
         // What a stop or a kill left in the log goes into the tables now.
-        let logged = store.logged().map_err(|e| damaged(&store.path, e))?;
-        if !logged.is_empty() {
-            for (number, group) in logged {
-                store.next_group = number + 1;
-                store.unmerged.add(number, group);
+        let logged = store.logged().map_err(|e| damaged(&store.log_path, e))?;
+        if let Some((last, _)) = logged.last() {
+            store.next_group = last + 1;
+            let groups: Vec<(u64, Arc<Group>)> =
+                logged.into_iter().map(|(n, g)| (n, Arc::new(g))).collect();
+            merge_into(&store.tables, &groups).map_err(|e| damaged(&store.path, e))?;
+            let write = store
+                .log
+                .begin_write()
+                .map_err(|e| damaged(&store.log_path, e))?;
+            {
+                let mut table = write.open_table(LOG)?;
+                for (number, _) in &groups {
+                    table.remove(number)?;
+                }
             }
-            store.merge().map_err(|e| damaged(&store.path, e))?;
+            write.commit().map_err(|e| damaged(&store.log_path, e))?;
         }
         Ok(store)
     }
 
-    /// A ledger written before the address index was one table: its entries moved into it.
-    fn move_old_index(&self) -> anyhow::Result<()> {
-        let read = self.db.begin_read()?;
-        let old = read
+    /// A ledger from an earlier build: its counters copied into the log's file, its address
+    /// index (a multimap) moved into the one table.
+    fn upgrade(&self) -> anyhow::Result<()> {
+        let read = self.tables.begin_read()?;
+        let old_meta = read.list_tables()?.any(|t| t.name() == META.name());
+        let old_index = read
             .list_multimap_tables()?
             .any(|t| t.name() == OLD_BY_ADDRESS.name());
         drop(read);
-        if !old {
+        if !old_meta && !old_index {
             return Ok(());
         }
-        let write = self.db.begin_write()?;
-        {
-            let old = write.open_multimap_table(OLD_BY_ADDRESS)?;
-            let mut index = write.open_table(BY_ADDRESS)?;
-            for entry in old.iter()? {
-                let (address, values) = entry?;
-                for value in values {
-                    let value = value?;
-                    let bytes = value.value();
-                    let sequence = u64::from_be_bytes(bytes[..8].try_into()?);
-                    let signature: [u8; 64] = bytes[8..].try_into()?;
-                    index.insert(&index_key(address.value(), sequence), &signature)?;
-                }
+        if old_meta {
+            let read = self.tables.begin_read()?;
+            let saved = read
+                .open_table(META)?
+                .get(META_KEY)?
+                .map(|bytes| bytes.value().to_vec());
+            drop(read);
+            if let Some(saved) = saved {
+                let write = self.log.begin_write()?;
+                write.open_table(META)?.insert(META_KEY, saved.as_slice())?;
+                write.commit()?;
             }
         }
-        write.delete_multimap_table(OLD_BY_ADDRESS)?;
+        let write = self.tables.begin_write()?;
+        if old_index {
+            {
+                let old = write.open_multimap_table(OLD_BY_ADDRESS)?;
+                let mut index = write.open_table(BY_ADDRESS)?;
+                for entry in old.iter()? {
+                    let (address, values) = entry?;
+                    for value in values {
+                        let value = value?;
+                        let bytes = value.value();
+                        let sequence = u64::from_be_bytes(bytes[..8].try_into()?);
+                        let signature: [u8; 64] = bytes[8..].try_into()?;
+                        index.insert(&index_key(address.value(), sequence), &signature)?;
+                    }
+                }
+            }
+            write.delete_multimap_table(OLD_BY_ADDRESS)?;
+        }
+        if old_meta {
+            write.delete_table(META)?;
+        }
         write.commit()?;
         Ok(())
     }
 
     /// The log's entries, oldest first.
     fn logged(&self) -> anyhow::Result<Vec<(u64, Group)>> {
-        let read = self.db.begin_read()?;
+        let read = self.log.begin_read()?;
         let table = read.open_table(LOG)?;
         let mut groups = Vec::new();
         for entry in table.iter()? {
@@ -298,17 +485,21 @@ impl Store {
     }
 
     pub fn load_meta(&self) -> anyhow::Result<Meta> {
-        let read = self.db.begin_read().map_err(|e| damaged(&self.path, e))?;
-        let table = read.open_table(META).map_err(|e| damaged(&self.path, e))?;
-        match table.get(META_KEY).map_err(|e| damaged(&self.path, e))? {
+        let at = &self.log_path;
+        let read = self.log.begin_read().map_err(|e| damaged(at, e))?;
+        let table = read.open_table(META).map_err(|e| damaged(at, e))?;
+        match table.get(META_KEY).map_err(|e| damaged(at, e))? {
             None => Ok(Meta::default()),
-            Some(bytes) => bincode::deserialize(bytes.value()).map_err(|e| damaged(&self.path, e)),
+            Some(bytes) => bincode::deserialize(bytes.value()).map_err(|e| damaged(at, e)),
         }
     }
 
-    /// Every saved account.
+    /// Every saved account (the log is merged when the ledger opens, before this is asked).
     pub fn load_accounts(&self) -> anyhow::Result<Vec<(Pubkey, Account)>> {
-        let read = self.db.begin_read().map_err(|e| damaged(&self.path, e))?;
+        let read = self
+            .tables
+            .begin_read()
+            .map_err(|e| damaged(&self.path, e))?;
         let table = read
             .open_table(ACCOUNTS)
             .map_err(|e| damaged(&self.path, e))?;
@@ -324,13 +515,13 @@ impl Store {
 
     /// Writes what transactions left — the accounts (`None`: closed; an account several of
     /// them wrote, as the last left it) and their records — and the cluster's counters, in one
-    /// durable commit: all of it or none, synced to disk before returning. The writes go into
-    /// the log; every [`MERGE_EVERY`] transactions, into the tables (see the module's notes).
+    /// durable commit to the log: all of it or none, synced to disk before returning. Every
+    /// [`MERGE_EVERY`] transactions the log is handed to the merging thread.
     pub fn commit(&mut self, writes: &[Write<'_>], meta: &Meta) -> anyhow::Result<()> {
+        self.take_merged(false);
         // An account many transactions of the group wrote (the epoch every report names) is
         // written once, as the last of them left it.
-        let mut last: std::collections::BTreeMap<Pubkey, &Option<Account>> =
-            std::collections::BTreeMap::new();
+        let mut last: BTreeMap<Pubkey, &Option<Account>> = BTreeMap::new();
         for (accounts, _) in writes {
             for (address, account) in accounts.iter() {
                 last.insert(*address, account);
@@ -343,95 +534,93 @@ impl Store {
                 .filter_map(|(_, record)| record.map(|(s, r)| (*s, r.clone())))
                 .collect(),
         };
+        let logged = !group.accounts.is_empty() || !group.records.is_empty();
         let number = self.next_group;
-        let write = self.db.begin_write().map_err(|e| damaged(&self.path, e))?;
-        if !group.accounts.is_empty() || !group.records.is_empty() {
-            write
-                .open_table(LOG)?
-                .insert(number, bincode::serialize(&group)?.as_slice())?;
+        let write = self
+            .log
+            .begin_write()
+            .map_err(|e| damaged(&self.log_path, e))?;
+        {
+            let mut log = write.open_table(LOG)?;
+            if logged {
+                log.insert(number, bincode::serialize(&group)?.as_slice())?;
+            }
+            for merged in &self.merged {
+                log.remove(merged)?;
+            }
         }
         write
             .open_table(META)?
             .insert(META_KEY, bincode::serialize(meta)?.as_slice())?;
         write
             .commit()
-            .with_context(|| format!("commit to {}", self.path.display()))?;
-        if !group.accounts.is_empty() || !group.records.is_empty() {
+            .with_context(|| format!("commit to {}", self.log_path.display()))?;
+        self.merged.clear();
+        if logged {
             self.next_group += 1;
             self.unmerged.add(number, group);
         }
-        // The group is durable whatever becomes of the merge: one that fails (a full disk) is
-        // tried again after the next group, and reads keep finding the log's in memory.
-        if self.unmerged.order.len() >= self.merge_every {
-            if let Err(e) = self.merge() {
-                eprintln!("localnet: merging the ledger's log failed, tried again later: {e:#}");
-            }
+        // Past the threshold: handed to the merging thread, unless a merge is being written
+        // (the log then grows, and the next merge takes more at once); far past it, the
+        // commit waits for that merge first, so memory stays bounded.
+        if self.merger.running.is_some()
+            && self.unmerged.transactions >= self.merge_every * MERGE_BACKLOG
+        {
+            self.take_merged(true);
+        }
+        if self.merger.running.is_none() && self.unmerged.transactions >= self.merge_every {
+            self.start_merge();
         }
         Ok(())
     }
 
-    /// Moves what the log holds into the tables — accounts, records, the address index — and
-    /// removes the log's entries, in one commit. Not synced itself: the next durable commit
-    /// syncs it, and until then a kill leaves the log as it was, merged again at the next
-    /// start.
-    fn merge(&mut self) -> anyhow::Result<()> {
-        let unmerged = &self.unmerged;
-        let mut write = self.db.begin_write().map_err(|e| damaged(&self.path, e))?;
-        write.set_durability(redb::Durability::None);
-        {
-            let mut accounts = write.open_table(ACCOUNTS)?;
-            for (address, account) in &unmerged.accounts {
-                match account {
-                    Some(account) => {
-                        accounts
-                            .insert(&address.to_bytes(), bincode::serialize(account)?.as_slice())?;
-                    }
-                    None => {
-                        accounts.remove(&address.to_bytes())?;
-                    }
-                }
-            }
-            // In key order: each page is reached once, while it is in the cache.
-            let mut records: Vec<(&Signature, &TransactionRecord)> =
-                unmerged.records.iter().collect();
-            records.sort_unstable_by_key(|(signature, _)| **signature);
-            let mut transactions = write.open_table(TRANSACTIONS)?;
-            for (signature, record) in records {
-                let key: [u8; 64] = (*signature).into();
-                transactions.insert(&key, bincode::serialize(record)?.as_slice())?;
-            }
-            let mut entries: Vec<([u8; 40], &Signature)> = unmerged
-                .by_address
-                .iter()
-                .flat_map(|(address, entries)| {
-                    let address = address.to_bytes();
-                    entries.iter().map(move |(sequence, signature)| {
-                        (index_key(&address, *sequence), signature)
-                    })
-                })
-                .collect();
-            entries.sort_unstable_by_key(|(key, _)| *key);
-            let mut by_address = write.open_table(BY_ADDRESS)?;
-            for (key, signature) in entries {
-                by_address.insert(&key, &<[u8; 64]>::from(*signature))?;
-            }
-            let mut log = write.open_table(LOG)?;
-            for number in &unmerged.groups {
-                log.remove(number)?;
+    /// Hands every group the log holds to the merging thread.
+    fn start_merge(&mut self) {
+        let groups: Vec<(u64, Arc<Group>)> = self.unmerged.groups.iter().cloned().collect();
+        let Some(last) = groups.last().map(|(n, _)| *n) else {
+            return;
+        };
+        if let Some(sender) = &self.merger.groups {
+            if sender.send(groups).is_ok() {
+                self.merger.running = Some(last);
             }
         }
-        write
-            .commit()
-            .with_context(|| format!("commit to {}", self.path.display()))?;
-        self.unmerged = Unmerged::default();
-        Ok(())
+    }
+
+    /// Takes the merging thread's answer (waiting for it with `wait`): merged groups leave
+    /// memory, and the next commit removes their log entries. A failed merge (a full disk) is
+    /// told and tried again at the next commit; the log keeps every group meanwhile.
+    fn take_merged(&mut self, wait: bool) {
+        if self.merger.running.is_none() {
+            return;
+        }
+        let answer = if wait {
+            self.merger.merged.recv().ok()
+        } else {
+            self.merger.merged.try_recv().ok()
+        };
+        match answer {
+            None if !wait => {}
+            None => {
+                eprintln!("localnet: the ledger's merging thread stopped; the log keeps growing");
+                self.merger.running = None;
+            }
+            Some(Ok(through)) => {
+                self.merged.extend(self.unmerged.forget_through(through));
+                self.merger.running = None;
+            }
+            Some(Err(e)) => {
+                eprintln!("localnet: merging the ledger's log failed, tried again later: {e}");
+                self.merger.running = None;
+            }
+        }
     }
 
     pub fn transaction(&self, signature: &Signature) -> anyhow::Result<Option<TransactionRecord>> {
-        if let Some(record) = self.unmerged.records.get(signature) {
+        if let Some(record) = self.unmerged.record(signature) {
             return Ok(Some(record.clone()));
         }
-        let read = self.db.begin_read()?;
+        let read = self.tables.begin_read()?;
         let table = read.open_table(TRANSACTIONS)?;
         let key: [u8; 64] = (*signature).into();
         match table.get(&key)? {
@@ -449,11 +638,11 @@ impl Store {
         until: Option<&Signature>,
         limit: usize,
     ) -> anyhow::Result<Vec<(Signature, TransactionRecord)>> {
-        let read = self.db.begin_read()?;
+        let read = self.tables.begin_read()?;
         let index = read.open_table(BY_ADDRESS)?;
         let transactions = read.open_table(TRANSACTIONS)?;
         let sequence_of = |signature: &Signature| -> anyhow::Result<Option<u64>> {
-            if let Some(record) = self.unmerged.records.get(signature) {
+            if let Some(record) = self.unmerged.record(signature) {
                 return Ok(Some(record.sequence));
             }
             let key: [u8; 64] = (*signature).into();
@@ -482,13 +671,16 @@ impl Store {
             if until.is_some_and(|u| *sequence <= u) || found.len() >= limit {
                 return Ok(found);
             }
-            if let Some(record) = self.unmerged.records.get(signature) {
+            if let Some(record) = self.unmerged.record(signature) {
                 found.push((*signature, record.clone()));
             }
         }
-        // The tables' entries for the address between `until` and `before`, newest first.
+        // The tables' entries for the address between `until` and `before`, below what the
+        // log holds, newest first.
         let address = address.to_bytes();
-        let Some(newest) = before.map_or(Some(u64::MAX), |b| b.checked_sub(1)) else {
+        let below_log = self.unmerged.floor().checked_sub(1);
+        let below_before = before.map_or(Some(u64::MAX), |b| b.checked_sub(1));
+        let Some(newest) = below_log.zip(below_before).map(|(a, b)| a.min(b)) else {
             return Ok(found);
         };
         let oldest = until.map_or(0, |u| u.saturating_add(1));
@@ -496,8 +688,7 @@ impl Store {
             return Ok(found);
         }
         let (first, last) = (index_key(&address, oldest), index_key(&address, newest));
-        let range = index.range::<&[u8; 40]>(&first..=&last)?;
-        for entry in range.rev() {
+        for entry in index.range::<&[u8; 40]>(&first..=&last)?.rev() {
             if found.len() >= limit {
                 break;
             }
@@ -593,13 +784,53 @@ mod tests {
         let shared = Pubkey::new_unique();
         let own: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
 
+        // Every read, at every stage below, finds the same.
+        let check = |store: &Store, all: &[Signature]| {
+            for (i, signature) in all.iter().enumerate() {
+                let found = store.transaction(signature).unwrap().expect("recorded");
+                assert_eq!(found.sequence, i as u64 + 1);
+            }
+            let sequences: Vec<u64> = store
+                .signatures_for(&shared, None, None, 100)
+                .unwrap()
+                .into_iter()
+                .map(|(_, r)| r.sequence)
+                .collect();
+            assert_eq!(sequences, (1..=all.len() as u64).rev().collect::<Vec<_>>());
+        };
         // Three transactions: in the log only.
         let first = commit_group(&mut store, &mut meta, &shared, &own);
         assert_eq!(log_len(&store), 1);
-        // Three more: six past the threshold, merged (the log emptied).
+        check(&store, &first);
+        // Three more: six past the threshold, handed to the merging thread.
         let second = commit_group(&mut store, &mut meta, &shared, &own);
-        assert_eq!(log_len(&store), 0);
-        // And two in the log again.
+        let so_far: Vec<Signature> = first.iter().chain(&second).copied().collect();
+        check(&store, &so_far);
+        assert!(store.merger.running.is_some());
+        // Once the merge is durable but not yet taken, both the tables and memory hold the
+        // groups: each read still tells each transaction once.
+        let in_tables = |signature: &Signature| {
+            let read = store.tables.begin_read().unwrap();
+            let table = read.open_table(TRANSACTIONS).unwrap();
+            let key: [u8; 64] = (*signature).into();
+            table.get(&key).unwrap().is_some()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !in_tables(&second[2]) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the merge never landed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(store.unmerged.transactions, 6);
+        check(&store, &so_far);
+        // Merged: gone from memory, found in the tables.
+        store.take_merged(true);
+        assert_eq!(store.unmerged.transactions, 0);
+        check(&store, &so_far);
+        assert_eq!(log_len(&store), 2, "log entries go with the next commit");
+        // Two more, in the log again; the merged entries removed with them.
         let third = commit_group(&mut store, &mut meta, &shared, &own[..2]);
         assert_eq!(log_len(&store), 1);
 
@@ -608,10 +839,7 @@ mod tests {
             .flatten()
             .copied()
             .collect();
-        for (i, signature) in all.iter().enumerate() {
-            let found = store.transaction(signature).unwrap().expect("recorded");
-            assert_eq!(found.sequence, i as u64 + 1);
-        }
+        check(&store, &all);
         // Newest first, across the log and the tables.
         let named = |found: Vec<(Signature, TransactionRecord)>| -> Vec<u64> {
             found.into_iter().map(|(_, r)| r.sequence).collect()
@@ -657,6 +885,7 @@ mod tests {
         let signatures: Vec<Signature> = (1..=3u8).map(|i| Signature::from([i; 64])).collect();
         {
             // As an older `deu` left it: the records, and the index as a multimap.
+            // (Its counters were in the same file.)
             let db = Database::create(folder.join(FILE)).unwrap();
             let write = db.begin_write().unwrap();
             {
@@ -672,6 +901,15 @@ mod tests {
                     entry[8..].copy_from_slice(&key);
                     old.insert(&address.to_bytes(), &entry).unwrap();
                 }
+                let meta = Meta {
+                    sequence: 3,
+                    ..Meta::default()
+                };
+                write
+                    .open_table(META)
+                    .unwrap()
+                    .insert(META_KEY, bincode::serialize(&meta).unwrap().as_slice())
+                    .unwrap();
             }
             write.commit().unwrap();
         }
@@ -683,7 +921,15 @@ mod tests {
             .map(|(s, _)| s)
             .collect();
         assert_eq!(found, vec![signatures[2], signatures[1], signatures[0]]);
-        let read = store.db.begin_read().unwrap();
+        assert_eq!(store.load_meta().unwrap().sequence, 3, "the counters kept");
+        let read = store.tables.begin_read().unwrap();
+        assert_eq!(
+            read.list_tables()
+                .unwrap()
+                .filter(|t| t.name() == "meta")
+                .count(),
+            0
+        );
         assert_eq!(
             read.list_multimap_tables().unwrap().count(),
             0,
