@@ -189,6 +189,9 @@ impl Unmerged {
     }
 }
 
+/// Groups with their numbers, oldest first, as merges take them.
+type Numbered = Vec<(u64, Arc<Group>)>;
+
 /// The addresses a record is found by: each of its keys once.
 fn index_keys(record: &TransactionRecord) -> Vec<Pubkey> {
     let mut keys = record.account_keys.clone();
@@ -259,7 +262,7 @@ fn merge_into(tables: &Database, groups: &[(u64, Arc<Group>)]) -> anyhow::Result
 /// The thread that merges: given groups, answers the last one's number once they are durable
 /// in the tables (or why not).
 struct Merger {
-    groups: Option<mpsc::Sender<Vec<(u64, Arc<Group>)>>>,
+    groups: Option<mpsc::Sender<Numbered>>,
     merged: mpsc::Receiver<Result<u64, String>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The last group of the merge being written.
@@ -268,7 +271,7 @@ struct Merger {
 
 impl Merger {
     fn start(tables: Arc<Database>) -> anyhow::Result<Self> {
-        let (groups_tx, groups_rx) = mpsc::channel::<Vec<(u64, Arc<Group>)>>();
+        let (groups_tx, groups_rx) = mpsc::channel::<Numbered>();
         let (merged_tx, merged_rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("localnet-merge".to_string())
@@ -404,8 +407,7 @@ impl Store {
         let logged = store.logged().map_err(|e| damaged(&store.log_path, e))?;
         if let Some((last, _)) = logged.last() {
             store.next_group = last + 1;
-            let groups: Vec<(u64, Arc<Group>)> =
-                logged.into_iter().map(|(n, g)| (n, Arc::new(g))).collect();
+            let groups: Numbered = logged.into_iter().map(|(n, g)| (n, Arc::new(g))).collect();
             merge_into(&store.tables, &groups).map_err(|e| damaged(&store.path, e))?;
             let write = store
                 .log
@@ -576,7 +578,7 @@ impl Store {
 
     /// Hands every group the log holds to the merging thread.
     fn start_merge(&mut self) {
-        let groups: Vec<(u64, Arc<Group>)> = self.unmerged.groups.iter().cloned().collect();
+        let groups: Numbered = self.unmerged.groups.iter().cloned().collect();
         let Some(last) = groups.last().map(|(n, _)| *n) else {
             return;
         };
