@@ -276,6 +276,7 @@ impl Merger {
         let thread = std::thread::Builder::new()
             .name("localnet-merge".to_string())
             .spawn(move || {
+                lower_priority();
                 for groups in groups_rx {
                     let last = groups.last().map_or(0, |(n, _)| *n);
                     let merged = merge_into(&tables, &groups)
@@ -293,6 +294,19 @@ impl Merger {
             thread: Some(thread),
             running: None,
         })
+    }
+}
+
+/// Merging waits for nothing but memory (see [`MERGE_BACKLOG`]): on a busy machine it takes
+/// the CPU time the bank and the clients leave, at the lowest priority (nice 19, as `nice`
+/// would start it). Linux keeps a nice value per thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid` and `setpriority` take and return plain integers; this thread's own
+    // nice value is all that changes.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
     }
 }
 
