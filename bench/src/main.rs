@@ -77,6 +77,9 @@ struct Args {
     /// Gateways sending at once in the JSON-RPC ingestion.
     #[arg(long, default_value_t = 64)]
     rpc_gateways: usize,
+    /// When the JSON-RPC ingestion's gateways sign their reports.
+    #[arg(long, value_enum, default_value_t = rpc::Signing::Ahead)]
+    rpc_signing: rpc::Signing,
 }
 
 fn parse_hours_for(s: &str) -> Result<(usize, u64), String> {
@@ -157,7 +160,7 @@ async fn main() -> Result<()> {
             "{meters} meters reporting through JSON-RPC, {} gateways at once",
             args.rpc_gateways
         );
-        let ingestion = rpc::ingest(meters, args.rpc_gateways, args.seed)
+        let ingestion = rpc::ingest(meters, args.rpc_gateways, args.rpc_signing, args.seed)
             .await
             .with_context(|| format!("JSON-RPC ingestion of {meters} reports"))?;
         ingestions.push(ingestion);
@@ -444,12 +447,22 @@ fn print_ingestion(args: &Args, outcomes: &[Outcome], ingestions: &[rpc::Ingesti
     println!();
     println!(
         "JSON-RPC: the local cluster of `deu localnet` in this process (a fresh ledger, every \
-         transaction committed durably before it is answered), {} gateways at once, each signing \
-         its meter's report and sending it with `sendTransaction` (preflight on, as stock clients \
-         do); one watcher confirms them with `getSignatureStatuses`. Timed from the first send to \
-         the last confirmation; every report checked on chain afterwards. In-process: the \
+         transaction committed durably before it is answered), {} gateways at once, each sending \
+         its meter's report with `sendTransaction` (preflight on, as stock clients do), {}; one \
+         watcher confirms them with `getSignatureStatuses`. Timed from the first send to the \
+         last confirmation; every report checked on chain afterwards. In-process: the \
          benchmark's own bank (`--send {}`), mean report time per epoch of the run above.",
         args.rpc_gateways,
+        match args.rpc_signing {
+            rpc::Signing::Ahead => {
+                "built and signed before the clock starts (`--rpc-signing ahead`: each \
+                 gateway's own work, on its own board in the field, not the cluster's)"
+            }
+            rpc::Signing::Inline => {
+                "built and signed by the gateways as they go, on this machine's cores too \
+                 (`--rpc-signing inline`)"
+            }
+        },
         args.send
             .to_possible_value()
             .map_or_else(String::new, |v| v.get_name().to_string()),
