@@ -8,8 +8,9 @@
 //!   payer is the faucet behind `requestAirdrop`.
 //! * A block every 400 ms: the slot and block height advance with wall time and a blockhash
 //!   stays valid for 150 blocks (`node.rs`).
-//! * Every transaction is committed, with what it did, in one durable write of the ledger
-//!   database (`store.rs`): a restart loses nothing and replays nothing.
+//! * Every transaction is committed, with what it did, in one durable write of the ledger's
+//!   log (`store.rs`), merged into its tables in the background: a restart loses nothing and
+//!   executes nothing again.
 //! * The methods are listed in the README's local-cluster section; two exist only here, so a
 //!   client can tell a local cluster from a real one: `deuAdvanceClock [seconds]` and
 //!   `deuGetClock`, both answering `{"unixTimestamp", "offsetSeconds"}`.
