@@ -59,6 +59,8 @@ const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub(crate) const MERGE_EVERY: usize = 4_096;
 /// Sets fewer, so that tests (the SIGKILL one) see merges often.
 const MERGE_EVERY_VAR: &str = "DEU_LOCALNET_MERGE_EVERY";
+/// The log file's page cache: appends go through it, nothing reads them back but `open`.
+const LOG_CACHE: usize = 16 << 20;
 /// How far the log may grow past a merge still running before commits wait for it.
 const MERGE_BACKLOG: usize = 4;
 
@@ -342,8 +344,12 @@ fn damaged(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     )
 }
 
-fn open_database(path: &Path) -> anyhow::Result<Database> {
-    Database::create(path).map_err(|e| match e {
+/// Opens (creating) one of the ledger's files, with a page cache of `cache` bytes.
+fn open_database(path: &Path, cache: usize) -> anyhow::Result<Database> {
+    redb::Builder::new()
+        .set_cache_size(cache)
+        .create(path)
+        .map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => anyhow!(
             "the local cluster's ledger {} is in use by another `deu localnet`; stop it first, or give this one another --ledger",
             path.display()
@@ -382,8 +388,10 @@ impl Store {
                 folder.display()
             );
         }
-        let tables = Arc::new(open_database(&path)?);
-        let log = open_database(&log_path)?;
+        // The tables are read by history calls and written by merges: redb's default cache
+        // (1 GiB at most). The log is appended to and read only here: a small one.
+        let tables = Arc::new(open_database(&path, 1 << 30)?);
+        let log = open_database(&log_path, LOG_CACHE)?;
         // Create the tables, so that reads of a fresh ledger find them.
         let create = |db: &Database, at: &Path, log: bool| -> anyhow::Result<()> {
             let write = db.begin_write().map_err(|e| damaged(at, e))?;
