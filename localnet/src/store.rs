@@ -795,6 +795,16 @@ mod tests {
         made.iter().map(|(_, signature, _)| *signature).collect()
     }
 
+    /// The sequence numbers `signatures_for` tells for `address`, newest first.
+    fn sequences(store: &Store, address: &Pubkey) -> Vec<u64> {
+        store
+            .signatures_for(address, None, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r.sequence)
+            .collect()
+    }
+
     fn log_len(store: &Store) -> usize {
         store.logged().unwrap().len()
     }
@@ -814,13 +824,10 @@ mod tests {
                 let found = store.transaction(signature).unwrap().expect("recorded");
                 assert_eq!(found.sequence, i as u64 + 1);
             }
-            let sequences: Vec<u64> = store
-                .signatures_for(&shared, None, None, 100)
-                .unwrap()
-                .into_iter()
-                .map(|(_, r)| r.sequence)
-                .collect();
-            assert_eq!(sequences, (1..=all.len() as u64).rev().collect::<Vec<_>>());
+            assert_eq!(
+                sequences(store, &shared),
+                (1..=all.len() as u64).rev().collect::<Vec<_>>()
+            );
         };
         // Three transactions: in the log only.
         let first = commit_group(&mut store, &mut meta, &shared, &own);
@@ -868,14 +875,8 @@ mod tests {
         let named = |found: Vec<(Signature, TransactionRecord)>| -> Vec<u64> {
             found.into_iter().map(|(_, r)| r.sequence).collect()
         };
-        assert_eq!(
-            named(store.signatures_for(&shared, None, None, 100).unwrap()),
-            vec![8, 7, 6, 5, 4, 3, 2, 1]
-        );
-        assert_eq!(
-            named(store.signatures_for(&own[0], None, None, 100).unwrap()),
-            vec![7, 4, 1]
-        );
+        assert_eq!(sequences(&store, &shared), vec![8, 7, 6, 5, 4, 3, 2, 1]);
+        assert_eq!(sequences(&store, &own[0]), vec![7, 4, 1]);
         // Pages that start in the log and end in the tables, and the other way round.
         assert_eq!(
             named(store.signatures_for(&shared, None, None, 3).unwrap()),
@@ -998,13 +999,7 @@ mod tests {
         for signature in first.iter().chain(&second) {
             assert!(store.transaction(signature).unwrap().is_some());
         }
-        let sequences: Vec<u64> = store
-            .signatures_for(&shared, None, None, 100)
-            .unwrap()
-            .into_iter()
-            .map(|(_, r)| r.sequence)
-            .collect();
-        assert_eq!(sequences, vec![4, 3, 2, 1]);
+        assert_eq!(sequences(&store, &shared), vec![4, 3, 2, 1]);
         drop(store);
         let _ = std::fs::remove_dir_all(&folder);
     }
