@@ -253,3 +253,28 @@ fn a_localnet_killed_at_random_during_a_thousand_transfers_keeps_every_account_w
     assert!(kills >= 3, "only {kills} kills");
     std::fs::remove_dir_all(&ledger).unwrap();
 }
+
+#[test]
+fn a_running_localnet_says_only_what_a_person_needs() {
+    // Found running `deu localnet`: a warning from the banks' RPC library on every block, a
+    // terminal flooded with lines that mean nothing to its user.
+    let ledger = temp_dir("localnet-quiet");
+    let port = free_port();
+    let log = ledger.with_extension("stderr");
+    let net = Localnet::start(&ledger, port);
+    let rpc = client(&net);
+    let key = Keypair::new();
+    let signature = rpc.request_airdrop(&key.pubkey(), SOL).unwrap();
+    assert_eq!(rpc.get_signature_status(&signature).unwrap(), Some(Ok(())));
+    // Some ten blocks, each setting the clock.
+    std::thread::sleep(Duration::from_secs(4));
+    net.stop();
+    let said = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = said.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        lines.iter().all(|l| l.starts_with("deu localnet")),
+        "only deu's own lines, not: {lines:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&ledger);
+    let _ = std::fs::remove_file(&log);
+}
