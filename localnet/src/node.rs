@@ -214,11 +214,7 @@ pub(crate) struct Node {
     /// Fees the bank named, by what a fee depends on (see `fee_of`).
     pub fees: std::collections::HashMap<Vec<u8>, u64>,
     /// The open group's writes (each transaction's accounts and record), committed together.
-    #[allow(clippy::type_complexity)]
-    pub pending: Vec<(
-        Vec<(Pubkey, Option<Account>)>,
-        Option<(Signature, crate::store::TransactionRecord)>,
-    )>,
+    pub pending: Vec<crate::store::Write>,
 }
 
 /// The most accounts `Node::accounts` keeps before it starts again.
@@ -412,7 +408,7 @@ impl Node {
         }
         // Already durable when a synced write came since (the floors, the clock).
         let synced = if self.dirty {
-            self.halted.is_none() && self.save(&[], None).is_ok()
+            self.halted.is_none() && self.save(None).is_ok()
         } else {
             self.halted.is_none()
         };
@@ -475,7 +471,7 @@ impl Node {
             self.meta.slot = self.meta.slot.max(slot + FLOOR_AHEAD_BLOCKS);
             self.meta.block_height = self.meta.block_height.max(height + FLOOR_AHEAD_BLOCKS);
             self.meta.hash_floor = self.meta.hash_floor.max(hashes + FLOOR_AHEAD_HASHES);
-            self.save(&[], None)?;
+            self.save(None)?;
         }
         Ok(())
     }
@@ -485,26 +481,16 @@ impl Node {
     /// every call is refused with the reason (nothing is answered from a state the ledger
     /// lacks, nothing more is saved) and `Localnet::failed` tells the process. A restart
     /// continues from the last write that succeeded.
-    pub fn save(
-        &mut self,
-        accounts: &[(Pubkey, Option<Account>)],
-        record: Option<(&Signature, &crate::store::TransactionRecord)>,
-    ) -> Result<(), RpcError> {
+    pub fn save(&mut self, write: Option<crate::store::Write>) -> Result<(), RpcError> {
+        self.pending.extend(write);
         // Inside a group: kept in memory, written with the group's one durable commit
         // (`flush`); nothing reads the ledger before that (every other call flushes first).
         if self.grouping {
-            self.pending
-                .push((accounts.to_vec(), record.map(|(s, r)| (*s, r.clone()))));
             self.dirty = true;
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        let mut writes: Vec<crate::store::Write<'_>> = pending
-            .iter()
-            .map(|(accounts, record)| (accounts.as_slice(), record.as_ref().map(|(s, r)| (s, r))))
-            .collect();
-        writes.push((accounts, record));
-        match self.store.commit(&writes, &self.meta) {
+        let writes = std::mem::take(&mut self.pending);
+        match self.store.commit(writes, &self.meta) {
             Ok(()) => {
                 self.dirty = false;
                 Ok(())
@@ -544,7 +530,7 @@ impl Node {
     fn finish(mut self) -> anyhow::Result<()> {
         let saved = match &self.halted {
             Some(reason) => Err(anyhow!("{reason}")),
-            None => self.save(&[], None).map_err(|e| anyhow!(e.message)),
+            None => self.save(None).map_err(|e| anyhow!(e.message)),
         };
         let Self { rt, ctx, .. } = self;
         {
@@ -747,7 +733,7 @@ impl Node {
             .ok_or_else(|| RpcError::invalid_params("Invalid params: the clock would overflow"))?;
         self.meta.offset_seconds = offset;
         self.apply_clock()?;
-        self.save(&[], None)?;
+        self.save(None)?;
         self.clock_json()
     }
 }

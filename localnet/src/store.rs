@@ -89,9 +89,9 @@ pub(crate) struct Meta {
 
 /// One transaction's writes, as `Store::commit` takes them: the accounts it left (`None`:
 /// closed) and its record.
-pub(crate) type Write<'a> = (
-    &'a [(Pubkey, Option<Account>)],
-    Option<(&'a Signature, &'a TransactionRecord)>,
+pub(crate) type Write = (
+    Vec<(Pubkey, Option<Account>)>,
+    Option<(Signature, TransactionRecord)>,
 );
 
 /// A processed transaction, as `getTransaction` tells it.
@@ -131,7 +131,6 @@ struct Unmerged {
     records: HashMap<Signature, (u64, usize)>,
     /// By address, oldest first: (sequence number, signature).
     by_address: HashMap<Pubkey, VecDeque<(u64, Signature)>>,
-    transactions: usize,
 }
 
 impl Unmerged {
@@ -145,8 +144,12 @@ impl Unmerged {
             }
             self.records.insert(*signature, (number, place));
         }
-        self.transactions += group.records.len();
         self.groups.push_back((number, Arc::new(group)));
+    }
+
+    /// How many transactions it holds.
+    fn transactions(&self) -> usize {
+        self.records.len()
     }
 
     fn record(&self, signature: &Signature) -> Option<&TransactionRecord> {
@@ -184,7 +187,6 @@ impl Unmerged {
                     }
                 }
             }
-            self.transactions -= group.records.len();
             numbers.push(number);
         }
         numbers
@@ -267,8 +269,8 @@ struct Merger {
     groups: Option<mpsc::Sender<Numbered>>,
     merged: mpsc::Receiver<Result<u64, String>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// The last group of the merge being written.
-    running: Option<u64>,
+    /// A merge is being written.
+    running: bool,
 }
 
 impl Merger {
@@ -294,7 +296,7 @@ impl Merger {
             groups: Some(groups_tx),
             merged: merged_rx,
             thread: Some(thread),
-            running: None,
+            running: false,
         })
     }
 }
@@ -541,22 +543,19 @@ impl Store {
     /// them wrote, as the last left it) and their records — and the cluster's counters, in one
     /// durable commit to the log: all of it or none, synced to disk before returning. Every
     /// [`MERGE_EVERY`] transactions the log is handed to the merging thread.
-    pub fn commit(&mut self, writes: &[Write<'_>], meta: &Meta) -> anyhow::Result<()> {
+    pub fn commit(&mut self, writes: Vec<Write>, meta: &Meta) -> anyhow::Result<()> {
         self.take_merged(false);
         // An account many transactions of the group wrote (the epoch every report names) is
         // written once, as the last of them left it.
-        let mut last: BTreeMap<Pubkey, &Option<Account>> = BTreeMap::new();
-        for (accounts, _) in writes {
-            for (address, account) in accounts.iter() {
-                last.insert(*address, account);
-            }
+        let mut last: BTreeMap<Pubkey, Option<Account>> = BTreeMap::new();
+        let mut records = Vec::new();
+        for (accounts, record) in writes {
+            last.extend(accounts);
+            records.extend(record);
         }
         let group = Group {
-            accounts: last.into_iter().map(|(a, v)| (a, v.clone())).collect(),
-            records: writes
-                .iter()
-                .filter_map(|(_, record)| record.map(|(s, r)| (*s, r.clone())))
-                .collect(),
+            accounts: last.into_iter().collect(),
+            records,
         };
         let logged = !group.accounts.is_empty() || !group.records.is_empty();
         let number = self.next_group;
@@ -587,12 +586,10 @@ impl Store {
         // Past the threshold: handed to the merging thread, unless a merge is being written
         // (the log then grows, and the next merge takes more at once); far past it, the
         // commit waits for that merge first, so memory stays bounded.
-        if self.merger.running.is_some()
-            && self.unmerged.transactions >= self.merge_every * MERGE_BACKLOG
-        {
+        if self.merger.running && self.unmerged.transactions() >= self.merge_every * MERGE_BACKLOG {
             self.take_merged(true);
         }
-        if self.merger.running.is_none() && self.unmerged.transactions >= self.merge_every {
+        if !self.merger.running && self.unmerged.transactions() >= self.merge_every {
             self.start_merge();
         }
         Ok(())
@@ -601,13 +598,11 @@ impl Store {
     /// Hands every group the log holds to the merging thread.
     fn start_merge(&mut self) {
         let groups: Numbered = self.unmerged.groups.iter().cloned().collect();
-        let Some(last) = groups.last().map(|(n, _)| *n) else {
+        if groups.is_empty() {
             return;
-        };
+        }
         if let Some(sender) = &self.merger.groups {
-            if sender.send(groups).is_ok() {
-                self.merger.running = Some(last);
-            }
+            self.merger.running = sender.send(groups).is_ok();
         }
     }
 
@@ -615,7 +610,7 @@ impl Store {
     /// memory, and the next commit removes their log entries. A failed merge (a full disk) is
     /// told and tried again at the next commit; the log keeps every group meanwhile.
     fn take_merged(&mut self, wait: bool) {
-        if self.merger.running.is_none() {
+        if !self.merger.running {
             return;
         }
         let answer = if wait {
@@ -627,15 +622,15 @@ impl Store {
             None if !wait => {}
             None => {
                 eprintln!("localnet: the ledger's merging thread stopped; the log keeps growing");
-                self.merger.running = None;
+                self.merger.running = false;
             }
             Some(Ok(through)) => {
                 self.merged.extend(self.unmerged.forget_through(through));
-                self.merger.running = None;
+                self.merger.running = false;
             }
             Some(Err(e)) => {
                 eprintln!("localnet: merging the ledger's log failed, tried again later: {e}");
-                self.merger.running = None;
+                self.merger.running = false;
             }
         }
     }
@@ -776,23 +771,20 @@ mod tests {
         shared: &Pubkey,
         own: &[Pubkey],
     ) -> Vec<Signature> {
-        let mut made = Vec::new();
+        let mut writes: Vec<Write> = Vec::new();
         for address in own {
             meta.sequence += 1;
             let signature = Signature::from([meta.sequence as u8; 64]);
             let accounts = vec![(*address, Some(account(meta.sequence)))];
-            made.push((
-                accounts,
-                signature,
-                record(meta.sequence, &[*shared, *address]),
-            ));
+            let record = record(meta.sequence, &[*shared, *address]);
+            writes.push((accounts, Some((signature, record))));
         }
-        let writes: Vec<Write<'_>> = made
+        let made = writes
             .iter()
-            .map(|(accounts, signature, record)| (accounts.as_slice(), Some((signature, record))))
+            .filter_map(|(_, r)| r.as_ref().map(|(s, _)| *s))
             .collect();
-        store.commit(&writes, meta).unwrap();
-        made.iter().map(|(_, signature, _)| *signature).collect()
+        store.commit(writes, meta).unwrap();
+        made
     }
 
     /// The sequence numbers `signatures_for` tells for `address`, newest first.
@@ -837,7 +829,7 @@ mod tests {
         let second = commit_group(&mut store, &mut meta, &shared, &own);
         let so_far: Vec<Signature> = first.iter().chain(&second).copied().collect();
         check(&store, &so_far);
-        assert!(store.merger.running.is_some());
+        assert!(store.merger.running);
         // Once the merge is durable but not yet taken, both the tables and memory hold the
         // groups: each read still tells each transaction once.
         let in_tables = |signature: &Signature| {
@@ -854,11 +846,11 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert_eq!(store.unmerged.transactions, 6);
+        assert_eq!(store.unmerged.transactions(), 6);
         check(&store, &so_far);
         // Merged: gone from memory, found in the tables.
         store.take_merged(true);
-        assert_eq!(store.unmerged.transactions, 0);
+        assert_eq!(store.unmerged.transactions(), 0);
         check(&store, &so_far);
         assert_eq!(log_len(&store), 2, "log entries go with the next commit");
         // Two more, in the log again; the merged entries removed with them.
@@ -975,8 +967,9 @@ mod tests {
         let first = commit_group(&mut store, &mut meta, &shared, &own);
         let second = commit_group(&mut store, &mut meta, &shared, &own[..1]);
         // The last group closes one of the accounts.
-        let closed = [(own[2], None)];
-        store.commit(&[(&closed, None)], &meta).unwrap();
+        store
+            .commit(vec![(vec![(own[2], None)], None)], &meta)
+            .unwrap();
         assert_eq!(log_len(&store), 3);
         // Nothing is written when the store goes: the process could have been killed here.
         drop(store);

@@ -459,9 +459,10 @@ impl Node {
         saved.sort_by_key(|(k, _)| *k);
         saved.dedup_by_key(|(k, _)| *k);
         self.index.extend(keys.all.iter().copied());
-        self.save(&saved, Some((&signature, &record)))?;
+        let (err, logs) = (record.err.clone(), record.logs.clone());
+        self.save(Some((saved, Some((signature, record)))))?;
         if self.verbose {
-            for line in &record.logs {
+            for line in &logs {
                 eprintln!("localnet: {line}");
             }
         }
@@ -474,8 +475,8 @@ impl Node {
         self.publish(Event::Processed(Arc::new(Processed {
             signature,
             slot,
-            err: record.err.clone(),
-            logs: record.logs,
+            err,
+            logs,
             account_keys: keys.all,
             accounts: written,
         })));
